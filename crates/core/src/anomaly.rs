@@ -1,0 +1,415 @@
+//! The anomalies of the spec: odd facts the ledger records and reports, never refuses.
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde::Serialize;
+
+use crate::day::Day;
+use crate::event::{Event, Seq};
+use crate::id::{ActId, OfficeId, PersonId};
+use crate::liveness::Liveness;
+use crate::query::{Indexed, QueryError, resolve_as_of, timeline};
+use crate::timeline::Timeline;
+
+/// The longest delegation Peru's Constitution allows (art. 127), in days.
+pub const MAX_DELEGATION_DAYS: i64 = 30;
+
+/// The kinds of anomaly, named as in `audit --json`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AnomalyKind {
+    /// An absent titular and no acting holder.
+    UnattendedOffice,
+    /// Two delegations of one office in effect on the same days.
+    OverlappingDelegations,
+    /// A `left_office` for someone who was not titular.
+    LeftWithoutHolding,
+    /// A trip for someone not titular of that office on those days.
+    TripWithoutHolding,
+    /// A delegate who held no other office on the days in charge.
+    DelegateWithoutOffice,
+    /// An act revoked by two acts in force.
+    ActRevokedTwice,
+    /// A delegation declared for more than 30 days.
+    DelegationOver30Days,
+    /// A delegate away on an authorized trip on a day in charge.
+    DelegateAway,
+}
+
+/// One anomaly and the events that show it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Anomaly {
+    /// What kind.
+    pub kind: AnomalyKind,
+    /// The office concerned, if one is.
+    pub office: Option<OfficeId>,
+    /// The first day concerned, if days are.
+    pub from: Option<Day>,
+    /// The last day concerned.
+    pub until: Option<Day>,
+    /// The positions of the events that show it.
+    pub events: Vec<Seq>,
+    /// A sentence for people.
+    pub message: String,
+}
+
+/// The parts of `from..=until` that none of `covered` (sorted, disjoint) covers.
+fn uncovered(from: Day, until: Day, covered: &[(Day, Day)]) -> Vec<(Day, Day)> {
+    let mut gaps = Vec::new();
+    let mut cursor = Some(from);
+    for &(a, b) in covered {
+        let Some(start) = cursor else { break };
+        if b < start || a > until {
+            continue;
+        }
+        if a > start {
+            gaps.push((start, a.prev().expect("a > start >= MIN").min(until)));
+        }
+        cursor = b.next().filter(|d| *d <= until);
+        if b >= until {
+            cursor = None;
+        }
+    }
+    if let Some(start) = cursor {
+        gaps.push((start, until));
+    }
+    gaps
+}
+
+fn overlap(a: (Day, Day), b: (Day, Day)) -> Option<(Day, Day)> {
+    let from = a.0.max(b.0);
+    let until = a.1.min(b.1);
+    (from <= until).then_some((from, until))
+}
+
+fn range_text(from: Day, until: Day) -> String {
+    if from == until {
+        format!("on {from}")
+    } else {
+        format!("from {from} to {until}")
+    }
+}
+
+/// Every anomaly as of `as_of` (the head when `None`), by kind, office and day.
+pub fn anomalies<I: Indexed>(
+    ledger: &I,
+    as_of: Option<Seq>,
+) -> Result<Vec<Anomaly>, QueryError<I::Error>> {
+    let as_of = resolve_as_of(ledger, as_of)?;
+    let ledger_err = QueryError::Ledger;
+    let mut timelines = Vec::new();
+    for office in ledger.offices().map_err(ledger_err)? {
+        timelines.push(timeline(ledger, &office, as_of).map_err(QueryError::Ledger)?);
+    }
+    // Across offices: who was titular where, and who travelled when.
+    let mut held: HashMap<&PersonId, Vec<(&OfficeId, Day, Day)>> = HashMap::new();
+    let mut travels: HashMap<&PersonId, Vec<(Day, Day, Seq)>> = HashMap::new();
+    for t in &timelines {
+        for tenure in &t.tenures {
+            held.entry(&tenure.stint.person).or_default().push((
+                &t.office,
+                tenure.from,
+                tenure.until,
+            ));
+        }
+        for trip in &t.trips {
+            travels
+                .entry(&trip.person)
+                .or_default()
+                .push((trip.from, trip.until, trip.trip.seq));
+        }
+    }
+
+    let mut found = Vec::new();
+    for t in &timelines {
+        office_anomalies(t, &held, &travels, &mut found);
+    }
+    found.extend(revoked_twice(ledger, as_of).map_err(QueryError::Ledger)?);
+    found.sort_by(|a, b| {
+        (a.kind, &a.office, a.from, &a.events).cmp(&(b.kind, &b.office, b.from, &b.events))
+    });
+    Ok(found)
+}
+
+fn office_anomalies(
+    t: &Timeline,
+    held: &HashMap<&PersonId, Vec<(&OfficeId, Day, Day)>>,
+    travels: &HashMap<&PersonId, Vec<(Day, Day, Seq)>>,
+    found: &mut Vec<Anomaly>,
+) {
+    let office = &t.office;
+    let mut add =
+        |kind, from: Option<Day>, until: Option<Day>, events: Vec<Seq>, message: String| {
+            found.push(Anomaly {
+                kind,
+                office: Some(office.clone()),
+                from,
+                until,
+                events,
+                message,
+            });
+        };
+
+    // Unattended: the titular away and nobody in charge, merged over contiguous days.
+    let mut run: Option<(Day, Day, Vec<Seq>)> = None;
+    let mut runs = Vec::new();
+    for s in &t.segments {
+        let unattended = s.acting.is_none() && s.trip.is_some();
+        match (&mut run, unattended) {
+            (Some((_, until, seqs)), true) if until.next() == Some(s.from) => {
+                *until = s.until;
+                let seq = s.trip.as_ref().expect("unattended has a trip").seq;
+                if !seqs.contains(&seq) {
+                    seqs.push(seq);
+                }
+            }
+            (_, true) => {
+                runs.extend(run.take());
+                run = Some((
+                    s.from,
+                    s.until,
+                    vec![s.trip.as_ref().expect("unattended has a trip").seq],
+                ));
+            }
+            (_, false) => runs.extend(run.take()),
+        }
+    }
+    runs.extend(run);
+    for (from, until, seqs) in runs {
+        let message = format!(
+            "{office} is unattended {}: its titular is away and nobody is in charge",
+            range_text(from, until)
+        );
+        add(
+            AnomalyKind::UnattendedOffice,
+            Some(from),
+            Some(until),
+            seqs,
+            message,
+        );
+    }
+
+    // Overlapping delegations, pair by pair.
+    let mut effective: Vec<(Day, Day, Seq, &PersonId)> = t
+        .delegations
+        .iter()
+        .filter_map(|d| {
+            d.effective()
+                .map(|(f, u)| (f, u, d.stint.seq, &d.stint.person))
+        })
+        .collect();
+    effective.sort();
+    for (i, a) in effective.iter().enumerate() {
+        for b in &effective[i + 1..] {
+            if b.0 > a.1 {
+                break;
+            }
+            if let Some((from, until)) = overlap((a.0, a.1), (b.0, b.1)) {
+                let (first, second) = if a.2 < b.2 { (a, b) } else { (b, a) };
+                let message = format!(
+                    "delegations of {office} to {} (position {}) and to {} (position {}) overlap {}; the one recorded last prevails",
+                    first.3,
+                    first.2,
+                    second.3,
+                    second.2,
+                    range_text(from, until)
+                );
+                add(
+                    AnomalyKind::OverlappingDelegations,
+                    Some(from),
+                    Some(until),
+                    vec![first.2, second.2],
+                    message,
+                );
+            }
+        }
+    }
+
+    // A departure of someone who was not titular the day before (nor sworn in that day).
+    for d in &t.departures {
+        let holds = |day: Option<Day>| {
+            day.and_then(|day| t.tenure_at(day))
+                .is_some_and(|x| x.stint.person == d.stint.person)
+        };
+        if !holds(d.on.prev()) && !holds(Some(d.on)) {
+            let message = format!(
+                "{} leaves {office} on {} but was not its titular",
+                d.stint.person, d.on
+            );
+            add(
+                AnomalyKind::LeftWithoutHolding,
+                Some(d.on),
+                Some(d.on),
+                vec![d.stint.seq],
+                message,
+            );
+        }
+    }
+
+    // Trips of someone who was not titular on some of the days.
+    for trip in &t.trips {
+        let covered: Vec<(Day, Day)> = t
+            .tenures
+            .iter()
+            .filter(|x| x.stint.person == trip.person)
+            .map(|x| (x.from, x.until))
+            .collect();
+        for (from, until) in uncovered(trip.from, trip.until, &covered) {
+            let message = format!(
+                "{} is authorized to travel as titular of {office} but does not hold it {}",
+                trip.person,
+                range_text(from, until)
+            );
+            add(
+                AnomalyKind::TripWithoutHolding,
+                Some(from),
+                Some(until),
+                vec![trip.trip.seq],
+                message,
+            );
+        }
+    }
+
+    for d in &t.delegations {
+        // Declared length, whatever a new titular later cut.
+        let days = d.from.days_through(d.until);
+        if days > MAX_DELEGATION_DAYS {
+            let message = format!(
+                "the delegation of {office} to {} lasts {days} days, more than the {MAX_DELEGATION_DAYS} allowed",
+                d.stint.person
+            );
+            add(
+                AnomalyKind::DelegationOver30Days,
+                Some(d.from),
+                Some(d.until),
+                vec![d.stint.seq],
+                message,
+            );
+        }
+        let Some((from, until)) = d.effective() else {
+            continue;
+        };
+        let mut other: Vec<(Day, Day)> = held
+            .get(&d.stint.person)
+            .into_iter()
+            .flatten()
+            .filter(|(o, _, _)| *o != office)
+            .map(|(_, f, u)| (*f, *u))
+            .collect();
+        other.sort();
+        for (gap_from, gap_until) in uncovered(from, until, &merge(other)) {
+            let message = format!(
+                "{} is in charge of {office} {} without holding another office",
+                d.stint.person,
+                range_text(gap_from, gap_until)
+            );
+            add(
+                AnomalyKind::DelegateWithoutOffice,
+                Some(gap_from),
+                Some(gap_until),
+                vec![d.stint.seq],
+                message,
+            );
+        }
+    }
+
+    // A delegate away on a trip on a day they are in charge.
+    let mut away: BTreeMap<(Seq, Seq), (Day, Day)> = BTreeMap::new();
+    for s in &t.segments {
+        let Some(acting) = &s.acting else { continue };
+        for (from, until, trip_seq) in travels.get(&acting.person).into_iter().flatten() {
+            if let Some((f, u)) = overlap((s.from, s.until), (*from, *until)) {
+                let range = away.entry((acting.seq, *trip_seq)).or_insert((f, u));
+                range.0 = range.0.min(f);
+                range.1 = range.1.max(u);
+            }
+        }
+    }
+    for ((delegation, trip), (from, until)) in away {
+        let message = format!(
+            "the person in charge of {office} (position {delegation}) is away on an authorized trip (position {trip}) {}",
+            range_text(from, until)
+        );
+        add(
+            AnomalyKind::DelegateAway,
+            Some(from),
+            Some(until),
+            vec![delegation, trip],
+            message,
+        );
+    }
+}
+
+/// Merges sorted ranges that touch or overlap.
+fn merge(ranges: Vec<(Day, Day)>) -> Vec<(Day, Day)> {
+    let mut merged: Vec<(Day, Day)> = Vec::new();
+    for (from, until) in ranges {
+        match merged.last_mut() {
+            Some(last) if last.1 >= from || last.1.next() == Some(from) => {
+                last.1 = last.1.max(until)
+            }
+            _ => merged.push((from, until)),
+        }
+    }
+    merged
+}
+
+/// Acts revoked by two or more revocations in force.
+fn revoked_twice<I: Indexed>(ledger: &I, as_of: Seq) -> Result<Vec<Anomaly>, I::Error> {
+    let mut live = Liveness::new(ledger, as_of);
+    let mut by_target: BTreeMap<ActId, Vec<Seq>> = BTreeMap::new();
+    for seq in 1..=as_of {
+        let event = ledger.event(seq)?;
+        if let Event::ActRevoked(r) = &event {
+            if live.is_live(seq, &event)? {
+                by_target.entry(r.revokes.clone()).or_default().push(seq);
+            }
+        }
+    }
+    Ok(by_target
+        .into_iter()
+        .filter(|(_, seqs)| seqs.len() > 1)
+        .map(|(act, seqs)| Anomaly {
+            kind: AnomalyKind::ActRevokedTwice,
+            office: None,
+            from: None,
+            until: None,
+            message: format!("act {act} is revoked {} times", seqs.len()),
+            events: seqs,
+        })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> Day {
+        Day::parse(s).unwrap()
+    }
+
+    #[test]
+    fn uncovered_ranges() {
+        let r = |a: &str, b: &str| (d(a), d(b));
+        assert_eq!(
+            uncovered(d("2024-01-01"), d("2024-01-10"), &[]),
+            vec![r("2024-01-01", "2024-01-10")]
+        );
+        assert_eq!(
+            uncovered(
+                d("2024-01-01"),
+                d("2024-01-10"),
+                &[r("2024-01-03", "2024-01-04"), r("2024-01-08", "2024-02-01")]
+            ),
+            vec![r("2024-01-01", "2024-01-02"), r("2024-01-05", "2024-01-07")]
+        );
+        assert_eq!(
+            uncovered(
+                d("2024-01-05"),
+                d("2024-01-06"),
+                &[r("2024-01-01", "2024-01-09")]
+            ),
+            vec![]
+        );
+    }
+}

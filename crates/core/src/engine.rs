@@ -1,0 +1,182 @@
+//! A whole ledger in memory with its per-office timelines kept current as events arrive.
+
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+
+use crate::event::{Event, Seq};
+use crate::id::{ActId, OfficeId};
+use crate::parse::InputEvent;
+use crate::query::{Indexed, timeline_as_of};
+use crate::recorded::{Infallible, MemoryLedger, Recorded};
+use crate::timeline::Timeline;
+use crate::validate::{BatchError, Outcome, validate_batch};
+use crate::{EventDigest, PersonId};
+
+/// The offices whose timelines can change when the events at `new` are recorded: the offices
+/// of the events themselves, of the acts a revocation touches (and, through revocations of
+/// revocations, the acts those restore), and of the events a retraction removes or restores.
+pub fn affected_offices<R: Recorded>(
+    ledger: &R,
+    new: impl IntoIterator<Item = Seq>,
+) -> Result<BTreeSet<OfficeId>, R::Error> {
+    let mut offices = BTreeSet::new();
+    let mut events: Vec<Seq> = new.into_iter().collect();
+    let mut seen_events: HashSet<Seq> = HashSet::new();
+    let mut acts: Vec<ActId> = Vec::new();
+    let mut seen_acts: HashSet<ActId> = HashSet::new();
+    loop {
+        if let Some(seq) = events.pop() {
+            if !seen_events.insert(seq) {
+                continue;
+            }
+            match ledger.event(seq)? {
+                Event::ActRevoked(r) => acts.push(r.revokes),
+                Event::RecordRetracted(r) => events.push(r.seq),
+                event => offices.extend(event.office().cloned()),
+            }
+        } else if let Some(act) = acts.pop() {
+            if !seen_acts.insert(act.clone()) {
+                continue;
+            }
+            // Every event of a revoked (or restored) act changes, revocations included.
+            events.extend(ledger.events_of_act(&act)?);
+        } else {
+            return Ok(offices);
+        }
+    }
+}
+
+/// A complete ledger in memory, with every office's timeline at the head kept current.
+///
+/// Appending validates the batch, records it, and recomputes only the timelines of the
+/// offices it affects ([`affected_offices`]).
+#[derive(Debug, Clone, Default)]
+pub struct Engine {
+    ledger: MemoryLedger,
+    timelines: BTreeMap<OfficeId, Timeline>,
+}
+
+impl Engine {
+    /// An empty ledger.
+    pub fn new() -> Engine {
+        Engine::default()
+    }
+
+    /// Validates `batch` and records it whole, or records nothing and says why.
+    pub fn append(
+        &mut self,
+        batch: Vec<InputEvent>,
+    ) -> Result<Vec<(usize, Outcome)>, crate::InvalidEvent> {
+        let valid = validate_batch(&self.ledger, batch).map_err(|e| match e {
+            BatchError::Invalid(invalid) => invalid,
+            BatchError::Ledger(never) => match never {},
+        })?;
+        let first = self.ledger.head() + 1;
+        for event in valid.events() {
+            self.ledger.record(event.clone());
+        }
+        self.refresh(first..=self.ledger.head());
+        Ok(valid.outcomes)
+    }
+
+    /// Records one event that is known to be valid and new (tests build ledgers this way).
+    pub fn record_unchecked(&mut self, event: Event) -> Seq {
+        let seq = self.ledger.record(event);
+        self.refresh(seq..=seq);
+        seq
+    }
+
+    fn refresh(&mut self, new: std::ops::RangeInclusive<Seq>) {
+        let offices = affected_offices(&self.ledger, new).unwrap_or_else(|never| match never {});
+        let head = self.ledger.head();
+        for office in offices {
+            let timeline =
+                timeline_as_of(&self.ledger, &office, head).unwrap_or_else(|never| match never {});
+            self.timelines.insert(office, timeline);
+        }
+    }
+
+    /// Every office's timeline rebuilt from scratch (what the kept timelines must equal).
+    pub fn rebuilt_timelines(&self) -> BTreeMap<OfficeId, Timeline> {
+        let head = self.ledger.head();
+        let mut all = BTreeMap::new();
+        for office in self.ledger.offices().unwrap_or_else(|never| match never {}) {
+            let timeline =
+                timeline_as_of(&self.ledger, &office, head).unwrap_or_else(|never| match never {});
+            if !timeline_is_empty(&timeline) {
+                all.insert(office, timeline);
+            }
+        }
+        all
+    }
+
+    /// The kept timelines, without the empty ones.
+    pub fn kept_timelines(&self) -> BTreeMap<OfficeId, Timeline> {
+        self.timelines
+            .iter()
+            .filter(|(_, t)| !timeline_is_empty(t))
+            .map(|(o, t)| (o.clone(), t.clone()))
+            .collect()
+    }
+
+    /// The recorded events, the first at position 1.
+    pub fn events(&self) -> &[Event] {
+        self.ledger.events()
+    }
+}
+
+fn timeline_is_empty(t: &Timeline) -> bool {
+    t.segments.is_empty()
+        && t.tenures.is_empty()
+        && t.delegations.is_empty()
+        && t.trips.is_empty()
+        && t.departures.is_empty()
+}
+
+impl Recorded for Engine {
+    type Error = Infallible;
+
+    fn head(&self) -> Seq {
+        self.ledger.head()
+    }
+    fn event(&self, seq: Seq) -> Result<Event, Infallible> {
+        self.ledger.event(seq)
+    }
+    fn find_digest(&self, digest: &EventDigest) -> Result<Option<Seq>, Infallible> {
+        self.ledger.find_digest(digest)
+    }
+    fn events_of_act(&self, act: &ActId) -> Result<Vec<Seq>, Infallible> {
+        self.ledger.events_of_act(act)
+    }
+    fn revocations_of(&self, act: &ActId) -> Result<Vec<Seq>, Infallible> {
+        self.ledger.revocations_of(act)
+    }
+    fn retractions_of(&self, seq: Seq) -> Result<Vec<Seq>, Infallible> {
+        self.ledger.retractions_of(seq)
+    }
+    fn office_events(&self, office: &OfficeId) -> Result<Vec<Seq>, Infallible> {
+        self.ledger.office_events(office)
+    }
+    fn person_events(&self, person: &PersonId) -> Result<Vec<Seq>, Infallible> {
+        self.ledger.person_events(person)
+    }
+    fn offices(&self) -> Result<Vec<OfficeId>, Infallible> {
+        self.ledger.offices()
+    }
+}
+
+impl Indexed for Engine {
+    fn head_timeline(&self, office: &OfficeId) -> Result<Option<Timeline>, Infallible> {
+        Ok(self.timelines.get(office).cloned())
+    }
+
+    fn head_segment(
+        &self,
+        office: &OfficeId,
+        day: crate::Day,
+    ) -> Result<Option<crate::Segment>, Infallible> {
+        Ok(self
+            .timelines
+            .get(office)
+            .and_then(|t| t.segment_at(day).cloned()))
+    }
+}

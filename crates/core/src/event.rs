@@ -1,0 +1,242 @@
+//! The event types of the spec, one struct per `type`, and their canonical bytes.
+//!
+//! Events are built only by [`crate::parse`] (strict) or by code that already holds valid
+//! values; serialization is canonical: `type` first, then the fields in the spec's order,
+//! optional fields omitted when absent, compact JSON. Two events are identical exactly when
+//! their canonical bytes are.
+
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::day::Day;
+use crate::id::{ActId, OfficeId, PersonId};
+
+/// A position in the ledger: the first event recorded is 1, the next 2, with no gaps.
+pub type Seq = u64;
+
+/// The largest event, in bytes of JSON, that the ledger accepts.
+pub const MAX_EVENT_BYTES: usize = 64 * 1024;
+
+/// A legal act exists.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ActIssued {
+    /// The act's identifier, e.g. `RS-131-2024-PCM`.
+    pub act: ActId,
+    /// Free text from the jurisdiction's vocabulary, e.g. `resolucion_suprema`.
+    pub kind: String,
+    /// Who issued it, e.g. `PCM`.
+    pub issuer: OfficeId,
+    /// The day it was issued.
+    pub issued_on: Day,
+    /// The day it was published, when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub published_on: Option<Day>,
+    /// Its title.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Where it can be read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+}
+
+/// `person` is the titular holder of `office` from day `on`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Appointed {
+    /// The act that appoints.
+    pub act: ActId,
+    /// Who is appointed.
+    pub person: PersonId,
+    /// To which office.
+    pub office: OfficeId,
+    /// From which day.
+    pub on: Day,
+    /// The person's name as the act gives it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub person_name: Option<String>,
+    /// The office's name as the act gives it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub office_name: Option<String>,
+}
+
+/// `person` is no longer titular of `office` from day `on`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LeftOffice {
+    /// The act that records the departure.
+    pub act: ActId,
+    /// Who leaves.
+    pub person: PersonId,
+    /// Which office.
+    pub office: OfficeId,
+    /// The first day without the office.
+    pub on: Day,
+    /// Resignation, dismissal, death...
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// `person`, titular of `office`, may be away on days `from..=until`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TripAuthorized {
+    /// The authorizing act.
+    pub act: ActId,
+    /// Who travels.
+    pub person: PersonId,
+    /// The office they hold.
+    pub office: OfficeId,
+    /// First day away.
+    pub from: Day,
+    /// Last day away.
+    pub until: Day,
+    /// Where to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub destination: Option<String>,
+    /// What for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub purpose: Option<String>,
+}
+
+/// `delegate` is in charge of `office` ("encargado del despacho") on days `from..=until`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DutiesDelegated {
+    /// The act that delegates.
+    pub act: ActId,
+    /// The office whose duties are delegated.
+    pub office: OfficeId,
+    /// Who is put in charge.
+    pub delegate: PersonId,
+    /// First day in charge.
+    pub from: Day,
+    /// Last day in charge; without it, the delegation lasts as long as the same act's trip.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub until: Option<Day>,
+    /// The delegate's name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub delegate_name: Option<String>,
+    /// The office the delegate holds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub delegate_office: Option<OfficeId>,
+}
+
+/// Act `act` revokes act `revokes`: every effect of `revokes` is void.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ActRevoked {
+    /// The revoking act.
+    pub act: ActId,
+    /// The revoked act.
+    pub revokes: ActId,
+    /// Why.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// A clerical correction: the event at `seq` was recorded in error and is ignored by replay.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RecordRetracted {
+    /// The position of the event recorded in error.
+    pub seq: Seq,
+    /// Why.
+    pub reason: String,
+}
+
+/// One government act or clerical correction, as recorded in the ledger.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Event {
+    /// See [`ActIssued`].
+    ActIssued(ActIssued),
+    /// See [`Appointed`].
+    Appointed(Appointed),
+    /// See [`LeftOffice`].
+    LeftOffice(LeftOffice),
+    /// See [`TripAuthorized`].
+    TripAuthorized(TripAuthorized),
+    /// See [`DutiesDelegated`].
+    DutiesDelegated(DutiesDelegated),
+    /// See [`ActRevoked`].
+    ActRevoked(ActRevoked),
+    /// See [`RecordRetracted`].
+    RecordRetracted(RecordRetracted),
+}
+
+/// The SHA-256 of an event's canonical bytes: what "identical events" compares.
+pub type EventDigest = [u8; 32];
+
+impl Event {
+    /// The value of `type` for this event.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Event::ActIssued(_) => "act_issued",
+            Event::Appointed(_) => "appointed",
+            Event::LeftOffice(_) => "left_office",
+            Event::TripAuthorized(_) => "trip_authorized",
+            Event::DutiesDelegated(_) => "duties_delegated",
+            Event::ActRevoked(_) => "act_revoked",
+            Event::RecordRetracted(_) => "record_retracted",
+        }
+    }
+
+    /// The `act` field: the act issued for `act_issued`, the basis act for the others,
+    /// `None` for a `record_retracted`.
+    pub fn act(&self) -> Option<&ActId> {
+        match self {
+            Event::ActIssued(e) => Some(&e.act),
+            Event::Appointed(e) => Some(&e.act),
+            Event::LeftOffice(e) => Some(&e.act),
+            Event::TripAuthorized(e) => Some(&e.act),
+            Event::DutiesDelegated(e) => Some(&e.act),
+            Event::ActRevoked(e) => Some(&e.act),
+            Event::RecordRetracted(_) => None,
+        }
+    }
+
+    /// The office whose timeline this event shapes, if any.
+    pub fn office(&self) -> Option<&OfficeId> {
+        match self {
+            Event::Appointed(e) => Some(&e.office),
+            Event::LeftOffice(e) => Some(&e.office),
+            Event::TripAuthorized(e) => Some(&e.office),
+            Event::DutiesDelegated(e) => Some(&e.office),
+            _ => None,
+        }
+    }
+
+    /// Every office this event names (`office` and `delegate_office`): the known offices.
+    pub fn named_offices(&self) -> impl Iterator<Item = &OfficeId> {
+        let delegate_office = match self {
+            Event::DutiesDelegated(e) => e.delegate_office.as_ref(),
+            _ => None,
+        };
+        self.office().into_iter().chain(delegate_office)
+    }
+
+    /// The person this event is about (`person` or `delegate`), if any.
+    pub fn person(&self) -> Option<&PersonId> {
+        match self {
+            Event::Appointed(e) => Some(&e.person),
+            Event::LeftOffice(e) => Some(&e.person),
+            Event::TripAuthorized(e) => Some(&e.person),
+            Event::DutiesDelegated(e) => Some(&e.delegate),
+            _ => None,
+        }
+    }
+
+    /// The name this event gives its person (`person_name` or `delegate_name`), if any.
+    pub fn person_name(&self) -> Option<&str> {
+        match self {
+            Event::Appointed(e) => e.person_name.as_deref(),
+            Event::DutiesDelegated(e) => e.delegate_name.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// The canonical JSON bytes: what the ledger hashes, stores and exports.
+    pub fn canonical_bytes(&self) -> Vec<u8> {
+        serde_json::to_vec(self)
+            .expect("an event always serializes: plain strings, numbers and days")
+    }
+
+    /// The digest of the canonical bytes.
+    pub fn digest(&self) -> EventDigest {
+        Sha256::digest(self.canonical_bytes()).into()
+    }
+}

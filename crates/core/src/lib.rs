@@ -1,0 +1,53 @@
+//! The core of actledger: government acts as events, their validation, and the replay engine
+//! that answers who held an office on a day, as the ledger stood at any point.
+//!
+//! This crate does no I/O. It reads a ledger through the [`Recorded`] trait (and the kept
+//! per-office timelines through [`Indexed`]); [`Engine`] is a complete ledger in memory.
+//!
+//! ```
+//! use actledger_core::{Day, Engine, parse_batch, who_held};
+//!
+//! let input = br#"
+//! {"type":"act_issued","act":"RS-001-2024-PCM","kind":"resolucion_suprema","issuer":"PCM","issued_on":"2024-01-01"}
+//! {"type":"appointed","act":"RS-001-2024-PCM","person":"walter-astudillo","person_name":"Walter Astudillo","office":"MINDEF","on":"2024-01-02"}
+//! "#;
+//! let mut engine = Engine::new();
+//! engine.append(parse_batch(input)?)?;
+//! let answer = who_held(&engine, "MINDEF", Day::parse("2024-06-05")?, None)?;
+//! assert_eq!(answer.holder.unwrap().name.as_deref(), Some("Walter Astudillo"));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+#![deny(missing_docs)]
+
+mod anomaly;
+mod day;
+mod engine;
+mod event;
+mod id;
+mod liveness;
+mod parse;
+mod query;
+mod recorded;
+mod timeline;
+mod validate;
+
+pub use anomaly::{Anomaly, AnomalyKind, MAX_DELEGATION_DAYS, anomalies};
+pub use day::{Day, DayError};
+pub use engine::{Engine, affected_offices};
+pub use event::{
+    ActIssued, ActRevoked, Appointed, DutiesDelegated, Event, EventDigest, LeftOffice,
+    MAX_EVENT_BYTES, RecordRetracted, Seq, TripAuthorized,
+};
+pub use id::{ActId, IdError, MAX_ID_LEN, OfficeId, PersonId, check_id};
+pub use liveness::Liveness;
+pub use parse::{
+    EVENT_TYPES, FieldError, InputEvent, InvalidEvent, closest, parse_batch, parse_event, quote,
+};
+pub use query::{
+    ActEvent, ActRecord, Capacity, HistoryRow, Holder, Indexed, QueryError, Role, Status,
+    TitularState, WhoHeld, history, name_of, require_office, resolve_as_of, show_act, state,
+    timeline_as_of, who_held,
+};
+pub use recorded::{IndexEntry, Infallible, MemoryLedger, Recorded, WithPending, index_entries};
+pub use timeline::{Delegation, Departure, Segment, Stint, Tenure, Timeline, Trip, TripRef};
+pub use validate::{BatchError, Outcome, ValidBatch, validate_batch};

@@ -1,0 +1,572 @@
+//! Strict parsing of user input into [`Event`]s: one JSON object, or NDJSON.
+//!
+//! serde's derive would accept duplicate keys through buffering and report errors without the
+//! field's name, so the input is first read into an ordered list of keys and JSON values
+//! (noting a repeated key), then every field is checked by name, with messages a clerk reads.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde_json::Value;
+
+use crate::day::Day;
+use crate::event::{
+    ActIssued, ActRevoked, Appointed, DutiesDelegated, Event, LeftOffice, MAX_EVENT_BYTES,
+    RecordRetracted, TripAuthorized,
+};
+use crate::id::IdError;
+
+/// Messages never repeat more than this many characters of the input.
+const MAX_QUOTED_CHARS: usize = 200;
+
+/// The event types, in the spec's order.
+pub const EVENT_TYPES: [&str; 7] = [
+    "act_issued",
+    "appointed",
+    "left_office",
+    "trip_authorized",
+    "duties_delegated",
+    "act_revoked",
+    "record_retracted",
+];
+
+/// A rejected event: where it is, which field, and why.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct InvalidEvent {
+    /// The 1-based line of the input where the event starts.
+    pub line: usize,
+    /// The field at fault, when one is.
+    pub field: Option<String>,
+    /// Why, in plain words.
+    pub reason: String,
+}
+
+impl fmt::Display for InvalidEvent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "line {}: ", self.line)?;
+        if let Some(field) = &self.field {
+            write!(f, "field {}: ", quote(field))?;
+        }
+        f.write_str(&self.reason)
+    }
+}
+
+/// A problem with one field of one event, before its line is known.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldError {
+    /// The field at fault, when one is.
+    pub field: Option<String>,
+    /// Why.
+    pub reason: String,
+}
+
+impl FieldError {
+    fn field(name: &str, reason: impl Into<String>) -> FieldError {
+        FieldError {
+            field: Some(name.to_owned()),
+            reason: reason.into(),
+        }
+    }
+
+    fn whole(reason: impl Into<String>) -> FieldError {
+        FieldError {
+            field: None,
+            reason: reason.into(),
+        }
+    }
+
+    /// Attaches the line the event starts on.
+    pub fn at_line(self, line: usize) -> InvalidEvent {
+        InvalidEvent {
+            line,
+            field: self.field,
+            reason: self.reason,
+        }
+    }
+}
+
+/// One parsed event and the line it starts on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InputEvent {
+    /// 1-based line where the event's JSON starts.
+    pub line: usize,
+    /// The event.
+    pub event: Event,
+}
+
+/// Quotes `text` as JSON would, cut to [`MAX_QUOTED_CHARS`] characters.
+pub fn quote(text: &str) -> String {
+    let mut chars = text.char_indices();
+    match chars.nth(MAX_QUOTED_CHARS) {
+        None => format!("{text:?}"),
+        Some((cut, _)) => format!("{:?}... ({} bytes in all)", &text[..cut], text.len()),
+    }
+}
+
+/// Parses a whole input: one JSON object (which may span lines) or NDJSON (one object a
+/// line; CRLF line ends and blank lines are fine). Any failure names the line.
+pub fn parse_batch(input: &[u8]) -> Result<Vec<InputEvent>, InvalidEvent> {
+    if input.starts_with(b"\xEF\xBB\xBF") {
+        return Err(InvalidEvent {
+            line: 1,
+            field: None,
+            reason: "the input starts with a byte-order mark: save it as UTF-8 without BOM".into(),
+        });
+    }
+    let lines: Vec<&[u8]> = input.split(|b| *b == b'\n').collect();
+    let is_blank = |l: &&[u8]| l.iter().all(u8::is_ascii_whitespace);
+    let Some(first) = lines.iter().position(|l| !is_blank(l)) else {
+        return Err(InvalidEvent {
+            line: 1,
+            field: None,
+            reason: "the input holds no event: write one JSON object, or one object a line".into(),
+        });
+    };
+
+    // A first line that is valid JSON so far but ends early starts a multi-line object.
+    let first_line = strip_cr(lines[first]);
+    if first_line.len() <= MAX_EVENT_BYTES && std::str::from_utf8(first_line).is_ok() {
+        if let Err(e) = serde_json::from_slice::<IgnoredAny>(first_line) {
+            if e.is_eof() {
+                let start: usize = lines[..first].iter().map(|l| l.len() + 1).sum();
+                return parse_multiline(&input[start..], first + 1).map(|e| vec![e]);
+            }
+        }
+    }
+
+    let mut events = Vec::new();
+    for (index, line) in lines.iter().enumerate().skip(first) {
+        if is_blank(line) {
+            continue;
+        }
+        let number = index + 1;
+        let event = parse_event(strip_cr(line)).map_err(|e| e.at_line(number))?;
+        events.push(InputEvent {
+            line: number,
+            event,
+        });
+    }
+    Ok(events)
+}
+
+fn strip_cr(line: &[u8]) -> &[u8] {
+    line.strip_suffix(b"\r").unwrap_or(line)
+}
+
+fn parse_multiline(text: &[u8], first_line: usize) -> Result<InputEvent, InvalidEvent> {
+    match parse_event(text) {
+        Ok(event) => Ok(InputEvent {
+            line: first_line,
+            event,
+        }),
+        Err(mut e) => {
+            // A syntax error knows its own line inside the object.
+            let mut line = first_line;
+            if let Err(json) = serde_json::from_slice::<IgnoredAny>(text) {
+                line = first_line + json.line().saturating_sub(1);
+                if json.is_syntax() || json.is_eof() {
+                    e = FieldError::whole(describe_json_error(&json));
+                    if json.is_syntax() && json.to_string().starts_with("trailing characters") {
+                        e = FieldError::whole(
+                            "more JSON after the event: write one object a line (NDJSON), or a single object",
+                        );
+                    }
+                }
+            }
+            Err(e.at_line(line))
+        }
+    }
+}
+
+/// Parses one event's JSON (one object, no line context).
+pub fn parse_event(json: &[u8]) -> Result<Event, FieldError> {
+    if json.len() > MAX_EVENT_BYTES {
+        return Err(FieldError::whole(format!(
+            "the event is {} bytes long; at most {MAX_EVENT_BYTES} are allowed",
+            json.len()
+        )));
+    }
+    if let Err(e) = std::str::from_utf8(json) {
+        return Err(FieldError::whole(format!(
+            "is not valid UTF-8 (at byte {})",
+            e.valid_up_to() + 1
+        )));
+    }
+    let raw: Raw =
+        serde_json::from_slice(json).map_err(|e| FieldError::whole(describe_json_error(&e)))?;
+    let fields = match raw {
+        Raw::Object(fields) => fields,
+        Raw::Other(kind) => {
+            return Err(FieldError::whole(format!(
+                "is {kind}, not an object: each event is one JSON object"
+            )));
+        }
+    };
+    if let Some(key) = fields.duplicate {
+        return Err(FieldError::field(&key, "appears twice in one object"));
+    }
+    Fields::new(fields.entries)?.into_event()
+}
+
+fn describe_json_error(error: &serde_json::Error) -> String {
+    let message = error.to_string();
+    let core = message.split(" at line ").next().unwrap_or(&message);
+    let core: String = core.chars().take(MAX_QUOTED_CHARS).collect();
+    if error.is_eof() {
+        format!("malformed JSON: {core} (the object is not closed)")
+    } else {
+        format!("malformed JSON: {core} at column {}", error.column())
+    }
+}
+
+/// A JSON value read without losing repeated keys.
+enum Raw {
+    Object(RawObject),
+    Other(&'static str),
+}
+
+struct RawObject {
+    entries: Vec<(String, Value)>,
+    duplicate: Option<String>,
+}
+
+impl<'de> serde::Deserialize<'de> for Raw {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Raw, D::Error> {
+        deserializer.deserialize_any(RawVisitor)
+    }
+}
+
+struct RawVisitor;
+
+impl<'de> Visitor<'de> for RawVisitor {
+    type Value = Raw;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Raw, A::Error> {
+        let mut entries: Vec<(String, Value)> = Vec::new();
+        let mut duplicate = None;
+        while let Some(key) = map.next_key::<String>()? {
+            let value: Value = map.next_value()?;
+            if duplicate.is_none() && entries.iter().any(|(k, _)| *k == key) {
+                duplicate = Some(key.clone());
+            }
+            entries.push((key, value));
+        }
+        Ok(Raw::Object(RawObject { entries, duplicate }))
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Raw, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(Raw::Other("an array"))
+    }
+
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<Raw, E> {
+        Ok(Raw::Other("a string"))
+    }
+
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Raw, E> {
+        Ok(Raw::Other("a boolean"))
+    }
+
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Raw, E> {
+        Ok(Raw::Other("a number"))
+    }
+
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Raw, E> {
+        Ok(Raw::Other("a number"))
+    }
+
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Raw, E> {
+        Ok(Raw::Other("a number"))
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Raw, E> {
+        Ok(Raw::Other("null"))
+    }
+}
+
+fn json_kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// The fields of one object, taken one by one; what is left at the end is unknown.
+struct Fields {
+    type_name: &'static str,
+    entries: Vec<(String, Value)>,
+}
+
+impl Fields {
+    fn new(mut entries: Vec<(String, Value)>) -> Result<Fields, FieldError> {
+        let Some(at) = entries.iter().position(|(k, _)| k == "type") else {
+            return Err(FieldError::field(
+                "type",
+                "is missing: every event has a type",
+            ));
+        };
+        let (_, value) = entries.remove(at);
+        let Value::String(name) = value else {
+            return Err(FieldError::field(
+                "type",
+                format!("expected a string, found {}", json_kind(&value)),
+            ));
+        };
+        let Some(type_name) = EVENT_TYPES.iter().copied().find(|t| *t == name) else {
+            let mut reason = format!("{} is not an event type", quote(&name));
+            if let Some(close) = closest(&name, &EVENT_TYPES) {
+                reason.push_str(&format!(" (did you mean {}?)", quote(close)));
+            } else {
+                reason.push_str(&format!(" (one of: {})", EVENT_TYPES.join(", ")));
+            }
+            return Err(FieldError::field("type", reason));
+        };
+        Ok(Fields { type_name, entries })
+    }
+
+    fn into_event(mut self) -> Result<Event, FieldError> {
+        let known: &[&str] = match self.type_name {
+            "act_issued" => &[
+                "act",
+                "kind",
+                "issuer",
+                "issued_on",
+                "published_on",
+                "title",
+                "url",
+            ],
+            "appointed" => &[
+                "act",
+                "person",
+                "office",
+                "on",
+                "person_name",
+                "office_name",
+            ],
+            "left_office" => &["act", "person", "office", "on", "reason"],
+            "trip_authorized" => &[
+                "act",
+                "person",
+                "office",
+                "from",
+                "until",
+                "destination",
+                "purpose",
+            ],
+            "duties_delegated" => &[
+                "act",
+                "office",
+                "delegate",
+                "from",
+                "until",
+                "delegate_name",
+                "delegate_office",
+            ],
+            "act_revoked" => &["act", "revokes", "reason"],
+            _ => &["seq", "reason"],
+        };
+        // Unknown fields first: a typo such as "untill" explains a "missing until" better.
+        if let Some((key, _)) = self
+            .entries
+            .iter()
+            .find(|(k, _)| !known.contains(&k.as_str()))
+        {
+            let mut reason = format!("is not a field of {}", self.type_name);
+            if let Some(close) = closest(key, known) {
+                reason.push_str(&format!(" (did you mean {}?)", quote(close)));
+            }
+            return Err(FieldError::field(key, reason));
+        }
+        let event = match self.type_name {
+            "act_issued" => Event::ActIssued(ActIssued {
+                act: self.id("act")?,
+                kind: self.text("kind")?,
+                issuer: self.id("issuer")?,
+                issued_on: self.day("issued_on")?,
+                published_on: self.optional_day("published_on")?,
+                title: self.optional_text("title")?,
+                url: self.optional_text("url")?,
+            }),
+            "appointed" => Event::Appointed(Appointed {
+                act: self.id("act")?,
+                person: self.id("person")?,
+                office: self.id("office")?,
+                on: self.day("on")?,
+                person_name: self.optional_text("person_name")?,
+                office_name: self.optional_text("office_name")?,
+            }),
+            "left_office" => Event::LeftOffice(LeftOffice {
+                act: self.id("act")?,
+                person: self.id("person")?,
+                office: self.id("office")?,
+                on: self.day("on")?,
+                reason: self.optional_text("reason")?,
+            }),
+            "trip_authorized" => {
+                let trip = TripAuthorized {
+                    act: self.id("act")?,
+                    person: self.id("person")?,
+                    office: self.id("office")?,
+                    from: self.day("from")?,
+                    until: self.day("until")?,
+                    destination: self.optional_text("destination")?,
+                    purpose: self.optional_text("purpose")?,
+                };
+                check_range(trip.from, trip.until)?;
+                Event::TripAuthorized(trip)
+            }
+            "duties_delegated" => {
+                let delegation = DutiesDelegated {
+                    act: self.id("act")?,
+                    office: self.id("office")?,
+                    delegate: self.id("delegate")?,
+                    from: self.day("from")?,
+                    until: self.optional_day("until")?,
+                    delegate_name: self.optional_text("delegate_name")?,
+                    delegate_office: self.optional_id("delegate_office")?,
+                };
+                if let Some(until) = delegation.until {
+                    check_range(delegation.from, until)?;
+                }
+                Event::DutiesDelegated(delegation)
+            }
+            "act_revoked" => Event::ActRevoked(ActRevoked {
+                act: self.id("act")?,
+                revokes: self.id("revokes")?,
+                reason: self.optional_text("reason")?,
+            }),
+            _ => Event::RecordRetracted(RecordRetracted {
+                seq: self.seq("seq")?,
+                reason: self.text("reason")?,
+            }),
+        };
+        Ok(event)
+    }
+
+    fn take(&mut self, name: &str) -> Result<Option<Value>, FieldError> {
+        let Some(at) = self.entries.iter().position(|(k, _)| k == name) else {
+            return Ok(None);
+        };
+        let (_, value) = self.entries.swap_remove(at);
+        if value.is_null() {
+            return Err(FieldError::field(
+                name,
+                "is null: omit a field that has no value",
+            ));
+        }
+        Ok(Some(value))
+    }
+
+    fn required(&mut self, name: &str) -> Result<Value, FieldError> {
+        self.take(name)?.ok_or_else(|| {
+            FieldError::field(name, format!("is missing: {} requires it", self.type_name))
+        })
+    }
+
+    fn text(&mut self, name: &str) -> Result<String, FieldError> {
+        let text = string_value(name, self.required(name)?)?;
+        if text.is_empty() {
+            return Err(FieldError::field(
+                name,
+                "is empty: a required text needs a value",
+            ));
+        }
+        Ok(text)
+    }
+
+    fn optional_text(&mut self, name: &str) -> Result<Option<String>, FieldError> {
+        self.take(name)?.map(|v| string_value(name, v)).transpose()
+    }
+
+    fn id<T: FromStr<Err = IdError>>(&mut self, name: &str) -> Result<T, FieldError> {
+        let text = string_value(name, self.required(name)?)?;
+        parse_id(name, &text)
+    }
+
+    fn optional_id<T: FromStr<Err = IdError>>(
+        &mut self,
+        name: &str,
+    ) -> Result<Option<T>, FieldError> {
+        self.optional_text(name)?
+            .map(|text| parse_id(name, &text))
+            .transpose()
+    }
+
+    fn day(&mut self, name: &str) -> Result<Day, FieldError> {
+        let text = string_value(name, self.required(name)?)?;
+        parse_day(name, &text)
+    }
+
+    fn optional_day(&mut self, name: &str) -> Result<Option<Day>, FieldError> {
+        self.optional_text(name)?
+            .map(|text| parse_day(name, &text))
+            .transpose()
+    }
+
+    fn seq(&mut self, name: &str) -> Result<u64, FieldError> {
+        match self.required(name)? {
+            Value::Number(n) => match n.as_u64() {
+                Some(seq) if seq > 0 => Ok(seq),
+                _ => Err(FieldError::field(
+                    name,
+                    format!("{n} is not a positive integer such as 9"),
+                )),
+            },
+            other => Err(FieldError::field(
+                name,
+                format!("expected a positive integer, found {}", json_kind(&other)),
+            )),
+        }
+    }
+}
+
+fn string_value(name: &str, value: Value) -> Result<String, FieldError> {
+    match value {
+        Value::String(text) if text.chars().any(char::is_control) => {
+            Err(FieldError::field(name, "contains a control character"))
+        }
+        Value::String(text) => Ok(text),
+        other => Err(FieldError::field(
+            name,
+            format!("expected a string, found {}", json_kind(&other)),
+        )),
+    }
+}
+
+fn parse_id<T: FromStr<Err = IdError>>(name: &str, text: &str) -> Result<T, FieldError> {
+    text.parse()
+        .map_err(|e: IdError| FieldError::field(name, format!("{} {e}", quote(text))))
+}
+
+fn parse_day(name: &str, text: &str) -> Result<Day, FieldError> {
+    Day::parse(text).map_err(|e| FieldError::field(name, format!("{} {e}", quote(text))))
+}
+
+fn check_range(from: Day, until: Day) -> Result<(), FieldError> {
+    if from > until {
+        return Err(FieldError::field(
+            "until",
+            format!("{until} is before from ({from}): a range runs forward"),
+        ));
+    }
+    Ok(())
+}
+
+/// The candidate closest to `word` by edit distance, if it is close enough to be a typo.
+pub fn closest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
+    candidates
+        .iter()
+        .map(|c| (strsim::damerau_levenshtein(word, c), *c))
+        .filter(|(distance, c)| *distance <= 2.max(c.len() / 4))
+        .min_by_key(|(distance, _)| *distance)
+        .map(|(_, c)| c)
+}

@@ -1,0 +1,487 @@
+//! The questions the ledger answers: who held an office on a day, the state of every office,
+//! an office's history, an act and its events. Answers "as of" the head come from the kept
+//! timelines ([`Indexed`]); answers as of an earlier position replay that office alone.
+
+use std::collections::{BTreeSet, HashSet};
+
+use serde::Serialize;
+
+use crate::day::Day;
+use crate::event::{Event, Seq};
+use crate::id::{ActId, OfficeId, PersonId};
+use crate::liveness::Liveness;
+use crate::parse::closest;
+use crate::recorded::Recorded;
+use crate::timeline::{Segment, Timeline};
+
+/// A ledger whose per-office timelines at the head are kept up to date: the query index.
+pub trait Indexed: Recorded {
+    /// The office's timeline at the head; `None` when no event shapes it.
+    fn head_timeline(&self, office: &OfficeId) -> Result<Option<Timeline>, Self::Error>;
+
+    /// The segment covering `day` in the office's timeline at the head.
+    ///
+    /// Implementations that store segments apart answer this without loading the whole
+    /// timeline.
+    fn head_segment(&self, office: &OfficeId, day: Day) -> Result<Option<Segment>, Self::Error> {
+        Ok(self
+            .head_timeline(office)?
+            .and_then(|t| t.segment_at(day).cloned()))
+    }
+}
+
+/// Why a question could not be answered.
+#[derive(Debug, thiserror::Error)]
+pub enum QueryError<E: std::error::Error + 'static> {
+    /// No recorded event names the office.
+    #[error("unknown office {office:?}{}", suggest(.suggestions))]
+    UnknownOffice {
+        /// The office asked for.
+        office: String,
+        /// Known offices with a close name.
+        suggestions: Vec<OfficeId>,
+    },
+    /// "As of" a position the ledger does not have.
+    #[error("as of {as_of}: the ledger holds positions 1 to {head}")]
+    AsOfOutOfRange {
+        /// The position asked for.
+        as_of: Seq,
+        /// The head of the ledger.
+        head: Seq,
+    },
+    /// No event names the act.
+    #[error("unknown act {0:?}: no recorded event names it")]
+    UnknownAct(String),
+    /// The ledger could not be read.
+    #[error("reading the ledger: {0}")]
+    Ledger(#[source] E),
+}
+
+fn suggest(suggestions: &[OfficeId]) -> String {
+    if suggestions.is_empty() {
+        String::new()
+    } else {
+        let names: Vec<&str> = suggestions.iter().map(OfficeId::as_str).collect();
+        format!(" (did you mean {}?)", names.join(", "))
+    }
+}
+
+/// Whether the holder holds the office as its titular or as the acting holder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Capacity {
+    /// Appointed to the office (rule 1).
+    Titular,
+    /// In charge by delegation (rule 3).
+    Acting,
+}
+
+/// Who held the office.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Holder {
+    /// Who.
+    pub person: PersonId,
+    /// The latest name recorded for them, if any.
+    pub name: Option<String>,
+    /// Titular or acting.
+    pub capacity: Capacity,
+    /// The act of the appointment or delegation in force.
+    pub basis: Vec<ActId>,
+}
+
+/// The titular of the office that day, present or away.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TitularState {
+    /// Who.
+    pub person: PersonId,
+    /// The latest name recorded for them, if any.
+    pub name: Option<String>,
+    /// Away on an authorized trip that day.
+    pub absent: bool,
+    /// The act of that trip.
+    pub trip_act: Option<ActId>,
+}
+
+/// The answer to "who held OFFICE on DAY, as of SEQ": the `who-held --json` object.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct WhoHeld {
+    /// The office.
+    pub office: OfficeId,
+    /// The day.
+    pub on: Day,
+    /// The position the answer is as of.
+    pub as_of: Seq,
+    /// Who held it; `None` when vacant.
+    pub holder: Option<Holder>,
+    /// Its titular, if any.
+    pub titular: Option<TitularState>,
+}
+
+/// Checks an "as of" position against the ledger; `None` means the head.
+pub fn resolve_as_of<R: Recorded>(
+    ledger: &R,
+    as_of: Option<Seq>,
+) -> Result<Seq, QueryError<R::Error>> {
+    let head = ledger.head();
+    match as_of {
+        None => Ok(head),
+        Some(n) if n == 0 || n > head => Err(QueryError::AsOfOutOfRange { as_of: n, head }),
+        Some(n) => Ok(n),
+    }
+}
+
+/// Checks that an office is known, suggesting close names when it is not.
+pub fn require_office<R: Recorded>(
+    ledger: &R,
+    office: &str,
+) -> Result<OfficeId, QueryError<R::Error>> {
+    let known = ledger.offices().map_err(QueryError::Ledger)?;
+    if let Some(found) = known.iter().find(|o| o.as_str() == office) {
+        return Ok(found.clone());
+    }
+    let upper = office.to_uppercase();
+    let mut suggestions: Vec<OfficeId> = known
+        .iter()
+        .filter(|o| o.as_str().to_uppercase() == upper)
+        .cloned()
+        .collect();
+    let names: Vec<&str> = known.iter().map(OfficeId::as_str).collect();
+    if let Some(close) = closest(office, &names) {
+        if let Ok(id) = OfficeId::new(close) {
+            if !suggestions.contains(&id) {
+                suggestions.push(id);
+            }
+        }
+    }
+    Err(QueryError::UnknownOffice {
+        office: office.to_owned(),
+        suggestions,
+    })
+}
+
+/// The office's timeline replayed from its events as of `as_of`.
+pub fn timeline_as_of<R: Recorded>(
+    ledger: &R,
+    office: &OfficeId,
+    as_of: Seq,
+) -> Result<Timeline, R::Error> {
+    let mut live = Liveness::new(ledger, as_of);
+    let mut events = Vec::new();
+    for seq in ledger.office_events(office)? {
+        if seq > as_of {
+            break;
+        }
+        let event = ledger.event(seq)?;
+        if live.is_live(seq, &event)? {
+            events.push((seq, event));
+        }
+    }
+    Ok(Timeline::build(office.clone(), &events))
+}
+
+pub(crate) fn timeline<I: Indexed>(
+    ledger: &I,
+    office: &OfficeId,
+    as_of: Seq,
+) -> Result<Timeline, I::Error> {
+    if as_of == ledger.head() {
+        if let Some(t) = ledger.head_timeline(office)? {
+            return Ok(t);
+        }
+        return Ok(Timeline::build(office.clone(), &[]));
+    }
+    timeline_as_of(ledger, office, as_of)
+}
+
+/// The latest name recorded for `person` by an unretracted event up to `as_of`.
+pub fn name_of<R: Recorded>(
+    ledger: &R,
+    person: &PersonId,
+    as_of: Seq,
+) -> Result<Option<String>, R::Error> {
+    let mut live = Liveness::new(ledger, as_of);
+    for seq in ledger.person_events(person)?.into_iter().rev() {
+        if seq > as_of {
+            continue;
+        }
+        let event = ledger.event(seq)?;
+        if let Some(name) = event.person_name() {
+            if !live.is_retracted(seq)? {
+                return Ok(Some(name.to_owned()));
+            }
+        }
+    }
+    Ok(None)
+}
+
+/// Who held `office` on `day`, as of `as_of` (the head when `None`).
+pub fn who_held<I: Indexed>(
+    ledger: &I,
+    office: &str,
+    day: Day,
+    as_of: Option<Seq>,
+) -> Result<WhoHeld, QueryError<I::Error>> {
+    let office = require_office(ledger, office)?;
+    let as_of = resolve_as_of(ledger, as_of)?;
+    let segment = if as_of == ledger.head() {
+        ledger
+            .head_segment(&office, day)
+            .map_err(QueryError::Ledger)?
+    } else {
+        timeline_as_of(ledger, &office, as_of)
+            .map_err(QueryError::Ledger)?
+            .segment_at(day)
+            .cloned()
+    };
+    answer(ledger, office, day, as_of, segment.as_ref()).map_err(QueryError::Ledger)
+}
+
+fn answer<R: Recorded>(
+    ledger: &R,
+    office: OfficeId,
+    on: Day,
+    as_of: Seq,
+    segment: Option<&Segment>,
+) -> Result<WhoHeld, R::Error> {
+    let mut holder = None;
+    let mut titular = None;
+    if let Some(segment) = segment {
+        if let Some(t) = &segment.titular {
+            titular = Some(TitularState {
+                person: t.person.clone(),
+                name: name_of(ledger, &t.person, as_of)?,
+                absent: segment.trip.is_some(),
+                trip_act: segment.trip.as_ref().map(|trip| trip.act.clone()),
+            });
+        }
+        holder = match (&segment.acting, &titular) {
+            (Some(acting), _) => Some(Holder {
+                person: acting.person.clone(),
+                name: name_of(ledger, &acting.person, as_of)?,
+                capacity: Capacity::Acting,
+                basis: vec![acting.act.clone()],
+            }),
+            (None, Some(t)) => Some(Holder {
+                person: t.person.clone(),
+                name: t.name.clone(),
+                capacity: Capacity::Titular,
+                basis: vec![
+                    segment
+                        .titular
+                        .as_ref()
+                        .expect("titular state comes from it")
+                        .act
+                        .clone(),
+                ],
+            }),
+            (None, None) => None,
+        };
+    }
+    Ok(WhoHeld {
+        office,
+        on,
+        as_of,
+        holder,
+        titular,
+    })
+}
+
+/// Every known office on `day`, as of `as_of`.
+pub fn state<I: Indexed>(
+    ledger: &I,
+    day: Day,
+    as_of: Option<Seq>,
+) -> Result<Vec<WhoHeld>, QueryError<I::Error>> {
+    let as_of = resolve_as_of(ledger, as_of)?;
+    let mut answers = Vec::new();
+    for office in ledger.offices().map_err(QueryError::Ledger)? {
+        answers.push(who_held(
+            ledger,
+            office.as_str(),
+            day,
+            Some(as_of).filter(|n| *n > 0),
+        )?);
+    }
+    Ok(answers)
+}
+
+/// The capacity of a history row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// A titular's tenure.
+    Titular,
+    /// A period in charge by delegation (the days it actually held the office).
+    Acting,
+    /// Nobody held the office.
+    Vacant,
+}
+
+/// One interval of an office's history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HistoryRow {
+    /// Titular, acting or vacant.
+    pub capacity: Role,
+    /// Who (none for a vacancy).
+    pub person: Option<PersonId>,
+    /// Their latest recorded name.
+    pub name: Option<String>,
+    /// First day.
+    pub from: Day,
+    /// Last day; `None` while it lasts.
+    pub until: Option<Day>,
+    /// The acts it rests on.
+    pub basis: Vec<ActId>,
+    /// The positions of those events.
+    pub events: Vec<Seq>,
+}
+
+fn open(until: Day) -> Option<Day> {
+    (until != Day::MAX).then_some(until)
+}
+
+/// The office's history: titular tenures, acting periods and vacancies, by first day.
+pub fn history<I: Indexed>(
+    ledger: &I,
+    office: &str,
+    as_of: Option<Seq>,
+) -> Result<Vec<HistoryRow>, QueryError<I::Error>> {
+    let office = require_office(ledger, office)?;
+    let as_of = resolve_as_of(ledger, as_of)?;
+    let timeline = timeline(ledger, &office, as_of).map_err(QueryError::Ledger)?;
+    let mut rows = Vec::new();
+    let name = |p: &PersonId| name_of(ledger, p, as_of).map_err(QueryError::Ledger);
+    for t in &timeline.tenures {
+        rows.push(HistoryRow {
+            capacity: Role::Titular,
+            person: Some(t.stint.person.clone()),
+            name: name(&t.stint.person)?,
+            from: t.from,
+            until: open(t.until),
+            basis: vec![t.stint.act.clone()],
+            events: vec![t.stint.seq],
+        });
+    }
+    // Acting periods: runs of segments with the same delegation in charge.
+    let mut previous: Option<&Segment> = None;
+    for segment in &timeline.segments {
+        if let Some(before) = previous {
+            if before.until.next() != Some(segment.from) {
+                if let Some(from) = before.until.next() {
+                    rows.push(HistoryRow {
+                        capacity: Role::Vacant,
+                        person: None,
+                        name: None,
+                        from,
+                        until: segment.from.prev(),
+                        basis: vec![],
+                        events: vec![],
+                    });
+                }
+            }
+        }
+        if let Some(acting) = &segment.acting {
+            let continues = previous.is_some_and(|p| {
+                p.acting.as_ref() == Some(acting) && p.until.next() == Some(segment.from)
+            });
+            match rows.last_mut() {
+                Some(row) if continues && row.capacity == Role::Acting => {
+                    row.until = open(segment.until)
+                }
+                _ => rows.push(HistoryRow {
+                    capacity: Role::Acting,
+                    person: Some(acting.person.clone()),
+                    name: name(&acting.person)?,
+                    from: segment.from,
+                    until: open(segment.until),
+                    basis: vec![acting.act.clone()],
+                    events: vec![acting.seq],
+                }),
+            }
+        }
+        previous = Some(segment);
+    }
+    rows.sort_by_key(|row| (row.from, row.capacity));
+    Ok(rows)
+}
+
+/// Whether an event naming an act is in force.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Replay uses it.
+    InForce,
+    /// A clerical retraction removed it.
+    Retracted,
+    /// Its act is revoked.
+    Void,
+}
+
+/// One event that names an act.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ActEvent {
+    /// Its position.
+    pub seq: Seq,
+    /// In force, retracted or void.
+    pub status: Status,
+    /// The event.
+    pub event: Event,
+}
+
+/// An act and every event that names it (revocations of it included), by position.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ActRecord {
+    /// The act.
+    pub act: ActId,
+    /// Whether the act is revoked.
+    pub revoked: bool,
+    /// The events, by position.
+    pub events: Vec<ActEvent>,
+}
+
+/// The act `act` and every event that names it, as of the head.
+pub fn show_act<R: Recorded>(ledger: &R, act: &str) -> Result<ActRecord, QueryError<R::Error>> {
+    let unknown = || QueryError::UnknownAct(act.to_owned());
+    let act = ActId::new(act).map_err(|_| unknown())?;
+    let mut seqs: BTreeSet<Seq> = ledger
+        .events_of_act(&act)
+        .map_err(QueryError::Ledger)?
+        .into_iter()
+        .collect();
+    seqs.extend(ledger.revocations_of(&act).map_err(QueryError::Ledger)?);
+    // Retractions of those events name them too.
+    let named: Vec<Seq> = seqs.iter().copied().collect();
+    let mut seen: HashSet<Seq> = HashSet::new();
+    let mut stack = named;
+    while let Some(seq) = stack.pop() {
+        if !seen.insert(seq) {
+            continue;
+        }
+        for r in ledger.retractions_of(seq).map_err(QueryError::Ledger)? {
+            seqs.insert(r);
+            stack.push(r);
+        }
+    }
+    if seqs.is_empty() {
+        return Err(unknown());
+    }
+    let mut live = Liveness::new(ledger, ledger.head());
+    let revoked = live.is_void(&act).map_err(QueryError::Ledger)?;
+    let mut events = Vec::new();
+    for seq in seqs {
+        let event = ledger.event(seq).map_err(QueryError::Ledger)?;
+        let status = if live.is_retracted(seq).map_err(QueryError::Ledger)? {
+            Status::Retracted
+        } else if live.is_live(seq, &event).map_err(QueryError::Ledger)? {
+            Status::InForce
+        } else {
+            Status::Void
+        };
+        events.push(ActEvent { seq, status, event });
+    }
+    Ok(ActRecord {
+        act,
+        revoked,
+        events,
+    })
+}

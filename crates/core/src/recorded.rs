@@ -1,0 +1,277 @@
+//! What replay and validation read from a ledger: the recorded events and a few indexes.
+//!
+//! The core does no I/O, so it reads through the [`Recorded`] trait. [`MemoryLedger`] keeps
+//! everything in memory (tests, batches being validated); the store implements the same trait
+//! over its own tables. Which index entries an event adds is decided once, here, by
+//! [`index_entries`], so every implementation indexes the same way.
+
+use std::collections::{BTreeSet, HashMap};
+
+use crate::event::{Event, EventDigest, Seq};
+use crate::id::{ActId, OfficeId, PersonId};
+
+/// Read access to the events of a ledger, positions `1..=head()`, and the indexes over them.
+///
+/// Every list of positions is in ascending order.
+pub trait Recorded {
+    /// What reading can fail with (I/O, a damaged store).
+    type Error: std::error::Error + Send + Sync + 'static;
+
+    /// The position of the last recorded event; 0 for an empty ledger.
+    fn head(&self) -> Seq;
+    /// The event at `seq`, which is in `1..=head()`.
+    fn event(&self, seq: Seq) -> Result<Event, Self::Error>;
+    /// The position of the event with this digest, if one is recorded.
+    fn find_digest(&self, digest: &EventDigest) -> Result<Option<Seq>, Self::Error>;
+    /// Every event whose `act` field is `act` (its `act_issued` included).
+    fn events_of_act(&self, act: &ActId) -> Result<Vec<Seq>, Self::Error>;
+    /// Every `act_revoked` whose `revokes` is `act`.
+    fn revocations_of(&self, act: &ActId) -> Result<Vec<Seq>, Self::Error>;
+    /// Every `record_retracted` whose `seq` is `seq`.
+    fn retractions_of(&self, seq: Seq) -> Result<Vec<Seq>, Self::Error>;
+    /// Every event whose `office` is `office`.
+    fn office_events(&self, office: &OfficeId) -> Result<Vec<Seq>, Self::Error>;
+    /// Every event whose `person` or `delegate` is `person`.
+    fn person_events(&self, person: &PersonId) -> Result<Vec<Seq>, Self::Error>;
+    /// Every office any event names (as `office` or `delegate_office`), sorted.
+    fn offices(&self) -> Result<Vec<OfficeId>, Self::Error>;
+}
+
+/// One entry an event adds to the indexes of a ledger.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IndexEntry {
+    /// The event's digest, for duplicate detection.
+    Digest(EventDigest),
+    /// The event's `act`.
+    Act(ActId),
+    /// The act an `act_revoked` revokes.
+    Revokes(ActId),
+    /// The position a `record_retracted` retracts.
+    Retracts(Seq),
+    /// The office whose timeline the event shapes.
+    Office(OfficeId),
+    /// The person the event is about.
+    Person(PersonId),
+    /// An office the event names (`office` or `delegate_office`): it becomes known.
+    KnownOffice(OfficeId),
+}
+
+/// The index entries of one event.
+pub fn index_entries(event: &Event) -> Vec<IndexEntry> {
+    let mut entries = vec![IndexEntry::Digest(event.digest())];
+    if let Some(act) = event.act() {
+        entries.push(IndexEntry::Act(act.clone()));
+    }
+    match event {
+        Event::ActRevoked(e) => entries.push(IndexEntry::Revokes(e.revokes.clone())),
+        Event::RecordRetracted(e) => entries.push(IndexEntry::Retracts(e.seq)),
+        _ => {}
+    }
+    if let Some(office) = event.office() {
+        entries.push(IndexEntry::Office(office.clone()));
+    }
+    if let Some(person) = event.person() {
+        entries.push(IndexEntry::Person(person.clone()));
+    }
+    entries.extend(event.named_offices().cloned().map(IndexEntry::KnownOffice));
+    entries
+}
+
+/// A ledger held in memory, with every index of [`Recorded`].
+///
+/// Its positions start after `base` (0 for a whole ledger; the head of the ledger underneath
+/// when it holds a batch being validated).
+#[derive(Debug, Clone, Default)]
+pub struct MemoryLedger {
+    base: Seq,
+    events: Vec<Event>,
+    digests: HashMap<EventDigest, Seq>,
+    by_act: HashMap<ActId, Vec<Seq>>,
+    by_revoked: HashMap<ActId, Vec<Seq>>,
+    by_retracted: HashMap<Seq, Vec<Seq>>,
+    by_office: HashMap<OfficeId, Vec<Seq>>,
+    by_person: HashMap<PersonId, Vec<Seq>>,
+    offices: BTreeSet<OfficeId>,
+}
+
+/// Reading a [`MemoryLedger`] cannot fail.
+#[derive(Debug, thiserror::Error)]
+#[error("unreachable")]
+pub enum Infallible {}
+
+impl MemoryLedger {
+    /// An empty ledger.
+    pub fn new() -> MemoryLedger {
+        MemoryLedger::default()
+    }
+
+    /// An empty ledger whose first position is `base + 1`.
+    pub fn after(base: Seq) -> MemoryLedger {
+        MemoryLedger {
+            base,
+            ..MemoryLedger::default()
+        }
+    }
+
+    /// Records `event` at the next position (no validation: see [`crate::validate_batch`]).
+    pub fn record(&mut self, event: Event) -> Seq {
+        self.events.push(event);
+        let seq = self.base + self.events.len() as Seq;
+        let event = self.events.last().expect("just pushed");
+        for entry in index_entries(event) {
+            match entry {
+                IndexEntry::Digest(d) => {
+                    self.digests.entry(d).or_insert(seq);
+                }
+                IndexEntry::Act(a) => self.by_act.entry(a).or_default().push(seq),
+                IndexEntry::Revokes(a) => self.by_revoked.entry(a).or_default().push(seq),
+                IndexEntry::Retracts(s) => self.by_retracted.entry(s).or_default().push(seq),
+                IndexEntry::Office(o) => self.by_office.entry(o).or_default().push(seq),
+                IndexEntry::Person(p) => self.by_person.entry(p).or_default().push(seq),
+                IndexEntry::KnownOffice(o) => {
+                    self.offices.insert(o);
+                }
+            }
+        }
+        seq
+    }
+
+    /// The events recorded here, in order, the first at position `base + 1`.
+    pub fn events(&self) -> &[Event] {
+        &self.events
+    }
+
+    /// Whether nothing is recorded here.
+    pub fn is_empty(&self) -> bool {
+        self.events.is_empty()
+    }
+
+    fn list<K: std::hash::Hash + Eq>(map: &HashMap<K, Vec<Seq>>, key: &K) -> Vec<Seq> {
+        map.get(key).cloned().unwrap_or_default()
+    }
+}
+
+impl Recorded for MemoryLedger {
+    type Error = Infallible;
+
+    fn head(&self) -> Seq {
+        self.base + self.events.len() as Seq
+    }
+
+    fn event(&self, seq: Seq) -> Result<Event, Infallible> {
+        let index = seq
+            .checked_sub(self.base + 1)
+            .and_then(|i| usize::try_from(i).ok())
+            .filter(|i| *i < self.events.len());
+        Ok(self.events[index.expect("a position below the head is recorded")].clone())
+    }
+
+    fn find_digest(&self, digest: &EventDigest) -> Result<Option<Seq>, Infallible> {
+        Ok(self.digests.get(digest).copied())
+    }
+
+    fn events_of_act(&self, act: &ActId) -> Result<Vec<Seq>, Infallible> {
+        Ok(Self::list(&self.by_act, act))
+    }
+
+    fn revocations_of(&self, act: &ActId) -> Result<Vec<Seq>, Infallible> {
+        Ok(Self::list(&self.by_revoked, act))
+    }
+
+    fn retractions_of(&self, seq: Seq) -> Result<Vec<Seq>, Infallible> {
+        Ok(Self::list(&self.by_retracted, &seq))
+    }
+
+    fn office_events(&self, office: &OfficeId) -> Result<Vec<Seq>, Infallible> {
+        Ok(Self::list(&self.by_office, office))
+    }
+
+    fn person_events(&self, person: &PersonId) -> Result<Vec<Seq>, Infallible> {
+        Ok(Self::list(&self.by_person, person))
+    }
+
+    fn offices(&self) -> Result<Vec<OfficeId>, Infallible> {
+        Ok(self.offices.iter().cloned().collect())
+    }
+}
+
+/// A ledger seen together with a batch not yet written: the ledger's events, then the batch's.
+#[derive(Debug)]
+pub struct WithPending<'a, R> {
+    /// The recorded ledger.
+    pub ledger: &'a R,
+    /// The batch so far, positioned after the ledger's head.
+    pub pending: &'a MemoryLedger,
+}
+
+fn merged(mut base: Vec<Seq>, pending: Vec<Seq>) -> Vec<Seq> {
+    base.extend(pending);
+    base
+}
+
+impl<R: Recorded> Recorded for WithPending<'_, R> {
+    type Error = R::Error;
+
+    fn head(&self) -> Seq {
+        self.pending.head().max(self.ledger.head())
+    }
+
+    fn event(&self, seq: Seq) -> Result<Event, R::Error> {
+        if seq > self.ledger.head() {
+            Ok(self
+                .pending
+                .event(seq)
+                .unwrap_or_else(|never| match never {}))
+        } else {
+            self.ledger.event(seq)
+        }
+    }
+
+    fn find_digest(&self, digest: &EventDigest) -> Result<Option<Seq>, R::Error> {
+        match self.ledger.find_digest(digest)? {
+            Some(seq) => Ok(Some(seq)),
+            None => Ok(self.pending.digests.get(digest).copied()),
+        }
+    }
+
+    fn events_of_act(&self, act: &ActId) -> Result<Vec<Seq>, R::Error> {
+        Ok(merged(
+            self.ledger.events_of_act(act)?,
+            MemoryLedger::list(&self.pending.by_act, act),
+        ))
+    }
+
+    fn revocations_of(&self, act: &ActId) -> Result<Vec<Seq>, R::Error> {
+        Ok(merged(
+            self.ledger.revocations_of(act)?,
+            MemoryLedger::list(&self.pending.by_revoked, act),
+        ))
+    }
+
+    fn retractions_of(&self, seq: Seq) -> Result<Vec<Seq>, R::Error> {
+        Ok(merged(
+            self.ledger.retractions_of(seq)?,
+            MemoryLedger::list(&self.pending.by_retracted, &seq),
+        ))
+    }
+
+    fn office_events(&self, office: &OfficeId) -> Result<Vec<Seq>, R::Error> {
+        Ok(merged(
+            self.ledger.office_events(office)?,
+            MemoryLedger::list(&self.pending.by_office, office),
+        ))
+    }
+
+    fn person_events(&self, person: &PersonId) -> Result<Vec<Seq>, R::Error> {
+        Ok(merged(
+            self.ledger.person_events(person)?,
+            MemoryLedger::list(&self.pending.by_person, person),
+        ))
+    }
+
+    fn offices(&self) -> Result<Vec<OfficeId>, R::Error> {
+        let mut all: BTreeSet<OfficeId> = self.ledger.offices()?.into_iter().collect();
+        all.extend(self.pending.offices.iter().cloned());
+        Ok(all.into_iter().collect())
+    }
+}

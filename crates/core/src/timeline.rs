@@ -1,0 +1,394 @@
+//! One office's timeline: the replay rules 1 to 4 applied to the office's events in force,
+//! flattened into day segments that answer "who held it on D" by binary search.
+//!
+//! A timeline depends only on the events of its own office (and on which of them are in
+//! force), so an appended event recomputes the timelines of the offices it touches, never the
+//! whole ledger.
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde::{Deserialize, Serialize};
+
+use crate::day::Day;
+use crate::event::{Event, Seq};
+use crate::id::{ActId, OfficeId, PersonId};
+
+/// A person holding an office on the basis of one event.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Stint {
+    /// Who.
+    pub person: PersonId,
+    /// The position of the `appointed` or `duties_delegated` event.
+    pub seq: Seq,
+    /// Its act.
+    pub act: ActId,
+}
+
+/// The trip that makes a titular absent.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct TripRef {
+    /// The position of the `trip_authorized` event.
+    pub seq: Seq,
+    /// Its act.
+    pub act: ActId,
+}
+
+/// Days `from..=until` over which nothing about the office changes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Segment {
+    /// First day.
+    pub from: Day,
+    /// Last day ([`Day::MAX`] when open-ended).
+    pub until: Day,
+    /// The titular (rule 1), if any.
+    pub titular: Option<Stint>,
+    /// The trip that makes the titular absent (rule 2), if any.
+    pub trip: Option<TripRef>,
+    /// The acting holder (rule 3), if any.
+    pub acting: Option<Stint>,
+}
+
+impl Segment {
+    /// Whether the segment covers `day`.
+    pub fn covers(&self, day: Day) -> bool {
+        self.from <= day && day <= self.until
+    }
+}
+
+/// A titular's time in office (rule 1).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tenure {
+    /// The appointment.
+    pub stint: Stint,
+    /// First day.
+    pub from: Day,
+    /// Last day ([`Day::MAX`] when open-ended).
+    pub until: Day,
+}
+
+/// A delegation in force, with the days it declares and the days it takes effect.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Delegation {
+    /// The delegate and the `duties_delegated` event.
+    pub stint: Stint,
+    /// First day declared.
+    pub from: Day,
+    /// Last day declared, or bounded by the same act's trip when the event has no `until`.
+    pub until: Day,
+    /// The last day it takes effect: `until`, or the day before a new titular takes office
+    /// (rule 3). `None` when it takes no effect at all.
+    pub effective_until: Option<Day>,
+}
+
+impl Delegation {
+    /// The days it takes effect, if any.
+    pub fn effective(&self) -> Option<(Day, Day)> {
+        self.effective_until.map(|until| (self.from, until))
+    }
+}
+
+/// An authorized trip in force.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Trip {
+    /// Who travels.
+    pub person: PersonId,
+    /// The `trip_authorized` event.
+    pub trip: TripRef,
+    /// First day away.
+    pub from: Day,
+    /// Last day away.
+    pub until: Day,
+}
+
+/// A `left_office` in force.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Departure {
+    /// Who leaves, with the event.
+    pub stint: Stint,
+    /// The first day without the office.
+    pub on: Day,
+}
+
+/// Everything replay knows about one office as of one position.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Timeline {
+    /// The office.
+    pub office: OfficeId,
+    /// Sorted, disjoint segments with a titular or an acting holder; gaps are vacancies.
+    pub segments: Vec<Segment>,
+    /// Titular tenures, sorted and disjoint.
+    pub tenures: Vec<Tenure>,
+    /// Delegations in force, by position.
+    pub delegations: Vec<Delegation>,
+    /// Trips in force, by position.
+    pub trips: Vec<Trip>,
+    /// Departures in force, by position.
+    pub departures: Vec<Departure>,
+}
+
+impl Timeline {
+    /// The segment covering `day`, if anyone held the office that day.
+    pub fn segment_at(&self, day: Day) -> Option<&Segment> {
+        let after = self.segments.partition_point(|s| s.from <= day);
+        after
+            .checked_sub(1)
+            .map(|i| &self.segments[i])
+            .filter(|s| s.covers(day))
+    }
+
+    /// The titular tenure covering `day`.
+    pub fn tenure_at(&self, day: Day) -> Option<&Tenure> {
+        let after = self.tenures.partition_point(|t| t.from <= day);
+        after
+            .checked_sub(1)
+            .map(|i| &self.tenures[i])
+            .filter(|t| day <= t.until)
+    }
+
+    /// Applies the replay rules to `events`: the office's events in force, in position order.
+    pub fn build(office: OfficeId, events: &[(Seq, Event)]) -> Timeline {
+        let mut appointments = Vec::new();
+        let mut departures = Vec::new();
+        let mut trips = Vec::new();
+        let mut delegations = Vec::new();
+        for (seq, event) in events {
+            match event {
+                Event::Appointed(e) => appointments.push((e.on, *seq, e)),
+                Event::LeftOffice(e) => departures.push(Departure {
+                    stint: Stint {
+                        person: e.person.clone(),
+                        seq: *seq,
+                        act: e.act.clone(),
+                    },
+                    on: e.on,
+                }),
+                Event::TripAuthorized(e) => trips.push(Trip {
+                    person: e.person.clone(),
+                    trip: TripRef {
+                        seq: *seq,
+                        act: e.act.clone(),
+                    },
+                    from: e.from,
+                    until: e.until,
+                }),
+                Event::DutiesDelegated(e) => delegations.push((*seq, e)),
+                _ => {}
+            }
+        }
+
+        let tenures = tenures(&mut appointments, &departures);
+        let delegations: Vec<Delegation> = delegations
+            .into_iter()
+            .filter_map(|(seq, d)| {
+                // Without `until`: the last trip of the same act recorded before it bounds it.
+                let until = match d.until {
+                    Some(until) => until,
+                    None => {
+                        trips
+                            .iter()
+                            .rev()
+                            .find(|t| t.trip.seq < seq && t.trip.act == d.act)?
+                            .until
+                    }
+                };
+                let stint = Stint {
+                    person: d.delegate.clone(),
+                    seq,
+                    act: d.act.clone(),
+                };
+                let effective_until = effective_until(&stint, d.from, until, &tenures, &trips);
+                Some(Delegation {
+                    stint,
+                    from: d.from,
+                    until,
+                    effective_until,
+                })
+            })
+            .collect();
+        let segments = segments(&tenures, &trips, &delegations);
+        Timeline {
+            office,
+            segments,
+            tenures,
+            delegations,
+            trips,
+            departures,
+        }
+    }
+}
+
+/// Rule 1: the latest appointment by (`on`, position) holds, until the next one or the first
+/// departure of the same person after its own day.
+fn tenures(
+    appointments: &mut [(Day, Seq, &crate::event::Appointed)],
+    departures: &[Departure],
+) -> Vec<Tenure> {
+    appointments.sort_by_key(|(on, seq, _)| (*on, *seq));
+    let mut left_on: HashMap<&PersonId, Vec<Day>> = HashMap::new();
+    for d in departures {
+        left_on.entry(&d.stint.person).or_default().push(d.on);
+    }
+    for days in left_on.values_mut() {
+        days.sort();
+    }
+    let mut tenures = Vec::new();
+    for (i, (on, seq, appointment)) in appointments.iter().enumerate() {
+        let next_on = appointments.get(i + 1).map(|(next, _, _)| *next);
+        if next_on == Some(*on) {
+            continue; // a later record for the same day takes precedence
+        }
+        let mut until = next_on.and_then(Day::prev).unwrap_or(Day::MAX);
+        if let Some(days) = left_on.get(&appointment.person) {
+            let first_after = days.partition_point(|d| d <= on);
+            if let Some(left) = days.get(first_after).and_then(|d| d.prev()) {
+                until = until.min(left);
+            }
+        }
+        tenures.push(Tenure {
+            stint: Stint {
+                person: appointment.person.clone(),
+                seq: *seq,
+                act: appointment.act.clone(),
+            },
+            from: *on,
+            until,
+        });
+    }
+    tenures
+}
+
+/// Rule 3's second half: a new titular taking office on day A ends, on A-1, every delegation
+/// covering A, unless the delegation's act authorizes a trip of that new titular.
+fn effective_until(
+    stint: &Stint,
+    from: Day,
+    until: Day,
+    tenures: &[Tenure],
+    trips: &[Trip],
+) -> Option<Day> {
+    if from > until {
+        return None;
+    }
+    for (i, tenure) in tenures.iter().enumerate() {
+        let day = tenure.from;
+        if day < from || day > until {
+            continue;
+        }
+        let previous = i.checked_sub(1).map(|p| &tenures[p]);
+        let continues = previous
+            .is_some_and(|p| p.stint.person == tenure.stint.person && p.until.next() == Some(day));
+        if continues {
+            continue; // a re-appointment of the sitting titular ends nothing
+        }
+        let exempt = trips
+            .iter()
+            .any(|t| t.trip.act == stint.act && t.person == tenure.stint.person);
+        if !exempt {
+            return day.prev().filter(|last| *last >= from);
+        }
+    }
+    Some(until)
+}
+
+/// Flattens tenures, trips and effective delegations into segments of constant state.
+fn segments(tenures: &[Tenure], trips: &[Trip], delegations: &[Delegation]) -> Vec<Segment> {
+    // Changes at a day ordinal: (ordinal, is_start, kind, index). Ends are exclusive.
+    #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+    enum Kind {
+        Tenure,
+        Trip,
+        Delegation,
+    }
+    let end = |until: Day| until.ordinal() + 1;
+    let mut changes: Vec<(u32, bool, Kind, usize)> = Vec::new();
+    for (i, t) in tenures.iter().enumerate() {
+        changes.push((t.from.ordinal(), true, Kind::Tenure, i));
+        changes.push((end(t.until), false, Kind::Tenure, i));
+    }
+    for (i, t) in trips.iter().enumerate() {
+        changes.push((t.from.ordinal(), true, Kind::Trip, i));
+        changes.push((end(t.until), false, Kind::Trip, i));
+    }
+    for (i, d) in delegations.iter().enumerate() {
+        if let Some((from, until)) = d.effective() {
+            changes.push((from.ordinal(), true, Kind::Delegation, i));
+            changes.push((end(until), false, Kind::Delegation, i));
+        }
+    }
+    changes.sort();
+
+    let mut titular: Option<usize> = None;
+    let mut active_trips: BTreeMap<Seq, usize> = BTreeMap::new();
+    let mut active_delegations: BTreeMap<Seq, usize> = BTreeMap::new();
+    let mut segments: Vec<Segment> = Vec::new();
+    let mut at = 0;
+    while at < changes.len() {
+        let day = changes[at].0;
+        while at < changes.len() && changes[at].0 == day {
+            let (_, start, kind, i) = changes[at];
+            match (kind, start) {
+                (Kind::Tenure, true) => titular = Some(i),
+                (Kind::Tenure, false) => {
+                    if titular == Some(i) {
+                        titular = None;
+                    }
+                }
+                (Kind::Trip, true) => {
+                    active_trips.insert(trips[i].trip.seq, i);
+                }
+                (Kind::Trip, false) => {
+                    active_trips.remove(&trips[i].trip.seq);
+                }
+                (Kind::Delegation, true) => {
+                    active_delegations.insert(delegations[i].stint.seq, i);
+                }
+                (Kind::Delegation, false) => {
+                    active_delegations.remove(&delegations[i].stint.seq);
+                }
+            }
+            at += 1;
+        }
+        let Some(from) = Day::from_ordinal(day) else {
+            break; // past 9999-12-31: nothing more to draw
+        };
+        let until = changes
+            .get(at)
+            .and_then(|next| Day::from_ordinal(next.0 - 1))
+            .unwrap_or(Day::MAX);
+        let titular_stint = titular.map(|i| tenures[i].stint.clone());
+        let trip = titular_stint.as_ref().and_then(|t| {
+            active_trips
+                .values()
+                .rev()
+                .map(|i| &trips[*i])
+                .find(|trip| trip.person == t.person)
+                .map(|trip| trip.trip.clone())
+        });
+        let acting = active_delegations
+            .values()
+            .next_back()
+            .map(|i| delegations[*i].stint.clone());
+        if titular_stint.is_none() && acting.is_none() {
+            continue;
+        }
+        let segment = Segment {
+            from,
+            until,
+            titular: titular_stint,
+            trip,
+            acting,
+        };
+        match segments.last_mut() {
+            Some(last)
+                if last.until.next() == Some(from)
+                    && last.titular == segment.titular
+                    && last.trip == segment.trip
+                    && last.acting == segment.acting =>
+            {
+                last.until = until;
+            }
+            _ => segments.push(segment),
+        }
+    }
+    segments
+}
