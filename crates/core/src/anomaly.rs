@@ -31,6 +31,7 @@ pub enum AnomalyKind {
     /// An act revoked by two acts in force.
     ActRevokedTwice,
     /// A delegation declared for more than 30 days.
+    #[serde(rename = "delegation_over_30_days")]
     DelegationOver30Days,
     /// A delegate away on an authorized trip on a day in charge.
     DelegateAway,
