@@ -1,0 +1,411 @@
+//! The command line, as clap derives it. The names, flags and exit codes are a contract
+//! (`shared/spec/cli.md`); everything here only parses, `main.rs` dispatches.
+
+use std::path::PathBuf;
+
+use actledger_core::{Day, Seq};
+use chrono::{DateTime, FixedOffset};
+use clap::{Args, Parser, Subcommand};
+
+const EXIT_CODES: &str = "\
+Exit codes:
+  0  success
+  1  an error: bad input, unknown office, no ledger, ledger in use
+  2  a usage error: an unknown command or flag, a malformed --on date
+  3  verification found the ledger altered";
+
+/// actledger: who held this office on that day, and on what legal basis.
+///
+/// Records government acts (appointments, departures, trips, delegations of duties,
+/// revocations, clerical retractions) in an append-only ledger chained with SHA-256, and
+/// answers who held an office on any day, as the ledger stood at any point.
+#[derive(Debug, Parser)]
+#[command(name = "actledger", version, after_help = EXIT_CODES, after_long_help = EXIT_CODES)]
+pub struct Cli {
+    /// The ledger to use
+    #[arg(
+        long,
+        global = true,
+        env = "ACTLEDGER_LEDGER",
+        default_value = "actledger.db",
+        value_name = "PATH"
+    )]
+    pub ledger: PathBuf,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// "As of" a point of the ledger: a position or a recording time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AsOf {
+    /// Events recorded at positions up to this one.
+    Seq(Seq),
+    /// Events recorded at or before this time.
+    Time(DateTime<FixedOffset>),
+}
+
+fn parse_as_of(text: &str) -> Result<AsOf, String> {
+    if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
+        return text
+            .parse()
+            .map(AsOf::Seq)
+            .map_err(|_| format!("{text} is too large for a position"));
+    }
+    DateTime::parse_from_rfc3339(text)
+        .map(AsOf::Time)
+        .map_err(|_| {
+            "expected a position such as 12 or an RFC 3339 time such as 2024-06-03T12:00:00Z".into()
+        })
+}
+
+fn parse_day(text: &str) -> Result<Day, String> {
+    Day::parse(text)
+        .map_err(|e| format!("{text:?} {e}; write a day as YYYY-MM-DD, e.g. 2024-06-03"))
+}
+
+/// The day and "as of" point of a question.
+#[derive(Debug, Args)]
+pub struct When {
+    /// The day asked about, YYYY-MM-DD
+    #[arg(long, value_name = "DATE", value_parser = parse_day)]
+    pub on: Day,
+    /// Answer as the ledger stood at this position, or at this RFC 3339 time (default: now)
+    #[arg(long, value_name = "SEQ|RFC3339", value_parser = parse_as_of)]
+    pub as_of: Option<AsOf>,
+}
+
+/// Machine-readable output.
+#[derive(Debug, Args, Clone, Copy)]
+pub struct Json {
+    /// Print JSON (documented in docs/JSON.md) instead of text
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create an empty ledger (an error if one exists)
+    Init,
+    /// Record events: one JSON object, or NDJSON; all or nothing
+    ///
+    /// Reads FILE, or standard input with `-` or no FILE. Each event is validated against the
+    /// ledger and the events before it; if any is refused, nothing is written. An event
+    /// identical to one already recorded is reported as "already recorded at N" and skipped.
+    /// The subcommands record one event from flags named after the spec's fields.
+    #[command(args_conflicts_with_subcommands = true, subcommand_value_name = "TYPE")]
+    Append {
+        /// The events: a file, or `-` for standard input
+        #[arg(value_name = "FILE|-")]
+        file: Option<PathBuf>,
+        #[command(flatten)]
+        json: Json,
+        #[command(subcommand)]
+        typed: Option<TypedEvent>,
+    },
+    /// Who held OFFICE on a day, titular or acting, and on what basis
+    WhoHeld {
+        /// The office, e.g. MINDEF
+        office: String,
+        #[command(flatten)]
+        when: When,
+        #[command(flatten)]
+        json: Json,
+    },
+    /// Who held every office on a day
+    State {
+        #[command(flatten)]
+        when: When,
+        #[command(flatten)]
+        json: Json,
+    },
+    /// Every titular tenure, acting period and vacancy of OFFICE
+    History {
+        /// The office, e.g. MINDEF
+        office: String,
+        #[command(flatten)]
+        json: Json,
+    },
+    /// An act and every event that names it, revocations included
+    Show {
+        /// The act, e.g. RS-131-2024-PCM
+        act: String,
+        #[command(flatten)]
+        json: Json,
+    },
+    /// The recorded entries, in order
+    Log {
+        /// The first position to list
+        #[arg(long, default_value_t = 1, value_name = "SEQ")]
+        from: Seq,
+        /// At most this many entries
+        #[arg(long, value_name = "N")]
+        limit: Option<u64>,
+        #[command(flatten)]
+        json: Json,
+    },
+    /// The anomalies of the spec: unattended offices, overlapping delegations...
+    Audit {
+        #[command(flatten)]
+        json: Json,
+    },
+    /// Recompute every hash of the chain; exit 3 if the ledger was altered
+    Verify {
+        #[command(flatten)]
+        json: Json,
+    },
+    /// The number of entries and the head hash
+    Head {
+        #[command(flatten)]
+        json: Json,
+    },
+    /// Write every entry as NDJSON (canonical: the same ledger gives the same bytes)
+    Export {
+        /// Where to write: a file, or `-` (default) for standard output
+        #[arg(value_name = "FILE|-")]
+        file: Option<PathBuf>,
+    },
+    /// Rebuild a ledger at --ledger from an export, checking every hash and link
+    Import {
+        /// The export: a file, or `-` (default) for standard input
+        #[arg(value_name = "FILE|-")]
+        file: Option<PathBuf>,
+    },
+    /// The seed case (RS 131-2024-PCM) in a fresh temporary ledger: answers for 2-5 June 2024
+    Demo,
+}
+
+/// One event from flags, for people at a terminal.
+#[derive(Debug, Subcommand)]
+pub enum TypedEvent {
+    /// act_issued: a legal act exists
+    #[command(name = "act", visible_alias = "act-issued")]
+    ActIssued {
+        #[arg(long)]
+        act: String,
+        /// e.g. resolucion_suprema, decreto_supremo, ley
+        #[arg(long)]
+        kind: String,
+        #[arg(long)]
+        issuer: String,
+        #[arg(long, value_name = "DATE")]
+        issued_on: String,
+        #[arg(long, value_name = "DATE")]
+        published_on: Option<String>,
+        #[arg(long)]
+        title: Option<String>,
+        #[arg(long)]
+        url: Option<String>,
+    },
+    /// appointed: PERSON is titular of OFFICE from day ON
+    Appointed {
+        #[arg(long)]
+        act: String,
+        #[arg(long)]
+        person: String,
+        #[arg(long)]
+        office: String,
+        #[arg(long, value_name = "DATE")]
+        on: String,
+        #[arg(long)]
+        person_name: Option<String>,
+        #[arg(long)]
+        office_name: Option<String>,
+    },
+    /// left_office: PERSON is no longer titular of OFFICE from day ON
+    #[command(name = "left", visible_alias = "left-office")]
+    LeftOffice {
+        #[arg(long)]
+        act: String,
+        #[arg(long)]
+        person: String,
+        #[arg(long)]
+        office: String,
+        #[arg(long, value_name = "DATE")]
+        on: String,
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// trip_authorized: PERSON, titular of OFFICE, may be away FROM..UNTIL
+    #[command(name = "trip", visible_alias = "trip-authorized")]
+    TripAuthorized {
+        #[arg(long)]
+        act: String,
+        #[arg(long)]
+        person: String,
+        #[arg(long)]
+        office: String,
+        #[arg(long, value_name = "DATE")]
+        from: String,
+        #[arg(long, value_name = "DATE")]
+        until: String,
+        #[arg(long)]
+        destination: Option<String>,
+        #[arg(long)]
+        purpose: Option<String>,
+    },
+    /// duties_delegated: DELEGATE is in charge of OFFICE FROM..UNTIL (or for the act's trip)
+    #[command(name = "delegated", visible_alias = "duties-delegated")]
+    DutiesDelegated {
+        #[arg(long)]
+        act: String,
+        #[arg(long)]
+        office: String,
+        #[arg(long)]
+        delegate: String,
+        #[arg(long, value_name = "DATE")]
+        from: String,
+        #[arg(long, value_name = "DATE")]
+        until: Option<String>,
+        #[arg(long)]
+        delegate_name: Option<String>,
+        #[arg(long)]
+        delegate_office: Option<String>,
+    },
+    /// act_revoked: ACT revokes act REVOKES ("deja sin efecto")
+    #[command(name = "revoked", visible_alias = "act-revoked")]
+    ActRevoked {
+        #[arg(long)]
+        act: String,
+        #[arg(long)]
+        revokes: String,
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// record_retracted: the entry at SEQ was recorded in error (a clerical correction)
+    #[command(name = "retracted", visible_alias = "record-retracted")]
+    RecordRetracted {
+        #[arg(long)]
+        seq: u64,
+        #[arg(long)]
+        reason: String,
+    },
+}
+
+impl TypedEvent {
+    /// The event as the JSON a user would have written, so it takes the same path.
+    pub fn to_json(&self) -> serde_json::Value {
+        use serde_json::{Map, Value, json};
+        let mut map = Map::new();
+        let mut put = |key: &str, value: &Option<String>| {
+            if let Some(v) = value {
+                map.insert(key.to_owned(), Value::String(v.clone()));
+            }
+        };
+        let s = |v: &String| Some(v.clone());
+        let kind = match self {
+            TypedEvent::ActIssued {
+                act,
+                kind,
+                issuer,
+                issued_on,
+                published_on,
+                title,
+                url,
+            } => {
+                put("act", &s(act));
+                put("kind", &s(kind));
+                put("issuer", &s(issuer));
+                put("issued_on", &s(issued_on));
+                put("published_on", published_on);
+                put("title", title);
+                put("url", url);
+                "act_issued"
+            }
+            TypedEvent::Appointed {
+                act,
+                person,
+                office,
+                on,
+                person_name,
+                office_name,
+            } => {
+                put("act", &s(act));
+                put("person", &s(person));
+                put("office", &s(office));
+                put("on", &s(on));
+                put("person_name", person_name);
+                put("office_name", office_name);
+                "appointed"
+            }
+            TypedEvent::LeftOffice {
+                act,
+                person,
+                office,
+                on,
+                reason,
+            } => {
+                put("act", &s(act));
+                put("person", &s(person));
+                put("office", &s(office));
+                put("on", &s(on));
+                put("reason", reason);
+                "left_office"
+            }
+            TypedEvent::TripAuthorized {
+                act,
+                person,
+                office,
+                from,
+                until,
+                destination,
+                purpose,
+            } => {
+                put("act", &s(act));
+                put("person", &s(person));
+                put("office", &s(office));
+                put("from", &s(from));
+                put("until", &s(until));
+                put("destination", destination);
+                put("purpose", purpose);
+                "trip_authorized"
+            }
+            TypedEvent::DutiesDelegated {
+                act,
+                office,
+                delegate,
+                from,
+                until,
+                delegate_name,
+                delegate_office,
+            } => {
+                put("act", &s(act));
+                put("office", &s(office));
+                put("delegate", &s(delegate));
+                put("from", &s(from));
+                put("until", until);
+                put("delegate_name", delegate_name);
+                put("delegate_office", delegate_office);
+                "duties_delegated"
+            }
+            TypedEvent::ActRevoked {
+                act,
+                revokes,
+                reason,
+            } => {
+                put("act", &s(act));
+                put("revokes", &s(revokes));
+                put("reason", reason);
+                "act_revoked"
+            }
+            TypedEvent::RecordRetracted { seq, reason } => {
+                put("reason", &s(reason));
+                map.insert("seq".into(), json!(seq));
+                "record_retracted"
+            }
+        };
+        map.insert("type".into(), Value::String(kind.into()));
+        Value::Object(map)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    #[test]
+    fn clap_definition_is_consistent() {
+        super::Cli::command().debug_assert();
+    }
+}

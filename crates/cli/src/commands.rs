@@ -1,0 +1,398 @@
+//! One function per command: open the ledger, ask the library, print the answer.
+
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+
+use actledger_core::{
+    Day, Seq, WhoHeld, anomalies, history, parse_batch, show_act, state, who_held,
+};
+use actledger_store::{AppendError, Appended, Ledger, StoreError, Verdict};
+use anyhow::{Context, Result, anyhow, bail};
+use serde_json::json;
+
+use crate::Finding;
+use crate::args::{AsOf, Cli, Command, When};
+use crate::render;
+
+/// Runs one command, writing its answer to `out`.
+pub fn run(cli: Cli, out: &mut dyn Write) -> Result<Finding> {
+    let path = cli.ledger.as_path();
+    match cli.command {
+        Command::Init => {
+            Ledger::create(path).map_err(|e| store_error(e, path))?;
+            writeln!(out, "created an empty ledger at {}", path.display())?;
+        }
+        Command::Append { file, json, typed } => {
+            let input = match typed {
+                Some(event) => {
+                    let mut line = serde_json::to_vec(&event.to_json())?;
+                    line.push(b'\n');
+                    line
+                }
+                None => read_input(file.as_deref())?,
+            };
+            let mut ledger = open(path)?;
+            append(&mut ledger, &input, json.json, out)?;
+        }
+        Command::WhoHeld { office, when, json } => {
+            let ledger = open(path)?;
+            let as_of = resolve(&ledger, when.as_of)?;
+            let answer = who_held(&ledger, &office, when.on, as_of)?;
+            if json.json {
+                writeln!(out, "{}", serde_json::to_string(&answer)?)?;
+            } else {
+                writeln!(out, "{}", render::who_held_sentence(&answer))?;
+            }
+        }
+        Command::State { when, json } => {
+            let ledger = open(path)?;
+            let as_of = resolve(&ledger, when.as_of)?;
+            let answers = state(&ledger, when.on, as_of)?;
+            print_state(&answers, &when, ledger.head().count, json.json, out)?;
+        }
+        Command::History { office, json } => {
+            let ledger = open(path)?;
+            let rows = history(&ledger, &office, None)?;
+            if json.json {
+                let value =
+                    json!({"office": office, "as_of": ledger.head().count, "history": rows});
+                writeln!(out, "{value}")?;
+            } else {
+                write!(out, "{}", render::history_table(&rows))?;
+            }
+        }
+        Command::Show { act, json } => {
+            let ledger = open(path)?;
+            let record = show_act(&ledger, &act)?;
+            if json.json {
+                writeln!(out, "{}", serde_json::to_string(&record)?)?;
+            } else {
+                write!(out, "{}", render::act_text(&record))?;
+            }
+        }
+        Command::Log { from, limit, json } => {
+            let ledger = open(path)?;
+            log(&ledger, from, limit, json.json, out)?;
+        }
+        Command::Audit { json } => {
+            let ledger = open(path)?;
+            let found = anomalies(&ledger, None)?;
+            if json.json {
+                writeln!(out, "{}", json!({"anomalies": found}))?;
+            } else {
+                write!(out, "{}", render::audit_table(&found))?;
+            }
+        }
+        Command::Verify { json } => return verify(path, json.json, out),
+        Command::Head { json } => {
+            let ledger = open(path)?;
+            let head = ledger.head();
+            if json.json {
+                writeln!(
+                    out,
+                    "{}",
+                    json!({"count": head.count, "hash": hex::encode(head.hash)})
+                )?;
+            } else {
+                writeln!(
+                    out,
+                    "{} entries, head {}",
+                    head.count,
+                    hex::encode(head.hash)
+                )?;
+            }
+        }
+        Command::Export { file } => {
+            let ledger = open(path)?;
+            export(&ledger, file.as_deref(), out)?;
+        }
+        Command::Import { file } => import(path, file.as_deref(), out)?,
+        Command::Demo => demo(out)?,
+    }
+    Ok(Finding::Clean)
+}
+
+fn store_error(error: StoreError, path: &Path) -> anyhow::Error {
+    match error {
+        StoreError::NotALedger { .. } => anyhow!(
+            "no ledger at {}: create one with `actledger --ledger {} init`, or point --ledger (or ACTLEDGER_LEDGER) at an existing one",
+            path.display(),
+            path.display()
+        ),
+        other => other.into(),
+    }
+}
+
+fn open(path: &Path) -> Result<Ledger> {
+    Ledger::open(path).map_err(|e| store_error(e, path))
+}
+
+fn is_stdin(file: Option<&Path>) -> bool {
+    file.is_none_or(|f| f == Path::new("-"))
+}
+
+fn read_input(file: Option<&Path>) -> Result<Vec<u8>> {
+    let mut input = Vec::new();
+    if is_stdin(file) {
+        io::stdin()
+            .lock()
+            .read_to_end(&mut input)
+            .context("reading standard input")?;
+    } else if let Some(file) = file {
+        File::open(file)
+            .and_then(|mut f| f.read_to_end(&mut input))
+            .with_context(|| format!("reading {}", file.display()))?;
+    }
+    Ok(input)
+}
+
+fn resolve(ledger: &Ledger, as_of: Option<AsOf>) -> Result<Option<Seq>> {
+    match as_of {
+        None => Ok(None),
+        Some(AsOf::Seq(seq)) => Ok(Some(seq)),
+        Some(AsOf::Time(time)) => {
+            let utc = time.with_timezone(&chrono::Utc);
+            match ledger.seq_at_time(utc)? {
+                Some(seq) => Ok(Some(seq)),
+                None => match ledger.entry(1)? {
+                    Some(first) => bail!(
+                        "as of {time}: the first entry was recorded later, at {}",
+                        first.time
+                    ),
+                    None => bail!("as of {time}: the ledger has no entries"),
+                },
+            }
+        }
+    }
+}
+
+fn append(ledger: &mut Ledger, input: &[u8], as_json: bool, out: &mut dyn Write) -> Result<()> {
+    let batch = parse_batch(input)?;
+    let report = ledger.append(batch).map_err(|e| match e {
+        AppendError::Invalid(invalid) => anyhow!(invalid),
+        AppendError::Store(store) => anyhow!(store),
+    })?;
+    if as_json {
+        let events: Vec<serde_json::Value> = report
+            .outcomes
+            .iter()
+            .map(|(line, outcome)| match outcome {
+                Appended::Recorded { seq, hash } => {
+                    json!({"line": line, "status": "recorded", "seq": seq, "hash": hex::encode(hash)})
+                }
+                Appended::AlreadyRecorded { seq } => json!({"line": line, "status": "already_recorded", "seq": seq}),
+            })
+            .collect();
+        let head = json!({"count": report.head.count, "hash": hex::encode(report.head.hash)});
+        writeln!(out, "{}", json!({"events": events, "head": head}))?;
+    } else {
+        for (line, outcome) in &report.outcomes {
+            match outcome {
+                Appended::Recorded { seq, hash } => writeln!(
+                    out,
+                    "line {line}: recorded at {seq}, hash {}",
+                    hex::encode(hash)
+                )?,
+                Appended::AlreadyRecorded { seq } => {
+                    writeln!(out, "line {line}: already recorded at {seq}")?
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn print_state(
+    answers: &[WhoHeld],
+    when: &When,
+    head: Seq,
+    as_json: bool,
+    out: &mut dyn Write,
+) -> Result<()> {
+    let as_of = answers.first().map(|a| a.as_of).unwrap_or(head);
+    if as_json {
+        writeln!(
+            out,
+            "{}",
+            json!({"on": when.on, "as_of": as_of, "offices": answers})
+        )?;
+        return Ok(());
+    }
+    let rows: Vec<Vec<String>> = answers.iter().map(render::state_row).collect();
+    write!(
+        out,
+        "{}",
+        render::table(&["OFFICE", "HOLDER", "CAPACITY", "BASIS", "TITULAR"], &rows)
+    )?;
+    Ok(())
+}
+
+fn log(
+    ledger: &Ledger,
+    from: Seq,
+    limit: Option<u64>,
+    as_json: bool,
+    out: &mut dyn Write,
+) -> Result<()> {
+    let limit = limit.unwrap_or(u64::MAX);
+    let mut rows = Vec::new();
+    for entry in ledger
+        .entries(from.max(1))
+        .take(usize::try_from(limit).unwrap_or(usize::MAX))
+    {
+        let entry = entry?;
+        if as_json {
+            write!(out, "{}", entry.export_line())?;
+            continue;
+        }
+        let event = entry.event()?;
+        rows.push(vec![
+            entry.seq.to_string(),
+            entry.time.clone(),
+            event.type_name().to_owned(),
+            hex::encode(&entry.hash[..6]),
+            render::summary(&event),
+        ]);
+    }
+    if !as_json {
+        write!(
+            out,
+            "{}",
+            render::table(&["SEQ", "TIME", "TYPE", "HASH", "WHAT"], &rows)
+        )?;
+    }
+    Ok(())
+}
+
+fn verify(path: &Path, as_json: bool, out: &mut dyn Write) -> Result<Finding> {
+    let verdict = actledger_store::verify_path(path).map_err(|e| store_error(e, path))?;
+    match verdict {
+        Verdict::Intact { count, head } => {
+            if as_json {
+                writeln!(
+                    out,
+                    "{}",
+                    json!({"intact": true, "count": count, "head": hex::encode(head)})
+                )?;
+            } else {
+                writeln!(out, "intact: {count} entries, head {}", hex::encode(head))?;
+            }
+            Ok(Finding::Clean)
+        }
+        Verdict::Broken { seq, problem } => {
+            if as_json {
+                writeln!(
+                    out,
+                    "{}",
+                    json!({"intact": false, "seq": seq, "problem": problem.to_string()})
+                )?;
+            } else {
+                writeln!(out, "ALTERED: entry {seq}: {problem}")?;
+            }
+            Ok(Finding::Altered)
+        }
+    }
+}
+
+fn progress_bar(total: Option<u64>, what: &str) -> indicatif::ProgressBar {
+    let bar = match total {
+        Some(total) => indicatif::ProgressBar::new(total),
+        None => indicatif::ProgressBar::new_spinner(),
+    };
+    bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+    if let Ok(style) = indicatif::ProgressStyle::with_template(&format!(
+        "{what} [{{bar:30}}] {{pos}}/{{len}} {{per_sec}} eta {{eta}}"
+    )) {
+        bar.set_style(style);
+    }
+    bar
+}
+
+fn export(ledger: &Ledger, file: Option<&Path>, out: &mut dyn Write) -> Result<()> {
+    let bar = progress_bar(Some(ledger.head().count), "exporting");
+    let mut tick = |done: u64| bar.set_position(done);
+    if is_stdin(file) {
+        ledger.export(out, &mut tick)?;
+    } else if let Some(file) = file {
+        let target = tempfile::NamedTempFile::new_in(
+            file.parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .unwrap_or(Path::new(".")),
+        )
+        .with_context(|| format!("creating {}", file.display()))?;
+        let mut writer = io::BufWriter::new(target);
+        ledger.export(&mut writer, &mut tick)?;
+        let target = writer.into_inner().map_err(|e| e.into_error())?;
+        target.as_file().sync_all()?;
+        target
+            .persist(file)
+            .with_context(|| format!("writing {}", file.display()))?;
+    }
+    bar.finish_and_clear();
+    Ok(())
+}
+
+fn import(path: &Path, file: Option<&Path>, out: &mut dyn Write) -> Result<()> {
+    let (mut reader, total): (Box<dyn BufRead>, Option<u64>) = if is_stdin(file) {
+        (Box::new(BufReader::new(io::stdin())), None)
+    } else {
+        let file: PathBuf = file.map(Path::to_path_buf).unwrap_or_default();
+        let handle = File::open(&file).with_context(|| format!("reading {}", file.display()))?;
+        let size = handle.metadata().map(|m| m.len()).ok();
+        (Box::new(BufReader::new(handle)), size)
+    };
+    let bar = progress_bar(total, "importing");
+    let mut tick = |done: u64| bar.set_position(done);
+    let ledger = Ledger::import(path, &mut reader, &mut tick)?;
+    bar.finish_and_clear();
+    let head = ledger.head();
+    writeln!(
+        out,
+        "imported {} entries into {}, head {}",
+        head.count,
+        path.display(),
+        hex::encode(head.hash)
+    )?;
+    Ok(())
+}
+
+/// The seed case, bundled: the spec's example plus the appointments it needs.
+pub const SEED: &str = include_str!("../data/seed.ndjson");
+
+fn demo(out: &mut dyn Write) -> Result<()> {
+    let dir = tempfile::tempdir().context("creating a temporary folder")?;
+    let path = dir.path().join("demo.db");
+    let mut ledger = Ledger::create(&path)?;
+    writeln!(
+        out,
+        "The seed case: Resolución Suprema 131-2024-PCM authorizes Defense Minister Walter Astudillo"
+    )?;
+    writeln!(
+        out,
+        "to travel to Miami on 2-4 June 2024 and puts Economy Minister José Arista Arbildo in charge."
+    )?;
+    writeln!(
+        out,
+        "\nRecording {} events in a fresh ledger ({}):",
+        SEED.lines().count(),
+        path.display()
+    )?;
+    append(&mut ledger, SEED.as_bytes(), false, out)?;
+    writeln!(out, "\nWho held the Ministry of Defense (MINDEF)?")?;
+    for day in 1..=5 {
+        let on = Day::from_ymd(2024, 6, day).context("a day of June 2024")?;
+        let answer = who_held(&ledger, "MINDEF", on, None)?;
+        writeln!(out, "  {}", render::who_held_sentence(&answer))?;
+    }
+    writeln!(out, "\nVerifying the chain:")?;
+    match ledger.verify()? {
+        Verdict::Intact { count, head } => {
+            writeln!(out, "  intact: {count} entries, head {}", hex::encode(head))?
+        }
+        Verdict::Broken { seq, problem } => {
+            bail!("the demo ledger does not verify: entry {seq}: {problem}")
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,51 @@
+//! The `actledger` binary: parses the command line, calls the core and store crates, and
+//! prints their answers for people or as JSON. Exit codes: 0 success, 1 error, 2 usage,
+//! 3 the ledger was altered.
+
+mod args;
+mod commands;
+mod render;
+
+use std::io::{self, Write};
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::args::Cli;
+
+/// What a command ends with besides success or an error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Finding {
+    /// All good.
+    Clean,
+    /// Verification found the ledger altered (exit code 3).
+    Altered,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let mut stdout = io::stdout().lock();
+    match commands::run(cli, &mut stdout)
+        .and_then(|f| stdout.flush().map(|()| f).map_err(Into::into))
+    {
+        Ok(Finding::Clean) => ExitCode::SUCCESS,
+        Ok(Finding::Altered) => ExitCode::from(3),
+        Err(error) if is_broken_pipe(&error) => ExitCode::SUCCESS,
+        Err(error) => {
+            let mut stderr = io::stderr().lock();
+            // Nothing more can be done if stderr itself is gone.
+            let _ = writeln!(stderr, "error: {error:#}");
+            // Usage errors (exit 2) are clap's, before this point.
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// A reader that stopped reading (`actledger log | head`) is not an error.
+fn is_broken_pipe(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        cause
+            .downcast_ref::<io::Error>()
+            .is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe)
+    })
+}

@@ -1,0 +1,237 @@
+//! Text for people: sentences and aligned tables. JSON is serde's business, not this module's.
+
+use std::fmt::Write as _;
+
+use actledger_core::{ActRecord, Anomaly, Capacity, Event, HistoryRow, Role, Status, WhoHeld};
+
+/// Columns padded to their widest cell; the last column is not padded.
+pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
+    let width = |s: &str| s.chars().count();
+    let mut widths: Vec<usize> = header.iter().map(|h| width(h)).collect();
+    for row in rows {
+        for (i, cell) in row.iter().enumerate() {
+            widths[i] = widths[i].max(width(cell));
+        }
+    }
+    let mut out = String::new();
+    let mut line = |cells: Vec<&str>| {
+        let last = cells.len() - 1;
+        let mut text = String::new();
+        for (i, cell) in cells.iter().enumerate() {
+            text.push_str(cell);
+            if i < last {
+                text.push_str(&" ".repeat(widths[i] - width(cell) + 2));
+            }
+        }
+        out.push_str(text.trim_end());
+        out.push('\n');
+    };
+    line(header.to_vec());
+    for row in rows {
+        line(row.iter().map(String::as_str).collect());
+    }
+    out
+}
+
+fn person_label(person: &str, name: Option<&String>) -> String {
+    name.cloned().unwrap_or_else(|| person.to_owned())
+}
+
+/// "MINDEF on 2024-06-03: José Arista Arbildo, acting (RS-131-2024-PCM); titular Walter
+/// Astudillo away (trip, RS-131-2024-PCM)".
+pub fn who_held_sentence(answer: &WhoHeld) -> String {
+    let mut text = format!("{} on {}: ", answer.office, answer.on);
+    match &answer.holder {
+        None => text.push_str("vacant"),
+        Some(holder) => {
+            let capacity = match holder.capacity {
+                Capacity::Titular => "titular",
+                Capacity::Acting => "acting",
+            };
+            let basis: Vec<&str> = holder.basis.iter().map(|a| a.as_str()).collect();
+            write!(
+                text,
+                "{}, {capacity} ({})",
+                person_label(holder.person.as_str(), holder.name.as_ref()),
+                basis.join(", ")
+            )
+            .expect("writing to a String");
+        }
+    }
+    if let Some(titular) = &answer.titular {
+        let is_holder = answer
+            .holder
+            .as_ref()
+            .is_some_and(|h| h.capacity == Capacity::Titular && h.person == titular.person);
+        let name = person_label(titular.person.as_str(), titular.name.as_ref());
+        match (&titular.trip_act, is_holder) {
+            (Some(trip), true) => write!(text, "; away (trip, {trip}) with nobody in charge"),
+            (Some(trip), false) => write!(text, "; titular {name} away (trip, {trip})"),
+            (None, false) => write!(text, "; titular {name} present"),
+            (None, true) => Ok(()),
+        }
+        .expect("writing to a String");
+    }
+    text
+}
+
+/// One row of `state`.
+pub fn state_row(answer: &WhoHeld) -> Vec<String> {
+    let (holder, capacity, basis) = match &answer.holder {
+        None => ("(vacant)".to_owned(), String::new(), String::new()),
+        Some(h) => (
+            person_label(h.person.as_str(), h.name.as_ref()),
+            match h.capacity {
+                Capacity::Titular => "titular".into(),
+                Capacity::Acting => "acting".into(),
+            },
+            h.basis
+                .iter()
+                .map(|a| a.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+        ),
+    };
+    let titular = match &answer.titular {
+        None => String::new(),
+        Some(t) => {
+            let name = person_label(t.person.as_str(), t.name.as_ref());
+            match &t.trip_act {
+                Some(trip) => format!("{name}, away ({trip})"),
+                None => name,
+            }
+        }
+    };
+    vec![answer.office.to_string(), holder, capacity, basis, titular]
+}
+
+/// The `history` table.
+pub fn history_table(rows: &[HistoryRow]) -> String {
+    let cells: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| {
+            vec![
+                r.from.to_string(),
+                r.until.map(|d| d.to_string()).unwrap_or_else(|| "-".into()),
+                match r.capacity {
+                    Role::Titular => "titular",
+                    Role::Acting => "acting",
+                    Role::Vacant => "vacant",
+                }
+                .into(),
+                r.person
+                    .as_ref()
+                    .map(|p| person_label(p.as_str(), r.name.as_ref()))
+                    .unwrap_or_default(),
+                r.basis
+                    .iter()
+                    .map(|a| a.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            ]
+        })
+        .collect();
+    table(&["FROM", "UNTIL", "CAPACITY", "WHO", "BASIS"], &cells)
+}
+
+/// A one-line summary of an event, for `log` and `show`.
+pub fn summary(event: &Event) -> String {
+    match event {
+        Event::ActIssued(e) => format!(
+            "{} {} issued by {} on {}",
+            e.kind, e.act, e.issuer, e.issued_on
+        ),
+        Event::Appointed(e) => format!(
+            "{} titular of {} from {} ({})",
+            e.person, e.office, e.on, e.act
+        ),
+        Event::LeftOffice(e) => format!("{} leaves {} on {} ({})", e.person, e.office, e.on, e.act),
+        Event::TripAuthorized(e) => format!(
+            "{} of {} away {}..{}{} ({})",
+            e.person,
+            e.office,
+            e.from,
+            e.until,
+            e.destination
+                .as_ref()
+                .map(|d| format!(", {d}"))
+                .unwrap_or_default(),
+            e.act
+        ),
+        Event::DutiesDelegated(e) => format!(
+            "{} in charge of {} from {}{} ({})",
+            e.delegate,
+            e.office,
+            e.from,
+            e.until
+                .map(|u| format!(" until {u}"))
+                .unwrap_or_else(|| " for the trip".into()),
+            e.act
+        ),
+        Event::ActRevoked(e) => format!("{} revokes {}", e.act, e.revokes),
+        Event::RecordRetracted(e) => format!("entry {} retracted: {}", e.seq, e.reason),
+    }
+}
+
+/// The `show` text.
+pub fn act_text(record: &ActRecord) -> String {
+    let mut text = format!(
+        "act {}{}\n",
+        record.act,
+        if record.revoked { " (revoked)" } else { "" }
+    );
+    let rows: Vec<Vec<String>> = record
+        .events
+        .iter()
+        .map(|e| {
+            vec![
+                e.seq.to_string(),
+                e.event.type_name().to_owned(),
+                match e.status {
+                    Status::InForce => "in force",
+                    Status::Retracted => "retracted",
+                    Status::Void => "void",
+                }
+                .into(),
+                summary(&e.event),
+            ]
+        })
+        .collect();
+    text.push_str(&table(&["SEQ", "TYPE", "STATUS", "WHAT"], &rows));
+    text
+}
+
+/// The `audit` table.
+pub fn audit_table(anomalies: &[Anomaly]) -> String {
+    if anomalies.is_empty() {
+        return "no anomalies\n".into();
+    }
+    let rows: Vec<Vec<String>> = anomalies
+        .iter()
+        .map(|a| {
+            let kind = serde_json::to_value(a.kind)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default();
+            vec![
+                kind,
+                a.office
+                    .as_ref()
+                    .map(|o| o.to_string())
+                    .unwrap_or_else(|| "-".into()),
+                a.from.map(|d| d.to_string()).unwrap_or_else(|| "-".into()),
+                a.until.map(|d| d.to_string()).unwrap_or_else(|| "-".into()),
+                a.events
+                    .iter()
+                    .map(|s| s.to_string())
+                    .collect::<Vec<_>>()
+                    .join(","),
+                a.message.clone(),
+            ]
+        })
+        .collect();
+    table(
+        &["KIND", "OFFICE", "FROM", "UNTIL", "EVENTS", "MESSAGE"],
+        &rows,
+    )
+}

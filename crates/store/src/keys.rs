@@ -1,0 +1,88 @@
+//! The key space of the one sled tree: a one-byte prefix per table (see `docs/FORMAT.md`).
+//!
+//! Identifiers never contain 0x00, so `prefix + id + 0x00` delimits an identifier exactly, and
+//! positions are big-endian so that keys sort in position order.
+
+use actledger_core::Seq;
+
+/// `M` + name: the meta records.
+pub const META: u8 = b'M';
+/// `L` + seq: the entries of the chain.
+pub const ENTRY: u8 = b'L';
+/// `D` + event digest -> seq.
+pub const DIGEST: u8 = b'D';
+/// `A` + act + 0x00 + seq: the events whose `act` is the act.
+pub const ACT: u8 = b'A';
+/// `R` + revoked act + 0x00 + seq: the revocations of an act.
+pub const REVOKED: u8 = b'R';
+/// `X` + retracted seq + seq: the retractions of a position.
+pub const RETRACTED: u8 = b'X';
+/// `O` + office + 0x00 + seq: the events shaping an office's timeline.
+pub const OFFICE: u8 = b'O';
+/// `P` + person + 0x00 + seq: the events about a person.
+pub const PERSON: u8 = b'P';
+/// `K` + office: the known offices.
+pub const KNOWN: u8 = b'K';
+/// `S` + office + 0x00 + from-day ordinal (u32 BE): cached timeline segments at the head.
+pub const SEGMENT: u8 = b'S';
+/// `W` + office + 0x00 + part + index (u32 BE): the rest of the cached timeline at the head.
+pub const TIMELINE: u8 = b'W';
+
+/// The format version record.
+pub const META_FORMAT: &[u8] = b"Mformat";
+/// The head record: count (u64 BE), hash of the last entry (32), time of the last entry.
+pub const META_HEAD: &[u8] = b"Mhead";
+/// The cache record: cache version (u32 BE), head count it reflects (u64 BE).
+pub const META_CACHE: &[u8] = b"Mcache";
+
+/// The key of the entry at `seq`.
+pub fn entry(seq: Seq) -> [u8; 9] {
+    let mut key = [ENTRY; 9];
+    key[1..].copy_from_slice(&seq.to_be_bytes());
+    key
+}
+
+/// `prefix + id + 0x00`: the start of every key about `id` in a table.
+pub fn named_prefix(prefix: u8, id: &str) -> Vec<u8> {
+    let mut key = Vec::with_capacity(id.len() + 10);
+    key.push(prefix);
+    key.extend_from_slice(id.as_bytes());
+    key.push(0);
+    key
+}
+
+/// `prefix + id + 0x00 + seq`.
+pub fn named(prefix: u8, id: &str, seq: Seq) -> Vec<u8> {
+    let mut key = named_prefix(prefix, id);
+    key.extend_from_slice(&seq.to_be_bytes());
+    key
+}
+
+/// `X + retracted + seq`.
+pub fn retracted(target: Seq, seq: Seq) -> [u8; 17] {
+    let mut key = [RETRACTED; 17];
+    key[1..9].copy_from_slice(&target.to_be_bytes());
+    key[9..].copy_from_slice(&seq.to_be_bytes());
+    key
+}
+
+/// `X + retracted`: the prefix of the retractions of `target`.
+pub fn retracted_prefix(target: Seq) -> [u8; 9] {
+    let mut key = [RETRACTED; 9];
+    key[1..].copy_from_slice(&target.to_be_bytes());
+    key
+}
+
+/// The position that ends a key (its last eight bytes), if the key is long enough.
+pub fn seq_suffix(key: &[u8]) -> Option<Seq> {
+    let at = key.len().checked_sub(8)?;
+    let bytes: [u8; 8] = key[at..].try_into().ok()?;
+    Some(Seq::from_be_bytes(bytes))
+}
+
+/// The position of an `L` key.
+pub fn entry_seq(key: &[u8]) -> Option<Seq> {
+    (key.len() == 9 && key[0] == ENTRY)
+        .then(|| seq_suffix(key))
+        .flatten()
+}

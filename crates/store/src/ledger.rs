@@ -1,0 +1,983 @@
+//! The ledger on disk: creating and opening it, appending batches, reading entries back,
+//! verification, export and import.
+
+use std::io::{BufRead, Write};
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
+use sled::{Batch, Db};
+
+use actledger_core::{
+    BatchError, Event, InputEvent, Outcome, Recorded, Seq, WithPending, affected_offices,
+    timeline_as_of, validate_batch,
+};
+
+use crate::entry::{Entry, FORMAT_VERSION, Head, ZERO_HASH, decode, encode, format_time};
+use crate::error::{AppendError, ImportError, Problem, StoreError, Verdict};
+use crate::index::{CACHE_VERSION, Memo, add_index_keys};
+use crate::keys;
+
+/// The memory sled may use for its page cache (its default is 1 GiB).
+const SLED_CACHE_BYTES: u64 = 64 * 1024 * 1024;
+
+/// How many export lines an import validates and writes at a time (bounds its memory).
+const IMPORT_CHUNK: usize = 10_000;
+
+/// How often (in entries) export reports progress.
+const PROGRESS_EVERY: u64 = 1024;
+
+/// An open ledger. It holds the ledger's lock until dropped: one writer at a time.
+pub struct Ledger {
+    pub(crate) path: PathBuf,
+    pub(crate) db: Sled,
+    pub(crate) head: Head,
+    /// The recording time of the last entry ("" when there is none).
+    last_time: String,
+    pub(crate) memo: Memo,
+}
+
+impl std::fmt::Debug for Ledger {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ledger")
+            .field("path", &self.path)
+            .field("head", &self.head)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What became of one event of an appended batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Appended {
+    /// Recorded at `seq`, with this entry hash.
+    Recorded {
+        /// Its position.
+        seq: Seq,
+        /// The hash of its entry.
+        hash: [u8; 32],
+    },
+    /// Identical to the event already recorded at `seq`: skipped.
+    AlreadyRecorded {
+        /// The position of the identical event.
+        seq: Seq,
+    },
+}
+
+/// The result of an append that succeeded: durable on disk before it is returned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppendReport {
+    /// For each input event, in input order: its input line and what became of it.
+    pub outcomes: Vec<(usize, Appended)>,
+    /// The head after the append.
+    pub head: Head,
+}
+
+pub(crate) fn storage(path: &Path) -> impl Fn(sled::Error) -> StoreError + '_ {
+    move |e| {
+        if let sled::Error::Io(io) = &e {
+            if io.to_string().contains("could not acquire lock") {
+                return StoreError::InUse {
+                    path: path.to_owned(),
+                };
+            }
+        }
+        StoreError::Storage {
+            path: path.to_owned(),
+            source: Box::new(e),
+        }
+    }
+}
+
+fn io_error(what: &str, path: &Path) -> impl FnOnce(std::io::Error) -> StoreError {
+    let path = path.to_owned();
+    let what = what.to_owned();
+    move |source| StoreError::Io { what, path, source }
+}
+
+fn damaged(path: &Path, reason: impl Into<String>) -> StoreError {
+    StoreError::Damaged {
+        path: path.to_owned(),
+        reason: reason.into(),
+    }
+}
+
+/// Whether the folder holds the files of a sled database (without opening it, which would
+/// create them).
+fn has_database(path: &Path) -> bool {
+    path.join("db").is_file() && path.join("conf").is_file()
+}
+
+fn open_db(path: &Path) -> Result<Sled, StoreError> {
+    let db = sled::Config::new()
+        .path(path)
+        .cache_capacity(SLED_CACHE_BYTES)
+        .open()
+        .map_err(storage(path))?;
+    Ok(Sled {
+        db: Some(db),
+        dir: path.to_owned(),
+    })
+}
+
+/// The sled database of a ledger. Dropping it waits until sled's background threads have let
+/// go of the file lock too, so that the ledger can be opened again at once, in this process
+/// as in any other.
+pub struct Sled {
+    db: Option<Db>,
+    dir: PathBuf,
+}
+
+impl Sled {
+    /// Opens the sled database in `dir` as the store does, creating it if missing.
+    pub fn open(dir: &Path) -> Result<Sled, StoreError> {
+        open_db(dir)
+    }
+}
+
+impl std::fmt::Debug for Sled {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sled")
+            .field("dir", &self.dir)
+            .finish_non_exhaustive()
+    }
+}
+
+impl std::ops::Deref for Sled {
+    type Target = Db;
+
+    fn deref(&self) -> &Db {
+        self.db
+            .as_ref()
+            .expect("the database is there until dropped")
+    }
+}
+
+impl Drop for Sled {
+    fn drop(&mut self) {
+        drop(self.db.take());
+        wait_released(&self.dir);
+    }
+}
+
+/// How long dropping a database waits for sled's threads to release its lock; they take
+/// milliseconds, and another process that takes the lock meanwhile only shortens the wait.
+const RELEASE_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Waits until nobody holds the lock of the database in `dir` (or [`RELEASE_WAIT`] passed).
+fn wait_released(dir: &Path) {
+    use fs2::FileExt;
+    let deadline = std::time::Instant::now() + RELEASE_WAIT;
+    let Ok(file) = std::fs::File::open(dir.join("db")) else {
+        return;
+    };
+    while FileExt::try_lock_exclusive(&file).is_err() {
+        if std::time::Instant::now() >= deadline {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+    let _ = FileExt::unlock(&file);
+}
+
+/// The head record: count, hash of the last entry, time of the last entry.
+pub(crate) fn encode_head(head: Head, time: &str) -> Vec<u8> {
+    let mut out = Vec::with_capacity(40 + time.len());
+    out.extend_from_slice(&head.count.to_be_bytes());
+    out.extend_from_slice(&head.hash);
+    out.extend_from_slice(time.as_bytes());
+    out
+}
+
+fn decode_head(bytes: &[u8]) -> Result<(Head, String), String> {
+    let (count, rest) = bytes
+        .split_first_chunk::<8>()
+        .ok_or("the head record is cut short")?;
+    let (hash, time) = rest
+        .split_first_chunk::<32>()
+        .ok_or("the head record is cut short")?;
+    let time = std::str::from_utf8(time).map_err(|_| "the head record's time is not UTF-8")?;
+    Ok((
+        Head {
+            count: u64::from_be_bytes(*count),
+            hash: *hash,
+        },
+        time.to_owned(),
+    ))
+}
+
+pub(crate) fn encode_cache_record(count: u64) -> [u8; 12] {
+    let mut out = [0u8; 12];
+    out[..4].copy_from_slice(&CACHE_VERSION.to_be_bytes());
+    out[4..].copy_from_slice(&count.to_be_bytes());
+    out
+}
+
+/// The head and the time of the last entry, as the head record gives them, or why it cannot.
+type HeadRecord = Result<(Head, String), String>;
+
+/// The stored head record, or why it cannot be had.
+fn read_head(db: &Db, path: &Path) -> Result<HeadRecord, StoreError> {
+    Ok(match db.get(keys::META_HEAD).map_err(storage(path))? {
+        None => Err("the head record is missing".to_owned()),
+        Some(bytes) => decode_head(&bytes),
+    })
+}
+
+/// A folder next to the target where a new ledger is built, renamed into place at the end
+/// and removed (with everything in it) if anything fails before.
+struct Staging {
+    dir: Option<tempfile::TempDir>,
+    target: PathBuf,
+    /// The outermost folder made for the target's parent, removed too if the build fails.
+    made: Option<PathBuf>,
+}
+
+impl Staging {
+    fn new(target: &Path) -> Result<Staging, StoreError> {
+        let name = target
+            .file_name()
+            .ok_or_else(|| StoreError::PathOccupied {
+                path: target.to_owned(),
+            })?
+            .to_string_lossy()
+            .into_owned();
+        let parent = match target.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
+            _ => PathBuf::from("."),
+        };
+        let made = parent
+            .ancestors()
+            .take_while(|a| !a.as_os_str().is_empty() && !a.exists())
+            .last()
+            .map(Path::to_owned);
+        std::fs::create_dir_all(&parent).map_err(io_error("creating", &parent))?;
+        let mut staging = Staging {
+            dir: None,
+            target: target.to_owned(),
+            made,
+        };
+        staging.dir = Some(
+            tempfile::Builder::new()
+                .prefix(&format!(".{name}.new-"))
+                .tempdir_in(&parent)
+                .map_err(io_error("creating a temporary folder in", &parent))?,
+        );
+        Ok(staging)
+    }
+
+    fn path(&self) -> &Path {
+        self.dir
+            .as_ref()
+            .map(tempfile::TempDir::path)
+            .expect("the folder is there until finished")
+    }
+
+    /// Moves the built ledger to the target: an empty folder there is replaced.
+    fn finish(mut self, replace_empty_ledger: bool) -> Result<(), StoreError> {
+        let target = self.target.clone();
+        if replace_empty_ledger {
+            std::fs::remove_dir_all(&target).map_err(io_error("removing", &target))?;
+        }
+        let built = self.path().to_owned();
+        std::fs::rename(&built, &target).map_err(io_error(
+            &format!("moving the new ledger from {} to", built.display()),
+            &target,
+        ))?;
+        // Moved: nothing is left to clean up.
+        if let Some(dir) = self.dir.take() {
+            let _ = dir.keep();
+        }
+        self.made = None;
+        Ok(())
+    }
+}
+
+impl Drop for Staging {
+    fn drop(&mut self) {
+        drop(self.dir.take());
+        if let Some(made) = self.made.take() {
+            let _ = std::fs::remove_dir_all(made);
+        }
+    }
+}
+
+/// What is at a path where a new ledger is to go.
+enum Target {
+    /// Nothing, or an empty folder.
+    Free,
+    /// A ledger, with this many entries.
+    Ledger(u64),
+}
+
+fn check_target(path: &Path) -> Result<Target, StoreError> {
+    let occupied = || StoreError::PathOccupied {
+        path: path.to_owned(),
+    };
+    match std::fs::symlink_metadata(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Target::Free),
+        Err(e) => return Err(io_error("reading", path)(e)),
+        Ok(meta) if !meta.is_dir() => return Err(occupied()),
+        Ok(_) => {}
+    }
+    let mut entries = std::fs::read_dir(path).map_err(io_error("reading", path))?;
+    if entries.next().is_none() {
+        return Ok(Target::Free);
+    }
+    if !has_database(path) {
+        return Err(occupied());
+    }
+    let existing = match Ledger::open_raw(path) {
+        Ok(ledger) => ledger,
+        Err(StoreError::NotALedger { .. }) => return Err(occupied()),
+        Err(e) => return Err(e),
+    };
+    let last = existing.last_entry_seq()?.unwrap_or(0);
+    Ok(Target::Ledger(existing.head.count.max(last)))
+}
+
+impl Ledger {
+    /// Creates an empty ledger at `path` (a folder, made with its parents if missing; an
+    /// existing empty folder is fine). It is built aside and moved into place, so a crash
+    /// never leaves half a ledger.
+    pub fn create(path: &Path) -> Result<Ledger, StoreError> {
+        if let Target::Ledger(_) = check_target(path)? {
+            return Err(StoreError::AlreadyExists {
+                path: path.to_owned(),
+            });
+        }
+        let staging = Staging::new(path)?;
+        {
+            let db = open_db(staging.path())?;
+            Ledger::write_new_meta(&db, staging.path())?;
+        }
+        staging.finish(false)?;
+        Ledger::open(path)
+    }
+
+    fn write_new_meta(db: &Sled, path: &Path) -> Result<(), StoreError> {
+        let mut batch = Batch::default();
+        batch.insert(keys::META_FORMAT, &FORMAT_VERSION.to_be_bytes());
+        batch.insert(keys::META_HEAD, encode_head(Head::EMPTY, ""));
+        batch.insert(keys::META_CACHE, &encode_cache_record(0));
+        db.apply_batch(batch).map_err(storage(path))?;
+        db.flush().map_err(storage(path))?;
+        Ok(())
+    }
+
+    /// Opens the ledger at `path`. Fails, and creates nothing, when there is no ledger there;
+    /// fails at once when another process has it open. Rebuilds the query cache when it is
+    /// missing or stale.
+    pub fn open(path: &Path) -> Result<Ledger, StoreError> {
+        let ledger = Ledger::open_raw(path)?;
+        let last = ledger.last_entry_seq()?;
+        let consistent = match last {
+            None => ledger.head.count == 0,
+            Some(seq) => {
+                seq == ledger.head.count
+                    && ledger.stored(seq)?.map(|(_, hash)| hash) == Some(ledger.head.hash)
+            }
+        };
+        if !consistent {
+            return Err(damaged(
+                path,
+                format!(
+                    "its head record says {} entries ending in {}, which is not its last stored entry (run verify)",
+                    ledger.head.count,
+                    hex::encode(ledger.head.hash)
+                ),
+            ));
+        }
+        ledger.ensure_cache()?;
+        Ok(ledger)
+    }
+
+    /// Opens without checking the chain or the cache: for verification and import checks.
+    fn open_raw(path: &Path) -> Result<Ledger, StoreError> {
+        let (db, head) = Ledger::open_unverified(path)?;
+        let (head, last_time) = head.map_err(|reason| damaged(path, reason))?;
+        let memo = Memo::load(&db, path)?;
+        Ok(Ledger {
+            path: path.to_owned(),
+            db,
+            head,
+            last_time,
+            memo,
+        })
+    }
+
+    /// The database and its head record (or why there is none): fails only when there is no
+    /// ledger at all.
+    fn open_unverified(path: &Path) -> Result<(Sled, HeadRecord), StoreError> {
+        let not_a_ledger = || StoreError::NotALedger {
+            path: path.to_owned(),
+        };
+        if !has_database(path) {
+            return Err(not_a_ledger());
+        }
+        let db = open_db(path)?;
+        let format = db.get(keys::META_FORMAT).map_err(storage(path))?;
+        let Some(format) = format else {
+            return Err(not_a_ledger());
+        };
+        let found = <[u8; 4]>::try_from(format.as_ref())
+            .map(u32::from_be_bytes)
+            .map_err(|_| damaged(path, "its format record is unreadable"))?;
+        if found != FORMAT_VERSION {
+            return Err(StoreError::UnsupportedFormat {
+                path: path.to_owned(),
+                found,
+            });
+        }
+        let head = read_head(&db, path)?;
+        Ok((db, head))
+    }
+
+    /// The ledger's folder.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The position and hash of the last entry.
+    pub fn head(&self) -> Head {
+        self.head
+    }
+
+    /// The position of the last `L` key, whatever the head record says.
+    fn last_entry_seq(&self) -> Result<Option<Seq>, StoreError> {
+        match self.db.scan_prefix([keys::ENTRY]).next_back() {
+            None => Ok(None),
+            Some(item) => {
+                let (key, _) = item.map_err(storage(&self.path))?;
+                keys::entry_seq(&key)
+                    .map(Some)
+                    .ok_or_else(|| damaged(&self.path, "an entry key is malformed"))
+            }
+        }
+    }
+
+    /// The stored time and hash of the entry at `seq`, without parsing its event.
+    fn stored(&self, seq: Seq) -> Result<Option<(String, [u8; 32])>, StoreError> {
+        let Some(bytes) = self.db.get(keys::entry(seq)).map_err(storage(&self.path))? else {
+            return Ok(None);
+        };
+        let stored = decode(&bytes).map_err(|e| StoreError::Broken {
+            seq,
+            problem: Problem::Unparsable(e.0),
+        })?;
+        Ok(Some((stored.time.to_owned(), stored.hash)))
+    }
+
+    /// Validates `batch` against the ledger and the batch so far, then writes it whole, with
+    /// its index and cache updates, in one atomic step, and flushes it to disk before
+    /// returning. An invalid batch writes nothing; events already recorded are reported and
+    /// skipped.
+    pub fn append(&mut self, batch: Vec<InputEvent>) -> Result<AppendReport, AppendError> {
+        let valid = validate_batch(&*self, batch).map_err(|e| match e {
+            BatchError::Invalid(invalid) => AppendError::Invalid(invalid),
+            BatchError::Ledger(store) => AppendError::Store(store),
+        })?;
+        let first = self.head.count + 1;
+        let count = self.head.count + valid.events().len() as u64;
+        let mut hashes = Vec::with_capacity(valid.events().len());
+        if !valid.events().is_empty() {
+            let now = format_time(Utc::now());
+            // Recording times never decrease along the chain, even if the clock steps back.
+            let time = if now < self.last_time {
+                self.last_time.clone()
+            } else {
+                now
+            };
+            let view = WithPending {
+                ledger: &*self,
+                pending: &valid.new_events,
+            };
+            let offices = affected_offices(&view, first..=count)?;
+            let mut batch = Batch::default();
+            let mut prev = self.head.hash;
+            for (seq, event) in (first..).zip(valid.events()) {
+                let entry = Entry::new(seq, time.clone(), prev, event.canonical_bytes());
+                batch.insert(&keys::entry(seq), encode(&entry));
+                add_index_keys(&mut batch, &self.memo, seq, event);
+                prev = entry.hash;
+                hashes.push(entry.hash);
+            }
+            for office in &offices {
+                let timeline = timeline_as_of(&view, office, count)?;
+                self.write_timeline(&mut batch, &timeline)?;
+            }
+            let head = Head { count, hash: prev };
+            batch.insert(keys::META_HEAD, encode_head(head, &time));
+            batch.insert(keys::META_CACHE, &encode_cache_record(count));
+            self.db.apply_batch(batch).map_err(storage(&self.path))?;
+            // The tree holds the batch now: later reads see it whatever the flush does.
+            self.memo.note(valid.events());
+            self.head = head;
+            self.last_time = time;
+            self.db.flush().map_err(storage(&self.path))?;
+        }
+        let outcomes = valid
+            .outcomes
+            .into_iter()
+            .map(|(line, outcome)| {
+                let appended = match outcome {
+                    Outcome::Recorded(seq) => Appended::Recorded {
+                        seq,
+                        hash: hashes[(seq - first) as usize],
+                    },
+                    Outcome::AlreadyRecorded(seq) => Appended::AlreadyRecorded { seq },
+                };
+                (line, appended)
+            })
+            .collect();
+        Ok(AppendReport {
+            outcomes,
+            head: self.head,
+        })
+    }
+
+    /// The entry at `seq`, or `None` outside `1..=head`.
+    pub fn entry(&self, seq: Seq) -> Result<Option<Entry>, StoreError> {
+        if seq == 0 || seq > self.head.count {
+            return Ok(None);
+        }
+        let Some(bytes) = self.db.get(keys::entry(seq)).map_err(storage(&self.path))? else {
+            return Err(StoreError::Broken {
+                seq,
+                problem: Problem::Unparsable("the entry is missing".into()),
+            });
+        };
+        let stored = decode(&bytes).map_err(|e| StoreError::Broken {
+            seq,
+            problem: Problem::Unparsable(e.0),
+        })?;
+        if stored.seq != seq {
+            return Err(StoreError::Broken {
+                seq,
+                problem: Problem::Misplaced { found: stored.seq },
+            });
+        }
+        Ok(Some(stored.to_entry()))
+    }
+
+    /// The entries from position `from` to the head, in order.
+    pub fn entries(&self, from: Seq) -> impl Iterator<Item = Result<Entry, StoreError>> + '_ {
+        let from = from.max(1);
+        let range = if from > self.head.count {
+            // An empty range: nothing is stored under the zero key.
+            self.db.range(keys::entry(0)..keys::entry(0))
+        } else {
+            self.db
+                .range(keys::entry(from)..=keys::entry(self.head.count))
+        };
+        range.map(move |item| {
+            let (key, value) = item.map_err(storage(&self.path))?;
+            let seq = keys::entry_seq(&key).unwrap_or(0);
+            let stored = decode(&value).map_err(|e| StoreError::Broken {
+                seq,
+                problem: Problem::Unparsable(e.0),
+            })?;
+            if stored.seq != seq {
+                return Err(StoreError::Broken {
+                    seq,
+                    problem: Problem::Misplaced { found: stored.seq },
+                });
+            }
+            Ok(stored.to_entry())
+        })
+    }
+
+    /// The last position recorded at or before `t`, or `None` when the first entry is later
+    /// (or there is none). Recording times never decrease, so this is a binary search.
+    pub fn seq_at_time(&self, t: DateTime<Utc>) -> Result<Option<Seq>, StoreError> {
+        let time_of = |seq: Seq| -> Result<DateTime<Utc>, StoreError> {
+            let (time, _) = self.stored(seq)?.ok_or_else(|| StoreError::Broken {
+                seq,
+                problem: Problem::Unparsable("the entry is missing".into()),
+            })?;
+            crate::entry::parse_time(&time).map_err(|e| StoreError::Broken {
+                seq,
+                problem: Problem::Unparsable(e.0),
+            })
+        };
+        // Invariant: entries below `low` are at or before t; entries from `high` on are after.
+        let (mut low, mut high) = (1, self.head.count + 1);
+        while low < high {
+            let mid = low + (high - low) / 2;
+            if time_of(mid)? <= t {
+                low = mid + 1;
+            } else {
+                high = mid;
+            }
+        }
+        Ok(low.checked_sub(1).filter(|seq| *seq > 0))
+    }
+
+    /// Recomputes every hash from the first entry and checks every link, position, time and
+    /// event, then the head record. The query cache and indexes play no part.
+    pub fn verify(&self) -> Result<Verdict, StoreError> {
+        let head = read_head(&self.db, &self.path)?;
+        verify_db(&self.db, &self.path, head)
+    }
+
+    /// Writes every entry as one export line (NDJSON; no header, no trailer), checking the
+    /// chain as it goes, and returns how many. `progress` receives the number of entries
+    /// written so far.
+    pub fn export(
+        &self,
+        out: &mut dyn Write,
+        progress: &mut dyn FnMut(u64),
+    ) -> Result<u64, StoreError> {
+        let mut prev = ZERO_HASH;
+        let mut expected: Seq = 1;
+        let mut previous_time = String::new();
+        for item in self.entries(1) {
+            let entry = item?;
+            if let Some(problem) = check_entry(&entry, expected, &prev, &previous_time) {
+                return Err(StoreError::Broken {
+                    seq: expected,
+                    problem,
+                });
+            }
+            out.write_all(entry.export_line().as_bytes())
+                .map_err(StoreError::Write)?;
+            prev = entry.hash;
+            previous_time = entry.time;
+            if expected % PROGRESS_EVERY == 0 {
+                progress(expected);
+            }
+            expected += 1;
+        }
+        let count = expected - 1;
+        if count != self.head.count {
+            return Err(StoreError::Broken {
+                seq: expected,
+                problem: Problem::Gap {
+                    expected,
+                    found: self.head.count,
+                },
+            });
+        }
+        out.flush().map_err(StoreError::Write)?;
+        progress(count);
+        Ok(count)
+    }
+
+    /// Builds a new ledger at `path` from an export, checking every line's form, hash, link
+    /// and time and validating every event with the core rules. It is built in a folder
+    /// beside `path` and moved into place at the end, so a refused export leaves nothing
+    /// behind. `path` may be missing, an empty folder or a ledger with no entries.
+    /// `progress` receives the number of bytes read so far.
+    pub fn import(
+        path: &Path,
+        input: &mut dyn BufRead,
+        progress: &mut dyn FnMut(u64),
+    ) -> Result<Ledger, ImportError> {
+        let target = check_target(path)?;
+        if let Target::Ledger(count) = target {
+            if count > 0 {
+                return Err(ImportError::NotEmpty {
+                    path: path.to_owned(),
+                    count,
+                });
+            }
+        }
+        let staging = Staging::new(path)?;
+        {
+            let db = open_db(staging.path())?;
+            Ledger::write_new_meta(&db, staging.path())?;
+            let mut ledger = Ledger {
+                path: staging.path().to_owned(),
+                db,
+                head: Head::EMPTY,
+                last_time: String::new(),
+                memo: Memo::default(),
+            };
+            ledger.import_lines(input, progress)?;
+            ledger.rebuild_cache()?;
+        }
+        staging.finish(matches!(target, Target::Ledger(_)))?;
+        Ok(Ledger::open(path)?)
+    }
+
+    fn import_lines(
+        &mut self,
+        input: &mut dyn BufRead,
+        progress: &mut dyn FnMut(u64),
+    ) -> Result<(), ImportError> {
+        let mut buf = Vec::new();
+        let mut line: u64 = 0;
+        let mut bytes: u64 = 0;
+        let mut prev = ZERO_HASH;
+        let mut previous_time = String::new();
+        let mut chunk: Vec<(Entry, InputEvent)> = Vec::with_capacity(IMPORT_CHUNK);
+        loop {
+            buf.clear();
+            let read = input
+                .read_until(b'\n', &mut buf)
+                .map_err(|source| ImportError::Read {
+                    line: line + 1,
+                    source,
+                })?;
+            if read == 0 {
+                break;
+            }
+            line += 1;
+            bytes += read as u64;
+            let refuse = |reason: String| ImportError::Line { line, reason };
+            if !buf.ends_with(b"\n") {
+                return Err(refuse(
+                    "does not end with a newline (export ends every line with one)".into(),
+                ));
+            }
+            let (entry, event) = crate::entry::parse_export_line_event(&buf)
+                .map_err(|e| refuse(format!("not an export line: {e}")))?;
+            if let Some(problem) = check_entry(&entry, line, &prev, &previous_time) {
+                return Err(refuse(problem.to_string()));
+            }
+            prev = entry.hash;
+            previous_time.clone_from(&entry.time);
+            chunk.push((
+                entry,
+                InputEvent {
+                    line: usize::try_from(line).unwrap_or(usize::MAX),
+                    event,
+                },
+            ));
+            if chunk.len() == IMPORT_CHUNK {
+                self.import_chunk(std::mem::take(&mut chunk))?;
+                progress(bytes);
+            }
+        }
+        if !chunk.is_empty() {
+            self.import_chunk(chunk)?;
+        }
+        progress(bytes);
+        Ok(())
+    }
+
+    /// Validates and writes entries whose form and chain are already checked.
+    fn import_chunk(&mut self, chunk: Vec<(Entry, InputEvent)>) -> Result<(), ImportError> {
+        let (entries, inputs): (Vec<Entry>, Vec<InputEvent>) = chunk.into_iter().unzip();
+        let valid = validate_batch(&*self, inputs).map_err(|e| match e {
+            BatchError::Invalid(invalid) => ImportError::Line {
+                line: invalid.line as u64,
+                reason: match &invalid.field {
+                    Some(field) => format!("field {field:?}: {}", invalid.reason),
+                    None => invalid.reason.clone(),
+                },
+            },
+            BatchError::Ledger(store) => ImportError::Store(store),
+        })?;
+        for (line, outcome) in &valid.outcomes {
+            if let Outcome::AlreadyRecorded(seq) = outcome {
+                return Err(ImportError::Line {
+                    line: *line as u64,
+                    reason: format!(
+                        "repeats the event of entry {seq}: a ledger never records one event twice"
+                    ),
+                });
+            }
+        }
+        let mut batch = Batch::default();
+        let mut last: Option<&Entry> = None;
+        for (entry, event) in entries.iter().zip(valid.events()) {
+            batch.insert(&keys::entry(entry.seq), encode(entry));
+            add_index_keys(&mut batch, &self.memo, entry.seq, event);
+            last = Some(entry);
+        }
+        if let Some(last) = last {
+            let head = Head {
+                count: last.seq,
+                hash: last.hash,
+            };
+            batch.insert(keys::META_HEAD, encode_head(head, &last.time));
+            self.db.apply_batch(batch).map_err(storage(&self.path))?;
+            self.memo.note(valid.events());
+            self.head = head;
+            self.last_time.clone_from(&last.time);
+        }
+        Ok(())
+    }
+
+    /// Recomputes every office's cached timeline from the log and writes them, with the
+    /// cache record, in one batch.
+    pub(crate) fn rebuild_cache(&self) -> Result<(), StoreError> {
+        let mut batch = Batch::default();
+        for prefix in [keys::SEGMENT, keys::TIMELINE] {
+            for item in self.db.scan_prefix([prefix]) {
+                let (key, _) = item.map_err(storage(&self.path))?;
+                batch.remove(key);
+            }
+        }
+        let count = self.head.count;
+        for office in self.offices()? {
+            let timeline = timeline_as_of(self, &office, count)?;
+            crate::index::insert_timeline(&mut batch, &timeline);
+        }
+        batch.insert(keys::META_CACHE, &encode_cache_record(count));
+        self.db.apply_batch(batch).map_err(storage(&self.path))?;
+        self.db.flush().map_err(storage(&self.path))?;
+        Ok(())
+    }
+
+    /// Rebuilds the cache unless it is of this version and reflects the head.
+    fn ensure_cache(&self) -> Result<(), StoreError> {
+        let record = self.db.get(keys::META_CACHE).map_err(storage(&self.path))?;
+        if record.as_deref() != Some(&encode_cache_record(self.head.count)[..]) {
+            self.rebuild_cache()?;
+        }
+        Ok(())
+    }
+
+    /// The event at `seq`, read from the log (for [`Recorded::event`]).
+    pub(crate) fn read_event(&self, seq: Seq) -> Result<Event, StoreError> {
+        let broken = |reason: String| StoreError::Broken {
+            seq,
+            problem: Problem::Unparsable(reason),
+        };
+        let Some(bytes) = self.db.get(keys::entry(seq)).map_err(storage(&self.path))? else {
+            return Err(broken("the entry is missing".into()));
+        };
+        let stored = decode(&bytes).map_err(|e| broken(e.0))?;
+        if stored.seq != seq {
+            return Err(StoreError::Broken {
+                seq,
+                problem: Problem::Misplaced { found: stored.seq },
+            });
+        }
+        crate::entry::parse_event_bytes(stored.event).map_err(|e| broken(e.0))
+    }
+}
+
+/// Checks one entry against its expected position, the hash before it and the time before it.
+fn check_entry(
+    entry: &Entry,
+    expected: Seq,
+    prev: &[u8; 32],
+    previous_time: &str,
+) -> Option<Problem> {
+    if entry.seq != expected {
+        return Some(if entry.seq > expected {
+            Problem::Gap {
+                expected,
+                found: entry.seq,
+            }
+        } else {
+            Problem::Misplaced { found: entry.seq }
+        });
+    }
+    if &entry.prev != prev {
+        return Some(Problem::BrokenLink);
+    }
+    let actual = Entry::compute_hash(entry.seq, &entry.time, &entry.prev, &entry.event);
+    if actual != entry.hash {
+        return Some(Problem::HashMismatch {
+            expected: actual,
+            actual: entry.hash,
+        });
+    }
+    if entry.time.as_str() < previous_time {
+        return Some(Problem::TimeWentBack {
+            previous: previous_time.to_owned(),
+            time: entry.time.clone(),
+        });
+    }
+    None
+}
+
+/// The walk of verification over the stored entries, then the head record.
+fn verify_db(db: &Db, path: &Path, head: HeadRecord) -> Result<Verdict, StoreError> {
+    let mut expected: Seq = 1;
+    let mut prev = ZERO_HASH;
+    let mut previous_time = String::new();
+    for item in db.scan_prefix([keys::ENTRY]) {
+        let (key, value) = item.map_err(storage(path))?;
+        let broken = |problem| {
+            Ok(Verdict::Broken {
+                seq: expected,
+                problem,
+            })
+        };
+        let Some(seq) = keys::entry_seq(&key) else {
+            return broken(Problem::Unparsable(format!(
+                "a key of the log is malformed ({} bytes)",
+                key.len()
+            )));
+        };
+        if seq != expected {
+            return broken(Problem::Gap {
+                expected,
+                found: seq,
+            });
+        }
+        let stored = match decode(&value) {
+            Ok(stored) => stored,
+            Err(e) => return broken(Problem::Unparsable(e.0)),
+        };
+        if stored.seq != seq {
+            return broken(Problem::Misplaced { found: stored.seq });
+        }
+        let entry = stored.to_entry();
+        if let Some(problem) = check_entry(&entry, expected, &prev, &previous_time) {
+            return broken(problem);
+        }
+        if let Err(e) = crate::entry::parse_time(&entry.time) {
+            return broken(Problem::Unparsable(e.0));
+        }
+        match crate::entry::parse_event_bytes(&entry.event) {
+            Ok(event) if event.canonical_bytes() == entry.event => {}
+            Ok(_) => {
+                return broken(Problem::Unparsable(
+                    "its event is not in canonical form".into(),
+                ));
+            }
+            Err(e) => return broken(Problem::Unparsable(e.0)),
+        }
+        prev = entry.hash;
+        previous_time = entry.time;
+        expected += 1;
+    }
+    let count = expected - 1;
+    let (stored, _) = match head {
+        Ok(head) => head,
+        Err(reason) => {
+            return Ok(Verdict::Broken {
+                seq: count + 1,
+                problem: Problem::NoHead(reason),
+            });
+        }
+    };
+    if stored.count != count || stored.hash != prev {
+        // The first position the two disagree on: one past the shorter, or the last entry.
+        let seq = if stored.count == count {
+            count
+        } else {
+            stored.count.min(count) + 1
+        };
+        return Ok(Verdict::Broken {
+            seq,
+            problem: Problem::HeadMismatch {
+                stored_count: stored.count,
+                stored_hash: stored.hash,
+                found_count: count,
+                found_hash: prev,
+            },
+        });
+    }
+    Ok(Verdict::Intact { count, head: prev })
+}
+
+/// Verifies a database that is already open (tests tamper with one directly).
+pub(crate) fn verify_open_db(db: &Db) -> Result<Verdict, StoreError> {
+    let path = Path::new("(test)");
+    let head = read_head(db, path)?;
+    verify_db(db, path, head)
+}
+
+/// Opens the ledger at `path` and verifies it. Fails closed: a missing path, a folder that
+/// holds no ledger (or a database without the ledger's records) is an error, never
+/// "0 entries, intact"; a ledger whose head record is missing or disagrees with its entries
+/// is broken. Neither the chain's state nor the cache needs to be sound to get a verdict.
+pub fn verify_path(path: &Path) -> Result<Verdict, StoreError> {
+    let (db, head) = Ledger::open_unverified(path)?;
+    verify_db(&db, path, head)
+}

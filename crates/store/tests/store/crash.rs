@@ -1,0 +1,104 @@
+//! Crash recovery, in the manner of sled's `tests/test_crash_recovery.rs`: a child process
+//! appends batches and prints an acknowledgement after each; it is killed with SIGKILL at
+//! random moments. After each kill the ledger opens, verifies, and holds every acknowledged
+//! batch whole and no partial batch.
+
+use std::io::BufRead as _;
+use std::process::Stdio;
+use std::time::{Duration, Instant, SystemTime};
+
+use actledger_core::parse_batch;
+use actledger_store::{Ledger, Verdict};
+
+use crate::child::{APPEND_VAR, CRASH_BATCH, command};
+use crate::common::{numbered_batch, scratch};
+
+const ROUNDS: usize = 24;
+
+/// A small xorshift generator: no dependency for a few random delays.
+struct Rng(u64);
+
+impl Rng {
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % n
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn a_killed_appender_loses_no_acknowledged_batch_and_leaves_no_partial_one() {
+    let s = scratch();
+    drop(Ledger::create(&s.path).unwrap());
+    let seed = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64
+        | 1;
+    println!("crash test seed {seed}");
+    let mut rng = Rng(seed);
+    let mut acknowledged = 0;
+    let started = Instant::now();
+    for round in 0..ROUNDS {
+        let mut child = command("append_forever", APPEND_VAR, &s.path)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let reader = std::thread::spawn(move || {
+            let mut acks = Vec::new();
+            for line in std::io::BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if let Some(head) = line.strip_prefix("ack ") {
+                    acks.push(head.parse::<u64>().unwrap());
+                }
+            }
+            acks
+        });
+        std::thread::sleep(Duration::from_millis(20 + rng.below(120)));
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+        let acks = reader.join().unwrap();
+        if let Some(last) = acks.last() {
+            acknowledged = *last;
+        }
+
+        let ledger =
+            Ledger::open(&s.path).unwrap_or_else(|e| panic!("round {round} (seed {seed}): {e}"));
+        let verdict = ledger.verify().unwrap();
+        let Verdict::Intact { count, .. } = verdict else {
+            panic!("round {round} (seed {seed}): {verdict}");
+        };
+        assert!(
+            count >= acknowledged,
+            "round {round} (seed {seed}): {count} entries, {acknowledged} acknowledged"
+        );
+        assert_eq!(
+            count % CRASH_BATCH as u64,
+            0,
+            "round {round}: a partial batch"
+        );
+        drop(ledger);
+    }
+
+    // Every entry is the event its batch put there, and nothing else.
+    let ledger = Ledger::open(&s.path).unwrap();
+    let count = ledger.head().count;
+    assert!(count > 0, "the child never got to append");
+    let mut seq = 1;
+    for k in 0..count / CRASH_BATCH as u64 {
+        for input in parse_batch(numbered_batch(k, CRASH_BATCH).as_bytes()).unwrap() {
+            let entry = ledger.entry(seq).unwrap().unwrap();
+            assert_eq!(entry.event, input.event.canonical_bytes(), "entry {seq}");
+            seq += 1;
+        }
+    }
+    println!(
+        "{ROUNDS} kills, {count} entries, {} batches, in {:.1} s",
+        count / CRASH_BATCH as u64,
+        started.elapsed().as_secs_f64()
+    );
+}

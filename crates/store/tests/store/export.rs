@@ -1,0 +1,363 @@
+//! Export and import: canonical lines, the same head after a round trip, an independent
+//! verifier, and imports that refuse anything else naming the line and leave nothing behind.
+
+use std::path::Path;
+use std::process::Command;
+
+use actledger_store::{Entry, ImportError, Ledger, StoreError, Verdict, ZERO_HASH, verify_path};
+
+use crate::common::{SEED, batch, ledger_with, names_in, scratch};
+
+fn export(ledger: &Ledger) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut reported = 0;
+    let count = ledger.export(&mut out, &mut |n| reported = n).unwrap();
+    assert_eq!(count, ledger.head().count);
+    assert_eq!(reported, count);
+    out
+}
+
+fn import(path: &Path, bytes: &[u8]) -> Result<Ledger, ImportError> {
+    Ledger::import(path, &mut &bytes[..], &mut |_| {})
+}
+
+fn lines(bytes: &[u8]) -> Vec<String> {
+    String::from_utf8(bytes.to_vec())
+        .unwrap()
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+fn unlines(lines: &[String]) -> Vec<u8> {
+    lines
+        .iter()
+        .flat_map(|l| format!("{l}\n").into_bytes())
+        .collect()
+}
+
+#[test]
+fn export_then_import_gives_the_same_head_and_the_same_bytes() {
+    let s = scratch();
+    let mut ledger = ledger_with(&s.path, 5, 4);
+    ledger.append(batch(SEED)).unwrap();
+    let bytes = export(&ledger);
+    assert_eq!(
+        bytes,
+        export(&ledger),
+        "export is canonical: same ledger, same bytes"
+    );
+    assert_eq!(lines(&bytes).len() as u64, ledger.head().count);
+
+    let copy_path = s.dir.path().join("copy");
+    let mut progress = Vec::new();
+    let copy = Ledger::import(&copy_path, &mut &bytes[..], &mut |n| progress.push(n)).unwrap();
+    assert_eq!(copy.head(), ledger.head());
+    assert_eq!(progress.last(), Some(&(bytes.len() as u64)));
+    assert_eq!(export(&copy), bytes);
+    assert_eq!(
+        copy.verify().unwrap(),
+        Verdict::Intact {
+            count: ledger.head().count,
+            head: ledger.head().hash
+        }
+    );
+    // Recording times travel with the entries.
+    assert_eq!(copy.entry(3).unwrap(), ledger.entry(3).unwrap());
+    // Nothing is left beside it.
+    assert_eq!(names_in(s.dir.path()), ["copy", "ledger"]);
+}
+
+#[test]
+fn the_first_line_is_the_documented_shape() {
+    let s = scratch();
+    let ledger = ledger_with(&s.path, 1, 1);
+    let line = &lines(&export(&ledger))[0];
+    let entry = ledger.entry(1).unwrap().unwrap();
+    assert_eq!(
+        *line,
+        format!(
+            r#"{{"seq":1,"time":"{}","prev":"{}","hash":"{}","event":{}}}"#,
+            entry.time,
+            "0".repeat(64),
+            hex::encode(entry.hash),
+            String::from_utf8(entry.event.clone()).unwrap()
+        )
+    );
+    assert_eq!(Entry::parse_export_line(line.as_bytes()).unwrap(), entry);
+}
+
+#[test]
+fn an_empty_export_makes_an_empty_ledger() {
+    let s = scratch();
+    let empty = Ledger::create(&s.path).unwrap();
+    assert!(export(&empty).is_empty());
+    let copy = import(&s.dir.path().join("copy"), b"").unwrap();
+    assert_eq!(copy.head().count, 0);
+    assert_eq!(
+        copy.verify().unwrap(),
+        Verdict::Intact {
+            count: 0,
+            head: ZERO_HASH
+        }
+    );
+}
+
+/// Runs `docs/verify_export.py` on `bytes`; `None` when there is no python3 here.
+fn python_verifier(bytes: &[u8], dir: &Path) -> Option<(bool, String)> {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/verify_export.py");
+    let file = dir.join("export.ndjson");
+    std::fs::write(&file, bytes).unwrap();
+    match Command::new("python3").arg(&script).arg(&file).output() {
+        Ok(output) => {
+            let text = String::from_utf8_lossy(&output.stdout).into_owned()
+                + &String::from_utf8_lossy(&output.stderr);
+            Some((output.status.success(), text))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => panic!("running python3: {e}"),
+    }
+}
+
+#[test]
+fn the_python_verifier_accepts_an_export_and_rejects_any_one_byte_change() {
+    let s = scratch();
+    let mut ledger = ledger_with(&s.path, 3, 3);
+    ledger.append(batch(SEED)).unwrap();
+    let bytes = export(&ledger);
+    let Some((ok, text)) = python_verifier(&bytes, s.dir.path()) else {
+        println!("python3 is not installed here: skipping the independent verifier");
+        return;
+    };
+    assert!(ok, "{text}");
+    assert_eq!(
+        text.trim(),
+        format!(
+            "intact: {} entries, head {}",
+            ledger.head().count,
+            hex::encode(ledger.head().hash)
+        )
+    );
+    assert!(
+        python_verifier(b"", s.dir.path()).unwrap().0,
+        "an empty export is intact"
+    );
+
+    // One changed byte in each part of a line, and in the line structure.
+    let lines = lines(&bytes);
+    let third_start: usize = lines[..2].iter().map(|l| l.len() + 1).sum();
+    let third = &lines[2];
+    let mut positions: Vec<usize> = [
+        "\"seq\":",
+        "\"time\":\"",
+        "\"prev\":\"",
+        "\"hash\":\"",
+        "\"act\":\"",
+    ]
+    .iter()
+    .map(|key| third.find(key).unwrap() + key.len() + 1)
+    .collect();
+    positions.extend([0, third.len() - 1, third.len()]); // the braces and the newline
+    for at in positions {
+        let mut changed = bytes.clone();
+        let at = third_start + at;
+        changed[at] = if changed[at] == b'1' { b'2' } else { b'1' };
+        let (ok, text) = python_verifier(&changed, s.dir.path()).unwrap();
+        assert!(!ok, "byte {at} changed, yet: {text}");
+        assert!(
+            text.starts_with("line 3:") || text.starts_with("line 4:"),
+            "{text}"
+        );
+        // The store's import refuses the same file.
+        assert!(import(&s.dir.path().join("copy"), &changed).is_err());
+    }
+}
+
+/// `line`: the 1-based line the refusal must name; `part`: a part of its reason.
+fn refused(bytes: &[u8], line: u64, part: &str) {
+    let s = scratch();
+    let error = import(&s.path, bytes).unwrap_err();
+    match &error {
+        ImportError::Line { line: at, reason } => {
+            assert_eq!(*at, line, "{error}");
+            assert!(reason.contains(part), "{error}");
+        }
+        other => panic!("{other}"),
+    }
+    assert!(error.to_string().starts_with(&format!("line {line}: ")));
+    assert!(
+        names_in(s.dir.path()).is_empty(),
+        "left behind: {:?}",
+        names_in(s.dir.path())
+    );
+}
+
+#[test]
+fn import_refuses_a_broken_or_non_canonical_export_naming_the_line() {
+    let s = scratch();
+    let ledger = ledger_with(&s.path, 3, 3);
+    let good = lines(&export(&ledger));
+    let with = |i: usize, line: String| {
+        let mut all = good.clone();
+        all[i] = line;
+        unlines(&all)
+    };
+
+    // A changed event: its hash no longer holds.
+    refused(
+        &with(4, good[4].replace("p-1-1", "p-1-9")),
+        5,
+        "hash mismatch",
+    );
+    // A changed hash: the next line no longer links.
+    let mut hash_changed = good[4].clone();
+    let at = hash_changed.find(r#""hash":""#).unwrap() + 8;
+    let digit = if &hash_changed[at..=at] == "0" {
+        "1"
+    } else {
+        "0"
+    };
+    hash_changed.replace_range(at..=at, digit);
+    refused(&with(4, hash_changed), 5, "hash mismatch");
+    // A missing line: a gap.
+    let mut gap = good.clone();
+    gap.remove(3);
+    refused(&unlines(&gap), 4, "gap");
+    // Swapped lines.
+    let mut swapped = good.clone();
+    swapped.swap(2, 6);
+    refused(&unlines(&swapped), 3, "gap");
+    // Spacing, key order, escapes: equivalent JSON is still not the export.
+    refused(
+        &with(1, good[1].replacen(r#""seq":2,"#, r#""seq": 2,"#, 1)),
+        2,
+        "not an export line",
+    );
+    let event_start = good[1].find(r#""event":"#).unwrap() + 8;
+    let mut spaced = good[1].clone();
+    spaced.insert(event_start + 1, ' ');
+    refused(&with(1, spaced), 2, "canonical");
+    refused(&with(0, good[0].replace(".", ",")), 1, "not an export line");
+    // CRLF line ends, and a last line without its newline.
+    refused(&with(2, format!("{}\r", good[2])), 3, "not an export line");
+    let mut cut = unlines(&good);
+    cut.pop();
+    refused(&cut, good.len() as u64, "newline");
+    // A header or a blank line.
+    let mut header = vec!["{\"actledger\":1}".to_owned()];
+    header.extend(good.clone());
+    refused(&unlines(&header), 1, "not an export line");
+}
+
+#[test]
+fn import_validates_every_event_with_the_core_rules() {
+    // A well-formed, well-hashed chain whose second event names an act never issued.
+    let events = [
+        r#"{"type":"act_issued","act":"A-1","kind":"ley","issuer":"PCM","issued_on":"2024-01-01"}"#,
+        r#"{"type":"appointed","act":"A-2","person":"ana","office":"MINDEF","on":"2024-01-02"}"#,
+    ];
+    let mut prev = ZERO_HASH;
+    let mut text = String::new();
+    for (i, event) in events.iter().enumerate() {
+        let entry = Entry::new(
+            i as u64 + 1,
+            "2026-01-01T00:00:00.000000Z".into(),
+            prev,
+            event.as_bytes().to_vec(),
+        );
+        prev = entry.hash;
+        text.push_str(&entry.export_line());
+    }
+    refused(text.as_bytes(), 2, "never issued");
+
+    // The same event twice is not what a ledger records.
+    let mut prev = ZERO_HASH;
+    let mut text = String::new();
+    for seq in 1..=2 {
+        let entry = Entry::new(
+            seq,
+            "2026-01-01T00:00:00.000000Z".into(),
+            prev,
+            events[0].as_bytes().to_vec(),
+        );
+        prev = entry.hash;
+        text.push_str(&entry.export_line());
+    }
+    refused(text.as_bytes(), 2, "repeats the event of entry 1");
+
+    // Times that go back.
+    let mut prev = ZERO_HASH;
+    let mut text = String::new();
+    let times = ["2026-01-02T00:00:00.000000Z", "2026-01-01T00:00:00.000000Z"];
+    for (i, event) in [events[0], &events[1].replace("A-2", "A-1")]
+        .iter()
+        .enumerate()
+    {
+        let entry = Entry::new(
+            i as u64 + 1,
+            times[i].into(),
+            prev,
+            event.as_bytes().to_vec(),
+        );
+        prev = entry.hash;
+        text.push_str(&entry.export_line());
+    }
+    refused(text.as_bytes(), 2, "time went back");
+}
+
+#[test]
+fn import_refuses_a_ledger_with_entries_and_leaves_it_as_it_was() {
+    let s = scratch();
+    let ledger = ledger_with(&s.path, 2, 3);
+    let bytes = export(&ledger);
+    let head = ledger.head();
+    drop(ledger);
+    let error = import(&s.path, &bytes).unwrap_err();
+    assert!(
+        matches!(error, ImportError::NotEmpty { count: 6, .. }),
+        "{error}"
+    );
+    assert_eq!(
+        verify_path(&s.path).unwrap(),
+        Verdict::Intact {
+            count: head.count,
+            head: head.hash
+        }
+    );
+    assert_eq!(names_in(s.dir.path()), ["ledger"]);
+}
+
+#[test]
+fn import_fills_an_empty_ledger_or_an_empty_folder_but_nothing_else() {
+    let s = scratch();
+    let bytes = export(&ledger_with(&s.path, 2, 3));
+
+    let empty_ledger = s.dir.path().join("empty-ledger");
+    drop(Ledger::create(&empty_ledger).unwrap());
+    assert_eq!(import(&empty_ledger, &bytes).unwrap().head().count, 6);
+
+    let empty_folder = s.dir.path().join("empty-folder");
+    std::fs::create_dir(&empty_folder).unwrap();
+    assert_eq!(import(&empty_folder, &bytes).unwrap().head().count, 6);
+
+    let occupied = s.dir.path().join("occupied");
+    std::fs::create_dir(&occupied).unwrap();
+    std::fs::write(occupied.join("notes.txt"), "mine").unwrap();
+    let error = import(&occupied, &bytes).unwrap_err();
+    assert!(
+        matches!(error, ImportError::Store(StoreError::PathOccupied { .. })),
+        "{error}"
+    );
+    assert_eq!(names_in(&occupied), ["notes.txt"]);
+
+    // A refused import leaves no folder it made for the path's parents either.
+    let mut broken = bytes.clone();
+    broken[10] ^= 1;
+    assert!(import(&s.dir.path().join("p/q/ledger"), &broken).is_err());
+    let nested = s.dir.path().join("a/b/ledger");
+    assert_eq!(import(&nested, &bytes).unwrap().head().count, 6);
+    assert_eq!(
+        names_in(s.dir.path()),
+        ["a", "empty-folder", "empty-ledger", "ledger", "occupied"]
+    );
+}

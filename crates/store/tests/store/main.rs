@@ -1,0 +1,15 @@
+//! The store's integration tests: one binary, one module per concern.
+//!
+//! The crash and lock tests re-execute this binary as a child process (see `child`).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a failing test stops with the value
+
+mod append;
+mod cache;
+mod child;
+mod common;
+mod crash;
+mod engine;
+mod export;
+mod lock;
+mod tamper;

@@ -1,0 +1,333 @@
+//! Tampering with a real sled database: verification catches each change and names the first
+//! bad position; it fails closed where there is no ledger to vouch for.
+
+use actledger_store::testing::{
+    self, META_CACHE, META_FORMAT, META_HEAD, decode_entry, encode_entry, entry,
+};
+use actledger_store::{Entry, Head, Ledger, Problem, StoreError, Verdict, verify_path};
+
+use crate::common::{ledger_with, names_in, raw, scratch};
+
+/// 12 entries in 4 batches of 3.
+const COUNT: u64 = 12;
+
+fn tampered(change: impl FnOnce(&sled::Db)) -> (crate::common::Scratch, Verdict) {
+    let s = scratch();
+    drop(ledger_with(&s.path, COUNT / 3, 3));
+    {
+        let db = raw(&s.path);
+        change(&db);
+        db.flush().unwrap();
+    }
+    let verdict = verify_path(&s.path).unwrap();
+    (s, verdict)
+}
+
+fn stored(db: &sled::Db, seq: u64) -> Entry {
+    decode_entry(&db.get(entry(seq)).unwrap().unwrap()).unwrap()
+}
+
+fn broken_at(verdict: &Verdict) -> u64 {
+    match verdict {
+        Verdict::Broken { seq, .. } => *seq,
+        Verdict::Intact { .. } => panic!("tampering went unnoticed"),
+    }
+}
+
+#[test]
+fn an_untouched_ledger_is_intact() {
+    let (_s, verdict) = tampered(|_| {});
+    assert!(
+        matches!(verdict, Verdict::Intact { count: COUNT, .. }),
+        "{verdict}"
+    );
+}
+
+#[test]
+fn every_single_changed_byte_of_an_entry_is_caught_at_that_entry() {
+    let s = scratch();
+    drop(ledger_with(&s.path, COUNT / 3, 3));
+    let db = raw(&s.path);
+    let original = db.get(entry(5)).unwrap().unwrap().to_vec();
+    for at in 0..original.len() {
+        for flip in [0x01u8, 0x80] {
+            let mut bytes = original.clone();
+            bytes[at] ^= flip;
+            db.insert(entry(5), bytes).unwrap();
+            let verdict = testing::verify_db(&db).unwrap();
+            assert_eq!(broken_at(&verdict), 5, "byte {at} ^ {flip:#x}: {verdict}");
+        }
+    }
+    db.insert(entry(5), original).unwrap();
+    assert!(testing::verify_db(&db).unwrap().is_intact());
+}
+
+#[test]
+fn one_changed_byte_of_a_stored_event_is_a_hash_mismatch() {
+    let (_s, verdict) = tampered(|db| {
+        let mut e = stored(db, 7);
+        let at = e.event.iter().rposition(|b| b.is_ascii_digit()).unwrap();
+        e.event[at] = if e.event[at] == b'1' { b'2' } else { b'1' };
+        db.insert(entry(7), encode_entry(&e)).unwrap();
+    });
+    assert!(
+        matches!(
+            verdict,
+            Verdict::Broken {
+                seq: 7,
+                problem: Problem::HashMismatch { .. }
+            }
+        ),
+        "{verdict}"
+    );
+}
+
+#[test]
+fn a_deleted_entry_in_the_middle_is_a_gap() {
+    let (_s, verdict) = tampered(|db| {
+        db.remove(entry(6)).unwrap();
+    });
+    assert_eq!(
+        verdict,
+        Verdict::Broken {
+            seq: 6,
+            problem: Problem::Gap {
+                expected: 6,
+                found: 7
+            }
+        }
+    );
+}
+
+#[test]
+fn two_swapped_entries_are_caught_at_the_first() {
+    let (_s, verdict) = tampered(|db| {
+        let (a, b) = (
+            db.get(entry(4)).unwrap().unwrap(),
+            db.get(entry(9)).unwrap().unwrap(),
+        );
+        db.insert(entry(4), b).unwrap();
+        db.insert(entry(9), a).unwrap();
+    });
+    assert_eq!(
+        verdict,
+        Verdict::Broken {
+            seq: 4,
+            problem: Problem::Misplaced { found: 9 }
+        }
+    );
+
+    // A forger who also rewrites the positions inside the entries breaks the links instead.
+    let (_s, verdict) = tampered(|db| {
+        let (mut a, mut b) = (stored(db, 4), stored(db, 9));
+        std::mem::swap(&mut a.seq, &mut b.seq);
+        db.insert(entry(4), encode_entry(&b)).unwrap();
+        db.insert(entry(9), encode_entry(&a)).unwrap();
+    });
+    assert_eq!(
+        verdict,
+        Verdict::Broken {
+            seq: 4,
+            problem: Problem::BrokenLink
+        }
+    );
+}
+
+#[test]
+fn a_forged_entry_inserted_in_the_middle_is_caught() {
+    let (_s, verdict) = tampered(|db| {
+        // Shift entries 4.. up by one and put a well-formed, well-linked forgery at 4.
+        for seq in (4..=COUNT).rev() {
+            let value = db.remove(entry(seq)).unwrap().unwrap();
+            db.insert(entry(seq + 1), value).unwrap();
+        }
+        let before = stored(db, 3);
+        let forged = Entry::new(
+            4,
+            before.time.clone(),
+            before.hash,
+            br#"{"type":"act_issued","act":"FORGED","kind":"ley","issuer":"PCM","issued_on":"2020-01-01"}"#.to_vec(),
+        );
+        db.insert(entry(4), encode_entry(&forged)).unwrap();
+    });
+    // The forgery itself holds; the entry after it no longer does.
+    assert_eq!(
+        verdict,
+        Verdict::Broken {
+            seq: 5,
+            problem: Problem::Misplaced { found: 4 }
+        }
+    );
+}
+
+#[test]
+fn a_forged_entry_appended_without_the_head_is_caught() {
+    let (_s, verdict) = tampered(|db| {
+        let last = stored(db, COUNT);
+        let forged = Entry::new(
+            COUNT + 1,
+            last.time.clone(),
+            last.hash,
+            br#"{"type":"act_issued","act":"FORGED","kind":"ley","issuer":"PCM","issued_on":"2020-01-01"}"#.to_vec(),
+        );
+        db.insert(entry(COUNT + 1), encode_entry(&forged)).unwrap();
+    });
+    assert!(
+        matches!(
+            verdict,
+            Verdict::Broken {
+                seq,
+                problem: Problem::HeadMismatch { stored_count: COUNT, found_count, .. }
+            } if seq == COUNT + 1 && found_count == COUNT + 1
+        ),
+        "{verdict}"
+    );
+}
+
+#[test]
+fn removing_the_last_entries_without_the_head_is_caught() {
+    let (s, verdict) = tampered(|db| {
+        db.remove(entry(COUNT)).unwrap();
+        db.remove(entry(COUNT - 1)).unwrap();
+    });
+    assert!(
+        matches!(
+            verdict,
+            Verdict::Broken {
+                seq,
+                problem: Problem::HeadMismatch { stored_count: COUNT, found_count, .. }
+            } if seq == COUNT - 1 && found_count == COUNT - 2
+        ),
+        "{verdict}"
+    );
+    // Nor does the ledger open for use.
+    let error = Ledger::open(&s.path).unwrap_err();
+    assert!(matches!(error, StoreError::Damaged { .. }), "{error}");
+    assert!(error.to_string().contains("run verify"), "{error}");
+}
+
+#[test]
+fn removing_the_last_entries_and_the_head_record_is_caught() {
+    let (_s, verdict) = tampered(|db| {
+        db.remove(entry(COUNT)).unwrap();
+        db.remove(entry(COUNT - 1)).unwrap();
+        db.remove(META_HEAD).unwrap();
+    });
+    assert!(
+        matches!(verdict, Verdict::Broken { seq, problem: Problem::NoHead(_) } if seq == COUNT - 1),
+        "{verdict}"
+    );
+}
+
+/// The documented limit (docs/FORMAT.md): whoever can write the database can cut the tail and
+/// rewrite the head to match; only a head published elsewhere (a signed checkpoint) shows it.
+#[test]
+fn cutting_the_tail_and_rewriting_the_head_is_not_detectable_without_a_published_head() {
+    let (_s, verdict) = tampered(|db| {
+        db.remove(entry(COUNT)).unwrap();
+        let last = stored(db, COUNT - 1);
+        let head = Head {
+            count: COUNT - 1,
+            hash: last.hash,
+        };
+        db.insert(META_HEAD, testing::encode_head(head, &last.time))
+            .unwrap();
+    });
+    assert!(matches!(verdict, Verdict::Intact { count, .. } if count == COUNT - 1));
+}
+
+#[test]
+fn an_unreadable_entry_is_named() {
+    let (_s, verdict) = tampered(|db| {
+        db.insert(entry(3), b"garbage".to_vec()).unwrap();
+    });
+    assert!(
+        matches!(
+            verdict,
+            Verdict::Broken {
+                seq: 3,
+                problem: Problem::Unparsable(_)
+            }
+        ),
+        "{verdict}"
+    );
+}
+
+#[test]
+fn the_cache_plays_no_part_in_verification() {
+    let (_s, verdict) = tampered(|db| {
+        for key in db.scan_prefix(b"S").keys() {
+            db.insert(key.unwrap(), b"not a segment".to_vec()).unwrap();
+        }
+        db.remove(META_CACHE).unwrap();
+    });
+    assert!(verdict.is_intact(), "{verdict}");
+}
+
+#[test]
+fn a_missing_path_is_no_ledger_and_stays_missing() {
+    let s = scratch();
+    for result in [
+        verify_path(&s.path).map(|_| ()),
+        Ledger::open(&s.path).map(|_| ()),
+    ] {
+        let error = result.unwrap_err();
+        assert!(matches!(error, StoreError::NotALedger { .. }), "{error}");
+        assert_eq!(
+            error.to_string(),
+            format!("there is no ledger at {}", s.path.display())
+        );
+    }
+    assert!(!s.path.exists());
+}
+
+#[test]
+fn an_empty_folder_is_no_ledger_and_stays_empty() {
+    let s = scratch();
+    std::fs::create_dir(&s.path).unwrap();
+    assert!(matches!(
+        verify_path(&s.path),
+        Err(StoreError::NotALedger { .. })
+    ));
+    assert!(matches!(
+        Ledger::open(&s.path),
+        Err(StoreError::NotALedger { .. })
+    ));
+    assert!(names_in(&s.path).is_empty());
+}
+
+#[test]
+fn a_sled_database_without_the_ledger_records_is_no_ledger() {
+    let s = scratch();
+    drop(raw(&s.path));
+    assert!(matches!(
+        verify_path(&s.path),
+        Err(StoreError::NotALedger { .. })
+    ));
+    assert!(matches!(
+        Ledger::open(&s.path),
+        Err(StoreError::NotALedger { .. })
+    ));
+
+    // Nor is a ledger that lost its format record, however intact its entries.
+    let s = scratch();
+    drop(ledger_with(&s.path, 2, 3));
+    raw(&s.path).remove(META_FORMAT).unwrap();
+    assert!(matches!(
+        verify_path(&s.path),
+        Err(StoreError::NotALedger { .. })
+    ));
+}
+
+#[test]
+fn a_new_ledger_is_intact_with_no_entries() {
+    let s = scratch();
+    drop(Ledger::create(&s.path).unwrap());
+    assert_eq!(
+        verify_path(&s.path).unwrap(),
+        Verdict::Intact {
+            count: 0,
+            head: [0; 32]
+        }
+    );
+}
