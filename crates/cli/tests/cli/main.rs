@@ -490,3 +490,72 @@ fn help_documents_exit_codes() {
         .success()
         .stdout(contains("trip"));
 }
+
+#[test]
+fn verify_exits_3_on_an_altered_ledger() {
+    use actledger_store::testing::{Sled, decode_entry, encode_entry, entry};
+    let s = Sandbox::seeded();
+    {
+        let db = Sled::open(&s.ledger()).unwrap();
+        let stored = db.get(entry(4)).unwrap().unwrap();
+        let mut altered = decode_entry(&stored).unwrap();
+        let text = String::from_utf8(altered.event.clone()).unwrap();
+        let forged = text.replace("jose-arista", "jose-aristx");
+        assert_ne!(text, forged);
+        altered.event = forged.into_bytes();
+        db.insert(entry(4), encode_entry(&altered)).unwrap();
+        db.flush().unwrap();
+    }
+    s.run(&["verify"])
+        .code(3)
+        .stderr("")
+        .stdout(contains("ALTERED: entry 4"));
+    let json = s.run(&["verify", "--json"]).code(3);
+    let value: serde_json::Value = serde_json::from_str(&stdout_of(&json)).unwrap();
+    assert_eq!(value["intact"], false);
+    assert_eq!(value["seq"], 4);
+}
+
+#[test]
+fn a_ledger_in_use_is_refused_at_once() {
+    let s = Sandbox::seeded();
+    let _held = actledger_store::Ledger::open(&s.ledger()).unwrap();
+    let started = std::time::Instant::now();
+    s.run(&["who-held", "MINDEF", "--on", "2024-06-03"])
+        .code(1)
+        .stdout("")
+        .stderr(contains("is in use by another process"));
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+}
+
+#[test]
+fn file_errors_name_the_file() {
+    let s = Sandbox::seeded();
+    s.run(&["append", "missing.ndjson"])
+        .code(1)
+        .stderr(contains("missing.ndjson"));
+    s.run(&["import", "missing.ndjson"])
+        .code(1)
+        .stderr(contains("missing.ndjson"));
+    s.run(&["export", "no/such/dir/out.ndjson"])
+        .code(1)
+        .stderr(contains("out.ndjson"));
+    // An empty page past the head is not an error.
+    s.run(&["log", "--from", "100"])
+        .success()
+        .stdout("SEQ  TIME  TYPE  HASH  WHAT\n");
+}
+
+#[test]
+fn state_as_of_a_time_and_a_position() {
+    let s = Sandbox::seeded();
+    let json = s
+        .run(&["state", "--on", "2024-06-03", "--as-of", "6", "--json"])
+        .success();
+    let value: serde_json::Value = serde_json::from_str(&stdout_of(&json)).unwrap();
+    assert_eq!(value["as_of"], 6);
+    assert_eq!(value["offices"][1]["holder"]["capacity"], "titular");
+    s.run(&["state", "--on", "2024-06-03", "--as-of", "9"])
+        .code(1)
+        .stderr(contains("1 to 7"));
+}
