@@ -151,7 +151,17 @@ pub enum Command {
         json: Json,
     },
     /// Recompute every hash of the chain; exit 3 if the ledger was altered
+    ///
+    /// With --checkpoint and --vkey, also check that the ledger extends that signed
+    /// checkpoint: it still holds every entry the checkpoint vouches for, unchanged. This
+    /// catches removed tail entries and rewritten history that the chain alone cannot show.
     Verify {
+        /// A signed checkpoint (from `actledger checkpoint`) the ledger must extend
+        #[arg(long, value_name = "FILE", requires = "vkey")]
+        checkpoint: Option<PathBuf>,
+        /// The verifier key of the checkpoint's signer: a file, or the key line itself
+        #[arg(long, value_name = "VKEY", requires = "checkpoint")]
+        vkey: Option<String>,
         #[command(flatten)]
         json: Json,
     },
@@ -174,6 +184,66 @@ pub enum Command {
     },
     /// The seed case (RS 131-2024-PCM) in a fresh temporary ledger: answers for 2-5 June 2024
     Demo,
+    /// Create a signing key pair: NAME.key (secret, mode 0600) and NAME.vkey (public)
+    ///
+    /// NAME is the checkpoint origin, e.g. example.org/actledger; the files are named after
+    /// it with every `/` made `_`. Prints the verifier key line, never the secret key.
+    Keygen {
+        /// The key's name: the origin of the checkpoints it signs
+        name: String,
+        /// Where to write the key files (created if missing)
+        #[arg(long, value_name = "DIR", default_value = ".")]
+        out: PathBuf,
+    },
+    /// Sign a checkpoint of the ledger as it stands: origin, size and Merkle root
+    Checkpoint {
+        /// The signer key file (from `actledger keygen`)
+        #[arg(long, value_name = "FILE")]
+        key: PathBuf,
+        /// Write the checkpoint to FILE instead of printing it
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+    /// Prove that an entry is in the ledger, or that the ledger of NEW entries extends OLD
+    ///
+    /// `prove SEQ|ACT [--size N]`: an inclusion proof of the entry at SEQ (or of the act's
+    /// act_issued entry) in the tree of the first N entries (default: all).
+    /// `prove --from OLD --to NEW`: a consistency proof between two tree sizes.
+    Prove {
+        /// The entry: its position, or an act id (digits alone are a position)
+        #[arg(
+            value_name = "SEQ|ACT",
+            required_unless_present = "from",
+            conflicts_with = "from"
+        )]
+        target: Option<String>,
+        /// The tree size to prove against (default: the current size)
+        #[arg(long, value_name = "N")]
+        size: Option<u64>,
+        /// The older tree size of a consistency proof
+        #[arg(long, value_name = "OLD", requires = "to")]
+        from: Option<u64>,
+        /// The newer tree size of a consistency proof
+        #[arg(long, value_name = "NEW", requires = "from")]
+        to: Option<u64>,
+        #[command(flatten)]
+        json: Json,
+    },
+    /// Check a proof offline, against signed checkpoints, without any ledger
+    CheckProof {
+        /// The verifier key of the checkpoints' signer: a file, or the key line itself
+        #[arg(long, value_name = "VKEY")]
+        vkey: String,
+        /// The signed checkpoint the proof leads to
+        #[arg(long, value_name = "FILE")]
+        checkpoint: PathBuf,
+        /// For a consistency proof: the older signed checkpoint
+        #[arg(long, value_name = "FILE")]
+        old_checkpoint: Option<PathBuf>,
+        /// The proof, as `actledger prove --json` writes it: a file, or `-`
+        #[arg(value_name = "PROOF")]
+        proof: PathBuf,
+    },
 }
 
 /// One event from flags, for people at a terminal.

@@ -13,7 +13,7 @@ use serde_json::json;
 
 use crate::Finding;
 use crate::args::{AsOf, Cli, Command, When};
-use crate::render;
+use crate::{proofs, render};
 
 /// Runs one command, writing its answer to `out`.
 pub fn run(cli: Cli, out: &mut dyn Write) -> Result<Finding> {
@@ -84,7 +84,19 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<Finding> {
                 write!(out, "{}", render::audit_table(&found))?;
             }
         }
-        Command::Verify { json } => return verify(path, json.json, out),
+        Command::Verify {
+            checkpoint: None,
+            json,
+            ..
+        } => return verify(path, json.json, out),
+        Command::Verify {
+            checkpoint: Some(checkpoint),
+            vkey,
+            json,
+        } => {
+            let vkey = vkey.context("--checkpoint needs --vkey")?;
+            return proofs::verify_against(path, &checkpoint, &vkey, json.json, out);
+        }
         Command::Head { json } => {
             let ledger = open(path)?;
             let head = ledger.head();
@@ -109,11 +121,40 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<Finding> {
         }
         Command::Import { file } => import(path, file.as_deref(), out)?,
         Command::Demo => demo(out)?,
+        Command::Keygen { name, out: dir } => proofs::keygen(&name, &dir, out)?,
+        Command::Checkpoint { key, out: file } => {
+            let ledger = open(path)?;
+            proofs::checkpoint(&ledger, &key, file.as_deref(), out)?;
+        }
+        Command::Prove {
+            target,
+            size,
+            from,
+            to,
+            json,
+        } => {
+            let ledger = open(path)?;
+            match (target, from, to) {
+                (Some(target), _, _) => {
+                    proofs::prove_inclusion(&ledger, &target, size, json.json, out)?
+                }
+                (None, Some(from), Some(to)) => {
+                    proofs::prove_consistency(&ledger, from, to, json.json, out)?
+                }
+                _ => bail!("give an entry (SEQ or ACT), or --from OLD --to NEW"),
+            }
+        }
+        Command::CheckProof {
+            vkey,
+            checkpoint,
+            old_checkpoint,
+            proof,
+        } => proofs::check_proof(&vkey, &checkpoint, old_checkpoint.as_deref(), &proof, out)?,
     }
     Ok(Finding::Clean)
 }
 
-fn store_error(error: StoreError, path: &Path) -> anyhow::Error {
+pub(crate) fn store_error(error: StoreError, path: &Path) -> anyhow::Error {
     match error {
         StoreError::NotALedger { .. } => anyhow!(
             "no ledger at {}: create one with `actledger --ledger {} init`, or point --ledger (or ACTLEDGER_LEDGER) at an existing one",
@@ -124,7 +165,7 @@ fn store_error(error: StoreError, path: &Path) -> anyhow::Error {
     }
 }
 
-fn open(path: &Path) -> Result<Ledger> {
+pub(crate) fn open(path: &Path) -> Result<Ledger> {
     Ledger::open(path).map_err(|e| store_error(e, path))
 }
 
@@ -132,7 +173,7 @@ fn is_stdin(file: Option<&Path>) -> bool {
     file.is_none_or(|f| f == Path::new("-"))
 }
 
-fn read_input(file: Option<&Path>) -> Result<Vec<u8>> {
+pub(crate) fn read_input(file: Option<&Path>) -> Result<Vec<u8>> {
     let mut input = Vec::new();
     if is_stdin(file) {
         io::stdin()

@@ -4,6 +4,7 @@
 
 mod args;
 mod commands;
+mod proofs;
 mod render;
 
 use std::io::{self, Write};
@@ -36,7 +37,11 @@ fn main() -> ExitCode {
             // Nothing more can be done if stderr itself is gone.
             let _ = writeln!(stderr, "error: {error:#}");
             // Usage errors (exit 2) are clap's, before this point.
-            ExitCode::FAILURE
+            if error.chain().any(|cause| cause.is::<proofs::NotVerified>()) {
+                ExitCode::from(3)
+            } else {
+                ExitCode::FAILURE
+            }
         }
     }
 }

@@ -53,8 +53,8 @@ pub use note::{
     VerifierKey, is_valid_key_name, open_note, sign_note,
 };
 pub use tree::{
-    HashReader, MAX_TREE_SIZE, MemoryTree, MissingHash, TreeError, consistency_proof,
-    inclusion_proof, split_stored_hash_index, stored_hash_count, stored_hash_index,
-    stored_hashes_for_append, stored_hashes_for_leaf_hash, tree_root,
+    HashReader, MAX_TREE_SIZE, MemoryTree, MissingHash, RootAccumulator, TreeError,
+    consistency_proof, inclusion_proof, split_stored_hash_index, stored_hash_count,
+    stored_hash_index, stored_hashes_for_append, stored_hashes_for_leaf_hash, tree_root,
 };
 pub use verify::{ProofError, verify_consistency, verify_inclusion};

@@ -343,6 +343,62 @@ pub fn consistency_proof<R: HashReader + ?Sized>(
     range_hashes(&nodes, reader)
 }
 
+/// The root of a growing tree computed leaf by leaf in O(log n) memory: the hashes of the
+/// perfect subtrees that make up the tree so far (RFC 6962's split at the largest power of
+/// two), largest first.
+///
+/// Verification uses it to recompute the root of the first N entries straight from the log,
+/// trusting no stored hash.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RootAccumulator {
+    /// (leaves covered, subtree hash), sizes strictly decreasing powers of two.
+    subtrees: Vec<(u64, Hash)>,
+    size: u64,
+}
+
+impl RootAccumulator {
+    /// An empty tree.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Appends a leaf given its data.
+    pub fn push(&mut self, data: &[u8]) {
+        self.push_leaf_hash(leaf_hash(data));
+    }
+
+    /// Appends a leaf given its leaf hash.
+    pub fn push_leaf_hash(&mut self, leaf: Hash) {
+        let mut node = (1u64, leaf);
+        while let Some(&(size, left)) = self.subtrees.last() {
+            if size != node.0 {
+                break;
+            }
+            self.subtrees.pop();
+            node = (size * 2, node_hash(&left, &node.1));
+        }
+        self.subtrees.push(node);
+        self.size += 1;
+    }
+
+    /// The number of leaves.
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// The root of the tree so far ([`EMPTY_ROOT`] when empty).
+    pub fn root(&self) -> Hash {
+        let mut subtrees = self.subtrees.iter().rev();
+        let Some(&(_, mut root)) = subtrees.next() else {
+            return EMPTY_ROOT;
+        };
+        for (_, left) in subtrees {
+            root = node_hash(left, &root);
+        }
+        root
+    }
+}
+
 /// A whole tree in memory: the stored hashes of [`stored_hashes_for_append`] in a `Vec`.
 ///
 /// For tests, and for checking a ledger export without a store: push the export lines, then ask

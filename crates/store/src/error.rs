@@ -52,6 +52,9 @@ pub enum StoreError {
         /// What is wrong.
         reason: String,
     },
+    /// A position or tree size the ledger does not have (a proof past the head...).
+    #[error("{0}")]
+    OutOfRange(String),
     /// An entry that cannot be read, or a chain that does not hold, found while reading.
     #[error("entry {seq}: {problem}")]
     Broken {
@@ -212,6 +215,22 @@ pub enum Problem {
     },
     /// The ledger's head record is missing or unreadable.
     NoHead(String),
+    /// The ledger holds fewer entries than a checkpoint it should extend (or none at all).
+    ShorterThanCheckpoint {
+        /// The entries the ledger holds.
+        count: u64,
+        /// The checkpoint's tree size.
+        size: u64,
+    },
+    /// The Merkle root of the ledger's first entries is not the checkpoint's root.
+    RootMismatch {
+        /// The checkpoint's tree size.
+        size: u64,
+        /// The checkpoint's root.
+        expected: [u8; 32],
+        /// The root of the ledger's first `size` entries.
+        actual: [u8; 32],
+    },
 }
 
 impl fmt::Display for Problem {
@@ -250,6 +269,20 @@ impl fmt::Display for Problem {
                 hex::encode(found_hash)
             ),
             Problem::NoHead(reason) => write!(f, "no head record: {reason}"),
+            Problem::ShorterThanCheckpoint { count, size } => write!(
+                f,
+                "the ledger holds {count} entries but the checkpoint vouches for {size}: entries were removed"
+            ),
+            Problem::RootMismatch {
+                size,
+                expected,
+                actual,
+            } => write!(
+                f,
+                "the Merkle root of the first {size} entries is {}, not the checkpoint's {}: history was rewritten",
+                hex::encode(actual),
+                hex::encode(expected)
+            ),
         }
     }
 }

@@ -28,12 +28,26 @@ pub const SEGMENT: u8 = b'S';
 /// `W` + office + 0x00 + part + index (u32 BE): the rest of the cached timeline at the head.
 pub const TIMELINE: u8 = b'W';
 
+/// `H` + stored-hash index (u64 BE) -> 32 bytes: the Merkle tree over the entries, in the
+/// stored-hash layout of Go's `sumdb/tlog`.
+pub const TREE: u8 = b'H';
+
 /// The format version record.
 pub const META_FORMAT: &[u8] = b"Mformat";
 /// The head record: count (u64 BE), hash of the last entry (32), time of the last entry.
 pub const META_HEAD: &[u8] = b"Mhead";
 /// The cache record: cache version (u32 BE), head count it reflects (u64 BE).
 pub const META_CACHE: &[u8] = b"Mcache";
+
+/// The tree record: how many leaves (entries) the stored tree hashes cover (u64 BE).
+pub const META_TREE: &[u8] = b"Mtree";
+
+/// The key of the stored tree hash at `index`.
+pub fn tree_hash(index: u64) -> [u8; 9] {
+    let mut key = [TREE; 9];
+    key[1..].copy_from_slice(&index.to_be_bytes());
+    key
+}
 
 /// The key of the entry at `seq`.
 pub fn entry(seq: Seq) -> [u8; 9] {

@@ -16,9 +16,15 @@ use crate::entry::{Entry, FORMAT_VERSION, Head, ZERO_HASH, decode, encode, forma
 use crate::error::{AppendError, ImportError, Problem, StoreError, Verdict};
 use crate::index::{CACHE_VERSION, Memo, add_index_keys};
 use crate::keys;
+use crate::tree::{self, StoredTree, TreeAppender, tree_error};
+use actledger_proof::{
+    Checkpoint, ConsistencyProof, Hash, InclusionProof, RootAccumulator, SignerKey,
+};
 
 /// The memory sled may use for its page cache (its default is 1 GiB).
 const SLED_CACHE_BYTES: u64 = 64 * 1024 * 1024;
+/// Entries per batch when completing the stored tree hashes.
+const TREE_REBUILD_CHUNK: usize = 10_000;
 
 /// How many export lines an import validates and writes at a time (bounds its memory).
 const IMPORT_CHUNK: usize = 10_000;
@@ -358,6 +364,7 @@ impl Ledger {
         batch.insert(keys::META_FORMAT, &FORMAT_VERSION.to_be_bytes());
         batch.insert(keys::META_HEAD, encode_head(Head::EMPTY, ""));
         batch.insert(keys::META_CACHE, &encode_cache_record(0));
+        batch.insert(keys::META_TREE, &0u64.to_be_bytes()[..]);
         db.apply_batch(batch).map_err(storage(path))?;
         db.flush().map_err(storage(path))?;
         Ok(())
@@ -387,6 +394,7 @@ impl Ledger {
             ));
         }
         ledger.ensure_cache()?;
+        ledger.ensure_tree()?;
         Ok(ledger)
     }
 
@@ -493,8 +501,10 @@ impl Ledger {
             let offices = affected_offices(&view, first..=count)?;
             let mut batch = Batch::default();
             let mut prev = self.head.hash;
+            let mut tree = TreeAppender::new(&self.db, &self.path, self.head.count);
             for (seq, event) in (first..).zip(valid.events()) {
                 let entry = Entry::new(seq, time.clone(), prev, event.canonical_bytes());
+                tree.push(&entry)?;
                 batch.insert(&keys::entry(seq), encode(&entry));
                 add_index_keys(&mut batch, &self.memo, seq, event);
                 prev = entry.hash;
@@ -504,6 +514,7 @@ impl Ledger {
                 let timeline = timeline_as_of(&view, office, count)?;
                 self.write_timeline(&mut batch, &timeline)?;
             }
+            tree.write(&mut batch);
             let head = Head { count, hash: prev };
             batch.insert(keys::META_HEAD, encode_head(head, &time));
             batch.insert(keys::META_CACHE, &encode_cache_record(count));
@@ -779,7 +790,9 @@ impl Ledger {
         }
         let mut batch = Batch::default();
         let mut last: Option<&Entry> = None;
+        let mut tree = TreeAppender::new(&self.db, &self.path, self.head.count);
         for (entry, event) in entries.iter().zip(valid.events()) {
+            tree.push(entry)?;
             batch.insert(&keys::entry(entry.seq), encode(entry));
             add_index_keys(&mut batch, &self.memo, entry.seq, event);
             last = Some(entry);
@@ -790,12 +803,99 @@ impl Ledger {
                 hash: last.hash,
             };
             batch.insert(keys::META_HEAD, encode_head(head, &last.time));
+            tree.write(&mut batch);
             self.db.apply_batch(batch).map_err(storage(&self.path))?;
             self.memo.note(valid.events());
             self.head = head;
             self.last_time.clone_from(&last.time);
         }
         Ok(())
+    }
+
+    /// Completes the stored Merkle tree hashes up to the head: after a crash during a rebuild,
+    /// or for a ledger whose tree record is missing, it resumes from the leaves it covers.
+    fn ensure_tree(&self) -> Result<(), StoreError> {
+        let mut leaves = tree::stored_leaves(&self.db, &self.path)?;
+        if leaves > self.head.count {
+            leaves = 0; // a record past the head vouches for nothing: start over
+        }
+        while leaves < self.head.count {
+            let mut batch = Batch::default();
+            let mut tree = TreeAppender::new(&self.db, &self.path, leaves);
+            for entry in self.entries(leaves + 1).take(TREE_REBUILD_CHUNK) {
+                tree.push(&entry?)?;
+                leaves += 1;
+            }
+            tree.write(&mut batch);
+            self.db.apply_batch(batch).map_err(storage(&self.path))?;
+        }
+        self.db.flush().map_err(storage(&self.path))?;
+        Ok(())
+    }
+
+    fn stored_tree(&self) -> StoredTree<'_> {
+        StoredTree {
+            db: &self.db,
+            path: &self.path,
+        }
+    }
+
+    fn check_size(&self, size: u64) -> Result<(), StoreError> {
+        if size > self.head.count {
+            return Err(StoreError::OutOfRange(format!(
+                "tree size {size}: the ledger holds {} entries",
+                self.head.count
+            )));
+        }
+        Ok(())
+    }
+
+    /// The Merkle root (RFC 6962) of the first `size` entries, from the stored hashes.
+    pub fn tree_root(&self, size: u64) -> Result<Hash, StoreError> {
+        self.check_size(size)?;
+        actledger_proof::tree_root(size, &self.stored_tree()).map_err(|e| tree_error(&self.path, e))
+    }
+
+    /// The proof that entry `seq` is in the tree of the first `size` entries.
+    pub fn inclusion_proof(&self, seq: Seq, size: u64) -> Result<InclusionProof, StoreError> {
+        self.check_size(size)?;
+        if seq == 0 || seq > size {
+            return Err(StoreError::OutOfRange(format!(
+                "entry {seq} is not in a tree of {size} entries"
+            )));
+        }
+        let entry = self
+            .entry(seq)?
+            .ok_or_else(|| damaged(&self.path, format!("entry {seq} is missing")))?;
+        let line = entry.export_line();
+        let line = line.strip_suffix('\n').unwrap_or(&line).to_owned();
+        InclusionProof::generate(seq, size, line, &self.stored_tree())
+            .map_err(|e| tree_error(&self.path, e))
+    }
+
+    /// The proof that the tree of the first `first` entries is a prefix of the tree of the
+    /// first `second`.
+    pub fn consistency_proof(
+        &self,
+        first: u64,
+        second: u64,
+    ) -> Result<ConsistencyProof, StoreError> {
+        self.check_size(second)?;
+        if first == 0 || first > second {
+            return Err(StoreError::OutOfRange(format!(
+                "no consistency proof from {first} to {second} entries: the first size must be from 1 to the second"
+            )));
+        }
+        ConsistencyProof::generate(first, second, &self.stored_tree())
+            .map_err(|e| tree_error(&self.path, e))
+    }
+
+    /// A checkpoint of the ledger at its head, signed with `key` (whose name is the origin).
+    pub fn checkpoint(&self, key: &SignerKey) -> Result<String, StoreError> {
+        let root = self.tree_root(self.head.count)?;
+        Checkpoint::new(key.name(), self.head.count, root)
+            .sign(key)
+            .map_err(|e| StoreError::OutOfRange(format!("signing the checkpoint: {e}")))
     }
 
     /// Recomputes every office's cached timeline from the log and writes them, with the
@@ -886,6 +986,16 @@ fn check_entry(
 
 /// The walk of verification over the stored entries, then the head record.
 fn verify_db(db: &Db, path: &Path, head: HeadRecord) -> Result<Verdict, StoreError> {
+    verify_db_with(db, path, head, &mut |_| {})
+}
+
+/// Verifies the chain, showing every sound entry to `on_entry` in order.
+fn verify_db_with(
+    db: &Db,
+    path: &Path,
+    head: HeadRecord,
+    on_entry: &mut dyn FnMut(&Entry),
+) -> Result<Verdict, StoreError> {
     let mut expected: Seq = 1;
     let mut prev = ZERO_HASH;
     let mut previous_time = String::new();
@@ -932,6 +1042,7 @@ fn verify_db(db: &Db, path: &Path, head: HeadRecord) -> Result<Verdict, StoreErr
             }
             Err(e) => return broken(Problem::Unparsable(e.0)),
         }
+        on_entry(&entry);
         prev = entry.hash;
         previous_time = entry.time;
         expected += 1;
@@ -964,6 +1075,49 @@ fn verify_db(db: &Db, path: &Path, head: HeadRecord) -> Result<Verdict, StoreErr
         });
     }
     Ok(Verdict::Intact { count, head: prev })
+}
+
+/// Opens the ledger at `path`, verifies its chain, and checks that it extends `checkpoint`:
+/// it holds at least the checkpoint's entries, and the Merkle root of its first
+/// `checkpoint.size` entries, recomputed from the entries themselves (never from stored tree
+/// hashes), is the checkpoint's root. Removed tail entries and rewritten history are caught
+/// even when the head record was rewritten to match. Fails closed: no ledger is an error, and
+/// an empty ledger extends no checkpoint.
+pub fn verify_path_against(path: &Path, checkpoint: &Checkpoint) -> Result<Verdict, StoreError> {
+    let (db, head) = Ledger::open_unverified(path)?;
+    let mut accumulator = RootAccumulator::new();
+    let size = checkpoint.size;
+    let mut root_at_size = (size == 0).then(|| accumulator.root());
+    let verdict = verify_db_with(&db, path, head, &mut |entry| {
+        if accumulator.size() < size {
+            let line = entry.export_line();
+            accumulator.push(line.strip_suffix('\n').unwrap_or(&line).as_bytes());
+            if accumulator.size() == size {
+                root_at_size = Some(accumulator.root());
+            }
+        }
+    })?;
+    let Verdict::Intact { count, .. } = verdict else {
+        return Ok(verdict);
+    };
+    if count == 0 || count < size {
+        return Ok(Verdict::Broken {
+            seq: count + 1,
+            problem: Problem::ShorterThanCheckpoint { count, size },
+        });
+    }
+    let actual = root_at_size.unwrap_or_else(|| accumulator.root());
+    if actual != checkpoint.root {
+        return Ok(Verdict::Broken {
+            seq: size,
+            problem: Problem::RootMismatch {
+                size,
+                expected: checkpoint.root,
+                actual,
+            },
+        });
+    }
+    Ok(verdict)
 }
 
 /// Verifies a database that is already open (tests tamper with one directly).

@@ -37,6 +37,7 @@ mod error;
 mod index;
 mod keys;
 mod ledger;
+mod tree;
 
 pub use entry::{
     Entry, EntryError, FORMAT_VERSION, HASH_DOMAIN, Head, TIME_LEN, ZERO_HASH, format_time,
@@ -44,7 +45,7 @@ pub use entry::{
 };
 pub use error::{AppendError, ImportError, Problem, StoreError, Verdict};
 pub use index::CACHE_VERSION;
-pub use ledger::{AppendReport, Appended, Ledger, verify_path};
+pub use ledger::{AppendReport, Appended, Ledger, verify_path, verify_path_against};
 
 /// Raw access to the stored layout, for tests that tamper with a ledger on disk. Not a
 /// stable interface.

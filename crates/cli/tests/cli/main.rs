@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 
+mod proofs;
 mod readme;
 
 use assert_cmd::Command;
@@ -11,6 +12,7 @@ use predicates::str::contains;
 
 const SEED: &str = include_str!("../../data/seed.ndjson");
 
+#[derive(Debug)]
 struct Sandbox {
     dir: tempfile::TempDir,
 }

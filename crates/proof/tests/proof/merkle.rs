@@ -745,3 +745,17 @@ fn reader_failures_are_errors_not_panics() {
         Err(TreeError::TooLarge { .. })
     ));
 }
+
+#[test]
+fn the_root_accumulator_agrees_with_the_stored_tree_at_every_size() {
+    let mut tree = MemoryTree::new();
+    let mut accumulator = actledger_proof::RootAccumulator::new();
+    assert_eq!(accumulator.root(), EMPTY_ROOT);
+    for i in 0..200u32 {
+        let data = i.to_be_bytes();
+        tree.push(&data);
+        accumulator.push(&data);
+        assert_eq!(accumulator.size(), tree.size());
+        assert_eq!(accumulator.root(), tree.root(), "size {}", tree.size());
+    }
+}

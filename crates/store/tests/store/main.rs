@@ -12,4 +12,5 @@ mod crash;
 mod engine;
 mod export;
 mod lock;
+mod proofs;
 mod tamper;

@@ -1,0 +1,130 @@
+//! The Merkle tree over the entries (RFC 6962), kept beside the chain as the stored hashes of
+//! Go's `sumdb/tlog` layout: appending entry `seq` (leaf `seq - 1`, whose data is the entry's
+//! export line without its newline) stores about two hashes, and any root or proof then reads
+//! O(log n) of them.
+//!
+//! Like the query cache, the stored hashes are derived from the log: they are rebuilt when
+//! missing and never trusted by verification, which recomputes roots from the entries.
+
+use std::path::Path;
+
+use actledger_proof::{Hash, HashReader, TreeError, stored_hash_count, stored_hashes_for_append};
+use sled::{Batch, Db};
+
+use crate::entry::Entry;
+use crate::error::StoreError;
+use crate::keys;
+use crate::ledger::storage;
+
+/// The stored tree hashes of a ledger, read from sled.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct StoredTree<'a> {
+    pub db: &'a Db,
+    pub path: &'a Path,
+}
+
+impl HashReader for StoredTree<'_> {
+    type Error = StoreError;
+
+    fn read_hashes(&self, indexes: &[u64]) -> Result<Vec<Hash>, StoreError> {
+        indexes
+            .iter()
+            .map(|&index| read_one(self.db, self.path, index))
+            .collect()
+    }
+}
+
+fn read_one(db: &Db, path: &Path, index: u64) -> Result<Hash, StoreError> {
+    let value = db.get(keys::tree_hash(index)).map_err(storage(path))?;
+    value
+        .as_deref()
+        .and_then(|bytes| <Hash>::try_from(bytes).ok())
+        .ok_or_else(|| StoreError::Damaged {
+            path: path.to_owned(),
+            reason: format!("the stored tree hash {index} is missing or malformed"),
+        })
+}
+
+/// Stored hashes being computed for entries not written yet: reads see them first, then the
+/// database (the hashes of one append depend on those of the entries just before it).
+#[derive(Debug)]
+pub(crate) struct TreeAppender<'a> {
+    stored: StoredTree<'a>,
+    leaves: u64,
+    first_index: u64,
+    pending: Vec<Hash>,
+}
+
+impl<'a> TreeAppender<'a> {
+    /// Starts after the `leaves` leaves already stored.
+    pub fn new(db: &'a Db, path: &'a Path, leaves: u64) -> Self {
+        TreeAppender {
+            stored: StoredTree { db, path },
+            leaves,
+            first_index: stored_hash_count(leaves),
+            pending: Vec::new(),
+        }
+    }
+
+    /// Adds the next entry as the next leaf.
+    pub fn push(&mut self, entry: &Entry) -> Result<(), StoreError> {
+        let line = entry.export_line();
+        let data = line.strip_suffix('\n').unwrap_or(&line);
+        let hashes = stored_hashes_for_append(self.leaves, data.as_bytes(), &*self)
+            .map_err(|e| tree_error(self.stored.path, e))?;
+        self.pending.extend(hashes);
+        self.leaves += 1;
+        Ok(())
+    }
+
+    /// Puts the new hashes and the tree record into `batch`.
+    pub fn write(self, batch: &mut Batch) {
+        for (i, hash) in self.pending.iter().enumerate() {
+            batch.insert(&keys::tree_hash(self.first_index + i as u64), &hash[..]);
+        }
+        batch.insert(keys::META_TREE, &self.leaves.to_be_bytes()[..]);
+    }
+}
+
+impl HashReader for TreeAppender<'_> {
+    type Error = StoreError;
+
+    fn read_hashes(&self, indexes: &[u64]) -> Result<Vec<Hash>, StoreError> {
+        indexes
+            .iter()
+            .map(|&index| match index.checked_sub(self.first_index) {
+                Some(offset) => {
+                    self.pending
+                        .get(offset as usize)
+                        .copied()
+                        .ok_or_else(|| StoreError::Damaged {
+                            path: self.stored.path.to_owned(),
+                            reason: format!("tree hash {index} asked before it was computed"),
+                        })
+                }
+                None => read_one(self.stored.db, self.stored.path, index),
+            })
+            .collect()
+    }
+}
+
+/// How many leaves the stored tree hashes cover (0 when the record is missing or malformed).
+pub(crate) fn stored_leaves(db: &Db, path: &Path) -> Result<u64, StoreError> {
+    let record = db.get(keys::META_TREE).map_err(storage(path))?;
+    Ok(record
+        .as_deref()
+        .and_then(|b| <[u8; 8]>::try_from(b).ok())
+        .map(u64::from_be_bytes)
+        .unwrap_or(0))
+}
+
+/// A tree error as a store error: reading failed, or the stored hashes do not add up.
+pub(crate) fn tree_error(path: &Path, error: TreeError<StoreError>) -> StoreError {
+    match error {
+        TreeError::Read(store) => store,
+        other => StoreError::Damaged {
+            path: path.to_owned(),
+            reason: format!("the stored Merkle tree: {other}"),
+        },
+    }
+}

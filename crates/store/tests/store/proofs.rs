@@ -1,0 +1,213 @@
+//! The Merkle tree kept beside the chain: roots and proofs from the stored hashes agree with a
+//! tree built from the export alone, and a signed checkpoint catches what the chain cannot.
+
+use actledger_proof::{Checkpoint, MemoryTree, SignerKey, verify_consistency, verify_inclusion};
+use actledger_store::testing::{self, META_HEAD, META_TREE, entry};
+use actledger_store::{Head, Ledger, Problem, Verdict, verify_path_against};
+
+use crate::common::{batch, ledger_with, numbered_batch, raw, scratch};
+
+/// The tree a third party builds from the export lines alone.
+fn tree_of_export(ledger: &Ledger) -> MemoryTree {
+    let mut export = Vec::new();
+    ledger.export(&mut export, &mut |_| {}).unwrap();
+    let mut tree = MemoryTree::new();
+    for line in export.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
+        tree.push(line);
+    }
+    tree
+}
+
+#[test]
+fn roots_and_proofs_agree_with_the_export_at_every_size() {
+    let s = scratch();
+    // Batches of different sizes, so stored hashes of one batch depend on earlier ones.
+    let mut ledger = Ledger::create(&s.path).unwrap();
+    for (k, size) in [1usize, 2, 5, 1, 7, 3].iter().enumerate() {
+        ledger
+            .append(batch(&numbered_batch(k as u64, *size)))
+            .unwrap();
+    }
+    let tree = tree_of_export(&ledger);
+    let count = ledger.head().count;
+    assert_eq!(tree.size(), count);
+    for size in 1..=count {
+        let root = ledger.tree_root(size).unwrap();
+        assert_eq!(root, tree.root_at(size).unwrap(), "root of size {size}");
+        for seq in 1..=size {
+            let proof = ledger.inclusion_proof(seq, size).unwrap();
+            verify_inclusion(&proof.leaf_hash, seq - 1, size, &proof.proof, &root).unwrap();
+            assert_eq!(
+                proof.entry.as_bytes(),
+                ledger
+                    .entry(seq)
+                    .unwrap()
+                    .unwrap()
+                    .export_line()
+                    .trim_end()
+                    .as_bytes()
+            );
+        }
+        for first in 1..=size {
+            let proof = ledger.consistency_proof(first, size).unwrap();
+            verify_consistency(
+                first,
+                size,
+                &proof.first_root,
+                &proof.second_root,
+                &proof.proof,
+            )
+            .unwrap();
+            assert_eq!(proof.second_root, root);
+        }
+    }
+    assert!(ledger.inclusion_proof(0, count).is_err());
+    assert!(ledger.inclusion_proof(count + 1, count + 1).is_err());
+    assert!(ledger.consistency_proof(3, 2).is_err());
+    assert!(ledger.tree_root(count + 1).is_err());
+}
+
+#[test]
+fn an_imported_ledger_has_the_same_tree() {
+    let s = scratch();
+    let ledger = ledger_with(&s.path, 5, 4);
+    let mut export = Vec::new();
+    ledger.export(&mut export, &mut |_| {}).unwrap();
+    let copy = Ledger::import(&s.dir.path().join("copy"), &mut &export[..], &mut |_| {}).unwrap();
+    let count = ledger.head().count;
+    assert_eq!(
+        copy.tree_root(count).unwrap(),
+        ledger.tree_root(count).unwrap()
+    );
+}
+
+#[test]
+fn missing_tree_hashes_are_rebuilt_on_open() {
+    let s = scratch();
+    let root = {
+        let ledger = ledger_with(&s.path, 6, 3);
+        ledger.tree_root(ledger.head().count).unwrap()
+    };
+    {
+        let db = raw(&s.path);
+        for key in db.scan_prefix(b"H").keys() {
+            db.remove(key.unwrap()).unwrap();
+        }
+        db.remove(META_TREE).unwrap();
+        db.flush().unwrap();
+    }
+    let ledger = Ledger::open(&s.path).unwrap();
+    assert_eq!(ledger.tree_root(ledger.head().count).unwrap(), root);
+}
+
+fn signed_checkpoint(ledger: &Ledger) -> (Checkpoint, String) {
+    let key = SignerKey::from_seed("example.org/actledger", [9; 32]).unwrap();
+    let note = ledger.checkpoint(&key).unwrap();
+    let opened = Checkpoint::open(note.as_bytes(), &[key.verifier_key().clone()]).unwrap();
+    (opened.checkpoint, note)
+}
+
+#[test]
+fn a_checkpoint_catches_a_cut_tail_with_a_rewritten_head() {
+    let s = scratch();
+    let checkpoint = {
+        let ledger = ledger_with(&s.path, 4, 3);
+        let (checkpoint, _) = signed_checkpoint(&ledger);
+        assert_eq!(checkpoint.size, 12);
+        checkpoint
+    };
+    assert!(
+        verify_path_against(&s.path, &checkpoint)
+            .unwrap()
+            .is_intact()
+    );
+    {
+        // The attack plain verification cannot see (see the tamper tests).
+        let db = raw(&s.path);
+        db.remove(entry(12)).unwrap();
+        let last = testing::decode_entry(&db.get(entry(11)).unwrap().unwrap()).unwrap();
+        let head = Head {
+            count: 11,
+            hash: last.hash,
+        };
+        db.insert(META_HEAD, testing::encode_head(head, &last.time))
+            .unwrap();
+        db.flush().unwrap();
+    }
+    assert!(actledger_store::verify_path(&s.path).unwrap().is_intact());
+    let verdict = verify_path_against(&s.path, &checkpoint).unwrap();
+    assert!(
+        matches!(
+            verdict,
+            Verdict::Broken {
+                seq: 12,
+                problem: Problem::ShorterThanCheckpoint {
+                    count: 11,
+                    size: 12
+                }
+            }
+        ),
+        "{verdict}"
+    );
+}
+
+#[test]
+fn a_checkpoint_catches_rewritten_history_and_accepts_extensions() {
+    let s = scratch();
+    let other = s.dir.path().join("other");
+    // Two ledgers with the same length but a different third batch.
+    let checkpoint = {
+        let mut ledger = Ledger::create(&s.path).unwrap();
+        for k in 0..3 {
+            ledger.append(batch(&numbered_batch(k, 2))).unwrap();
+        }
+        signed_checkpoint(&ledger).0
+    };
+    {
+        let mut ledger = Ledger::create(&other).unwrap();
+        for k in [0, 1, 7] {
+            ledger.append(batch(&numbered_batch(k, 2))).unwrap();
+        }
+    }
+    let verdict = verify_path_against(&other, &checkpoint).unwrap();
+    assert!(
+        matches!(
+            verdict,
+            Verdict::Broken {
+                seq: 6,
+                problem: Problem::RootMismatch { size: 6, .. }
+            }
+        ),
+        "{verdict}"
+    );
+
+    // The honest ledger grows: it still extends the old checkpoint.
+    {
+        let mut ledger = Ledger::open(&s.path).unwrap();
+        ledger.append(batch(&numbered_batch(3, 2))).unwrap();
+    }
+    assert!(
+        verify_path_against(&s.path, &checkpoint)
+            .unwrap()
+            .is_intact()
+    );
+}
+
+#[test]
+fn an_empty_ledger_extends_no_checkpoint() {
+    let s = scratch();
+    drop(Ledger::create(&s.path).unwrap());
+    let checkpoint = Checkpoint::new("example.org/actledger", 0, actledger_proof::EMPTY_ROOT);
+    let verdict = verify_path_against(&s.path, &checkpoint).unwrap();
+    assert!(
+        matches!(
+            verdict,
+            Verdict::Broken {
+                problem: Problem::ShorterThanCheckpoint { count: 0, .. },
+                ..
+            }
+        ),
+        "{verdict}"
+    );
+    assert!(verify_path_against(&s.dir.path().join("missing"), &checkpoint).is_err());
+}
