@@ -561,3 +561,121 @@ fn state_as_of_a_time_and_a_position() {
         .code(1)
         .stderr(contains("1 to 7"));
 }
+
+#[test]
+fn every_typed_append_records_its_event() {
+    let s = Sandbox::seeded();
+    let steps: [&[&str]; 6] = [
+        &[
+            "act-issued",
+            "--act",
+            "DS-7-2024-PCM",
+            "--kind",
+            "decreto_supremo",
+            "--issuer",
+            "PCM",
+            "--issued-on",
+            "2024-08-01",
+            "--title",
+            "Acepta renuncia",
+        ],
+        &[
+            "appointed",
+            "--act",
+            "DS-7-2024-PCM",
+            "--person",
+            "ana-perez",
+            "--office",
+            "MINSA",
+            "--on",
+            "2024-08-02",
+            "--person-name",
+            "Ana Pérez",
+            "--office-name",
+            "Ministerio de Salud",
+        ],
+        &[
+            "left",
+            "--act",
+            "DS-7-2024-PCM",
+            "--person",
+            "ana-perez",
+            "--office",
+            "MINSA",
+            "--on",
+            "2024-09-01",
+            "--reason",
+            "renuncia",
+        ],
+        &[
+            "delegated",
+            "--act",
+            "RS-131-2024-PCM",
+            "--office",
+            "MINDEF",
+            "--delegate",
+            "ana-perez",
+            "--from",
+            "2024-06-03",
+            "--delegate-name",
+            "Ana Pérez",
+            "--delegate-office",
+            "MINSA",
+        ],
+        &[
+            "revoked",
+            "--act",
+            "DS-7-2024-PCM",
+            "--revokes",
+            "RS-131-2024-PCM",
+            "--reason",
+            "deja sin efecto",
+        ],
+        &[
+            "record-retracted",
+            "--seq",
+            "12",
+            "--reason",
+            "recorded in error",
+        ],
+    ];
+    for (i, step) in steps.iter().enumerate() {
+        let mut args = vec!["append"];
+        args.extend_from_slice(step);
+        s.run(&args)
+            .success()
+            .stdout(contains(format!("line 1: recorded at {}, hash ", 8 + i)));
+    }
+    let log = s.run(&["log", "--from", "8", "--json"]).success();
+    let types: Vec<String> = stdout_of(&log)
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["event"]["type"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(
+        types,
+        [
+            "act_issued",
+            "appointed",
+            "left_office",
+            "duties_delegated",
+            "act_revoked",
+            "record_retracted"
+        ]
+    );
+    // The retraction (13) undid the revocation (12), so RS-131 stands, and its second
+    // delegation (11, no `until`: bounded by the act's trip) is the last recorded: it wins.
+    s.run(&["who-held", "MINDEF", "--on", "2024-06-03"]).success().stdout(
+        "MINDEF on 2024-06-03: Ana Pérez, acting (RS-131-2024-PCM); titular Walter Astudillo away (trip, RS-131-2024-PCM)\n",
+    );
+    s.run(&["who-held", "MINDEF", "--on", "2024-06-03", "--as-of", "12"])
+        .success()
+        .stdout("MINDEF on 2024-06-03: Walter Astudillo, titular (RS-001-2023-PCM)\n");
+    s.run(&["who-held", "MINSA", "--on", "2024-08-15"])
+        .success()
+        .stdout("MINSA on 2024-08-15: Ana Pérez, titular (DS-7-2024-PCM)\n");
+}
