@@ -1,0 +1,59 @@
+//! `actledger serve`: the ledger's answers over HTTP.
+//!
+//! This crate is the HTTP layer only. Every answer comes from the core's queries over the
+//! store's [`Ledger`], serialized exactly as the CLI's `--json` output, so a script gets the same
+//! object from `actledger who-held MINDEF --on 2024-06-03 --json` and from
+//! `GET /api/v1/offices/MINDEF/holder?on=2024-06-03`. The routes are the contract of
+//! `shared/spec/http.md`; `docs/HTTP.md` is the short guide and `GET /api/v1/openapi.json` the
+//! reference, generated from the code ([`openapi_json`]).
+//!
+//! Besides the CLI's questions it serves the chain itself (export lines, inclusion and
+//! consistency proofs, a checkpoint signed with the server's key) and HTML pages for people:
+//! an office's timeline drawn as inline SVG, with the same data as a table.
+//!
+//! The server owns the ledger while it runs (sled allows one opener) and says so: it writes a
+//! marker file into the ledger's folder, so that a command that finds the ledger in use can
+//! tell who holds it ([`server_holding`]).
+//!
+//! ```
+//! use actledger_server::{AppState, Limits, router};
+//! use actledger_store::Ledger;
+//! use tower::ServiceExt as _;
+//!
+//! # tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(async {
+//! let dir = tempfile::tempdir()?;
+//! let ledger = Ledger::create(&dir.path().join("ledger"))?;
+//! let app = router(AppState::new(ledger, None, Limits::default()));
+//! let request = axum::http::Request::get("/healthz").body(axum::body::Body::empty())?;
+//! let response = app.oneshot(request).await?;
+//! assert_eq!(response.status(), 200);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! # })?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+#![deny(missing_docs)]
+
+mod api;
+mod html;
+mod marker;
+mod openapi;
+mod params;
+mod problem;
+mod proofs;
+mod routes;
+mod server;
+mod svg;
+mod token;
+
+pub use marker::{MARKER_FILE, ServerInfo, server_holding};
+pub use openapi::openapi_json;
+pub use routes::{AppState, Limits, router};
+pub use server::{
+    DEFAULT_ADDR, Server, ServerConfig, ServerError, serve, serve_blocking, shutdown_signal,
+};
+pub use token::{TOKEN_BYTES, load_or_create_token};
+
+/// Re-exported so that callers name these types without depending on the store and proof
+/// crates directly.
+pub use actledger_proof::SignerKey;
+pub use actledger_store::Ledger;

@@ -1,0 +1,277 @@
+//! Errors as `application/problem+json` (RFC 9457), for every route and for what the
+//! middleware refuses (unknown paths, wrong methods, timeouts, load shedding).
+
+use axum::body::Bytes;
+use axum::extract::Request;
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+use actledger_core::{InvalidEvent, QueryError};
+use actledger_store::StoreError;
+
+/// The media type of every error.
+pub(crate) const PROBLEM_JSON: &str = "application/problem+json";
+
+/// Problem types with meaning beyond their status code. The others are `about:blank`.
+pub(crate) mod kind {
+    /// A query parameter or path segment that is malformed.
+    pub const BAD_PARAMETER: &str = "urn:actledger:problem:bad-parameter";
+    /// An `as_of` outside the ledger.
+    pub const AS_OF_OUT_OF_RANGE: &str = "urn:actledger:problem:as-of-out-of-range";
+    /// No recorded event names the office.
+    pub const UNKNOWN_OFFICE: &str = "urn:actledger:problem:unknown-office";
+    /// No recorded event names the act.
+    pub const UNKNOWN_ACT: &str = "urn:actledger:problem:unknown-act";
+    /// An event of a write breaks a rule: nothing was written.
+    pub const INVALID_EVENT: &str = "urn:actledger:problem:invalid-event";
+    /// The ledger could not be read or written.
+    pub const LEDGER_FAILURE: &str = "urn:actledger:problem:ledger-failure";
+    /// Generic: the status code says it all.
+    pub const BLANK: &str = "about:blank";
+}
+
+/// An error, as a response: its details boxed, so that results stay small.
+#[derive(Debug, Clone)]
+pub(crate) struct Problem(Box<ProblemDetails>);
+
+/// An RFC 9457 problem details object.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(as = Problem)]
+pub(crate) struct ProblemDetails {
+    /// A URI naming the kind of problem (`about:blank` when the status says it all).
+    #[serde(rename = "type")]
+    #[schema(rename = "type")]
+    pub kind: String,
+    /// A short summary of the kind of problem.
+    pub title: String,
+    /// The HTTP status code.
+    pub status: u16,
+    /// What went wrong this time, for people.
+    pub detail: String,
+    /// The 1-based input line at fault (writes).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<usize>,
+    /// The field (event field or query parameter) at fault.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    /// Known names close to an unknown one.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub suggestions: Vec<String>,
+    #[serde(skip)]
+    #[schema(ignore)]
+    headers: Vec<(HeaderName, HeaderValue)>,
+}
+
+impl Problem {
+    /// A problem of a generic kind: the title is the status's reason phrase.
+    pub(crate) fn status(status: StatusCode, detail: impl Into<String>) -> Problem {
+        Problem::new(
+            status,
+            kind::BLANK,
+            status.canonical_reason().unwrap_or("Error"),
+            detail,
+        )
+    }
+
+    pub(crate) fn new(
+        status: StatusCode,
+        kind: &str,
+        title: &str,
+        detail: impl Into<String>,
+    ) -> Problem {
+        Problem(Box::new(ProblemDetails {
+            kind: kind.to_owned(),
+            title: title.to_owned(),
+            status: status.as_u16(),
+            detail: detail.into(),
+            line: None,
+            field: None,
+            suggestions: Vec::new(),
+            headers: Vec::new(),
+        }))
+    }
+
+    /// A malformed query parameter or path segment.
+    pub(crate) fn bad_parameter(field: &str, detail: impl Into<String>) -> Problem {
+        Problem::new(
+            StatusCode::BAD_REQUEST,
+            kind::BAD_PARAMETER,
+            "bad parameter",
+            detail,
+        )
+        .with_field(field)
+    }
+
+    /// A failure of the ledger or of the server itself.
+    pub(crate) fn internal(detail: impl Into<String>) -> Problem {
+        Problem::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            kind::LEDGER_FAILURE,
+            "the ledger could not be read or written",
+            detail,
+        )
+    }
+
+    pub(crate) fn with_field(mut self, field: &str) -> Problem {
+        self.0.field = Some(field.to_owned());
+        self
+    }
+
+    pub(crate) fn with_header(mut self, name: HeaderName, value: HeaderValue) -> Problem {
+        self.0.headers.push((name, value));
+        self
+    }
+
+    pub(crate) fn status_code(&self) -> StatusCode {
+        StatusCode::from_u16(self.0.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+    }
+}
+
+impl IntoResponse for Problem {
+    fn into_response(self) -> Response {
+        let status = self.status_code();
+        let body = serde_json::to_vec(&*self.0).unwrap_or_else(|_| {
+            br#"{"type":"about:blank","title":"Internal Server Error","status":500,"detail":"the error could not be written"}"#.to_vec()
+        });
+        let mut response = (status, body).into_response();
+        let headers = response.headers_mut();
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        for (name, value) in self.0.headers {
+            headers.insert(name, value);
+        }
+        response
+    }
+}
+
+impl From<StoreError> for Problem {
+    fn from(error: StoreError) -> Problem {
+        match error {
+            StoreError::OutOfRange(detail) => Problem::new(
+                StatusCode::BAD_REQUEST,
+                kind::BAD_PARAMETER,
+                "bad parameter",
+                detail,
+            ),
+            other => Problem::internal(other.to_string()),
+        }
+    }
+}
+
+impl From<QueryError<StoreError>> for Problem {
+    fn from(error: QueryError<StoreError>) -> Problem {
+        let detail = error.to_string();
+        match error {
+            QueryError::UnknownOffice { suggestions, .. } => {
+                let mut problem = Problem::new(
+                    StatusCode::NOT_FOUND,
+                    kind::UNKNOWN_OFFICE,
+                    "unknown office",
+                    detail,
+                );
+                problem.0.suggestions = suggestions.iter().map(|s| s.as_str().to_owned()).collect();
+                problem
+            }
+            QueryError::AsOfOutOfRange { .. } => Problem::new(
+                StatusCode::BAD_REQUEST,
+                kind::AS_OF_OUT_OF_RANGE,
+                "as of a point the ledger does not have",
+                detail,
+            )
+            .with_field("as_of"),
+            QueryError::UnknownAct(_) => Problem::new(
+                StatusCode::NOT_FOUND,
+                kind::UNKNOWN_ACT,
+                "unknown act",
+                detail,
+            ),
+            QueryError::Ledger(e) => Problem::from(e),
+        }
+    }
+}
+
+impl From<InvalidEvent> for Problem {
+    fn from(error: InvalidEvent) -> Problem {
+        let mut problem = Problem::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            kind::INVALID_EVENT,
+            "an event was refused: nothing was written",
+            error.to_string(),
+        );
+        problem.0.line = Some(error.line);
+        problem.0.field = error.field;
+        problem
+    }
+}
+
+/// How much of a plain error body becomes the problem's detail.
+const MAX_DETAIL: usize = 500;
+
+/// Turns every error response that is not already a problem (axum's rejections, unknown
+/// paths, wrong methods, timeouts, shed load, panics) into one, keeping its status and its
+/// headers (`Allow`, `Retry-After`, `WWW-Authenticate`).
+pub(crate) async fn problems_everywhere(request: Request, next: Next) -> Response {
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    let response = next.run(request).await;
+    let status = response.status();
+    if !(status.is_client_error() || status.is_server_error()) || is_problem(response.headers()) {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let text = match axum::body::to_bytes(body, MAX_DETAIL * 4).await {
+        Ok(bytes) => plain_text(&bytes),
+        Err(_) => None,
+    };
+    let detail = match status {
+        StatusCode::NOT_FOUND => format!("nothing is at {path}"),
+        StatusCode::METHOD_NOT_ALLOWED => {
+            let allow = parts
+                .headers
+                .get(header::ALLOW)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("");
+            format!("{method} is not allowed on {path}; allowed: {allow}")
+        }
+        StatusCode::SERVICE_UNAVAILABLE if text.is_none() => {
+            "the request took too long and was abandoned".to_owned()
+        }
+        _ => text.unwrap_or_else(|| status.canonical_reason().unwrap_or("error").to_lowercase()),
+    };
+    let problem = Problem::status(status, detail).into_response();
+    let (problem_parts, problem_body) = problem.into_parts();
+    parts.headers.remove(header::CONTENT_LENGTH);
+    for (name, value) in &problem_parts.headers {
+        parts.headers.insert(name.clone(), value.clone());
+    }
+    Response::from_parts(parts, problem_body)
+}
+
+fn is_problem(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with(PROBLEM_JSON))
+}
+
+fn plain_text(bytes: &Bytes) -> Option<String> {
+    let text = std::str::from_utf8(bytes).ok()?.trim();
+    if text.is_empty() {
+        return None;
+    }
+    let mut cut: String = text.chars().take(MAX_DETAIL).collect();
+    if cut.len() < text.len() {
+        cut.push_str("...");
+    }
+    Some(cut)
+}
+
+/// The answer to a path no route has.
+pub(crate) async fn not_found(request: Request) -> Problem {
+    Problem::status(
+        StatusCode::NOT_FOUND,
+        format!("nothing is at {}", request.uri().path()),
+    )
+}

@@ -1,0 +1,11 @@
+//! The tests of `actledger serve`, in one binary: routes in process, a real loopback port,
+//! snapshots, the OpenAPI schemas against the answers, and a real browser.
+#![allow(clippy::unwrap_used)] // a failing test stops at the value
+
+mod browser;
+mod common;
+mod loopback;
+mod proofs;
+mod routes;
+mod schema;
+mod snapshots;
