@@ -1,0 +1,114 @@
+//! The raw sled ceiling of issue #6: the least a chained ledger on sled can do.
+//!
+//! ```text
+//! sled-ceiling import NDJSON DIR   each line under its position (u64 BE), chained, one flush
+//! sled-ceiling verify DIR          rescan in key order and rehash the chain
+//! ```
+//!
+//! Each value is the entry hash (32 bytes) followed by the event line. The hash is the entry
+//! hash of `docs/FORMAT.md` (domain tag, version, position, a fixed recording time, previous
+//! hash, event), so the SHA-256 work is actledger's. No parsing, no validation, no index, one
+//! `Db::insert` per line and one `flush` at the end: what actledger's import cannot beat on
+//! sled. sled is configured as the store configures it (a 64 MiB cache).
+
+use std::io::BufRead;
+use std::path::Path;
+use std::process::ExitCode;
+
+use sha2::{Digest, Sha256};
+
+/// The recording time every entry gets (bench/chain.py uses the same).
+const TIME: &[u8] = b"2026-01-01T00:00:00.000000Z";
+
+fn entry_hash(seq: u64, prev: &[u8; 32], event: &[u8]) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update(b"actledger/entry\0");
+    h.update(1u32.to_be_bytes());
+    h.update(seq.to_be_bytes());
+    h.update((TIME.len() as u32).to_be_bytes());
+    h.update(TIME);
+    h.update(prev);
+    h.update((event.len() as u32).to_be_bytes());
+    h.update(event);
+    h.finalize().into()
+}
+
+fn open(dir: &Path) -> sled::Result<sled::Db> {
+    sled::Config::new()
+        .path(dir)
+        .cache_capacity(64 * 1024 * 1024)
+        .open()
+}
+
+fn import(ndjson: &Path, dir: &Path) -> Result<(), Box<dyn std::error::Error>> {
+    let db = open(dir)?;
+    let mut input = std::io::BufReader::with_capacity(1 << 20, std::fs::File::open(ndjson)?);
+    let mut line = Vec::new();
+    let mut prev = [0u8; 32];
+    let mut seq = 0u64;
+    loop {
+        line.clear();
+        if input.read_until(b'\n', &mut line)? == 0 {
+            break;
+        }
+        let event = line.trim_ascii_end();
+        if event.is_empty() {
+            continue;
+        }
+        seq += 1;
+        let hash = entry_hash(seq, &prev, event);
+        let mut value = Vec::with_capacity(32 + event.len());
+        value.extend_from_slice(&hash);
+        value.extend_from_slice(event);
+        db.insert(seq.to_be_bytes(), value)?;
+        prev = hash;
+    }
+    db.flush()?;
+    println!("imported {seq} entries, head {}", hex(&prev));
+    Ok(())
+}
+
+fn verify(dir: &Path) -> Result<bool, Box<dyn std::error::Error>> {
+    let db = open(dir)?;
+    let mut prev = [0u8; 32];
+    let mut expected = 1u64;
+    for item in db.iter() {
+        let (key, value) = item?;
+        let seq = u64::from_be_bytes(key.as_ref().try_into()?);
+        if seq != expected
+            || value.len() < 32
+            || entry_hash(seq, &prev, &value[32..]) != value[..32]
+        {
+            println!("broken at {expected}");
+            return Ok(false);
+        }
+        prev.copy_from_slice(&value[..32]);
+        expected += 1;
+    }
+    println!("intact: {} entries, head {}", expected - 1, hex(&prev));
+    Ok(true)
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().collect();
+    let result = match args.iter().map(String::as_str).collect::<Vec<_>>()[1..] {
+        ["import", ndjson, dir] => import(Path::new(ndjson), Path::new(dir)).map(|()| true),
+        ["verify", dir] => verify(Path::new(dir)),
+        _ => {
+            eprintln!("usage: sled-ceiling import NDJSON DIR | sled-ceiling verify DIR");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::from(3),
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
