@@ -2,10 +2,12 @@
 //! (`shared/spec/cli.md`); everything here only parses, `main.rs` dispatches.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use actledger_core::{Day, Seq};
 use chrono::{DateTime, FixedOffset};
 use clap::{Args, Parser, Subcommand};
+use serde::Serialize;
 
 const EXIT_CODES: &str = "\
 Exit codes:
@@ -32,8 +34,28 @@ pub struct Cli {
     )]
     pub ledger: PathBuf,
 
+    /// Wait up to SECONDS for another process to finish with the ledger, instead of failing
+    /// at once because it is in use
+    #[arg(
+        long,
+        global = true,
+        env = "ACTLEDGER_WAIT",
+        default_value = "0",
+        value_name = "SECONDS",
+        value_parser = parse_wait
+    )]
+    pub wait: Duration,
+
     #[command(subcommand)]
     pub command: Command,
+}
+
+fn parse_wait(text: &str) -> Result<Duration, String> {
+    text.parse::<f64>()
+        .ok()
+        .filter(|s| s.is_finite() && (0.0..=86_400.0).contains(s))
+        .map(Duration::from_secs_f64)
+        .ok_or_else(|| "expected a number of seconds from 0 to 86400, such as 30 or 0.5".into())
 }
 
 /// "As of" a point of the ledger: a position or a recording time.
@@ -229,6 +251,23 @@ pub enum Command {
         #[command(flatten)]
         json: Json,
     },
+    /// Serve the ledger over HTTP: the JSON API, HTML timelines and an OpenAPI document
+    ///
+    /// The server holds the ledger while it runs; other commands on it then name the server.
+    /// Writes (POST /api/v1/events) need the bearer token in --token-file, made at random
+    /// (mode 0600) when missing; without --token-file the server is read-only. Stops on Ctrl-C
+    /// or SIGTERM once the requests in flight are answered.
+    Serve {
+        /// The address to listen on
+        #[arg(long, value_name = "ADDR", default_value = actledger_server::DEFAULT_ADDR)]
+        addr: std::net::SocketAddr,
+        /// The bearer token for writes: read from FILE, or made into it when missing
+        #[arg(long, value_name = "FILE")]
+        token_file: Option<PathBuf>,
+        /// The signer key (from `actledger keygen`) for GET /api/v1/checkpoint
+        #[arg(long, value_name = "FILE")]
+        key: Option<PathBuf>,
+    },
     /// Check a proof offline, against signed checkpoints, without any ledger
     CheckProof {
         /// The verifier key of the checkpoints' signer: a file, or the key line itself
@@ -247,7 +286,8 @@ pub enum Command {
 }
 
 /// One event from flags, for people at a terminal.
-#[derive(Debug, Subcommand)]
+#[derive(Debug, Subcommand, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
 pub enum TypedEvent {
     /// act_issued: a legal act exists
     #[command(name = "act", visible_alias = "act-issued")]
@@ -262,10 +302,13 @@ pub enum TypedEvent {
         #[arg(long, value_name = "DATE")]
         issued_on: String,
         #[arg(long, value_name = "DATE")]
+        #[serde(skip_serializing_if = "Option::is_none")]
         published_on: Option<String>,
         #[arg(long)]
+        #[serde(skip_serializing_if = "Option::is_none")]
         title: Option<String>,
         #[arg(long)]
+        #[serde(skip_serializing_if = "Option::is_none")]
         url: Option<String>,
     },
     /// appointed: PERSON is titular of OFFICE from day ON
@@ -279,8 +322,10 @@ pub enum TypedEvent {
         #[arg(long, value_name = "DATE")]
         on: String,
         #[arg(long)]
+        #[serde(skip_serializing_if = "Option::is_none")]
         person_name: Option<String>,
         #[arg(long)]
+        #[serde(skip_serializing_if = "Option::is_none")]
         office_name: Option<String>,
     },
     /// left_office: PERSON is no longer titular of OFFICE from day ON
@@ -295,6 +340,7 @@ pub enum TypedEvent {
         #[arg(long, value_name = "DATE")]
         on: String,
         #[arg(long)]
+        #[serde(skip_serializing_if = "Option::is_none")]
         reason: Option<String>,
     },
     /// trip_authorized: PERSON, titular of OFFICE, may be away FROM..UNTIL
@@ -311,8 +357,10 @@ pub enum TypedEvent {
         #[arg(long, value_name = "DATE")]
         until: String,
         #[arg(long)]
+        #[serde(skip_serializing_if = "Option::is_none")]
         destination: Option<String>,
         #[arg(long)]
+        #[serde(skip_serializing_if = "Option::is_none")]
         purpose: Option<String>,
     },
     /// duties_delegated: DELEGATE is in charge of OFFICE FROM..UNTIL (or for the act's trip)
@@ -327,10 +375,13 @@ pub enum TypedEvent {
         #[arg(long, value_name = "DATE")]
         from: String,
         #[arg(long, value_name = "DATE")]
+        #[serde(skip_serializing_if = "Option::is_none")]
         until: Option<String>,
         #[arg(long)]
+        #[serde(skip_serializing_if = "Option::is_none")]
         delegate_name: Option<String>,
         #[arg(long)]
+        #[serde(skip_serializing_if = "Option::is_none")]
         delegate_office: Option<String>,
     },
     /// act_revoked: ACT revokes act REVOKES ("deja sin efecto")
@@ -341,6 +392,7 @@ pub enum TypedEvent {
         #[arg(long)]
         revokes: String,
         #[arg(long)]
+        #[serde(skip_serializing_if = "Option::is_none")]
         reason: Option<String>,
     },
     /// record_retracted: the entry at SEQ was recorded in error (a clerical correction)
@@ -354,119 +406,10 @@ pub enum TypedEvent {
 }
 
 impl TypedEvent {
-    /// The event as the JSON a user would have written, so it takes the same path.
-    pub fn to_json(&self) -> serde_json::Value {
-        use serde_json::{Map, Value, json};
-        let mut map = Map::new();
-        let mut put = |key: &str, value: &Option<String>| {
-            if let Some(v) = value {
-                map.insert(key.to_owned(), Value::String(v.clone()));
-            }
-        };
-        let s = |v: &String| Some(v.clone());
-        let kind = match self {
-            TypedEvent::ActIssued {
-                act,
-                kind,
-                issuer,
-                issued_on,
-                published_on,
-                title,
-                url,
-            } => {
-                put("act", &s(act));
-                put("kind", &s(kind));
-                put("issuer", &s(issuer));
-                put("issued_on", &s(issued_on));
-                put("published_on", published_on);
-                put("title", title);
-                put("url", url);
-                "act_issued"
-            }
-            TypedEvent::Appointed {
-                act,
-                person,
-                office,
-                on,
-                person_name,
-                office_name,
-            } => {
-                put("act", &s(act));
-                put("person", &s(person));
-                put("office", &s(office));
-                put("on", &s(on));
-                put("person_name", person_name);
-                put("office_name", office_name);
-                "appointed"
-            }
-            TypedEvent::LeftOffice {
-                act,
-                person,
-                office,
-                on,
-                reason,
-            } => {
-                put("act", &s(act));
-                put("person", &s(person));
-                put("office", &s(office));
-                put("on", &s(on));
-                put("reason", reason);
-                "left_office"
-            }
-            TypedEvent::TripAuthorized {
-                act,
-                person,
-                office,
-                from,
-                until,
-                destination,
-                purpose,
-            } => {
-                put("act", &s(act));
-                put("person", &s(person));
-                put("office", &s(office));
-                put("from", &s(from));
-                put("until", &s(until));
-                put("destination", destination);
-                put("purpose", purpose);
-                "trip_authorized"
-            }
-            TypedEvent::DutiesDelegated {
-                act,
-                office,
-                delegate,
-                from,
-                until,
-                delegate_name,
-                delegate_office,
-            } => {
-                put("act", &s(act));
-                put("office", &s(office));
-                put("delegate", &s(delegate));
-                put("from", &s(from));
-                put("until", until);
-                put("delegate_name", delegate_name);
-                put("delegate_office", delegate_office);
-                "duties_delegated"
-            }
-            TypedEvent::ActRevoked {
-                act,
-                revokes,
-                reason,
-            } => {
-                put("act", &s(act));
-                put("revokes", &s(revokes));
-                put("reason", reason);
-                "act_revoked"
-            }
-            TypedEvent::RecordRetracted { seq, reason } => {
-                put("reason", &s(reason));
-                map.insert("seq".into(), json!(seq));
-                "record_retracted"
-            }
-        };
-        map.insert("type".into(), Value::String(kind.into()));
-        Value::Object(map)
+    /// The event as the JSON a user would have written, so it takes the same path: the
+    /// variant names are the spec's types and the fields its field names.
+    pub fn to_json(&self) -> serde_json::Result<Vec<u8>> {
+        serde_json::to_vec(self)
     }
 }
 

@@ -3,11 +3,12 @@
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use actledger_core::{
     Day, Seq, WhoHeld, anomalies, history, parse_batch, show_act, state, who_held,
 };
-use actledger_store::{AppendError, Appended, Ledger, StoreError, Verdict};
+use actledger_store::{AppendError, Appended, ImportError, Ledger, StoreError, Verdict};
 use anyhow::{Context, Result, anyhow, bail};
 use serde_json::json;
 
@@ -18,6 +19,7 @@ use crate::{proofs, render};
 /// Runs one command, writing its answer to `out`.
 pub fn run(cli: Cli, out: &mut dyn Write) -> Result<Finding> {
     let path = cli.ledger.as_path();
+    let wait = cli.wait;
     match cli.command {
         Command::Init => {
             Ledger::create(path).map_err(|e| store_error(e, path))?;
@@ -26,17 +28,19 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<Finding> {
         Command::Append { file, json, typed } => {
             let input = match typed {
                 Some(event) => {
-                    let mut line = serde_json::to_vec(&event.to_json())?;
+                    let mut line = event.to_json()?;
                     line.push(b'\n');
                     line
                 }
                 None => read_input(file.as_deref())?,
             };
-            let mut ledger = open(path)?;
+            // Opening can fail for want of room too: still all or nothing.
+            let mut ledger =
+                open(path, wait).map_err(|e| e.context("nothing of the batch was recorded"))?;
             append(&mut ledger, &input, json.json, out)?;
         }
         Command::WhoHeld { office, when, json } => {
-            let ledger = open(path)?;
+            let ledger = open(path, wait)?;
             let as_of = resolve(&ledger, when.as_of)?;
             let answer = who_held(&ledger, &office, when.on, as_of)?;
             if json.json {
@@ -46,13 +50,13 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<Finding> {
             }
         }
         Command::State { when, json } => {
-            let ledger = open(path)?;
+            let ledger = open(path, wait)?;
             let as_of = resolve(&ledger, when.as_of)?;
             let answers = state(&ledger, when.on, as_of)?;
             print_state(&answers, &when, ledger.head().count, json.json, out)?;
         }
         Command::History { office, json } => {
-            let ledger = open(path)?;
+            let ledger = open(path, wait)?;
             let rows = history(&ledger, &office, None)?;
             if json.json {
                 let value =
@@ -63,7 +67,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<Finding> {
             }
         }
         Command::Show { act, json } => {
-            let ledger = open(path)?;
+            let ledger = open(path, wait)?;
             let record = show_act(&ledger, &act)?;
             if json.json {
                 writeln!(out, "{}", serde_json::to_string(&record)?)?;
@@ -72,11 +76,11 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<Finding> {
             }
         }
         Command::Log { from, limit, json } => {
-            let ledger = open(path)?;
+            let ledger = open(path, wait)?;
             log(&ledger, from, limit, json.json, out)?;
         }
         Command::Audit { json } => {
-            let ledger = open(path)?;
+            let ledger = open(path, wait)?;
             let found = anomalies(&ledger, None)?;
             if json.json {
                 writeln!(out, "{}", json!({"anomalies": found}))?;
@@ -88,7 +92,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<Finding> {
             checkpoint: None,
             json,
             ..
-        } => return verify(path, json.json, out),
+        } => return verify(path, wait, json.json, out),
         Command::Verify {
             checkpoint: Some(checkpoint),
             vkey,
@@ -98,7 +102,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<Finding> {
             return proofs::verify_against(path, &checkpoint, &vkey, json.json, out);
         }
         Command::Head { json } => {
-            let ledger = open(path)?;
+            let ledger = open(path, wait)?;
             let head = ledger.head();
             if json.json {
                 writeln!(
@@ -116,14 +120,14 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<Finding> {
             }
         }
         Command::Export { file } => {
-            let ledger = open(path)?;
+            let ledger = open(path, wait)?;
             export(&ledger, file.as_deref(), out)?;
         }
         Command::Import { file } => import(path, file.as_deref(), out)?,
         Command::Demo => demo(out)?,
         Command::Keygen { name, out: dir } => proofs::keygen(&name, &dir, out)?,
         Command::Checkpoint { key, out: file } => {
-            let ledger = open(path)?;
+            let ledger = open(path, wait)?;
             proofs::checkpoint(&ledger, &key, file.as_deref(), out)?;
         }
         Command::Prove {
@@ -133,7 +137,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<Finding> {
             to,
             json,
         } => {
-            let ledger = open(path)?;
+            let ledger = open(path, wait)?;
             match (target, from, to) {
                 (Some(target), _, _) => {
                     proofs::prove_inclusion(&ledger, &target, size, json.json, out)?
@@ -144,6 +148,11 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<Finding> {
                 _ => bail!("give an entry (SEQ or ACT), or --from OLD --to NEW"),
             }
         }
+        Command::Serve {
+            addr,
+            token_file,
+            key,
+        } => serve(path, addr, token_file, key, out)?,
         Command::CheckProof {
             vkey,
             checkpoint,
@@ -161,12 +170,45 @@ pub(crate) fn store_error(error: StoreError, path: &Path) -> anyhow::Error {
             path.display(),
             path.display()
         ),
+        StoreError::InUse { path: held } => match actledger_server::server_holding(&held) {
+            Some(info) => anyhow!("the ledger at {} is held by {info}", held.display()),
+            None => StoreError::InUse { path: held }.into(),
+        },
         other => other.into(),
     }
 }
 
-pub(crate) fn open(path: &Path) -> Result<Ledger> {
-    Ledger::open(path).map_err(|e| store_error(e, path))
+fn serve(
+    path: &Path,
+    addr: std::net::SocketAddr,
+    token_file: Option<PathBuf>,
+    key: Option<PathBuf>,
+    out: &mut dyn Write,
+) -> Result<()> {
+    let config = actledger_server::ServerConfig {
+        addr,
+        token_file,
+        key_file: key,
+        ..actledger_server::ServerConfig::new(path)
+    };
+    actledger_server::serve_blocking(config, |info, made| {
+        // What the server says of itself is best effort: it serves whether or not stdout is
+        // still there to read it.
+        let _ = writeln!(out, "serving {} at {}", path.display(), info.url());
+        if let Some(file) = made {
+            let _ = writeln!(out, "made a write token in {} (mode 0600)", file.display());
+        }
+        let _ = out.flush();
+    })
+    .map_err(|e| match e {
+        actledger_server::ServerError::Store(s) => store_error(s, path),
+        other => other.into(),
+    })
+}
+
+/// Opens the ledger, waiting up to `wait` for another process to finish with it.
+pub(crate) fn open(path: &Path, wait: Duration) -> Result<Ledger> {
+    Ledger::open_waiting(path, wait).map_err(|e| store_error(e, path))
 }
 
 fn is_stdin(file: Option<&Path>) -> bool {
@@ -212,7 +254,7 @@ fn append(ledger: &mut Ledger, input: &[u8], as_json: bool, out: &mut dyn Write)
     let batch = parse_batch(input)?;
     let report = ledger.append(batch).map_err(|e| match e {
         AppendError::Invalid(invalid) => anyhow!(invalid),
-        AppendError::Store(store) => anyhow!(store),
+        AppendError::Store(store) => anyhow!(store).context("nothing of the batch was recorded"),
     })?;
     if as_json {
         let events: Vec<serde_json::Value> = report
@@ -306,8 +348,9 @@ fn log(
     Ok(())
 }
 
-fn verify(path: &Path, as_json: bool, out: &mut dyn Write) -> Result<Finding> {
-    let verdict = actledger_store::verify_path(path).map_err(|e| store_error(e, path))?;
+fn verify(path: &Path, wait: Duration, as_json: bool, out: &mut dyn Write) -> Result<Finding> {
+    let verdict =
+        actledger_store::verify_path_waiting(path, wait).map_err(|e| store_error(e, path))?;
     match verdict {
         Verdict::Intact { count, head } => {
             if as_json {
@@ -385,7 +428,10 @@ fn import(path: &Path, file: Option<&Path>, out: &mut dyn Write) -> Result<()> {
     };
     let bar = progress_bar(total, "importing");
     let mut tick = |done: u64| bar.set_position(done);
-    let ledger = Ledger::import(path, &mut reader, &mut tick)?;
+    let ledger = Ledger::import(path, &mut reader, &mut tick).map_err(|e| match e {
+        ImportError::Store(store) => anyhow!(store).context("nothing was imported"),
+        other => anyhow!(other),
+    })?;
     bar.finish_and_clear();
     let head = ledger.head();
     writeln!(

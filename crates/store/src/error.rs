@@ -14,6 +14,19 @@ pub enum StoreError {
         /// The ledger's folder.
         path: PathBuf,
     },
+    /// Another process still had the ledger open when the wait for it ran out
+    /// ([`Ledger::open_waiting`](crate::Ledger::open_waiting)).
+    #[error(
+        "the ledger at {} is still in use by another process after waiting {:.1} s",
+        .path.display(),
+        .waited.as_secs_f64()
+    )]
+    StillInUse {
+        /// The ledger's folder.
+        path: PathBuf,
+        /// How long the open waited.
+        waited: std::time::Duration,
+    },
     /// Nothing at the path, or something that is not a ledger made by `create` or `import`.
     #[error("there is no ledger at {}", .path.display())]
     NotALedger {
@@ -64,13 +77,15 @@ pub enum StoreError {
         problem: Problem,
     },
     /// The storage engine failed.
-    #[error("the storage engine failed on the ledger at {}: {source}", .path.display())]
+    #[error("the storage engine failed on the ledger at {}: {reason}", .path.display())]
     Storage {
         /// The ledger's folder.
         path: PathBuf,
+        /// What failed, in words (the engine's error is in the message once, not also as a
+        /// cause, so that a printed chain does not repeat it).
+        reason: String,
         /// The engine's error.
-        #[source]
-        source: Box<dyn std::error::Error + Send + Sync>,
+        error: Box<dyn std::error::Error + Send + Sync>,
     },
     /// A file-system operation failed.
     #[error("{what} {}: {source}", .path.display())]

@@ -24,7 +24,40 @@ use crate::ledger::{Ledger, storage};
 
 /// The version of the cache's layout and content. Change it whenever either changes (the
 /// core's timeline rules included): a ledger whose cache has another version rebuilds it.
-pub const CACHE_VERSION: u32 = 1;
+/// Version 2 added the checksum before every record's JSON.
+pub const CACHE_VERSION: u32 = 2;
+
+/// The bytes of a cache record's checksum: the first 8 bytes of SHA-256 over a domain tag,
+/// the record's key and its JSON.
+const CHECKSUM_LEN: usize = 8;
+
+fn checksum(key: &[u8], json: &[u8]) -> [u8; CHECKSUM_LEN] {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    h.update(b"actledger/cache\0");
+    h.update(u32::try_from(key.len()).unwrap_or(u32::MAX).to_be_bytes());
+    h.update(key);
+    h.update(json);
+    let digest = h.finalize();
+    let mut out = [0; CHECKSUM_LEN];
+    out.copy_from_slice(&digest[..CHECKSUM_LEN]);
+    out
+}
+
+/// A cache record's value: its checksum, then its JSON.
+fn sealed(key: &[u8], json: Vec<u8>) -> Vec<u8> {
+    let mut value = Vec::with_capacity(CHECKSUM_LEN + json.len());
+    value.extend_from_slice(&checksum(key, &json));
+    value.extend_from_slice(&json);
+    value
+}
+
+/// The JSON of a cache record whose checksum holds: a record changed on disk, or moved to
+/// another key, is an error and never an answer.
+fn unsealed<'a>(key: &[u8], value: &'a [u8]) -> Option<&'a [u8]> {
+    let (sum, json) = value.split_first_chunk::<CHECKSUM_LEN>()?;
+    (*sum == checksum(key, json)).then_some(json)
+}
 
 /// What the store keeps in memory beside the tables, all derived from them: decoded events
 /// (replay reads the same events again and again), and the positions that some retraction
@@ -141,15 +174,54 @@ fn json<T: serde::Serialize>(value: &T) -> Vec<u8> {
     serde_json::to_vec(value).expect("timeline parts are plain data and always serialize")
 }
 
-/// Every cache key and value of one office's timeline.
+/// The manifest of an office's cached timeline, under `W office 0x00 'n' 0`: how many records
+/// of each kind the timeline has, so that a record gone missing is noticed.
+const MANIFEST: u8 = b'n';
+
+/// "No segment" in a segment's links.
+const NO_SEGMENT: u32 = u32::MAX;
+
+/// What the manifest counts, in this order: segments, tenures, delegations, trips, departures.
+type Counts = [usize; 5];
+
+fn counts(timeline: &Timeline) -> Counts {
+    [
+        timeline.segments.len(),
+        timeline.tenures.len(),
+        timeline.delegations.len(),
+        timeline.trips.len(),
+        timeline.departures.len(),
+    ]
+}
+
+fn manifest_key(office: &str) -> Vec<u8> {
+    let mut key = keys::named_prefix(keys::TIMELINE, office);
+    key.push(MANIFEST);
+    key.extend_from_slice(&0u32.to_be_bytes());
+    key
+}
+
+/// Every cache key and value of one office's timeline. A segment's value holds, after its
+/// checksum, the first days of the segments before and after it (its links), then its JSON:
+/// a query reads a segment and its successor and checks that they name each other, so a
+/// segment moved or gone is an error, never a vacancy.
 fn timeline_records(timeline: &Timeline) -> BTreeMap<Vec<u8>, Vec<u8>> {
     let office = timeline.office.as_str();
     let mut records = BTreeMap::new();
     let segment_prefix = keys::named_prefix(keys::SEGMENT, office);
-    for segment in &timeline.segments {
+    let from = |i: Option<usize>| {
+        i.and_then(|i| timeline.segments.get(i))
+            .map_or(NO_SEGMENT, |s| s.from.ordinal())
+    };
+    for (i, segment) in timeline.segments.iter().enumerate() {
         let mut key = segment_prefix.clone();
         key.extend_from_slice(&segment.from.ordinal().to_be_bytes());
-        records.insert(key, json(segment));
+        let mut body = Vec::new();
+        body.extend_from_slice(&from(i.checked_sub(1)).to_be_bytes());
+        body.extend_from_slice(&from(Some(i + 1)).to_be_bytes());
+        body.extend_from_slice(&json(segment));
+        let value = sealed(&key, body);
+        records.insert(key, value);
     }
     let part_prefix = keys::named_prefix(keys::TIMELINE, office);
     let mut part = |tag: u8, items: Vec<Vec<u8>>| {
@@ -157,6 +229,7 @@ fn timeline_records(timeline: &Timeline) -> BTreeMap<Vec<u8>, Vec<u8>> {
             let mut key = part_prefix.clone();
             key.push(tag);
             key.extend_from_slice(&u32::try_from(i).unwrap_or(u32::MAX).to_be_bytes());
+            let value = sealed(&key, value);
             records.insert(key, value);
         }
     };
@@ -164,6 +237,9 @@ fn timeline_records(timeline: &Timeline) -> BTreeMap<Vec<u8>, Vec<u8>> {
     part(DELEGATIONS, timeline.delegations.iter().map(json).collect());
     part(TRIPS, timeline.trips.iter().map(json).collect());
     part(DEPARTURES, timeline.departures.iter().map(json).collect());
+    let key = manifest_key(office);
+    let value = sealed(&key, json(&counts(timeline)));
+    records.insert(key, value);
     records
 }
 
@@ -175,6 +251,56 @@ pub(crate) fn insert_timeline(batch: &mut Batch, timeline: &Timeline) {
 }
 
 impl Ledger {
+    /// A cache record whose checksum does not hold.
+    fn tampered(&self, what: &str) -> StoreError {
+        StoreError::Damaged {
+            path: self.path.clone(),
+            reason: format!(
+                "{what} of the query cache fails its checksum (the cache is derived from the log: export, then import into a new ledger, rebuilds it)"
+            ),
+        }
+    }
+
+    /// A cached segment, its checksum checked, with its links: the first days of the
+    /// segments before and after it ([`NO_SEGMENT`] for none).
+    fn segment(&self, key: &[u8], value: &[u8]) -> Result<(Segment, u32, u32), StoreError> {
+        let body = unsealed(key, value).ok_or_else(|| self.tampered("a segment"))?;
+        let (prev, rest) = body
+            .split_first_chunk::<4>()
+            .ok_or_else(|| self.tampered("a segment"))?;
+        let (next, json) = rest
+            .split_first_chunk::<4>()
+            .ok_or_else(|| self.tampered("a segment"))?;
+        let segment: Segment = from_slice(json).map_err(|e| self.unreadable("a segment", e))?;
+        Ok((
+            segment,
+            u32::from_be_bytes(*prev),
+            u32::from_be_bytes(*next),
+        ))
+    }
+
+    /// A segment whose links do not match its neighbours': one was moved, lost or added.
+    fn unlinked(&self, office: &OfficeId) -> StoreError {
+        StoreError::Damaged {
+            path: self.path.clone(),
+            reason: format!(
+                "the query cache of office {office} is inconsistent: a segment is missing or out of place (the cache is derived from the log: export, then import into a new ledger, rebuilds it)"
+            ),
+        }
+    }
+
+    /// The counts of an office's manifest, if it has one.
+    fn manifest(&self, office: &OfficeId) -> Result<Option<Counts>, StoreError> {
+        let key = manifest_key(office.as_str());
+        let Some(value) = self.db.get(&key).map_err(storage(&self.path))? else {
+            return Ok(None);
+        };
+        let json = unsealed(&key, &value).ok_or_else(|| self.tampered("a timeline manifest"))?;
+        from_slice(json)
+            .map(Some)
+            .map_err(|e| self.unreadable("a timeline manifest", e))
+    }
+
     fn unreadable(&self, what: &str, error: impl std::fmt::Display) -> StoreError {
         StoreError::Damaged {
             path: self.path.clone(),
@@ -299,41 +425,122 @@ impl Indexed for Ledger {
             departures: Vec::new(),
         };
         let mut found = false;
+        let mut expected_prev = NO_SEGMENT;
+        let mut next_of_last = NO_SEGMENT;
         for item in self
             .db
             .scan_prefix(keys::named_prefix(keys::SEGMENT, office.as_str()))
         {
-            let (_, value) = item.map_err(storage(&self.path))?;
-            timeline
-                .segments
-                .push(from_slice(&value).map_err(|e| self.unreadable("a segment", e))?);
+            let (key, value) = item.map_err(storage(&self.path))?;
+            let (segment, prev, next) = self.segment(&key, &value)?;
+            let from = segment.from.ordinal();
+            if prev != expected_prev || (found && next_of_last != from) {
+                return Err(self.unlinked(office));
+            }
+            expected_prev = from;
+            next_of_last = next;
+            timeline.segments.push(segment);
             found = true;
         }
+        if next_of_last != NO_SEGMENT {
+            return Err(self.unlinked(office));
+        }
         let prefix = keys::named_prefix(keys::TIMELINE, office.as_str());
+        let mut manifest = None;
         for item in self.db.scan_prefix(&prefix) {
             let (key, value) = item.map_err(storage(&self.path))?;
             let bad = |e: serde_json::Error| self.unreadable("a timeline part", e);
-            match key.get(prefix.len()) {
-                Some(&TENURES) => timeline.tenures.push(from_slice(&value).map_err(bad)?),
-                Some(&DELEGATIONS) => timeline.delegations.push(from_slice(&value).map_err(bad)?),
-                Some(&TRIPS) => timeline.trips.push(from_slice(&value).map_err(bad)?),
-                Some(&DEPARTURES) => timeline.departures.push(from_slice(&value).map_err(bad)?),
+            let value = unsealed(&key, &value).ok_or_else(|| self.tampered("a timeline part"))?;
+            // Items are numbered from 0 in each part: a gap or a stray number is a moved key.
+            let index = key
+                .get(prefix.len() + 1..)
+                .and_then(|b| <[u8; 4]>::try_from(b).ok())
+                .map(u32::from_be_bytes)
+                .map(|i| i as usize);
+            let position = |len: usize| index == Some(len);
+            let in_place = match key.get(prefix.len()) {
+                Some(&TENURES) => {
+                    let ok = position(timeline.tenures.len());
+                    timeline.tenures.push(from_slice(value).map_err(bad)?);
+                    ok
+                }
+                Some(&DELEGATIONS) => {
+                    let ok = position(timeline.delegations.len());
+                    timeline.delegations.push(from_slice(value).map_err(bad)?);
+                    ok
+                }
+                Some(&TRIPS) => {
+                    let ok = position(timeline.trips.len());
+                    timeline.trips.push(from_slice(value).map_err(bad)?);
+                    ok
+                }
+                Some(&DEPARTURES) => {
+                    let ok = position(timeline.departures.len());
+                    timeline.departures.push(from_slice(value).map_err(bad)?);
+                    ok
+                }
+                Some(&MANIFEST) => {
+                    let counts: Counts =
+                        from_slice(value).map_err(|e| self.unreadable("a timeline manifest", e))?;
+                    manifest = Some(counts);
+                    position(0)
+                }
                 _ => return Err(self.unreadable("a timeline key", "unknown part")),
+            };
+            if !in_place {
+                return Err(self.unlinked(office));
             }
             found = true;
         }
-        Ok(found.then_some(timeline))
+        match manifest {
+            None if !found => Ok(None),
+            Some(counts) if counts == self::counts(&timeline) => Ok(Some(timeline)),
+            _ => Err(self.unlinked(office)),
+        }
     }
 
     fn head_segment(&self, office: &OfficeId, day: Day) -> Result<Option<Segment>, StoreError> {
+        use std::ops::Bound::{Excluded, Unbounded};
         let prefix = keys::named_prefix(keys::SEGMENT, office.as_str());
         let mut upto = prefix.clone();
         upto.extend_from_slice(&day.ordinal().to_be_bytes());
-        let Some(item) = self.db.range(prefix..=upto).next_back() else {
-            return Ok(None);
+        let before = match self.db.range(prefix.clone()..=upto.clone()).next_back() {
+            None => None,
+            Some(item) => {
+                let (key, value) = item.map_err(storage(&self.path))?;
+                Some(self.segment(&key, &value)?)
+            }
         };
-        let (_, value) = item.map_err(storage(&self.path))?;
-        let segment: Segment = from_slice(&value).map_err(|e| self.unreadable("a segment", e))?;
-        Ok(segment.covers(day).then_some(segment))
+        let after = match self.db.range((Excluded(upto), Unbounded)).next() {
+            None => None,
+            Some(item) => {
+                let (key, value) = item.map_err(storage(&self.path))?;
+                if key.starts_with(&prefix) {
+                    Some(self.segment(&key, &value)?)
+                } else {
+                    None
+                }
+            }
+        };
+        // The two segments around the day must name each other.
+        let from = |s: &Option<(Segment, u32, u32)>| {
+            s.as_ref().map_or(NO_SEGMENT, |(s, _, _)| s.from.ordinal())
+        };
+        let linked = before
+            .as_ref()
+            .is_none_or(|(_, _, next)| *next == from(&after))
+            && after
+                .as_ref()
+                .is_none_or(|(_, prev, _)| *prev == from(&before));
+        if !linked {
+            return Err(self.unlinked(office));
+        }
+        if before.is_none() && after.is_none() {
+            // No segment at all: so says the manifest, when there is one.
+            if self.manifest(office)?.is_some_and(|counts| counts[0] > 0) {
+                return Err(self.unlinked(office));
+            }
+        }
+        Ok(before.and_then(|(segment, _, _)| segment.covers(day).then_some(segment)))
     }
 }

@@ -3,6 +3,7 @@
 
 use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use sled::{Batch, Db};
@@ -12,7 +13,7 @@ use actledger_core::{
     timeline_as_of, validate_batch,
 };
 
-use crate::entry::{Entry, FORMAT_VERSION, Head, ZERO_HASH, decode, encode, format_time};
+use crate::entry::{Entry, FORMAT_VERSION, Head, Stored, ZERO_HASH, decode, encode, format_time};
 use crate::error::{AppendError, ImportError, Problem, StoreError, Verdict};
 use crate::index::{CACHE_VERSION, Memo, add_index_keys};
 use crate::keys;
@@ -88,8 +89,28 @@ pub(crate) fn storage(path: &Path) -> impl Fn(sled::Error) -> StoreError + '_ {
         }
         StoreError::Storage {
             path: path.to_owned(),
-            source: Box::new(e),
+            reason: describe(&e),
+            error: Box::new(e),
         }
+    }
+}
+
+/// A sled error in words: sled prints I/O errors in debug form and corruption with an empty
+/// backtrace.
+fn describe(e: &sled::Error) -> String {
+    match e {
+        sled::Error::Io(io) => match io.kind() {
+            std::io::ErrorKind::StorageFull => "no space left on the device".into(),
+            std::io::ErrorKind::FileTooLarge => {
+                "file too large: a file of the ledger would pass the file-size limit".into()
+            }
+            _ => format!("I/O error: {io}"),
+        },
+        sled::Error::Corruption { at, .. } => format!(
+            "it read corrupted data{}: the ledger's files are damaged (restore them from a backup, or import an export)",
+            at.map(|at| format!(" at offset {at}")).unwrap_or_default()
+        ),
+        other => other.to_string(),
     }
 }
 
@@ -112,7 +133,35 @@ fn has_database(path: &Path) -> bool {
     path.join("db").is_file() && path.join("conf").is_file()
 }
 
+/// Removes the snapshot files that sled began and never finished. sled 0.34.7 writes a
+/// snapshot to `snap.N.generating` and renames it to `snap.N` when complete, but reads the
+/// last file whose name starts with `snap.`, an unfinished one included: one left by a process
+/// killed while writing it, or by a full disk, makes every later open fail with "corrupted
+/// data". An unfinished snapshot is never needed (the log and the previous snapshot hold
+/// everything), and it is removed only while holding the database's lock, so that no live
+/// writer loses its file.
+fn remove_unfinished_snapshots(dir: &Path) {
+    use fs2::FileExt;
+    let Ok(file) = std::fs::File::open(dir.join("db")) else {
+        return;
+    };
+    if FileExt::try_lock_exclusive(&file).is_err() {
+        return; // in use: sled's open says so
+    }
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            if name.starts_with("snap.") && name.ends_with(".generating") {
+                let _ = std::fs::remove_file(entry.path());
+            }
+        }
+    }
+    let _ = FileExt::unlock(&file);
+}
+
 fn open_db(path: &Path) -> Result<Sled, StoreError> {
+    remove_unfinished_snapshots(path);
     let db = sled::Config::new()
         .path(path)
         .cache_capacity(SLED_CACHE_BYTES)
@@ -398,6 +447,14 @@ impl Ledger {
         Ok(ledger)
     }
 
+    /// [`Ledger::open`], waiting up to `wait` for another process to let go of the ledger
+    /// instead of failing at once with [`StoreError::InUse`]; a zero wait does not wait.
+    /// Waiting polls the lock (sled's is a non-blocking file lock), so it is not fair between
+    /// several waiters, only bounded.
+    pub fn open_waiting(path: &Path, wait: Duration) -> Result<Ledger, StoreError> {
+        waiting(path, wait, || Ledger::open(path))
+    }
+
     /// Opens without checking the chain or the cache: for verification and import checks.
     fn open_raw(path: &Path) -> Result<Ledger, StoreError> {
         let (db, head) = Ledger::open_unverified(path)?;
@@ -471,6 +528,7 @@ impl Ledger {
             seq,
             problem: Problem::Unparsable(e.0),
         })?;
+        check_stored(&stored, seq)?;
         Ok(Some((stored.time.to_owned(), stored.hash)))
     }
 
@@ -560,12 +618,7 @@ impl Ledger {
             seq,
             problem: Problem::Unparsable(e.0),
         })?;
-        if stored.seq != seq {
-            return Err(StoreError::Broken {
-                seq,
-                problem: Problem::Misplaced { found: stored.seq },
-            });
-        }
+        check_stored(&stored, seq)?;
         Ok(Some(stored.to_entry()))
     }
 
@@ -586,12 +639,7 @@ impl Ledger {
                 seq,
                 problem: Problem::Unparsable(e.0),
             })?;
-            if stored.seq != seq {
-                return Err(StoreError::Broken {
-                    seq,
-                    problem: Problem::Misplaced { found: stored.seq },
-                });
-            }
+            check_stored(&stored, seq)?;
             Ok(stored.to_entry())
         })
     }
@@ -938,14 +986,32 @@ impl Ledger {
             return Err(broken("the entry is missing".into()));
         };
         let stored = decode(&bytes).map_err(|e| broken(e.0))?;
-        if stored.seq != seq {
-            return Err(StoreError::Broken {
-                seq,
-                problem: Problem::Misplaced { found: stored.seq },
-            });
-        }
+        check_stored(&stored, seq)?;
         crate::entry::parse_event_bytes(stored.event).map_err(|e| broken(e.0))
     }
+}
+
+/// Checks an entry read for an answer: it is the entry of its position and its stored hash is
+/// the hash of its fields, so a changed byte anywhere in it is an error, never an answer.
+/// (Its link to the entry before is for verification, which walks the chain.)
+fn check_stored(stored: &Stored<'_>, seq: Seq) -> Result<(), StoreError> {
+    if stored.seq != seq {
+        return Err(StoreError::Broken {
+            seq,
+            problem: Problem::Misplaced { found: stored.seq },
+        });
+    }
+    let actual = Entry::compute_hash(stored.seq, stored.time, &stored.prev, stored.event);
+    if actual != stored.hash {
+        return Err(StoreError::Broken {
+            seq,
+            problem: Problem::HashMismatch {
+                expected: actual,
+                actual: stored.hash,
+            },
+        });
+    }
+    Ok(())
 }
 
 /// Checks one entry against its expected position, the hash before it and the time before it.
@@ -1125,6 +1191,44 @@ pub(crate) fn verify_open_db(db: &Db) -> Result<Verdict, StoreError> {
     let path = Path::new("(test)");
     let head = read_head(db, path)?;
     verify_db(db, path, head)
+}
+
+/// [`verify_path`], waiting up to `wait` for another process to let go of the ledger.
+pub fn verify_path_waiting(path: &Path, wait: Duration) -> Result<Verdict, StoreError> {
+    waiting(path, wait, || verify_path(path))
+}
+
+/// Runs `attempt` until it does not fail with [`StoreError::InUse`] or `wait` has passed.
+fn waiting<T>(
+    path: &Path,
+    wait: Duration,
+    mut attempt: impl FnMut() -> Result<T, StoreError>,
+) -> Result<T, StoreError> {
+    let started = Instant::now();
+    let mut pause = Duration::from_millis(2);
+    loop {
+        match attempt() {
+            Err(StoreError::InUse { .. }) if !wait.is_zero() => {
+                let waited = started.elapsed();
+                if waited >= wait {
+                    return Err(StoreError::StillInUse {
+                        path: path.to_owned(),
+                        waited,
+                    });
+                }
+                // A little jitter, so that waiters polling together do not collide for ever.
+                let jitter = Duration::from_micros(u64::from(
+                    std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .map_or(0, |d| d.subsec_micros())
+                        % 2_000,
+                ));
+                std::thread::sleep((pause + jitter).min(wait - waited));
+                pause = (pause * 2).min(Duration::from_millis(50));
+            }
+            other => return other,
+        }
+    }
 }
 
 /// Opens the ledger at `path` and verifies it. Fails closed: a missing path, a folder that

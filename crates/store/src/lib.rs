@@ -45,7 +45,9 @@ pub use entry::{
 };
 pub use error::{AppendError, ImportError, Problem, StoreError, Verdict};
 pub use index::CACHE_VERSION;
-pub use ledger::{AppendReport, Appended, Ledger, verify_path, verify_path_against};
+pub use ledger::{
+    AppendReport, Appended, Ledger, verify_path, verify_path_against, verify_path_waiting,
+};
 
 /// Raw access to the stored layout, for tests that tamper with a ledger on disk. Not a
 /// stable interface.

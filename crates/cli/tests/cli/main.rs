@@ -3,8 +3,10 @@
 
 use std::path::PathBuf;
 
+mod bad_input;
 mod proofs;
 mod readme;
+mod serve;
 
 use assert_cmd::Command;
 use predicates::prelude::*;

@@ -13,4 +13,5 @@ mod engine;
 mod export;
 mod lock;
 mod proofs;
+mod reliability;
 mod tamper;

@@ -1,0 +1,68 @@
+//! `actledger serve`: it answers over HTTP, holds the ledger (other commands say where), and
+//! stops cleanly on SIGTERM.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Command, Stdio};
+
+use predicates::str::contains;
+
+use crate::Sandbox;
+
+fn get(url: &str, path: &str) -> String {
+    let host = url.trim_start_matches("http://");
+    let mut stream = TcpStream::connect(host).unwrap();
+    write!(stream, "GET {path} HTTP/1.0\r\nHost: {host}\r\n\r\n").unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    response
+}
+
+#[test]
+fn serve_answers_holds_the_ledger_and_stops_on_sigterm() {
+    let s = Sandbox::seeded();
+    let mut server = Command::new(env!("CARGO_BIN_EXE_actledger"))
+        .args([
+            "--ledger",
+            s.ledger().to_str().unwrap(),
+            "serve",
+            "--addr",
+            "127.0.0.1:0",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(server.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    let url = first.trim().rsplit(' ').next().unwrap().to_owned();
+    assert!(
+        first.starts_with("serving ") && url.starts_with("http://127.0.0.1:"),
+        "{first}"
+    );
+
+    let health = get(&url, "/healthz");
+    assert!(
+        health.starts_with("HTTP/1.0 200") || health.starts_with("HTTP/1.1 200"),
+        "{health}"
+    );
+    assert!(health.contains(r#""size":7"#), "{health}");
+    let holder = get(&url, "/api/v1/offices/MINDEF/holder?on=2024-06-03");
+    assert!(holder.contains(r#""capacity":"acting""#), "{holder}");
+
+    s.run(&["who-held", "MINDEF", "--on", "2024-06-03"])
+        .code(1)
+        .stderr(contains(format!("is held by actledger serve at {url}")));
+
+    let status = Command::new("kill")
+        .args(["-TERM", &server.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let exit = server.wait().unwrap();
+    assert!(exit.success(), "serve exits 0 on SIGTERM: {exit:?}");
+    s.run(&["who-held", "MINDEF", "--on", "2024-06-03"])
+        .success();
+}

@@ -1,0 +1,198 @@
+//! Several processes appending to one ledger at once. sled lets one process open a ledger at a
+//! time; without `--wait` the others are refused at once, with `--wait SECONDS` they wait for
+//! their turn. Afterwards the chain verifies and every acknowledged event is there exactly once.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+use actledger_core::parse_batch;
+use actledger_store::{Entry, Ledger, verify_path};
+
+use crate::support::{actledger, rounds, run_for};
+
+/// The canonical bytes of the events of a batch.
+fn canonical(text: &str) -> Vec<Vec<u8>> {
+    parse_batch(text.as_bytes())
+        .unwrap()
+        .into_iter()
+        .map(|input| input.event.canonical_bytes())
+        .collect()
+}
+
+/// The events of the ledger, by canonical bytes, with how many times each occurs.
+fn recorded(path: &Path) -> HashMap<Vec<u8>, usize> {
+    let ledger = Ledger::open(path).unwrap();
+    let mut export = Vec::new();
+    ledger.export(&mut export, &mut |_| {}).unwrap();
+    let mut counts = HashMap::new();
+    for line in export.split_inclusive(|b| *b == b'\n') {
+        *counts
+            .entry(Entry::parse_export_line(line).unwrap().event)
+            .or_default() += 1;
+    }
+    counts
+}
+
+#[cfg(unix)]
+#[test]
+fn processes_appending_at_once_with_wait_all_get_in_exactly_once() {
+    let writers = rounds("ACTLEDGER_CONTENTION_WRITERS", 4, 8);
+    let appends = rounds("ACTLEDGER_CONTENTION_APPENDS", 3, 12);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ledger");
+    drop(Ledger::create(&path).unwrap());
+    let started = Instant::now();
+
+    // Each writer appends its own batches, one process per append, all at once; one more
+    // writer does the same without --wait and takes what it gets.
+    let mut batches = Vec::new();
+    let mut children: Vec<(usize, bool, Child)> = Vec::new();
+    for round in 0..appends {
+        for writer in 0..=writers {
+            let patient = writer < writers;
+            let tag = format!("W{writer}R{round}");
+            let text = actledger_e2e::history::ndjson(6, &tag);
+            let file = dir.path().join(format!("{tag}.ndjson"));
+            std::fs::write(&file, &text).unwrap();
+            let mut command = actledger(&path);
+            if patient {
+                command.args(["--wait", "120"]);
+            }
+            let child = command
+                .arg("append")
+                .arg(&file)
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap();
+            children.push((batches.len(), patient, child));
+            batches.push(text);
+        }
+        // Let this round's processes start colliding before the next round's join in.
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let mut acknowledged = Vec::new();
+    let mut refused = Vec::new();
+    let mut refused_at_once = 0;
+    for (batch, patient, child) in children {
+        let output = child.wait_with_output().unwrap();
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        match output.status.code() {
+            Some(0) => {
+                assert!(stdout.contains("recorded at"), "{stdout}");
+                acknowledged.push(batch);
+            }
+            Some(1) if !patient && stderr.contains("is in use by another process") => {
+                refused_at_once += 1;
+                refused.push(batch);
+            }
+            other => panic!("writer of batch {batch} (patient {patient}): {other:?}: {stderr}"),
+        }
+    }
+    assert!(
+        acknowledged.len() >= writers * appends,
+        "every patient writer gets in"
+    );
+
+    assert!(verify_path(&path).unwrap().is_intact());
+    let counts = recorded(&path);
+    let mut expected = 0;
+    for batch in &acknowledged {
+        for event in canonical(&batches[*batch]) {
+            assert_eq!(
+                counts.get(&event),
+                Some(&1),
+                "{}",
+                String::from_utf8_lossy(&event)
+            );
+            expected += 1;
+        }
+    }
+    for batch in &refused {
+        for event in canonical(&batches[*batch]) {
+            assert_eq!(counts.get(&event), None, "a refused batch left an event");
+        }
+    }
+    assert_eq!(counts.values().sum::<usize>(), expected, "stray entries");
+    println!(
+        "contention: {} appends by {} processes at once ({} with --wait 120, {} without, {} of those refused at once), {expected} events each recorded once, in {:.1} s",
+        acknowledged.len() + refused.len(),
+        acknowledged.len() + refused.len(),
+        writers * appends,
+        appends,
+        refused_at_once,
+        started.elapsed().as_secs_f64()
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn wait_gives_up_with_a_clear_error_and_succeeds_once_the_ledger_is_free() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ledger");
+    let held = Ledger::create(&path).unwrap();
+    let file = dir.path().join("events.ndjson");
+    std::fs::write(&file, actledger_e2e::history::ndjson(3, "H")).unwrap();
+
+    // Without --wait: refused at once.
+    let started = Instant::now();
+    let ended = run_for(
+        actledger(&path).arg("append").arg(&file),
+        Duration::from_secs(30),
+    );
+    assert_eq!(ended.code(), Some(1), "{ended:?}");
+    assert!(
+        ended.stderr.contains("is in use by another process"),
+        "{ended:?}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(5));
+
+    // With a wait that runs out (from the environment, as ACTLEDGER_WAIT): a clear error.
+    let started = Instant::now();
+    let ended = run_for(
+        actledger(&path)
+            .env("ACTLEDGER_WAIT", "0.5")
+            .arg("append")
+            .arg(&file),
+        Duration::from_secs(30),
+    );
+    let waited = started.elapsed();
+    assert_eq!(ended.code(), Some(1), "{ended:?}");
+    assert!(
+        ended
+            .stderr
+            .contains("is still in use by another process after waiting 0.5 s"),
+        "{ended:?}"
+    );
+    assert!(waited >= Duration::from_millis(500), "{waited:?}");
+    for bad in ["-1", "x", "NaN", "1e9"] {
+        let ended = run_for(
+            actledger(&path).args(["--wait", bad, "head"]),
+            Duration::from_secs(30),
+        );
+        assert_eq!(ended.code(), Some(2), "--wait {bad}: {ended:?}");
+    }
+
+    // With a long enough wait: it gets in once the holder lets go.
+    let mut waiting = actledger(&path);
+    let child = waiting
+        .args(["--wait", "60", "append"])
+        .arg(&file)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    drop(held);
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let ended = run_for(
+        actledger(&path).args(["--wait", "5", "verify"]),
+        Duration::from_secs(30),
+    );
+    assert_eq!(ended.code(), Some(0), "{ended:?}");
+    assert!(ended.stdout.starts_with("intact: "), "{ended:?}");
+}
