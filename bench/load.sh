@@ -40,10 +40,10 @@ cleanup() {
 trap cleanup EXIT
 
 echo "building release binaries..." >&2
+# Two invocations: with `--example`, cargo builds only that example, not the binaries.
+cargo build --release --quiet -p actledger-server --example serve
 if [ -z "$LEDGER" ]; then
-    cargo build --release --quiet -p actledger-cli -p actledger-gen -p actledger-server --example serve
-else
-    cargo build --release --quiet -p actledger-server --example serve
+    cargo build --release --quiet -p actledger-cli -p actledger-gen
 fi
 BIN=target/release
 
