@@ -223,17 +223,24 @@ pub fn who_held<I: Indexed>(
 ) -> Result<WhoHeld, QueryError<I::Error>> {
     let office = require_office(ledger, office)?;
     let as_of = resolve_as_of(ledger, as_of)?;
+    who_held_known(ledger, office, day, as_of).map_err(QueryError::Ledger)
+}
+
+/// [`who_held`] for an office known to exist and a position already checked.
+fn who_held_known<I: Indexed>(
+    ledger: &I,
+    office: OfficeId,
+    day: Day,
+    as_of: Seq,
+) -> Result<WhoHeld, I::Error> {
     let segment = if as_of == ledger.head() {
-        ledger
-            .head_segment(&office, day)
-            .map_err(QueryError::Ledger)?
+        ledger.head_segment(&office, day)?
     } else {
-        timeline_as_of(ledger, &office, as_of)
-            .map_err(QueryError::Ledger)?
+        timeline_as_of(ledger, &office, as_of)?
             .segment_at(day)
             .cloned()
     };
-    answer(ledger, office, day, as_of, segment.as_ref()).map_err(QueryError::Ledger)
+    answer(ledger, office, day, as_of, segment.as_ref())
 }
 
 fn answer<R: Recorded>(
@@ -293,16 +300,12 @@ pub fn state<I: Indexed>(
     as_of: Option<Seq>,
 ) -> Result<Vec<WhoHeld>, QueryError<I::Error>> {
     let as_of = resolve_as_of(ledger, as_of)?;
-    let mut answers = Vec::new();
-    for office in ledger.offices().map_err(QueryError::Ledger)? {
-        answers.push(who_held(
-            ledger,
-            office.as_str(),
-            day,
-            Some(as_of).filter(|n| *n > 0),
-        )?);
-    }
-    Ok(answers)
+    ledger
+        .offices()
+        .map_err(QueryError::Ledger)?
+        .into_iter()
+        .map(|office| who_held_known(ledger, office, day, as_of).map_err(QueryError::Ledger))
+        .collect()
 }
 
 /// The capacity of a history row.
