@@ -2,6 +2,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
+use crate::PersonId;
 use crate::event::{Event, Seq};
 use crate::id::{ActId, OfficeId};
 use crate::parse::InputEvent;
@@ -9,7 +10,6 @@ use crate::query::{Indexed, timeline_as_of};
 use crate::recorded::{Infallible, MemoryLedger, Recorded};
 use crate::timeline::Timeline;
 use crate::validate::{BatchError, Outcome, validate_batch};
-use crate::{EventDigest, PersonId};
 
 /// The offices whose timelines can change when the events at `new` are recorded: the offices
 /// of the events themselves, of the acts a revocation touches (and, through revocations of
@@ -141,8 +141,8 @@ impl Recorded for Engine {
     fn event(&self, seq: Seq) -> Result<Event, Infallible> {
         self.ledger.event(seq)
     }
-    fn find_digest(&self, digest: &EventDigest) -> Result<Option<Seq>, Infallible> {
-        self.ledger.find_digest(digest)
+    fn find_identical(&self, event: &Event) -> Result<Option<Seq>, Infallible> {
+        self.ledger.find_identical(event)
     }
     fn events_of_act(&self, act: &ActId) -> Result<Vec<Seq>, Infallible> {
         self.ledger.events_of_act(act)

@@ -21,8 +21,10 @@ pub trait Recorded {
     fn head(&self) -> Seq;
     /// The event at `seq`, which is in `1..=head()`.
     fn event(&self, seq: Seq) -> Result<Event, Self::Error>;
-    /// The position of the event with this digest, if one is recorded.
-    fn find_digest(&self, digest: &EventDigest) -> Result<Option<Seq>, Self::Error>;
+    /// The position of an event identical to `event` (the same canonical bytes, so the same
+    /// [`Event::digest`]), if one is recorded. Identical events name the same act (or, for a
+    /// retraction, the same position), so a store can find them through those indexes.
+    fn find_identical(&self, event: &Event) -> Result<Option<Seq>, Self::Error>;
     /// Every event whose `act` field is `act` (its `act_issued` included).
     fn events_of_act(&self, act: &ActId) -> Result<Vec<Seq>, Self::Error>;
     /// Every `act_revoked` whose `revokes` is `act`.
@@ -166,8 +168,8 @@ impl Recorded for MemoryLedger {
         Ok(self.events[index.expect("a position below the head is recorded")].clone())
     }
 
-    fn find_digest(&self, digest: &EventDigest) -> Result<Option<Seq>, Infallible> {
-        Ok(self.digests.get(digest).copied())
+    fn find_identical(&self, event: &Event) -> Result<Option<Seq>, Infallible> {
+        Ok(self.digests.get(&event.digest()).copied())
     }
 
     fn events_of_act(&self, act: &ActId) -> Result<Vec<Seq>, Infallible> {
@@ -227,10 +229,13 @@ impl<R: Recorded> Recorded for WithPending<'_, R> {
         }
     }
 
-    fn find_digest(&self, digest: &EventDigest) -> Result<Option<Seq>, R::Error> {
-        match self.ledger.find_digest(digest)? {
+    fn find_identical(&self, event: &Event) -> Result<Option<Seq>, R::Error> {
+        match self.ledger.find_identical(event)? {
             Some(seq) => Ok(Some(seq)),
-            None => Ok(self.pending.digests.get(digest).copied()),
+            None => Ok(self
+                .pending
+                .find_identical(event)
+                .unwrap_or_else(|never| match never {})),
         }
     }
 

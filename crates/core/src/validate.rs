@@ -77,10 +77,7 @@ pub fn validate_batch<R: Recorded>(
             ledger,
             pending: &pending,
         };
-        if let Some(seq) = view
-            .find_digest(&event.digest())
-            .map_err(BatchError::Ledger)?
-        {
+        if let Some(seq) = view.find_identical(&event).map_err(BatchError::Ledger)? {
             outcomes.push((line, Outcome::AlreadyRecorded(seq)));
             continue;
         }

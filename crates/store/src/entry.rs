@@ -10,8 +10,13 @@ use sha2::{Digest, Sha256};
 
 use actledger_core::{Event, Seq, parse_event};
 
-/// The version of the entry hash and of the stored layout. It is hashed into every entry.
+/// The version of the entry hash and of the export format. It is hashed into every entry.
 pub const FORMAT_VERSION: u32 = 1;
+
+/// The version of the layout inside sled, in the `Mformat` record (`docs/FORMAT.md`, section
+/// 3). Version 2 packs the `A`, `O` and `P` postings and has no `D` table; a ledger of another
+/// layout is refused as unsupported (export it with the version that wrote it, then import).
+pub const LAYOUT_VERSION: u32 = 2;
 
 /// The domain tag that starts every hashed entry (followed by one 0x00 byte).
 pub const HASH_DOMAIN: &[u8] = b"actledger/entry";

@@ -45,11 +45,11 @@ pub enum StoreError {
         /// The path given.
         path: PathBuf,
     },
-    /// A ledger written by a newer (or unknown) format.
+    /// A ledger written with another (older, newer or unknown) layout.
     #[error(
-        "the ledger at {} has format version {found}; this program reads version {}",
+        "the ledger at {} has unsupported format version {found}; this program reads version {} (export it with the program that wrote it, then import the export)",
         .path.display(),
-        crate::FORMAT_VERSION
+        crate::LAYOUT_VERSION
     )]
     UnsupportedFormat {
         /// The ledger's folder.

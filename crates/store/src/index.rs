@@ -3,7 +3,8 @@
 //!
 //! The indexes are written in the same atomic batch as the entries they index, by
 //! [`add_index_keys`] from the core's [`index_entries`], so the store indexes exactly as the
-//! core's `MemoryLedger` does. The cache holds each office's timeline at the head, segments
+//! core's `MemoryLedger` does (but for the digest, which it does not store: duplicates are
+//! found through the act postings). The cache holds each office's timeline at the head, segments
 //! apart (`S`, one lookup answers "who held it on D") and the rest by part (`W`); it is
 //! versioned, rewritten with every append for the offices the append affects, rebuilt from the
 //! log when missing or stale, and never read by verification.
@@ -14,13 +15,14 @@ use serde_json::from_slice;
 use sled::Batch;
 
 use actledger_core::{
-    ActId, Day, Event, EventDigest, IndexEntry, Indexed, OfficeId, PersonId, Recorded, Segment,
-    Seq, Timeline, index_entries,
+    ActId, Day, Event, IndexEntry, Indexed, OfficeId, PersonId, Recorded, Segment, Seq, Timeline,
+    index_entries,
 };
 
 use crate::error::StoreError;
 use crate::keys;
 use crate::ledger::{Ledger, storage};
+use crate::postings::PostingWriter;
 
 /// The version of the cache's layout and content. Change it whenever either changes (the
 /// core's timeline rules included): a ledger whose cache has another version rebuilds it.
@@ -136,23 +138,31 @@ impl Memo {
     }
 }
 
-/// Adds the index keys of the event at `seq` to `batch`.
-pub(crate) fn add_index_keys(batch: &mut Batch, memo: &Memo, seq: Seq, event: &Event) {
+/// Adds the index keys of the event at `seq` to `batch`, its postings to `postings` (written
+/// by [`PostingWriter::write`] once the whole batch is gathered). The digest is not indexed:
+/// an identical event names the same act (or retracts the same position), and
+/// [`Recorded::find_identical`] looks there.
+pub(crate) fn add_index_keys(
+    batch: &mut Batch,
+    postings: &mut PostingWriter,
+    memo: &Memo,
+    seq: Seq,
+    event: &Event,
+) {
     for entry in index_entries(event) {
         match entry {
-            IndexEntry::Digest(d) => {
-                let mut key = Vec::with_capacity(33);
-                key.push(keys::DIGEST);
-                key.extend_from_slice(&d);
-                batch.insert(key, &seq.to_be_bytes());
-            }
-            IndexEntry::Act(a) => batch.insert(keys::named(keys::ACT, a.as_str(), seq), &[]),
+            IndexEntry::Digest(_) => {}
+            IndexEntry::Act(a) => postings.add_act(a.as_str(), seq),
             IndexEntry::Revokes(a) => {
                 batch.insert(keys::named(keys::REVOKED, a.as_str(), seq), &[]);
             }
             IndexEntry::Retracts(s) => batch.insert(&keys::retracted(s, seq), &[]),
-            IndexEntry::Office(o) => batch.insert(keys::named(keys::OFFICE, o.as_str(), seq), &[]),
-            IndexEntry::Person(p) => batch.insert(keys::named(keys::PERSON, p.as_str(), seq), &[]),
+            IndexEntry::Office(o) => {
+                postings.add(keys::named_prefix(keys::OFFICE, o.as_str()), seq)
+            }
+            IndexEntry::Person(p) => {
+                postings.add(keys::named_prefix(keys::PERSON, p.as_str()), seq)
+            }
             IndexEntry::KnownOffice(o) if !memo.known_offices.contains(&o) => {
                 let mut key = Vec::with_capacity(o.as_str().len() + 1);
                 key.push(keys::KNOWN);
@@ -243,11 +253,15 @@ fn timeline_records(timeline: &Timeline) -> BTreeMap<Vec<u8>, Vec<u8>> {
     records
 }
 
-/// Adds an office's cache records to a batch that already removes every old one.
-pub(crate) fn insert_timeline(batch: &mut Batch, timeline: &Timeline) {
-    for (key, value) in timeline_records(timeline) {
+/// Adds an office's cache records to a batch (after every old one is removed), and says how
+/// many.
+pub(crate) fn insert_timeline(batch: &mut Batch, timeline: &Timeline) -> usize {
+    let records = timeline_records(timeline);
+    let count = records.len();
+    for (key, value) in records {
         batch.insert(key, value);
     }
+    count
 }
 
 impl Ledger {
@@ -362,20 +376,22 @@ impl Recorded for Ledger {
         Ok(event)
     }
 
-    fn find_digest(&self, digest: &EventDigest) -> Result<Option<Seq>, StoreError> {
-        let mut key = Vec::with_capacity(33);
-        key.push(keys::DIGEST);
-        key.extend_from_slice(digest);
-        match self.db.get(key).map_err(storage(&self.path))? {
-            None => Ok(None),
-            Some(value) => <[u8; 8]>::try_from(value.as_ref())
-                .map(|b| Some(Seq::from_be_bytes(b)))
-                .map_err(|_| self.unreadable("a digest record", "malformed")),
+    fn find_identical(&self, event: &Event) -> Result<Option<Seq>, StoreError> {
+        let candidates = match (event, event.act()) {
+            (Event::RecordRetracted(r), _) => self.retractions_of(r.seq)?,
+            (_, Some(act)) => self.events_of_act(act)?,
+            (_, None) => Vec::new(),
+        };
+        for seq in candidates {
+            if self.event(seq)? == *event {
+                return Ok(Some(seq));
+            }
         }
+        Ok(None)
     }
 
     fn events_of_act(&self, act: &ActId) -> Result<Vec<Seq>, StoreError> {
-        self.seqs_under(&keys::named_prefix(keys::ACT, act.as_str()))
+        crate::postings::read_act(&self.db, &self.path, act.as_str())
     }
 
     fn revocations_of(&self, act: &ActId) -> Result<Vec<Seq>, StoreError> {
@@ -393,11 +409,19 @@ impl Recorded for Ledger {
     }
 
     fn office_events(&self, office: &OfficeId) -> Result<Vec<Seq>, StoreError> {
-        self.seqs_under(&keys::named_prefix(keys::OFFICE, office.as_str()))
+        crate::postings::read_postings(
+            &self.db,
+            &self.path,
+            &keys::named_prefix(keys::OFFICE, office.as_str()),
+        )
     }
 
     fn person_events(&self, person: &PersonId) -> Result<Vec<Seq>, StoreError> {
-        self.seqs_under(&keys::named_prefix(keys::PERSON, person.as_str()))
+        crate::postings::read_postings(
+            &self.db,
+            &self.path,
+            &keys::named_prefix(keys::PERSON, person.as_str()),
+        )
     }
 
     fn offices(&self) -> Result<Vec<OfficeId>, StoreError> {

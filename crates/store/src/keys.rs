@@ -9,17 +9,15 @@ use actledger_core::Seq;
 pub const META: u8 = b'M';
 /// `L` + seq: the entries of the chain.
 pub const ENTRY: u8 = b'L';
-/// `D` + event digest -> seq.
-pub const DIGEST: u8 = b'D';
-/// `A` + act + 0x00 + seq: the events whose `act` is the act.
+/// `A` + bucket (u16 BE): the events of every act in the bucket (`postings`).
 pub const ACT: u8 = b'A';
 /// `R` + revoked act + 0x00 + seq: the revocations of an act.
 pub const REVOKED: u8 = b'R';
 /// `X` + retracted seq + seq: the retractions of a position.
 pub const RETRACTED: u8 = b'X';
-/// `O` + office + 0x00 + seq: the events shaping an office's timeline.
+/// `O` + office + 0x00 + first seq: a block of the events shaping an office's timeline.
 pub const OFFICE: u8 = b'O';
-/// `P` + person + 0x00 + seq: the events about a person.
+/// `P` + person + 0x00 + first seq: a block of the events about a person.
 pub const PERSON: u8 = b'P';
 /// `K` + office: the known offices.
 pub const KNOWN: u8 = b'K';
@@ -28,8 +26,8 @@ pub const SEGMENT: u8 = b'S';
 /// `W` + office + 0x00 + part + index (u32 BE): the rest of the cached timeline at the head.
 pub const TIMELINE: u8 = b'W';
 
-/// `H` + stored-hash index (u64 BE) -> 32 bytes: the Merkle tree over the entries, in the
-/// stored-hash layout of Go's `sumdb/tlog`.
+/// `H` + tile (u64 BE) -> up to 256 hashes of 32 bytes: the Merkle tree over the entries, in
+/// the stored-hash layout of Go's `sumdb/tlog`, a tile per 256 stored-hash indexes.
 pub const TREE: u8 = b'H';
 
 /// The format version record.
@@ -42,10 +40,10 @@ pub const META_CACHE: &[u8] = b"Mcache";
 /// The tree record: how many leaves (entries) the stored tree hashes cover (u64 BE).
 pub const META_TREE: &[u8] = b"Mtree";
 
-/// The key of the stored tree hash at `index`.
-pub fn tree_hash(index: u64) -> [u8; 9] {
+/// The key of the tile of stored tree hashes numbered `tile` (indexes `tile * 256 ..`).
+pub fn tree_hash(tile: u64) -> [u8; 9] {
     let mut key = [TREE; 9];
-    key[1..].copy_from_slice(&index.to_be_bytes());
+    key[1..].copy_from_slice(&tile.to_be_bytes());
     key
 }
 

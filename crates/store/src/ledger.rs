@@ -13,10 +13,11 @@ use actledger_core::{
     timeline_as_of, validate_batch,
 };
 
-use crate::entry::{Entry, FORMAT_VERSION, Head, Stored, ZERO_HASH, decode, encode, format_time};
+use crate::entry::{Entry, Head, LAYOUT_VERSION, Stored, ZERO_HASH, decode, encode, format_time};
 use crate::error::{AppendError, ImportError, Problem, StoreError, Verdict};
 use crate::index::{CACHE_VERSION, Memo, add_index_keys};
 use crate::keys;
+use crate::postings::PostingWriter;
 use crate::tree::{self, StoredTree, TreeAppender, tree_error};
 use actledger_proof::{
     Checkpoint, ConsistencyProof, Hash, InclusionProof, RootAccumulator, SignerKey,
@@ -410,7 +411,7 @@ impl Ledger {
 
     fn write_new_meta(db: &Sled, path: &Path) -> Result<(), StoreError> {
         let mut batch = Batch::default();
-        batch.insert(keys::META_FORMAT, &FORMAT_VERSION.to_be_bytes());
+        batch.insert(keys::META_FORMAT, &LAYOUT_VERSION.to_be_bytes());
         batch.insert(keys::META_HEAD, encode_head(Head::EMPTY, ""));
         batch.insert(keys::META_CACHE, &encode_cache_record(0));
         batch.insert(keys::META_TREE, &0u64.to_be_bytes()[..]);
@@ -486,7 +487,7 @@ impl Ledger {
         let found = <[u8; 4]>::try_from(format.as_ref())
             .map(u32::from_be_bytes)
             .map_err(|_| damaged(path, "its format record is unreadable"))?;
-        if found != FORMAT_VERSION {
+        if found != LAYOUT_VERSION {
             return Err(StoreError::UnsupportedFormat {
                 path: path.to_owned(),
                 found,
@@ -560,19 +561,21 @@ impl Ledger {
             let mut batch = Batch::default();
             let mut prev = self.head.hash;
             let mut tree = TreeAppender::new(&self.db, &self.path, self.head.count);
+            let mut postings = PostingWriter::default();
             for (seq, event) in (first..).zip(valid.events()) {
                 let entry = Entry::new(seq, time.clone(), prev, event.canonical_bytes());
                 tree.push(&entry)?;
                 batch.insert(&keys::entry(seq), encode(&entry));
-                add_index_keys(&mut batch, &self.memo, seq, event);
+                add_index_keys(&mut batch, &mut postings, &self.memo, seq, event);
                 prev = entry.hash;
                 hashes.push(entry.hash);
             }
+            postings.write(&self.db, &self.path, &mut batch)?;
             for office in &offices {
                 let timeline = timeline_as_of(&view, office, count)?;
                 self.write_timeline(&mut batch, &timeline)?;
             }
-            tree.write(&mut batch);
+            tree.write(&mut batch)?;
             let head = Head { count, hash: prev };
             batch.insert(keys::META_HEAD, encode_head(head, &time));
             batch.insert(keys::META_CACHE, &encode_cache_record(count));
@@ -839,19 +842,21 @@ impl Ledger {
         let mut batch = Batch::default();
         let mut last: Option<&Entry> = None;
         let mut tree = TreeAppender::new(&self.db, &self.path, self.head.count);
+        let mut postings = PostingWriter::default();
         for (entry, event) in entries.iter().zip(valid.events()) {
             tree.push(entry)?;
             batch.insert(&keys::entry(entry.seq), encode(entry));
-            add_index_keys(&mut batch, &self.memo, entry.seq, event);
+            add_index_keys(&mut batch, &mut postings, &self.memo, entry.seq, event);
             last = Some(entry);
         }
+        postings.write(&self.db, &self.path, &mut batch)?;
         if let Some(last) = last {
             let head = Head {
                 count: last.seq,
                 hash: last.hash,
             };
             batch.insert(keys::META_HEAD, encode_head(head, &last.time));
-            tree.write(&mut batch);
+            tree.write(&mut batch)?;
             self.db.apply_batch(batch).map_err(storage(&self.path))?;
             self.memo.note(valid.events());
             self.head = head;
@@ -874,7 +879,7 @@ impl Ledger {
                 tree.push(&entry?)?;
                 leaves += 1;
             }
-            tree.write(&mut batch);
+            tree.write(&mut batch)?;
             self.db.apply_batch(batch).map_err(storage(&self.path))?;
         }
         self.db.flush().map_err(storage(&self.path))?;
@@ -946,23 +951,35 @@ impl Ledger {
             .map_err(|e| StoreError::OutOfRange(format!("signing the checkpoint: {e}")))
     }
 
-    /// Recomputes every office's cached timeline from the log and writes them, with the
-    /// cache record, in one batch.
+    /// Recomputes every office's cached timeline from the log and writes them in batches of
+    /// about [`CACHE_REBUILD_RECORDS`] records, so that memory stays bounded whatever the
+    /// ledger's size. The cache record is removed (durably) first and written last: until the
+    /// rebuild completes, the cache vouches for nothing, and an interrupted rebuild is done
+    /// again by the next open.
     pub(crate) fn rebuild_cache(&self) -> Result<(), StoreError> {
-        let mut batch = Batch::default();
+        self.db
+            .remove(keys::META_CACHE)
+            .map_err(storage(&self.path))?;
+        self.db.flush().map_err(storage(&self.path))?;
+        let mut writer = BoundedBatch::new(&self.db, &self.path);
         for prefix in [keys::SEGMENT, keys::TIMELINE] {
             for item in self.db.scan_prefix([prefix]) {
                 let (key, _) = item.map_err(storage(&self.path))?;
-                batch.remove(key);
+                writer.batch.remove(key);
+                writer.counted(1)?;
             }
         }
+        writer.apply()?;
         let count = self.head.count;
         for office in self.offices()? {
             let timeline = timeline_as_of(self, &office, count)?;
-            crate::index::insert_timeline(&mut batch, &timeline);
+            let records = crate::index::insert_timeline(&mut writer.batch, &timeline);
+            writer.counted(records)?;
         }
-        batch.insert(keys::META_CACHE, &encode_cache_record(count));
-        self.db.apply_batch(batch).map_err(storage(&self.path))?;
+        writer
+            .batch
+            .insert(keys::META_CACHE, &encode_cache_record(count));
+        writer.apply()?;
         self.db.flush().map_err(storage(&self.path))?;
         Ok(())
     }
@@ -988,6 +1005,45 @@ impl Ledger {
         let stored = decode(&bytes).map_err(|e| broken(e.0))?;
         check_stored(&stored, seq)?;
         crate::entry::parse_event_bytes(stored.event).map_err(|e| broken(e.0))
+    }
+}
+
+/// Records per batch when rebuilding the query cache: large enough that batches are cheap,
+/// small enough that a batch's memory is a few megabytes.
+const CACHE_REBUILD_RECORDS: usize = 20_000;
+
+/// A sled batch applied whenever it holds [`CACHE_REBUILD_RECORDS`] records.
+struct BoundedBatch<'a> {
+    db: &'a Db,
+    path: &'a Path,
+    batch: Batch,
+    records: usize,
+}
+
+impl<'a> BoundedBatch<'a> {
+    fn new(db: &'a Db, path: &'a Path) -> Self {
+        BoundedBatch {
+            db,
+            path,
+            batch: Batch::default(),
+            records: 0,
+        }
+    }
+
+    /// Takes note of `records` more records in the batch, applying it when full.
+    fn counted(&mut self, records: usize) -> Result<(), StoreError> {
+        self.records += records;
+        if self.records >= CACHE_REBUILD_RECORDS {
+            self.apply()?;
+        }
+        Ok(())
+    }
+
+    fn apply(&mut self) -> Result<(), StoreError> {
+        let batch = std::mem::take(&mut self.batch);
+        self.db.apply_batch(batch).map_err(storage(self.path))?;
+        self.records = 0;
+        Ok(())
     }
 }
 
@@ -1021,30 +1077,54 @@ fn check_entry(
     prev: &[u8; 32],
     previous_time: &str,
 ) -> Option<Problem> {
-    if entry.seq != expected {
-        return Some(if entry.seq > expected {
+    check_fields(
+        entry.seq,
+        &entry.time,
+        &entry.prev,
+        &entry.hash,
+        &entry.event,
+        expected,
+        prev,
+        previous_time,
+    )
+}
+
+/// [`check_entry`] over borrowed fields (verification reads them without copying).
+#[allow(clippy::too_many_arguments)] // the fields of an entry, then the chain before it
+fn check_fields(
+    seq: Seq,
+    time: &str,
+    entry_prev: &[u8; 32],
+    hash: &[u8; 32],
+    event: &[u8],
+    expected: Seq,
+    prev: &[u8; 32],
+    previous_time: &str,
+) -> Option<Problem> {
+    if seq != expected {
+        return Some(if seq > expected {
             Problem::Gap {
                 expected,
-                found: entry.seq,
+                found: seq,
             }
         } else {
-            Problem::Misplaced { found: entry.seq }
+            Problem::Misplaced { found: seq }
         });
     }
-    if &entry.prev != prev {
+    if entry_prev != prev {
         return Some(Problem::BrokenLink);
     }
-    let actual = Entry::compute_hash(entry.seq, &entry.time, &entry.prev, &entry.event);
-    if actual != entry.hash {
+    let actual = Entry::compute_hash(seq, time, entry_prev, event);
+    if &actual != hash {
         return Some(Problem::HashMismatch {
             expected: actual,
-            actual: entry.hash,
+            actual: *hash,
         });
     }
-    if entry.time.as_str() < previous_time {
+    if time < previous_time {
         return Some(Problem::TimeWentBack {
             previous: previous_time.to_owned(),
-            time: entry.time.clone(),
+            time: time.to_owned(),
         });
     }
     None
@@ -1060,10 +1140,12 @@ fn verify_db_with(
     db: &Db,
     path: &Path,
     head: HeadRecord,
-    on_entry: &mut dyn FnMut(&Entry),
+    on_entry: &mut dyn FnMut(&Stored<'_>),
 ) -> Result<Verdict, StoreError> {
     let mut expected: Seq = 1;
     let mut prev = ZERO_HASH;
+    // The time of the entry before, already checked: entries recorded together share their
+    // time, and an equal time needs no second parse.
     let mut previous_time = String::new();
     for item in db.scan_prefix([keys::ENTRY]) {
         let (key, value) = item.map_err(storage(path))?;
@@ -1092,15 +1174,26 @@ fn verify_db_with(
         if stored.seq != seq {
             return broken(Problem::Misplaced { found: stored.seq });
         }
-        let entry = stored.to_entry();
-        if let Some(problem) = check_entry(&entry, expected, &prev, &previous_time) {
+        if let Some(problem) = check_fields(
+            stored.seq,
+            stored.time,
+            &stored.prev,
+            &stored.hash,
+            stored.event,
+            expected,
+            &prev,
+            &previous_time,
+        ) {
             return broken(problem);
         }
-        if let Err(e) = crate::entry::parse_time(&entry.time) {
-            return broken(Problem::Unparsable(e.0));
+        let new_time = stored.time != previous_time;
+        if new_time {
+            if let Err(e) = crate::entry::parse_time(stored.time) {
+                return broken(Problem::Unparsable(e.0));
+            }
         }
-        match crate::entry::parse_event_bytes(&entry.event) {
-            Ok(event) if event.canonical_bytes() == entry.event => {}
+        match crate::entry::parse_event_bytes(stored.event) {
+            Ok(event) if event.canonical_bytes() == stored.event => {}
             Ok(_) => {
                 return broken(Problem::Unparsable(
                     "its event is not in canonical form".into(),
@@ -1108,9 +1201,12 @@ fn verify_db_with(
             }
             Err(e) => return broken(Problem::Unparsable(e.0)),
         }
-        on_entry(&entry);
-        prev = entry.hash;
-        previous_time = entry.time;
+        on_entry(&stored);
+        prev = stored.hash;
+        if new_time {
+            previous_time.clear();
+            previous_time.push_str(stored.time);
+        }
         expected += 1;
     }
     let count = expected - 1;
@@ -1154,9 +1250,9 @@ pub fn verify_path_against(path: &Path, checkpoint: &Checkpoint) -> Result<Verdi
     let mut accumulator = RootAccumulator::new();
     let size = checkpoint.size;
     let mut root_at_size = (size == 0).then(|| accumulator.root());
-    let verdict = verify_db_with(&db, path, head, &mut |entry| {
+    let verdict = verify_db_with(&db, path, head, &mut |stored| {
         if accumulator.size() < size {
-            let line = entry.export_line();
+            let line = stored.to_entry().export_line();
             accumulator.push(line.strip_suffix('\n').unwrap_or(&line).as_bytes());
             if accumulator.size() == size {
                 root_at_size = Some(accumulator.root());

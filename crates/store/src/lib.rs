@@ -37,11 +37,12 @@ mod error;
 mod index;
 mod keys;
 mod ledger;
+mod postings;
 mod tree;
 
 pub use entry::{
-    Entry, EntryError, FORMAT_VERSION, HASH_DOMAIN, Head, TIME_LEN, ZERO_HASH, format_time,
-    parse_time,
+    Entry, EntryError, FORMAT_VERSION, HASH_DOMAIN, Head, LAYOUT_VERSION, TIME_LEN, ZERO_HASH,
+    format_time, parse_time,
 };
 pub use error::{AppendError, ImportError, Problem, StoreError, Verdict};
 pub use index::CACHE_VERSION;

@@ -5,6 +5,11 @@
 //!
 //! Like the query cache, the stored hashes are derived from the log: they are rebuilt when
 //! missing and never trusted by verification, which recomputes roots from the entries.
+//!
+//! The hashes are stored in tiles of [`TILE_LEN`] (layout version 2): the tile `t` (key `H` +
+//! `t` u64 BE) holds the hashes of stored-hash indexes `t * TILE_LEN ..`, 32 bytes each, in
+//! order. Stored-hash indexes only grow, so an append rewrites at most the last, partial
+//! tile and adds new ones; a tile never holds more than [`TILE_LEN`] hashes.
 
 use std::path::Path;
 
@@ -34,15 +39,29 @@ impl HashReader for StoredTree<'_> {
     }
 }
 
+/// Stored hashes per tile.
+pub const TILE_LEN: u64 = 256;
+
+/// The bytes of a stored hash.
+const HASH_LEN: usize = 32;
+
 fn read_one(db: &Db, path: &Path, index: u64) -> Result<Hash, StoreError> {
-    let value = db.get(keys::tree_hash(index)).map_err(storage(path))?;
+    let missing = || StoreError::Damaged {
+        path: path.to_owned(),
+        reason: format!("the stored tree hash {index} is missing or malformed"),
+    };
+    let value = db
+        .get(keys::tree_hash(index / TILE_LEN))
+        .map_err(storage(path))?
+        .ok_or_else(missing)?;
+    if value.len() % HASH_LEN != 0 || value.len() > TILE_LEN as usize * HASH_LEN {
+        return Err(missing());
+    }
+    let at = (index % TILE_LEN) as usize * HASH_LEN;
     value
-        .as_deref()
+        .get(at..at + HASH_LEN)
         .and_then(|bytes| <Hash>::try_from(bytes).ok())
-        .ok_or_else(|| StoreError::Damaged {
-            path: path.to_owned(),
-            reason: format!("the stored tree hash {index} is missing or malformed"),
-        })
+        .ok_or_else(missing)
 }
 
 /// Stored hashes being computed for entries not written yet: reads see them first, then the
@@ -77,12 +96,44 @@ impl<'a> TreeAppender<'a> {
         Ok(())
     }
 
-    /// Puts the new hashes and the tree record into `batch`.
-    pub fn write(self, batch: &mut Batch) {
-        for (i, hash) in self.pending.iter().enumerate() {
-            batch.insert(&keys::tree_hash(self.first_index + i as u64), &hash[..]);
+    /// Puts the new hashes, completing the last stored tile, and the tree record into `batch`.
+    pub fn write(self, batch: &mut Batch) -> Result<(), StoreError> {
+        let path = self.stored.path;
+        let mut tile = self.first_index / TILE_LEN;
+        // The hashes already in the first tile touched: its first `kept` must be stored.
+        let kept = (self.first_index % TILE_LEN) as usize * HASH_LEN;
+        let mut bytes = Vec::with_capacity(TILE_LEN as usize * HASH_LEN);
+        if kept > 0 {
+            let stored = self
+                .stored
+                .db
+                .get(keys::tree_hash(tile))
+                .map_err(storage(path))?;
+            match stored {
+                Some(value) if value.len() >= kept => bytes.extend_from_slice(&value[..kept]),
+                _ => {
+                    return Err(StoreError::Damaged {
+                        path: path.to_owned(),
+                        reason: format!(
+                            "the stored tree hashes before {} are missing",
+                            self.first_index
+                        ),
+                    });
+                }
+            }
+        }
+        for hash in &self.pending {
+            bytes.extend_from_slice(hash);
+            if bytes.len() == TILE_LEN as usize * HASH_LEN {
+                batch.insert(&keys::tree_hash(tile), std::mem::take(&mut bytes));
+                tile += 1;
+            }
+        }
+        if !bytes.is_empty() {
+            batch.insert(&keys::tree_hash(tile), bytes);
         }
         batch.insert(keys::META_TREE, &self.leaves.to_be_bytes()[..]);
+        Ok(())
     }
 }
 

@@ -102,6 +102,45 @@ fn a_duplicate_is_reported_already_recorded_with_its_position() {
     assert!(ledger.verify().unwrap().is_intact());
 }
 
+/// Layout version 2 stores no digests: an identical event is found through its act, or, for a
+/// retraction (which names no act), through the retractions of its position. Identical
+/// events are reported, in a later batch and after reopening; events that differ in one field
+/// are recorded.
+#[test]
+fn duplicates_are_found_without_a_digest_index() {
+    let s = scratch();
+    let mut ledger = Ledger::create(&s.path).unwrap();
+    ledger.append(batch(SEED)).unwrap();
+    let retraction = r#"{"type":"record_retracted","seq":2,"reason":"error"}"#;
+    let report = ledger.append(batch(retraction)).unwrap();
+    assert!(matches!(
+        report.outcomes[..],
+        [(1, Appended::Recorded { seq: 7, .. })]
+    ));
+    drop(ledger);
+    let mut ledger = Ledger::open(&s.path).unwrap();
+    let again = format!(
+        "{retraction}\n{}\n{}",
+        r#"{"type":"record_retracted","seq":2,"reason":"another reason"}"#,
+        SEED.lines().nth(1).unwrap()
+    );
+    let report = ledger.append(batch(&again)).unwrap();
+    assert_eq!(
+        report.outcomes,
+        vec![
+            (1, Appended::AlreadyRecorded { seq: 7 }),
+            (
+                2,
+                Appended::Recorded {
+                    seq: 8,
+                    hash: ledger.entry(8).unwrap().unwrap().hash
+                }
+            ),
+            (3, Appended::AlreadyRecorded { seq: 2 }),
+        ]
+    );
+}
+
 #[test]
 fn positions_have_no_gaps_and_entries_read_back() {
     let s = scratch();

@@ -319,6 +319,30 @@ fn a_sled_database_without_the_ledger_records_is_no_ledger() {
     ));
 }
 
+/// A ledger of layout version 1 (one key per posting, a `D` table) is refused with a clear
+/// error, by open and by verify, never read with the wrong layout.
+#[test]
+fn a_ledger_of_an_older_layout_is_an_unsupported_format() {
+    let s = scratch();
+    drop(ledger_with(&s.path, 2, 3));
+    raw(&s.path)
+        .insert(META_FORMAT, &1u32.to_be_bytes())
+        .unwrap();
+    for error in [
+        Ledger::open(&s.path).unwrap_err(),
+        verify_path(&s.path).unwrap_err(),
+    ] {
+        assert!(
+            matches!(error, StoreError::UnsupportedFormat { found: 1, .. }),
+            "{error:?}"
+        );
+        assert!(
+            error.to_string().contains("unsupported format version 1"),
+            "{error}"
+        );
+    }
+}
+
 #[test]
 fn a_new_ledger_is_intact_with_no_entries() {
     let s = scratch();

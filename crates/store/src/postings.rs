@@ -1,0 +1,282 @@
+//! Packed postings: the positions an index lists for one key, stored a block of up to
+//! [`BLOCK_LEN`] positions per sled key instead of one key per position (layout version 2,
+//! `docs/FORMAT.md`).
+//!
+//! - `O` office 0x00 first and `P` person 0x00 first: a block whose first position is `first`
+//!   (u64 BE), its value `count, first, delta, delta...` as LEB128 varints. The last block of an
+//!   identifier is rewritten by the append that adds to it; full blocks never change.
+//! - `A` bucket (u16 BE): every act whose [`bucket`] is `bucket`, sorted, each as
+//!   `length, act bytes, count, first, delta...`. A few tens of thousands of keys hold every
+//!   act, however many there are.
+//!
+//! A block names its first position in its key and in its value, and its positions must
+//! strictly increase: a block moved, cut or changed reads as damage, never as other positions.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use sled::{Batch, Db};
+
+use actledger_core::Seq;
+
+use crate::error::StoreError;
+use crate::keys;
+use crate::ledger::storage;
+
+/// The most positions in one `O` or `P` block.
+pub const BLOCK_LEN: usize = 256;
+
+/// How many `A` buckets there are.
+pub const ACT_BUCKETS: u64 = 1 << 16;
+
+/// The bucket of an act: FNV-1a (64-bit) of its bytes, modulo [`ACT_BUCKETS`].
+pub fn bucket(act: &str) -> u16 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in act.as_bytes() {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    u16::try_from(h % ACT_BUCKETS).expect("below 2^16")
+}
+
+fn put_varint(out: &mut Vec<u8>, mut n: u64) {
+    while n >= 0x80 {
+        out.push((n as u8) | 0x80);
+        n >>= 7;
+    }
+    out.push(n as u8);
+}
+
+fn take_varint(bytes: &mut &[u8]) -> Option<u64> {
+    let mut n: u64 = 0;
+    for shift in (0..64).step_by(7) {
+        let (&b, rest) = bytes.split_first()?;
+        *bytes = rest;
+        n |= u64::from(b & 0x7f).checked_shl(shift)?;
+        if b & 0x80 == 0 {
+            return Some(n);
+        }
+    }
+    None
+}
+
+/// Appends `count, first, delta...` for `seqs` (strictly increasing, not empty).
+fn put_list(out: &mut Vec<u8>, seqs: &[Seq]) {
+    put_varint(out, seqs.len() as u64);
+    let mut before = 0;
+    for (i, &seq) in seqs.iter().enumerate() {
+        put_varint(out, if i == 0 { seq } else { seq - before });
+        before = seq;
+    }
+}
+
+/// Reads `count, first, delta...`: `None` if cut short, empty, or not strictly increasing.
+fn take_list(bytes: &mut &[u8]) -> Option<Vec<Seq>> {
+    let count = usize::try_from(take_varint(bytes)?).ok()?;
+    if count == 0 || count > bytes.len() {
+        return None;
+    }
+    let mut seqs = Vec::with_capacity(count);
+    let mut seq = take_varint(bytes)?;
+    seqs.push(seq);
+    for _ in 1..count {
+        let delta = take_varint(bytes)?;
+        if delta == 0 {
+            return None;
+        }
+        seq = seq.checked_add(delta)?;
+        seqs.push(seq);
+    }
+    Some(seqs)
+}
+
+fn malformed(path: &Path, what: &str) -> StoreError {
+    StoreError::Damaged {
+        path: path.to_owned(),
+        reason: format!(
+            "{what} of the indexes is malformed (the indexes are derived from the log: export, then import into a new ledger, rebuilds them)"
+        ),
+    }
+}
+
+/// Decodes an `O` or `P` block stored under `key`, whose prefix is `prefix`.
+fn block(path: &Path, prefix: &[u8], key: &[u8], value: &[u8]) -> Result<Vec<Seq>, StoreError> {
+    let bad = || malformed(path, "a posting block");
+    if key.len() != prefix.len() + 8 {
+        return Err(bad());
+    }
+    let first = keys::seq_suffix(key).ok_or_else(bad)?;
+    let mut rest = value;
+    let seqs = take_list(&mut rest).ok_or_else(bad)?;
+    if !rest.is_empty() || seqs.len() > BLOCK_LEN || seqs[0] != first {
+        return Err(bad());
+    }
+    Ok(seqs)
+}
+
+/// Every position listed under `prefix` (`O` or `P`, an identifier, 0x00), in order.
+pub(crate) fn read_postings(db: &Db, path: &Path, prefix: &[u8]) -> Result<Vec<Seq>, StoreError> {
+    let mut all: Vec<Seq> = Vec::new();
+    for item in db.scan_prefix(prefix) {
+        let (key, value) = item.map_err(storage(path))?;
+        let seqs = block(path, prefix, &key, &value)?;
+        if all.last().is_some_and(|last| *last >= seqs[0]) {
+            return Err(malformed(path, "a posting block"));
+        }
+        all.extend(seqs);
+    }
+    Ok(all)
+}
+
+fn act_key(bucket: u16) -> [u8; 3] {
+    let b = bucket.to_be_bytes();
+    [keys::ACT, b[0], b[1]]
+}
+
+/// Decodes an `A` bucket: its acts, sorted, with their positions.
+fn decode_bucket(path: &Path, value: &[u8]) -> Result<BTreeMap<String, Vec<Seq>>, StoreError> {
+    let bad = || malformed(path, "an act bucket");
+    let mut acts = BTreeMap::new();
+    let mut rest = value;
+    let mut last: Option<String> = None;
+    while !rest.is_empty() {
+        let len = usize::try_from(take_varint(&mut rest).ok_or_else(bad)?).map_err(|_| bad())?;
+        if len > rest.len() {
+            return Err(bad());
+        }
+        let (name, tail) = rest.split_at(len);
+        rest = tail;
+        let name = std::str::from_utf8(name).map_err(|_| bad())?.to_owned();
+        if last.as_ref().is_some_and(|l| *l >= name) {
+            return Err(bad());
+        }
+        let seqs = take_list(&mut rest).ok_or_else(bad)?;
+        last = Some(name.clone());
+        acts.insert(name, seqs);
+    }
+    Ok(acts)
+}
+
+fn encode_bucket(acts: &BTreeMap<String, Vec<Seq>>) -> Vec<u8> {
+    let mut out = Vec::new();
+    for (act, seqs) in acts {
+        put_varint(&mut out, act.len() as u64);
+        out.extend_from_slice(act.as_bytes());
+        put_list(&mut out, seqs);
+    }
+    out
+}
+
+/// The positions of the events whose `act` is `act`, in order.
+pub(crate) fn read_act(db: &Db, path: &Path, act: &str) -> Result<Vec<Seq>, StoreError> {
+    let bucket = bucket(act);
+    let Some(value) = db.get(act_key(bucket)).map_err(storage(path))? else {
+        return Ok(Vec::new());
+    };
+    let mut acts = decode_bucket(path, &value)?;
+    if acts.keys().any(|a| self::bucket(a) != bucket) {
+        return Err(malformed(path, "an act bucket"));
+    }
+    Ok(acts.remove(act).unwrap_or_default())
+}
+
+/// The postings of one batch, gathered before they are merged with the stored ones.
+#[derive(Debug, Default)]
+pub(crate) struct PostingWriter {
+    /// `O` or `P` prefix -> new positions, in order.
+    lists: BTreeMap<Vec<u8>, Vec<Seq>>,
+    /// bucket -> act -> new positions, in order.
+    acts: BTreeMap<u16, BTreeMap<String, Vec<Seq>>>,
+}
+
+impl PostingWriter {
+    /// Lists `seq` under `prefix` (`O` or `P`, an identifier, 0x00).
+    pub fn add(&mut self, prefix: Vec<u8>, seq: Seq) {
+        self.lists.entry(prefix).or_default().push(seq);
+    }
+
+    /// Lists `seq` under the act `act`.
+    pub fn add_act(&mut self, act: &str, seq: Seq) {
+        self.acts
+            .entry(bucket(act))
+            .or_default()
+            .entry(act.to_owned())
+            .or_default()
+            .push(seq);
+    }
+
+    /// Merges the new positions with the stored tail blocks and buckets, into `batch`.
+    pub fn write(self, db: &Db, path: &Path, batch: &mut Batch) -> Result<(), StoreError> {
+        for (prefix, new) in self.lists {
+            let mut seqs = Vec::new();
+            if let Some(item) = db.scan_prefix(&prefix).next_back() {
+                let (key, value) = item.map_err(storage(path))?;
+                let tail = block(path, &prefix, &key, &value)?;
+                if tail.len() < BLOCK_LEN {
+                    seqs = tail;
+                }
+            }
+            if seqs.last().is_some_and(|last| *last >= new[0]) {
+                return Err(malformed(path, "a posting block"));
+            }
+            seqs.extend(new);
+            for chunk in seqs.chunks(BLOCK_LEN) {
+                let mut key = prefix.clone();
+                key.extend_from_slice(&chunk[0].to_be_bytes());
+                let mut value = Vec::with_capacity(2 + chunk.len() * 2);
+                put_list(&mut value, chunk);
+                batch.insert(key, value);
+            }
+        }
+        for (bucket, new) in self.acts {
+            let key = act_key(bucket);
+            let mut acts = match db.get(key).map_err(storage(path))? {
+                Some(value) => decode_bucket(path, &value)?,
+                None => BTreeMap::new(),
+            };
+            for (act, seqs) in new {
+                let list = acts.entry(act).or_default();
+                if list.last().is_some_and(|last| *last >= seqs[0]) {
+                    return Err(malformed(path, "an act bucket"));
+                }
+                list.extend(seqs);
+            }
+            batch.insert(&key, encode_bucket(&acts));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lists_round_trip() {
+        for seqs in [vec![1], vec![1, 2, 3], vec![7, 300, 70_000, u64::MAX]] {
+            let mut out = Vec::new();
+            put_list(&mut out, &seqs);
+            let mut bytes = &out[..];
+            assert_eq!(take_list(&mut bytes), Some(seqs));
+            assert!(bytes.is_empty());
+        }
+    }
+
+    #[test]
+    fn malformed_lists_are_refused() {
+        // A repeated position (delta 0), a list cut short, an empty list.
+        for bytes in [&[2u8, 5, 0][..], &[3, 5, 1], &[0], &[]] {
+            let mut b = bytes;
+            assert_eq!(take_list(&mut b), None, "{bytes:?}");
+        }
+    }
+
+    #[test]
+    fn buckets_round_trip() {
+        let mut acts = BTreeMap::new();
+        acts.insert("A-1".to_owned(), vec![1, 5]);
+        acts.insert("B-2".to_owned(), vec![3]);
+        let path = Path::new("(test)");
+        assert_eq!(decode_bucket(path, &encode_bucket(&acts)).unwrap(), acts);
+    }
+}
