@@ -22,7 +22,7 @@ pub enum Target {
     ExportLine,
     /// A whole export, imported into a fresh ledger ([`Ledger::import`]).
     Import,
-    /// A stored entry, as the store reads it back from sled.
+    /// A stored chunk of entries (layout 3), as the store reads it back from sled.
     StoredEntry,
     /// A signed checkpoint ([`Checkpoint::open`]) and its text ([`Checkpoint::parse`]).
     Checkpoint,
@@ -114,19 +114,26 @@ fn import(data: &[u8]) {
     }
 }
 
+/// A stored chunk of the log (layout 3): decoding is exact, and every entry it yields behaves.
 fn stored_entry(data: &[u8]) {
-    let Ok(entry) = testing::decode_entry(data) else {
+    let Ok(entries) = testing::decode_chunk(1, data) else {
         return;
     };
-    assert_eq!(testing::encode_entry(&entry), data, "decoding is not exact");
-    let _ = entry.hash_is_valid();
-    let _ = entry.event();
-    let _ = entry.recorded_at();
-    // Whatever was stored as UTF-8, its export line is either refused or read back as the
-    // same entry (the store writes only UTF-8 events; verification refuses any other).
-    if std::str::from_utf8(&entry.event).is_ok() {
-        if let Ok(again) = Entry::parse_export_line(entry.export_line().as_bytes()) {
-            assert_eq!(again, entry);
+    assert_eq!(
+        testing::encode_chunk(&entries),
+        data,
+        "decoding is not exact"
+    );
+    for entry in entries {
+        let _ = entry.hash_is_valid();
+        let _ = entry.event();
+        let _ = entry.recorded_at();
+        // Whatever was stored as UTF-8, its export line is either refused or read back as
+        // the same entry (the store writes only UTF-8 events; verification refuses any other).
+        if std::str::from_utf8(&entry.event).is_ok() {
+            if let Ok(again) = Entry::parse_export_line(entry.export_line().as_bytes()) {
+                assert_eq!(again, entry);
+            }
         }
     }
 }
@@ -249,13 +256,19 @@ pub fn seeds(target: Target) -> Vec<Vec<u8>> {
                 Vec::new(),
             ]
         }
-        Target::StoredEntry => lines
-            .iter()
-            .map(|l| {
-                let entry = Entry::parse_export_line(l.as_bytes()).expect("a seed line parses");
-                testing::encode_entry(&entry)
-            })
-            .collect(),
+        Target::StoredEntry => {
+            let entries: Vec<Entry> = lines
+                .iter()
+                .map(|l| Entry::parse_export_line(l.as_bytes()).expect("a seed line parses"))
+                .collect();
+            let mut seeds = vec![testing::encode_chunk(&entries)];
+            seeds.extend(
+                entries
+                    .iter()
+                    .map(|entry| testing::encode_chunk(std::slice::from_ref(entry))),
+            );
+            seeds
+        }
         Target::Checkpoint => {
             let key = key();
             let (old, new) = seed_checkpoints();

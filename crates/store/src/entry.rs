@@ -14,9 +14,10 @@ use actledger_core::{Event, Seq, parse_event};
 pub const FORMAT_VERSION: u32 = 1;
 
 /// The version of the layout inside sled, in the `Mformat` record (`docs/FORMAT.md`, section
-/// 3). Version 2 packs the `A`, `O` and `P` postings and has no `D` table; a ledger of another
-/// layout is refused as unsupported (export it with the version that wrote it, then import).
-pub const LAYOUT_VERSION: u32 = 2;
+/// 3). Version 2 packs the `A`, `O` and `P` postings and has no `D` table; version 3 stores the
+/// log in chunks of up to 256 entries (`crate::chunk`). A ledger of another layout is refused
+/// as unsupported (export it with the version that wrote it, then import).
+pub const LAYOUT_VERSION: u32 = 3;
 
 /// The domain tag that starts every hashed entry (followed by one 0x00 byte).
 pub const HASH_DOMAIN: &[u8] = b"actledger/entry";
@@ -286,23 +287,7 @@ pub fn parse_time(text: &str) -> Result<DateTime<Utc>, EntryError> {
     Ok(t)
 }
 
-/// The stored form of an entry (the value under its `L` key), version 1:
-/// `0x01`, seq (u64 BE), time length (u8), time, prev (32), hash (32), event (the rest).
-pub(crate) fn encode(entry: &Entry) -> Vec<u8> {
-    let mut out = Vec::with_capacity(1 + 8 + 1 + entry.time.len() + 64 + entry.event.len());
-    out.push(ENCODING_V1);
-    out.extend_from_slice(&entry.seq.to_be_bytes());
-    out.push(u8::try_from(entry.time.len()).unwrap_or(u8::MAX));
-    out.extend_from_slice(entry.time.as_bytes());
-    out.extend_from_slice(&entry.prev);
-    out.extend_from_slice(&entry.hash);
-    out.extend_from_slice(&entry.event);
-    out
-}
-
-const ENCODING_V1: u8 = 1;
-
-/// The parts of a stored entry, borrowed from the stored bytes.
+/// The parts of a stored entry, borrowed from its chunk's bytes (`crate::chunk`).
 pub(crate) struct Stored<'a> {
     pub seq: Seq,
     pub time: &'a str,
@@ -321,30 +306,6 @@ impl Stored<'_> {
             event: self.event.to_vec(),
         }
     }
-}
-
-/// Reads a stored entry without copying its event.
-pub(crate) fn decode(bytes: &[u8]) -> Result<Stored<'_>, EntryError> {
-    let short = || bad("the stored entry is cut short");
-    let (&version, rest) = bytes.split_first().ok_or_else(short)?;
-    if version != ENCODING_V1 {
-        return Err(bad(format!(
-            "the stored entry has unknown encoding {version}"
-        )));
-    }
-    let (seq, rest) = rest.split_first_chunk::<8>().ok_or_else(short)?;
-    let (&time_len, rest) = rest.split_first().ok_or_else(short)?;
-    let (time, rest) = split_checked(rest, usize::from(time_len), "time").map_err(|_| short())?;
-    let time = std::str::from_utf8(time).map_err(|_| bad("the stored time is not UTF-8"))?;
-    let (prev, rest) = rest.split_first_chunk::<32>().ok_or_else(short)?;
-    let (hash, event) = rest.split_first_chunk::<32>().ok_or_else(short)?;
-    Ok(Stored {
-        seq: u64::from_be_bytes(*seq),
-        time,
-        prev: *prev,
-        hash: *hash,
-        event,
-    })
 }
 
 #[cfg(test)]
@@ -399,13 +360,6 @@ mod tests {
         ] {
             assert!(Entry::parse_export_line(bad.as_bytes()).is_err(), "{bad}");
         }
-    }
-
-    #[test]
-    fn stored_encoding_round_trips() {
-        let entry = sample();
-        assert_eq!(decode(&encode(&entry)).unwrap().to_entry(), entry);
-        assert!(decode(&encode(&entry)[..40]).is_err());
     }
 
     #[test]

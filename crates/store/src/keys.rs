@@ -7,7 +7,7 @@ use actledger_core::Seq;
 
 /// `M` + name: the meta records.
 pub const META: u8 = b'M';
-/// `L` + seq: the entries of the chain.
+/// `L` + first seq: a chunk of up to 256 entries of the chain (`crate::chunk`).
 pub const ENTRY: u8 = b'L';
 /// `A` + bucket (u16 BE): the events of every act in the bucket (`postings`).
 pub const ACT: u8 = b'A';
@@ -47,7 +47,7 @@ pub fn tree_hash(tile: u64) -> [u8; 9] {
     key
 }
 
-/// The key of the entry at `seq`.
+/// The key of the chunk whose first entry is at `seq`.
 pub fn entry(seq: Seq) -> [u8; 9] {
     let mut key = [ENTRY; 9];
     key[1..].copy_from_slice(&seq.to_be_bytes());
@@ -92,7 +92,7 @@ pub fn seq_suffix(key: &[u8]) -> Option<Seq> {
     Some(Seq::from_be_bytes(bytes))
 }
 
-/// The position of an `L` key.
+/// The first position of an `L` key.
 pub fn entry_seq(key: &[u8]) -> Option<Seq> {
     (key.len() == 9 && key[0] == ENTRY)
         .then(|| seq_suffix(key))

@@ -13,7 +13,8 @@ use actledger_core::{
     timeline_as_of, validate_batch,
 };
 
-use crate::entry::{Entry, Head, LAYOUT_VERSION, Stored, ZERO_HASH, decode, encode, format_time};
+use crate::chunk;
+use crate::entry::{Entry, EntryError, Head, LAYOUT_VERSION, Stored, ZERO_HASH, format_time};
 use crate::error::{AppendError, ImportError, Problem, StoreError, Verdict};
 use crate::index::{CACHE_VERSION, Memo, add_index_keys};
 use crate::keys;
@@ -507,30 +508,62 @@ impl Ledger {
         self.head
     }
 
-    /// The position of the last `L` key, whatever the head record says.
+    /// The position of the last stored entry (the last of the last chunk), whatever the head
+    /// record says.
     fn last_entry_seq(&self) -> Result<Option<Seq>, StoreError> {
         match self.db.scan_prefix([keys::ENTRY]).next_back() {
             None => Ok(None),
             Some(item) => {
-                let (key, _) = item.map_err(storage(&self.path))?;
-                keys::entry_seq(&key)
-                    .map(Some)
-                    .ok_or_else(|| damaged(&self.path, "an entry key is malformed"))
+                let (key, value) = item.map_err(storage(&self.path))?;
+                let first = keys::entry_seq(&key)
+                    .ok_or_else(|| damaged(&self.path, "an entry key is malformed"))?;
+                let unreadable = |e: EntryError| {
+                    damaged(
+                        &self.path,
+                        format!(
+                            "its last chunk of entries is unreadable: {} (run verify)",
+                            e.0
+                        ),
+                    )
+                };
+                let mut last = None;
+                for stored in chunk::read(first, &value).map_err(unreadable)? {
+                    last = Some(stored.map_err(unreadable)?.seq);
+                }
+                Ok(last)
             }
         }
     }
 
-    /// The stored time and hash of the entry at `seq`, without parsing its event.
-    fn stored(&self, seq: Seq) -> Result<Option<(String, [u8; 32])>, StoreError> {
-        let Some(bytes) = self.db.get(keys::entry(seq)).map_err(storage(&self.path))? else {
+    /// Shows `f` the stored entry at `seq`, checked (its hash is the hash of its fields), or
+    /// returns `None` when no chunk holds it.
+    fn with_stored<T>(
+        &self,
+        seq: Seq,
+        f: impl FnOnce(&Stored<'_>) -> T,
+    ) -> Result<Option<T>, StoreError> {
+        let first = chunk::chunk_first(seq);
+        let Some(bytes) = self
+            .db
+            .get(keys::entry(first))
+            .map_err(storage(&self.path))?
+        else {
             return Ok(None);
         };
-        let stored = decode(&bytes).map_err(|e| StoreError::Broken {
-            seq,
-            problem: Problem::Unparsable(e.0),
-        })?;
-        check_stored(&stored, seq)?;
-        Ok(Some((stored.time.to_owned(), stored.hash)))
+        let mut reader = chunk::read(first, &bytes).map_err(|e| unparsable(first, e))?;
+        while let Some(item) = reader.next() {
+            let stored = item.map_err(|e| unparsable(reader.seq(), e))?;
+            if stored.seq == seq {
+                check_stored(&stored, seq)?;
+                return Ok(Some(f(&stored)));
+            }
+        }
+        Ok(None)
+    }
+
+    /// The stored time and hash of the entry at `seq`, without parsing its event.
+    fn stored(&self, seq: Seq) -> Result<Option<(String, [u8; 32])>, StoreError> {
+        self.with_stored(seq, |stored| (stored.time.to_owned(), stored.hash))
     }
 
     /// Validates `batch` against the ledger and the batch so far, then writes it whole, with
@@ -562,14 +595,16 @@ impl Ledger {
             let mut prev = self.head.hash;
             let mut tree = TreeAppender::new(&self.db, &self.path, self.head.count);
             let mut postings = PostingWriter::default();
+            let mut log = chunk::Writer::new(&self.db, &self.path, self.head.count)?;
             for (seq, event) in (first..).zip(valid.events()) {
                 let entry = Entry::new(seq, time.clone(), prev, event.canonical_bytes());
                 tree.push(&entry)?;
-                batch.insert(&keys::entry(seq), encode(&entry));
+                log.push(&mut batch, &entry);
                 add_index_keys(&mut batch, &mut postings, &self.memo, seq, event);
                 prev = entry.hash;
                 hashes.push(entry.hash);
             }
+            log.write(&mut batch);
             postings.write(&self.db, &self.path, &mut batch)?;
             for office in &offices {
                 let timeline = timeline_as_of(&view, office, count)?;
@@ -611,39 +646,57 @@ impl Ledger {
         if seq == 0 || seq > self.head.count {
             return Ok(None);
         }
-        let Some(bytes) = self.db.get(keys::entry(seq)).map_err(storage(&self.path))? else {
-            return Err(StoreError::Broken {
+        match self.with_stored(seq, |stored| stored.to_entry())? {
+            Some(entry) => Ok(Some(entry)),
+            None => Err(StoreError::Broken {
                 seq,
                 problem: Problem::Unparsable("the entry is missing".into()),
-            });
-        };
-        let stored = decode(&bytes).map_err(|e| StoreError::Broken {
-            seq,
-            problem: Problem::Unparsable(e.0),
-        })?;
-        check_stored(&stored, seq)?;
-        Ok(Some(stored.to_entry()))
+            }),
+        }
     }
 
     /// The entries from position `from` to the head, in order.
     pub fn entries(&self, from: Seq) -> impl Iterator<Item = Result<Entry, StoreError>> + '_ {
         let from = from.max(1);
-        let range = if from > self.head.count {
+        let head = self.head.count;
+        let range = if from > head {
             // An empty range: nothing is stored under the zero key.
             self.db.range(keys::entry(0)..keys::entry(0))
         } else {
             self.db
-                .range(keys::entry(from)..=keys::entry(self.head.count))
+                .range(keys::entry(chunk::chunk_first(from))..=keys::entry(head))
         };
-        range.map(move |item| {
-            let (key, value) = item.map_err(storage(&self.path))?;
-            let seq = keys::entry_seq(&key).unwrap_or(0);
-            let stored = decode(&value).map_err(|e| StoreError::Broken {
-                seq,
-                problem: Problem::Unparsable(e.0),
-            })?;
-            check_stored(&stored, seq)?;
-            Ok(stored.to_entry())
+        range.flat_map(move |item| {
+            let mut out = Vec::new();
+            let (key, value) = match item {
+                Ok(kv) => kv,
+                Err(e) => {
+                    out.push(Err(storage(&self.path)(e)));
+                    return out;
+                }
+            };
+            let first = keys::entry_seq(&key).unwrap_or(0);
+            let mut reader = match chunk::read(first, &value) {
+                Ok(reader) => reader,
+                Err(e) => {
+                    out.push(Err(unparsable(first, e)));
+                    return out;
+                }
+            };
+            while let Some(item) = reader.next() {
+                match item {
+                    Err(e) => {
+                        out.push(Err(unparsable(reader.seq(), e)));
+                        break;
+                    }
+                    Ok(stored) if stored.seq > head => break,
+                    Ok(stored) if stored.seq < from => {}
+                    Ok(stored) => {
+                        out.push(check_stored(&stored, stored.seq).map(|()| stored.to_entry()));
+                    }
+                }
+            }
+            out
         })
     }
 
@@ -843,12 +896,14 @@ impl Ledger {
         let mut last: Option<&Entry> = None;
         let mut tree = TreeAppender::new(&self.db, &self.path, self.head.count);
         let mut postings = PostingWriter::default();
+        let mut log = chunk::Writer::new(&self.db, &self.path, self.head.count)?;
         for (entry, event) in entries.iter().zip(valid.events()) {
             tree.push(entry)?;
-            batch.insert(&keys::entry(entry.seq), encode(entry));
+            log.push(&mut batch, entry);
             add_index_keys(&mut batch, &mut postings, &self.memo, entry.seq, event);
             last = Some(entry);
         }
+        log.write(&mut batch);
         postings.write(&self.db, &self.path, &mut batch)?;
         if let Some(last) = last {
             let head = Head {
@@ -995,16 +1050,18 @@ impl Ledger {
 
     /// The event at `seq`, read from the log (for [`Recorded::event`]).
     pub(crate) fn read_event(&self, seq: Seq) -> Result<Event, StoreError> {
-        let broken = |reason: String| StoreError::Broken {
-            seq,
-            problem: Problem::Unparsable(reason),
-        };
-        let Some(bytes) = self.db.get(keys::entry(seq)).map_err(storage(&self.path))? else {
-            return Err(broken("the entry is missing".into()));
-        };
-        let stored = decode(&bytes).map_err(|e| broken(e.0))?;
-        check_stored(&stored, seq)?;
-        crate::entry::parse_event_bytes(stored.event).map_err(|e| broken(e.0))
+        match self.with_stored(seq, |stored| crate::entry::parse_event_bytes(stored.event))? {
+            Some(event) => event.map_err(|e| unparsable(seq, e)),
+            None => Err(unparsable(seq, EntryError("the entry is missing".into()))),
+        }
+    }
+}
+
+/// An entry that cannot be read.
+fn unparsable(seq: Seq, e: EntryError) -> StoreError {
+    StoreError::Broken {
+        seq,
+        problem: Problem::Unparsable(e.0),
     }
 }
 
@@ -1149,65 +1206,53 @@ fn verify_db_with(
     let mut previous_time = String::new();
     for item in db.scan_prefix([keys::ENTRY]) {
         let (key, value) = item.map_err(storage(path))?;
-        let broken = |problem| {
-            Ok(Verdict::Broken {
+        let Some(first) = keys::entry_seq(&key) else {
+            return Ok(Verdict::Broken {
                 seq: expected,
-                problem,
-            })
+                problem: Problem::Unparsable(format!(
+                    "a key of the log is malformed ({} bytes)",
+                    key.len()
+                )),
+            });
         };
-        let Some(seq) = keys::entry_seq(&key) else {
-            return broken(Problem::Unparsable(format!(
-                "a key of the log is malformed ({} bytes)",
-                key.len()
-            )));
-        };
-        if seq != expected {
-            return broken(Problem::Gap {
-                expected,
-                found: seq,
+        if first != expected {
+            return Ok(Verdict::Broken {
+                seq: expected,
+                problem: if first > expected {
+                    Problem::Gap {
+                        expected,
+                        found: first,
+                    }
+                } else {
+                    Problem::Misplaced { found: first }
+                },
             });
         }
-        let stored = match decode(&value) {
-            Ok(stored) => stored,
-            Err(e) => return broken(Problem::Unparsable(e.0)),
+        if chunk::chunk_first(first) != first {
+            return Ok(Verdict::Broken {
+                seq: expected,
+                problem: Problem::Unparsable(format!(
+                    "a chunk of the log starts at {first}, not at a chunk boundary"
+                )),
+            });
+        }
+        let reader = match chunk::read(first, &value) {
+            Ok(reader) => reader,
+            Err(e) => {
+                return Ok(Verdict::Broken {
+                    seq: expected,
+                    problem: Problem::Unparsable(e.0),
+                });
+            }
         };
-        if stored.seq != seq {
-            return broken(Problem::Misplaced { found: stored.seq });
-        }
-        if let Some(problem) = check_fields(
-            stored.seq,
-            stored.time,
-            &stored.prev,
-            &stored.hash,
-            stored.event,
-            expected,
-            &prev,
-            &previous_time,
-        ) {
-            return broken(problem);
-        }
-        let new_time = stored.time != previous_time;
-        if new_time {
-            if let Err(e) = crate::entry::parse_time(stored.time) {
-                return broken(Problem::Unparsable(e.0));
+        for item in reader {
+            if let Some(verdict) =
+                verify_stored(item, expected, &mut prev, &mut previous_time, on_entry)
+            {
+                return Ok(verdict);
             }
+            expected += 1;
         }
-        match crate::entry::parse_event_bytes(stored.event) {
-            Ok(event) if event.canonical_bytes() == stored.event => {}
-            Ok(_) => {
-                return broken(Problem::Unparsable(
-                    "its event is not in canonical form".into(),
-                ));
-            }
-            Err(e) => return broken(Problem::Unparsable(e.0)),
-        }
-        on_entry(&stored);
-        prev = stored.hash;
-        if new_time {
-            previous_time.clear();
-            previous_time.push_str(stored.time);
-        }
-        expected += 1;
     }
     let count = expected - 1;
     let (stored, _) = match head {
@@ -1237,6 +1282,61 @@ fn verify_db_with(
         });
     }
     Ok(Verdict::Intact { count, head: prev })
+}
+
+/// Checks the next entry of the walk (or why it cannot be read) at position `expected`,
+/// advancing the chain; returns the verdict when it is bad.
+fn verify_stored(
+    item: Result<Stored<'_>, EntryError>,
+    expected: Seq,
+    prev: &mut [u8; 32],
+    previous_time: &mut String,
+    on_entry: &mut dyn FnMut(&Stored<'_>),
+) -> Option<Verdict> {
+    let broken = |problem| {
+        Some(Verdict::Broken {
+            seq: expected,
+            problem,
+        })
+    };
+    let stored = match item {
+        Ok(stored) => stored,
+        Err(e) => return broken(Problem::Unparsable(e.0)),
+    };
+    if let Some(problem) = check_fields(
+        stored.seq,
+        stored.time,
+        &stored.prev,
+        &stored.hash,
+        stored.event,
+        expected,
+        prev,
+        previous_time,
+    ) {
+        return broken(problem);
+    }
+    let new_time = stored.time != previous_time.as_str();
+    if new_time {
+        if let Err(e) = crate::entry::parse_time(stored.time) {
+            return broken(Problem::Unparsable(e.0));
+        }
+    }
+    match crate::entry::parse_event_bytes(stored.event) {
+        Ok(event) if event.canonical_bytes() == stored.event => {}
+        Ok(_) => {
+            return broken(Problem::Unparsable(
+                "its event is not in canonical form".into(),
+            ));
+        }
+        Err(e) => return broken(Problem::Unparsable(e.0)),
+    }
+    on_entry(&stored);
+    *prev = stored.hash;
+    if new_time {
+        previous_time.clear();
+        previous_time.push_str(stored.time);
+    }
+    None
 }
 
 /// Opens the ledger at `path`, verifies its chain, and checks that it extends `checkpoint`:

@@ -32,6 +32,7 @@
 //! ```
 #![deny(missing_docs)]
 
+mod chunk;
 mod entry;
 mod error;
 mod index;
@@ -53,6 +54,7 @@ pub use ledger::{
 /// Raw access to the stored layout, for tests that tamper with a ledger on disk. Not a
 /// stable interface.
 #[doc(hidden)]
+#[allow(clippy::unwrap_used)] // helpers for tests: a failed step is the test's failure
 pub mod testing {
     pub use crate::keys::*;
 
@@ -61,14 +63,95 @@ pub mod testing {
     /// A ledger's sled database opened directly (its drop waits for the lock to be released).
     pub use crate::ledger::Sled;
 
-    /// The stored bytes of an entry (the value under its `L` key).
-    pub fn encode_entry(entry: &Entry) -> Vec<u8> {
-        crate::entry::encode(entry)
+    /// The key of the chunk holding the entry at `seq`.
+    pub fn chunk_key(seq: actledger_core::Seq) -> [u8; 9] {
+        entry(crate::chunk::chunk_first(seq))
     }
 
-    /// Reads the stored bytes of an entry.
-    pub fn decode_entry(bytes: &[u8]) -> Result<Entry, EntryError> {
-        crate::entry::decode(bytes).map(|stored| stored.to_entry())
+    /// The bytes of a chunk holding `entries` (consecutive; their positions are implicit).
+    pub fn encode_chunk(entries: &[Entry]) -> Vec<u8> {
+        crate::chunk::encode(entries)
+    }
+
+    /// Reads every entry of the chunk stored under position `first`.
+    pub fn decode_chunk(
+        first: actledger_core::Seq,
+        bytes: &[u8],
+    ) -> Result<Vec<Entry>, (actledger_core::Seq, EntryError)> {
+        crate::chunk::decode(first, bytes)
+    }
+
+    /// The first position and the entries of the chunk holding `seq` (none when missing).
+    pub fn chunk_of(db: &sled::Db, seq: actledger_core::Seq) -> (actledger_core::Seq, Vec<Entry>) {
+        let first = crate::chunk::chunk_first(seq);
+        let entries = db
+            .get(entry(first))
+            .unwrap()
+            .map(|bytes| decode_chunk(first, &bytes).unwrap())
+            .unwrap_or_default();
+        (first, entries)
+    }
+
+    fn put_chunk(db: &sled::Db, first: actledger_core::Seq, entries: &[Entry]) {
+        if entries.is_empty() {
+            db.remove(entry(first)).unwrap();
+        } else {
+            db.insert(entry(first), encode_chunk(entries)).unwrap();
+        }
+    }
+
+    /// The stored entry at `seq` (its `seq` and `prev` as the chunk implies them).
+    pub fn read_entry(db: &sled::Db, seq: actledger_core::Seq) -> Entry {
+        let (first, entries) = chunk_of(db, seq);
+        entries[usize::try_from(seq - first).unwrap()].clone()
+    }
+
+    /// Rewrites the entry at `seq` inside its chunk (or adds it right after the chunk's last),
+    /// fixing no hash. Only its time, hash and event are stored (and its `prev` when it is
+    /// the first of its chunk).
+    pub fn write_entry_raw(db: &sled::Db, seq: actledger_core::Seq, new: &Entry) {
+        let (first, mut entries) = chunk_of(db, seq);
+        let at = usize::try_from(seq - first).unwrap();
+        if at == entries.len() {
+            entries.push(new.clone());
+        } else {
+            entries[at] = new.clone();
+        }
+        put_chunk(db, first, &entries);
+    }
+
+    /// Removes the entry at `seq` from its chunk: the entries after it in the chunk move down
+    /// one position.
+    pub fn remove_entry(db: &sled::Db, seq: actledger_core::Seq) {
+        let (first, mut entries) = chunk_of(db, seq);
+        entries.remove(usize::try_from(seq - first).unwrap());
+        put_chunk(db, first, &entries);
+    }
+
+    /// Puts `forged` at `seq` in its chunk: the entries from `seq` on in the chunk move up one
+    /// position.
+    pub fn insert_forged(db: &sled::Db, seq: actledger_core::Seq, forged: &Entry) {
+        let (first, mut entries) = chunk_of(db, seq);
+        entries.insert(usize::try_from(seq - first).unwrap(), forged.clone());
+        put_chunk(db, first, &entries);
+    }
+
+    /// Swaps the stored entries at `a` and `b` (time, hash and event), fixing no hash.
+    pub fn swap_entries(db: &sled::Db, a: actledger_core::Seq, b: actledger_core::Seq) {
+        let (x, y) = (read_entry(db, a), read_entry(db, b));
+        write_entry_raw(db, a, &y);
+        write_entry_raw(db, b, &x);
+    }
+
+    /// The key of the chunk holding `seq` and the byte range of that entry in its value.
+    pub fn entry_location(
+        db: &sled::Db,
+        seq: actledger_core::Seq,
+    ) -> ([u8; 9], std::ops::Range<usize>) {
+        let key = chunk_key(seq);
+        let bytes = db.get(key).unwrap().unwrap();
+        let range = crate::chunk::entry_range(crate::chunk::chunk_first(seq), &bytes, seq).unwrap();
+        (key, range)
     }
 
     /// The stored bytes of a head record.

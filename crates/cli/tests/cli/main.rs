@@ -497,17 +497,16 @@ fn help_documents_exit_codes() {
 
 #[test]
 fn verify_exits_3_on_an_altered_ledger() {
-    use actledger_store::testing::{Sled, decode_entry, encode_entry, entry};
+    use actledger_store::testing::{Sled, read_entry, write_entry_raw};
     let s = Sandbox::seeded();
     {
         let db = Sled::open(&s.ledger()).unwrap();
-        let stored = db.get(entry(4)).unwrap().unwrap();
-        let mut altered = decode_entry(&stored).unwrap();
+        let mut altered = read_entry(&db, 4);
         let text = String::from_utf8(altered.event.clone()).unwrap();
         let forged = text.replace("jose-arista", "jose-aristx");
         assert_ne!(text, forged);
         altered.event = forged.into_bytes();
-        db.insert(entry(4), encode_entry(&altered)).unwrap();
+        write_entry_raw(&db, 4, &altered);
         db.flush().unwrap();
     }
     s.run(&["verify"])

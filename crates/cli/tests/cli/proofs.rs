@@ -238,7 +238,7 @@ fn a_consistency_proof_links_two_checkpoints() {
 #[test]
 fn verify_against_a_checkpoint_catches_a_cut_tail() {
     use actledger_store::Head;
-    use actledger_store::testing::{META_HEAD, Sled, decode_entry, encode_head, entry};
+    use actledger_store::testing::{META_HEAD, Sled, encode_head, read_entry, remove_entry};
     let s = Sandbox::seeded();
     let (key, vkey) = keys(&s);
     s.run(&["checkpoint", "--key", &key, "--out", "cp7"])
@@ -248,8 +248,8 @@ fn verify_against_a_checkpoint_catches_a_cut_tail() {
         .stdout(contains("intact: 7 entries").and(contains("extends the checkpoint of 7 entries")));
     {
         let db = Sled::open(&s.ledger()).unwrap();
-        db.remove(entry(7)).unwrap();
-        let last = decode_entry(&db.get(entry(6)).unwrap().unwrap()).unwrap();
+        remove_entry(&db, 7);
+        let last = read_entry(&db, 6);
         db.insert(
             META_HEAD,
             encode_head(

@@ -2,7 +2,7 @@
 //! without gaps, recording times that never go back.
 
 use actledger_core::Recorded;
-use actledger_store::testing::{META_HEAD, entry};
+use actledger_store::testing::{META_HEAD, read_entry, write_entry_raw};
 use actledger_store::{
     AppendError, Appended, Head, Ledger, StoreError, Verdict, parse_time, verify_path,
 };
@@ -276,7 +276,13 @@ fn create_makes_a_ledger_only_where_there_is_none() {
 fn an_entry_that_lost_its_event_is_a_typed_error_not_a_panic() {
     let s = scratch();
     drop(ledger_with(&s.path, 1, 3));
-    raw(&s.path).insert(entry(2), b"garbage".to_vec()).unwrap();
+    {
+        // Entry 2's event replaced inside its chunk (entry 3 still links to its stored hash).
+        let db = raw(&s.path);
+        let mut lost = read_entry(&db, 2);
+        lost.event = b"garbage".to_vec();
+        write_entry_raw(&db, 2, &lost);
+    }
     let ledger = Ledger::open(&s.path).unwrap();
     let error = ledger.entry(2).unwrap_err();
     assert!(

@@ -2,7 +2,7 @@
 //! tree built from the export alone, and a signed checkpoint catches what the chain cannot.
 
 use actledger_proof::{Checkpoint, MemoryTree, SignerKey, verify_consistency, verify_inclusion};
-use actledger_store::testing::{self, META_HEAD, META_TREE, entry};
+use actledger_store::testing::{self, META_HEAD, META_TREE};
 use actledger_store::{Head, Ledger, Problem, Verdict, verify_path_against};
 
 use crate::common::{batch, ledger_with, numbered_batch, raw, scratch};
@@ -177,8 +177,8 @@ fn a_checkpoint_catches_a_cut_tail_with_a_rewritten_head() {
     {
         // The attack plain verification cannot see (see the tamper tests).
         let db = raw(&s.path);
-        db.remove(entry(12)).unwrap();
-        let last = testing::decode_entry(&db.get(entry(11)).unwrap().unwrap()).unwrap();
+        testing::remove_entry(&db, 12);
+        let last = testing::read_entry(&db, 11);
         let head = Head {
             count: 11,
             hash: last.hash,

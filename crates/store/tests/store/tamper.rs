@@ -2,7 +2,8 @@
 //! bad position; it fails closed where there is no ledger to vouch for.
 
 use actledger_store::testing::{
-    self, META_CACHE, META_FORMAT, META_HEAD, decode_entry, encode_entry, entry,
+    self, META_CACHE, META_FORMAT, META_HEAD, entry_location, insert_forged, read_entry,
+    remove_entry, swap_entries, write_entry_raw,
 };
 use actledger_store::{Entry, Head, Ledger, Problem, StoreError, Verdict, verify_path};
 
@@ -24,7 +25,7 @@ fn tampered(change: impl FnOnce(&sled::Db)) -> (crate::common::Scratch, Verdict)
 }
 
 fn stored(db: &sled::Db, seq: u64) -> Entry {
-    decode_entry(&db.get(entry(seq)).unwrap().unwrap()).unwrap()
+    read_entry(db, seq)
 }
 
 fn broken_at(verdict: &Verdict) -> u64 {
@@ -48,17 +49,19 @@ fn every_single_changed_byte_of_an_entry_is_caught_at_that_entry() {
     let s = scratch();
     drop(ledger_with(&s.path, COUNT / 3, 3));
     let db = raw(&s.path);
-    let original = db.get(entry(5)).unwrap().unwrap().to_vec();
-    for at in 0..original.len() {
+    // Entry 5's bytes inside the chunk that holds it (with entries 1 to 12).
+    let (key, range) = entry_location(&db, 5);
+    let original = db.get(key).unwrap().unwrap().to_vec();
+    for at in range {
         for flip in [0x01u8, 0x80] {
             let mut bytes = original.clone();
             bytes[at] ^= flip;
-            db.insert(entry(5), bytes).unwrap();
+            db.insert(key, bytes).unwrap();
             let verdict = testing::verify_db(&db).unwrap();
             assert_eq!(broken_at(&verdict), 5, "byte {at} ^ {flip:#x}: {verdict}");
         }
     }
-    db.insert(entry(5), original).unwrap();
+    db.insert(key, original).unwrap();
     assert!(testing::verify_db(&db).unwrap().is_intact());
 }
 
@@ -68,7 +71,7 @@ fn one_changed_byte_of_a_stored_event_is_a_hash_mismatch() {
         let mut e = stored(db, 7);
         let at = e.event.iter().rposition(|b| b.is_ascii_digit()).unwrap();
         e.event[at] = if e.event[at] == b'1' { b'2' } else { b'1' };
-        db.insert(entry(7), encode_entry(&e)).unwrap();
+        write_entry_raw(db, 7, &e);
     });
     assert!(
         matches!(
@@ -82,54 +85,110 @@ fn one_changed_byte_of_a_stored_event_is_a_hash_mismatch() {
     );
 }
 
+/// Positions inside a chunk are implicit: an entry deleted from its chunk moves the ones
+/// after it down, and the first of them no longer hashes at its new position.
 #[test]
-fn a_deleted_entry_in_the_middle_is_a_gap() {
-    let (_s, verdict) = tampered(|db| {
-        db.remove(entry(6)).unwrap();
-    });
-    assert_eq!(
-        verdict,
-        Verdict::Broken {
-            seq: 6,
-            problem: Problem::Gap {
-                expected: 6,
-                found: 7
+fn a_deleted_entry_in_the_middle_is_caught_at_its_position() {
+    let (_s, verdict) = tampered(|db| remove_entry(db, 6));
+    assert!(
+        matches!(
+            verdict,
+            Verdict::Broken {
+                seq: 6,
+                problem: Problem::HashMismatch { .. }
             }
+        ),
+        "{verdict}"
+    );
+}
+
+/// A whole chunk deleted from the middle of the log is a gap at its first position.
+#[test]
+fn a_deleted_chunk_in_the_middle_is_a_gap() {
+    let s = scratch();
+    drop(ledger_with(&s.path, 200, 3)); // 600 entries: chunks at 1, 257 and 513
+    let db = raw(&s.path);
+    db.remove(testing::chunk_key(257)).unwrap();
+    assert_eq!(
+        testing::verify_db(&db).unwrap(),
+        Verdict::Broken {
+            seq: 257,
+            problem: Problem::Gap {
+                expected: 257,
+                found: 513
+            }
+        }
+    );
+}
+
+/// A chunk that cannot be read at all is named at its first position.
+#[test]
+fn an_undecodable_chunk_is_named_at_its_first_position() {
+    let s = scratch();
+    drop(ledger_with(&s.path, 200, 3));
+    let db = raw(&s.path);
+    db.insert(testing::chunk_key(300), b"garbage".to_vec())
+        .unwrap();
+    assert!(matches!(
+        testing::verify_db(&db).unwrap(),
+        Verdict::Broken {
+            seq: 257,
+            problem: Problem::Unparsable(_)
+        }
+    ),);
+}
+
+/// A chunk whose first entry does not link to the last entry of the chunk before.
+#[test]
+fn a_chunk_that_does_not_link_to_the_one_before_is_a_broken_link() {
+    let s = scratch();
+    drop(ledger_with(&s.path, 200, 3));
+    let db = raw(&s.path);
+    let mut first = read_entry(&db, 257);
+    first.prev[0] ^= 1;
+    write_entry_raw(&db, 257, &first);
+    assert_eq!(
+        testing::verify_db(&db).unwrap(),
+        Verdict::Broken {
+            seq: 257,
+            problem: Problem::BrokenLink
         }
     );
 }
 
 #[test]
 fn two_swapped_entries_are_caught_at_the_first() {
-    let (_s, verdict) = tampered(|db| {
-        let (a, b) = (
-            db.get(entry(4)).unwrap().unwrap(),
-            db.get(entry(9)).unwrap().unwrap(),
-        );
-        db.insert(entry(4), b).unwrap();
-        db.insert(entry(9), a).unwrap();
-    });
-    assert_eq!(
-        verdict,
-        Verdict::Broken {
-            seq: 4,
-            problem: Problem::Misplaced { found: 9 }
-        }
+    // Positions inside a chunk are implicit: the entry of 9 read at 4 does not hash there.
+    let (_s, verdict) = tampered(|db| swap_entries(db, 4, 9));
+    assert!(
+        matches!(
+            verdict,
+            Verdict::Broken {
+                seq: 4,
+                problem: Problem::HashMismatch { .. }
+            }
+        ),
+        "{verdict}"
     );
 
-    // A forger who also rewrites the positions inside the entries breaks the links instead.
+    // A forger who also rehashes the swapped entries at their new positions breaks the link
+    // of the entry after the first of them instead.
     let (_s, verdict) = tampered(|db| {
-        let (mut a, mut b) = (stored(db, 4), stored(db, 9));
-        std::mem::swap(&mut a.seq, &mut b.seq);
-        db.insert(entry(4), encode_entry(&b)).unwrap();
-        db.insert(entry(9), encode_entry(&a)).unwrap();
+        let (a, b) = (stored(db, 4), stored(db, 9));
+        let at_4 = Entry::new(4, b.time.clone(), a.prev, b.event.clone());
+        let at_9 = Entry::new(9, a.time.clone(), stored(db, 8).hash, a.event.clone());
+        write_entry_raw(db, 4, &at_4);
+        write_entry_raw(db, 9, &at_9);
     });
-    assert_eq!(
-        verdict,
-        Verdict::Broken {
-            seq: 4,
-            problem: Problem::BrokenLink
-        }
+    assert!(
+        matches!(
+            verdict,
+            Verdict::Broken {
+                seq: 5,
+                problem: Problem::HashMismatch { .. }
+            }
+        ),
+        "{verdict}"
     );
 }
 
@@ -137,10 +196,6 @@ fn two_swapped_entries_are_caught_at_the_first() {
 fn a_forged_entry_inserted_in_the_middle_is_caught() {
     let (_s, verdict) = tampered(|db| {
         // Shift entries 4.. up by one and put a well-formed, well-linked forgery at 4.
-        for seq in (4..=COUNT).rev() {
-            let value = db.remove(entry(seq)).unwrap().unwrap();
-            db.insert(entry(seq + 1), value).unwrap();
-        }
         let before = stored(db, 3);
         let forged = Entry::new(
             4,
@@ -148,15 +203,18 @@ fn a_forged_entry_inserted_in_the_middle_is_caught() {
             before.hash,
             br#"{"type":"act_issued","act":"FORGED","kind":"ley","issuer":"PCM","issued_on":"2020-01-01"}"#.to_vec(),
         );
-        db.insert(entry(4), encode_entry(&forged)).unwrap();
+        insert_forged(db, 4, &forged);
     });
-    // The forgery itself holds; the entry after it no longer does.
-    assert_eq!(
-        verdict,
-        Verdict::Broken {
-            seq: 5,
-            problem: Problem::Misplaced { found: 4 }
-        }
+    // The forgery itself holds; the entry after it (the old 4, now read at 5) no longer does.
+    assert!(
+        matches!(
+            verdict,
+            Verdict::Broken {
+                seq: 5,
+                problem: Problem::HashMismatch { .. }
+            }
+        ),
+        "{verdict}"
     );
 }
 
@@ -170,7 +228,7 @@ fn a_forged_entry_appended_without_the_head_is_caught() {
             last.hash,
             br#"{"type":"act_issued","act":"FORGED","kind":"ley","issuer":"PCM","issued_on":"2020-01-01"}"#.to_vec(),
         );
-        db.insert(entry(COUNT + 1), encode_entry(&forged)).unwrap();
+        write_entry_raw(db, COUNT + 1, &forged);
     });
     assert!(
         matches!(
@@ -187,8 +245,8 @@ fn a_forged_entry_appended_without_the_head_is_caught() {
 #[test]
 fn removing_the_last_entries_without_the_head_is_caught() {
     let (s, verdict) = tampered(|db| {
-        db.remove(entry(COUNT)).unwrap();
-        db.remove(entry(COUNT - 1)).unwrap();
+        remove_entry(db, COUNT);
+        remove_entry(db, COUNT - 1);
     });
     assert!(
         matches!(
@@ -209,8 +267,8 @@ fn removing_the_last_entries_without_the_head_is_caught() {
 #[test]
 fn removing_the_last_entries_and_the_head_record_is_caught() {
     let (_s, verdict) = tampered(|db| {
-        db.remove(entry(COUNT)).unwrap();
-        db.remove(entry(COUNT - 1)).unwrap();
+        remove_entry(db, COUNT);
+        remove_entry(db, COUNT - 1);
         db.remove(META_HEAD).unwrap();
     });
     assert!(
@@ -224,7 +282,7 @@ fn removing_the_last_entries_and_the_head_record_is_caught() {
 #[test]
 fn cutting_the_tail_and_rewriting_the_head_is_not_detectable_without_a_published_head() {
     let (_s, verdict) = tampered(|db| {
-        db.remove(entry(COUNT)).unwrap();
+        remove_entry(db, COUNT);
         let last = stored(db, COUNT - 1);
         let head = Head {
             count: COUNT - 1,
@@ -238,8 +296,12 @@ fn cutting_the_tail_and_rewriting_the_head_is_not_detectable_without_a_published
 
 #[test]
 fn an_unreadable_entry_is_named() {
+    // Entry 3 cut short inside its chunk (its length says more bytes follow than do).
     let (_s, verdict) = tampered(|db| {
-        db.insert(entry(3), b"garbage".to_vec()).unwrap();
+        let (key, range) = entry_location(db, 3);
+        let mut bytes = db.get(key).unwrap().unwrap().to_vec();
+        bytes.truncate(range.start + 3);
+        db.insert(key, bytes).unwrap();
     });
     assert!(
         matches!(
@@ -319,27 +381,32 @@ fn a_sled_database_without_the_ledger_records_is_no_ledger() {
     ));
 }
 
-/// A ledger of layout version 1 (one key per posting, a `D` table) is refused with a clear
-/// error, by open and by verify, never read with the wrong layout.
+/// A ledger of layout version 1 (one key per posting, a `D` table) or 2 (one `L` key per
+/// entry) is refused with a clear error, by open and by verify, never read with the wrong
+/// layout.
 #[test]
 fn a_ledger_of_an_older_layout_is_an_unsupported_format() {
-    let s = scratch();
-    drop(ledger_with(&s.path, 2, 3));
-    raw(&s.path)
-        .insert(META_FORMAT, &1u32.to_be_bytes())
-        .unwrap();
-    for error in [
-        Ledger::open(&s.path).unwrap_err(),
-        verify_path(&s.path).unwrap_err(),
-    ] {
-        assert!(
-            matches!(error, StoreError::UnsupportedFormat { found: 1, .. }),
-            "{error:?}"
-        );
-        assert!(
-            error.to_string().contains("unsupported format version 1"),
-            "{error}"
-        );
+    for old in [1u32, 2] {
+        let s = scratch();
+        drop(ledger_with(&s.path, 2, 3));
+        raw(&s.path)
+            .insert(META_FORMAT, &old.to_be_bytes())
+            .unwrap();
+        for error in [
+            Ledger::open(&s.path).unwrap_err(),
+            verify_path(&s.path).unwrap_err(),
+        ] {
+            assert!(
+                matches!(error, StoreError::UnsupportedFormat { found, .. } if found == old),
+                "{error:?}"
+            );
+            assert!(
+                error.to_string().contains(&format!(
+                    "unsupported format version {old}; this program reads version 3"
+                )),
+                "{error}"
+            );
+        }
     }
 }
 
