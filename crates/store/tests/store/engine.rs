@@ -198,11 +198,13 @@ fn check(seed: u64) -> Result<(), TestCaseError> {
         }
         prop_assert_eq!(store.head().count, engine.head());
     }
-    // Most batches must have gone through, or this tests little.
-    prop_assert!(
-        engine.head() >= 5,
-        "only {} events recorded, {refused} batches refused",
-        engine.head()
+    // A history where most batches were refused tests little: it does not count as one of
+    // the cases (proptest draws another, and fails if it has to reject too many).
+    let recorded = engine.head();
+    prop_assume!(
+        recorded >= 5,
+        "{}",
+        format!("only {recorded} events recorded, {refused} batches refused")
     );
     // The cached timelines are the timelines rebuilt from scratch.
     let rebuilt = engine.rebuilt_timelines();
