@@ -210,10 +210,28 @@ impl std::ops::Deref for Sled {
 
 impl Drop for Sled {
     fn drop(&mut self) {
-        drop(self.db.take());
+        let Some(db) = self.db.take() else { return };
+        // sled flushes when the database is dropped. After a failed write (a full disk), that
+        // flush can wait forever for a buffer that will never be written. Nothing
+        // acknowledged depends on it (every append flushes before it returns), so it gets a
+        // bounded time on a thread of its own; past that, the handle is abandoned and the
+        // operating system releases the lock when the process ends.
+        let (closed, on_close) = std::sync::mpsc::channel();
+        let closing = std::thread::Builder::new()
+            .name("sled-close".into())
+            .spawn(move || {
+                drop(db);
+                let _ = closed.send(());
+            });
+        if closing.is_ok() && on_close.recv_timeout(CLOSE_WAIT).is_err() {
+            return;
+        }
         wait_released(&self.dir);
     }
 }
+
+/// How long dropping a database waits for sled's final flush before abandoning it.
+const CLOSE_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// How long dropping a database waits for sled's threads to release its lock; they take
 /// milliseconds, and another process that takes the lock meanwhile only shortens the wait.
