@@ -399,21 +399,29 @@ fn export(ledger: &Ledger, file: Option<&Path>, out: &mut dyn Write) -> Result<(
     if is_stdin(file) {
         ledger.export(out, &mut tick)?;
     } else if let Some(file) = file {
-        let target = tempfile::NamedTempFile::new_in(
-            file.parent()
-                .filter(|p| !p.as_os_str().is_empty())
-                .unwrap_or(Path::new(".")),
-        )
-        .with_context(|| format!("creating {}", file.display()))?;
-        let mut writer = io::BufWriter::new(target);
-        ledger.export(&mut writer, &mut tick)?;
-        let target = writer.into_inner().map_err(|e| e.into_error())?;
-        target.as_file().sync_all()?;
-        target
-            .persist(file)
-            .with_context(|| format!("writing {}", file.display()))?;
+        write_atomically(file, |w| Ok(ledger.export(w, &mut tick).map(|_| ())?))?;
     }
     bar.finish_and_clear();
+    Ok(())
+}
+
+/// Writes `file` whole or not at all: into a temporary file beside it, synced, then renamed.
+pub(crate) fn write_atomically(
+    file: &Path,
+    write: impl FnOnce(&mut dyn Write) -> Result<()>,
+) -> Result<()> {
+    let dir = file
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let temp = tempfile::NamedTempFile::new_in(dir)
+        .with_context(|| format!("creating {}", file.display()))?;
+    let mut writer = io::BufWriter::new(temp);
+    write(&mut writer)?;
+    let temp = writer.into_inner().map_err(|e| e.into_error())?;
+    temp.as_file().sync_all()?;
+    temp.persist(file)
+        .with_context(|| format!("writing {}", file.display()))?;
     Ok(())
 }
 

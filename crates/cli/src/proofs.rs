@@ -5,7 +5,6 @@ use std::fs::{self, OpenOptions};
 use std::io::Write;
 use std::path::Path;
 
-use actledger_core::{Event, Recorded};
 use actledger_proof::{
     Checkpoint, ConsistencyProof, InclusionProof, SignedCheckpoint, SignerKey, VerifierKey,
     hash_to_hex,
@@ -15,7 +14,7 @@ use anyhow::{Context, Result, anyhow, bail};
 use serde_json::json;
 
 use crate::Finding;
-use crate::commands::{read_input, store_error};
+use crate::commands::{read_input, store_error, write_atomically};
 
 /// A proof, checkpoint or signature that does not verify, or does not parse (exit code 3).
 #[derive(Debug, thiserror::Error)]
@@ -49,21 +48,6 @@ fn open_checkpoint(file: &Path, vkey: &VerifierKey) -> Result<SignedCheckpoint> 
             vkey.name()
         ))
     })
-}
-
-/// Writes `text` to `file` whole or not at all.
-fn write_atomically(file: &Path, text: &str) -> Result<()> {
-    let dir = file
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let mut temp = tempfile::NamedTempFile::new_in(dir)
-        .with_context(|| format!("writing {}", file.display()))?;
-    temp.write_all(text.as_bytes())?;
-    temp.as_file().sync_all()?;
-    temp.persist(file)
-        .with_context(|| format!("writing {}", file.display()))?;
-    Ok(())
 }
 
 pub fn keygen(name: &str, dir: &Path, out: &mut dyn Write) -> Result<()> {
@@ -109,7 +93,7 @@ pub fn checkpoint(
         .map_err(|e| anyhow!("{} is not a signer key file: {e}", key_file.display()))?;
     let note = ledger.checkpoint(&key)?;
     match file {
-        Some(file) => write_atomically(file, &note)?,
+        Some(file) => write_atomically(file, |w| Ok(w.write_all(note.as_bytes())?))?,
         None => write!(out, "{note}")?,
     }
     Ok(())
@@ -124,12 +108,10 @@ fn target_seq(ledger: &Ledger, target: &str) -> Result<u64> {
     }
     let act = actledger_core::ActId::new(target)
         .map_err(|e| anyhow!("{target:?} is neither a position nor an act id: it {e}"))?;
-    for seq in ledger.events_of_act(&act)? {
-        if matches!(ledger.event(seq)?, Event::ActIssued(_)) {
-            return Ok(seq);
-        }
+    match actledger_core::issued_at(ledger, &act)? {
+        Some(seq) => Ok(seq),
+        None => bail!("unknown act {target:?}: no act_issued records it"),
     }
-    bail!("unknown act {target:?}: no act_issued records it")
 }
 
 pub fn prove_inclusion(

@@ -102,7 +102,7 @@ impl Engine {
         for office in self.ledger.offices().unwrap_or_else(|never| match never {}) {
             let timeline =
                 timeline_as_of(&self.ledger, &office, head).unwrap_or_else(|never| match never {});
-            if !timeline_is_empty(&timeline) {
+            if !timeline.is_empty() {
                 all.insert(office, timeline);
             }
         }
@@ -113,7 +113,7 @@ impl Engine {
     pub fn kept_timelines(&self) -> BTreeMap<OfficeId, Timeline> {
         self.timelines
             .iter()
-            .filter(|(_, t)| !timeline_is_empty(t))
+            .filter(|(_, t)| !t.is_empty())
             .map(|(o, t)| (o.clone(), t.clone()))
             .collect()
     }
@@ -122,14 +122,6 @@ impl Engine {
     pub fn events(&self) -> &[Event] {
         self.ledger.events()
     }
-}
-
-fn timeline_is_empty(t: &Timeline) -> bool {
-    t.segments.is_empty()
-        && t.tenures.is_empty()
-        && t.delegations.is_empty()
-        && t.trips.is_empty()
-        && t.departures.is_empty()
 }
 
 impl Recorded for Engine {

@@ -48,6 +48,8 @@ pub use query::{
     TitularState, WhoHeld, history, name_of, require_office, resolve_as_of, show_act, state,
     timeline_as_of, who_held,
 };
-pub use recorded::{IndexEntry, Infallible, MemoryLedger, Recorded, WithPending, index_entries};
+pub use recorded::{
+    IndexEntry, Infallible, MemoryLedger, Recorded, WithPending, index_entries, issued_at,
+};
 pub use timeline::{Delegation, Departure, Segment, Stint, Tenure, Timeline, Trip, TripRef};
 pub use validate::{BatchError, Outcome, ValidBatch, validate_batch};

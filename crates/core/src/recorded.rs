@@ -39,6 +39,16 @@ pub trait Recorded {
     fn offices(&self) -> Result<Vec<OfficeId>, Self::Error>;
 }
 
+/// The position of the `act_issued` of `act`, if one is recorded.
+pub fn issued_at<R: Recorded + ?Sized>(ledger: &R, act: &ActId) -> Result<Option<Seq>, R::Error> {
+    for seq in ledger.events_of_act(act)? {
+        if matches!(ledger.event(seq)?, Event::ActIssued(_)) {
+            return Ok(Some(seq));
+        }
+    }
+    Ok(None)
+}
+
 /// One entry an event adds to the indexes of a ledger.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum IndexEntry {

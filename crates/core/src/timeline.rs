@@ -127,6 +127,15 @@ pub struct Timeline {
 }
 
 impl Timeline {
+    /// Whether no event in force shapes the office (a known office nobody ever held).
+    pub fn is_empty(&self) -> bool {
+        self.segments.is_empty()
+            && self.tenures.is_empty()
+            && self.delegations.is_empty()
+            && self.trips.is_empty()
+            && self.departures.is_empty()
+    }
+
     /// The segment covering `day`, if anyone held the office that day.
     pub fn segment_at(&self, day: Day) -> Option<&Segment> {
         let after = self.segments.partition_point(|s| s.from <= day);

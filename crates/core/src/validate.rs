@@ -6,7 +6,7 @@ use std::collections::HashSet;
 use crate::event::{Event, Seq};
 use crate::id::ActId;
 use crate::parse::{InputEvent, InvalidEvent, quote};
-use crate::recorded::{MemoryLedger, Recorded, WithPending};
+use crate::recorded::{MemoryLedger, Recorded, WithPending, issued_at};
 
 /// What became of one event of a batch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -177,17 +177,8 @@ fn check_event<R: Recorded>(
     Ok(())
 }
 
-/// The position of the `act_issued` of `act`, if any.
 fn issuance<R: Recorded>(view: &R, act: &ActId) -> Result<Option<Seq>, BatchError<R::Error>> {
-    for seq in view.events_of_act(act).map_err(BatchError::Ledger)? {
-        if matches!(
-            view.event(seq).map_err(BatchError::Ledger)?,
-            Event::ActIssued(_)
-        ) {
-            return Ok(Some(seq));
-        }
-    }
-    Ok(None)
+    issued_at(view, act).map_err(BatchError::Ledger)
 }
 
 fn require_issued<R: Recorded>(
