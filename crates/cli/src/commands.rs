@@ -99,7 +99,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<Finding> {
             json,
         } => {
             let vkey = vkey.context("--checkpoint needs --vkey")?;
-            return proofs::verify_against(path, &checkpoint, &vkey, json.json, out);
+            return proofs::verify_against(path, &checkpoint, &vkey, wait, json.json, out);
         }
         Command::Head { json } => {
             let ledger = open(path, wait)?;
@@ -208,7 +208,12 @@ fn serve(
 
 /// Opens the ledger, waiting up to `wait` for another process to finish with it.
 pub(crate) fn open(path: &Path, wait: Duration) -> Result<Ledger> {
-    Ledger::open_waiting(path, wait).map_err(|e| store_error(e, path))
+    let ledger = Ledger::open_waiting(path, wait).map_err(|e| store_error(e, path))?;
+    if let Some(recovery) = ledger.recovery() {
+        // Said on stderr, so that the answer on stdout stays what scripts expect.
+        eprintln!("note: {recovery}");
+    }
+    Ok(ledger)
 }
 
 fn is_stdin(file: Option<&Path>) -> bool {

@@ -231,14 +231,15 @@ pub fn verify_against(
     path: &Path,
     checkpoint: &Path,
     vkey: &str,
+    wait: std::time::Duration,
     as_json: bool,
     out: &mut dyn Write,
 ) -> Result<Finding> {
     let vkey = read_vkey(vkey)?;
     let signed = open_checkpoint(checkpoint, &vkey)?;
     let cp = &signed.checkpoint;
-    let verdict =
-        actledger_store::verify_path_against(path, cp).map_err(|e| store_error(e, path))?;
+    let verdict = actledger_store::verify_path_against_waiting(path, cp, wait)
+        .map_err(|e| store_error(e, path))?;
     match verdict {
         Verdict::Intact { count, head } => {
             if as_json {

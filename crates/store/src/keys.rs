@@ -40,6 +40,15 @@ pub const META_CACHE: &[u8] = b"Mcache";
 /// The tree record: how many leaves (entries) the stored tree hashes cover (u64 BE).
 pub const META_TREE: &[u8] = b"Mtree";
 
+/// The intent record of an append being written: the heads before and after it (count u64
+/// BE and hash, twice). Present only while an append is in progress (`crate::recovery`).
+pub const META_PENDING: &[u8] = b"Mpending";
+
+/// The tables derived from the log, rebuilt whole when an append was interrupted.
+pub const DERIVED: [u8; 9] = [
+    ACT, REVOKED, RETRACTED, OFFICE, PERSON, KNOWN, SEGMENT, TIMELINE, TREE,
+];
+
 /// The key of the tile of stored tree hashes numbered `tile` (indexes `tile * 256 ..`).
 pub fn tree_hash(tile: u64) -> [u8; 9] {
     let mut key = [TREE; 9];

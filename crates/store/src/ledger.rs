@@ -19,6 +19,7 @@ use crate::error::{AppendError, ImportError, Problem, StoreError, Verdict};
 use crate::index::{CACHE_VERSION, Memo, add_index_keys};
 use crate::keys;
 use crate::postings::PostingWriter;
+use crate::recovery::Recovery;
 use crate::tree::{self, StoredTree, TreeAppender, tree_error};
 use actledger_proof::{
     Checkpoint, ConsistencyProof, Hash, InclusionProof, RootAccumulator, SignerKey,
@@ -41,8 +42,10 @@ pub struct Ledger {
     pub(crate) db: Sled,
     pub(crate) head: Head,
     /// The recording time of the last entry ("" when there is none).
-    last_time: String,
+    pub(crate) last_time: String,
     pub(crate) memo: Memo,
+    /// What opening did about an append that had not completed, if there was one.
+    recovery: Option<Recovery>,
 }
 
 impl std::fmt::Debug for Ledger {
@@ -122,7 +125,7 @@ fn io_error(what: &str, path: &Path) -> impl FnOnce(std::io::Error) -> StoreErro
     move |source| StoreError::Io { what, path, source }
 }
 
-fn damaged(path: &Path, reason: impl Into<String>) -> StoreError {
+pub(crate) fn damaged(path: &Path, reason: impl Into<String>) -> StoreError {
     StoreError::Damaged {
         path: path.to_owned(),
         reason: reason.into(),
@@ -443,7 +446,8 @@ impl Ledger {
     /// fails at once when another process has it open. Rebuilds the query cache when it is
     /// missing or stale.
     pub fn open(path: &Path) -> Result<Ledger, StoreError> {
-        let ledger = Ledger::open_raw(path)?;
+        let mut ledger = Ledger::open_raw(path)?;
+        ledger.recovery = ledger.recover()?;
         let last = ledger.last_entry_seq()?;
         let consistent = match last {
             None => ledger.head.count == 0,
@@ -467,6 +471,34 @@ impl Ledger {
         Ok(ledger)
     }
 
+    /// What opening did about an append that had not completed (a crash or a failed write
+    /// between its first write and its flush), if there was one: `crate::recovery`.
+    pub fn recovery(&self) -> Option<Recovery> {
+        self.recovery
+    }
+
+    /// The database and its head record after settling an interrupted append, if there was
+    /// one: what verification reads.
+    fn open_settled(path: &Path) -> Result<(Sled, HeadRecord), StoreError> {
+        let (db, head) = Ledger::open_unverified(path)?;
+        if !db.contains_key(keys::META_PENDING).map_err(storage(path))? {
+            return Ok((db, head));
+        }
+        let (head, last_time) = head.map_err(|reason| damaged(path, reason))?;
+        let memo = Memo::load(&db, path)?;
+        let mut ledger = Ledger {
+            path: path.to_owned(),
+            db,
+            head,
+            last_time,
+            memo,
+            recovery: None,
+        };
+        ledger.recover()?;
+        let head = read_head(&ledger.db, path)?;
+        Ok((ledger.db, head))
+    }
+
     /// [`Ledger::open`], waiting up to `wait` for another process to let go of the ledger
     /// instead of failing at once with [`StoreError::InUse`]; a zero wait does not wait.
     /// Waiting polls the lock (sled's is a non-blocking file lock), so it is not fair between
@@ -486,6 +518,7 @@ impl Ledger {
             head,
             last_time,
             memo,
+            recovery: None,
         })
     }
 
@@ -580,7 +613,7 @@ impl Ledger {
     }
 
     /// The stored time and hash of the entry at `seq`, without parsing its event.
-    fn stored(&self, seq: Seq) -> Result<Option<(String, [u8; 32])>, StoreError> {
+    pub(crate) fn stored(&self, seq: Seq) -> Result<Option<(String, [u8; 32])>, StoreError> {
         self.with_stored(seq, |stored| (stored.time.to_owned(), stored.hash))
     }
 
@@ -632,12 +665,16 @@ impl Ledger {
             let head = Head { count, hash: prev };
             batch.insert(keys::META_HEAD, encode_head(head, &time));
             batch.insert(keys::META_CACHE, &encode_cache_record(count));
+            // sled does not keep a batch whole when its own writes fail: the intent record
+            // lets the next open undo whatever part of this one reached the disk.
+            self.begin_append(self.head, head)?;
             self.db.apply_batch(batch).map_err(storage(&self.path))?;
             // The tree holds the batch now: later reads see it whatever the flush does.
             self.memo.note(valid.events());
             self.head = head;
             self.last_time = time;
             self.db.flush().map_err(storage(&self.path))?;
+            self.end_append();
         }
         let outcomes = valid
             .outcomes
@@ -823,6 +860,7 @@ impl Ledger {
                 head: Head::EMPTY,
                 last_time: String::new(),
                 memo: Memo::default(),
+                recovery: None,
             };
             ledger.import_lines(input, progress)?;
             ledger.rebuild_cache()?;
@@ -945,6 +983,7 @@ impl Ledger {
         if leaves > self.head.count {
             leaves = 0; // a record past the head vouches for nothing: start over
         }
+        let rebuilt = leaves < self.head.count;
         while leaves < self.head.count {
             let mut batch = Batch::default();
             let mut tree = TreeAppender::new(&self.db, &self.path, leaves);
@@ -953,7 +992,15 @@ impl Ledger {
                 leaves += 1;
             }
             tree.write(&mut batch)?;
+            // The tree record goes in once the hashes it counts are durable (below).
+            batch.remove(keys::META_TREE);
             self.db.apply_batch(batch).map_err(storage(&self.path))?;
+        }
+        if rebuilt {
+            self.db.flush().map_err(storage(&self.path))?;
+            self.db
+                .insert(keys::META_TREE, &leaves.to_be_bytes()[..])
+                .map_err(storage(&self.path))?;
         }
         self.db.flush().map_err(storage(&self.path))?;
         Ok(())
@@ -1049,10 +1096,13 @@ impl Ledger {
             let records = crate::index::insert_timeline(&mut writer.batch, &timeline);
             writer.counted(records)?;
         }
-        writer
-            .batch
-            .insert(keys::META_CACHE, &encode_cache_record(count));
         writer.apply()?;
+        // The cache record vouches for the records only once they are durable: sled may keep
+        // part of a batch whose writes failed.
+        self.db.flush().map_err(storage(&self.path))?;
+        self.db
+            .insert(keys::META_CACHE, &encode_cache_record(count))
+            .map_err(storage(&self.path))?;
         self.db.flush().map_err(storage(&self.path))?;
         Ok(())
     }
@@ -1088,15 +1138,15 @@ fn unparsable(seq: Seq, e: EntryError) -> StoreError {
 const CACHE_REBUILD_RECORDS: usize = 20_000;
 
 /// A sled batch applied whenever it holds [`CACHE_REBUILD_RECORDS`] records.
-struct BoundedBatch<'a> {
+pub(crate) struct BoundedBatch<'a> {
     db: &'a Db,
     path: &'a Path,
-    batch: Batch,
+    pub(crate) batch: Batch,
     records: usize,
 }
 
 impl<'a> BoundedBatch<'a> {
-    fn new(db: &'a Db, path: &'a Path) -> Self {
+    pub(crate) fn new(db: &'a Db, path: &'a Path) -> Self {
         BoundedBatch {
             db,
             path,
@@ -1106,7 +1156,7 @@ impl<'a> BoundedBatch<'a> {
     }
 
     /// Takes note of `records` more records in the batch, applying it when full.
-    fn counted(&mut self, records: usize) -> Result<(), StoreError> {
+    pub(crate) fn counted(&mut self, records: usize) -> Result<(), StoreError> {
         self.records += records;
         if self.records >= CACHE_REBUILD_RECORDS {
             self.apply()?;
@@ -1114,7 +1164,7 @@ impl<'a> BoundedBatch<'a> {
         Ok(())
     }
 
-    fn apply(&mut self) -> Result<(), StoreError> {
+    pub(crate) fn apply(&mut self) -> Result<(), StoreError> {
         let batch = std::mem::take(&mut self.batch);
         self.db.apply_batch(batch).map_err(storage(self.path))?;
         self.records = 0;
@@ -1364,7 +1414,7 @@ fn verify_stored(
 /// even when the head record was rewritten to match. Fails closed: no ledger is an error, and
 /// an empty ledger extends no checkpoint.
 pub fn verify_path_against(path: &Path, checkpoint: &Checkpoint) -> Result<Verdict, StoreError> {
-    let (db, head) = Ledger::open_unverified(path)?;
+    let (db, head) = Ledger::open_settled(path)?;
     let mut accumulator = RootAccumulator::new();
     let size = checkpoint.size;
     let mut root_at_size = (size == 0).then(|| accumulator.root());
@@ -1405,6 +1455,15 @@ pub(crate) fn verify_open_db(db: &Db) -> Result<Verdict, StoreError> {
     let path = Path::new("(test)");
     let head = read_head(db, path)?;
     verify_db(db, path, head)
+}
+
+/// [`verify_path_against`], waiting up to `wait` for another process to let go of the ledger.
+pub fn verify_path_against_waiting(
+    path: &Path,
+    checkpoint: &Checkpoint,
+    wait: Duration,
+) -> Result<Verdict, StoreError> {
+    waiting(path, wait, || verify_path_against(path, checkpoint))
 }
 
 /// [`verify_path`], waiting up to `wait` for another process to let go of the ledger.
@@ -1450,6 +1509,6 @@ fn waiting<T>(
 /// "0 entries, intact"; a ledger whose head record is missing or disagrees with its entries
 /// is broken. Neither the chain's state nor the cache needs to be sound to get a verdict.
 pub fn verify_path(path: &Path) -> Result<Verdict, StoreError> {
-    let (db, head) = Ledger::open_unverified(path)?;
+    let (db, head) = Ledger::open_settled(path)?;
     verify_db(&db, path, head)
 }

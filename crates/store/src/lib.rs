@@ -39,6 +39,7 @@ mod index;
 mod keys;
 mod ledger;
 mod postings;
+mod recovery;
 mod tree;
 
 pub use entry::{
@@ -48,8 +49,10 @@ pub use entry::{
 pub use error::{AppendError, ImportError, Problem, StoreError, Verdict};
 pub use index::CACHE_VERSION;
 pub use ledger::{
-    AppendReport, Appended, Ledger, verify_path, verify_path_against, verify_path_waiting,
+    AppendReport, Appended, Ledger, verify_path, verify_path_against, verify_path_against_waiting,
+    verify_path_waiting,
 };
+pub use recovery::Recovery;
 
 /// Raw access to the stored layout, for tests that tamper with a ledger on disk. Not a
 /// stable interface.
@@ -152,6 +155,11 @@ pub mod testing {
         let bytes = db.get(key).unwrap().unwrap();
         let range = crate::chunk::entry_range(crate::chunk::chunk_first(seq), &bytes, seq).unwrap();
         (key, range)
+    }
+
+    /// The stored bytes of the intent record of an append from `before` to `after`.
+    pub fn encode_pending(before: crate::Head, after: crate::Head) -> Vec<u8> {
+        crate::recovery::Pending { before, after }.encode().to_vec()
     }
 
     /// The stored bytes of a head record.

@@ -197,3 +197,61 @@ fn wait_gives_up_with_a_clear_error_and_succeeds_once_the_ledger_is_free() {
     assert_eq!(ended.code(), Some(0), "{ended:?}");
     assert!(ended.stdout.starts_with("intact: "), "{ended:?}");
 }
+
+/// `verify --checkpoint` honours `--wait` as plain `verify` does.
+#[cfg(unix)]
+#[test]
+fn verify_against_a_checkpoint_waits_for_the_ledger_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ledger");
+    drop(crate::support::generated_ledger(&path, 30, 5));
+    let keys = dir.path().join("keys");
+    let ended = run_for(
+        actledger(&path)
+            .args(["keygen", "example.org/actledger", "--out"])
+            .arg(&keys),
+        Duration::from_secs(30),
+    );
+    assert_eq!(ended.code(), Some(0), "{ended:?}");
+    let key = keys.join("example.org_actledger.key");
+    let vkey = keys.join("example.org_actledger.vkey");
+    let checkpoint = dir.path().join("cp");
+    let ended = run_for(
+        actledger(&path)
+            .arg("checkpoint")
+            .arg("--key")
+            .arg(&key)
+            .arg("--out")
+            .arg(&checkpoint),
+        Duration::from_secs(30),
+    );
+    assert_eq!(ended.code(), Some(0), "{ended:?}");
+    let verify = |wait: &str| {
+        let mut command = actledger(&path);
+        command
+            .args(["--wait", wait, "verify", "--checkpoint"])
+            .arg(&checkpoint)
+            .arg("--vkey")
+            .arg(&vkey);
+        command
+    };
+
+    let held = Ledger::open(&path).unwrap();
+    let ended = run_for(&mut verify("0"), Duration::from_secs(30));
+    assert_eq!(ended.code(), Some(1), "{ended:?}");
+    assert!(
+        ended.stderr.contains("is in use by another process"),
+        "{ended:?}"
+    );
+    let child = verify("60")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    drop(held);
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("extends the checkpoint of"), "{stdout}");
+}

@@ -136,7 +136,6 @@ impl Drop for Mounted {
 
 #[cfg(target_os = "linux")]
 #[test]
-#[ignore = "known defect (docs/RELIABILITY.md): on a full filesystem under load, sled 0.34.7 can leave part of a refused batch; run with --ignored"]
 fn a_full_filesystem_during_append_and_import_leaves_the_ledger_as_it_was() {
     let dir = tempfile::tempdir().unwrap();
     let mount = dir.path().join("small");

@@ -13,5 +13,6 @@ mod engine;
 mod export;
 mod lock;
 mod proofs;
+mod recovery;
 mod reliability;
 mod tamper;

@@ -1,0 +1,326 @@
+//! Finishing or undoing an append that did not complete.
+//!
+//! sled applies a batch whole or not at all across a crash, but not after its own writes
+//! fail: on a full filesystem, a batch whose flush had failed came back in part (chunks of its
+//! end without the chunks before them, and without the new head record). The store does not
+//! rely on that promise. Before an append writes anything, a durable intent record (`Mpending`)
+//! names the head before and the head after; once the append is durable, the record is
+//! removed. Opening a ledger that still has one settles the write:
+//!
+//! - when the log holds every entry up to the head after, each linked to the one before from
+//!   the head before, the append is whole on disk (it may have been acknowledged: the process
+//!   can die between the flush and the removal), and it is kept;
+//! - otherwise it was never acknowledged, and the log is cut back to the head before, whose
+//!   entry must still be there with its hash.
+//!
+//! Either way, any part of the interrupted batch may or may not be in the indexes, the query
+//! cache and the stored Merkle hashes, so all of them are rebuilt from the log. Only then is the
+//! intent record removed: a recovery interrupted in its turn is done again, and it decides the
+//! same way, because it only ever removes what it would remove again.
+
+use sled::Batch;
+
+use actledger_core::Seq;
+
+use crate::chunk;
+use crate::entry::{Entry, Head};
+use crate::error::StoreError;
+use crate::index::{Memo, add_index_keys};
+use crate::keys;
+use crate::ledger::{BoundedBatch, Ledger, damaged, encode_head, storage};
+use crate::postings::PostingWriter;
+use crate::tree::TreeAppender;
+
+/// Entries read, indexed and written at a time while rebuilding the indexes.
+const REBUILD_CHUNK: u64 = 10_000;
+
+/// What opening a ledger did about an append that had not completed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Recovery {
+    /// The append was whole on disk and is kept: the ledger's head is `head`.
+    Kept {
+        /// The head, with the append.
+        head: Head,
+    },
+    /// The append was not whole on disk, was never acknowledged, and was undone.
+    RolledBack {
+        /// The head the ledger is back at.
+        head: Head,
+        /// How many entries the undone append would have added.
+        undone: u64,
+    },
+}
+
+impl std::fmt::Display for Recovery {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Recovery::Kept { head } => write!(
+                f,
+                "an interrupted append was complete on disk and is kept ({} entries)",
+                head.count
+            ),
+            Recovery::RolledBack { head, undone } => write!(
+                f,
+                "an interrupted append of {undone} entries, never acknowledged, was undone ({} entries)",
+                head.count
+            ),
+        }
+    }
+}
+
+/// The intent record of an append: the heads before and after it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Pending {
+    pub before: Head,
+    pub after: Head,
+}
+
+const PENDING_LEN: usize = 2 * (8 + 32);
+
+impl Pending {
+    pub(crate) fn encode(&self) -> [u8; PENDING_LEN] {
+        let mut out = [0; PENDING_LEN];
+        out[..8].copy_from_slice(&self.before.count.to_be_bytes());
+        out[8..40].copy_from_slice(&self.before.hash);
+        out[40..48].copy_from_slice(&self.after.count.to_be_bytes());
+        out[48..].copy_from_slice(&self.after.hash);
+        out
+    }
+
+    fn decode(bytes: &[u8]) -> Option<Pending> {
+        let bytes: &[u8; PENDING_LEN] = bytes.try_into().ok()?;
+        let head = |at: usize| Head {
+            count: u64::from_be_bytes(bytes[at..at + 8].try_into().unwrap_or_default()),
+            hash: bytes[at + 8..at + 40].try_into().unwrap_or_default(),
+        };
+        let pending = Pending {
+            before: head(0),
+            after: head(40),
+        };
+        (pending.before.count < pending.after.count).then_some(pending)
+    }
+}
+
+impl Ledger {
+    /// Records, durably, that an append from `before` to `after` is about to be written.
+    pub(crate) fn begin_append(&self, before: Head, after: Head) -> Result<(), StoreError> {
+        let record = Pending { before, after }.encode();
+        self.db
+            .insert(keys::META_PENDING, &record[..])
+            .map_err(storage(&self.path))?;
+        self.db.flush().map_err(storage(&self.path))?;
+        Ok(())
+    }
+
+    /// Takes note that the append begun last is durable. The removal needs no flush of its
+    /// own: until it reaches the disk, the next open finds the append whole and keeps it.
+    pub(crate) fn end_append(&self) {
+        // The append is durable whatever happens here; a record left behind costs the next
+        // open a rebuild of the indexes, never an entry.
+        let _ = self.db.remove(keys::META_PENDING);
+    }
+
+    /// Settles an append that did not complete, if there is one (see the module's comment).
+    pub(crate) fn recover(&mut self) -> Result<Option<Recovery>, StoreError> {
+        let Some(record) = self
+            .db
+            .get(keys::META_PENDING)
+            .map_err(storage(&self.path))?
+        else {
+            return Ok(None);
+        };
+        let pending = Pending::decode(&record).ok_or_else(|| {
+            damaged(
+                &self.path,
+                "its record of an append in progress is unreadable",
+            )
+        })?;
+        let recovery = if self.log_reaches(pending)? {
+            Recovery::Kept {
+                head: pending.after,
+            }
+        } else if self.log_holds(pending.before)? {
+            Recovery::RolledBack {
+                head: pending.before,
+                undone: pending.after.count - pending.before.count,
+            }
+        } else {
+            return Err(damaged(
+                &self.path,
+                format!(
+                    "an append from {} to {} entries was interrupted, and the log holds neither (run verify)",
+                    pending.before.count, pending.after.count
+                ),
+            ));
+        };
+        let head = match recovery {
+            Recovery::Kept { head } | Recovery::RolledBack { head, .. } => head,
+        };
+        self.cut_log(head)?;
+        self.rebuild_derived()?;
+        self.db
+            .remove(keys::META_PENDING)
+            .map_err(storage(&self.path))?;
+        self.db.flush().map_err(storage(&self.path))?;
+        Ok(Some(recovery))
+    }
+
+    /// Whether the log holds every entry after `pending.before` up to `pending.after`, each
+    /// sound and linked to the one before.
+    fn log_reaches(&self, pending: Pending) -> Result<bool, StoreError> {
+        let Pending { before, after } = pending;
+        let mut expected = before.count + 1;
+        let mut prev = before.hash;
+        let start = keys::entry(chunk::chunk_first(expected));
+        for item in self.db.range(start..) {
+            let (key, value) = item.map_err(storage(&self.path))?;
+            let Some(first) = keys::entry_seq(&key) else {
+                break; // past the log
+            };
+            let Ok(reader) = chunk::read(first, &value) else {
+                return Ok(false);
+            };
+            for stored in reader {
+                let Ok(stored) = stored else {
+                    return Ok(false);
+                };
+                if stored.seq < expected {
+                    continue;
+                }
+                let sound = stored.seq == expected
+                    && stored.prev == prev
+                    && Entry::compute_hash(stored.seq, stored.time, &stored.prev, stored.event)
+                        == stored.hash;
+                if !sound {
+                    return Ok(false);
+                }
+                prev = stored.hash;
+                if expected == after.count {
+                    return Ok(prev == after.hash);
+                }
+                expected += 1;
+            }
+        }
+        Ok(false)
+    }
+
+    /// Whether the log holds the entry of `head` with its hash (an empty head always).
+    fn log_holds(&self, head: Head) -> Result<bool, StoreError> {
+        if head.count == 0 {
+            return Ok(true);
+        }
+        match self.stored(head.count) {
+            Ok(stored) => Ok(stored.map(|(_, hash)| hash) == Some(head.hash)),
+            Err(StoreError::Broken { .. }) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Removes every entry after `head` and writes `head` as the head record, durably.
+    fn cut_log(&mut self, head: Head) -> Result<(), StoreError> {
+        let mut batch = Batch::default();
+        let tail = chunk::chunk_first(head.count);
+        let mut time = String::new();
+        for item in self.db.scan_prefix([keys::ENTRY]) {
+            let (key, value) = item.map_err(storage(&self.path))?;
+            let Some(first) = keys::entry_seq(&key) else {
+                continue;
+            };
+            if head.count == 0 || first > tail {
+                batch.remove(key);
+            } else if first == tail {
+                let mut entries = chunk::decode(first, &value).map_err(|(seq, e)| {
+                    damaged(
+                        &self.path,
+                        format!("entry {seq}, before an interrupted append: {}", e.0),
+                    )
+                })?;
+                entries.truncate((head.count - first + 1) as usize);
+                time = entries.last().map(|e| e.time.clone()).unwrap_or_default();
+                batch.insert(key, chunk::encode(&entries));
+            }
+        }
+        batch.insert(keys::META_HEAD, encode_head(head, &time));
+        self.db.apply_batch(batch).map_err(storage(&self.path))?;
+        self.db.flush().map_err(storage(&self.path))?;
+        self.head = head;
+        self.last_time = time;
+        Ok(())
+    }
+
+    /// Rebuilds every table derived from the log: the indexes, the stored Merkle hashes and
+    /// the query cache.
+    fn rebuild_derived(&mut self) -> Result<(), StoreError> {
+        let mut writer = BoundedBatch::new(&self.db, &self.path);
+        for prefix in keys::DERIVED {
+            for item in self.db.scan_prefix([prefix]) {
+                let (key, _) = item.map_err(storage(&self.path))?;
+                writer.batch.remove(key);
+                writer.counted(1)?;
+            }
+        }
+        writer.batch.remove(keys::META_CACHE);
+        writer.batch.remove(keys::META_TREE);
+        writer.apply()?;
+        self.memo = Memo::default();
+        let mut next: Seq = 1;
+        while next <= self.head.count {
+            let entries: Vec<Entry> = self
+                .entries(next)
+                .take(REBUILD_CHUNK as usize)
+                .collect::<Result<_, _>>()?;
+            let events = entries
+                .iter()
+                .map(|entry| {
+                    entry.event().map_err(|e| StoreError::Broken {
+                        seq: entry.seq,
+                        problem: crate::error::Problem::Unparsable(e.0),
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            let mut batch = Batch::default();
+            let mut postings = PostingWriter::default();
+            let mut tree = TreeAppender::new(&self.db, &self.path, next - 1);
+            for (entry, event) in entries.iter().zip(&events) {
+                tree.push(entry)?;
+                add_index_keys(&mut batch, &mut postings, &self.memo, entry.seq, event);
+            }
+            postings.write(&self.db, &self.path, &mut batch)?;
+            tree.write(&mut batch)?;
+            self.db.apply_batch(batch).map_err(storage(&self.path))?;
+            self.memo.note(&events);
+            next += entries.len() as u64;
+            if entries.is_empty() {
+                break; // `entries` reports a missing entry as an error; this is a guard
+            }
+        }
+        self.db.flush().map_err(storage(&self.path))?;
+        self.rebuild_cache()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_intent_record_round_trips_and_refuses_nonsense() {
+        let pending = Pending {
+            before: Head {
+                count: 7,
+                hash: [1; 32],
+            },
+            after: Head {
+                count: 9,
+                hash: [2; 32],
+            },
+        };
+        assert_eq!(Pending::decode(&pending.encode()), Some(pending));
+        assert_eq!(Pending::decode(&pending.encode()[1..]), None);
+        let backwards = Pending {
+            before: pending.after,
+            after: pending.before,
+        };
+        assert_eq!(Pending::decode(&backwards.encode()), None);
+    }
+}
