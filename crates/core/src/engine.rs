@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, BTreeSet, HashSet};
 use crate::PersonId;
 use crate::event::{Event, Seq};
 use crate::id::{ActId, OfficeId};
+use crate::liveness::Liveness;
 use crate::parse::InputEvent;
 use crate::query::{Indexed, timeline_as_of};
 use crate::recorded::{Infallible, MemoryLedger, Recorded};
@@ -43,6 +44,44 @@ pub fn affected_offices<R: Recorded>(
             return Ok(offices);
         }
     }
+}
+
+/// The office's timeline at the head of `ledger`, the events at `new` being the last ones
+/// recorded, given `before`, its timeline at the head before them (`None` when no event in
+/// force shaped it).
+///
+/// When no new event revokes or retracts anything, every event already in force stays so, and
+/// `before` is extended with the new events of the office that are in force
+/// ([`Timeline::extended`]): the cost is that of the new events, not of the office's history.
+/// Otherwise the office is replayed from all its events.
+pub fn timeline_after<R: Recorded>(
+    ledger: &R,
+    office: &OfficeId,
+    before: Option<&Timeline>,
+    new: std::ops::RangeInclusive<Seq>,
+) -> Result<Timeline, R::Error> {
+    let head = *new.end();
+    let mut added = Vec::new();
+    for seq in new {
+        let event = ledger.event(seq)?;
+        if matches!(event, Event::ActRevoked(_) | Event::RecordRetracted(_)) {
+            return timeline_as_of(ledger, office, head);
+        }
+        if event.office() == Some(office) {
+            added.push((seq, event));
+        }
+    }
+    let mut live = Liveness::new(ledger, head);
+    let mut in_force = Vec::with_capacity(added.len());
+    for (seq, event) in added {
+        if live.is_live(seq, &event)? {
+            in_force.push((seq, event));
+        }
+    }
+    Ok(match before {
+        Some(before) => before.extended(&in_force),
+        None => Timeline::build(office.clone(), &in_force),
+    })
 }
 
 /// A complete ledger in memory, with every office's timeline at the head kept current.
@@ -86,11 +125,16 @@ impl Engine {
     }
 
     fn refresh(&mut self, new: std::ops::RangeInclusive<Seq>) {
-        let offices = affected_offices(&self.ledger, new).unwrap_or_else(|never| match never {});
-        let head = self.ledger.head();
+        let offices =
+            affected_offices(&self.ledger, new.clone()).unwrap_or_else(|never| match never {});
         for office in offices {
-            let timeline =
-                timeline_as_of(&self.ledger, &office, head).unwrap_or_else(|never| match never {});
+            let timeline = timeline_after(
+                &self.ledger,
+                &office,
+                self.timelines.get(&office),
+                new.clone(),
+            )
+            .unwrap_or_else(|never| match never {});
             self.timelines.insert(office, timeline);
         }
     }

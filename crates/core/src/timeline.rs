@@ -156,22 +156,68 @@ impl Timeline {
 
     /// Applies the replay rules to `events`: the office's events in force, in position order.
     pub fn build(office: OfficeId, events: &[(Seq, Event)]) -> Timeline {
-        let mut appointments = Vec::new();
-        let mut departures = Vec::new();
-        let mut trips = Vec::new();
+        let mut parts = Parts::default();
+        parts.add(events);
+        parts.assemble(office)
+    }
+
+    /// The timeline after `new`, events in force recorded after every event this timeline
+    /// was built from, are added to them: equal to [`Timeline::build`] over all of them,
+    /// provided that no event already in force changed (no revocation or retraction among
+    /// the new events, which [`crate::timeline_after`] checks).
+    ///
+    /// It needs only what the timeline keeps: an appointment a later one for the same day
+    /// superseded never holds again, since appending adds only later ones; a delegation's
+    /// `until` taken from its trip depends only on trips recorded before it; and tenures,
+    /// effective delegations and segments are recomputed from the kept parts.
+    pub fn extended(&self, new: &[(Seq, Event)]) -> Timeline {
+        let mut parts = Parts {
+            appointments: self
+                .tenures
+                .iter()
+                .map(|t| (t.from, t.stint.clone()))
+                .collect(),
+            departures: self.departures.clone(),
+            trips: self.trips.clone(),
+            delegations: self
+                .delegations
+                .iter()
+                .map(|d| (d.stint.clone(), d.from, d.until))
+                .collect(),
+        };
+        parts.add(new);
+        parts.assemble(self.office.clone())
+    }
+}
+
+/// What replay gathers from an office's events before applying rules 1 to 4.
+#[derive(Debug, Default)]
+struct Parts {
+    /// Appointments: the day and the stint.
+    appointments: Vec<(Day, Stint)>,
+    departures: Vec<Departure>,
+    trips: Vec<Trip>,
+    /// Delegations with their declared days, `until` resolved.
+    delegations: Vec<(Stint, Day, Day)>,
+}
+
+impl Parts {
+    /// Adds events in force, in position order, after those already added.
+    fn add(&mut self, events: &[(Seq, Event)]) {
         let mut delegations = Vec::new();
         for (seq, event) in events {
+            let stint = |person: &PersonId, act: &ActId| Stint {
+                person: person.clone(),
+                seq: *seq,
+                act: act.clone(),
+            };
             match event {
-                Event::Appointed(e) => appointments.push((e.on, *seq, e)),
-                Event::LeftOffice(e) => departures.push(Departure {
-                    stint: Stint {
-                        person: e.person.clone(),
-                        seq: *seq,
-                        act: e.act.clone(),
-                    },
+                Event::Appointed(e) => self.appointments.push((e.on, stint(&e.person, &e.act))),
+                Event::LeftOffice(e) => self.departures.push(Departure {
+                    stint: stint(&e.person, &e.act),
                     on: e.on,
                 }),
-                Event::TripAuthorized(e) => trips.push(Trip {
+                Event::TripAuthorized(e) => self.trips.push(Trip {
                     person: e.person.clone(),
                     trip: TripRef {
                         seq: *seq,
@@ -184,55 +230,63 @@ impl Timeline {
                 _ => {}
             }
         }
+        // After every trip is known: a delegation's `until` may come from one recorded
+        // later in the same list (but before the delegation itself).
+        for (seq, d) in delegations {
+            // Without `until`: the last trip of the same act recorded before it bounds it.
+            let until = match d.until {
+                Some(until) => until,
+                None => match self
+                    .trips
+                    .iter()
+                    .rev()
+                    .find(|t| t.trip.seq < seq && t.trip.act == d.act)
+                {
+                    Some(trip) => trip.until,
+                    None => continue,
+                },
+            };
+            let stint = Stint {
+                person: d.delegate.clone(),
+                seq,
+                act: d.act.clone(),
+            };
+            self.delegations.push((stint, d.from, until));
+        }
+    }
 
-        let tenures = tenures(&mut appointments, &departures);
-        let delegations: Vec<Delegation> = delegations
+    /// Applies rules 1 to 4.
+    fn assemble(mut self, office: OfficeId) -> Timeline {
+        let tenures = tenures(&mut self.appointments, &self.departures);
+        let delegations: Vec<Delegation> = self
+            .delegations
             .into_iter()
-            .filter_map(|(seq, d)| {
-                // Without `until`: the last trip of the same act recorded before it bounds it.
-                let until = match d.until {
-                    Some(until) => until,
-                    None => {
-                        trips
-                            .iter()
-                            .rev()
-                            .find(|t| t.trip.seq < seq && t.trip.act == d.act)?
-                            .until
-                    }
-                };
-                let stint = Stint {
-                    person: d.delegate.clone(),
-                    seq,
-                    act: d.act.clone(),
-                };
-                let effective_until = effective_until(&stint, d.from, until, &tenures, &trips);
-                Some(Delegation {
+            .map(|(stint, from, until)| {
+                let effective_until = effective_until(&stint, from, until, &tenures, &self.trips);
+                Delegation {
                     stint,
-                    from: d.from,
+                    from,
                     until,
                     effective_until,
-                })
+                }
             })
             .collect();
-        let segments = segments(&tenures, &trips, &delegations);
+        let segments = segments(&tenures, &self.trips, &delegations);
         Timeline {
             office,
             segments,
             tenures,
             delegations,
-            trips,
-            departures,
+            trips: self.trips,
+            departures: self.departures,
         }
     }
 }
 
 /// Rule 1: the latest appointment by (`on`, position) holds, until the next one or the first
 /// departure of the same person after its own day.
-fn tenures(
-    appointments: &mut [(Day, Seq, &crate::event::Appointed)],
-    departures: &[Departure],
-) -> Vec<Tenure> {
-    appointments.sort_by_key(|(on, seq, _)| (*on, *seq));
+fn tenures(appointments: &mut [(Day, Stint)], departures: &[Departure]) -> Vec<Tenure> {
+    appointments.sort_by_key(|(on, stint)| (*on, stint.seq));
     let mut left_on: HashMap<&PersonId, Vec<Day>> = HashMap::new();
     for d in departures {
         left_on.entry(&d.stint.person).or_default().push(d.on);
@@ -241,24 +295,20 @@ fn tenures(
         days.sort();
     }
     let mut tenures = Vec::new();
-    for (i, (on, seq, appointment)) in appointments.iter().enumerate() {
-        let next_on = appointments.get(i + 1).map(|(next, _, _)| *next);
+    for (i, (on, stint)) in appointments.iter().enumerate() {
+        let next_on = appointments.get(i + 1).map(|(next, _)| *next);
         if next_on == Some(*on) {
             continue; // a later record for the same day takes precedence
         }
         let mut until = next_on.and_then(Day::prev).unwrap_or(Day::MAX);
-        if let Some(days) = left_on.get(&appointment.person) {
+        if let Some(days) = left_on.get(&stint.person) {
             let first_after = days.partition_point(|d| d <= on);
             if let Some(left) = days.get(first_after).and_then(|d| d.prev()) {
                 until = until.min(left);
             }
         }
         tenures.push(Tenure {
-            stint: Stint {
-                person: appointment.person.clone(),
-                seq: *seq,
-                act: appointment.act.clone(),
-            },
+            stint: stint.clone(),
             from: *on,
             until,
         });

@@ -9,8 +9,8 @@ use chrono::{DateTime, Utc};
 use sled::{Batch, Db};
 
 use actledger_core::{
-    BatchError, Event, InputEvent, Outcome, Recorded, Seq, WithPending, affected_offices,
-    timeline_as_of, validate_batch,
+    BatchError, Event, Indexed, InputEvent, Outcome, Recorded, Seq, WithPending, affected_offices,
+    timeline_after, timeline_as_of, validate_batch,
 };
 
 use crate::chunk;
@@ -658,7 +658,10 @@ impl Ledger {
             log.write(&mut batch);
             postings.write(&self.db, &self.path, &mut batch)?;
             for office in &offices {
-                let timeline = timeline_as_of(&view, office, count)?;
+                // From the cached timeline at the head: replaying the office's whole history
+                // is needed only when the batch revokes or retracts something.
+                let before = self.head_timeline(office)?;
+                let timeline = timeline_after(&view, office, before.as_ref(), first..=count)?;
                 self.write_timeline(&mut batch, &timeline)?;
             }
             tree.write(&mut batch)?;
@@ -1260,66 +1263,142 @@ fn verify_db(db: &Db, path: &Path, head: HeadRecord) -> Result<Verdict, StoreErr
     verify_db_with(db, path, head, &mut |_| {})
 }
 
-/// Verifies the chain, showing every sound entry to `on_entry` in order.
+/// Chunks of the log read at a time by verification and checked across the cores.
+const VERIFY_WINDOW: usize = 64;
+
+/// A chunk of the log waiting to be checked, with the hash and time of the entry before it
+/// (as stored: each check of a link is against what is stored, whatever the thread).
+struct ChunkToCheck {
+    first: Seq,
+    value: sled::IVec,
+    prev: [u8; 32],
+    previous_time: String,
+}
+
+impl ChunkToCheck {
+    /// The first problem of the chunk, checking every entry exactly as a walk of the whole
+    /// chain would.
+    fn check(&self) -> Option<Verdict> {
+        let reader = match chunk::read(self.first, &self.value) {
+            Ok(reader) => reader,
+            Err(e) => {
+                return Some(Verdict::Broken {
+                    seq: self.first,
+                    problem: Problem::Unparsable(e.0),
+                });
+            }
+        };
+        let mut prev = self.prev;
+        let mut previous_time = self.previous_time.clone();
+        (self.first..).zip(reader).find_map(|(expected, item)| {
+            verify_stored(item, expected, &mut prev, &mut previous_time, &mut |_| {})
+        })
+    }
+}
+
+/// The first problem among `chunks`, in log order, checking them on up to `threads` threads.
+fn check_chunks(chunks: &[ChunkToCheck], threads: usize) -> Option<Verdict> {
+    if threads < 2 || chunks.len() < 2 {
+        return chunks.iter().find_map(ChunkToCheck::check);
+    }
+    let part = chunks.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = chunks
+            .chunks(part)
+            .map(|part| scope.spawn(move || part.iter().find_map(ChunkToCheck::check)))
+            .collect();
+        // Joined in order: the first part with a problem has the first problem.
+        let mut first = None;
+        for handle in handles {
+            let found = handle
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            if first.is_none() {
+                first = found;
+            }
+        }
+        first
+    })
+}
+
+/// The number of entries of a chunk and the hash and time of its last, as stored (no hash is
+/// computed), or `None` when it cannot be read (its check says why).
+fn walk_chunk(first: Seq, value: &[u8]) -> Option<(u64, [u8; 32], String)> {
+    let mut count = 0;
+    let mut last = None;
+    for stored in chunk::read(first, value).ok()? {
+        let stored = stored.ok()?;
+        count += 1;
+        last = Some((stored.hash, stored.time));
+    }
+    let (hash, time) = last?;
+    Some((count, hash, time.to_owned()))
+}
+
+/// Verifies the chain, showing every sound entry to `on_entry` in order. The chunks are read
+/// in order; the entries of each are checked (hash, link, time, event) on several threads,
+/// which is where the time goes, and the first problem in log order is the verdict.
 fn verify_db_with(
     db: &Db,
     path: &Path,
     head: HeadRecord,
     on_entry: &mut dyn FnMut(&Stored<'_>),
 ) -> Result<Verdict, StoreError> {
+    let threads = std::thread::available_parallelism().map_or(1, usize::from);
     let mut expected: Seq = 1;
     let mut prev = ZERO_HASH;
-    // The time of the entry before, already checked: entries recorded together share their
-    // time, and an equal time needs no second parse.
     let mut previous_time = String::new();
-    for item in db.scan_prefix([keys::ENTRY]) {
-        let (key, value) = item.map_err(storage(path))?;
-        let Some(first) = keys::entry_seq(&key) else {
-            return Ok(Verdict::Broken {
-                seq: expected,
-                problem: Problem::Unparsable(format!(
-                    "a key of the log is malformed ({} bytes)",
-                    key.len()
-                )),
-            });
-        };
-        if first != expected {
-            return Ok(Verdict::Broken {
-                seq: expected,
-                problem: if first > expected {
-                    Problem::Gap {
-                        expected,
-                        found: first,
-                    }
-                } else {
-                    Problem::Misplaced { found: first }
-                },
-            });
-        }
-        if chunk::chunk_first(first) != first {
-            return Ok(Verdict::Broken {
-                seq: expected,
-                problem: Problem::Unparsable(format!(
-                    "a chunk of the log starts at {first}, not at a chunk boundary"
-                )),
-            });
-        }
-        let reader = match chunk::read(first, &value) {
-            Ok(reader) => reader,
-            Err(e) => {
-                return Ok(Verdict::Broken {
-                    seq: expected,
-                    problem: Problem::Unparsable(e.0),
-                });
+    let mut scan = db.scan_prefix([keys::ENTRY]);
+    let mut window: Vec<ChunkToCheck> = Vec::with_capacity(VERIFY_WINDOW);
+    loop {
+        window.clear();
+        // A problem of the keys themselves, reported once the chunks before it are checked.
+        let mut stop = None;
+        let mut ended = false;
+        while window.len() < VERIFY_WINDOW {
+            let Some(item) = scan.next() else {
+                ended = true;
+                break;
+            };
+            let (key, value) = item.map_err(storage(path))?;
+            if let Some(verdict) = check_chunk_key(&key, expected) {
+                stop = Some(verdict);
+                break;
             }
-        };
-        for item in reader {
-            if let Some(verdict) =
-                verify_stored(item, expected, &mut prev, &mut previous_time, on_entry)
-            {
-                return Ok(verdict);
+            let first = expected;
+            let walked = walk_chunk(first, &value);
+            window.push(ChunkToCheck {
+                first,
+                value,
+                prev,
+                previous_time: previous_time.clone(),
+            });
+            match walked {
+                Some((count, hash, time)) => {
+                    expected += count;
+                    prev = hash;
+                    previous_time = time;
+                }
+                // The check of this chunk finds what is wrong with it.
+                None => break,
             }
-            expected += 1;
+        }
+        if let Some(verdict) = check_chunks(&window, threads) {
+            return Ok(verdict);
+        }
+        for chunk in &window {
+            for stored in chunk::read(chunk.first, &chunk.value).into_iter().flatten() {
+                match stored {
+                    Ok(stored) => on_entry(&stored),
+                    Err(_) => break,
+                }
+            }
+        }
+        if let Some(verdict) = stop {
+            return Ok(verdict);
+        }
+        if ended {
+            break;
         }
     }
     let count = expected - 1;
@@ -1350,6 +1429,38 @@ fn verify_db_with(
         });
     }
     Ok(Verdict::Intact { count, head: prev })
+}
+
+/// What is wrong with the key of the chunk expected to start at `expected`, if anything.
+fn check_chunk_key(key: &[u8], expected: Seq) -> Option<Verdict> {
+    let broken = |problem| {
+        Some(Verdict::Broken {
+            seq: expected,
+            problem,
+        })
+    };
+    let Some(first) = keys::entry_seq(key) else {
+        return broken(Problem::Unparsable(format!(
+            "a key of the log is malformed ({} bytes)",
+            key.len()
+        )));
+    };
+    if first != expected {
+        return broken(if first > expected {
+            Problem::Gap {
+                expected,
+                found: first,
+            }
+        } else {
+            Problem::Misplaced { found: first }
+        });
+    }
+    if chunk::chunk_first(first) != first {
+        return broken(Problem::Unparsable(format!(
+            "a chunk of the log starts at {first}, not at a chunk boundary"
+        )));
+    }
+    None
 }
 
 /// Checks the next entry of the walk (or why it cannot be read) at position `expected`,
