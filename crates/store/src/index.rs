@@ -27,8 +27,9 @@ use crate::postings::PostingWriter;
 /// The version of the cache's layout and content. Change it whenever either changes (the
 /// core's timeline rules included): a ledger whose cache has another version rebuilds it.
 /// Version 2 added the checksum before every record's JSON; version 3 replaced the JSON with
-/// the binary encoding below (its values take about 38% of the bytes of the JSON ones).
-pub const CACHE_VERSION: u32 = 3;
+/// the binary encoding below (its values take about 38% of the bytes of the JSON ones);
+/// version 4 packs segments and items in blocks of [`PER_BLOCK`], a record per block.
+pub const CACHE_VERSION: u32 = 4;
 
 /// The bytes of a cache record's checksum: the first 8 bytes of SHA-256 over a domain tag,
 /// the cache version, the record's key and its body.
@@ -86,6 +87,10 @@ impl Encoder {
         self.0.push(n);
     }
 
+    fn u16(&mut self, n: u16) {
+        self.0.extend_from_slice(&n.to_be_bytes());
+    }
+
     fn u32(&mut self, n: u32) {
         self.0.extend_from_slice(&n.to_be_bytes());
     }
@@ -129,6 +134,15 @@ impl Decoder<'_> {
         let (&b, rest) = self.0.split_first().ok_or(Malformed("cut short"))?;
         self.0 = rest;
         Ok(b)
+    }
+
+    fn u16(&mut self) -> Result<u16, Malformed> {
+        let (n, rest) = self
+            .0
+            .split_first_chunk::<2>()
+            .ok_or(Malformed("cut short"))?;
+        self.0 = rest;
+        Ok(u16::from_be_bytes(*n))
     }
 
     fn u32(&mut self) -> Result<u32, Malformed> {
@@ -215,14 +229,15 @@ const HAS_TITULAR: u8 = 1;
 const HAS_TRIP: u8 = 2;
 const HAS_ACTING: u8 = 4;
 
-/// A segment's body: its links (the first days of the segments before and after it,
-/// [`NO_SEGMENT`] for none), its last day, the flags, then the titular, the trip and the
-/// acting holder that the flags announce. Its first day is in its key, which the checksum
-/// covers.
-fn encode_segment(segment: &Segment, prev: u32, next: u32) -> Vec<u8> {
-    let mut out = Encoder::default();
-    out.u32(prev);
-    out.u32(next);
+/// Segments per `S` record, and items per `W` record: an office's cache is a few records
+/// per hundred segments, not one each (sled's open costs in proportion to its records), and an
+/// append that changes the end of a timeline rewrites its last records only.
+const PER_BLOCK: usize = 64;
+
+/// One segment inside a block: its first and last days, the flags, then the titular, the trip
+/// and the acting holder that the flags announce.
+fn put_segment(out: &mut Encoder, segment: &Segment) {
+    out.day(segment.from);
     out.day(segment.until);
     let flag = |present: bool, flag: u8| if present { flag } else { 0 };
     out.u8(flag(segment.titular.is_some(), HAS_TITULAR)
@@ -237,14 +252,10 @@ fn encode_segment(segment: &Segment, prev: u32, next: u32) -> Vec<u8> {
     if let Some(stint) = &segment.acting {
         out.stint(stint);
     }
-    out.0
 }
 
-/// The inverse of [`encode_segment`], given the segment's first day.
-fn decode_segment(from: Day, body: &[u8]) -> Result<(Segment, u32, u32), Malformed> {
-    let mut input = Decoder(body);
-    let prev = input.u32()?;
-    let next = input.u32()?;
+fn take_segment(input: &mut Decoder) -> Result<Segment, Malformed> {
+    let from = input.day()?;
     let until = input.day()?;
     let flags = input.u8()?;
     if flags & !(HAS_TITULAR | HAS_TRIP | HAS_ACTING) != 0 {
@@ -259,23 +270,75 @@ fn decode_segment(from: Day, body: &[u8]) -> Result<(Segment, u32, u32), Malform
     let acting = (flags & HAS_ACTING != 0)
         .then(|| input.stint())
         .transpose()?;
-    input.end()?;
-    let segment = Segment {
+    Ok(Segment {
         from,
         until,
         titular,
         trip,
         acting,
-    };
-    Ok((segment, prev, next))
+    })
 }
 
-fn encode_tenure(tenure: &Tenure) -> Vec<u8> {
+/// A block of segments: its links (the first days of the blocks before and after it,
+/// [`NO_SEGMENT`] for none), how many segments (u16), then each segment. Its key names the
+/// first day of its first segment, which the checksum covers.
+fn encode_segment_block(segments: &[Segment], prev: u32, next: u32) -> Vec<u8> {
     let mut out = Encoder::default();
+    out.u32(prev);
+    out.u32(next);
+    out.u16(u16::try_from(segments.len()).unwrap_or(u16::MAX));
+    for segment in segments {
+        put_segment(&mut out, segment);
+    }
+    out.0
+}
+
+/// A decoded block of segments with its links.
+struct SegmentBlock {
+    segments: Vec<Segment>,
+    prev: u32,
+    next: u32,
+}
+
+/// The inverse of [`encode_segment_block`], given the first day its key names: at least one
+/// segment, in order, the first starting on that day.
+fn decode_segment_block(first: Day, body: &[u8]) -> Result<SegmentBlock, Malformed> {
+    let mut input = Decoder(body);
+    let prev = input.u32()?;
+    let next = input.u32()?;
+    let count = usize::from(input.u16()?);
+    if count == 0 || count > PER_BLOCK {
+        return Err(Malformed("a block of segments holds too few or too many"));
+    }
+    let mut segments: Vec<Segment> = Vec::with_capacity(count);
+    for _ in 0..count {
+        let segment = take_segment(&mut input)?;
+        if segment.until < segment.from
+            || segments
+                .last()
+                .is_some_and(|last| last.until >= segment.from)
+        {
+            return Err(Malformed("segments out of order"));
+        }
+        segments.push(segment);
+    }
+    input.end()?;
+    if segments[0].from != first {
+        return Err(Malformed(
+            "a block of segments starts on another day than its key",
+        ));
+    }
+    Ok(SegmentBlock {
+        segments,
+        prev,
+        next,
+    })
+}
+
+fn encode_tenure(out: &mut Encoder, tenure: &Tenure) {
     out.day(tenure.from);
     out.day(tenure.until);
     out.stint(&tenure.stint);
-    out.0
 }
 
 fn decode_tenure(input: &mut Decoder) -> Result<Tenure, Malformed> {
@@ -286,13 +349,11 @@ fn decode_tenure(input: &mut Decoder) -> Result<Tenure, Malformed> {
     })
 }
 
-fn encode_delegation(delegation: &Delegation) -> Vec<u8> {
-    let mut out = Encoder::default();
+fn encode_delegation(out: &mut Encoder, delegation: &Delegation) {
     out.day(delegation.from);
     out.day(delegation.until);
     out.u32(delegation.effective_until.map_or(NO_DAY, Day::ordinal));
     out.stint(&delegation.stint);
-    out.0
 }
 
 fn decode_delegation(input: &mut Decoder) -> Result<Delegation, Malformed> {
@@ -304,13 +365,11 @@ fn decode_delegation(input: &mut Decoder) -> Result<Delegation, Malformed> {
     })
 }
 
-fn encode_trip(trip: &Trip) -> Vec<u8> {
-    let mut out = Encoder::default();
+fn encode_trip(out: &mut Encoder, trip: &Trip) {
     out.day(trip.from);
     out.day(trip.until);
     out.id(trip.person.as_str());
     out.trip_ref(&trip.trip);
-    out.0
 }
 
 fn decode_trip(input: &mut Decoder) -> Result<Trip, Malformed> {
@@ -322,11 +381,9 @@ fn decode_trip(input: &mut Decoder) -> Result<Trip, Malformed> {
     })
 }
 
-fn encode_departure(departure: &Departure) -> Vec<u8> {
-    let mut out = Encoder::default();
+fn encode_departure(out: &mut Encoder, departure: &Departure) {
     out.day(departure.on);
     out.stint(&departure.stint);
-    out.0
 }
 
 fn decode_departure(input: &mut Decoder) -> Result<Departure, Malformed> {
@@ -510,53 +567,100 @@ fn manifest_key(office: &str) -> Vec<u8> {
     key
 }
 
-/// Every cache key and value of one office's timeline. A segment's value holds, after its
-/// checksum, the first days of the segments before and after it (its links), then the rest of
-/// the segment:
-/// a query reads a segment and its successor and checks that they name each other, so a
-/// segment moved or gone is an error, never a vacancy.
+/// Every cache key and value of one office's timeline: its segments in blocks of
+/// [`PER_BLOCK`] under `S` (each block names the first days of the blocks before and after
+/// it), each part in blocks of [`PER_BLOCK`] items under `W` (numbered from 0), and the
+/// manifest. A query reads a block and its successor and checks that they name each other,
+/// so a block moved or gone is an error, never a vacancy.
 fn timeline_records(timeline: &Timeline) -> BTreeMap<Vec<u8>, Vec<u8>> {
     let office = timeline.office.as_str();
     let mut records = BTreeMap::new();
     let segment_prefix = keys::named_prefix(keys::SEGMENT, office);
-    let from = |i: Option<usize>| {
-        i.and_then(|i| timeline.segments.get(i))
-            .map_or(NO_SEGMENT, |s| s.from.ordinal())
+    let blocks: Vec<&[Segment]> = timeline.segments.chunks(PER_BLOCK).collect();
+    let first = |i: Option<usize>| {
+        i.and_then(|i| blocks.get(i))
+            .map_or(NO_SEGMENT, |block| block[0].from.ordinal())
     };
-    for (i, segment) in timeline.segments.iter().enumerate() {
+    for (i, block) in blocks.iter().enumerate() {
         let mut key = segment_prefix.clone();
-        key.extend_from_slice(&segment.from.ordinal().to_be_bytes());
-        let body = encode_segment(segment, from(i.checked_sub(1)), from(Some(i + 1)));
+        key.extend_from_slice(&block[0].from.ordinal().to_be_bytes());
+        let body = encode_segment_block(block, first(i.checked_sub(1)), first(Some(i + 1)));
         let value = sealed(&key, body);
         records.insert(key, value);
     }
     let part_prefix = keys::named_prefix(keys::TIMELINE, office);
-    let mut part = |tag: u8, items: Vec<Vec<u8>>| {
-        for (i, value) in items.into_iter().enumerate() {
-            let mut key = part_prefix.clone();
-            key.push(tag);
-            key.extend_from_slice(&u32::try_from(i).unwrap_or(u32::MAX).to_be_bytes());
-            let value = sealed(&key, value);
-            records.insert(key, value);
-        }
-    };
-    part(
+    put_part(
+        &mut records,
+        &part_prefix,
         TENURES,
-        timeline.tenures.iter().map(encode_tenure).collect(),
+        &timeline.tenures,
+        encode_tenure,
     );
-    part(
+    put_part(
+        &mut records,
+        &part_prefix,
         DELEGATIONS,
-        timeline.delegations.iter().map(encode_delegation).collect(),
+        &timeline.delegations,
+        encode_delegation,
     );
-    part(TRIPS, timeline.trips.iter().map(encode_trip).collect());
-    part(
+    put_part(
+        &mut records,
+        &part_prefix,
+        TRIPS,
+        &timeline.trips,
+        encode_trip,
+    );
+    put_part(
+        &mut records,
+        &part_prefix,
         DEPARTURES,
-        timeline.departures.iter().map(encode_departure).collect(),
+        &timeline.departures,
+        encode_departure,
     );
     let key = manifest_key(office);
     let value = sealed(&key, encode_counts(&counts(timeline)));
     records.insert(key, value);
     records
+}
+
+/// The records of one part of a timeline: blocks of [`PER_BLOCK`] items, numbered from 0,
+/// each its count (u16) and its items.
+fn put_part<T>(
+    records: &mut BTreeMap<Vec<u8>, Vec<u8>>,
+    prefix: &[u8],
+    tag: u8,
+    items: &[T],
+    encode: fn(&mut Encoder, &T),
+) {
+    for (i, block) in items.chunks(PER_BLOCK).enumerate() {
+        let mut key = prefix.to_vec();
+        key.push(tag);
+        key.extend_from_slice(&u32::try_from(i).unwrap_or(u32::MAX).to_be_bytes());
+        let mut body = Encoder::default();
+        body.u16(u16::try_from(block.len()).unwrap_or(u16::MAX));
+        for item in block {
+            encode(&mut body, item);
+        }
+        let value = sealed(&key, body.0);
+        records.insert(key, value);
+    }
+}
+
+/// The items of one block of a part (the inverse of [`put_part`]'s blocks).
+fn take_part<T>(
+    body: &[u8],
+    decode: fn(&mut Decoder) -> Result<T, Malformed>,
+) -> Result<Vec<T>, Malformed> {
+    let mut input = Decoder(body);
+    let count = usize::from(input.u16()?);
+    if count == 0 || count > PER_BLOCK {
+        return Err(Malformed("a block holds too few or too many items"));
+    }
+    let items = (0..count)
+        .map(|_| decode(&mut input))
+        .collect::<Result<Vec<_>, _>>()?;
+    input.end()?;
+    Ok(items)
 }
 
 /// Adds an office's cache records to a batch (after every old one is removed), and says how
@@ -581,26 +685,26 @@ impl Ledger {
         }
     }
 
-    /// A cached segment under `key` (`prefix`, then its first day), its checksum checked,
-    /// with its links: the first days of the segments before and after it ([`NO_SEGMENT`]
-    /// for none).
-    fn segment(
+    /// A cached block of segments under `key` (`prefix`, then its first day), its checksum
+    /// checked, with its links: the first days of the blocks before and after it
+    /// ([`NO_SEGMENT`] for none).
+    fn segment_block(
         &self,
         prefix: &[u8],
         key: &[u8],
         value: &[u8],
-    ) -> Result<(Segment, u32, u32), StoreError> {
-        let body = unsealed(key, value).ok_or_else(|| self.tampered("a segment"))?;
-        let from = key
+    ) -> Result<SegmentBlock, StoreError> {
+        let body = unsealed(key, value).ok_or_else(|| self.tampered("a block of segments"))?;
+        let first = key
             .strip_prefix(prefix)
             .and_then(|day| <[u8; 4]>::try_from(day).ok())
             .map(u32::from_be_bytes)
             .and_then(Day::from_ordinal)
             .ok_or_else(|| self.unreadable("a segment key", "not a day"))?;
-        decode_segment(from, body).map_err(|e| self.unreadable("a segment", e))
+        decode_segment_block(first, body).map_err(|e| self.unreadable("a block of segments", e))
     }
 
-    /// A segment whose links do not match its neighbours': one was moved, lost or added.
+    /// A block whose links do not match its neighbours': one was moved, lost or added.
     fn unlinked(&self, office: &OfficeId) -> StoreError {
         StoreError::Damaged {
             path: self.path.clone(),
@@ -761,14 +865,18 @@ impl Indexed for Ledger {
         let segment_prefix = keys::named_prefix(keys::SEGMENT, office.as_str());
         for item in self.db.scan_prefix(&segment_prefix) {
             let (key, value) = item.map_err(storage(&self.path))?;
-            let (segment, prev, next) = self.segment(&segment_prefix, &key, &value)?;
-            let from = segment.from.ordinal();
-            if prev != expected_prev || (found && next_of_last != from) {
+            let block = self.segment_block(&segment_prefix, &key, &value)?;
+            let first = block.segments[0].from.ordinal();
+            let after_last = timeline
+                .segments
+                .last()
+                .is_none_or(|last| last.until < block.segments[0].from);
+            if block.prev != expected_prev || (found && next_of_last != first) || !after_last {
                 return Err(self.unlinked(office));
             }
-            expected_prev = from;
-            next_of_last = next;
-            timeline.segments.push(segment);
+            expected_prev = first;
+            next_of_last = block.next;
+            timeline.segments.extend(block.segments);
             found = true;
         }
         if next_of_last != NO_SEGMENT {
@@ -776,6 +884,8 @@ impl Indexed for Ledger {
         }
         let prefix = keys::named_prefix(keys::TIMELINE, office.as_str());
         let mut manifest = None;
+        // Blocks seen so far of tenures, delegations, trips and departures.
+        let mut blocks = [0usize; 4];
         for item in self.db.scan_prefix(&prefix) {
             let (key, value) = item.map_err(storage(&self.path))?;
             let bad = |e: Malformed| self.unreadable("a timeline part", e);
@@ -786,41 +896,47 @@ impl Indexed for Ledger {
                 .and_then(|b| <[u8; 4]>::try_from(b).ok())
                 .map(u32::from_be_bytes)
                 .map(|i| i as usize);
-            let position = |len: usize| index == Some(len);
+            // Blocks are numbered from 0 in each part, all full but the last: a gap, a stray
+            // number or a short block before the last is a moved or lost key.
+            let append = |list_len: usize, blocks: &mut usize| {
+                let ok = index == Some(*blocks) && list_len == *blocks * PER_BLOCK;
+                *blocks += 1;
+                ok
+            };
             let in_place = match key.get(prefix.len()) {
                 Some(&TENURES) => {
-                    let ok = position(timeline.tenures.len());
+                    let ok = append(timeline.tenures.len(), &mut blocks[0]);
                     timeline
                         .tenures
-                        .push(decode_all(value, decode_tenure).map_err(bad)?);
+                        .extend(take_part(value, decode_tenure).map_err(bad)?);
                     ok
                 }
                 Some(&DELEGATIONS) => {
-                    let ok = position(timeline.delegations.len());
+                    let ok = append(timeline.delegations.len(), &mut blocks[1]);
                     timeline
                         .delegations
-                        .push(decode_all(value, decode_delegation).map_err(bad)?);
+                        .extend(take_part(value, decode_delegation).map_err(bad)?);
                     ok
                 }
                 Some(&TRIPS) => {
-                    let ok = position(timeline.trips.len());
+                    let ok = append(timeline.trips.len(), &mut blocks[2]);
                     timeline
                         .trips
-                        .push(decode_all(value, decode_trip).map_err(bad)?);
+                        .extend(take_part(value, decode_trip).map_err(bad)?);
                     ok
                 }
                 Some(&DEPARTURES) => {
-                    let ok = position(timeline.departures.len());
+                    let ok = append(timeline.departures.len(), &mut blocks[3]);
                     timeline
                         .departures
-                        .push(decode_all(value, decode_departure).map_err(bad)?);
+                        .extend(take_part(value, decode_departure).map_err(bad)?);
                     ok
                 }
                 Some(&MANIFEST) => {
                     let counts = decode_all(value, decode_counts)
                         .map_err(|e| self.unreadable("a timeline manifest", e))?;
                     manifest = Some(counts);
-                    position(0)
+                    index == Some(0)
                 }
                 _ => return Err(self.unreadable("a timeline key", "unknown part")),
             };
@@ -845,7 +961,7 @@ impl Indexed for Ledger {
             None => None,
             Some(item) => {
                 let (key, value) = item.map_err(storage(&self.path))?;
-                Some(self.segment(&prefix, &key, &value)?)
+                Some(self.segment_block(&prefix, &key, &value)?)
             }
         };
         let after = match self.db.range((Excluded(upto), Unbounded)).next() {
@@ -853,22 +969,19 @@ impl Indexed for Ledger {
             Some(item) => {
                 let (key, value) = item.map_err(storage(&self.path))?;
                 if key.starts_with(&prefix) {
-                    Some(self.segment(&prefix, &key, &value)?)
+                    Some(self.segment_block(&prefix, &key, &value)?)
                 } else {
                     None
                 }
             }
         };
-        // The two segments around the day must name each other.
-        let from = |s: &Option<(Segment, u32, u32)>| {
-            s.as_ref().map_or(NO_SEGMENT, |(s, _, _)| s.from.ordinal())
+        // The two blocks around the day must name each other.
+        let first = |b: &Option<SegmentBlock>| {
+            b.as_ref()
+                .map_or(NO_SEGMENT, |b| b.segments[0].from.ordinal())
         };
-        let linked = before
-            .as_ref()
-            .is_none_or(|(_, _, next)| *next == from(&after))
-            && after
-                .as_ref()
-                .is_none_or(|(_, prev, _)| *prev == from(&before));
+        let linked = before.as_ref().is_none_or(|b| b.next == first(&after))
+            && after.as_ref().is_none_or(|b| b.prev == first(&before));
         if !linked {
             return Err(self.unlinked(office));
         }
@@ -878,7 +991,12 @@ impl Indexed for Ledger {
                 return Err(self.unlinked(office));
             }
         }
-        Ok(before.and_then(|(segment, _, _)| segment.covers(day).then_some(segment)))
+        Ok(before.and_then(|block| {
+            let at = block.segments.partition_point(|s| s.from <= day);
+            at.checked_sub(1)
+                .map(|i| block.segments[i].clone())
+                .filter(|segment| segment.covers(day))
+        }))
     }
 }
 
@@ -985,18 +1103,18 @@ mod tests {
             if let Some(from) = key.strip_prefix(&segment_prefix[..]) {
                 let from = Day::from_ordinal(u32::from_be_bytes(from.try_into().unwrap()));
                 out.segments
-                    .push(decode_segment(from.unwrap(), body).unwrap().0);
+                    .extend(decode_segment_block(from.unwrap(), body).unwrap().segments);
                 continue;
             }
             match key[part_prefix.len()] {
-                TENURES => out.tenures.push(decode_all(body, decode_tenure).unwrap()),
+                TENURES => out.tenures.extend(take_part(body, decode_tenure).unwrap()),
                 DELEGATIONS => out
                     .delegations
-                    .push(decode_all(body, decode_delegation).unwrap()),
-                TRIPS => out.trips.push(decode_all(body, decode_trip).unwrap()),
+                    .extend(take_part(body, decode_delegation).unwrap()),
+                TRIPS => out.trips.extend(take_part(body, decode_trip).unwrap()),
                 DEPARTURES => out
                     .departures
-                    .push(decode_all(body, decode_departure).unwrap()),
+                    .extend(take_part(body, decode_departure).unwrap()),
                 MANIFEST => manifest = Some(decode_all(body, decode_counts).unwrap()),
                 other => panic!("unknown part {other}"),
             }
@@ -1005,33 +1123,65 @@ mod tests {
         out
     }
 
+    /// `timeline()` with `n` one-day segments and as many tenures, so that it needs several
+    /// blocks.
+    fn long_timeline(n: u32) -> Timeline {
+        let mut timeline = timeline();
+        let first = day("2000-01-01").ordinal();
+        timeline.segments = (0..n)
+            .map(|i| Segment {
+                from: Day::from_ordinal(first + 2 * i).unwrap(),
+                until: Day::from_ordinal(first + 2 * i).unwrap(),
+                titular: Some(stint("p", u64::from(i), "A")),
+                trip: None,
+                acting: None,
+            })
+            .collect();
+        timeline.tenures = (0..n)
+            .map(|i| Tenure {
+                stint: stint("p", u64::from(i), "A"),
+                from: Day::from_ordinal(first + 2 * i).unwrap(),
+                until: Day::from_ordinal(first + 2 * i).unwrap(),
+            })
+            .collect();
+        timeline
+    }
+
     #[test]
     fn every_record_round_trips() {
         let timeline = timeline();
         let records = timeline_records(&timeline);
-        assert_eq!(records.len(), 3 + 1 + 2 + 1 + 1 + 1);
+        assert_eq!(records.len(), 1 + 1 + 1 + 1 + 1 + 1);
+        assert_eq!(decoded(&records, &timeline.office), timeline);
+        // Several blocks: 130 segments and tenures take 3 records each.
+        let timeline = long_timeline(130);
+        let records = timeline_records(&timeline);
+        assert_eq!(records.len(), 3 + 3 + 1 + 1 + 1 + 1);
         assert_eq!(decoded(&records, &timeline.office), timeline);
     }
 
     #[test]
-    fn segments_name_their_neighbours() {
-        let timeline = timeline();
+    fn blocks_of_segments_name_their_neighbours() {
+        let timeline = long_timeline(130);
         let links: Vec<_> = timeline_records(&timeline)
             .iter()
             .filter(|(key, _)| key[0] == keys::SEGMENT)
             .map(|(key, value)| {
                 let body = unsealed(key, value).unwrap();
-                let (_, prev, next) = decode_segment(day("2024-01-01"), body).unwrap();
-                (prev, next)
+                let first =
+                    Day::from_ordinal(u32::from_be_bytes(key[key.len() - 4..].try_into().unwrap()))
+                        .unwrap();
+                let block = decode_segment_block(first, body).unwrap();
+                (block.prev, block.next, block.segments.len())
             })
             .collect();
-        let from: Vec<_> = timeline.segments.iter().map(|s| s.from.ordinal()).collect();
+        let from = |i: usize| timeline.segments[i].from.ordinal();
         assert_eq!(
             links,
             [
-                (NO_SEGMENT, from[1]),
-                (from[0], from[2]),
-                (from[1], NO_SEGMENT)
+                (NO_SEGMENT, from(64), 64),
+                (from(0), from(128), 64),
+                (from(64), NO_SEGMENT, 2)
             ]
         );
     }
@@ -1054,32 +1204,54 @@ mod tests {
     #[test]
     fn a_body_cut_short_or_too_long_is_malformed() {
         let timeline = timeline();
-        let body = encode_segment(&timeline.segments[1], 1, 2);
-        let from = timeline.segments[1].from;
-        assert_eq!(decode_segment(from, &body).unwrap().0, timeline.segments[1]);
+        let body = encode_segment_block(&timeline.segments, 1, 2);
+        let from = timeline.segments[0].from;
+        assert_eq!(
+            decode_segment_block(from, &body).unwrap().segments,
+            timeline.segments
+        );
         for len in 0..body.len() {
-            assert!(decode_segment(from, &body[..len]).is_err(), "length {len}");
+            assert!(
+                decode_segment_block(from, &body[..len]).is_err(),
+                "length {len}"
+            );
         }
         let mut longer = body.clone();
         longer.push(0);
-        assert!(decode_segment(from, &longer).is_err());
-        let body = encode_delegation(&timeline.delegations[0]);
-        for len in 0..body.len() {
-            assert!(decode_all(&body[..len], decode_delegation).is_err());
+        assert!(decode_segment_block(from, &longer).is_err());
+        // Another first day than the key's.
+        assert!(decode_segment_block(timeline.segments[1].from, &body).is_err());
+        let mut body = Encoder::default();
+        body.u16(1);
+        encode_delegation(&mut body, &timeline.delegations[0]);
+        for len in 0..body.0.len() {
+            assert!(take_part(&body.0[..len], decode_delegation).is_err());
         }
+        assert_eq!(
+            take_part(&body.0, decode_delegation).unwrap(),
+            [timeline.delegations[0].clone()]
+        );
     }
 
     #[test]
     fn malformed_fields_are_refused() {
-        let segment = &timeline().segments[0];
-        let mut body = encode_segment(segment, NO_SEGMENT, NO_SEGMENT);
-        // The flags byte follows the links and the last day.
-        body[12] |= 8;
-        assert!(decode_segment(segment.from, &body).is_err());
+        let segments = &timeline().segments[..1];
+        let first = segments[0].from;
+        // The flags byte follows the links, the count and the segment's two days.
+        let mut body = encode_segment_block(segments, NO_SEGMENT, NO_SEGMENT);
+        body[18] |= 8;
+        assert!(decode_segment_block(first, &body).is_err());
         // A day past 9999-12-31.
-        let mut body = encode_segment(segment, NO_SEGMENT, NO_SEGMENT);
-        body[8..12].copy_from_slice(&(Day::MAX.ordinal() + 1).to_be_bytes());
-        assert!(decode_segment(segment.from, &body).is_err());
+        let mut body = encode_segment_block(segments, NO_SEGMENT, NO_SEGMENT);
+        body[14..18].copy_from_slice(&(Day::MAX.ordinal() + 1).to_be_bytes());
+        assert!(decode_segment_block(first, &body).is_err());
+        // No segment, or segments out of order.
+        let mut body = encode_segment_block(segments, NO_SEGMENT, NO_SEGMENT);
+        body[8..10].copy_from_slice(&0u16.to_be_bytes());
+        assert!(decode_segment_block(first, &body).is_err());
+        let twice = [segments[0].clone(), segments[0].clone()];
+        let body = encode_segment_block(&twice, NO_SEGMENT, NO_SEGMENT);
+        assert!(decode_segment_block(first, &body).is_err());
         // Positions: minimal varints only, and none beyond 64 bits.
         assert_eq!(Decoder(&[0x80, 0x01]).seq().unwrap(), 128);
         assert!(Decoder(&[0x80, 0x00]).seq().is_err());

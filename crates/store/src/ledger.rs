@@ -1170,6 +1170,9 @@ impl<'a> BoundedBatch<'a> {
     pub(crate) fn apply(&mut self) -> Result<(), StoreError> {
         let batch = std::mem::take(&mut self.batch);
         self.db.apply_batch(batch).map_err(storage(self.path))?;
+        // sled keeps every page changed since its last flush in memory: flushing each batch
+        // keeps a rebuild's memory at a batch, whatever the ledger's size.
+        self.db.flush().map_err(storage(self.path))?;
         self.records = 0;
         Ok(())
     }
