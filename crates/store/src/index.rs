@@ -408,21 +408,37 @@ fn decode_all<T>(
 /// (replay reads the same events again and again), and the positions that some retraction
 /// names and the acts that some revocation names. Retractions and revocations are rare, while
 /// replay asks about them for every event it reads: the sets answer "none" without a scan.
+///
+/// The sets are loaded only once replay asks often, not on open: a query answered from the
+/// cache asks a few times or never, and each question is one lookup, while loading the sets
+/// scans three tables.
 #[derive(Debug, Default)]
 pub(crate) struct Memo {
     events: std::sync::Mutex<std::collections::HashMap<Seq, Event>>,
+    sets: std::sync::OnceLock<Sets>,
+    /// Questions answered by a lookup, before the sets are loaded.
+    lookups: std::sync::atomic::AtomicUsize,
+}
+
+/// How many questions about revocations and retractions are answered by a lookup each before
+/// the sets are loaded.
+const LOOKUPS_BEFORE_LOADING: usize = 64;
+
+/// The retracted positions, the revoked acts and the known offices.
+#[derive(Debug, Default)]
+pub(crate) struct Sets {
     retracted: HashSet<Seq>,
     revoked: HashSet<ActId>,
-    known_offices: HashSet<OfficeId>,
+    pub(crate) known_offices: HashSet<OfficeId>,
 }
 
 /// How many decoded events the memo holds before it starts over.
 const EVENT_CACHE_LEN: usize = 1 << 16;
 
-impl Memo {
+impl Sets {
     /// Loads the sets from the indexes.
-    pub(crate) fn load(db: &sled::Db, path: &std::path::Path) -> Result<Memo, StoreError> {
-        let mut memo = Memo::default();
+    fn load(db: &sled::Db, path: &std::path::Path) -> Result<Sets, StoreError> {
+        let mut memo = Sets::default();
         for item in db.scan_prefix([keys::RETRACTED]) {
             let (key, _) = item.map_err(storage(path))?;
             if let Some(target) = key.get(1..9).and_then(keys::seq_suffix) {
@@ -450,20 +466,33 @@ impl Memo {
         }
         Ok(memo)
     }
+}
 
-    /// Takes note of events just written.
+impl Memo {
+    /// A memo for a ledger known to be empty: its sets are loaded already.
+    pub(crate) fn of_empty_ledger() -> Memo {
+        let memo = Memo::default();
+        let _ = memo.sets.set(Sets::default());
+        memo
+    }
+
+    /// Takes note of events just written. Sets not loaded yet need nothing: loading them reads
+    /// the tables, which hold the events' keys already.
     pub(crate) fn note<'a>(&mut self, events: impl IntoIterator<Item = &'a Event>) {
+        let Some(sets) = self.sets.get_mut() else {
+            return;
+        };
         for event in events {
             match event {
                 Event::RecordRetracted(r) => {
-                    self.retracted.insert(r.seq);
+                    sets.retracted.insert(r.seq);
                 }
                 Event::ActRevoked(r) => {
-                    self.revoked.insert(r.revokes.clone());
+                    sets.revoked.insert(r.revokes.clone());
                 }
                 _ => {}
             }
-            self.known_offices.extend(event.named_offices().cloned());
+            sets.known_offices.extend(event.named_offices().cloned());
         }
     }
 
@@ -488,7 +517,7 @@ impl Memo {
 pub(crate) fn add_index_keys(
     batch: &mut Batch,
     postings: &mut PostingWriter,
-    memo: &Memo,
+    known_offices: &HashSet<OfficeId>,
     seq: Seq,
     event: &Event,
 ) {
@@ -506,7 +535,7 @@ pub(crate) fn add_index_keys(
             IndexEntry::Person(p) => {
                 postings.add(keys::named_prefix(keys::PERSON, p.as_str()), seq)
             }
-            IndexEntry::KnownOffice(o) if !memo.known_offices.contains(&o) => {
+            IndexEntry::KnownOffice(o) if !known_offices.contains(&o) => {
                 let mut key = Vec::with_capacity(o.as_str().len() + 1);
                 key.push(keys::KNOWN);
                 key.extend_from_slice(o.as_str().as_bytes());
@@ -771,6 +800,30 @@ impl Ledger {
     }
 }
 
+impl Ledger {
+    /// The memo's sets, loaded on first use.
+    pub(crate) fn memo_sets(&self) -> Result<&Sets, StoreError> {
+        if let Some(sets) = self.memo.sets.get() {
+            return Ok(sets);
+        }
+        let sets = Sets::load(&self.db, &self.path)?;
+        Ok(self.memo.sets.get_or_init(|| sets))
+    }
+
+    /// The memo's sets once replay has asked [`LOOKUPS_BEFORE_LOADING`] questions; before,
+    /// `None`: look the answer up.
+    fn sets_for_replay(&self) -> Result<Option<&Sets>, StoreError> {
+        use std::sync::atomic::Ordering;
+        if let Some(sets) = self.memo.sets.get() {
+            return Ok(Some(sets));
+        }
+        if self.memo.lookups.fetch_add(1, Ordering::Relaxed) < LOOKUPS_BEFORE_LOADING {
+            return Ok(None);
+        }
+        self.memo_sets().map(Some)
+    }
+}
+
 impl Recorded for Ledger {
     type Error = StoreError;
 
@@ -806,14 +859,20 @@ impl Recorded for Ledger {
     }
 
     fn revocations_of(&self, act: &ActId) -> Result<Vec<Seq>, StoreError> {
-        if !self.memo.revoked.contains(act) {
+        if !self
+            .sets_for_replay()?
+            .is_none_or(|sets| sets.revoked.contains(act))
+        {
             return Ok(Vec::new());
         }
         self.seqs_under(&keys::named_prefix(keys::REVOKED, act.as_str()))
     }
 
     fn retractions_of(&self, seq: Seq) -> Result<Vec<Seq>, StoreError> {
-        if !self.memo.retracted.contains(&seq) {
+        if !self
+            .sets_for_replay()?
+            .is_none_or(|sets| sets.retracted.contains(&seq))
+        {
             return Ok(Vec::new());
         }
         self.seqs_under(&keys::retracted_prefix(seq))

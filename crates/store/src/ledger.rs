@@ -485,7 +485,7 @@ impl Ledger {
             return Ok((db, head));
         }
         let (head, last_time) = head.map_err(|reason| damaged(path, reason))?;
-        let memo = Memo::load(&db, path)?;
+        let memo = Memo::default();
         let mut ledger = Ledger {
             path: path.to_owned(),
             db,
@@ -511,7 +511,7 @@ impl Ledger {
     fn open_raw(path: &Path) -> Result<Ledger, StoreError> {
         let (db, head) = Ledger::open_unverified(path)?;
         let (head, last_time) = head.map_err(|reason| damaged(path, reason))?;
-        let memo = Memo::load(&db, path)?;
+        let memo = Memo::default();
         Ok(Ledger {
             path: path.to_owned(),
             db,
@@ -651,7 +651,13 @@ impl Ledger {
                 let entry = Entry::new(seq, time.clone(), prev, event.canonical_bytes());
                 tree.push(&entry)?;
                 log.push(&mut batch, &entry);
-                add_index_keys(&mut batch, &mut postings, &self.memo, seq, event);
+                add_index_keys(
+                    &mut batch,
+                    &mut postings,
+                    &self.memo_sets()?.known_offices,
+                    seq,
+                    event,
+                );
                 prev = entry.hash;
                 hashes.push(entry.hash);
             }
@@ -862,7 +868,7 @@ impl Ledger {
                 db,
                 head: Head::EMPTY,
                 last_time: String::new(),
-                memo: Memo::default(),
+                memo: Memo::of_empty_ledger(),
                 recovery: None,
             };
             ledger.import_lines(input, progress)?;
@@ -959,7 +965,13 @@ impl Ledger {
         for (entry, event) in entries.iter().zip(valid.events()) {
             tree.push(entry)?;
             log.push(&mut batch, entry);
-            add_index_keys(&mut batch, &mut postings, &self.memo, entry.seq, event);
+            add_index_keys(
+                &mut batch,
+                &mut postings,
+                &self.memo_sets()?.known_offices,
+                entry.seq,
+                event,
+            );
             last = Some(entry);
         }
         log.write(&mut batch);

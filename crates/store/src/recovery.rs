@@ -262,7 +262,7 @@ impl Ledger {
         writer.batch.remove(keys::META_CACHE);
         writer.batch.remove(keys::META_TREE);
         writer.apply()?;
-        self.memo = Memo::default();
+        self.memo = Memo::of_empty_ledger();
         let mut next: Seq = 1;
         while next <= self.head.count {
             let entries: Vec<Entry> = self
@@ -283,7 +283,13 @@ impl Ledger {
             let mut tree = TreeAppender::new(&self.db, &self.path, next - 1);
             for (entry, event) in entries.iter().zip(&events) {
                 tree.push(entry)?;
-                add_index_keys(&mut batch, &mut postings, &self.memo, entry.seq, event);
+                add_index_keys(
+                    &mut batch,
+                    &mut postings,
+                    &self.memo_sets()?.known_offices,
+                    entry.seq,
+                    event,
+                );
             }
             postings.write(&self.db, &self.path, &mut batch)?;
             tree.write(&mut batch)?;
