@@ -693,14 +693,14 @@ fn take_part<T>(
 }
 
 /// Adds an office's cache records to a batch (after every old one is removed), and says how
-/// many.
+/// many bytes of keys and values.
 pub(crate) fn insert_timeline(batch: &mut Batch, timeline: &Timeline) -> usize {
-    let records = timeline_records(timeline);
-    let count = records.len();
-    for (key, value) in records {
+    let mut bytes = 0;
+    for (key, value) in timeline_records(timeline) {
+        bytes += key.len() + value.len();
         batch.insert(key, value);
     }
-    count
+    bytes
 }
 
 impl Ledger {

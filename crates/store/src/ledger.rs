@@ -25,8 +25,10 @@ use actledger_proof::{
     Checkpoint, ConsistencyProof, Hash, InclusionProof, RootAccumulator, SignerKey,
 };
 
-/// The memory sled may use for its page cache (its default is 1 GiB).
-const SLED_CACHE_BYTES: u64 = 64 * 1024 * 1024;
+/// The memory sled may use for its page cache (its default is 1 GiB). Reads are of whole
+/// chunks and blocks, so a small cache costs little; with 64 MiB, a 1M-event import peaked
+/// 100 MiB higher.
+const SLED_CACHE_BYTES: u64 = 16 * 1024 * 1024;
 /// Entries per batch when completing the stored tree hashes.
 const TREE_REBUILD_CHUNK: usize = 10_000;
 
@@ -1087,7 +1089,7 @@ impl Ledger {
     }
 
     /// Recomputes every office's cached timeline from the log and writes them in batches of
-    /// about [`CACHE_REBUILD_RECORDS`] records, so that memory stays bounded whatever the
+    /// [`REBUILD_BATCH_BYTES`] bytes, so that memory stays bounded whatever the
     /// ledger's size. The cache record is removed (durably) first and written last: until the
     /// rebuild completes, the cache vouches for nothing, and an interrupted rebuild is done
     /// again by the next open.
@@ -1100,16 +1102,16 @@ impl Ledger {
         for prefix in [keys::SEGMENT, keys::TIMELINE] {
             for item in self.db.scan_prefix([prefix]) {
                 let (key, _) = item.map_err(storage(&self.path))?;
+                writer.counted(key.len())?;
                 writer.batch.remove(key);
-                writer.counted(1)?;
             }
         }
         writer.apply()?;
         let count = self.head.count;
         for office in self.offices()? {
             let timeline = timeline_as_of(self, &office, count)?;
-            let records = crate::index::insert_timeline(&mut writer.batch, &timeline);
-            writer.counted(records)?;
+            let bytes = crate::index::insert_timeline(&mut writer.batch, &timeline);
+            writer.counted(bytes)?;
         }
         writer.apply()?;
         // The cache record vouches for the records only once they are durable: sled may keep
@@ -1148,16 +1150,18 @@ fn unparsable(seq: Seq, e: EntryError) -> StoreError {
     }
 }
 
-/// Records per batch when rebuilding the query cache: large enough that batches are cheap,
-/// small enough that a batch's memory is a few megabytes.
-const CACHE_REBUILD_RECORDS: usize = 20_000;
+/// The bytes of keys and values a rebuild puts in one sled batch: large enough that batches
+/// are cheap, small enough that a batch and sled's copies of it stay a few tens of megabytes
+/// (a count of records was not: records grew from tens of bytes to kilobytes with the blocks
+/// of cache version 4, and 20,000 of them took some 300 MiB at the end of a 1M-event import).
+const REBUILD_BATCH_BYTES: usize = 4 << 20;
 
-/// A sled batch applied whenever it holds [`CACHE_REBUILD_RECORDS`] records.
+/// A sled batch applied whenever it holds [`REBUILD_BATCH_BYTES`] bytes.
 pub(crate) struct BoundedBatch<'a> {
     db: &'a Db,
     path: &'a Path,
     pub(crate) batch: Batch,
-    records: usize,
+    bytes: usize,
 }
 
 impl<'a> BoundedBatch<'a> {
@@ -1166,14 +1170,14 @@ impl<'a> BoundedBatch<'a> {
             db,
             path,
             batch: Batch::default(),
-            records: 0,
+            bytes: 0,
         }
     }
 
-    /// Takes note of `records` more records in the batch, applying it when full.
-    pub(crate) fn counted(&mut self, records: usize) -> Result<(), StoreError> {
-        self.records += records;
-        if self.records >= CACHE_REBUILD_RECORDS {
+    /// Takes note of `bytes` more bytes in the batch, applying it when full.
+    pub(crate) fn counted(&mut self, bytes: usize) -> Result<(), StoreError> {
+        self.bytes += bytes;
+        if self.bytes >= REBUILD_BATCH_BYTES {
             self.apply()?;
         }
         Ok(())
@@ -1185,7 +1189,7 @@ impl<'a> BoundedBatch<'a> {
         // sled keeps every page changed since its last flush in memory: flushing each batch
         // keeps a rebuild's memory at a batch, whatever the ledger's size.
         self.db.flush().map_err(storage(self.path))?;
-        self.records = 0;
+        self.bytes = 0;
         Ok(())
     }
 }

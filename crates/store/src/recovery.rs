@@ -255,8 +255,8 @@ impl Ledger {
         for prefix in keys::DERIVED {
             for item in self.db.scan_prefix([prefix]) {
                 let (key, _) = item.map_err(storage(&self.path))?;
+                writer.counted(key.len())?;
                 writer.batch.remove(key);
-                writer.counted(1)?;
             }
         }
         writer.batch.remove(keys::META_CACHE);
