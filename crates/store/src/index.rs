@@ -424,12 +424,11 @@ pub(crate) struct Memo {
 /// the sets are loaded.
 const LOOKUPS_BEFORE_LOADING: usize = 64;
 
-/// The retracted positions, the revoked acts and the known offices.
+/// The retracted positions and the revoked acts.
 #[derive(Debug, Default)]
 pub(crate) struct Sets {
     retracted: HashSet<Seq>,
     revoked: HashSet<ActId>,
-    pub(crate) known_offices: HashSet<OfficeId>,
 }
 
 /// How many decoded events the memo holds before it starts over.
@@ -453,15 +452,6 @@ impl Sets {
                 .and_then(|a| ActId::new(a).ok())
             {
                 memo.revoked.insert(act);
-            }
-        }
-        for item in db.scan_prefix([keys::KNOWN]) {
-            let (key, _) = item.map_err(storage(path))?;
-            if let Some(office) = std::str::from_utf8(&key[1..])
-                .ok()
-                .and_then(|o| OfficeId::new(o).ok())
-            {
-                memo.known_offices.insert(office);
             }
         }
         Ok(memo)
@@ -492,7 +482,6 @@ impl Memo {
                 }
                 _ => {}
             }
-            sets.known_offices.extend(event.named_offices().cloned());
         }
     }
 
@@ -513,11 +502,13 @@ impl Memo {
 /// Adds the index keys of the event at `seq` to `batch`, its postings to `postings` (written
 /// by [`PostingWriter::write`] once the whole batch is gathered). The digest is not indexed:
 /// an identical event names the same act (or retracts the same position), and
-/// [`Recorded::find_identical`] looks there.
+/// [`Recorded::find_identical`] looks there. An office's `K` key is put once per batch
+/// (`named`: the offices named so far in the batch), whether or not it is stored already:
+/// writing it again costs less than knowing.
 pub(crate) fn add_index_keys(
     batch: &mut Batch,
     postings: &mut PostingWriter,
-    known_offices: &HashSet<OfficeId>,
+    named: &mut HashSet<OfficeId>,
     seq: Seq,
     event: &Event,
 ) {
@@ -535,13 +526,14 @@ pub(crate) fn add_index_keys(
             IndexEntry::Person(p) => {
                 postings.add(keys::named_prefix(keys::PERSON, p.as_str()), seq)
             }
-            IndexEntry::KnownOffice(o) if !known_offices.contains(&o) => {
+            IndexEntry::KnownOffice(o) => {
                 let mut key = Vec::with_capacity(o.as_str().len() + 1);
                 key.push(keys::KNOWN);
                 key.extend_from_slice(o.as_str().as_bytes());
-                batch.insert(key, &[]);
+                if named.insert(o) {
+                    batch.insert(key, &[]);
+                }
             }
-            IndexEntry::KnownOffice(_) => {}
         }
     }
 }

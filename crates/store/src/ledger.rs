@@ -1,6 +1,7 @@
 //! The ledger on disk: creating and opening it, appending batches, reading entries back,
 //! verification, export and import.
 
+use std::collections::HashSet;
 use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -649,17 +650,12 @@ impl Ledger {
             let mut tree = TreeAppender::new(&self.db, &self.path, self.head.count);
             let mut postings = PostingWriter::default();
             let mut log = chunk::Writer::new(&self.db, &self.path, self.head.count)?;
+            let mut named = HashSet::new();
             for (seq, event) in (first..).zip(valid.events()) {
                 let entry = Entry::new(seq, time.clone(), prev, event.canonical_bytes());
                 tree.push(&entry)?;
                 log.push(&mut batch, &entry);
-                add_index_keys(
-                    &mut batch,
-                    &mut postings,
-                    &self.memo_sets()?.known_offices,
-                    seq,
-                    event,
-                );
+                add_index_keys(&mut batch, &mut postings, &mut named, seq, event);
                 prev = entry.hash;
                 hashes.push(entry.hash);
             }
@@ -960,37 +956,46 @@ impl Ledger {
             }
         }
         let mut batch = Batch::default();
-        let mut last: Option<&Entry> = None;
-        let mut tree = TreeAppender::new(&self.db, &self.path, self.head.count);
-        let mut postings = PostingWriter::default();
         let mut log = chunk::Writer::new(&self.db, &self.path, self.head.count)?;
-        for (entry, event) in entries.iter().zip(valid.events()) {
-            tree.push(entry)?;
+        for entry in &entries {
             log.push(&mut batch, entry);
-            add_index_keys(
-                &mut batch,
-                &mut postings,
-                &self.memo_sets()?.known_offices,
-                entry.seq,
-                event,
-            );
-            last = Some(entry);
         }
         log.write(&mut batch);
-        postings.write(&self.db, &self.path, &mut batch)?;
-        if let Some(last) = last {
+        self.index_into(&mut batch, &entries, valid.events())?;
+        if let Some(last) = entries.last() {
             let head = Head {
                 count: last.seq,
                 hash: last.hash,
             };
             batch.insert(keys::META_HEAD, encode_head(head, &last.time));
-            tree.write(&mut batch)?;
             self.db.apply_batch(batch).map_err(storage(&self.path))?;
             self.memo.note(valid.events());
             self.head = head;
             self.last_time.clone_from(&last.time);
         }
         Ok(())
+    }
+
+    /// Puts into `batch` the index keys, postings and Merkle tree hashes of `entries`, the
+    /// entries right after those the stored tree covers, whose events are `events`.
+    pub(crate) fn index_into(
+        &self,
+        batch: &mut Batch,
+        entries: &[Entry],
+        events: &[Event],
+    ) -> Result<(), StoreError> {
+        let Some(first) = entries.first() else {
+            return Ok(());
+        };
+        let mut named = HashSet::new();
+        let mut tree = TreeAppender::new(&self.db, &self.path, first.seq - 1);
+        let mut postings = PostingWriter::default();
+        for (entry, event) in entries.iter().zip(events) {
+            tree.push(entry)?;
+            add_index_keys(batch, &mut postings, &mut named, entry.seq, event);
+        }
+        postings.write(&self.db, &self.path, batch)?;
+        tree.write(batch)
     }
 
     /// Completes the stored Merkle tree hashes up to the head: after a crash during a rebuild,
@@ -1248,15 +1253,8 @@ fn check_fields(
     prev: &[u8; 32],
     previous_time: &str,
 ) -> Option<Problem> {
-    if seq != expected {
-        return Some(if seq > expected {
-            Problem::Gap {
-                expected,
-                found: seq,
-            }
-        } else {
-            Problem::Misplaced { found: seq }
-        });
+    if let Some(problem) = out_of_place(seq, expected) {
+        return Some(problem);
     }
     if entry_prev != prev {
         return Some(Problem::BrokenLink);
@@ -1450,6 +1448,16 @@ fn verify_db_with(
     Ok(Verdict::Intact { count, head: prev })
 }
 
+/// An entry (or chunk) found at `found` where the walk expected `expected`: a gap when it is
+/// further, misplaced when it is before.
+fn out_of_place(found: Seq, expected: Seq) -> Option<Problem> {
+    match found.cmp(&expected) {
+        std::cmp::Ordering::Equal => None,
+        std::cmp::Ordering::Greater => Some(Problem::Gap { expected, found }),
+        std::cmp::Ordering::Less => Some(Problem::Misplaced { found }),
+    }
+}
+
 /// What is wrong with the key of the chunk expected to start at `expected`, if anything.
 fn check_chunk_key(key: &[u8], expected: Seq) -> Option<Verdict> {
     let broken = |problem| {
@@ -1464,15 +1472,8 @@ fn check_chunk_key(key: &[u8], expected: Seq) -> Option<Verdict> {
             key.len()
         )));
     };
-    if first != expected {
-        return broken(if first > expected {
-            Problem::Gap {
-                expected,
-                found: first,
-            }
-        } else {
-            Problem::Misplaced { found: first }
-        });
+    if let Some(problem) = out_of_place(first, expected) {
+        return broken(problem);
     }
     if chunk::chunk_first(first) != first {
         return broken(Problem::Unparsable(format!(

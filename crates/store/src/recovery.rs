@@ -25,11 +25,9 @@ use actledger_core::Seq;
 use crate::chunk;
 use crate::entry::{Entry, Head};
 use crate::error::StoreError;
-use crate::index::{Memo, add_index_keys};
+use crate::index::Memo;
 use crate::keys;
 use crate::ledger::{BoundedBatch, Ledger, damaged, encode_head, storage};
-use crate::postings::PostingWriter;
-use crate::tree::TreeAppender;
 
 /// Entries read, indexed and written at a time while rebuilding the indexes.
 const REBUILD_CHUNK: u64 = 10_000;
@@ -279,20 +277,7 @@ impl Ledger {
                 })
                 .collect::<Result<Vec<_>, _>>()?;
             let mut batch = Batch::default();
-            let mut postings = PostingWriter::default();
-            let mut tree = TreeAppender::new(&self.db, &self.path, next - 1);
-            for (entry, event) in entries.iter().zip(&events) {
-                tree.push(entry)?;
-                add_index_keys(
-                    &mut batch,
-                    &mut postings,
-                    &self.memo_sets()?.known_offices,
-                    entry.seq,
-                    event,
-                );
-            }
-            postings.write(&self.db, &self.path, &mut batch)?;
-            tree.write(&mut batch)?;
+            self.index_into(&mut batch, &entries, &events)?;
             self.db.apply_batch(batch).map_err(storage(&self.path))?;
             self.memo.note(&events);
             next += entries.len() as u64;
