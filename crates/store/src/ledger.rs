@@ -487,16 +487,7 @@ impl Ledger {
         if !db.contains_key(keys::META_PENDING).map_err(storage(path))? {
             return Ok((db, head));
         }
-        let (head, last_time) = head.map_err(|reason| damaged(path, reason))?;
-        let memo = Memo::default();
-        let mut ledger = Ledger {
-            path: path.to_owned(),
-            db,
-            head,
-            last_time,
-            memo,
-            recovery: None,
-        };
+        let mut ledger = Ledger::from_db(path, db, head)?;
         ledger.recover()?;
         let head = read_head(&ledger.db, path)?;
         Ok((ledger.db, head))
@@ -513,14 +504,18 @@ impl Ledger {
     /// Opens without checking the chain or the cache: for verification and import checks.
     fn open_raw(path: &Path) -> Result<Ledger, StoreError> {
         let (db, head) = Ledger::open_unverified(path)?;
+        Ledger::from_db(path, db, head)
+    }
+
+    /// The ledger of an open database, given its head record.
+    fn from_db(path: &Path, db: Sled, head: HeadRecord) -> Result<Ledger, StoreError> {
         let (head, last_time) = head.map_err(|reason| damaged(path, reason))?;
-        let memo = Memo::default();
         Ok(Ledger {
             path: path.to_owned(),
             db,
             head,
             last_time,
-            memo,
+            memo: Memo::default(),
             recovery: None,
         })
     }
