@@ -187,14 +187,15 @@ pub fn parse_event(json: &[u8]) -> Result<Event, FieldError> {
             json.len()
         )));
     }
-    if let Err(e) = std::str::from_utf8(json) {
-        return Err(FieldError::whole(format!(
+    // serde_json refuses invalid UTF-8 too; checking only when it fails keeps the message
+    // that names the byte without a second pass over every event that parses.
+    let raw: Raw = serde_json::from_slice(json).map_err(|e| match std::str::from_utf8(json) {
+        Err(bad) => FieldError::whole(format!(
             "is not valid UTF-8 (at byte {})",
-            e.valid_up_to() + 1
-        )));
-    }
-    let raw: Raw =
-        serde_json::from_slice(json).map_err(|e| FieldError::whole(describe_json_error(&e)))?;
+            bad.valid_up_to() + 1
+        )),
+        Ok(_) => FieldError::whole(describe_json_error(&e)),
+    })?;
     let fields = match raw {
         Raw::Object(fields) => fields,
         Raw::Other(kind) => {

@@ -49,11 +49,11 @@ pub fn issued_at<R: Recorded + ?Sized>(ledger: &R, act: &ActId) -> Result<Option
     Ok(None)
 }
 
-/// One entry an event adds to the indexes of a ledger.
+/// One entry an event adds to the indexes of a ledger. (The in-memory ledger also indexes each
+/// event's digest, for duplicates; the store finds duplicates through the act postings, so the
+/// digest, a SHA-256 over the canonical bytes, is not computed here for every event.)
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum IndexEntry {
-    /// The event's digest, for duplicate detection.
-    Digest(EventDigest),
     /// The event's `act`.
     Act(ActId),
     /// The act an `act_revoked` revokes.
@@ -70,7 +70,7 @@ pub enum IndexEntry {
 
 /// The index entries of one event.
 pub fn index_entries(event: &Event) -> Vec<IndexEntry> {
-    let mut entries = vec![IndexEntry::Digest(event.digest())];
+    let mut entries = Vec::with_capacity(4);
     if let Some(act) = event.act() {
         entries.push(IndexEntry::Act(act.clone()));
     }
@@ -130,11 +130,9 @@ impl MemoryLedger {
         self.events.push(event);
         let seq = self.base + self.events.len() as Seq;
         let event = self.events.last().expect("just pushed");
+        self.digests.entry(event.digest()).or_insert(seq);
         for entry in index_entries(event) {
             match entry {
-                IndexEntry::Digest(d) => {
-                    self.digests.entry(d).or_insert(seq);
-                }
                 IndexEntry::Act(a) => self.by_act.entry(a).or_default().push(seq),
                 IndexEntry::Revokes(a) => self.by_revoked.entry(a).or_default().push(seq),
                 IndexEntry::Retracts(s) => self.by_retracted.entry(s).or_default().push(seq),

@@ -500,8 +500,8 @@ impl Memo {
 }
 
 /// Adds the index keys of the event at `seq` to `batch`, its postings to `postings` (written
-/// by [`PostingWriter::write`] once the whole batch is gathered). The digest is not indexed:
-/// an identical event names the same act (or retracts the same position), and
+/// by [`PostingWriter::write`] once the whole batch is gathered). Digests are not indexed: an
+/// identical event names the same act (or retracts the same position), and
 /// [`Recorded::find_identical`] looks there. An office's `K` key is put once per batch
 /// (`named`: the offices named so far in the batch), whether or not it is stored already:
 /// writing it again costs less than knowing.
@@ -514,7 +514,6 @@ pub(crate) fn add_index_keys(
 ) {
     for entry in index_entries(event) {
         match entry {
-            IndexEntry::Digest(_) => {}
             IndexEntry::Act(a) => postings.add_act(a.as_str(), seq),
             IndexEntry::Revokes(a) => {
                 batch.insert(keys::named(keys::REVOKED, a.as_str(), seq), &[]);
