@@ -231,20 +231,25 @@ impl Parts {
             }
         }
         // After every trip is known: a delegation's `until` may come from one recorded
-        // later in the same list (but before the delegation itself).
+        // later in the same list (but before the delegation itself). Trips by act, in
+        // position order, so that finding the one is a search, not a scan.
+        let mut trips_of_act: HashMap<&ActId, Vec<&Trip>> = HashMap::new();
+        if delegations.iter().any(|(_, d)| d.until.is_none()) {
+            for trip in &self.trips {
+                trips_of_act.entry(&trip.trip.act).or_default().push(trip);
+            }
+        }
         for (seq, d) in delegations {
             // Without `until`: the last trip of the same act recorded before it bounds it.
             let until = match d.until {
                 Some(until) => until,
-                None => match self
-                    .trips
-                    .iter()
-                    .rev()
-                    .find(|t| t.trip.seq < seq && t.trip.act == d.act)
-                {
-                    Some(trip) => trip.until,
-                    None => continue,
-                },
+                None => {
+                    let trips = trips_of_act.get(&d.act).map_or(&[][..], Vec::as_slice);
+                    match trips.partition_point(|t| t.trip.seq < seq).checked_sub(1) {
+                        Some(last) => trips[last].until,
+                        None => continue,
+                    }
+                }
             };
             let stint = Stint {
                 person: d.delegate.clone(),
@@ -328,10 +333,12 @@ fn effective_until(
     if from > until {
         return None;
     }
-    for (i, tenure) in tenures.iter().enumerate() {
+    // Tenures are sorted by their first day: only those starting within the delegation count.
+    let first = tenures.partition_point(|t| t.from < from);
+    for (i, tenure) in tenures.iter().enumerate().skip(first) {
         let day = tenure.from;
-        if day < from || day > until {
-            continue;
+        if day > until {
+            break;
         }
         let previous = i.checked_sub(1).map(|p| &tenures[p]);
         let continues = previous
