@@ -3,7 +3,11 @@
 //!
 //! ```sh
 //! cargo run --release -p actledger-store --example measure -- 100000
+//! cargo run --release -p actledger-store --example measure -- --census LEDGER EVENTS
 //! ```
+//!
+//! The second form prints only the table breakdown below, of an existing ledger that no
+//! process holds (`EVENTS` divides the bytes).
 //!
 //! The events are simple and valid: across 30 offices over the years, each act is issued and
 //! then used by an appointment, or by a trip of the office's titular with a delegation of its
@@ -140,6 +144,13 @@ fn table_breakdown(path: &Path, n: usize) -> Result<(), Box<dyn Error>> {
 }
 
 fn main() -> Result<(), Box<dyn Error>> {
+    // `measure --census PATH EVENTS`: the table breakdown of an existing, closed ledger.
+    let args: Vec<String> = std::env::args().collect();
+    if let [_, flag, path, events] = &args[..] {
+        if flag == "--census" {
+            return table_breakdown(Path::new(path), events.parse()?);
+        }
+    }
     let n: usize = match std::env::args().nth(1) {
         Some(arg) => arg.replace(['_', ','], "").parse()?,
         None => 100_000,
