@@ -369,19 +369,27 @@ fn verify(path: &Path, wait: Duration, as_json: bool, out: &mut dyn Write) -> Re
             }
             Ok(Finding::Clean)
         }
-        Verdict::Broken { seq, problem } => {
-            if as_json {
-                writeln!(
-                    out,
-                    "{}",
-                    json!({"intact": false, "seq": seq, "problem": problem.to_string()})
-                )?;
-            } else {
-                writeln!(out, "ALTERED: entry {seq}: {problem}")?;
-            }
-            Ok(Finding::Altered)
-        }
+        Verdict::Broken { seq, problem } => report_altered(seq, &problem, as_json, out),
     }
+}
+
+/// Says where a ledger fails verification (`verify`, with or without a checkpoint).
+pub(crate) fn report_altered(
+    seq: u64,
+    problem: &actledger_store::Problem,
+    as_json: bool,
+    out: &mut dyn Write,
+) -> Result<Finding> {
+    if as_json {
+        writeln!(
+            out,
+            "{}",
+            json!({"intact": false, "seq": seq, "problem": problem.to_string()})
+        )?;
+    } else {
+        writeln!(out, "ALTERED: entry {seq}: {problem}")?;
+    }
+    Ok(Finding::Altered)
 }
 
 fn progress_bar(total: Option<u64>, what: &str) -> indicatif::ProgressBar {

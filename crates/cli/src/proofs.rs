@@ -257,16 +257,7 @@ pub fn verify_against(
             Ok(Finding::Clean)
         }
         Verdict::Broken { seq, problem } => {
-            if as_json {
-                writeln!(
-                    out,
-                    "{}",
-                    json!({"intact": false, "seq": seq, "problem": problem.to_string()})
-                )?;
-            } else {
-                writeln!(out, "ALTERED: entry {seq}: {problem}")?;
-            }
-            Ok(Finding::Altered)
+            crate::commands::report_altered(seq, &problem, as_json, out)
         }
     }
 }

@@ -17,6 +17,7 @@ use crate::entry::{Entry, EntryError, Stored};
 use crate::error::{Problem, StoreError};
 use crate::keys;
 use crate::ledger::storage;
+use crate::varint;
 
 /// Entries per chunk.
 pub(crate) const CHUNK: u64 = 256;
@@ -32,35 +33,9 @@ fn bad(reason: impl Into<String>) -> EntryError {
     EntryError(reason.into())
 }
 
-fn put_varint(out: &mut Vec<u8>, mut n: u64) {
-    while n >= 0x80 {
-        out.push((n as u8) | 0x80);
-        n >>= 7;
-    }
-    out.push(n as u8);
-}
-
-/// A minimal varint (the only form the encoder writes), or `None`.
-fn take_varint(bytes: &mut &[u8]) -> Option<u64> {
-    let start = *bytes;
-    let mut n: u64 = 0;
-    for shift in (0..64).step_by(7) {
-        let (&b, rest) = bytes.split_first()?;
-        *bytes = rest;
-        n |= u64::from(b & 0x7f).checked_shl(shift)?;
-        if b & 0x80 == 0 {
-            let mut again = Vec::with_capacity(10);
-            put_varint(&mut again, n);
-            let used = start.len() - bytes.len();
-            return (again[..] == start[..used]).then_some(n);
-        }
-    }
-    None
-}
-
 /// Appends one entry's encoding to a chunk's bytes.
 fn put_entry(out: &mut Vec<u8>, entry: &Entry, new_time: bool) {
-    put_varint(out, (entry.event.len() as u64) << 1 | u64::from(new_time));
+    varint::put(out, (entry.event.len() as u64) << 1 | u64::from(new_time));
     if new_time {
         out.push(u8::try_from(entry.time.len()).unwrap_or(u8::MAX));
         out.extend_from_slice(entry.time.as_bytes());
@@ -132,8 +107,8 @@ impl<'a> Reader<'a> {
             return Err(bad(format!("the chunk holds more than {CHUNK} entries")));
         }
         let mut rest = self.rest;
-        let tag =
-            take_varint(&mut rest).ok_or_else(|| bad("the stored entry's length is unreadable"))?;
+        let tag = varint::take(&mut rest)
+            .ok_or_else(|| bad("the stored entry's length is unreadable"))?;
         let new_time = tag & 1 == 1;
         let len = usize::try_from(tag >> 1).map_err(|_| short())?;
         let time = if new_time {

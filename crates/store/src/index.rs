@@ -99,12 +99,8 @@ impl Encoder {
         self.u32(day.ordinal());
     }
 
-    fn seq(&mut self, mut n: Seq) {
-        while n >= 0x80 {
-            self.0.push((n as u8) | 0x80);
-            n >>= 7;
-        }
-        self.0.push(n as u8);
+    fn seq(&mut self, n: Seq) {
+        crate::varint::put(&mut self.0, n);
     }
 
     fn id(&mut self, id: &str) {
@@ -169,22 +165,9 @@ impl Decoder<'_> {
 
     /// A minimal varint, the only form [`Encoder::seq`] writes.
     fn seq(&mut self) -> Result<Seq, Malformed> {
-        let mut n: u64 = 0;
-        for shift in (0..64).step_by(7) {
-            let b = self.u8()?;
-            n |= u64::from(b & 0x7f)
-                .checked_shl(shift)
-                .filter(|part| part >> shift == u64::from(b & 0x7f))
-                .ok_or(Malformed("a position is too large"))?;
-            if b & 0x80 == 0 {
-                return if b == 0 && shift > 0 {
-                    Err(Malformed("a position is not minimally encoded"))
-                } else {
-                    Ok(n)
-                };
-            }
-        }
-        Err(Malformed("a position is too large"))
+        crate::varint::take(&mut self.0).ok_or(Malformed(
+            "a position is cut short, too large or not minimally encoded",
+        ))
     }
 
     fn id<T: std::str::FromStr>(&mut self) -> Result<T, Malformed> {
@@ -683,6 +666,21 @@ fn take_part<T>(
     Ok(items)
 }
 
+/// Adds the items of one block of a part to `list`, and says whether the block is in its place:
+/// numbered `blocks` (how many blocks of the part came before it) and after full blocks only.
+fn take_block<T>(
+    list: &mut Vec<T>,
+    blocks: &mut usize,
+    index: Option<usize>,
+    body: &[u8],
+    decode: fn(&mut Decoder) -> Result<T, Malformed>,
+) -> Result<bool, Malformed> {
+    let in_place = index == Some(*blocks) && list.len() == *blocks * PER_BLOCK;
+    *blocks += 1;
+    list.extend(take_part(body, decode)?);
+    Ok(in_place)
+}
+
 /// Adds an office's cache records to a batch (after every old one is removed), and says how
 /// many bytes of keys and values.
 pub(crate) fn insert_timeline(batch: &mut Batch, timeline: &Timeline) -> usize {
@@ -940,48 +938,46 @@ impl Indexed for Ledger {
             let (key, value) = item.map_err(storage(&self.path))?;
             let bad = |e: Malformed| self.unreadable("a timeline part", e);
             let value = unsealed(&key, &value).ok_or_else(|| self.tampered("a timeline part"))?;
-            // Items are numbered from 0 in each part: a gap or a stray number is a moved key.
+            // Blocks are numbered from 0 in each part, all full but the last: a gap, a stray
+            // number or a short block before the last is a moved or lost key.
             let index = key
                 .get(prefix.len() + 1..)
                 .and_then(|b| <[u8; 4]>::try_from(b).ok())
                 .map(u32::from_be_bytes)
                 .map(|i| i as usize);
-            // Blocks are numbered from 0 in each part, all full but the last: a gap, a stray
-            // number or a short block before the last is a moved or lost key.
-            let append = |list_len: usize, blocks: &mut usize| {
-                let ok = index == Some(*blocks) && list_len == *blocks * PER_BLOCK;
-                *blocks += 1;
-                ok
-            };
             let in_place = match key.get(prefix.len()) {
-                Some(&TENURES) => {
-                    let ok = append(timeline.tenures.len(), &mut blocks[0]);
-                    timeline
-                        .tenures
-                        .extend(take_part(value, decode_tenure).map_err(bad)?);
-                    ok
-                }
-                Some(&DELEGATIONS) => {
-                    let ok = append(timeline.delegations.len(), &mut blocks[1]);
-                    timeline
-                        .delegations
-                        .extend(take_part(value, decode_delegation).map_err(bad)?);
-                    ok
-                }
-                Some(&TRIPS) => {
-                    let ok = append(timeline.trips.len(), &mut blocks[2]);
-                    timeline
-                        .trips
-                        .extend(take_part(value, decode_trip).map_err(bad)?);
-                    ok
-                }
-                Some(&DEPARTURES) => {
-                    let ok = append(timeline.departures.len(), &mut blocks[3]);
-                    timeline
-                        .departures
-                        .extend(take_part(value, decode_departure).map_err(bad)?);
-                    ok
-                }
+                Some(&TENURES) => take_block(
+                    &mut timeline.tenures,
+                    &mut blocks[0],
+                    index,
+                    value,
+                    decode_tenure,
+                )
+                .map_err(bad)?,
+                Some(&DELEGATIONS) => take_block(
+                    &mut timeline.delegations,
+                    &mut blocks[1],
+                    index,
+                    value,
+                    decode_delegation,
+                )
+                .map_err(bad)?,
+                Some(&TRIPS) => take_block(
+                    &mut timeline.trips,
+                    &mut blocks[2],
+                    index,
+                    value,
+                    decode_trip,
+                )
+                .map_err(bad)?,
+                Some(&DEPARTURES) => take_block(
+                    &mut timeline.departures,
+                    &mut blocks[3],
+                    index,
+                    value,
+                    decode_departure,
+                )
+                .map_err(bad)?,
                 Some(&MANIFEST) => {
                     let counts = decode_all(value, decode_counts)
                         .map_err(|e| self.unreadable("a timeline manifest", e))?;

@@ -411,7 +411,7 @@ fn check_target(path: &Path) -> Result<Target, StoreError> {
         Err(StoreError::NotALedger { .. }) => return Err(occupied()),
         Err(e) => return Err(e),
     };
-    let last = existing.last_entry_seq()?.unwrap_or(0);
+    let last = existing.last_stored()?.map_or(0, |entry| entry.seq);
     Ok(Target::Ledger(existing.head.count.max(last)))
 }
 
@@ -451,12 +451,20 @@ impl Ledger {
     pub fn open(path: &Path) -> Result<Ledger, StoreError> {
         let mut ledger = Ledger::open_raw(path)?;
         ledger.recovery = ledger.recover()?;
-        let last = ledger.last_entry_seq()?;
-        let consistent = match last {
+        // One read of the last chunk: its last entry, checked as any entry read for an answer
+        // is, must be the head.
+        let consistent = match ledger.last_stored()? {
             None => ledger.head.count == 0,
-            Some(seq) => {
-                seq == ledger.head.count
-                    && ledger.stored(seq)?.map(|(_, hash)| hash) == Some(ledger.head.hash)
+            Some(last) => {
+                let stored = Stored {
+                    seq: last.seq,
+                    time: &last.time,
+                    prev: last.prev,
+                    hash: last.hash,
+                    event: &last.event,
+                };
+                check_stored(&stored, last.seq)?;
+                last.seq == ledger.head.count && last.hash == ledger.head.hash
             }
         };
         if !consistent {
@@ -557,31 +565,28 @@ impl Ledger {
         self.head
     }
 
-    /// The position of the last stored entry (the last of the last chunk), whatever the head
-    /// record says.
-    fn last_entry_seq(&self) -> Result<Option<Seq>, StoreError> {
-        match self.db.scan_prefix([keys::ENTRY]).next_back() {
-            None => Ok(None),
-            Some(item) => {
-                let (key, value) = item.map_err(storage(&self.path))?;
-                let first = keys::entry_seq(&key)
-                    .ok_or_else(|| damaged(&self.path, "an entry key is malformed"))?;
-                let unreadable = |e: EntryError| {
-                    damaged(
-                        &self.path,
-                        format!(
-                            "its last chunk of entries is unreadable: {} (run verify)",
-                            e.0
-                        ),
-                    )
-                };
-                let mut last = None;
-                for stored in chunk::read(first, &value).map_err(unreadable)? {
-                    last = Some(stored.map_err(unreadable)?.seq);
-                }
-                Ok(last)
-            }
+    /// The last stored entry (the last of the last chunk), whatever the head record says.
+    fn last_stored(&self) -> Result<Option<Entry>, StoreError> {
+        let Some(item) = self.db.scan_prefix([keys::ENTRY]).next_back() else {
+            return Ok(None);
+        };
+        let (key, value) = item.map_err(storage(&self.path))?;
+        let first = keys::entry_seq(&key)
+            .ok_or_else(|| damaged(&self.path, "an entry key is malformed"))?;
+        let unreadable = |e: EntryError| {
+            damaged(
+                &self.path,
+                format!(
+                    "its last chunk of entries is unreadable: {} (run verify)",
+                    e.0
+                ),
+            )
+        };
+        let mut last = None;
+        for stored in chunk::read(first, &value).map_err(unreadable)? {
+            last = Some(stored.map_err(unreadable)?.to_entry());
         }
+        Ok(last)
     }
 
     /// Shows `f` the stored entry at `seq`, checked (its hash is the hash of its fields), or

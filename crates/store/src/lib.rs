@@ -41,6 +41,7 @@ mod ledger;
 mod postings;
 mod recovery;
 mod tree;
+mod varint;
 
 pub use entry::{
     Entry, EntryError, FORMAT_VERSION, HASH_DOMAIN, Head, LAYOUT_VERSION, TIME_LEN, ZERO_HASH,

@@ -22,6 +22,7 @@ use actledger_core::Seq;
 use crate::error::StoreError;
 use crate::keys;
 use crate::ledger::storage;
+use crate::varint;
 
 /// The most positions in one `O` or `P` block.
 pub const BLOCK_LEN: usize = 256;
@@ -39,48 +40,27 @@ pub fn bucket(act: &str) -> u16 {
     u16::try_from(h % ACT_BUCKETS).expect("below 2^16")
 }
 
-fn put_varint(out: &mut Vec<u8>, mut n: u64) {
-    while n >= 0x80 {
-        out.push((n as u8) | 0x80);
-        n >>= 7;
-    }
-    out.push(n as u8);
-}
-
-fn take_varint(bytes: &mut &[u8]) -> Option<u64> {
-    let mut n: u64 = 0;
-    for shift in (0..64).step_by(7) {
-        let (&b, rest) = bytes.split_first()?;
-        *bytes = rest;
-        n |= u64::from(b & 0x7f).checked_shl(shift)?;
-        if b & 0x80 == 0 {
-            return Some(n);
-        }
-    }
-    None
-}
-
 /// Appends `count, first, delta...` for `seqs` (strictly increasing, not empty).
 fn put_list(out: &mut Vec<u8>, seqs: &[Seq]) {
-    put_varint(out, seqs.len() as u64);
+    varint::put(out, seqs.len() as u64);
     let mut before = 0;
     for (i, &seq) in seqs.iter().enumerate() {
-        put_varint(out, if i == 0 { seq } else { seq - before });
+        varint::put(out, if i == 0 { seq } else { seq - before });
         before = seq;
     }
 }
 
 /// Reads `count, first, delta...`: `None` if cut short, empty, or not strictly increasing.
 fn take_list(bytes: &mut &[u8]) -> Option<Vec<Seq>> {
-    let count = usize::try_from(take_varint(bytes)?).ok()?;
+    let count = usize::try_from(varint::take(bytes)?).ok()?;
     if count == 0 || count > bytes.len() {
         return None;
     }
     let mut seqs = Vec::with_capacity(count);
-    let mut seq = take_varint(bytes)?;
+    let mut seq = varint::take(bytes)?;
     seqs.push(seq);
     for _ in 1..count {
-        let delta = take_varint(bytes)?;
+        let delta = varint::take(bytes)?;
         if delta == 0 {
             return None;
         }
@@ -140,7 +120,7 @@ fn decode_bucket(path: &Path, value: &[u8]) -> Result<BTreeMap<String, Vec<Seq>>
     let mut rest = value;
     let mut last: Option<String> = None;
     while !rest.is_empty() {
-        let len = usize::try_from(take_varint(&mut rest).ok_or_else(bad)?).map_err(|_| bad())?;
+        let len = usize::try_from(varint::take(&mut rest).ok_or_else(bad)?).map_err(|_| bad())?;
         if len > rest.len() {
             return Err(bad());
         }
@@ -160,7 +140,7 @@ fn decode_bucket(path: &Path, value: &[u8]) -> Result<BTreeMap<String, Vec<Seq>>
 fn encode_bucket(acts: &BTreeMap<String, Vec<Seq>>) -> Vec<u8> {
     let mut out = Vec::new();
     for (act, seqs) in acts {
-        put_varint(&mut out, act.len() as u64);
+        varint::put(&mut out, act.len() as u64);
         out.extend_from_slice(act.as_bytes());
         put_list(&mut out, seqs);
     }
