@@ -15,7 +15,7 @@ use actledger_core::{
 };
 use actledger_store::{AppendError, Appended, Ledger, StoreError};
 
-use crate::params::{self, Resolved};
+use crate::params::{self, AsOf};
 use crate::problem::Problem;
 use crate::routes::{Answer, AppState, Freshness, NDJSON};
 use crate::token::TokenDigest;
@@ -83,9 +83,12 @@ pub(crate) async fn healthz(
     State(app): State<AppState>,
     headers: HeaderMap,
 ) -> Result<Response, Problem> {
-    let head = app.read(|ledger| Ok(ledger.head())).await?;
-    let body = json!({"status": "ok", "size": head.count});
-    Ok(Answer::json(&body, Freshness::Head(head.hash))?.respond(&headers))
+    app.answer(&headers, |ledger| {
+        let head = ledger.head();
+        let body = json!({"status": "ok", "size": head.count});
+        Answer::json(&body, Freshness::Head(head.hash))
+    })
+    .await
 }
 
 /// This document.
@@ -97,13 +100,15 @@ pub(crate) async fn openapi(
     State(app): State<AppState>,
     headers: HeaderMap,
 ) -> Result<Response, Problem> {
-    let head = app.read(|ledger| Ok(ledger.head())).await?;
-    Ok(Answer::new(
-        app.openapi.to_vec(),
-        crate::routes::JSON,
-        Freshness::Head(head.hash),
-    )
-    .respond(&headers))
+    let document = app.openapi.clone();
+    app.answer(&headers, move |ledger| {
+        Ok(Answer::new(
+            document.to_vec(),
+            crate::routes::JSON,
+            Freshness::Head(ledger.head().hash),
+        ))
+    })
+    .await
 }
 
 /// One known office and its name.
@@ -156,17 +161,15 @@ pub(crate) async fn offices(
     State(app): State<AppState>,
     headers: HeaderMap,
 ) -> Result<Response, Problem> {
-    let answer = app
-        .read(|ledger| {
-            let head = ledger.head();
-            let offices = office_names(ledger, head.count)?;
-            Answer::json(
-                &json!({"as_of": head.count, "offices": offices}),
-                Freshness::Head(head.hash),
-            )
-        })
-        .await?;
-    Ok(answer.respond(&headers))
+    app.answer(&headers, |ledger| {
+        let head = ledger.head();
+        let offices = office_names(ledger, head.count)?;
+        Answer::json(
+            &json!({"as_of": head.count, "offices": offices}),
+            Freshness::Head(head.hash),
+        )
+    })
+    .await
 }
 
 /// Who held the office on a day: exactly the `who-held --json` object.
@@ -187,18 +190,30 @@ pub(crate) async fn holder(
 ) -> Result<Response, Problem> {
     let on = params::day("on", query.on.as_deref())?;
     let as_of = params::as_of(query.as_of.as_deref())?;
-    let answer = app
-        .read(move |ledger| {
-            let resolved = params::resolve_as_of(ledger, as_of)?;
-            let answer = who_held(ledger, &office, on, resolved.seq)?;
-            Answer::json(&answer, freshness(ledger, resolved))
-        })
-        .await?;
-    Ok(answer.respond(&headers))
+    json_as_of(&app, &headers, as_of, move |ledger, seq| {
+        Ok(who_held(ledger, &office, on, seq)?)
+    })
+    .await
 }
 
-fn freshness(ledger: &Ledger, resolved: Resolved) -> Freshness {
-    Freshness::new(resolved.pinned, ledger.head().hash)
+/// The JSON answer `f` makes as of `as_of`, resolved on the ledger's thread (`None` to `f`:
+/// the head). Pinned when it can never change, else revalidated against the head.
+async fn json_as_of<T, F>(
+    app: &AppState,
+    headers: &HeaderMap,
+    as_of: Option<AsOf>,
+    f: F,
+) -> Result<Response, Problem>
+where
+    T: Serialize,
+    F: FnOnce(&Ledger, Option<Seq>) -> Result<T, Problem> + Send + 'static,
+{
+    app.answer(headers, move |ledger| {
+        let resolved = params::resolve_as_of(ledger, as_of)?;
+        let value = f(ledger, resolved.seq)?;
+        Answer::json(&value, Freshness::new(resolved.pinned, ledger.head().hash))
+    })
+    .await
 }
 
 /// Every office on a day: the `state --json` object.
@@ -217,18 +232,12 @@ pub(crate) async fn state(
 ) -> Result<Response, Problem> {
     let on = params::day("on", query.on.as_deref())?;
     let as_of = params::as_of(query.as_of.as_deref())?;
-    let answer = app
-        .read(move |ledger| {
-            let resolved = params::resolve_as_of(ledger, as_of)?;
-            let answers = actledger_core::state(ledger, on, resolved.seq)?;
-            let as_of = resolved.seq.unwrap_or(ledger.head().count);
-            Answer::json(
-                &json!({"on": on, "as_of": as_of, "offices": answers}),
-                freshness(ledger, resolved),
-            )
-        })
-        .await?;
-    Ok(answer.respond(&headers))
+    json_as_of(&app, &headers, as_of, move |ledger, seq| {
+        let answers = actledger_core::state(ledger, on, seq)?;
+        let as_of = seq.unwrap_or(ledger.head().count);
+        Ok(json!({"on": on, "as_of": as_of, "offices": answers}))
+    })
+    .await
 }
 
 /// The anomalies: the `audit --json` object.
@@ -246,14 +255,11 @@ pub(crate) async fn audit(
     headers: HeaderMap,
 ) -> Result<Response, Problem> {
     let as_of = params::as_of(query.as_of.as_deref())?;
-    let answer = app
-        .read(move |ledger| {
-            let resolved = params::resolve_as_of(ledger, as_of)?;
-            let found = anomalies(ledger, resolved.seq)?;
-            Answer::json(&json!({"anomalies": found}), freshness(ledger, resolved))
-        })
-        .await?;
-    Ok(answer.respond(&headers))
+    json_as_of(&app, &headers, as_of, move |ledger, seq| {
+        let found = anomalies(ledger, seq)?;
+        Ok(json!({"anomalies": found}))
+    })
+    .await
 }
 
 /// An act and every event that names it: the `show --json` object.
@@ -270,13 +276,11 @@ pub(crate) async fn act(
     Path(act): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, Problem> {
-    let answer = app
-        .read(move |ledger| {
-            let record = show_act(ledger, &act)?;
-            Answer::json(&record, Freshness::Head(ledger.head().hash))
-        })
-        .await?;
-    Ok(answer.respond(&headers))
+    app.answer(&headers, move |ledger| {
+        let record = show_act(ledger, &act)?;
+        Answer::json(&record, Freshness::Head(ledger.head().hash))
+    })
+    .await
 }
 
 /// A titular's trip, drawn on the titular's bar.
@@ -418,14 +422,10 @@ pub(crate) async fn timeline(
     let from = params::optional_day("from", query.from.as_deref())?;
     let until = params::optional_day("until", query.until.as_deref())?;
     let as_of = params::as_of(query.as_of.as_deref())?;
-    let answer = app
-        .read(move |ledger| {
-            let resolved = params::resolve_as_of(ledger, as_of)?;
-            let timeline = office_timeline(ledger, &office, resolved.seq, from, until)?;
-            Answer::json(&timeline, freshness(ledger, resolved))
-        })
-        .await?;
-    Ok(answer.respond(&headers))
+    json_as_of(&app, &headers, as_of, move |ledger, seq| {
+        office_timeline(ledger, &office, seq, from, until)
+    })
+    .await
 }
 
 /// Entries as `export` writes them.
@@ -449,30 +449,28 @@ pub(crate) async fn entries(
     let limit = params::number("limit", query.limit.as_deref())?
         .unwrap_or(MAX_ENTRIES_PAGE)
         .clamp(1, MAX_ENTRIES_PAGE);
-    let answer = app
-        .read(move |ledger| {
-            let head = ledger.head();
-            let mut body = Vec::new();
-            let mut last = None;
-            for entry in ledger.entries(from).take(limit as usize) {
-                let entry = entry?;
-                body.extend_from_slice(entry.export_line().as_bytes());
-                last = Some(entry.seq);
+    app.answer(&headers, move |ledger| {
+        let head = ledger.head();
+        let mut body = Vec::new();
+        let mut last = None;
+        for entry in ledger.entries(from).take(limit as usize) {
+            let entry = entry?;
+            body.extend_from_slice(entry.export_line().as_bytes());
+            last = Some(entry.seq);
+        }
+        let mut answer = Answer::new(body, NDJSON, Freshness::Head(head.hash));
+        if let Some(last) = last.filter(|last| *last < head.count) {
+            let link = format!(
+                "</api/v1/entries?from={}&limit={limit}>; rel=\"next\"",
+                last + 1
+            );
+            if let Ok(value) = HeaderValue::from_str(&link) {
+                answer.headers.push((header::LINK, value));
             }
-            let mut answer = Answer::new(body, NDJSON, Freshness::Head(head.hash));
-            if let Some(last) = last.filter(|last| *last < head.count) {
-                let link = format!(
-                    "</api/v1/entries?from={}&limit={limit}>; rel=\"next\"",
-                    last + 1
-                );
-                if let Ok(value) = HeaderValue::from_str(&link) {
-                    answer.headers.push((header::LINK, value));
-                }
-            }
-            Ok(answer)
-        })
-        .await?;
-    Ok(answer.respond(&headers))
+        }
+        Ok(answer)
+    })
+    .await
 }
 
 /// The media types a write takes.

@@ -99,24 +99,22 @@ pub(crate) async fn index(
     headers: HeaderMap,
 ) -> Result<Response, Problem> {
     let on = params::optional_day("on", query.on.as_deref())?;
-    let answer = app
-        .read(move |ledger| {
-            let head = ledger.head();
-            let offices = office_names(ledger, head.count)?;
-            let holders = match on {
-                Some(day) => Some(actledger_core::state(ledger, day, None)?),
-                None => None,
-            };
-            let source = Source::of(ledger, head.count)?;
-            let body = index_body(&offices, on, holders.as_deref());
-            Ok(Answer::new(
-                page("Offices", &body, &source.footer(head.count)),
-                HTML,
-                Freshness::Head(head.hash),
-            ))
-        })
-        .await?;
-    Ok(answer.respond(&headers))
+    app.answer(&headers, move |ledger| {
+        let head = ledger.head();
+        let offices = office_names(ledger, head.count)?;
+        let holders = match on {
+            Some(day) => Some(actledger_core::state(ledger, day, None)?),
+            None => None,
+        };
+        let source = Source::of(ledger, head.count)?;
+        let body = index_body(&offices, on, holders.as_deref());
+        Ok(Answer::new(
+            page("Offices", &body, &source.footer(head.count)),
+            HTML,
+            Freshness::Head(head.hash),
+        ))
+    })
+    .await
 }
 
 fn index_body(offices: &[OfficeName], on: Option<Day>, holders: Option<&[WhoHeld]>) -> String {
@@ -215,48 +213,46 @@ pub(crate) async fn office(
     }
     let as_of_text = query.as_of.clone().filter(|t| !t.is_empty());
     let as_of = params::as_of(as_of_text.as_deref())?;
-    let answer = app
-        .read(move |ledger| {
-            let resolved = params::resolve_as_of(ledger, as_of)?;
-            let timeline = office_timeline(ledger, &office, resolved.seq, None, None)?;
-            let answer = match on {
-                Some(day) => Some(who_held(ledger, &office, day, resolved.seq)?),
-                None => None,
-            };
-            let head = ledger.head();
-            let source = Source::of(ledger, timeline.as_of)?;
-            let mut window = default_window(&timeline);
-            if let Some(from) = from {
-                window.from = from;
-                if until.is_none() && window.until < from {
-                    window.until = from;
-                }
+    app.answer(&headers, move |ledger| {
+        let resolved = params::resolve_as_of(ledger, as_of)?;
+        let timeline = office_timeline(ledger, &office, resolved.seq, None, None)?;
+        let answer = match on {
+            Some(day) => Some(who_held(ledger, &office, day, resolved.seq)?),
+            None => None,
+        };
+        let head = ledger.head();
+        let source = Source::of(ledger, timeline.as_of)?;
+        let mut window = default_window(&timeline);
+        if let Some(from) = from {
+            window.from = from;
+            if until.is_none() && window.until < from {
+                window.until = from;
             }
-            if let Some(until) = until {
-                window.until = until;
-                if from.is_none() && window.from > until {
-                    window.from = until;
-                }
+        }
+        if let Some(until) = until {
+            window.until = until;
+            if from.is_none() && window.from > until {
+                window.from = until;
             }
-            let view = OfficePage {
-                timeline: &timeline,
-                window,
-                on,
-                answer: answer.as_ref(),
-                as_of: as_of_text.as_deref(),
-            };
-            let title = match &timeline.name {
-                Some(name) => format!("{name} ({})", timeline.office),
-                None => timeline.office.to_string(),
-            };
-            Ok(Answer::new(
-                page(&title, &view.body(), &source.footer(head.count)),
-                HTML,
-                Freshness::new(resolved.pinned, head.hash),
-            ))
-        })
-        .await?;
-    Ok(answer.respond(&headers))
+        }
+        let view = OfficePage {
+            timeline: &timeline,
+            window,
+            on,
+            answer: answer.as_ref(),
+            as_of: as_of_text.as_deref(),
+        };
+        let title = match &timeline.name {
+            Some(name) => format!("{name} ({})", timeline.office),
+            None => timeline.office.to_string(),
+        };
+        Ok(Answer::new(
+            page(&title, &view.body(), &source.footer(head.count)),
+            HTML,
+            Freshness::new(resolved.pinned, head.hash),
+        ))
+    })
+    .await
 }
 
 struct OfficePage<'a> {

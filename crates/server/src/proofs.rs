@@ -68,26 +68,24 @@ pub(crate) async fn inclusion(
     let seq = params::number("seq", Some(&seq))?
         .ok_or_else(|| Problem::bad_parameter("seq", "the entry's position is missing"))?;
     let size = params::number("tree_size", query.tree_size.as_deref())?;
-    let answer = app
-        .read(move |ledger| {
-            let head = ledger.head();
-            if seq == 0 || seq > head.count {
-                return Err(Problem::status(
-                    StatusCode::NOT_FOUND,
-                    format!(
-                        "no entry {seq}: the ledger holds positions 1 to {}",
-                        head.count
-                    ),
-                ));
-            }
-            if let Some(size) = size {
-                size_in_ledger(ledger, "tree_size", size, seq)?;
-            }
-            let proof = ledger.inclusion_proof(seq, size.unwrap_or(head.count))?;
-            Answer::json(&proof, Freshness::Head(head.hash))
-        })
-        .await?;
-    Ok(answer.respond(&headers))
+    app.answer(&headers, move |ledger| {
+        let head = ledger.head();
+        if seq == 0 || seq > head.count {
+            return Err(Problem::status(
+                StatusCode::NOT_FOUND,
+                format!(
+                    "no entry {seq}: the ledger holds positions 1 to {}",
+                    head.count
+                ),
+            ));
+        }
+        if let Some(size) = size {
+            size_in_ledger(ledger, "tree_size", size, seq)?;
+        }
+        let proof = ledger.inclusion_proof(seq, size.unwrap_or(head.count))?;
+        Answer::json(&proof, Freshness::Head(head.hash))
+    })
+    .await
 }
 
 /// The proof that the tree of the first `first` entries is a prefix of the tree of the first
@@ -115,20 +113,18 @@ pub(crate) async fn consistency(
     };
     let first = required("first", query.first.as_deref())?;
     let second = required("second", query.second.as_deref())?;
-    let answer = app
-        .read(move |ledger| {
-            size_in_ledger(ledger, "second", second, 1)?;
-            if first == 0 || first > second {
-                return Err(Problem::bad_parameter(
-                    "first",
-                    format!("first={first}: a tree size from 1 to second={second}"),
-                ));
-            }
-            let proof = ledger.consistency_proof(first, second)?;
-            Answer::json(&proof, Freshness::Head(ledger.head().hash))
-        })
-        .await?;
-    Ok(answer.respond(&headers))
+    app.answer(&headers, move |ledger| {
+        size_in_ledger(ledger, "second", second, 1)?;
+        if first == 0 || first > second {
+            return Err(Problem::bad_parameter(
+                "first",
+                format!("first={first}: a tree size from 1 to second={second}"),
+            ));
+        }
+        let proof = ledger.consistency_proof(first, second)?;
+        Answer::json(&proof, Freshness::Head(ledger.head().hash))
+    })
+    .await
 }
 
 /// The checkpoint of the ledger at its head, signed with the server's key.
@@ -149,15 +145,13 @@ pub(crate) async fn checkpoint(
             "no checkpoint: the server was started without a signer key (--key)",
         ));
     };
-    let answer = app
-        .read(move |ledger| {
-            let note = ledger.checkpoint(&key)?;
-            Ok(Answer::new(
-                note.into_bytes(),
-                "text/plain; charset=utf-8",
-                Freshness::Head(ledger.head().hash),
-            ))
-        })
-        .await?;
-    Ok(answer.respond(&headers))
+    app.answer(&headers, move |ledger| {
+        let note = ledger.checkpoint(&key)?;
+        Ok(Answer::new(
+            note.into_bytes(),
+            "text/plain; charset=utf-8",
+            Freshness::Head(ledger.head().hash),
+        ))
+    })
+    .await
 }

@@ -103,6 +103,15 @@ impl AppState {
         .map_err(|e| Problem::internal(format!("a ledger task failed: {e}")))?
     }
 
+    /// Runs `f` over the ledger as a reader and sends the answer it makes: the body of every
+    /// GET route, its cache headers and its 304 when the request already has it.
+    pub(crate) async fn answer<F>(&self, request: &HeaderMap, f: F) -> Result<Response, Problem>
+    where
+        F: FnOnce(&Ledger) -> Result<Answer, Problem> + Send + 'static,
+    {
+        Ok(self.read(f).await?.respond(request))
+    }
+
     /// Runs `f` over the ledger on a blocking thread, as its one writer.
     pub(crate) async fn write<T, F>(&self, f: F) -> Result<T, Problem>
     where

@@ -8,7 +8,7 @@
 
 use std::fmt::Write as _;
 
-use actledger_core::{Day, Role};
+use actledger_core::{Day, HistoryRow, Role};
 
 use crate::api::OfficeTimeline;
 
@@ -150,20 +150,14 @@ fn panel(t: &OfficeTimeline, window: Window, on: Option<Day>) -> (String, f64) {
         });
         let color = TITULAR_COLORS[index % TITULAR_COLORS.len()];
         let who = row.name.as_deref().unwrap_or(person);
-        let act = row.basis.first().map(|a| a.as_str()).unwrap_or("");
-        let tip = format!("{who}, titular, {} ({act})", fmt_days(row.from, row.until));
         let (x, w) = span(window, a, b);
-        let _ = write!(
-            bars,
-            "<a href=\"/api/v1/acts/{act_e}\"><rect class=\"titular\" x=\"{x:.1}\" y=\"{TITULAR_Y}\" width=\"{w:.1}\" height=\"{TITULAR_H}\" fill=\"{color}\" data-kind=\"titular\" data-person=\"{person_e}\" data-from=\"{from}\" data-until=\"{until}\" data-act=\"{act_e}\"><title>{tip_e}</title></rect>",
-            act_e = escape(act),
-            person_e = escape(person),
-            from = row.from,
-            until = row
-                .until
-                .map(|d| d.to_string())
-                .unwrap_or_else(|| "open".into()),
-            tip_e = escape(&tip),
+        row_bar(
+            &mut bars,
+            row,
+            "titular",
+            (x, w),
+            (TITULAR_Y, TITULAR_H),
+            color,
         );
         if fits(who, w) {
             let _ = write!(
@@ -266,20 +260,14 @@ fn panel(t: &OfficeTimeline, window: Window, on: Option<Day>) -> (String, f64) {
         };
         let person = row.person.as_ref().map(|p| p.as_str()).unwrap_or("");
         let who = row.name.as_deref().unwrap_or(person);
-        let act = row.basis.first().map(|a| a.as_str()).unwrap_or("");
-        let tip = format!("{who}, acting, {} ({act})", fmt_days(row.from, row.until));
         let (x, w) = span(window, a, b);
-        let _ = write!(
-            bars,
-            "<a href=\"/api/v1/acts/{act_e}\"><rect class=\"acting\" x=\"{x:.1}\" y=\"{ACTING_Y}\" width=\"{w:.1}\" height=\"{ACTING_H}\" fill=\"url(#hatch)\" data-kind=\"acting\" data-person=\"{person_e}\" data-from=\"{from}\" data-until=\"{until}\" data-act=\"{act_e}\"><title>{tip_e}</title></rect>",
-            act_e = escape(act),
-            person_e = escape(person),
-            from = row.from,
-            until = row
-                .until
-                .map(|d| d.to_string())
-                .unwrap_or_else(|| "open".into()),
-            tip_e = escape(&tip),
+        row_bar(
+            &mut bars,
+            row,
+            "acting",
+            (x, w),
+            (ACTING_Y, ACTING_H),
+            "url(#hatch)",
         );
         if fits(who, w) {
             let _ = write!(
@@ -354,6 +342,34 @@ fn panel(t: &OfficeTimeline, window: Window, on: Option<Day>) -> (String, f64) {
         );
     }
     (svg, height)
+}
+
+/// Opens the link to a titular or acting row's first act and draws the row's bar of `kind` in
+/// the lane at `y` of `height`, with a tooltip. The caller labels the bar and closes the link.
+fn row_bar(
+    bars: &mut String,
+    row: &HistoryRow,
+    kind: &str,
+    (x, w): (f64, f64),
+    (y, height): (f64, f64),
+    fill: &str,
+) {
+    let person = row.person.as_ref().map(|p| p.as_str()).unwrap_or("");
+    let who = row.name.as_deref().unwrap_or(person);
+    let act = row.basis.first().map(|a| a.as_str()).unwrap_or("");
+    let tip = format!("{who}, {kind}, {} ({act})", fmt_days(row.from, row.until));
+    let _ = write!(
+        bars,
+        "<a href=\"/api/v1/acts/{act_e}\"><rect class=\"{kind}\" x=\"{x:.1}\" y=\"{y}\" width=\"{w:.1}\" height=\"{height}\" fill=\"{fill}\" data-kind=\"{kind}\" data-person=\"{person_e}\" data-from=\"{from}\" data-until=\"{until}\" data-act=\"{act_e}\"><title>{tip_e}</title></rect>",
+        act_e = escape(act),
+        person_e = escape(person),
+        from = row.from,
+        until = row
+            .until
+            .map(|d| d.to_string())
+            .unwrap_or_else(|| "open".into()),
+        tip_e = escape(&tip),
+    );
 }
 
 /// The most narrow bars a panel labels below its lanes.
