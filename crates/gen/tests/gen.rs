@@ -96,15 +96,7 @@ fn streams_look_like_real_gazettes() {
         }
         *types.entry(kind).or_default() += 1;
     }
-    for kind in [
-        "act_issued",
-        "appointed",
-        "left_office",
-        "trip_authorized",
-        "duties_delegated",
-        "act_revoked",
-        "record_retracted",
-    ] {
+    for kind in actledger_core::EVENT_TYPES {
         assert!(
             types.get(kind).copied().unwrap_or(0) > 0,
             "no {kind}: {types:?}"
