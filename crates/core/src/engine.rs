@@ -46,42 +46,69 @@ pub fn affected_offices<R: Recorded>(
     }
 }
 
-/// The office's timeline at the head of `ledger`, the events at `new` being the last ones
-/// recorded, given `before`, its timeline at the head before them (`None` when no event in
-/// force shaped it).
-///
-/// When no new event revokes or retracts anything, every event already in force stays so, and
-/// `before` is extended with the new events of the office that are in force
-/// ([`Timeline::extended`]): the cost is that of the new events, not of the office's history.
-/// Otherwise the office is replayed from all its events.
-pub fn timeline_after<R: Recorded>(
-    ledger: &R,
-    office: &OfficeId,
-    before: Option<&Timeline>,
-    new: std::ops::RangeInclusive<Seq>,
-) -> Result<Timeline, R::Error> {
-    let head = *new.end();
-    let mut added = Vec::new();
-    for seq in new {
-        let event = ledger.event(seq)?;
-        if matches!(event, Event::ActRevoked(_) | Event::RecordRetracted(_)) {
-            return timeline_as_of(ledger, office, head);
+/// The events just recorded (the last ones of a ledger), read once, for bringing the timelines
+/// of the offices they affect up to date ([`NewEvents::timeline`]).
+#[derive(Debug)]
+pub struct NewEvents {
+    head: Seq,
+    /// Whether one of them revokes or retracts something: events already in force may change.
+    changes_force: bool,
+    /// Each office's new events, in position order.
+    by_office: BTreeMap<OfficeId, Vec<(Seq, Event)>>,
+}
+
+impl NewEvents {
+    /// Reads the events at `new`, the last ones recorded in `ledger`.
+    pub fn read<R: Recorded>(
+        ledger: &R,
+        new: std::ops::RangeInclusive<Seq>,
+    ) -> Result<NewEvents, R::Error> {
+        let mut events = NewEvents {
+            head: *new.end(),
+            changes_force: false,
+            by_office: BTreeMap::new(),
+        };
+        for seq in new {
+            let event = ledger.event(seq)?;
+            if matches!(event, Event::ActRevoked(_) | Event::RecordRetracted(_)) {
+                events.changes_force = true;
+            }
+            if let Some(office) = event.office() {
+                let list = events.by_office.entry(office.clone()).or_default();
+                list.push((seq, event));
+            }
         }
-        if event.office() == Some(office) {
-            added.push((seq, event));
-        }
+        Ok(events)
     }
-    let mut live = Liveness::new(ledger, head);
-    let mut in_force = Vec::with_capacity(added.len());
-    for (seq, event) in added {
-        if live.is_live(seq, &event)? {
-            in_force.push((seq, event));
+
+    /// The office's timeline at the head of `ledger`, given `before`, its timeline at the head
+    /// before the new events (`None` when no event in force shaped it).
+    ///
+    /// When no new event revokes or retracts anything, every event already in force stays so,
+    /// and `before` is extended with the office's new events that are in force
+    /// ([`Timeline::extended`]): the cost is that of the new events, not of the office's
+    /// history. Otherwise the office is replayed from all its events.
+    pub fn timeline<R: Recorded>(
+        &self,
+        ledger: &R,
+        office: &OfficeId,
+        before: Option<&Timeline>,
+    ) -> Result<Timeline, R::Error> {
+        if self.changes_force {
+            return timeline_as_of(ledger, office, self.head);
         }
+        let mut live = Liveness::new(ledger, self.head);
+        let mut in_force = Vec::new();
+        for (seq, event) in self.by_office.get(office).map_or(&[][..], Vec::as_slice) {
+            if live.is_live(*seq, event)? {
+                in_force.push((*seq, event.clone()));
+            }
+        }
+        Ok(match before {
+            Some(before) => before.extended(&in_force),
+            None => Timeline::build(office.clone(), &in_force),
+        })
     }
-    Ok(match before {
-        Some(before) => before.extended(&in_force),
-        None => Timeline::build(office.clone(), &in_force),
-    })
 }
 
 /// A complete ledger in memory, with every office's timeline at the head kept current.
@@ -127,14 +154,11 @@ impl Engine {
     fn refresh(&mut self, new: std::ops::RangeInclusive<Seq>) {
         let offices =
             affected_offices(&self.ledger, new.clone()).unwrap_or_else(|never| match never {});
+        let events = NewEvents::read(&self.ledger, new).unwrap_or_else(|never| match never {});
         for office in offices {
-            let timeline = timeline_after(
-                &self.ledger,
-                &office,
-                self.timelines.get(&office),
-                new.clone(),
-            )
-            .unwrap_or_else(|never| match never {});
+            let timeline = events
+                .timeline(&self.ledger, &office, self.timelines.get(&office))
+                .unwrap_or_else(|never| match never {});
             self.timelines.insert(office, timeline);
         }
     }

@@ -33,7 +33,7 @@ mod validate;
 
 pub use anomaly::{Anomaly, AnomalyKind, MAX_DELEGATION_DAYS, anomalies};
 pub use day::{Day, DayError};
-pub use engine::{Engine, affected_offices, timeline_after};
+pub use engine::{Engine, NewEvents, affected_offices};
 pub use event::{
     ActIssued, ActRevoked, Appointed, DutiesDelegated, Event, EventDigest, LeftOffice,
     MAX_EVENT_BYTES, RecordRetracted, Seq, TripAuthorized,

@@ -164,7 +164,7 @@ impl Timeline {
     /// The timeline after `new`, events in force recorded after every event this timeline
     /// was built from, are added to them: equal to [`Timeline::build`] over all of them,
     /// provided that no event already in force changed (no revocation or retraction among
-    /// the new events, which [`crate::timeline_after`] checks).
+    /// the new events, which [`crate::NewEvents::timeline`] checks).
     ///
     /// It needs only what the timeline keeps: an appointment a later one for the same day
     /// superseded never holds again, since appending adds only later ones; a delegation's

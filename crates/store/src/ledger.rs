@@ -10,8 +10,8 @@ use chrono::{DateTime, Utc};
 use sled::{Batch, Db};
 
 use actledger_core::{
-    BatchError, Event, Indexed, InputEvent, Outcome, Recorded, Seq, WithPending, affected_offices,
-    timeline_after, timeline_as_of, validate_batch,
+    BatchError, Event, Indexed, InputEvent, NewEvents, Outcome, Recorded, Seq, WithPending,
+    affected_offices, timeline_as_of, validate_batch,
 };
 
 use crate::chunk;
@@ -661,11 +661,12 @@ impl Ledger {
             }
             log.write(&mut batch);
             postings.write(&self.db, &self.path, &mut batch)?;
+            // From the cached timeline at the head: replaying the office's whole history is
+            // needed only when the batch revokes or retracts something.
+            let new_events = NewEvents::read(&view, first..=count)?;
             for office in &offices {
-                // From the cached timeline at the head: replaying the office's whole history
-                // is needed only when the batch revokes or retracts something.
                 let before = self.head_timeline(office)?;
-                let timeline = timeline_after(&view, office, before.as_ref(), first..=count)?;
+                let timeline = new_events.timeline(&view, office, before.as_ref())?;
                 self.write_timeline(&mut batch, &timeline)?;
             }
             tree.write(&mut batch)?;
