@@ -1014,9 +1014,8 @@ impl Ledger {
                 tree.push(&entry?)?;
                 leaves += 1;
             }
-            tree.write(&mut batch)?;
             // The tree record goes in once the hashes it counts are durable (below).
-            batch.remove(keys::META_TREE);
+            tree.write_hashes(&mut batch)?;
             self.db.apply_batch(batch).map_err(storage(&self.path))?;
         }
         if rebuilt {

@@ -98,6 +98,15 @@ impl<'a> TreeAppender<'a> {
 
     /// Puts the new hashes, completing the last stored tile, and the tree record into `batch`.
     pub fn write(self, batch: &mut Batch) -> Result<(), StoreError> {
+        let leaves = self.write_hashes(batch)?;
+        batch.insert(keys::META_TREE, &leaves.to_be_bytes()[..]);
+        Ok(())
+    }
+
+    /// Puts the new hashes, completing the last stored tile, into `batch`, without the tree
+    /// record (for a caller that writes it once the hashes are durable); returns the leaves
+    /// they cover.
+    pub fn write_hashes(self, batch: &mut Batch) -> Result<u64, StoreError> {
         let path = self.stored.path;
         let mut tile = self.first_index / TILE_LEN;
         // The hashes already in the first tile touched: its first `kept` must be stored.
@@ -132,8 +141,7 @@ impl<'a> TreeAppender<'a> {
         if !bytes.is_empty() {
             batch.insert(&keys::tree_hash(tile), bytes);
         }
-        batch.insert(keys::META_TREE, &self.leaves.to_be_bytes()[..]);
-        Ok(())
+        Ok(self.leaves)
     }
 }
 
