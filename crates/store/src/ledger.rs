@@ -10,8 +10,8 @@ use chrono::{DateTime, Utc};
 use sled::{Batch, Db};
 
 use actledger_core::{
-    BatchError, Event, Indexed, InputEvent, NewEvents, Outcome, Recorded, Seq, WithPending,
-    affected_offices, timeline_as_of, validate_batch,
+    BatchError, Event, Indexed, InputEvent, NewEvents, Outcome, Seq, WithPending, affected_offices,
+    validate_batch,
 };
 
 use crate::chunk;
@@ -596,20 +596,54 @@ impl Ledger {
         seq: Seq,
         f: impl FnOnce(&Stored<'_>) -> T,
     ) -> Result<Option<T>, StoreError> {
-        let first = chunk::chunk_first(seq);
-        let Some(bytes) = self
-            .db
-            .get(keys::entry(first))
-            .map_err(storage(&self.path))?
-        else {
-            return Ok(None);
-        };
-        let mut reader = chunk::read(first, &bytes).map_err(|e| unparsable(first, e))?;
-        while let Some(item) = reader.next() {
-            let stored = item.map_err(|e| unparsable(reader.seq(), e))?;
-            if stored.seq == seq {
+        let mut f = Some(f);
+        let mut found = None;
+        let missing = self.each_stored(&[seq], &mut |stored| {
+            if let Some(f) = f.take() {
+                found = Some(f(stored));
+            }
+        })?;
+        Ok(if missing.is_some() { None } else { found })
+    }
+
+    /// Shows `f` each stored entry at the positions `seqs` (ascending, no repeats), checked
+    /// (its hash is the hash of its fields), in order, reading each chunk once; returns the
+    /// first position no chunk holds, if any (`f` has seen the entries before it).
+    pub(crate) fn each_stored(
+        &self,
+        seqs: &[Seq],
+        f: &mut dyn FnMut(&Stored<'_>),
+    ) -> Result<Option<Seq>, StoreError> {
+        let mut wanted = seqs.iter().copied().peekable();
+        while let Some(&next) = wanted.peek() {
+            let first = chunk::chunk_first(next);
+            let Some(bytes) = self
+                .db
+                .get(keys::entry(first))
+                .map_err(storage(&self.path))?
+            else {
+                return Ok(Some(next));
+            };
+            let mut reader = chunk::read(first, &bytes).map_err(|e| unparsable(first, e))?;
+            while let Some(&seq) = wanted.peek() {
+                if chunk::chunk_first(seq) != first {
+                    break;
+                }
+                let stored = loop {
+                    let Some(item) = reader.next() else {
+                        return Ok(Some(seq));
+                    };
+                    let stored = item.map_err(|e| unparsable(reader.seq(), e))?;
+                    if stored.seq >= seq {
+                        break stored;
+                    }
+                };
+                if stored.seq != seq {
+                    return Ok(Some(seq));
+                }
                 check_stored(&stored, seq)?;
-                return Ok(Some(f(&stored)));
+                f(&stored);
+                wanted.next();
             }
         }
         Ok(None)
@@ -1093,42 +1127,6 @@ impl Ledger {
             .map_err(|e| StoreError::OutOfRange(format!("signing the checkpoint: {e}")))
     }
 
-    /// Recomputes every office's cached timeline from the log and writes them in batches of
-    /// [`REBUILD_BATCH_BYTES`] bytes, so that memory stays bounded whatever the
-    /// ledger's size. The cache record is removed (durably) first and written last: until the
-    /// rebuild completes, the cache vouches for nothing, and an interrupted rebuild is done
-    /// again by the next open.
-    pub(crate) fn rebuild_cache(&self) -> Result<(), StoreError> {
-        self.db
-            .remove(keys::META_CACHE)
-            .map_err(storage(&self.path))?;
-        self.db.flush().map_err(storage(&self.path))?;
-        let mut writer = BoundedBatch::new(&self.db, &self.path);
-        for prefix in [keys::SEGMENT, keys::TIMELINE] {
-            for item in self.db.scan_prefix([prefix]) {
-                let (key, _) = item.map_err(storage(&self.path))?;
-                writer.counted(key.len())?;
-                writer.batch.remove(key);
-            }
-        }
-        writer.apply()?;
-        let count = self.head.count;
-        for office in self.offices()? {
-            let timeline = timeline_as_of(self, &office, count)?;
-            let bytes = crate::index::insert_timeline(&mut writer.batch, &timeline);
-            writer.counted(bytes)?;
-        }
-        writer.apply()?;
-        // The cache record vouches for the records only once they are durable: sled may keep
-        // part of a batch whose writes failed.
-        self.db.flush().map_err(storage(&self.path))?;
-        self.db
-            .insert(keys::META_CACHE, &encode_cache_record(count))
-            .map_err(storage(&self.path))?;
-        self.db.flush().map_err(storage(&self.path))?;
-        Ok(())
-    }
-
     /// Rebuilds the cache unless it is of this version and reflects the head.
     fn ensure_cache(&self) -> Result<(), StoreError> {
         let record = self.db.get(keys::META_CACHE).map_err(storage(&self.path))?;
@@ -1148,7 +1146,7 @@ impl Ledger {
 }
 
 /// An entry that cannot be read.
-fn unparsable(seq: Seq, e: EntryError) -> StoreError {
+pub(crate) fn unparsable(seq: Seq, e: EntryError) -> StoreError {
     StoreError::Broken {
         seq,
         problem: Problem::Unparsable(e.0),

@@ -39,6 +39,7 @@ mod index;
 mod keys;
 mod ledger;
 mod postings;
+mod rebuild;
 mod recovery;
 mod tree;
 mod varint;
@@ -156,6 +157,24 @@ pub mod testing {
         let bytes = db.get(key).unwrap().unwrap();
         let range = crate::chunk::entry_range(crate::chunk::chunk_first(seq), &bytes, seq).unwrap();
         (key, range)
+    }
+
+    /// Rebuilds the ledger's cache replaying its offices in groups of at most
+    /// `events_per_group` events (the rebuild at import and recovery uses a large group).
+    pub fn rebuild_cache_in_groups(ledger: &crate::Ledger, events_per_group: usize) {
+        ledger.rebuild_cache_in_groups(events_per_group).unwrap();
+    }
+
+    /// Every cache record (`S` and `W` keys and values) of an open ledger, in key order.
+    pub fn cache_records(ledger: &crate::Ledger) -> Vec<(Vec<u8>, Vec<u8>)> {
+        [SEGMENT, TIMELINE]
+            .into_iter()
+            .flat_map(|prefix| ledger.db.scan_prefix([prefix]))
+            .map(|item| {
+                let (key, value) = item.unwrap();
+                (key.to_vec(), value.to_vec())
+            })
+            .collect()
     }
 
     /// The stored bytes of the intent record of an append from `before` to `after`.

@@ -2,7 +2,9 @@
 //! a query at the head reads instead of replaying the log.
 
 use actledger_core::{Day, Indexed, OfficeId, Recorded, anomalies, history, who_held};
-use actledger_store::testing::{META_CACHE, OFFICE, SEGMENT, TIMELINE};
+use actledger_store::testing::{
+    META_CACHE, OFFICE, SEGMENT, TIMELINE, cache_records, rebuild_cache_in_groups,
+};
 use actledger_store::{CACHE_VERSION, Ledger};
 
 use crate::common::{SEED, batch, raw, scratch};
@@ -158,4 +160,22 @@ fn a_query_at_the_head_reads_the_cache_not_the_log() {
     assert!(ledger.office_events(&mindef).unwrap().is_empty());
     assert_eq!(who_held(&ledger, "MINDEF", day, None).unwrap(), expected);
     assert!(ledger.head_segment(&mindef, day).unwrap().is_some());
+}
+
+#[test]
+fn a_rebuild_in_groups_of_any_size_writes_the_cache_the_appends_kept() {
+    let s = scratch();
+    let ledger = ledger(&s.path);
+    let kept = cache_records(&ledger);
+    assert!(kept.len() > 4, "the appends kept a cache: {}", kept.len());
+    // One event a group: every office alone, and its replay asks for events of other offices'
+    // groups (revocations, retractions, the acts), which are read as usual.
+    for events_per_group in [1, 3, 10, usize::MAX] {
+        rebuild_cache_in_groups(&ledger, events_per_group);
+        assert_eq!(
+            cache_records(&ledger),
+            kept,
+            "groups of {events_per_group} events"
+        );
+    }
 }

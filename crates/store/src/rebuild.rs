@@ -1,0 +1,210 @@
+//! The rebuild of the cache of timelines at the head (`S` and `W` records) from the log.
+//!
+//! An office's events are spread over the whole log (an office shapes one event in fifty or
+//! so), so replaying the offices one after the other, each reading its own events, reads
+//! every chunk of the log once per office. Instead the offices are taken in groups: the
+//! events of a group's offices are read in one pass in log order, each chunk once, and kept
+//! as their stored bytes (a few hundred bytes each) while the group's timelines are
+//! replayed. Memory is bounded by [`GROUP_EVENTS`], whatever the ledger's size.
+
+use actledger_core::{ActId, Event, OfficeId, PersonId, Recorded, Seq, timeline_as_of};
+
+use crate::entry::{EntryError, parse_event_bytes};
+use crate::error::StoreError;
+use crate::keys;
+use crate::ledger::{BoundedBatch, Ledger, encode_cache_record, storage, unparsable};
+
+/// The most events of a group of offices, kept while the group's timelines are replayed: at a
+/// few hundred bytes each, tens of megabytes. An office with more events is a group alone.
+const GROUP_EVENTS: usize = 200_000;
+
+impl Ledger {
+    /// Recomputes every office's cached timeline from the log and writes them in bounded
+    /// batches. The cache record is removed (durably) first and written last: until the
+    /// rebuild completes, the cache vouches for nothing, and an interrupted rebuild is done
+    /// again by the next open.
+    pub(crate) fn rebuild_cache(&self) -> Result<(), StoreError> {
+        self.rebuild_cache_in_groups(GROUP_EVENTS)
+    }
+
+    /// [`Ledger::rebuild_cache`] with groups of at most `events_per_group` events.
+    pub(crate) fn rebuild_cache_in_groups(
+        &self,
+        events_per_group: usize,
+    ) -> Result<(), StoreError> {
+        self.db
+            .remove(keys::META_CACHE)
+            .map_err(storage(&self.path))?;
+        self.db.flush().map_err(storage(&self.path))?;
+        let mut writer = BoundedBatch::new(&self.db, &self.path);
+        for prefix in [keys::SEGMENT, keys::TIMELINE] {
+            for item in self.db.scan_prefix([prefix]) {
+                let (key, _) = item.map_err(storage(&self.path))?;
+                writer.counted(key.len())?;
+                writer.batch.remove(key);
+            }
+        }
+        writer.apply()?;
+        let count = self.head.count;
+        let mut offices = Vec::new();
+        for office in self.offices()? {
+            let mut seqs = self.office_events(&office)?;
+            seqs.retain(|&seq| seq <= count);
+            offices.push((office, seqs));
+        }
+        for group in groups(offices, events_per_group) {
+            let mut wanted: Vec<Seq> = group.iter().flat_map(|(_, seqs)| seqs.clone()).collect();
+            wanted.sort_unstable();
+            wanted.dedup();
+            let read = ReadAhead::read(self, wanted)?;
+            for (office, _) in &group {
+                let timeline = timeline_as_of(&read, office, count)?;
+                let bytes = crate::index::insert_timeline(&mut writer.batch, &timeline);
+                writer.counted(bytes)?;
+            }
+        }
+        writer.apply()?;
+        // The cache record vouches for the records only once they are durable: sled may keep
+        // part of a batch whose writes failed.
+        self.db.flush().map_err(storage(&self.path))?;
+        self.db
+            .insert(keys::META_CACHE, &encode_cache_record(count))
+            .map_err(storage(&self.path))?;
+        self.db.flush().map_err(storage(&self.path))?;
+        Ok(())
+    }
+}
+
+/// Consecutive offices (with their events) in groups of at most `limit` events, an office
+/// with more in a group of its own.
+fn groups<T>(offices: Vec<(T, Vec<Seq>)>, limit: usize) -> Vec<Vec<(T, Vec<Seq>)>> {
+    let mut groups: Vec<Vec<(T, Vec<Seq>)>> = Vec::new();
+    let mut events = 0;
+    for office in offices {
+        let more = office.1.len();
+        match groups.last_mut() {
+            Some(group) if events + more <= limit => group.push(office),
+            _ => {
+                groups.push(vec![office]);
+                events = 0;
+            }
+        }
+        events += more;
+    }
+    groups
+}
+
+/// The ledger, with the stored bytes of some of its events read ahead in one pass: replay
+/// asks for those events one office at a time, and for a few others (revocations,
+/// retractions), which are read as usual.
+struct ReadAhead<'a> {
+    ledger: &'a Ledger,
+    /// The positions read ahead, ascending.
+    seqs: Vec<Seq>,
+    /// Where each event's bytes end in `bytes`.
+    ends: Vec<usize>,
+    bytes: Vec<u8>,
+}
+
+impl<'a> ReadAhead<'a> {
+    fn read(ledger: &'a Ledger, seqs: Vec<Seq>) -> Result<ReadAhead<'a>, StoreError> {
+        let mut ends = Vec::with_capacity(seqs.len());
+        let mut bytes = Vec::new();
+        let missing = ledger.each_stored(&seqs, &mut |stored| {
+            bytes.extend_from_slice(stored.event);
+            ends.push(bytes.len());
+        })?;
+        if let Some(seq) = missing {
+            return Err(unparsable(seq, EntryError("the entry is missing".into())));
+        }
+        Ok(ReadAhead {
+            ledger,
+            seqs,
+            ends,
+            bytes,
+        })
+    }
+
+    /// The stored bytes of the event at `seq`, when it was read ahead.
+    fn stored(&self, seq: Seq) -> Option<&[u8]> {
+        let at = self.seqs.binary_search(&seq).ok()?;
+        let start = if at == 0 { 0 } else { self.ends[at - 1] };
+        Some(&self.bytes[start..self.ends[at]])
+    }
+}
+
+impl Recorded for ReadAhead<'_> {
+    type Error = StoreError;
+
+    fn head(&self) -> Seq {
+        Recorded::head(self.ledger)
+    }
+
+    fn event(&self, seq: Seq) -> Result<Event, StoreError> {
+        match self.stored(seq) {
+            Some(bytes) => parse_event_bytes(bytes).map_err(|e| unparsable(seq, e)),
+            None => self.ledger.event(seq),
+        }
+    }
+
+    fn find_identical(&self, event: &Event) -> Result<Option<Seq>, StoreError> {
+        self.ledger.find_identical(event)
+    }
+
+    fn events_of_act(&self, act: &ActId) -> Result<Vec<Seq>, StoreError> {
+        self.ledger.events_of_act(act)
+    }
+
+    fn revocations_of(&self, act: &ActId) -> Result<Vec<Seq>, StoreError> {
+        self.ledger.revocations_of(act)
+    }
+
+    fn retractions_of(&self, seq: Seq) -> Result<Vec<Seq>, StoreError> {
+        self.ledger.retractions_of(seq)
+    }
+
+    fn office_events(&self, office: &OfficeId) -> Result<Vec<Seq>, StoreError> {
+        self.ledger.office_events(office)
+    }
+
+    fn person_events(&self, person: &PersonId) -> Result<Vec<Seq>, StoreError> {
+        self.ledger.person_events(person)
+    }
+
+    fn offices(&self) -> Result<Vec<OfficeId>, StoreError> {
+        self.ledger.offices()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::groups;
+
+    fn sizes(groups: &[Vec<(char, Vec<u64>)>]) -> Vec<Vec<char>> {
+        groups
+            .iter()
+            .map(|group| group.iter().map(|(name, _)| *name).collect())
+            .collect()
+    }
+
+    #[test]
+    fn offices_are_grouped_up_to_the_limit_and_a_large_one_alone() {
+        let offices = vec![
+            ('a', vec![1, 2]),
+            ('b', vec![3]),
+            ('c', vec![4, 5, 6, 7, 8]),
+            ('d', vec![9]),
+            ('e', vec![10, 11]),
+        ];
+        let grouped = groups(offices, 3);
+        assert_eq!(
+            sizes(&grouped),
+            vec![vec!['a', 'b'], vec!['c'], vec!['d', 'e']]
+        );
+    }
+
+    #[test]
+    fn no_office_no_group() {
+        assert!(groups(Vec::<(char, Vec<u64>)>::new(), 3).is_empty());
+    }
+}
