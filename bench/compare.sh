@@ -97,6 +97,8 @@ for N in $SIZES; do
         "$ACTLEDGER" --ledger "$D/imported" who-held "$OFFICE" --on "$DAY" >/dev/null # warm the page cache
         measure "$N" al.who "$RUNS" --stdout "$D/who-held.txt" -- \
             "$ACTLEDGER" --ledger "$D/imported" who-held "$OFFICE" --on "$DAY" || true
+        log "N=$N: sled alone opening the ledger's database, cold process x$RUNS"
+        measure "$N" sl.open "$RUNS" -- "$CEILING" open "$D/imported" || true
         log "N=$N: actledger head x$RUNS, then one durable append of one act x$RUNS"
         measure "$N" al.head "$RUNS" -- "$ACTLEDGER" --ledger "$D/imported" head || true
         for i in $(seq 1 "$RUNS"); do

@@ -3,13 +3,17 @@
 //! ```text
 //! sled-ceiling import NDJSON DIR   each line under its position (u64 BE), chained, one flush
 //! sled-ceiling verify DIR          rescan in key order and rehash the chain
+//! sled-ceiling open DIR            open an existing sled database and read its first key
 //! ```
+//!
+//! `open` on an actledger ledger's folder measures what sled alone costs a cold process
+//! before actledger reads anything: a query can be no faster.
 //!
 //! Each value is the entry hash (32 bytes) followed by the event line. The hash is the entry
 //! hash of `docs/FORMAT.md` (domain tag, version, position, a fixed recording time, previous
 //! hash, event), so the SHA-256 work is actledger's. No parsing, no validation, no index, one
 //! `Db::insert` per line and one `flush` at the end: what actledger's import cannot beat on
-//! sled. sled is configured as the store configures it (a 64 MiB cache).
+//! sled. sled is configured as the store configures it (a 16 MiB cache).
 
 use std::io::BufRead;
 use std::path::Path;
@@ -36,7 +40,7 @@ fn entry_hash(seq: u64, prev: &[u8; 32], event: &[u8]) -> [u8; 32] {
 fn open(dir: &Path) -> sled::Result<sled::Db> {
     sled::Config::new()
         .path(dir)
-        .cache_capacity(64 * 1024 * 1024)
+        .cache_capacity(16 * 1024 * 1024)
         .open()
 }
 
@@ -89,6 +93,19 @@ fn verify(dir: &Path) -> Result<bool, Box<dyn std::error::Error>> {
     Ok(true)
 }
 
+fn open_only(dir: &Path) -> Result<bool, Box<dyn std::error::Error>> {
+    if !dir.join("conf").is_file() {
+        return Err(format!("{} holds no sled database", dir.display()).into());
+    }
+    let db = open(dir)?;
+    let first = db.iter().next().transpose()?;
+    println!(
+        "opened: first key of {} bytes",
+        first.map_or(0, |(k, _)| k.len())
+    );
+    Ok(true)
+}
+
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -98,8 +115,9 @@ fn main() -> ExitCode {
     let result = match args.iter().map(String::as_str).collect::<Vec<_>>()[1..] {
         ["import", ndjson, dir] => import(Path::new(ndjson), Path::new(dir)).map(|()| true),
         ["verify", dir] => verify(Path::new(dir)),
+        ["open", dir] => open_only(Path::new(dir)),
         _ => {
-            eprintln!("usage: sled-ceiling import NDJSON DIR | sled-ceiling verify DIR");
+            eprintln!("usage: sled-ceiling import NDJSON DIR | verify DIR | open DIR");
             return ExitCode::from(2);
         }
     };
