@@ -235,8 +235,67 @@ impl Event {
             .expect("an event always serializes: plain strings, numbers and days")
     }
 
+    /// Whether `bytes` are exactly the canonical bytes, found by comparing as they are
+    /// written rather than building them: verify and import ask it of every stored event.
+    pub fn has_canonical_bytes(&self, bytes: &[u8]) -> bool {
+        let mut rest = bytes;
+        serde_json::to_writer(Matching(&mut rest), self).is_ok() && rest.is_empty()
+    }
+
     /// The digest of the canonical bytes.
     pub fn digest(&self) -> EventDigest {
         Sha256::digest(self.canonical_bytes()).into()
+    }
+}
+
+/// A writer that accepts only what continues the bytes it holds, consuming them.
+struct Matching<'a, 'b>(&'a mut &'b [u8]);
+
+impl std::io::Write for Matching<'_, '_> {
+    fn write(&mut self, written: &[u8]) -> std::io::Result<usize> {
+        match self.0.strip_prefix(written) {
+            Some(rest) => {
+                *self.0 = rest;
+                Ok(written.len())
+            }
+            None => Err(std::io::Error::other("differs from the canonical bytes")),
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::parse_event;
+
+    #[test]
+    fn only_the_canonical_bytes_are_canonical() {
+        let inputs: [&str; 3] = [
+            r#"{"type":"act_issued","act":"RS-131-2024-PCM","kind":"resolucion_suprema","issuer":"PCM","issued_on":"2024-05-31","title":"Autorizan viaje \"oficial\" a Miami"}"#,
+            r#"{"type":"duties_delegated","act":"RS-131-2024-PCM","office":"MINDEF","delegate":"jose-arista","from":"2024-06-02","until":"2024-06-04","delegate_name":"José Arista Arbildo"}"#,
+            r#"{"type":"record_retracted","seq":12,"reason":"duplicado"}"#,
+        ];
+        for input in inputs {
+            let event = parse_event(input.as_bytes()).unwrap();
+            let canonical = event.canonical_bytes();
+            assert!(event.has_canonical_bytes(&canonical));
+            for cut in 0..canonical.len() {
+                assert!(
+                    !event.has_canonical_bytes(&canonical[..cut]),
+                    "cut at {cut}"
+                );
+            }
+            let mut longer = canonical.clone();
+            longer.push(b' ');
+            assert!(!event.has_canonical_bytes(&longer));
+            for at in 0..canonical.len() {
+                let mut changed = canonical.clone();
+                changed[at] ^= 0x01;
+                assert!(!event.has_canonical_bytes(&changed), "byte {at} changed");
+            }
+        }
     }
 }

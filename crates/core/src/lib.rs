@@ -49,7 +49,8 @@ pub use query::{
     timeline_as_of, who_held,
 };
 pub use recorded::{
-    IndexEntry, Infallible, MemoryLedger, Recorded, WithPending, index_entries, issued_at,
+    IndexEntry, Infallible, MemoryLedger, Recorded, WithPending, identical_candidates,
+    index_entries, issued_at,
 };
 pub use timeline::{Delegation, Departure, Segment, Stint, Tenure, Timeline, Trip, TripRef};
 pub use validate::{BatchError, Outcome, ValidBatch, validate_batch};

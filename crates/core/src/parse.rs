@@ -3,12 +3,16 @@
 //! serde's derive would accept duplicate keys through buffering and report errors without the
 //! field's name, so the input is first read into an ordered list of keys and JSON values
 //! (noting a repeated key), then every field is checked by name, with messages a clerk reads.
+//! Keys and texts are borrowed from the input when they hold no escape: every stored event is
+//! parsed again by verify, import and replay, and allocating each key and value twice was
+//! most of the cost.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::str::FromStr;
 
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
-use serde_json::Value;
+use serde_json::Number;
 
 use crate::day::Day;
 use crate::event::{
@@ -222,18 +226,27 @@ fn describe_json_error(error: &serde_json::Error) -> String {
 }
 
 /// A JSON value read without losing repeated keys.
-enum Raw {
-    Object(RawObject),
+enum Raw<'a> {
+    Object(RawObject<'a>),
     Other(&'static str),
 }
 
-struct RawObject {
-    entries: Vec<(String, Value)>,
+struct RawObject<'a> {
+    entries: Vec<(Cow<'a, str>, RawValue<'a>)>,
     duplicate: Option<String>,
 }
 
-impl<'de> serde::Deserialize<'de> for Raw {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Raw, D::Error> {
+/// One field's value, as much of it as the checks need: its text (borrowed from the input
+/// when it holds no escape), its number, or only what kind of JSON it is.
+enum RawValue<'a> {
+    Null,
+    Text(Cow<'a, str>),
+    Number(Number),
+    Other(&'static str),
+}
+
+impl<'de> serde::Deserialize<'de> for Raw<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Raw<'de>, D::Error> {
         deserializer.deserialize_any(RawVisitor)
     }
 }
@@ -241,74 +254,162 @@ impl<'de> serde::Deserialize<'de> for Raw {
 struct RawVisitor;
 
 impl<'de> Visitor<'de> for RawVisitor {
-    type Value = Raw;
+    type Value = Raw<'de>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a JSON object")
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Raw, A::Error> {
-        let mut entries: Vec<(String, Value)> = Vec::new();
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Raw<'de>, A::Error> {
+        let mut entries: Vec<(Cow<'de, str>, RawValue<'de>)> = Vec::with_capacity(8);
         let mut duplicate = None;
-        while let Some(key) = map.next_key::<String>()? {
-            let value: Value = map.next_value()?;
+        while let Some(Text(key)) = map.next_key::<Text<'de>>()? {
+            let value: RawValue<'de> = map.next_value()?;
             if duplicate.is_none() && entries.iter().any(|(k, _)| *k == key) {
-                duplicate = Some(key.clone());
+                duplicate = Some(key.clone().into_owned());
             }
             entries.push((key, value));
         }
         Ok(Raw::Object(RawObject { entries, duplicate }))
     }
 
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Raw, A::Error> {
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Raw<'de>, A::Error> {
         while seq.next_element::<IgnoredAny>()?.is_some() {}
         Ok(Raw::Other("an array"))
     }
 
-    fn visit_str<E: de::Error>(self, _: &str) -> Result<Raw, E> {
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<Raw<'de>, E> {
         Ok(Raw::Other("a string"))
     }
 
-    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Raw, E> {
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Raw<'de>, E> {
         Ok(Raw::Other("a boolean"))
     }
 
-    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Raw, E> {
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Raw<'de>, E> {
         Ok(Raw::Other("a number"))
     }
 
-    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Raw, E> {
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Raw<'de>, E> {
         Ok(Raw::Other("a number"))
     }
 
-    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Raw, E> {
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Raw<'de>, E> {
         Ok(Raw::Other("a number"))
     }
 
-    fn visit_unit<E: de::Error>(self) -> Result<Raw, E> {
+    fn visit_unit<E: de::Error>(self) -> Result<Raw<'de>, E> {
         Ok(Raw::Other("null"))
     }
 }
 
-fn json_kind(value: &Value) -> &'static str {
+/// A key: borrowed from the input unless it holds an escape.
+struct Text<'a>(Cow<'a, str>);
+
+impl<'de> serde::Deserialize<'de> for Text<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Text<'de>, D::Error> {
+        deserializer.deserialize_str(TextVisitor)
+    }
+}
+
+struct TextVisitor;
+
+impl<'de> Visitor<'de> for TextVisitor {
+    type Value = Text<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a string")
+    }
+
+    fn visit_borrowed_str<E: de::Error>(self, text: &'de str) -> Result<Text<'de>, E> {
+        Ok(Text(Cow::Borrowed(text)))
+    }
+
+    fn visit_str<E: de::Error>(self, text: &str) -> Result<Text<'de>, E> {
+        Ok(Text(Cow::Owned(text.to_owned())))
+    }
+
+    fn visit_string<E: de::Error>(self, text: String) -> Result<Text<'de>, E> {
+        Ok(Text(Cow::Owned(text)))
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for RawValue<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<RawValue<'de>, D::Error> {
+        deserializer.deserialize_any(RawValueVisitor)
+    }
+}
+
+struct RawValueVisitor;
+
+impl<'de> Visitor<'de> for RawValueVisitor {
+    type Value = RawValue<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_borrowed_str<E: de::Error>(self, text: &'de str) -> Result<RawValue<'de>, E> {
+        Ok(RawValue::Text(Cow::Borrowed(text)))
+    }
+
+    fn visit_str<E: de::Error>(self, text: &str) -> Result<RawValue<'de>, E> {
+        Ok(RawValue::Text(Cow::Owned(text.to_owned())))
+    }
+
+    fn visit_string<E: de::Error>(self, text: String) -> Result<RawValue<'de>, E> {
+        Ok(RawValue::Text(Cow::Owned(text)))
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<RawValue<'de>, E> {
+        Ok(RawValue::Null)
+    }
+
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<RawValue<'de>, E> {
+        Ok(RawValue::Other("a boolean"))
+    }
+
+    fn visit_i64<E: de::Error>(self, n: i64) -> Result<RawValue<'de>, E> {
+        Ok(RawValue::Number(n.into()))
+    }
+
+    fn visit_u64<E: de::Error>(self, n: u64) -> Result<RawValue<'de>, E> {
+        Ok(RawValue::Number(n.into()))
+    }
+
+    fn visit_f64<E: de::Error>(self, n: f64) -> Result<RawValue<'de>, E> {
+        // JSON has no NaN or infinity, so every parsed float is a number.
+        Ok(Number::from_f64(n).map_or(RawValue::Other("a number"), RawValue::Number))
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<RawValue<'de>, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(RawValue::Other("an array"))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawValue<'de>, A::Error> {
+        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        Ok(RawValue::Other("an object"))
+    }
+}
+
+fn json_kind(value: &RawValue<'_>) -> &'static str {
     match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
+        RawValue::Null => "null",
+        RawValue::Text(_) => "a string",
+        RawValue::Number(_) => "a number",
+        RawValue::Other(kind) => kind,
     }
 }
 
 /// The fields of one object, taken one by one; what is left at the end is unknown.
-struct Fields {
+struct Fields<'a> {
     type_name: &'static str,
-    entries: Vec<(String, Value)>,
+    entries: Vec<(Cow<'a, str>, RawValue<'a>)>,
 }
 
-impl Fields {
-    fn new(mut entries: Vec<(String, Value)>) -> Result<Fields, FieldError> {
+impl<'a> Fields<'a> {
+    fn new(mut entries: Vec<(Cow<'a, str>, RawValue<'a>)>) -> Result<Fields<'a>, FieldError> {
         let Some(at) = entries.iter().position(|(k, _)| k == "type") else {
             return Err(FieldError::field(
                 "type",
@@ -316,7 +417,7 @@ impl Fields {
             ));
         };
         let (_, value) = entries.remove(at);
-        let Value::String(name) = value else {
+        let RawValue::Text(name) = value else {
             return Err(FieldError::field(
                 "type",
                 format!("expected a string, found {}", json_kind(&value)),
@@ -379,7 +480,7 @@ impl Fields {
         if let Some((key, _)) = self
             .entries
             .iter()
-            .find(|(k, _)| !known.contains(&k.as_str()))
+            .find(|(k, _)| !known.contains(&k.as_ref()))
         {
             let mut reason = format!("is not a field of {}", self.type_name);
             if let Some(close) = closest(key, known) {
@@ -453,12 +554,12 @@ impl Fields {
         Ok(event)
     }
 
-    fn take(&mut self, name: &str) -> Result<Option<Value>, FieldError> {
+    fn take(&mut self, name: &str) -> Result<Option<RawValue<'a>>, FieldError> {
         let Some(at) = self.entries.iter().position(|(k, _)| k == name) else {
             return Ok(None);
         };
         let (_, value) = self.entries.swap_remove(at);
-        if value.is_null() {
+        if matches!(value, RawValue::Null) {
             return Err(FieldError::field(
                 name,
                 "is null: omit a field that has no value",
@@ -467,7 +568,7 @@ impl Fields {
         Ok(Some(value))
     }
 
-    fn required(&mut self, name: &str) -> Result<Value, FieldError> {
+    fn required(&mut self, name: &str) -> Result<RawValue<'a>, FieldError> {
         self.take(name)?.ok_or_else(|| {
             FieldError::field(name, format!("is missing: {} requires it", self.type_name))
         })
@@ -481,10 +582,15 @@ impl Fields {
                 "is empty: a required text needs a value",
             ));
         }
-        Ok(text)
+        Ok(text.into_owned())
     }
 
     fn optional_text(&mut self, name: &str) -> Result<Option<String>, FieldError> {
+        self.optional_str(name)
+            .map(|text| text.map(Cow::into_owned))
+    }
+
+    fn optional_str(&mut self, name: &str) -> Result<Option<Cow<'a, str>>, FieldError> {
         self.take(name)?.map(|v| string_value(name, v)).transpose()
     }
 
@@ -497,7 +603,7 @@ impl Fields {
         &mut self,
         name: &str,
     ) -> Result<Option<T>, FieldError> {
-        self.optional_text(name)?
+        self.optional_str(name)?
             .map(|text| parse_id(name, &text))
             .transpose()
     }
@@ -508,14 +614,14 @@ impl Fields {
     }
 
     fn optional_day(&mut self, name: &str) -> Result<Option<Day>, FieldError> {
-        self.optional_text(name)?
+        self.optional_str(name)?
             .map(|text| parse_day(name, &text))
             .transpose()
     }
 
     fn seq(&mut self, name: &str) -> Result<u64, FieldError> {
         match self.required(name)? {
-            Value::Number(n) => match n.as_u64() {
+            RawValue::Number(n) => match n.as_u64() {
                 Some(seq) if seq > 0 => Ok(seq),
                 _ => Err(FieldError::field(
                     name,
@@ -530,17 +636,29 @@ impl Fields {
     }
 }
 
-fn string_value(name: &str, value: Value) -> Result<String, FieldError> {
+fn string_value<'a>(name: &str, value: RawValue<'a>) -> Result<Cow<'a, str>, FieldError> {
     match value {
-        Value::String(text) if text.chars().any(char::is_control) => {
+        RawValue::Text(text) if has_control(&text) => {
             Err(FieldError::field(name, "contains a control character"))
         }
-        Value::String(text) => Ok(text),
+        RawValue::Text(text) => Ok(text),
         other => Err(FieldError::field(
             name,
             format!("expected a string, found {}", json_kind(&other)),
         )),
     }
+}
+
+/// Whether `text` holds a control character (`char::is_control`: U+0000 to U+001F and U+007F
+/// to U+009F), looking at bytes: in UTF-8 those are the bytes below 0x20, 0x7F, and 0xC2
+/// followed by 0x80 to 0x9F.
+fn has_control(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    bytes.iter().any(|&b| b < 0x20 || b == 0x7f)
+        || (bytes.contains(&0xc2)
+            && bytes
+                .windows(2)
+                .any(|pair| pair[0] == 0xc2 && (0x80..=0x9f).contains(&pair[1])))
 }
 
 fn parse_id<T: FromStr<Err = IdError>>(name: &str, text: &str) -> Result<T, FieldError> {
@@ -570,4 +688,70 @@ pub fn closest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
         .filter(|(distance, c)| *distance <= 2.max(c.len() / 4))
         .min_by_key(|(distance, _)| *distance)
         .map(|(_, c)| c)
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::{has_control, parse_event};
+
+    proptest! {
+        #[test]
+        fn control_characters_are_found_as_char_is_control_finds_them(text in any::<String>()) {
+            prop_assert_eq!(has_control(&text), text.chars().any(char::is_control));
+        }
+
+        #[test]
+        fn control_characters_near_the_c1_range_are_told_apart(
+            chars in proptest::collection::vec(
+                prop_oneof![Just('\u{7e}'), Just('\u{7f}'), Just('\u{80}'), Just('\u{9f}'),
+                    Just('\u{a0}'), Just('\u{c2}'), Just('é'), Just('a'), Just('\u{1f}')],
+                0..6,
+            )
+        ) {
+            let text: String = chars.into_iter().collect();
+            prop_assert_eq!(has_control(&text), text.chars().any(char::is_control));
+        }
+    }
+
+    #[test]
+    fn escaped_and_plain_texts_read_the_same() {
+        let plain = parse_event(
+            br#"{"type":"act_revoked","act":"A-1","revokes":"A-0","reason":"caf\u00e9"}"#,
+        );
+        let escaped = parse_event(
+            "{\"type\":\"act_revoked\",\"act\":\"A-1\",\"revokes\":\"A-0\",\"reason\":\"café\"}"
+                .as_bytes(),
+        );
+        assert_eq!(plain.unwrap(), escaped.unwrap());
+        let key_escaped =
+            parse_event(br#"{"typ\u0065":"act_revoked","act":"A-1","revokes":"A-0"}"#);
+        assert!(key_escaped.is_ok(), "{key_escaped:?}");
+    }
+
+    #[test]
+    fn the_kind_of_a_wrong_value_is_named() {
+        for (value, kind) in [
+            ("true", "a boolean"),
+            ("[1,2]", "an array"),
+            (r#"{"a":{"b":1}}"#, "an object"),
+            ("12", "a number"),
+            ("-1.5", "a number"),
+        ] {
+            let json = format!(r#"{{"type":"act_revoked","act":{value},"revokes":"A-0"}}"#);
+            let error = parse_event(json.as_bytes()).unwrap_err();
+            assert_eq!(error.field.as_deref(), Some("act"));
+            assert_eq!(error.reason, format!("expected a string, found {kind}"));
+        }
+        let error =
+            parse_event(br#"{"type":"record_retracted","seq":-3,"reason":"x"}"#).unwrap_err();
+        assert_eq!(error.reason, "-3 is not a positive integer such as 9");
+        let error =
+            parse_event(br#"{"type":"record_retracted","seq":1.5,"reason":"x"}"#).unwrap_err();
+        assert_eq!(error.reason, "1.5 is not a positive integer such as 9");
+        let error =
+            parse_event(br#"{"type":"record_retracted","seq":null,"reason":"x"}"#).unwrap_err();
+        assert_eq!(error.reason, "is null: omit a field that has no value");
+    }
 }

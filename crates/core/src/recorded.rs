@@ -7,7 +7,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use crate::event::{Event, EventDigest, Seq};
+use crate::event::{Event, Seq};
 use crate::id::{ActId, OfficeId, PersonId};
 
 /// Read access to the events of a ledger, positions `1..=head()`, and the indexes over them.
@@ -49,9 +49,21 @@ pub fn issued_at<R: Recorded + ?Sized>(ledger: &R, act: &ActId) -> Result<Option
     Ok(None)
 }
 
-/// One entry an event adds to the indexes of a ledger. (The in-memory ledger also indexes each
-/// event's digest, for duplicates; the store finds duplicates through the act postings, so the
-/// digest, a SHA-256 over the canonical bytes, is not computed here for every event.)
+/// The positions where an event identical to `event` can be: identical events name the same
+/// act, or retract the same position, so the indexes lead to them and no digest of every
+/// event is needed. Both ledgers answer [`Recorded::find_identical`] among these.
+pub fn identical_candidates<R: Recorded + ?Sized>(
+    ledger: &R,
+    event: &Event,
+) -> Result<Vec<Seq>, R::Error> {
+    match (event, event.act()) {
+        (Event::RecordRetracted(r), _) => ledger.retractions_of(r.seq),
+        (_, Some(act)) => ledger.events_of_act(act),
+        (_, None) => Ok(Vec::new()),
+    }
+}
+
+/// One entry an event adds to the indexes of a ledger.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum IndexEntry {
     /// The event's `act`.
@@ -97,7 +109,6 @@ pub fn index_entries(event: &Event) -> Vec<IndexEntry> {
 pub struct MemoryLedger {
     base: Seq,
     events: Vec<Event>,
-    digests: HashMap<EventDigest, Seq>,
     by_act: HashMap<ActId, Vec<Seq>>,
     by_revoked: HashMap<ActId, Vec<Seq>>,
     by_retracted: HashMap<Seq, Vec<Seq>>,
@@ -130,7 +141,6 @@ impl MemoryLedger {
         self.events.push(event);
         let seq = self.base + self.events.len() as Seq;
         let event = self.events.last().expect("just pushed");
-        self.digests.entry(event.digest()).or_insert(seq);
         for entry in index_entries(event) {
             match entry {
                 IndexEntry::Act(a) => self.by_act.entry(a).or_default().push(seq),
@@ -156,6 +166,15 @@ impl MemoryLedger {
         self.events.is_empty()
     }
 
+    /// The event at `seq`, which is in `base + 1..=head()`.
+    fn recorded(&self, seq: Seq) -> &Event {
+        let index = seq
+            .checked_sub(self.base + 1)
+            .and_then(|i| usize::try_from(i).ok())
+            .filter(|i| *i < self.events.len());
+        &self.events[index.expect("a position below the head is recorded")]
+    }
+
     fn list<K: std::hash::Hash + Eq>(map: &HashMap<K, Vec<Seq>>, key: &K) -> Vec<Seq> {
         map.get(key).cloned().unwrap_or_default()
     }
@@ -169,15 +188,14 @@ impl Recorded for MemoryLedger {
     }
 
     fn event(&self, seq: Seq) -> Result<Event, Infallible> {
-        let index = seq
-            .checked_sub(self.base + 1)
-            .and_then(|i| usize::try_from(i).ok())
-            .filter(|i| *i < self.events.len());
-        Ok(self.events[index.expect("a position below the head is recorded")].clone())
+        Ok(self.recorded(seq).clone())
     }
 
     fn find_identical(&self, event: &Event) -> Result<Option<Seq>, Infallible> {
-        Ok(self.digests.get(&event.digest()).copied())
+        let candidates = identical_candidates(self, event)?;
+        Ok(candidates
+            .into_iter()
+            .find(|&seq| self.recorded(seq) == event))
     }
 
     fn events_of_act(&self, act: &ActId) -> Result<Vec<Seq>, Infallible> {

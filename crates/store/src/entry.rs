@@ -215,7 +215,7 @@ pub(crate) fn parse_export_line_event(line: &[u8]) -> Result<(Entry, Event), Ent
             event: event.to_vec(),
         };
         let parsed = entry.event()?;
-        if parsed.canonical_bytes() != entry.event {
+        if !parsed.has_canonical_bytes(&entry.event) {
             return Err(bad(
                 "the event is not in canonical form (field order, spacing or escapes differ from what export writes)",
             ));

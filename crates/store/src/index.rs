@@ -16,7 +16,7 @@ use sled::Batch;
 
 use actledger_core::{
     ActId, Day, Delegation, Departure, Event, IndexEntry, Indexed, OfficeId, PersonId, Recorded,
-    Segment, Seq, Stint, Tenure, Timeline, Trip, TripRef, index_entries,
+    Segment, Seq, Stint, Tenure, Timeline, Trip, TripRef, identical_candidates, index_entries,
 };
 
 use crate::error::StoreError;
@@ -830,12 +830,7 @@ impl Recorded for Ledger {
     }
 
     fn find_identical(&self, event: &Event) -> Result<Option<Seq>, StoreError> {
-        let candidates = match (event, event.act()) {
-            (Event::RecordRetracted(r), _) => self.retractions_of(r.seq)?,
-            (_, Some(act)) => self.events_of_act(act)?,
-            (_, None) => Vec::new(),
-        };
-        for seq in candidates {
+        for seq in identical_candidates(self, event)? {
             if self.event(seq)? == *event {
                 return Ok(Some(seq));
             }

@@ -77,13 +77,26 @@ fn deeply_nested_json_is_refused() {
         "[".repeat(5000),
         "]".repeat(5000)
     );
-    refused(&s, nested.into_bytes(), 1, None, "recursion limit");
+    // A nested value is skipped without recursion (no stack to exhaust), and named.
+    refused(
+        &s,
+        nested.into_bytes(),
+        1,
+        Some("title"),
+        "expected a string, found an array",
+    );
     let objects = format!(
         r#"{{"type":"act_issued","x":{}1{}}}"#,
         r#"{"a":"#.repeat(8_000),
         "}".repeat(8_000)
     );
-    refused(&s, objects.into_bytes(), 1, None, "recursion limit");
+    refused(
+        &s,
+        objects.into_bytes(),
+        1,
+        Some("x"),
+        "is not a field of act_issued",
+    );
     let unclosed = format!(r#"{{"type":"act_issued","x":{}"#, r#"{"a":"#.repeat(8_000));
     refused(&s, unclosed.into_bytes(), 1, None, "malformed JSON");
 }
