@@ -15,9 +15,10 @@ pub const FORMAT_VERSION: u32 = 1;
 
 /// The version of the layout inside sled, in the `Mformat` record (`docs/FORMAT.md`, section
 /// 3). Version 2 packs the `A`, `O` and `P` postings and has no `D` table; version 3 stores the
-/// log in chunks of up to 256 entries (`crate::chunk`). A ledger of another layout is refused
-/// as unsupported (export it with the version that wrote it, then import).
-pub const LAYOUT_VERSION: u32 = 3;
+/// log in chunks of up to 256 entries; version 4 in chunks of up to 32 entries compressed with
+/// LZ4 (`crate::chunk`), and the Merkle hashes in tiles of 128. A ledger of another layout is
+/// refused as unsupported (export it with the version that wrote it, then import).
+pub const LAYOUT_VERSION: u32 = 4;
 
 /// The domain tag that starts every hashed entry (followed by one 0x00 byte).
 pub const HASH_DOMAIN: &[u8] = b"actledger/entry";

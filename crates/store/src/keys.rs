@@ -7,7 +7,7 @@ use actledger_core::Seq;
 
 /// `M` + name: the meta records.
 pub const META: u8 = b'M';
-/// `L` + first seq: a chunk of up to 256 entries of the chain (`crate::chunk`).
+/// `L` + first seq: a chunk of up to 32 entries of the chain, compressed (`crate::chunk`).
 pub const ENTRY: u8 = b'L';
 /// `A` + bucket (u16 BE): the events of every act in the bucket (`postings`).
 pub const ACT: u8 = b'A';
@@ -26,8 +26,9 @@ pub const SEGMENT: u8 = b'S';
 /// `W` + office + 0x00 + part + index (u32 BE): the rest of the cached timeline at the head.
 pub const TIMELINE: u8 = b'W';
 
-/// `H` + tile (u64 BE) -> up to 256 hashes of 32 bytes: the Merkle tree over the entries, in
-/// the stored-hash layout of Go's `sumdb/tlog`, a tile per 256 stored-hash indexes.
+/// `H` + tile (u64 BE) -> up to 128 hashes of 32 bytes: the Merkle tree over the entries, in
+/// the stored-hash layout of Go's `sumdb/tlog`, a tile per 128 stored-hash indexes
+/// (`crate::tree::TILE_LEN`).
 pub const TREE: u8 = b'H';
 
 /// The format version record.
@@ -49,7 +50,7 @@ pub const DERIVED: [u8; 9] = [
     ACT, REVOKED, RETRACTED, OFFICE, PERSON, KNOWN, SEGMENT, TIMELINE, TREE,
 ];
 
-/// The key of the tile of stored tree hashes numbered `tile` (indexes `tile * 256 ..`).
+/// The key of the tile of stored tree hashes numbered `tile` (indexes `tile * 128 ..`).
 pub fn tree_hash(tile: u64) -> [u8; 9] {
     let mut key = [TREE; 9];
     key[1..].copy_from_slice(&tile.to_be_bytes());

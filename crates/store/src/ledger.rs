@@ -583,7 +583,8 @@ impl Ledger {
             )
         };
         let mut last = None;
-        for stored in chunk::read(first, &value).map_err(unreadable)? {
+        let mut body = chunk::Body::default();
+        for stored in body.open(first, &value).map_err(unreadable)? {
             last = Some(stored.map_err(unreadable)?.to_entry());
         }
         Ok(last)
@@ -615,6 +616,7 @@ impl Ledger {
         f: &mut dyn FnMut(&Stored<'_>),
     ) -> Result<Option<Seq>, StoreError> {
         let mut wanted = seqs.iter().copied().peekable();
+        let mut body = chunk::Body::default();
         while let Some(&next) = wanted.peek() {
             let first = chunk::chunk_first(next);
             let Some(bytes) = self
@@ -624,7 +626,7 @@ impl Ledger {
             else {
                 return Ok(Some(next));
             };
-            let mut reader = chunk::read(first, &bytes).map_err(|e| unparsable(first, e))?;
+            let mut reader = body.open(first, &bytes).map_err(|e| unparsable(first, e))?;
             while let Some(&seq) = wanted.peek() {
                 if chunk::chunk_first(seq) != first {
                     break;
@@ -763,6 +765,8 @@ impl Ledger {
             self.db
                 .range(keys::entry(chunk::chunk_first(from))..=keys::entry(head))
         };
+        // One buffer for the unpacked chunks, reused from chunk to chunk.
+        let mut body = chunk::Body::default();
         range.flat_map(move |item| {
             let mut out = Vec::new();
             let (key, value) = match item {
@@ -773,7 +777,7 @@ impl Ledger {
                 }
             };
             let first = keys::entry_seq(&key).unwrap_or(0);
-            let mut reader = match chunk::read(first, &value) {
+            let mut reader = match body.open(first, &value) {
                 Ok(reader) => reader,
                 Err(e) => {
                     out.push(Err(unparsable(first, e)));
@@ -1278,14 +1282,17 @@ fn verify_db(db: &Db, path: &Path, head: HeadRecord) -> Result<Verdict, StoreErr
     verify_db_with(db, path, head, &mut |_| {})
 }
 
-/// Chunks of the log read at a time by verification and checked across the cores.
-const VERIFY_WINDOW: usize = 64;
+/// Chunks of the log read at a time by verification and checked across the cores (16,384
+/// entries).
+const VERIFY_WINDOW: usize = 16_384 / chunk::CHUNK as usize;
 
-/// A chunk of the log waiting to be checked, with the hash and time of the entry before it
-/// (as stored: each check of a link is against what is stored, whatever the thread).
+/// A chunk of the log waiting to be checked, unpacked (or why it does not unpack), with the
+/// hash and time of the entry before it (as stored: each check of a link is against what is
+/// stored, whatever the thread).
 struct ChunkToCheck {
     first: Seq,
-    value: sled::IVec,
+    body: chunk::Body,
+    unpacked: Result<(), EntryError>,
     prev: [u8; 32],
     previous_time: String,
 }
@@ -1294,7 +1301,11 @@ impl ChunkToCheck {
     /// The first problem of the chunk, checking every entry exactly as a walk of the whole
     /// chain would.
     fn check(&self) -> Option<Verdict> {
-        let reader = match chunk::read(self.first, &self.value) {
+        let reader = match self
+            .unpacked
+            .clone()
+            .and_then(|()| self.body.read(self.first))
+        {
             Ok(reader) => reader,
             Err(e) => {
                 return Some(Verdict::Broken {
@@ -1338,10 +1349,10 @@ fn check_chunks(chunks: &[ChunkToCheck], threads: usize) -> Option<Verdict> {
 
 /// The number of entries of a chunk and the hash and time of its last, as stored (no hash is
 /// computed), or `None` when it cannot be read (its check says why).
-fn walk_chunk(first: Seq, value: &[u8]) -> Option<(u64, [u8; 32], String)> {
+fn walk_chunk(first: Seq, body: &chunk::Body) -> Option<(u64, [u8; 32], String)> {
     let mut count = 0;
     let mut last = None;
-    for stored in chunk::read(first, value).ok()? {
+    for stored in body.read(first).ok()? {
         let stored = stored.ok()?;
         count += 1;
         last = Some((stored.hash, stored.time));
@@ -1365,8 +1376,10 @@ fn verify_db_with(
     let mut previous_time = String::new();
     let mut scan = db.scan_prefix([keys::ENTRY]);
     let mut window: Vec<ChunkToCheck> = Vec::with_capacity(VERIFY_WINDOW);
+    // The buffers of the chunks checked, reused for the next window.
+    let mut spare: Vec<chunk::Body> = Vec::with_capacity(VERIFY_WINDOW);
     loop {
-        window.clear();
+        spare.extend(window.drain(..).map(|chunk| chunk.body));
         // A problem of the keys themselves, reported once the chunks before it are checked.
         let mut stop = None;
         let mut ended = false;
@@ -1381,10 +1394,13 @@ fn verify_db_with(
                 break;
             }
             let first = expected;
-            let walked = walk_chunk(first, &value);
+            let mut body = spare.pop().unwrap_or_default();
+            let unpacked = body.unpack(&value);
+            let walked = unpacked.is_ok().then(|| walk_chunk(first, &body)).flatten();
             window.push(ChunkToCheck {
                 first,
-                value,
+                body,
+                unpacked,
                 prev,
                 previous_time: previous_time.clone(),
             });
@@ -1402,7 +1418,7 @@ fn verify_db_with(
             return Ok(verdict);
         }
         for chunk in &window {
-            for stored in chunk::read(chunk.first, &chunk.value).into_iter().flatten() {
+            for stored in chunk.body.read(chunk.first).into_iter().flatten() {
                 match stored {
                     Ok(stored) => on_entry(&stored),
                     Err(_) => break,

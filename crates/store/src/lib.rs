@@ -73,17 +73,43 @@ pub mod testing {
         entry(crate::chunk::chunk_first(seq))
     }
 
-    /// The bytes of a chunk holding `entries` (consecutive; their positions are implicit).
+    /// The stored value of a chunk holding `entries` (consecutive; their positions are
+    /// implicit): its body packed.
     pub fn encode_chunk(entries: &[Entry]) -> Vec<u8> {
         crate::chunk::encode(entries)
     }
 
-    /// Reads every entry of the chunk stored under position `first`.
+    /// The unpacked body of a chunk holding `entries`.
+    pub fn encode_chunk_body(entries: &[Entry]) -> Vec<u8> {
+        crate::chunk::encode_body(entries)
+    }
+
+    /// Reads every entry of the chunk stored under position `first` (its stored value).
     pub fn decode_chunk(
         first: actledger_core::Seq,
-        bytes: &[u8],
+        value: &[u8],
     ) -> Result<Vec<Entry>, (actledger_core::Seq, EntryError)> {
-        crate::chunk::decode(first, bytes)
+        crate::chunk::decode(first, value)
+    }
+
+    /// Reads every entry of the unpacked body of the chunk under position `first`.
+    pub fn decode_chunk_body(
+        first: actledger_core::Seq,
+        body: &[u8],
+    ) -> Result<Vec<Entry>, (actledger_core::Seq, EntryError)> {
+        crate::chunk::decode_body(first, body)
+    }
+
+    /// The stored value of a chunk whose unpacked body is `body` (any bytes).
+    pub fn pack_chunk(body: &[u8]) -> Vec<u8> {
+        crate::chunk::pack(body)
+    }
+
+    /// The unpacked body of a chunk's stored value, or why it does not unpack.
+    pub fn unpack_chunk(value: &[u8]) -> Result<Vec<u8>, EntryError> {
+        let mut body = crate::chunk::Body::default();
+        body.unpack(value)?;
+        Ok(body.bytes().to_vec())
     }
 
     /// The first position and the entries of the chunk holding `seq` (none when missing).
@@ -148,15 +174,16 @@ pub mod testing {
         write_entry_raw(db, b, &x);
     }
 
-    /// The key of the chunk holding `seq` and the byte range of that entry in its value.
+    /// The key of the chunk holding `seq`, its unpacked body, and the byte range of that
+    /// entry in the body (write a changed body back with [`pack_chunk`]).
     pub fn entry_location(
         db: &sled::Db,
         seq: actledger_core::Seq,
-    ) -> ([u8; 9], std::ops::Range<usize>) {
+    ) -> ([u8; 9], Vec<u8>, std::ops::Range<usize>) {
         let key = chunk_key(seq);
-        let bytes = db.get(key).unwrap().unwrap();
-        let range = crate::chunk::entry_range(crate::chunk::chunk_first(seq), &bytes, seq).unwrap();
-        (key, range)
+        let body = unpack_chunk(&db.get(key).unwrap().unwrap()).unwrap();
+        let range = crate::chunk::entry_range(crate::chunk::chunk_first(seq), &body, seq).unwrap();
+        (key, body, range)
     }
 
     /// Rebuilds the ledger's cache replaying its offices in groups of at most

@@ -170,12 +170,13 @@ impl Ledger {
         let mut expected = before.count + 1;
         let mut prev = before.hash;
         let start = keys::entry(chunk::chunk_first(expected));
+        let mut body = chunk::Body::default();
         for item in self.db.range(start..) {
             let (key, value) = item.map_err(storage(&self.path))?;
             let Some(first) = keys::entry_seq(&key) else {
                 break; // past the log
             };
-            let Ok(reader) = chunk::read(first, &value) else {
+            let Ok(reader) = body.open(first, &value) else {
                 return Ok(false);
             };
             for stored in reader {

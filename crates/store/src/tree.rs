@@ -6,7 +6,8 @@
 //! Like the query cache, the stored hashes are derived from the log: they are rebuilt when
 //! missing and never trusted by verification, which recomputes roots from the entries.
 //!
-//! The hashes are stored in tiles of [`TILE_LEN`] (layout version 2): the tile `t` (key `H` +
+//! The hashes are stored in tiles of [`TILE_LEN`] (128 since layout version 4, 256 in versions
+//! 2 and 3; a tile of 4 KiB keeps sled's leaves of tiles small): the tile `t` (key `H` +
 //! `t` u64 BE) holds the hashes of stored-hash indexes `t * TILE_LEN ..`, 32 bytes each, in
 //! order. Stored-hash indexes only grow, so an append rewrites at most the last, partial
 //! tile and adds new ones; a tile never holds more than [`TILE_LEN`] hashes.
@@ -39,8 +40,8 @@ impl HashReader for StoredTree<'_> {
     }
 }
 
-/// Stored hashes per tile.
-pub const TILE_LEN: u64 = 256;
+/// Stored hashes per tile (4 KiB of hashes).
+pub const TILE_LEN: u64 = 128;
 
 /// The bytes of a stored hash.
 const HASH_LEN: usize = 32;

@@ -67,7 +67,7 @@ fn roots_and_proofs_agree_with_the_export_at_every_size() {
     assert!(ledger.tree_root(count + 1).is_err());
 }
 
-/// The stored hashes are kept in tiles of 256: appends whose hashes end inside a tile, fill
+/// The stored hashes are kept in tiles of 128: appends whose hashes end inside a tile, fill
 /// it exactly or run over into the next ones must give the roots and proofs of the export.
 #[test]
 fn roots_and_proofs_agree_across_tiles_of_stored_hashes() {

@@ -44,23 +44,86 @@ fn an_untouched_ledger_is_intact() {
     );
 }
 
+/// Every byte of an entry as stored (in its chunk's unpacked body, packed again after the
+/// change, as a writer with the key would) is covered by that entry's checks.
 #[test]
 fn every_single_changed_byte_of_an_entry_is_caught_at_that_entry() {
     let s = scratch();
     drop(ledger_with(&s.path, COUNT / 3, 3));
     let db = raw(&s.path);
     // Entry 5's bytes inside the chunk that holds it (with entries 1 to 12).
-    let (key, range) = entry_location(&db, 5);
+    let (key, body, range) = entry_location(&db, 5);
     let original = db.get(key).unwrap().unwrap().to_vec();
     for at in range {
         for flip in [0x01u8, 0x80] {
-            let mut bytes = original.clone();
+            let mut bytes = body.clone();
             bytes[at] ^= flip;
-            db.insert(key, bytes).unwrap();
+            db.insert(key, testing::pack_chunk(&bytes)).unwrap();
             let verdict = testing::verify_db(&db).unwrap();
             assert_eq!(broken_at(&verdict), 5, "byte {at} ^ {flip:#x}: {verdict}");
         }
     }
+    db.insert(key, original).unwrap();
+    assert!(testing::verify_db(&db).unwrap().is_intact());
+}
+
+/// A byte changed in a chunk's stored (compressed) value: either the value no longer unpacks,
+/// and the chunk is named at its first position, or it unpacks to another body, caught at
+/// the first entry it changes, or (a match pointing at equal bytes elsewhere) to the same
+/// body, which is the same ledger.
+#[test]
+fn every_single_changed_byte_of_a_stored_chunk_is_caught_in_that_chunk() {
+    let s = scratch();
+    drop(ledger_with(&s.path, COUNT / 3, 3));
+    let db = raw(&s.path);
+    let key = testing::chunk_key(1);
+    let original = db.get(key).unwrap().unwrap().to_vec();
+    let body = testing::unpack_chunk(&original).unwrap();
+    let entries = testing::decode_chunk_body(1, &body).unwrap();
+    let (mut unpacking, mut changed, mut same) = (0, 0, 0);
+    for at in 0..original.len() {
+        for flip in [0x01u8, 0x80] {
+            let mut bytes = original.clone();
+            bytes[at] ^= flip;
+            db.insert(key, bytes.clone()).unwrap();
+            let verdict = testing::verify_db(&db).unwrap();
+            let why = format!("byte {at} ^ {flip:#x}: {verdict}");
+            match testing::unpack_chunk(&bytes) {
+                Err(e) => {
+                    unpacking += 1;
+                    assert_eq!(
+                        verdict,
+                        Verdict::Broken {
+                            seq: 1,
+                            problem: Problem::Unparsable(e.0)
+                        },
+                        "{why}"
+                    );
+                }
+                Ok(unpacked) if unpacked == body => {
+                    same += 1;
+                    assert!(verdict.is_intact(), "{why}");
+                }
+                Ok(unpacked) => {
+                    changed += 1;
+                    // The first entry whose stored bytes differ (or that no longer reads).
+                    let read = testing::decode_chunk_body(1, &unpacked);
+                    let first_changed = match &read {
+                        Ok(read) => (1..)
+                            .zip(entries.iter().zip(read.iter()))
+                            .find(|(_, (a, b))| a != b)
+                            .map_or(read.len().min(entries.len()) as u64 + 1, |(seq, _)| seq),
+                        Err((seq, _)) => *seq,
+                    };
+                    assert!(
+                        (1..=first_changed).contains(&broken_at(&verdict)),
+                        "{why}, first changed entry {first_changed}"
+                    );
+                }
+            }
+        }
+    }
+    assert!(unpacking > 0 && changed > 0, "{unpacking} {changed} {same}");
     db.insert(key, original).unwrap();
     assert!(testing::verify_db(&db).unwrap().is_intact());
 }
@@ -106,7 +169,7 @@ fn a_deleted_entry_in_the_middle_is_caught_at_its_position() {
 #[test]
 fn a_deleted_chunk_in_the_middle_is_a_gap() {
     let s = scratch();
-    drop(ledger_with(&s.path, 200, 3)); // 600 entries: chunks at 1, 257 and 513
+    drop(ledger_with(&s.path, 200, 3)); // 600 entries: chunks at 1, 33, ..., 257, 289, ... 577
     let db = raw(&s.path);
     db.remove(testing::chunk_key(257)).unwrap();
     assert_eq!(
@@ -115,7 +178,7 @@ fn a_deleted_chunk_in_the_middle_is_a_gap() {
             seq: 257,
             problem: Problem::Gap {
                 expected: 257,
-                found: 513
+                found: 289
             }
         }
     );
@@ -127,15 +190,16 @@ fn an_undecodable_chunk_is_named_at_its_first_position() {
     let s = scratch();
     drop(ledger_with(&s.path, 200, 3));
     let db = raw(&s.path);
+    // Entry 300 is in the chunk of 289 to 320.
     db.insert(testing::chunk_key(300), b"garbage".to_vec())
         .unwrap();
-    assert!(matches!(
+    assert_eq!(
         testing::verify_db(&db).unwrap(),
         Verdict::Broken {
-            seq: 257,
-            problem: Problem::Unparsable(_)
+            seq: 289,
+            problem: Problem::Unparsable("the chunk has unknown encoding 103".into())
         }
-    ),);
+    );
 }
 
 /// A chunk whose first entry does not link to the last entry of the chunk before.
@@ -298,10 +362,9 @@ fn cutting_the_tail_and_rewriting_the_head_is_not_detectable_without_a_published
 fn an_unreadable_entry_is_named() {
     // Entry 3 cut short inside its chunk (its length says more bytes follow than do).
     let (_s, verdict) = tampered(|db| {
-        let (key, range) = entry_location(db, 3);
-        let mut bytes = db.get(key).unwrap().unwrap().to_vec();
-        bytes.truncate(range.start + 3);
-        db.insert(key, bytes).unwrap();
+        let (key, mut body, range) = entry_location(db, 3);
+        body.truncate(range.start + 3);
+        db.insert(key, testing::pack_chunk(&body)).unwrap();
     });
     assert!(
         matches!(
@@ -313,6 +376,24 @@ fn an_unreadable_entry_is_named() {
         ),
         "{verdict}"
     );
+}
+
+/// A chunk's stored value cut short does not unpack: the chunk is named at its first position.
+#[test]
+fn a_chunk_cut_short_is_named_at_its_first_position() {
+    let (_s, verdict) = tampered(|db| {
+        let key = testing::chunk_key(3);
+        let mut bytes = db.get(key).unwrap().unwrap().to_vec();
+        bytes.truncate(bytes.len() - 5);
+        db.insert(key, bytes).unwrap();
+    });
+    match &verdict {
+        Verdict::Broken {
+            seq: 1,
+            problem: Problem::Unparsable(why),
+        } => assert!(why.contains("unpack"), "{why}"),
+        _ => panic!("{verdict}"),
+    }
 }
 
 #[test]
@@ -381,12 +462,12 @@ fn a_sled_database_without_the_ledger_records_is_no_ledger() {
     ));
 }
 
-/// A ledger of layout version 1 (one key per posting, a `D` table) or 2 (one `L` key per
-/// entry) is refused with a clear error, by open and by verify, never read with the wrong
-/// layout.
+/// A ledger of layout version 1 (one key per posting, a `D` table), 2 (one `L` key per
+/// entry) or 3 (uncompressed chunks of 256 entries, tiles of 256 hashes) is refused with a
+/// clear error, by open and by verify, never read with the wrong layout.
 #[test]
 fn a_ledger_of_an_older_layout_is_an_unsupported_format() {
-    for old in [1u32, 2] {
+    for old in [1u32, 2, 3] {
         let s = scratch();
         drop(ledger_with(&s.path, 2, 3));
         raw(&s.path)
@@ -402,7 +483,7 @@ fn a_ledger_of_an_older_layout_is_an_unsupported_format() {
             );
             assert!(
                 error.to_string().contains(&format!(
-                    "unsupported format version {old}; this program reads version 3"
+                    "unsupported format version {old}; this program reads version 4"
                 )),
                 "{error}"
             );
