@@ -235,35 +235,21 @@ impl Event {
             .expect("an event always serializes: plain strings, numbers and days")
     }
 
-    /// Whether `bytes` are exactly the canonical bytes, found by comparing as they are
-    /// written rather than building them: verify and import ask it of every stored event.
+    /// Whether `bytes` are exactly the canonical bytes: verify and import ask it of every
+    /// stored event, so the bytes are written into a buffer kept by the thread, not a new one.
     pub fn has_canonical_bytes(&self, bytes: &[u8]) -> bool {
-        let mut rest = bytes;
-        serde_json::to_writer(Matching(&mut rest), self).is_ok() && rest.is_empty()
+        thread_local! {
+            static SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+        }
+        SCRATCH.with_borrow_mut(|scratch| {
+            scratch.clear();
+            serde_json::to_writer(&mut *scratch, self).is_ok() && scratch.as_slice() == bytes
+        })
     }
 
     /// The digest of the canonical bytes.
     pub fn digest(&self) -> EventDigest {
         Sha256::digest(self.canonical_bytes()).into()
-    }
-}
-
-/// A writer that accepts only what continues the bytes it holds, consuming them.
-struct Matching<'a, 'b>(&'a mut &'b [u8]);
-
-impl std::io::Write for Matching<'_, '_> {
-    fn write(&mut self, written: &[u8]) -> std::io::Result<usize> {
-        match self.0.strip_prefix(written) {
-            Some(rest) => {
-                *self.0 = rest;
-                Ok(written.len())
-            }
-            None => Err(std::io::Error::other("differs from the canonical bytes")),
-        }
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
     }
 }
 

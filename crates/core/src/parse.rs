@@ -191,15 +191,16 @@ pub fn parse_event(json: &[u8]) -> Result<Event, FieldError> {
             json.len()
         )));
     }
-    // serde_json refuses invalid UTF-8 too; checking only when it fails keeps the message
-    // that names the byte without a second pass over every event that parses.
-    let raw: Raw = serde_json::from_slice(json).map_err(|e| match std::str::from_utf8(json) {
-        Err(bad) => FieldError::whole(format!(
+    // One UTF-8 check of the whole event, then parsing text: parsing bytes checks each string
+    // apart, which costs more.
+    let text = std::str::from_utf8(json).map_err(|bad| {
+        FieldError::whole(format!(
             "is not valid UTF-8 (at byte {})",
             bad.valid_up_to() + 1
-        )),
-        Ok(_) => FieldError::whole(describe_json_error(&e)),
+        ))
     })?;
+    let raw: Raw =
+        serde_json::from_str(text).map_err(|e| FieldError::whole(describe_json_error(&e)))?;
     let fields = match raw {
         Raw::Object(fields) => fields,
         Raw::Other(kind) => {

@@ -1327,23 +1327,36 @@ fn check_chunks(chunks: &[ChunkToCheck], threads: usize) -> Option<Verdict> {
     if threads < 2 || chunks.len() < 2 {
         return chunks.iter().find_map(ChunkToCheck::check);
     }
-    let part = chunks.len().div_ceil(threads);
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = chunks
-            .chunks(part)
-            .map(|part| scope.spawn(move || part.iter().find_map(ChunkToCheck::check)))
-            .collect();
-        // Joined in order: the first part with a problem has the first problem.
-        let mut first = None;
-        for handle in handles {
-            let found = handle
-                .join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-            if first.is_none() {
-                first = found;
+    // Chunks are handed out one at a time, in order, so a thread slowed by another process
+    // holds up nothing but its own chunk.
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    // The first chunk found with a problem so far: chunks after it need no check.
+    let first_bad = std::sync::atomic::AtomicUsize::new(usize::MAX);
+    let check = || {
+        loop {
+            let at = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            if at >= chunks.len() || at > first_bad.load(std::sync::atomic::Ordering::Relaxed) {
+                return None;
+            }
+            if let Some(verdict) = chunks[at].check() {
+                first_bad.fetch_min(at, std::sync::atomic::Ordering::Relaxed);
+                return Some((at, verdict));
             }
         }
-        first
+    };
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..threads).map(|_| scope.spawn(check)).collect();
+        // Every chunk before the first found with a problem was handed out, so checked: the
+        // problem with the lowest position is the first in log order.
+        handles
+            .into_iter()
+            .filter_map(|handle| {
+                handle
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+            .min_by_key(|(at, _)| *at)
+            .map(|(_, verdict)| verdict)
     })
 }
 
