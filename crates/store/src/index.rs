@@ -398,6 +398,10 @@ fn decode_all<T>(
 #[derive(Debug, Default)]
 pub(crate) struct Memo {
     events: std::sync::Mutex<std::collections::HashMap<Seq, Event>>,
+    /// The positions of the events of an act, as stored: validation asks twice an event
+    /// (is the act issued, is the event recorded already), and an act's events come together.
+    /// [`Memo::note`] forgets the acts of what is written.
+    acts: std::sync::Mutex<std::collections::HashMap<ActId, Vec<Seq>>>,
     sets: std::sync::OnceLock<Sets>,
     /// Questions answered by a lookup, before the sets are loaded.
     lookups: std::sync::atomic::AtomicUsize,
@@ -413,6 +417,9 @@ pub(crate) struct Sets {
     retracted: HashSet<Seq>,
     revoked: HashSet<ActId>,
 }
+
+/// How many acts' positions the memo holds before it starts over.
+const ACT_CACHE_LEN: usize = 1 << 14;
 
 /// How many decoded events the memo holds before it starts over.
 const EVENT_CACHE_LEN: usize = 1 << 16;
@@ -449,13 +456,23 @@ impl Memo {
         memo
     }
 
-    /// Takes note of events just written. Sets not loaded yet need nothing: loading them reads
-    /// the tables, which hold the events' keys already.
+    /// Takes note of events just written: the positions kept for their acts are forgotten
+    /// (the act postings have grown), and the sets, when loaded, take in their revocations and
+    /// retractions. Sets not loaded yet need nothing: loading them reads the tables, which
+    /// hold the events' keys already.
     pub(crate) fn note<'a>(&mut self, events: impl IntoIterator<Item = &'a Event>) {
-        let Some(sets) = self.sets.get_mut() else {
-            return;
-        };
+        let acts = self
+            .acts
+            .get_mut()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut sets = self.sets.get_mut();
         for event in events {
+            if let Some(act) = event.act() {
+                acts.remove(act);
+            }
+            let Some(sets) = sets.as_deref_mut() else {
+                continue;
+            };
             match event {
                 Event::RecordRetracted(r) => {
                     sets.retracted.insert(r.seq);
@@ -470,6 +487,19 @@ impl Memo {
 
     fn get(&self, seq: Seq) -> Option<Event> {
         self.events.lock().ok()?.get(&seq).cloned()
+    }
+
+    fn act(&self, act: &ActId) -> Option<Vec<Seq>> {
+        self.acts.lock().ok()?.get(act).cloned()
+    }
+
+    fn put_act(&self, act: &ActId, seqs: &[Seq]) {
+        if let Ok(mut map) = self.acts.lock() {
+            if map.len() >= ACT_CACHE_LEN {
+                map.clear();
+            }
+            map.insert(act.clone(), seqs.to_vec());
+        }
     }
 
     fn put(&self, seq: Seq, event: &Event) {
@@ -839,7 +869,12 @@ impl Recorded for Ledger {
     }
 
     fn events_of_act(&self, act: &ActId) -> Result<Vec<Seq>, StoreError> {
-        crate::postings::read_act(&self.db, &self.path, act.as_str())
+        if let Some(seqs) = self.memo.act(act) {
+            return Ok(seqs);
+        }
+        let seqs = crate::postings::read_act(&self.db, &self.path, act.as_str())?;
+        self.memo.put_act(act, &seqs);
+        Ok(seqs)
     }
 
     fn revocations_of(&self, act: &ActId) -> Result<Vec<Seq>, StoreError> {
