@@ -143,7 +143,10 @@ impl Entry {
             hex::encode(self.prev),
             hex::encode(self.hash)
         );
-        line.push_str(&String::from_utf8_lossy(&self.event));
+        match std::str::from_utf8(&self.event) {
+            Ok(event) => line.push_str(event),
+            Err(_) => line.push_str(&String::from_utf8_lossy(&self.event)),
+        }
         line.push_str("}\n");
     }
 
@@ -153,7 +156,7 @@ impl Entry {
     /// Only the form is checked here: the hash, the link to the entry before and the event's
     /// validity are for the caller, who knows the chain.
     pub fn parse_export_line(line: &[u8]) -> Result<Entry, EntryError> {
-        parse_export_line_event(line).map(|(entry, _)| entry)
+        parse_export_line_event(line, None).map(|(entry, _)| entry)
     }
 }
 
@@ -169,7 +172,12 @@ pub(crate) fn parse_event_bytes(bytes: &[u8]) -> Result<Event, EntryError> {
 }
 
 /// [`Entry::parse_export_line`], keeping the parsed event.
-pub(crate) fn parse_export_line_event(line: &[u8]) -> Result<(Entry, Event), EntryError> {
+/// [`Entry::parse_export_line`], with the event parsed. A time equal to `checked_time` (the
+/// time of the line before, already checked) is not parsed again.
+pub(crate) fn parse_export_line_event(
+    line: &[u8],
+    checked_time: Option<&str>,
+) -> Result<(Entry, Event), EntryError> {
     {
         let line = line.strip_suffix(b"\n").unwrap_or(line);
         let rest = line
@@ -191,7 +199,9 @@ pub(crate) fn parse_export_line_event(line: &[u8]) -> Result<(Entry, Event), Ent
         let time = std::str::from_utf8(time)
             .map_err(|_| bad("\"time\" is not a recording time"))?
             .to_owned();
-        parse_time(&time)?;
+        if checked_time != Some(time.as_str()) {
+            parse_time(&time)?;
+        }
         let rest = rest
             .strip_prefix(b"\",\"prev\":\"")
             .ok_or_else(|| bad("\"prev\" does not follow \"time\" (or the time is not of the form 2026-01-31T12:00:00.000000Z)"))?;

@@ -945,7 +945,8 @@ impl Ledger {
                     "does not end with a newline (export ends every line with one)".into(),
                 ));
             }
-            let (entry, event) = crate::entry::parse_export_line_event(&buf)
+            let checked_time = (line > 1).then_some(previous_time.as_str());
+            let (entry, event) = crate::entry::parse_export_line_event(&buf, checked_time)
                 .map_err(|e| refuse(format!("not an export line: {e}")))?;
             if let Some(problem) = check_entry(&entry, line, &prev, &previous_time) {
                 return Err(refuse(problem.to_string()));
