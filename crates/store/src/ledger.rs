@@ -1280,7 +1280,7 @@ fn check_fields(
 
 /// The walk of verification over the stored entries, then the head record.
 fn verify_db(db: &Db, path: &Path, head: HeadRecord) -> Result<Verdict, StoreError> {
-    verify_db_with(db, path, head, &mut |_| {})
+    verify_db_with(db, path, head, None)
 }
 
 /// Chunks of the log read at a time by verification and checked across the cores (16,384
@@ -1375,14 +1375,14 @@ fn walk_chunk(first: Seq, body: &chunk::Body) -> Option<(u64, [u8; 32], String)>
     Some((count, hash, time.to_owned()))
 }
 
-/// Verifies the chain, showing every sound entry to `on_entry` in order. The chunks are read
+/// Verifies the chain, showing every sound entry to `on_entry`, if any, in order. The chunks are read
 /// in order; the entries of each are checked (hash, link, time, event) on several threads,
 /// which is where the time goes, and the first problem in log order is the verdict.
 fn verify_db_with(
     db: &Db,
     path: &Path,
     head: HeadRecord,
-    on_entry: &mut dyn FnMut(&Stored<'_>),
+    mut on_entry: Option<&mut dyn FnMut(&Stored<'_>)>,
 ) -> Result<Verdict, StoreError> {
     let threads = std::thread::available_parallelism().map_or(1, usize::from);
     let mut expected: Seq = 1;
@@ -1431,11 +1431,13 @@ fn verify_db_with(
         if let Some(verdict) = check_chunks(&window, threads) {
             return Ok(verdict);
         }
-        for chunk in &window {
-            for stored in chunk.body.read(chunk.first).into_iter().flatten() {
-                match stored {
-                    Ok(stored) => on_entry(&stored),
-                    Err(_) => break,
+        if let Some(on_entry) = on_entry.as_mut() {
+            for chunk in &window {
+                for stored in chunk.body.read(chunk.first).into_iter().flatten() {
+                    match stored {
+                        Ok(stored) => on_entry(&stored),
+                        Err(_) => break,
+                    }
                 }
             }
         }
@@ -1577,15 +1579,20 @@ pub fn verify_path_against(path: &Path, checkpoint: &Checkpoint) -> Result<Verdi
     let mut accumulator = RootAccumulator::new();
     let size = checkpoint.size;
     let mut root_at_size = (size == 0).then(|| accumulator.root());
-    let verdict = verify_db_with(&db, path, head, &mut |stored| {
-        if accumulator.size() < size {
-            let line = stored.to_entry().export_line();
-            accumulator.push(line.strip_suffix('\n').unwrap_or(&line).as_bytes());
-            if accumulator.size() == size {
-                root_at_size = Some(accumulator.root());
+    let verdict = verify_db_with(
+        &db,
+        path,
+        head,
+        Some(&mut |stored| {
+            if accumulator.size() < size {
+                let line = stored.to_entry().export_line();
+                accumulator.push(line.strip_suffix('\n').unwrap_or(&line).as_bytes());
+                if accumulator.size() == size {
+                    root_at_size = Some(accumulator.root());
+                }
             }
-        }
-    })?;
+        }),
+    )?;
     let Verdict::Intact { count, .. } = verdict else {
         return Ok(verdict);
     };
