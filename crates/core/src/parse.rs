@@ -717,6 +717,36 @@ mod tests {
     }
 
     #[test]
+    fn control_characters_are_refused_raw_or_escaped() {
+        for text in [r"a\u0001b", r"a\u007fb", r"a\u0085b", r"\u009f"] {
+            let json = format!(
+                r#"{{"type":"act_revoked","act":"A-1","revokes":"A-0","reason":"{text}"}}"#
+            );
+            let error = parse_event(json.as_bytes()).unwrap_err();
+            assert_eq!(error.field.as_deref(), Some("reason"), "{text}");
+            assert_eq!(error.reason, "contains a control character", "{text}");
+        }
+        for raw in ['\u{7f}', '\u{85}', '\u{9f}'] {
+            let json = format!(
+                r#"{{"type":"act_revoked","act":"A-1","revokes":"A-0","reason":"a{raw}b"}}"#
+            );
+            let error = parse_event(json.as_bytes()).unwrap_err();
+            assert_eq!(error.reason, "contains a control character", "{raw:?}");
+        }
+        // A raw character below U+0020 is not JSON at all.
+        let json =
+            "{\"type\":\"act_revoked\",\"act\":\"A-1\",\"revokes\":\"A-0\",\"reason\":\"a\u{1}b\"}";
+        assert!(
+            parse_event(json.as_bytes())
+                .unwrap_err()
+                .reason
+                .starts_with("malformed JSON")
+        );
+        let fine = r#"{"type":"act_revoked","act":"A-1","revokes":"A-0","reason":"año \u00a0 ok"}"#;
+        assert!(parse_event(fine.as_bytes()).is_ok());
+    }
+
+    #[test]
     fn escaped_and_plain_texts_read_the_same() {
         let plain = parse_event(
             br#"{"type":"act_revoked","act":"A-1","revokes":"A-0","reason":"caf\u00e9"}"#,
