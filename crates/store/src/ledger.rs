@@ -1323,13 +1323,15 @@ impl ChunkToCheck {
     }
 }
 
-/// The first problem among `chunks`, in log order, checking them on up to `threads` threads.
-fn check_chunks(chunks: &[ChunkToCheck], threads: usize) -> Option<Verdict> {
-    if threads < 2 || chunks.len() < 2 {
-        return chunks.iter().find_map(ChunkToCheck::check);
-    }
-    // Chunks are handed out one at a time, in order, so a thread slowed by another process
-    // holds up nothing but its own chunk.
+/// The first problem among `chunks`, in log order, checking them on `threads` threads while
+/// this thread runs `meanwhile` (reading the next window), then checks with them.
+fn check_chunks_while<T>(
+    chunks: &[ChunkToCheck],
+    threads: usize,
+    meanwhile: impl FnOnce() -> T,
+) -> (Option<Verdict>, T) {
+    // Chunks are handed out one at a time, in order, so a thread slowed by another (or by
+    // another process) holds up nothing but its own chunk.
     let next = std::sync::atomic::AtomicUsize::new(0);
     // The first chunk found with a problem so far: chunks after it need no check.
     let first_bad = std::sync::atomic::AtomicUsize::new(usize::MAX);
@@ -1347,18 +1349,28 @@ fn check_chunks(chunks: &[ChunkToCheck], threads: usize) -> Option<Verdict> {
     };
     std::thread::scope(|scope| {
         let handles: Vec<_> = (0..threads).map(|_| scope.spawn(check)).collect();
-        // Every chunk before the first found with a problem was handed out, so checked: the
-        // problem with the lowest position is the first in log order.
-        handles
+        let done = meanwhile();
+        let mine = check();
+        let found = handles
             .into_iter()
             .filter_map(|handle| {
                 handle
                     .join()
                     .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
             })
-            .min_by_key(|(at, _)| *at)
-            .map(|(_, verdict)| verdict)
+            .chain(mine);
+        (first_in_log_order(found), done)
     })
+}
+
+/// Of the problems found by the threads (each the first its thread met, with the index of its
+/// chunk), the first in log order. Every chunk before the lowest index found was handed out,
+/// so checked, and had no problem: that one is the first of the window.
+fn first_in_log_order(found: impl IntoIterator<Item = (usize, Verdict)>) -> Option<Verdict> {
+    found
+        .into_iter()
+        .min_by_key(|(at, _)| *at)
+        .map(|(_, verdict)| verdict)
 }
 
 /// The number of entries of a chunk and the hash and time of its last, as stored (no hash is
@@ -1375,9 +1387,78 @@ fn walk_chunk(first: Seq, body: &chunk::Body) -> Option<(u64, [u8; 32], String)>
     Some((count, hash, time.to_owned()))
 }
 
-/// Verifies the chain, showing every sound entry to `on_entry`, if any, in order. The chunks are read
-/// in order; the entries of each are checked (hash, link, time, event) on several threads,
-/// which is where the time goes, and the first problem in log order is the verdict.
+/// The chunks of the log read in order, window by window, each with the hash and time of the
+/// entry before it as stored, so that a window is checked apart from the walk.
+struct LogWalk<'a> {
+    path: &'a Path,
+    scan: sled::Iter,
+    /// The position of the next chunk's first entry.
+    expected: Seq,
+    /// The hash and time of the last entry walked.
+    prev: [u8; 32],
+    previous_time: String,
+}
+
+/// One window of chunks to check, and how the walk ended it.
+struct Window {
+    chunks: Vec<ChunkToCheck>,
+    /// A problem of the keys themselves, reported once the chunks before it are checked.
+    stop: Option<Verdict>,
+    /// No window follows: the log ended, or a chunk could not be walked (its check says why).
+    last: bool,
+}
+
+impl LogWalk<'_> {
+    /// The next window of up to [`VERIFY_WINDOW`] chunks, unpacked into buffers taken from
+    /// `spare`.
+    fn next_window(&mut self, spare: &mut Vec<chunk::Body>) -> Result<Window, StoreError> {
+        let mut window = Window {
+            chunks: Vec::with_capacity(VERIFY_WINDOW),
+            stop: None,
+            last: false,
+        };
+        while window.chunks.len() < VERIFY_WINDOW {
+            let Some(item) = self.scan.next() else {
+                window.last = true;
+                break;
+            };
+            let (key, value) = item.map_err(storage(self.path))?;
+            if let Some(verdict) = check_chunk_key(&key, self.expected) {
+                window.stop = Some(verdict);
+                window.last = true;
+                break;
+            }
+            let first = self.expected;
+            let mut body = spare.pop().unwrap_or_default();
+            let unpacked = body.unpack(&value);
+            let walked = unpacked.is_ok().then(|| walk_chunk(first, &body)).flatten();
+            window.chunks.push(ChunkToCheck {
+                first,
+                body,
+                unpacked,
+                prev: self.prev,
+                previous_time: self.previous_time.clone(),
+            });
+            match walked {
+                Some((count, hash, time)) => {
+                    self.expected += count;
+                    self.prev = hash;
+                    self.previous_time = time;
+                }
+                None => {
+                    window.last = true;
+                    break;
+                }
+            }
+        }
+        Ok(window)
+    }
+}
+
+/// Verifies the chain, showing every sound entry to `on_entry`, if any, in order. The chunks
+/// are read in order, window by window; the entries of a window are checked (hash, link,
+/// time, event) on every core while this thread reads the next window, then checks with
+/// them. The first problem in log order is the verdict.
 fn verify_db_with(
     db: &Db,
     path: &Path,
@@ -1385,54 +1466,27 @@ fn verify_db_with(
     mut on_entry: Option<&mut dyn FnMut(&Stored<'_>)>,
 ) -> Result<Verdict, StoreError> {
     let threads = std::thread::available_parallelism().map_or(1, usize::from);
-    let mut expected: Seq = 1;
-    let mut prev = ZERO_HASH;
-    let mut previous_time = String::new();
-    let mut scan = db.scan_prefix([keys::ENTRY]);
-    let mut window: Vec<ChunkToCheck> = Vec::with_capacity(VERIFY_WINDOW);
-    // The buffers of the chunks checked, reused for the next window.
-    let mut spare: Vec<chunk::Body> = Vec::with_capacity(VERIFY_WINDOW);
+    let mut walk = LogWalk {
+        path,
+        scan: db.scan_prefix([keys::ENTRY]),
+        expected: 1,
+        prev: ZERO_HASH,
+        previous_time: String::new(),
+    };
+    // The buffers of the chunks checked, reused for the windows after.
+    let mut spare: Vec<chunk::Body> = Vec::new();
+    let mut window = walk.next_window(&mut spare)?;
     loop {
-        spare.extend(window.drain(..).map(|chunk| chunk.body));
-        // A problem of the keys themselves, reported once the chunks before it are checked.
-        let mut stop = None;
-        let mut ended = false;
-        while window.len() < VERIFY_WINDOW {
-            let Some(item) = scan.next() else {
-                ended = true;
-                break;
-            };
-            let (key, value) = item.map_err(storage(path))?;
-            if let Some(verdict) = check_chunk_key(&key, expected) {
-                stop = Some(verdict);
-                break;
-            }
-            let first = expected;
-            let mut body = spare.pop().unwrap_or_default();
-            let unpacked = body.unpack(&value);
-            let walked = unpacked.is_ok().then(|| walk_chunk(first, &body)).flatten();
-            window.push(ChunkToCheck {
-                first,
-                body,
-                unpacked,
-                prev,
-                previous_time: previous_time.clone(),
-            });
-            match walked {
-                Some((count, hash, time)) => {
-                    expected += count;
-                    prev = hash;
-                    previous_time = time;
-                }
-                // The check of this chunk finds what is wrong with it.
-                None => break,
-            }
-        }
-        if let Some(verdict) = check_chunks(&window, threads) {
+        let last = window.last;
+        let (found, next) = check_chunks_while(&window.chunks, threads, || {
+            (!last).then(|| walk.next_window(&mut spare))
+        });
+        // The window's verdict comes first: the next one was read past it.
+        if let Some(verdict) = found {
             return Ok(verdict);
         }
         if let Some(on_entry) = on_entry.as_mut() {
-            for chunk in &window {
+            for chunk in &window.chunks {
                 for stored in chunk.body.read(chunk.first).into_iter().flatten() {
                     match stored {
                         Ok(stored) => on_entry(&stored),
@@ -1441,13 +1495,16 @@ fn verify_db_with(
                 }
             }
         }
-        if let Some(verdict) = stop {
+        if let Some(verdict) = window.stop.take() {
             return Ok(verdict);
         }
-        if ended {
-            break;
+        spare.extend(window.chunks.drain(..).map(|chunk| chunk.body));
+        match next {
+            Some(next) => window = next?,
+            None => break,
         }
     }
+    let (expected, prev) = (walk.expected, walk.prev);
     let count = expected - 1;
     let (stored, _) = match head {
         Ok(head) => head,
@@ -1677,4 +1734,30 @@ fn waiting<T>(
 pub fn verify_path(path: &Path) -> Result<Verdict, StoreError> {
     let (db, head) = Ledger::open_settled(path)?;
     verify_db(&db, path, head)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Problem, Verdict, first_in_log_order};
+
+    fn broken(seq: u64) -> Verdict {
+        Verdict::Broken {
+            seq,
+            problem: Problem::Unparsable(format!("at {seq}")),
+        }
+    }
+
+    #[test]
+    fn the_problem_of_the_earliest_chunk_is_the_verdict_whatever_thread_found_it_first() {
+        let found = vec![
+            (7, broken(7 * 32 + 1)),
+            (2, broken(2 * 32 + 5)),
+            (9, broken(9 * 32 + 1)),
+        ];
+        let Some(Verdict::Broken { seq, .. }) = first_in_log_order(found) else {
+            panic!("a problem was found");
+        };
+        assert_eq!(seq, 2 * 32 + 5);
+        assert!(first_in_log_order(Vec::new()).is_none());
+    }
 }

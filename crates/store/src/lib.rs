@@ -68,6 +68,9 @@ pub mod testing {
     /// A ledger's sled database opened directly (its drop waits for the lock to be released).
     pub use crate::ledger::Sled;
 
+    /// Entries per chunk of the log.
+    pub const CHUNK_ENTRIES: u64 = crate::chunk::CHUNK;
+
     /// The key of the chunk holding the entry at `seq`.
     pub fn chunk_key(seq: actledger_core::Seq) -> [u8; 9] {
         entry(crate::chunk::chunk_first(seq))

@@ -67,6 +67,32 @@ fn every_single_changed_byte_of_an_entry_is_caught_at_that_entry() {
     assert!(testing::verify_db(&db).unwrap().is_intact());
 }
 
+/// Entries damaged in many chunks of one verify window, checked by several threads at once:
+/// the verdict is always the first of them in log order.
+#[test]
+fn damage_in_many_chunks_is_reported_at_the_first() {
+    let s = scratch();
+    drop(ledger_with(&s.path, 200, 5));
+    let db = raw(&s.path);
+    // The last entry of every chunk after the third, then the middle of the third.
+    let chunk = testing::CHUNK_ENTRIES;
+    let mut damaged = Vec::new();
+    for seq in (3 * chunk..1000).step_by(usize::try_from(chunk).unwrap()) {
+        damaged.push(seq);
+    }
+    damaged.push(2 * chunk + 7);
+    for &seq in &damaged {
+        let (key, body, range) = entry_location(&db, seq);
+        let mut bytes = body.clone();
+        bytes[range.end - 2] ^= 0x01;
+        db.insert(key, testing::pack_chunk(&bytes)).unwrap();
+    }
+    for _ in 0..20 {
+        let verdict = testing::verify_db(&db).unwrap();
+        assert_eq!(broken_at(&verdict), 2 * chunk + 7, "{verdict}");
+    }
+}
+
 /// A byte changed in a chunk's stored (compressed) value: either the value no longer unpacks,
 /// and the chunk is named at its first position, or it unpacks to another body, caught at
 /// the first entry it changes, or (a match pointing at equal bytes elsewhere) to the same
