@@ -264,7 +264,11 @@ impl<'de> Visitor<'de> for RawVisitor {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Raw<'de>, A::Error> {
         let mut entries: Vec<(Cow<'de, str>, RawValue<'de>)> = Vec::with_capacity(8);
         let mut duplicate = None;
-        while let Some(Text(key)) = map.next_key::<Text<'de>>()? {
+        // A JSON key is always a string, read as any value is (borrowed when it can be).
+        while let Some(key) = map.next_key::<RawValue<'de>>()? {
+            let RawValue::Text(key) = key else {
+                return Err(de::Error::custom("a key that is not a string"));
+            };
             let value: RawValue<'de> = map.next_value()?;
             if duplicate.is_none() && entries.iter().any(|(k, _)| *k == key) {
                 duplicate = Some(key.clone().into_owned());
@@ -301,37 +305,6 @@ impl<'de> Visitor<'de> for RawVisitor {
 
     fn visit_unit<E: de::Error>(self) -> Result<Raw<'de>, E> {
         Ok(Raw::Other("null"))
-    }
-}
-
-/// A key: borrowed from the input unless it holds an escape.
-struct Text<'a>(Cow<'a, str>);
-
-impl<'de> serde::Deserialize<'de> for Text<'de> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Text<'de>, D::Error> {
-        deserializer.deserialize_str(TextVisitor)
-    }
-}
-
-struct TextVisitor;
-
-impl<'de> Visitor<'de> for TextVisitor {
-    type Value = Text<'de>;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a string")
-    }
-
-    fn visit_borrowed_str<E: de::Error>(self, text: &'de str) -> Result<Text<'de>, E> {
-        Ok(Text(Cow::Borrowed(text)))
-    }
-
-    fn visit_str<E: de::Error>(self, text: &str) -> Result<Text<'de>, E> {
-        Ok(Text(Cow::Owned(text.to_owned())))
-    }
-
-    fn visit_string<E: de::Error>(self, text: String) -> Result<Text<'de>, E> {
-        Ok(Text(Cow::Owned(text)))
     }
 }
 
