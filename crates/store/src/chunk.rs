@@ -154,6 +154,11 @@ impl Body {
         self.read(first)
     }
 
+    /// The bytes the buffer holds room for.
+    pub(crate) fn capacity(&self) -> usize {
+        self.0.capacity()
+    }
+
     /// The unpacked bytes.
     pub(crate) fn bytes(&self) -> &[u8] {
         &self.0

@@ -1280,12 +1280,21 @@ fn check_fields(
 
 /// The walk of verification over the stored entries, then the head record.
 fn verify_db(db: &Db, path: &Path, head: HeadRecord) -> Result<Verdict, StoreError> {
-    verify_db_with(db, path, head, None)
+    verify_db_with(db, path, head, None, VERIFY_WINDOW)
 }
 
 /// Chunks of the log read at a time by verification and checked across the cores (16,384
-/// entries).
-const VERIFY_WINDOW: usize = 16_384 / chunk::CHUNK as usize;
+/// entries), unless [`VERIFY_WINDOW_BYTES`] come first.
+pub(crate) const VERIFY_WINDOW: usize = 16_384 / chunk::CHUNK as usize;
+
+/// The unpacked bytes after which a window of verification ends: two windows are in memory at
+/// once (one checked, the next read), and chunks of large events are up to 2 MiB unpacked.
+const VERIFY_WINDOW_BYTES: usize = 16 << 20;
+
+/// The largest buffer kept for reuse after its chunk is checked: a chunk of ordinary events
+/// unpacks to about 10 KB; one of large events should not hold its megabytes for the rest of
+/// the walk.
+const SPARE_BODY_BYTES: usize = 64 << 10;
 
 /// A chunk of the log waiting to be checked, unpacked (or why it does not unpack), with the
 /// hash and time of the entry before it (as stored: each check of a link is against what is
@@ -1392,6 +1401,8 @@ fn walk_chunk(first: Seq, body: &chunk::Body) -> Option<(u64, [u8; 32], String)>
 struct LogWalk<'a> {
     path: &'a Path,
     scan: sled::Iter,
+    /// The most chunks a window holds.
+    window: usize,
     /// The position of the next chunk's first entry.
     expected: Seq,
     /// The hash and time of the last entry walked.
@@ -1409,15 +1420,16 @@ struct Window {
 }
 
 impl LogWalk<'_> {
-    /// The next window of up to [`VERIFY_WINDOW`] chunks, unpacked into buffers taken from
-    /// `spare`.
+    /// The next window of up to `self.window` chunks or [`VERIFY_WINDOW_BYTES`] unpacked
+    /// bytes, unpacked into buffers taken from `spare`.
     fn next_window(&mut self, spare: &mut Vec<chunk::Body>) -> Result<Window, StoreError> {
         let mut window = Window {
-            chunks: Vec::with_capacity(VERIFY_WINDOW),
+            chunks: Vec::with_capacity(self.window),
             stop: None,
             last: false,
         };
-        while window.chunks.len() < VERIFY_WINDOW {
+        let mut bytes = 0;
+        while window.chunks.len() < self.window && bytes < VERIFY_WINDOW_BYTES {
             let Some(item) = self.scan.next() else {
                 window.last = true;
                 break;
@@ -1431,6 +1443,7 @@ impl LogWalk<'_> {
             let first = self.expected;
             let mut body = spare.pop().unwrap_or_default();
             let unpacked = body.unpack(&value);
+            bytes += body.bytes().len();
             let walked = unpacked.is_ok().then(|| walk_chunk(first, &body)).flatten();
             window.chunks.push(ChunkToCheck {
                 first,
@@ -1464,11 +1477,13 @@ fn verify_db_with(
     path: &Path,
     head: HeadRecord,
     mut on_entry: Option<&mut dyn FnMut(&Stored<'_>)>,
+    window_chunks: usize,
 ) -> Result<Verdict, StoreError> {
     let threads = std::thread::available_parallelism().map_or(1, usize::from);
     let mut walk = LogWalk {
         path,
         scan: db.scan_prefix([keys::ENTRY]),
+        window: window_chunks.max(1),
         expected: 1,
         prev: ZERO_HASH,
         previous_time: String::new(),
@@ -1498,7 +1513,13 @@ fn verify_db_with(
         if let Some(verdict) = window.stop.take() {
             return Ok(verdict);
         }
-        spare.extend(window.chunks.drain(..).map(|chunk| chunk.body));
+        spare.extend(
+            window
+                .chunks
+                .drain(..)
+                .map(|chunk| chunk.body)
+                .filter(|body| body.capacity() <= SPARE_BODY_BYTES),
+        );
         match next {
             Some(next) => window = next?,
             None => break,
@@ -1601,7 +1622,8 @@ fn verify_stored(
     ) {
         return broken(problem);
     }
-    let new_time = stored.time != previous_time.as_str();
+    // The first entry has no time before it: its time is always parsed (an empty one too).
+    let new_time = expected == 1 || stored.time != previous_time.as_str();
     if new_time {
         if let Err(e) = crate::entry::parse_time(stored.time) {
             return broken(Problem::Unparsable(e.0));
@@ -1649,6 +1671,7 @@ pub fn verify_path_against(path: &Path, checkpoint: &Checkpoint) -> Result<Verdi
                 }
             }
         }),
+        VERIFY_WINDOW,
     )?;
     let Verdict::Intact { count, .. } = verdict else {
         return Ok(verdict);
@@ -1673,11 +1696,12 @@ pub fn verify_path_against(path: &Path, checkpoint: &Checkpoint) -> Result<Verdi
     Ok(verdict)
 }
 
-/// Verifies a database that is already open (tests tamper with one directly).
-pub(crate) fn verify_open_db(db: &Db) -> Result<Verdict, StoreError> {
+/// Verifies a database that is already open (tests tamper with one directly), reading
+/// `window_chunks` chunks at a time.
+pub(crate) fn verify_open_db(db: &Db, window_chunks: usize) -> Result<Verdict, StoreError> {
     let path = Path::new("(test)");
     let head = read_head(db, path)?;
-    verify_db(db, path, head)
+    verify_db_with(db, path, head, None, window_chunks)
 }
 
 /// [`verify_path_against`], waiting up to `wait` for another process to let go of the ledger.

@@ -220,6 +220,15 @@ pub mod testing {
     /// Verifies a database opened directly (as `verify_path` does after opening it), so a
     /// test can tamper and verify many times without reopening.
     pub fn verify_db(db: &sled::Db) -> Result<crate::Verdict, crate::StoreError> {
-        crate::ledger::verify_open_db(db)
+        crate::ledger::verify_open_db(db, crate::ledger::VERIFY_WINDOW)
+    }
+
+    /// [`verify_db`] reading `chunks` chunks of the log at a time (verification reads 512), so
+    /// that a small ledger crosses windows.
+    pub fn verify_db_in_windows(
+        db: &sled::Db,
+        chunks: usize,
+    ) -> Result<crate::Verdict, crate::StoreError> {
+        crate::ledger::verify_open_db(db, chunks)
     }
 }

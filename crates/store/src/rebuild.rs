@@ -5,7 +5,9 @@
 //! every chunk of the log once per office. Instead the offices are taken in groups: the
 //! events of a group's offices are read in one pass in log order, each chunk once, and kept
 //! as their stored bytes (a few hundred bytes each) while the group's timelines are
-//! replayed. Memory is bounded by [`GROUP_EVENTS`], whatever the ledger's size.
+//! replayed. Memory is bounded by [`GROUP_EVENTS`] events, or the events of the largest
+//! office when it has more (replaying an office holds its events anyway), whatever the number
+//! of offices and events.
 
 use actledger_core::{ActId, Event, OfficeId, PersonId, Recorded, Seq, timeline_as_of};
 
@@ -46,14 +48,18 @@ impl Ledger {
         }
         writer.apply()?;
         let count = self.head.count;
+        // How many events each office has; their positions are read again group by group, so
+        // that only one group's are held.
         let mut offices = Vec::new();
         for office in self.offices()? {
-            let mut seqs = self.office_events(&office)?;
-            seqs.retain(|&seq| seq <= count);
-            offices.push((office, seqs));
+            let events = self.office_events_up_to(&office, count)?.len();
+            offices.push((office, events));
         }
         for group in groups(offices, events_per_group) {
-            let mut wanted: Vec<Seq> = group.iter().flat_map(|(_, seqs)| seqs.clone()).collect();
+            let mut wanted: Vec<Seq> = Vec::new();
+            for (office, _) in &group {
+                wanted.extend(self.office_events_up_to(office, count)?);
+            }
             wanted.sort_unstable();
             wanted.dedup();
             let read = ReadAhead::read(self, wanted)?;
@@ -75,13 +81,22 @@ impl Ledger {
     }
 }
 
-/// Consecutive offices (with their events) in groups of at most `limit` events, an office
-/// with more in a group of its own.
-fn groups<T>(offices: Vec<(T, Vec<Seq>)>, limit: usize) -> Vec<Vec<(T, Vec<Seq>)>> {
-    let mut groups: Vec<Vec<(T, Vec<Seq>)>> = Vec::new();
+impl Ledger {
+    /// The positions of the events shaping `office`, up to `count`.
+    fn office_events_up_to(&self, office: &OfficeId, count: Seq) -> Result<Vec<Seq>, StoreError> {
+        let mut seqs = self.office_events(office)?;
+        seqs.retain(|&seq| seq <= count);
+        Ok(seqs)
+    }
+}
+
+/// Consecutive offices (with their numbers of events) in groups of at most `limit` events, an
+/// office with more in a group of its own.
+fn groups<T>(offices: Vec<(T, usize)>, limit: usize) -> Vec<Vec<(T, usize)>> {
+    let mut groups: Vec<Vec<(T, usize)>> = Vec::new();
     let mut events = 0;
     for office in offices {
-        let more = office.1.len();
+        let more = office.1;
         match groups.last_mut() {
             Some(group) if events + more <= limit => group.push(office),
             _ => {
@@ -180,7 +195,7 @@ impl Recorded for ReadAhead<'_> {
 mod tests {
     use super::groups;
 
-    fn sizes(groups: &[Vec<(char, Vec<u64>)>]) -> Vec<Vec<char>> {
+    fn sizes(groups: &[Vec<(char, usize)>]) -> Vec<Vec<char>> {
         groups
             .iter()
             .map(|group| group.iter().map(|(name, _)| *name).collect())
@@ -189,13 +204,7 @@ mod tests {
 
     #[test]
     fn offices_are_grouped_up_to_the_limit_and_a_large_one_alone() {
-        let offices = vec![
-            ('a', vec![1, 2]),
-            ('b', vec![3]),
-            ('c', vec![4, 5, 6, 7, 8]),
-            ('d', vec![9]),
-            ('e', vec![10, 11]),
-        ];
+        let offices = vec![('a', 2), ('b', 1), ('c', 5), ('d', 1), ('e', 2)];
         let grouped = groups(offices, 3);
         assert_eq!(
             sizes(&grouped),
@@ -205,6 +214,6 @@ mod tests {
 
     #[test]
     fn no_office_no_group() {
-        assert!(groups(Vec::<(char, Vec<u64>)>::new(), 3).is_empty());
+        assert!(groups(Vec::<(char, usize)>::new(), 3).is_empty());
     }
 }

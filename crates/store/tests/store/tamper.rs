@@ -74,23 +74,94 @@ fn damage_in_many_chunks_is_reported_at_the_first() {
     let s = scratch();
     drop(ledger_with(&s.path, 200, 5));
     let db = raw(&s.path);
-    // The last entry of every chunk after the third, then the middle of the third.
+    // The last entry of every chunk from the fourth on, then the middle of the third.
     let chunk = testing::CHUNK_ENTRIES;
     let mut damaged = Vec::new();
-    for seq in (3 * chunk..1000).step_by(usize::try_from(chunk).unwrap()) {
+    for seq in (4 * chunk..1000).step_by(usize::try_from(chunk).unwrap()) {
         damaged.push(seq);
     }
     damaged.push(2 * chunk + 7);
-    for &seq in &damaged {
-        let (key, body, range) = entry_location(&db, seq);
-        let mut bytes = body.clone();
-        bytes[range.end - 2] ^= 0x01;
-        db.insert(key, testing::pack_chunk(&bytes)).unwrap();
-    }
+    damage_events(&db, &damaged);
     for _ in 0..20 {
         let verdict = testing::verify_db(&db).unwrap();
         assert_eq!(broken_at(&verdict), 2 * chunk + 7, "{verdict}");
     }
+}
+
+/// Changes the second to last byte of the event of each entry in `seqs` (its chunk packed
+/// again, as a writer with the key would).
+fn damage_events(db: &sled::Db, seqs: &[u64]) {
+    for &seq in seqs {
+        let (key, body, range) = entry_location(db, seq);
+        let mut bytes = body.clone();
+        bytes[range.end - 2] ^= 0x01;
+        db.insert(key, testing::pack_chunk(&bytes)).unwrap();
+    }
+}
+
+/// Verification reads the log in windows of chunks and checks one while reading the next: the
+/// chain, the times and the positions carry from window to window, and the first problem is
+/// the verdict whichever window holds it (windows of 1 to 7 chunks on a ledger of 32).
+#[test]
+fn problems_are_found_across_windows_of_verification() {
+    let s = scratch();
+    drop(ledger_with(&s.path, 200, 5));
+    let db = raw(&s.path);
+    for window in [1, 2, 3, 7] {
+        assert!(
+            testing::verify_db_in_windows(&db, window)
+                .unwrap()
+                .is_intact(),
+            "windows of {window}"
+        );
+    }
+    damage_events(&db, &[500, 900]);
+    for window in [1, 2, 3, 7] {
+        let verdict = testing::verify_db_in_windows(&db, window).unwrap();
+        assert_eq!(broken_at(&verdict), 500, "windows of {window}: {verdict}");
+    }
+    damage_events(&db, &[40]);
+    for window in [1, 3] {
+        let verdict = testing::verify_db_in_windows(&db, window).unwrap();
+        assert_eq!(broken_at(&verdict), 40, "windows of {window}: {verdict}");
+    }
+    // A chunk missing in a later window of an undamaged ledger: a gap where it was.
+    let chunk = testing::CHUNK_ENTRIES;
+    let fresh = scratch();
+    drop(ledger_with(&fresh.path, 200, 5));
+    let clean = raw(&fresh.path);
+    clean.remove(testing::chunk_key(20 * chunk + 1)).unwrap();
+    for window in [1, 3, 7] {
+        let verdict = testing::verify_db_in_windows(&clean, window).unwrap();
+        assert_eq!(
+            broken_at(&verdict),
+            20 * chunk + 1,
+            "windows of {window}: {verdict}"
+        );
+        assert!(
+            matches!(
+                verdict,
+                Verdict::Broken {
+                    problem: Problem::Gap { .. },
+                    ..
+                }
+            ),
+            "{verdict}"
+        );
+    }
+}
+
+/// The first entry's time is checked like any other, though no time comes before it: an empty
+/// one, hashed as it is, is refused at entry 1.
+#[test]
+fn an_empty_time_on_the_first_entry_is_refused() {
+    let (_s, verdict) = tampered(|db| {
+        let first = stored(db, 1);
+        let forged = Entry::new(1, String::new(), first.prev, first.event.clone());
+        write_entry_raw(db, 1, &forged);
+    });
+    assert_eq!(broken_at(&verdict), 1, "{verdict}");
+    assert!(verdict.to_string().contains("recording time"), "{verdict}");
 }
 
 /// A byte changed in a chunk's stored (compressed) value: either the value no longer unpacks,
