@@ -419,10 +419,25 @@ fn export(ledger: &Ledger, file: Option<&Path>, out: &mut dyn Write) -> Result<(
 }
 
 /// Writes `file` whole or not at all: into a temporary file beside it, synced, then renamed.
+/// A device, a pipe or a socket is written in place: renaming over it would put a regular
+/// file where it was (`export /dev/null` once replaced the machine's `/dev/null`).
 pub(crate) fn write_atomically(
     file: &Path,
     write: impl FnOnce(&mut dyn Write) -> Result<()>,
 ) -> Result<()> {
+    let special = std::fs::metadata(file).is_ok_and(|meta| !meta.is_file() && !meta.is_dir());
+    if special {
+        let target = std::fs::OpenOptions::new()
+            .write(true)
+            .open(file)
+            .with_context(|| format!("opening {}", file.display()))?;
+        let mut writer = io::BufWriter::new(target);
+        write(&mut writer)?;
+        writer
+            .flush()
+            .with_context(|| format!("writing {}", file.display()))?;
+        return Ok(());
+    }
     let dir = file
         .parent()
         .filter(|p| !p.as_os_str().is_empty())

@@ -415,6 +415,37 @@ fn audit_reports_an_unattended_office() {
         .stdout(contains("unattended_office  MINDEF"));
 }
 
+/// `export FILE` writes a regular file whole or not at all (a temporary file renamed), but a
+/// pipe, a device or a socket in place: renamed over, it would become a regular file.
+#[cfg(unix)]
+#[test]
+fn export_to_a_pipe_writes_into_the_pipe_and_leaves_it_a_pipe() {
+    use std::os::unix::fs::FileTypeExt;
+    let s = Sandbox::seeded();
+    let fifo = s.dir.path().join("pipe");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success(), "mkfifo");
+    // The reader is another process, so that a writer that never opens the pipe fails the
+    // test (the reader is killed) instead of hanging it.
+    let mut reader = std::process::Command::new("cat")
+        .arg(&fifo)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let exported = stdout_of(&s.run(&["export"]).success());
+    s.run(&["export", "pipe"]).success().stdout("");
+    let still_a_pipe = std::fs::metadata(&fifo).unwrap().file_type().is_fifo();
+    if !still_a_pipe {
+        let _ = reader.kill();
+    }
+    let output = reader.wait_with_output().unwrap();
+    assert!(still_a_pipe, "the pipe was replaced by a regular file");
+    assert_eq!(String::from_utf8(output.stdout).unwrap(), exported);
+}
+
 #[test]
 fn verify_head_export_import() {
     let s = Sandbox::seeded();
