@@ -199,13 +199,17 @@ pub fn parse_event(json: &[u8]) -> Result<Event, FieldError> {
             bad.valid_up_to() + 1
         ))
     })?;
-    let raw: Raw =
-        serde_json::from_str(text).map_err(|e| FieldError::whole(describe_json_error(&e)))?;
+    let mut json = serde_json::Deserializer::from_str(text);
+    let raw = json
+        .deserialize_any(RawValueVisitor { object: true })
+        .and_then(|raw| json.end().map(|()| raw))
+        .map_err(|e| FieldError::whole(describe_json_error(&e)))?;
     let fields = match raw {
-        Raw::Object(fields) => fields,
-        Raw::Other(kind) => {
+        RawValue::Object(fields) => fields,
+        other => {
             return Err(FieldError::whole(format!(
-                "is {kind}, not an object: each event is one JSON object"
+                "is {}, not an object: each event is one JSON object",
+                json_kind(&other)
             )));
         }
     };
@@ -226,95 +230,34 @@ fn describe_json_error(error: &serde_json::Error) -> String {
     }
 }
 
-/// A JSON value read without losing repeated keys.
-enum Raw<'a> {
-    Object(RawObject<'a>),
-    Other(&'static str),
-}
-
+/// The fields of an object, read without losing repeated keys.
 struct RawObject<'a> {
     entries: Vec<(Cow<'a, str>, RawValue<'a>)>,
     duplicate: Option<String>,
 }
 
-/// One field's value, as much of it as the checks need: its text (borrowed from the input
-/// when it holds no escape), its number, or only what kind of JSON it is.
+/// A JSON value, as much of it as the checks need: its text (borrowed from the input when it
+/// holds no escape), its number, the fields of the event's own object, or only what kind of
+/// JSON it is (a value inside a field is never read deeper).
 enum RawValue<'a> {
     Null,
     Text(Cow<'a, str>),
     Number(Number),
+    Object(RawObject<'a>),
     Other(&'static str),
-}
-
-impl<'de> serde::Deserialize<'de> for Raw<'de> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Raw<'de>, D::Error> {
-        deserializer.deserialize_any(RawVisitor)
-    }
-}
-
-struct RawVisitor;
-
-impl<'de> Visitor<'de> for RawVisitor {
-    type Value = Raw<'de>;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a JSON object")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Raw<'de>, A::Error> {
-        let mut entries: Vec<(Cow<'de, str>, RawValue<'de>)> = Vec::with_capacity(8);
-        let mut duplicate = None;
-        // A JSON key is always a string, read as any value is (borrowed when it can be).
-        while let Some(key) = map.next_key::<RawValue<'de>>()? {
-            let RawValue::Text(key) = key else {
-                return Err(de::Error::custom("a key that is not a string"));
-            };
-            let value: RawValue<'de> = map.next_value()?;
-            if duplicate.is_none() && entries.iter().any(|(k, _)| *k == key) {
-                duplicate = Some(key.clone().into_owned());
-            }
-            entries.push((key, value));
-        }
-        Ok(Raw::Object(RawObject { entries, duplicate }))
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Raw<'de>, A::Error> {
-        while seq.next_element::<IgnoredAny>()?.is_some() {}
-        Ok(Raw::Other("an array"))
-    }
-
-    fn visit_str<E: de::Error>(self, _: &str) -> Result<Raw<'de>, E> {
-        Ok(Raw::Other("a string"))
-    }
-
-    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Raw<'de>, E> {
-        Ok(Raw::Other("a boolean"))
-    }
-
-    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Raw<'de>, E> {
-        Ok(Raw::Other("a number"))
-    }
-
-    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Raw<'de>, E> {
-        Ok(Raw::Other("a number"))
-    }
-
-    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Raw<'de>, E> {
-        Ok(Raw::Other("a number"))
-    }
-
-    fn visit_unit<E: de::Error>(self) -> Result<Raw<'de>, E> {
-        Ok(Raw::Other("null"))
-    }
 }
 
 impl<'de> serde::Deserialize<'de> for RawValue<'de> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<RawValue<'de>, D::Error> {
-        deserializer.deserialize_any(RawValueVisitor)
+        deserializer.deserialize_any(RawValueVisitor { object: false })
     }
 }
 
-struct RawValueVisitor;
+/// Reads a [`RawValue`]; `object` when an object's fields are wanted (the event itself), not
+/// only its kind (a value inside a field, skipped without recursion).
+struct RawValueVisitor {
+    object: bool,
+}
 
 impl<'de> Visitor<'de> for RawValueVisitor {
     type Value = RawValue<'de>;
@@ -362,8 +305,24 @@ impl<'de> Visitor<'de> for RawValueVisitor {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawValue<'de>, A::Error> {
-        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-        Ok(RawValue::Other("an object"))
+        if !self.object {
+            while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+            return Ok(RawValue::Other("an object"));
+        }
+        let mut entries: Vec<(Cow<'de, str>, RawValue<'de>)> = Vec::with_capacity(8);
+        let mut duplicate = None;
+        // A JSON key is always a string, read as any value is (borrowed when it can be).
+        while let Some(key) = map.next_key::<RawValue<'de>>()? {
+            let RawValue::Text(key) = key else {
+                return Err(de::Error::custom("a key that is not a string"));
+            };
+            let value: RawValue<'de> = map.next_value()?;
+            if duplicate.is_none() && entries.iter().any(|(k, _)| *k == key) {
+                duplicate = Some(key.clone().into_owned());
+            }
+            entries.push((key, value));
+        }
+        Ok(RawValue::Object(RawObject { entries, duplicate }))
     }
 }
 
@@ -372,6 +331,7 @@ fn json_kind(value: &RawValue<'_>) -> &'static str {
         RawValue::Null => "null",
         RawValue::Text(_) => "a string",
         RawValue::Number(_) => "a number",
+        RawValue::Object(_) => "an object",
         RawValue::Other(kind) => kind,
     }
 }
