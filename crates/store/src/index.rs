@@ -10,7 +10,7 @@
 //! versioned, rewritten with every append for the offices the append affects, rebuilt from the
 //! log when missing or stale, and never read by verification.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use sled::Batch;
 
@@ -388,7 +388,8 @@ fn decode_all<T>(
 }
 
 /// What the store keeps in memory beside the tables, all derived from them: decoded events
-/// (replay reads the same events again and again), and the positions that some retraction
+/// (replay reads the same events again and again), the positions of recent acts' events, and
+/// the positions that some retraction
 /// names and the acts that some revocation names. Retractions and revocations are rare, while
 /// replay asks about them for every event it reads: the sets answer "none" without a scan.
 ///
@@ -397,11 +398,12 @@ fn decode_all<T>(
 /// scans three tables.
 #[derive(Debug, Default)]
 pub(crate) struct Memo {
-    events: std::sync::Mutex<std::collections::HashMap<Seq, Event>>,
+    /// Decoded events, by position.
+    events: Recent<Seq, Event, { 1 << 16 }>,
     /// The positions of the events of an act, as stored: validation asks twice an event
     /// (is the act issued, is the event recorded already), and an act's events come together.
     /// [`Memo::note`] forgets the acts of what is written.
-    acts: std::sync::Mutex<std::collections::HashMap<ActId, Vec<Seq>>>,
+    acts: Recent<ActId, Vec<Seq>, { 1 << 14 }>,
     sets: std::sync::OnceLock<Sets>,
     /// Questions answered by a lookup, before the sets are loaded.
     lookups: std::sync::atomic::AtomicUsize,
@@ -418,11 +420,40 @@ pub(crate) struct Sets {
     revoked: HashSet<ActId>,
 }
 
-/// How many acts' positions the memo holds before it starts over.
-const ACT_CACHE_LEN: usize = 1 << 14;
+/// Values kept by key, up to `LEN` of them, then dropped all at once to start over (the keys
+/// asked for next are near those asked for last, so recency needs no bookkeeping). Shared
+/// between the threads of a query; a poisoned lock only loses what is kept.
+#[derive(Debug)]
+pub(crate) struct Recent<K, V, const LEN: usize>(std::sync::Mutex<HashMap<K, V>>);
 
-/// How many decoded events the memo holds before it starts over.
-const EVENT_CACHE_LEN: usize = 1 << 16;
+impl<K, V, const LEN: usize> Default for Recent<K, V, LEN> {
+    fn default() -> Self {
+        Recent(std::sync::Mutex::new(HashMap::new()))
+    }
+}
+
+impl<K: std::hash::Hash + Eq, V: Clone, const LEN: usize> Recent<K, V, LEN> {
+    pub(crate) fn get(&self, key: &K) -> Option<V> {
+        self.0.lock().ok()?.get(key).cloned()
+    }
+
+    pub(crate) fn put(&self, key: K, value: V) {
+        if let Ok(mut map) = self.0.lock() {
+            if map.len() >= LEN {
+                map.clear();
+            }
+            map.insert(key, value);
+        }
+    }
+
+    /// Forgets `key` (no lock to take: the caller holds the memo alone).
+    fn forget(&mut self, key: &K) {
+        self.0
+            .get_mut()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(key);
+    }
+}
 
 impl Sets {
     /// Loads the sets from the indexes.
@@ -461,14 +492,10 @@ impl Memo {
     /// retractions. Sets not loaded yet need nothing: loading them reads the tables, which
     /// hold the events' keys already.
     pub(crate) fn note<'a>(&mut self, events: impl IntoIterator<Item = &'a Event>) {
-        let acts = self
-            .acts
-            .get_mut()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let mut sets = self.sets.get_mut();
         for event in events {
             if let Some(act) = event.act() {
-                acts.remove(act);
+                self.acts.forget(act);
             }
             let Some(sets) = sets.as_deref_mut() else {
                 continue;
@@ -482,32 +509,6 @@ impl Memo {
                 }
                 _ => {}
             }
-        }
-    }
-
-    fn get(&self, seq: Seq) -> Option<Event> {
-        self.events.lock().ok()?.get(&seq).cloned()
-    }
-
-    fn act(&self, act: &ActId) -> Option<Vec<Seq>> {
-        self.acts.lock().ok()?.get(act).cloned()
-    }
-
-    fn put_act(&self, act: &ActId, seqs: &[Seq]) {
-        if let Ok(mut map) = self.acts.lock() {
-            if map.len() >= ACT_CACHE_LEN {
-                map.clear();
-            }
-            map.insert(act.clone(), seqs.to_vec());
-        }
-    }
-
-    fn put(&self, seq: Seq, event: &Event) {
-        if let Ok(mut map) = self.events.lock() {
-            if map.len() >= EVENT_CACHE_LEN {
-                map.clear();
-            }
-            map.insert(seq, event.clone());
         }
     }
 }
@@ -851,11 +852,11 @@ impl Recorded for Ledger {
     }
 
     fn event(&self, seq: Seq) -> Result<Event, StoreError> {
-        if let Some(event) = self.memo.get(seq) {
+        if let Some(event) = self.memo.events.get(&seq) {
             return Ok(event);
         }
         let event = self.read_event(seq)?;
-        self.memo.put(seq, &event);
+        self.memo.events.put(seq, event.clone());
         Ok(event)
     }
 
@@ -869,11 +870,11 @@ impl Recorded for Ledger {
     }
 
     fn events_of_act(&self, act: &ActId) -> Result<Vec<Seq>, StoreError> {
-        if let Some(seqs) = self.memo.act(act) {
+        if let Some(seqs) = self.memo.acts.get(act) {
             return Ok(seqs);
         }
         let seqs = crate::postings::read_act(&self.db, &self.path, act.as_str())?;
-        self.memo.put_act(act, &seqs);
+        self.memo.acts.put(act.clone(), seqs.clone());
         Ok(seqs)
     }
 
