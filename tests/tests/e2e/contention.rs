@@ -13,6 +13,19 @@ use actledger_store::{Entry, Ledger, verify_path};
 use crate::support::{actledger, rounds, run_for};
 
 /// The canonical bytes of the events of a batch.
+/// Starts `command` while `held` keeps the ledger, lets go of it 300 ms later (the command is
+/// waiting by then), and returns the command's output.
+fn run_once_released(command: &mut std::process::Command, held: Ledger) -> std::process::Output {
+    let child = command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    drop(held);
+    child.wait_with_output().unwrap()
+}
+
 fn canonical(text: &str) -> Vec<Vec<u8>> {
     parse_batch(text.as_bytes())
         .unwrap()
@@ -178,17 +191,10 @@ fn wait_gives_up_with_a_clear_error_and_succeeds_once_the_ledger_is_free() {
     }
 
     // With a long enough wait: it gets in once the holder lets go.
-    let mut waiting = actledger(&path);
-    let child = waiting
-        .args(["--wait", "60", "append"])
-        .arg(&file)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    std::thread::sleep(Duration::from_millis(300));
-    drop(held);
-    let output = child.wait_with_output().unwrap();
+    let output = run_once_released(
+        actledger(&path).args(["--wait", "60", "append"]).arg(&file),
+        held,
+    );
     assert!(output.status.success(), "{output:?}");
     let ended = run_for(
         actledger(&path).args(["--wait", "5", "verify"]),
@@ -243,14 +249,7 @@ fn verify_against_a_checkpoint_waits_for_the_ledger_too() {
         ended.stderr.contains("is in use by another process"),
         "{ended:?}"
     );
-    let child = verify("60")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    std::thread::sleep(Duration::from_millis(300));
-    drop(held);
-    let output = child.wait_with_output().unwrap();
+    let output = run_once_released(&mut verify("60"), held);
     assert!(output.status.success(), "{output:?}");
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(stdout.contains("extends the checkpoint of"), "{stdout}");
