@@ -599,12 +599,8 @@ impl Ledger {
     ) -> Result<Option<T>, StoreError> {
         let mut f = Some(f);
         let mut found = None;
-        let missing = self.each_stored(&[seq], &mut |stored| {
-            if let Some(f) = f.take() {
-                found = Some(f(stored));
-            }
-        })?;
-        Ok(if missing.is_some() { None } else { found })
+        self.each_stored(&[seq], &mut |stored| found = f.take().map(|f| f(stored)))?;
+        Ok(found)
     }
 
     /// Shows `f` each stored entry at the positions `seqs` (ascending, no repeats), checked
