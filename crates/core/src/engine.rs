@@ -50,7 +50,8 @@ pub fn affected_offices<R: Recorded>(
 /// of the offices they affect up to date ([`NewEvents::timeline`]).
 #[derive(Debug)]
 pub struct NewEvents {
-    head: Seq,
+    /// The positions of the new events, the last at the head.
+    new: std::ops::RangeInclusive<Seq>,
     /// Whether one of them revokes or retracts something: events already in force may change.
     changes_force: bool,
     /// Each office's new events, in position order.
@@ -63,22 +64,40 @@ impl NewEvents {
         ledger: &R,
         new: std::ops::RangeInclusive<Seq>,
     ) -> Result<NewEvents, R::Error> {
-        let mut events = NewEvents {
-            head: *new.end(),
+        let events = new
+            .clone()
+            .map(|seq| ledger.event(seq))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(NewEvents::of(*new.start(), &events))
+    }
+
+    /// The new events `events`, the first at position `first`, already in hand.
+    pub fn of(first: Seq, events: &[Event]) -> NewEvents {
+        let mut new = NewEvents {
+            new: first..=first + events.len() as Seq - 1,
             changes_force: false,
             by_office: BTreeMap::new(),
         };
-        for seq in new {
-            let event = ledger.event(seq)?;
+        for (seq, event) in (first..).zip(events) {
             if matches!(event, Event::ActRevoked(_) | Event::RecordRetracted(_)) {
-                events.changes_force = true;
+                new.changes_force = true;
             }
             if let Some(office) = event.office() {
-                let list = events.by_office.entry(office.clone()).or_default();
-                list.push((seq, event));
+                let list = new.by_office.entry(office.clone()).or_default();
+                list.push((seq, event.clone()));
             }
         }
-        Ok(events)
+        new
+    }
+
+    /// The offices whose timelines the new events change: the offices they name, unless one
+    /// revokes or retracts something ([`affected_offices`] then follows what it touches).
+    pub fn offices<R: Recorded>(&self, ledger: &R) -> Result<BTreeSet<OfficeId>, R::Error> {
+        if self.changes_force {
+            affected_offices(ledger, self.new.clone())
+        } else {
+            Ok(self.by_office.keys().cloned().collect())
+        }
     }
 
     /// The office's timeline at the head of `ledger`, given `before`, its timeline at the head
@@ -95,9 +114,9 @@ impl NewEvents {
         before: Option<&Timeline>,
     ) -> Result<Timeline, R::Error> {
         if self.changes_force {
-            return timeline_as_of(ledger, office, self.head);
+            return timeline_as_of(ledger, office, *self.new.end());
         }
-        let mut live = Liveness::new(ledger, self.head);
+        let mut live = Liveness::new(ledger, *self.new.end());
         let mut in_force = Vec::new();
         for (seq, event) in self.by_office.get(office).map_or(&[][..], Vec::as_slice) {
             if live.is_live(*seq, event)? {
@@ -152,9 +171,10 @@ impl Engine {
     }
 
     fn refresh(&mut self, new: std::ops::RangeInclusive<Seq>) {
-        let offices =
-            affected_offices(&self.ledger, new.clone()).unwrap_or_else(|never| match never {});
         let events = NewEvents::read(&self.ledger, new).unwrap_or_else(|never| match never {});
+        let offices = events
+            .offices(&self.ledger)
+            .unwrap_or_else(|never| match never {});
         for office in offices {
             let timeline = events
                 .timeline(&self.ledger, &office, self.timelines.get(&office))

@@ -10,8 +10,7 @@ use chrono::{DateTime, Utc};
 use sled::{Batch, Db};
 
 use actledger_core::{
-    BatchError, Event, Indexed, InputEvent, NewEvents, Outcome, Seq, WithPending, affected_offices,
-    validate_batch,
+    BatchError, Event, Indexed, InputEvent, NewEvents, Outcome, Seq, WithPending, validate_batch,
 };
 
 use crate::chunk;
@@ -676,32 +675,26 @@ impl Ledger {
                 ledger: &*self,
                 pending: &valid.new_events,
             };
-            let offices = affected_offices(&view, first..=count)?;
-            let mut batch = Batch::default();
             let mut prev = self.head.hash;
-            let mut tree = TreeAppender::new(&self.db, &self.path, self.head.count);
-            let mut postings = PostingWriter::default();
-            let mut log = chunk::Writer::new(&self.db, &self.path, self.head.count)?;
-            let mut named = HashSet::new();
-            for (seq, event) in (first..).zip(valid.events()) {
-                let entry = Entry::new(seq, time.clone(), prev, event.canonical_bytes());
-                tree.push(&entry)?;
-                log.push(&mut batch, &entry);
-                add_index_keys(&mut batch, &mut postings, &mut named, seq, event);
-                prev = entry.hash;
-                hashes.push(entry.hash);
-            }
-            log.write(&mut batch);
-            postings.write(&self.db, &self.path, &mut batch)?;
+            let entries: Vec<Entry> = (first..)
+                .zip(valid.events())
+                .map(|(seq, event)| {
+                    let entry = Entry::new(seq, time.clone(), prev, event.canonical_bytes());
+                    prev = entry.hash;
+                    entry
+                })
+                .collect();
+            hashes.extend(entries.iter().map(|entry| entry.hash));
+            let mut batch = Batch::default();
+            self.write_entries(&mut batch, &entries, valid.events())?;
             // From the cached timeline at the head: replaying the office's whole history is
             // needed only when the batch revokes or retracts something.
-            let new_events = NewEvents::read(&view, first..=count)?;
-            for office in &offices {
+            let new_events = NewEvents::of(first, valid.events());
+            for office in &new_events.offices(&view)? {
                 let before = self.head_timeline(office)?;
                 let timeline = new_events.timeline(&view, office, before.as_ref())?;
                 self.write_timeline(&mut batch, &timeline)?;
             }
-            tree.write(&mut batch)?;
             let head = Head { count, hash: prev };
             batch.insert(keys::META_HEAD, encode_head(head, &time));
             batch.insert(keys::META_CACHE, &encode_cache_record(count));
@@ -992,12 +985,7 @@ impl Ledger {
             }
         }
         let mut batch = Batch::default();
-        let mut log = chunk::Writer::new(&self.db, &self.path, self.head.count)?;
-        for entry in &entries {
-            log.push(&mut batch, entry);
-        }
-        log.write(&mut batch);
-        self.index_into(&mut batch, &entries, valid.events())?;
+        self.write_entries(&mut batch, &entries, valid.events())?;
         if let Some(last) = entries.last() {
             let head = Head {
                 count: last.seq,
@@ -1010,6 +998,22 @@ impl Ledger {
             self.last_time.clone_from(&last.time);
         }
         Ok(())
+    }
+
+    /// Puts into `batch` `entries`, the next after the head, in the log's chunks, and their
+    /// index keys, postings and Merkle tree hashes (`events` are their events).
+    fn write_entries(
+        &self,
+        batch: &mut Batch,
+        entries: &[Entry],
+        events: &[Event],
+    ) -> Result<(), StoreError> {
+        let mut log = chunk::Writer::new(&self.db, &self.path, self.head.count)?;
+        for entry in entries {
+            log.push(batch, entry);
+        }
+        log.write(batch);
+        self.index_into(batch, entries, events)
     }
 
     /// Puts into `batch` the index keys, postings and Merkle tree hashes of `entries`, the
