@@ -450,21 +450,10 @@ impl Ledger {
     pub fn open(path: &Path) -> Result<Ledger, StoreError> {
         let mut ledger = Ledger::open_raw(path)?;
         ledger.recovery = ledger.recover()?;
-        // One read of the last chunk: its last entry, checked as any entry read for an answer
-        // is, must be the head.
+        // One read of the last chunk: its last entry must be the head.
         let consistent = match ledger.last_stored()? {
             None => ledger.head.count == 0,
-            Some(last) => {
-                let stored = Stored {
-                    seq: last.seq,
-                    time: &last.time,
-                    prev: last.prev,
-                    hash: last.hash,
-                    event: &last.event,
-                };
-                check_stored(&stored, last.seq)?;
-                last.seq == ledger.head.count && last.hash == ledger.head.hash
-            }
+            Some(last) => last.seq == ledger.head.count && last.hash == ledger.head.hash,
         };
         if !consistent {
             return Err(damaged(
@@ -564,7 +553,8 @@ impl Ledger {
         self.head
     }
 
-    /// The last stored entry (the last of the last chunk), whatever the head record says.
+    /// The last stored entry (the last of the last chunk), whatever the head record says,
+    /// checked as any entry read for an answer is (its hash is the hash of its fields).
     fn last_stored(&self) -> Result<Option<Entry>, StoreError> {
         let Some(item) = self.db.scan_prefix([keys::ENTRY]).next_back() else {
             return Ok(None);
@@ -584,9 +574,13 @@ impl Ledger {
         let mut last = None;
         let mut body = chunk::Body::default();
         for stored in body.open(first, &value).map_err(unreadable)? {
-            last = Some(stored.map_err(unreadable)?.to_entry());
+            last = Some(stored.map_err(unreadable)?);
         }
-        Ok(last)
+        let Some(last) = last else {
+            return Ok(None);
+        };
+        check_stored(&last, last.seq)?;
+        Ok(Some(last.to_entry()))
     }
 
     /// Shows `f` the stored entry at `seq`, checked (its hash is the hash of its fields), or
