@@ -105,8 +105,9 @@ impl NewEvents {
     ///
     /// When no new event revokes or retracts anything, every event already in force stays so,
     /// and `before` is extended with the office's new events that are in force
-    /// ([`Timeline::extended`]): the cost is that of the new events, not of the office's
-    /// history. Otherwise the office is replayed from all its events.
+    /// ([`Timeline::extended`]): no event of the office's history is read or parsed again,
+    /// though the timeline's parts are rebuilt whole. Otherwise the office is replayed from all
+    /// its events.
     pub fn timeline<R: Recorded>(
         &self,
         ledger: &R,

@@ -52,5 +52,7 @@ pub use recorded::{
     IndexEntry, Infallible, MemoryLedger, Recorded, WithPending, identical_candidates,
     index_entries, issued_at,
 };
-pub use timeline::{Delegation, Departure, Segment, Stint, Tenure, Timeline, Trip, TripRef};
+pub use timeline::{
+    Delegation, Departure, Segment, Stint, Tenure, Timeline, Trip, TripRef, segment_covering,
+};
 pub use validate::{BatchError, Outcome, ValidBatch, validate_batch};

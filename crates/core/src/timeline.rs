@@ -138,11 +138,7 @@ impl Timeline {
 
     /// The segment covering `day`, if anyone held the office that day.
     pub fn segment_at(&self, day: Day) -> Option<&Segment> {
-        let after = self.segments.partition_point(|s| s.from <= day);
-        after
-            .checked_sub(1)
-            .map(|i| &self.segments[i])
-            .filter(|s| s.covers(day))
+        segment_covering(&self.segments, day)
     }
 
     /// The titular tenure covering `day`.
@@ -457,4 +453,14 @@ fn segments(tenures: &[Tenure], trips: &[Trip], delegations: &[Delegation]) -> V
         }
     }
     segments
+}
+
+/// The segment covering `day` among `segments`, in order and not overlapping (a whole timeline's
+/// or a run of them, as the store keeps them in blocks).
+pub fn segment_covering(segments: &[Segment], day: Day) -> Option<&Segment> {
+    let after = segments.partition_point(|s| s.from <= day);
+    after
+        .checked_sub(1)
+        .map(|i| &segments[i])
+        .filter(|s| s.covers(day))
 }

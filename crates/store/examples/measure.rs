@@ -110,7 +110,7 @@ fn disk_usage(path: &Path) -> std::io::Result<(u64, u64)> {
 /// Prints, per table (a key's first byte), its keys and its key and value bytes, then sled's
 /// size on disk: the logical bytes are what a layout change moves, the rest is sled's.
 fn table_breakdown(path: &Path, n: usize) -> Result<(), Box<dyn Error>> {
-    let db = sled::open(path)?;
+    let db = actledger_store::testing::Sled::open(path)?;
     let mut tables: std::collections::BTreeMap<u8, (u64, u64, u64)> = Default::default();
     for item in db.iter() {
         let (key, value) = item?;
@@ -151,7 +151,7 @@ fn main() -> Result<(), Box<dyn Error>> {
             return table_breakdown(Path::new(path), events.parse()?);
         }
     }
-    let n: usize = match std::env::args().nth(1) {
+    let n: usize = match args.get(1) {
         Some(arg) => arg.replace(['_', ','], "").parse()?,
         None => 100_000,
     };

@@ -17,6 +17,7 @@ use sled::Batch;
 use actledger_core::{
     ActId, Day, Delegation, Departure, Event, IndexEntry, Indexed, OfficeId, PersonId, Recorded,
     Segment, Seq, Stint, Tenure, Timeline, Trip, TripRef, identical_candidates, index_entries,
+    segment_covering,
 };
 
 use crate::error::StoreError;
@@ -1068,12 +1069,7 @@ impl Indexed for Ledger {
                 return Err(self.unlinked(office));
             }
         }
-        Ok(before.and_then(|block| {
-            let at = block.segments.partition_point(|s| s.from <= day);
-            at.checked_sub(1)
-                .map(|i| block.segments[i].clone())
-                .filter(|segment| segment.covers(day))
-        }))
+        Ok(before.and_then(|block| segment_covering(&block.segments, day).cloned()))
     }
 }
 
