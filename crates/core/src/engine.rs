@@ -90,6 +90,13 @@ impl NewEvents {
         new
     }
 
+    /// Whether [`NewEvents::timeline`] extends the timeline before the new events (it does
+    /// unless one of them revokes or retracts something, which replays the office instead):
+    /// a caller need not read that timeline otherwise.
+    pub fn extends_before(&self) -> bool {
+        !self.changes_force
+    }
+
     /// The offices whose timelines the new events change: the offices they name, unless one
     /// revokes or retracts something ([`affected_offices`] then follows what it touches).
     pub fn offices<R: Recorded>(&self, ledger: &R) -> Result<BTreeSet<OfficeId>, R::Error> {

@@ -66,8 +66,8 @@ fn unsealed<'a>(key: &[u8], value: &'a [u8]) -> Option<&'a [u8]> {
     (*sum == checksum(key, body)).then_some(body)
 }
 
-/// "No day" where a day is optional (a delegation that takes no effect): no day has this
-/// ordinal, the last one (9999-12-31) being 3,652,058.
+/// "No day" where a day is optional (a delegation that takes no effect, no block of segments
+/// before or after): no day has this ordinal, the last one (9999-12-31) being 3,652,058.
 const NO_DAY: u32 = u32::MAX;
 
 /// Why a sealed cache body does not decode. The checksum makes this unreachable but for a bug
@@ -98,6 +98,10 @@ impl Encoder {
 
     fn day(&mut self, day: Day) {
         self.u32(day.ordinal());
+    }
+
+    fn optional_day(&mut self, day: Option<Day>) {
+        self.u32(day.map_or(NO_DAY, Day::ordinal));
     }
 
     fn seq(&mut self, n: Seq) {
@@ -264,7 +268,7 @@ fn take_segment(input: &mut Decoder) -> Result<Segment, Malformed> {
 }
 
 /// A block of segments: its links (the first days of the blocks before and after it,
-/// [`NO_SEGMENT`] for none), how many segments (u16), then each segment. Its key names the
+/// [`NO_DAY`] for none), how many segments (u16), then each segment. Its key names the
 /// first day of its first segment, which the checksum covers.
 fn encode_segment_block(segments: &[Segment], prev: u32, next: u32) -> Vec<u8> {
     let mut out = Encoder::default();
@@ -336,7 +340,7 @@ fn decode_tenure(input: &mut Decoder) -> Result<Tenure, Malformed> {
 fn encode_delegation(out: &mut Encoder, delegation: &Delegation) {
     out.day(delegation.from);
     out.day(delegation.until);
-    out.u32(delegation.effective_until.map_or(NO_DAY, Day::ordinal));
+    out.optional_day(delegation.effective_until);
     out.stint(&delegation.stint);
 }
 
@@ -541,11 +545,12 @@ pub(crate) fn add_index_keys(
                 postings.add(keys::named_prefix(keys::PERSON, p.as_str()), seq)
             }
             IndexEntry::KnownOffice(o) => {
-                let mut key = Vec::with_capacity(o.as_str().len() + 1);
-                key.push(keys::KNOWN);
-                key.extend_from_slice(o.as_str().as_bytes());
-                if named.insert(o) {
+                if !named.contains(&o) {
+                    let mut key = Vec::with_capacity(o.as_str().len() + 1);
+                    key.push(keys::KNOWN);
+                    key.extend_from_slice(o.as_str().as_bytes());
                     batch.insert(key, &[]);
+                    named.insert(o);
                 }
             }
         }
@@ -561,9 +566,6 @@ const DEPARTURES: u8 = b'l';
 /// The manifest of an office's cached timeline, under `W office 0x00 'n' 0`: how many records
 /// of each kind the timeline has, so that a record gone missing is noticed.
 const MANIFEST: u8 = b'n';
-
-/// "No segment" in a segment's links.
-const NO_SEGMENT: u32 = u32::MAX;
 
 /// What the manifest counts, in this order: segments, tenures, delegations, trips, departures.
 type Counts = [usize; 5];
@@ -614,7 +616,7 @@ fn timeline_records(timeline: &Timeline) -> BTreeMap<Vec<u8>, Vec<u8>> {
     let blocks: Vec<&[Segment]> = timeline.segments.chunks(PER_BLOCK).collect();
     let first = |i: Option<usize>| {
         i.and_then(|i| blocks.get(i))
-            .map_or(NO_SEGMENT, |block| block[0].from.ordinal())
+            .map_or(NO_DAY, |block| block[0].from.ordinal())
     };
     for (i, block) in blocks.iter().enumerate() {
         let mut key = segment_prefix.clone();
@@ -737,7 +739,7 @@ impl Ledger {
 
     /// A cached block of segments under `key` (`prefix`, then its first day), its checksum
     /// checked, with its links: the first days of the blocks before and after it
-    /// ([`NO_SEGMENT`] for none).
+    /// ([`NO_DAY`] for none).
     fn segment_block(
         &self,
         prefix: &[u8],
@@ -823,7 +825,7 @@ impl Ledger {
 
 impl Ledger {
     /// The memo's sets, loaded on first use.
-    pub(crate) fn memo_sets(&self) -> Result<&Sets, StoreError> {
+    fn memo_sets(&self) -> Result<&Sets, StoreError> {
         if let Some(sets) = self.memo.sets.get() {
             return Ok(sets);
         }
@@ -940,8 +942,8 @@ impl Indexed for Ledger {
             departures: Vec::new(),
         };
         let mut found = false;
-        let mut expected_prev = NO_SEGMENT;
-        let mut next_of_last = NO_SEGMENT;
+        let mut expected_prev = NO_DAY;
+        let mut next_of_last = NO_DAY;
         let segment_prefix = keys::named_prefix(keys::SEGMENT, office.as_str());
         for item in self.db.scan_prefix(&segment_prefix) {
             let (key, value) = item.map_err(storage(&self.path))?;
@@ -959,7 +961,7 @@ impl Indexed for Ledger {
             timeline.segments.extend(block.segments);
             found = true;
         }
-        if next_of_last != NO_SEGMENT {
+        if next_of_last != NO_DAY {
             return Err(self.unlinked(office));
         }
         let prefix = keys::named_prefix(keys::TIMELINE, office.as_str());
@@ -1054,10 +1056,8 @@ impl Indexed for Ledger {
             }
         };
         // The two blocks around the day must name each other.
-        let first = |b: &Option<SegmentBlock>| {
-            b.as_ref()
-                .map_or(NO_SEGMENT, |b| b.segments[0].from.ordinal())
-        };
+        let first =
+            |b: &Option<SegmentBlock>| b.as_ref().map_or(NO_DAY, |b| b.segments[0].from.ordinal());
         let linked = before.as_ref().is_none_or(|b| b.next == first(&after))
             && after.as_ref().is_none_or(|b| b.prev == first(&before));
         if !linked {
@@ -1252,9 +1252,9 @@ mod tests {
         assert_eq!(
             links,
             [
-                (NO_SEGMENT, from(64), 64),
+                (NO_DAY, from(64), 64),
                 (from(0), from(128), 64),
-                (from(64), NO_SEGMENT, 2)
+                (from(64), NO_DAY, 2)
             ]
         );
     }
@@ -1311,19 +1311,19 @@ mod tests {
         let segments = &timeline().segments[..1];
         let first = segments[0].from;
         // The flags byte follows the links, the count and the segment's two days.
-        let mut body = encode_segment_block(segments, NO_SEGMENT, NO_SEGMENT);
+        let mut body = encode_segment_block(segments, NO_DAY, NO_DAY);
         body[18] |= 8;
         assert!(decode_segment_block(first, &body).is_err());
         // A day past 9999-12-31.
-        let mut body = encode_segment_block(segments, NO_SEGMENT, NO_SEGMENT);
+        let mut body = encode_segment_block(segments, NO_DAY, NO_DAY);
         body[14..18].copy_from_slice(&(Day::MAX.ordinal() + 1).to_be_bytes());
         assert!(decode_segment_block(first, &body).is_err());
         // No segment, or segments out of order.
-        let mut body = encode_segment_block(segments, NO_SEGMENT, NO_SEGMENT);
+        let mut body = encode_segment_block(segments, NO_DAY, NO_DAY);
         body[8..10].copy_from_slice(&0u16.to_be_bytes());
         assert!(decode_segment_block(first, &body).is_err());
         let twice = [segments[0].clone(), segments[0].clone()];
-        let body = encode_segment_block(&twice, NO_SEGMENT, NO_SEGMENT);
+        let body = encode_segment_block(&twice, NO_DAY, NO_DAY);
         assert!(decode_segment_block(first, &body).is_err());
         // Positions: minimal varints only, and none beyond 64 bits.
         assert_eq!(Decoder(&[0x80, 0x01]).seq().unwrap(), 128);

@@ -685,7 +685,11 @@ impl Ledger {
             // needed only when the batch revokes or retracts something.
             let new_events = NewEvents::of(first, valid.events());
             for office in &new_events.offices(&view)? {
-                let before = self.head_timeline(office)?;
+                let before = if new_events.extends_before() {
+                    self.head_timeline(office)?
+                } else {
+                    None
+                };
                 let timeline = new_events.timeline(&view, office, before.as_ref())?;
                 self.write_timeline(&mut batch, &timeline)?;
             }
