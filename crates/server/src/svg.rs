@@ -149,26 +149,15 @@ fn panel(t: &OfficeTimeline, window: Window, on: Option<Day>) -> (String, f64) {
             people.len() - 1
         });
         let color = TITULAR_COLORS[index % TITULAR_COLORS.len()];
-        let who = row.name.as_deref().unwrap_or(person);
-        let (x, w) = span(window, a, b);
         row_bar(
             &mut bars,
             row,
             "titular",
-            (x, w),
+            span(window, a, b),
             (TITULAR_Y, TITULAR_H),
             color,
+            TITULAR_Y + 16.0,
         );
-        if fits(who, w) {
-            let _ = write!(
-                bars,
-                "<text class=\"in-titular\" x=\"{:.1}\" y=\"{:.1}\">{}</text>",
-                x + 6.0,
-                TITULAR_Y + 16.0,
-                escape(who)
-            );
-        }
-        bars.push_str("</a>");
     }
 
     // Vacancies: gaps in the titular lane.
@@ -261,23 +250,16 @@ fn panel(t: &OfficeTimeline, window: Window, on: Option<Day>) -> (String, f64) {
         let person = row.person.as_ref().map(|p| p.as_str()).unwrap_or("");
         let who = row.name.as_deref().unwrap_or(person);
         let (x, w) = span(window, a, b);
-        row_bar(
+        let labeled = row_bar(
             &mut bars,
             row,
             "acting",
             (x, w),
             (ACTING_Y, ACTING_H),
             "url(#hatch)",
+            ACTING_Y + 19.0,
         );
-        if fits(who, w) {
-            let _ = write!(
-                bars,
-                "<text class=\"in-acting\" x=\"{:.1}\" y=\"{:.1}\">{}</text>",
-                x + 6.0,
-                ACTING_Y + 19.0,
-                escape(who)
-            );
-        } else {
+        if !labeled {
             callouts.push(Callout {
                 x,
                 bar_y: ACTING_Y + ACTING_H,
@@ -285,7 +267,6 @@ fn panel(t: &OfficeTimeline, window: Window, on: Option<Day>) -> (String, f64) {
                 class: "note-acting",
             });
         }
-        bars.push_str("</a>");
     }
 
     // Days away with nobody in charge.
@@ -344,8 +325,9 @@ fn panel(t: &OfficeTimeline, window: Window, on: Option<Day>) -> (String, f64) {
     (svg, height)
 }
 
-/// Opens the link to a titular or acting row's first act and draws the row's bar of `kind` in
-/// the lane at `y` of `height`, with a tooltip. The caller labels the bar and closes the link.
+/// Draws a titular or acting row's bar of `kind` in the lane at `y` of `height`, with a
+/// tooltip, linked to the row's first act, and the holder's name on it at `label_y` when it
+/// fits. Returns whether it did.
 fn row_bar(
     bars: &mut String,
     row: &HistoryRow,
@@ -353,7 +335,8 @@ fn row_bar(
     (x, w): (f64, f64),
     (y, height): (f64, f64),
     fill: &str,
-) {
+    label_y: f64,
+) -> bool {
     let person = row.person.as_ref().map(|p| p.as_str()).unwrap_or("");
     let who = row.name.as_deref().unwrap_or(person);
     let act = row.basis.first().map(|a| a.as_str()).unwrap_or("");
@@ -370,6 +353,17 @@ fn row_bar(
             .unwrap_or_else(|| "open".into()),
         tip_e = escape(&tip),
     );
+    let labeled = fits(who, w);
+    if labeled {
+        let _ = write!(
+            bars,
+            "<text class=\"in-{kind}\" x=\"{:.1}\" y=\"{label_y:.1}\">{}</text>",
+            x + 6.0,
+            escape(who)
+        );
+    }
+    bars.push_str("</a>");
+    labeled
 }
 
 /// The most narrow bars a panel labels below its lanes.
