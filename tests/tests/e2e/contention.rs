@@ -13,15 +13,19 @@ use actledger_store::{Entry, Ledger, verify_path};
 use crate::support::{actledger, rounds, run_for};
 
 /// The canonical bytes of the events of a batch.
-/// Starts `command` while `held` keeps the ledger, lets go of it 300 ms later (the command is
-/// waiting by then), and returns the command's output.
+/// Starts `command` while `held` keeps the ledger, checks 300 ms later that it is still
+/// waiting, lets go of the ledger and returns the command's output.
 fn run_once_released(command: &mut std::process::Command, held: Ledger) -> std::process::Output {
-    let child = command
+    let mut child = command
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
     std::thread::sleep(Duration::from_millis(300));
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "the command did not wait for the ledger"
+    );
     drop(held);
     child.wait_with_output().unwrap()
 }
@@ -249,6 +253,17 @@ fn verify_against_a_checkpoint_waits_for_the_ledger_too() {
         ended.stderr.contains("is in use by another process"),
         "{ended:?}"
     );
+    // A wait that runs out: verify waited for it, then says so.
+    let started = Instant::now();
+    let ended = run_for(&mut verify("0.5"), Duration::from_secs(30));
+    assert_eq!(ended.code(), Some(1), "{ended:?}");
+    assert!(
+        ended
+            .stderr
+            .contains("is still in use by another process after waiting 0.5 s"),
+        "{ended:?}"
+    );
+    assert!(started.elapsed() >= Duration::from_millis(500));
     let output = run_once_released(&mut verify("60"), held);
     assert!(output.status.success(), "{output:?}");
     let stdout = String::from_utf8_lossy(&output.stdout);
