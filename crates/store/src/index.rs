@@ -1159,41 +1159,15 @@ mod tests {
     }
 
     /// The timeline the records of `timeline_records` say, decoded without a ledger.
+    /// The timeline `records` hold, read back by the store's own reader ([`Ledger`]'s
+    /// `head_timeline`, with every check of blocks, links and manifest) from a scratch ledger.
     fn decoded(records: &BTreeMap<Vec<u8>, Vec<u8>>, office: &OfficeId) -> Timeline {
-        let mut out = Timeline {
-            office: office.clone(),
-            segments: Vec::new(),
-            tenures: Vec::new(),
-            delegations: Vec::new(),
-            trips: Vec::new(),
-            departures: Vec::new(),
-        };
-        let segment_prefix = keys::named_prefix(keys::SEGMENT, office.as_str());
-        let part_prefix = keys::named_prefix(keys::TIMELINE, office.as_str());
-        let mut manifest = None;
+        let dir = tempfile::tempdir().unwrap();
+        let ledger = Ledger::create(&dir.path().join("ledger")).unwrap();
         for (key, value) in records {
-            let body = unsealed(key, value).unwrap();
-            if let Some(from) = key.strip_prefix(&segment_prefix[..]) {
-                let from = Day::from_ordinal(u32::from_be_bytes(from.try_into().unwrap()));
-                out.segments
-                    .extend(decode_segment_block(from.unwrap(), body).unwrap().segments);
-                continue;
-            }
-            match key[part_prefix.len()] {
-                TENURES => out.tenures.extend(take_part(body, decode_tenure).unwrap()),
-                DELEGATIONS => out
-                    .delegations
-                    .extend(take_part(body, decode_delegation).unwrap()),
-                TRIPS => out.trips.extend(take_part(body, decode_trip).unwrap()),
-                DEPARTURES => out
-                    .departures
-                    .extend(take_part(body, decode_departure).unwrap()),
-                MANIFEST => manifest = Some(decode_all(body, decode_counts).unwrap()),
-                other => panic!("unknown part {other}"),
-            }
+            ledger.db.insert(key, value.as_slice()).unwrap();
         }
-        assert_eq!(manifest, Some(counts(&out)));
-        out
+        ledger.head_timeline(office).unwrap().unwrap()
     }
 
     /// `timeline()` with `n` one-day segments and as many tenures, so that it needs several
