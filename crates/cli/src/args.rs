@@ -178,12 +178,28 @@ pub enum Command {
     /// checkpoint: it still holds every entry the checkpoint vouches for, unchanged. This
     /// catches removed tail entries and rewritten history that the chain alone cannot show.
     Verify {
+        /// Check the log alone (chain, positions, times, events, head record): faster, but
+        /// says nothing of the indexes, timeline cache and tree hashes that answers are read
+        /// from
+        #[arg(long)]
+        log_only: bool,
         /// A signed checkpoint (from `actledger checkpoint`) the ledger must extend
         #[arg(long, value_name = "FILE", requires = "vkey")]
         checkpoint: Option<PathBuf>,
         /// The verifier key of the checkpoint's signer: a file, or the key line itself
         #[arg(long, value_name = "VKEY", requires = "checkpoint")]
         vkey: Option<String>,
+        #[command(flatten)]
+        json: Json,
+    },
+    /// Rebuild every record answers are read from (indexes, timeline cache, tree hashes)
+    /// from the log, after checking the log
+    ///
+    /// The log is verified first; if it fails, nothing is changed (exit 3): restore the
+    /// ledger from a backup or an export. Otherwise the derived records are compared with
+    /// what the log implies, what differed is listed per table, and every one is rebuilt.
+    /// Safe to interrupt (the next open or repair completes it) and to run twice.
+    Repair {
         #[command(flatten)]
         json: Json,
     },

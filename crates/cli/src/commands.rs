@@ -8,7 +8,9 @@ use std::time::Duration;
 use actledger_core::{
     Day, Seq, WhoHeld, anomalies, history, parse_batch, show_act, state, who_held,
 };
-use actledger_store::{AppendError, Appended, ImportError, Ledger, StoreError, Verdict};
+use actledger_store::{
+    AppendError, Appended, Findings, ImportError, Ledger, Repair, Scope, StoreError, Verdict,
+};
 use anyhow::{Context, Result, anyhow, bail};
 use serde_json::json;
 
@@ -90,17 +92,21 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<Finding> {
         }
         Command::Verify {
             checkpoint: None,
+            log_only,
             json,
             ..
-        } => return verify(path, wait, json.json, out),
+        } => return verify(path, scope_of(log_only), wait, json.json, out),
         Command::Verify {
             checkpoint: Some(checkpoint),
             vkey,
+            log_only,
             json,
         } => {
             let vkey = vkey.context("--checkpoint needs --vkey")?;
-            return proofs::verify_against(path, &checkpoint, &vkey, wait, json.json, out);
+            let scope = scope_of(log_only);
+            return proofs::verify_against(path, &checkpoint, &vkey, scope, wait, json.json, out);
         }
+        Command::Repair { json } => return repair(path, wait, json.json, out),
         Command::Head { json } => {
             let ledger = open(path, wait)?;
             let head = ledger.head();
@@ -353,43 +359,192 @@ fn log(
     Ok(())
 }
 
-fn verify(path: &Path, wait: Duration, as_json: bool, out: &mut dyn Write) -> Result<Finding> {
-    let verdict =
-        actledger_store::verify_path_waiting(path, wait).map_err(|e| store_error(e, path))?;
-    match verdict {
-        Verdict::Intact { count, head } => {
-            if as_json {
-                writeln!(
-                    out,
-                    "{}",
-                    json!({"intact": true, "count": count, "head": hex::encode(head)})
-                )?;
-            } else {
-                writeln!(out, "intact: {count} entries, head {}", hex::encode(head))?;
-            }
-            Ok(Finding::Clean)
-        }
-        Verdict::Broken { seq, problem } => report_altered(seq, &problem, as_json, out),
-    }
+fn scope_of(log_only: bool) -> Scope {
+    if log_only { Scope::Log } else { Scope::Everything }
 }
 
-/// Says where a ledger fails verification (`verify`, with or without a checkpoint).
-pub(crate) fn report_altered(
-    seq: u64,
-    problem: &actledger_store::Problem,
+fn verify(
+    path: &Path,
+    scope: Scope,
+    wait: Duration,
     as_json: bool,
     out: &mut dyn Write,
 ) -> Result<Finding> {
+    let verdict = actledger_store::verify_path_waiting(path, scope, wait)
+        .map_err(|e| store_error(e, path))?;
+    report_verdict(&verdict, scope, as_json, &mut serde_json::Map::new(), out)
+}
+
+/// What `--log-only` leaves unchecked, said wherever its verdict is.
+pub(crate) const LOG_ONLY_NOTE: &str =
+    "log only: the indexes, timeline cache and tree hashes that answers are read from were not checked";
+
+/// Prints a verdict of verification; `extra` goes into its JSON object (a checkpoint's
+/// fields). Every verdict but intact is exit 3.
+pub(crate) fn report_verdict(
+    verdict: &Verdict,
+    scope: Scope,
+    as_json: bool,
+    extra: &mut serde_json::Map<String, serde_json::Value>,
+    out: &mut dyn Write,
+) -> Result<Finding> {
+    let answers_checked = scope == Scope::Everything;
+    let mut value = match verdict {
+        Verdict::Intact { count, head } => {
+            json!({"intact": true, "log_intact": true, "answers_checked": answers_checked,
+                "count": count, "head": hex::encode(head)})
+        }
+        Verdict::Broken { seq, problem } => {
+            json!({"intact": false, "log_intact": false, "answers_checked": false,
+                "seq": seq, "problem": problem.to_string()})
+        }
+        Verdict::Diverged {
+            count,
+            head,
+            findings,
+        } => json!({"intact": false, "log_intact": true, "answers_checked": true,
+            "count": count, "head": hex::encode(head),
+            "findings": findings_json(findings), "total": findings.total(),
+            "per_table": per_table_json(findings)}),
+        Verdict::Unreadable { reason } => {
+            json!({"intact": false, "log_intact": false, "answers_checked": false,
+                "problem": format!("the storage engine found the ledger's files damaged: {reason}")})
+        }
+        other => bail!("an unknown verdict: {other}"),
+    };
     if as_json {
-        writeln!(
-            out,
-            "{}",
-            json!({"intact": false, "seq": seq, "problem": problem.to_string()})
-        )?;
+        if let Some(object) = value.as_object_mut() {
+            object.append(extra);
+        }
+        writeln!(out, "{value}")?;
     } else {
-        writeln!(out, "ALTERED: entry {seq}: {problem}")?;
+        match verdict {
+            Verdict::Intact { count, head } => {
+                writeln!(out, "intact: {count} entries, head {}", hex::encode(head))?;
+                if answers_checked {
+                    writeln!(
+                        out,
+                        "every index, cached timeline and tree hash matches what the log implies"
+                    )?;
+                } else {
+                    writeln!(out, "{LOG_ONLY_NOTE}")?;
+                }
+            }
+            Verdict::Broken { seq, problem } => writeln!(out, "ALTERED: entry {seq}: {problem}")?,
+            Verdict::Diverged {
+                count,
+                head,
+                findings,
+            } => {
+                writeln!(
+                    out,
+                    "ALTERED: the log is intact ({count} entries, head {}), but {} of the records answers are read from differ from what it implies:",
+                    hex::encode(head),
+                    plural(findings.total(), "finding", "findings")
+                )?;
+                write_findings(findings, out)?;
+                writeln!(out, "`actledger repair` rebuilds them from the log")?;
+            }
+            Verdict::Unreadable { reason } => writeln!(
+                out,
+                "ALTERED: the storage engine found the ledger's files damaged: {reason}"
+            )?,
+            _ => {}
+        }
     }
-    Ok(Finding::Altered)
+    Ok(if verdict.is_intact() {
+        Finding::Clean
+    } else {
+        Finding::Altered
+    })
+}
+
+fn plural(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+fn findings_json(findings: &Findings) -> serde_json::Value {
+    findings
+        .shown
+        .iter()
+        .map(|finding| {
+            json!({"table": finding.table.name(), "prefix": finding.table.prefix(),
+                "subject": finding.subject.to_string(),
+                "difference": finding.difference.to_string(),
+                "message": finding.to_string()})
+        })
+        .collect()
+}
+
+fn per_table_json(findings: &Findings) -> serde_json::Value {
+    findings
+        .per_table
+        .iter()
+        .map(|(table, n)| (table.name().to_owned(), json!(n)))
+        .collect::<serde_json::Map<_, _>>()
+        .into()
+}
+
+/// The first findings, one a line, then how many more, then the count per table.
+fn write_findings(findings: &Findings, out: &mut dyn Write) -> Result<()> {
+    for finding in &findings.shown {
+        writeln!(out, "  {finding}")?;
+    }
+    let more = findings.total() - findings.shown.len() as u64;
+    if more > 0 {
+        writeln!(out, "  ...and {more} more")?;
+    }
+    let tables: Vec<String> = findings
+        .per_table
+        .iter()
+        .map(|(table, n)| format!("{table}: {n}"))
+        .collect();
+    writeln!(out, "per table: {}", tables.join(", "))?;
+    Ok(())
+}
+
+fn repair(path: &Path, wait: Duration, as_json: bool, out: &mut dyn Write) -> Result<Finding> {
+    let repair = actledger_store::repair_path(path, wait).map_err(|e| store_error(e, path))?;
+    match repair {
+        Repair::LogFails(verdict) => {
+            if !as_json {
+                writeln!(out, "the log fails verification, so nothing was changed (restore the ledger from a backup or an export):")?;
+            }
+            let mut extra = serde_json::Map::new();
+            extra.insert("repaired".into(), json!(false));
+            report_verdict(&verdict, Scope::Everything, as_json, &mut extra, out)
+        }
+        Repair::NothingToRepair { count, head } => {
+            if as_json {
+                writeln!(out, "{}", json!({"repaired": false, "count": count,
+                    "head": hex::encode(head), "total": 0, "per_table": {}, "findings": []}))?;
+            } else {
+                writeln!(out, "nothing to repair: the log is intact ({count} entries, head {}) and every derived record matches it", hex::encode(head))?;
+            }
+            Ok(Finding::Clean)
+        }
+        Repair::Rebuilt {
+            count,
+            head,
+            findings,
+        } => {
+            if as_json {
+                writeln!(out, "{}", json!({"repaired": true, "count": count,
+                    "head": hex::encode(head), "total": findings.total(),
+                    "per_table": per_table_json(&findings), "findings": findings_json(&findings)}))?;
+            } else {
+                writeln!(
+                    out,
+                    "repaired: {} differed from the log ({count} entries, head {}); every derived record was rebuilt from it:",
+                    plural(findings.total(), "derived record", "derived records"),
+                    hex::encode(head)
+                )?;
+                write_findings(&findings, out)?;
+            }
+            Ok(Finding::Clean)
+        }
+        other => bail!("an unknown result of repair: {other:?}"),
+    }
 }
 
 fn progress_bar(total: Option<u64>, what: &str) -> indicatif::ProgressBar {
@@ -511,11 +666,13 @@ fn demo(out: &mut dyn Write) -> Result<()> {
     writeln!(out, "\nVerifying the chain:")?;
     match ledger.verify()? {
         Verdict::Intact { count, head } => {
-            writeln!(out, "  intact: {count} entries, head {}", hex::encode(head))?
+            writeln!(out, "  intact: {count} entries, head {}", hex::encode(head))?;
+            writeln!(
+                out,
+                "  every index, cached timeline and tree hash matches what the log implies"
+            )?;
         }
-        Verdict::Broken { seq, problem } => {
-            bail!("the demo ledger does not verify: entry {seq}: {problem}")
-        }
+        other => bail!("the demo ledger does not verify: {other}"),
     }
     Ok(())
 }

@@ -9,7 +9,7 @@ use actledger_proof::{
     Checkpoint, ConsistencyProof, InclusionProof, SignedCheckpoint, SignerKey, VerifierKey,
     hash_to_hex,
 };
-use actledger_store::{Ledger, Verdict};
+use actledger_store::{Ledger, Scope, Verdict};
 use anyhow::{Context, Result, anyhow, bail};
 use serde_json::json;
 
@@ -231,6 +231,7 @@ pub fn verify_against(
     path: &Path,
     checkpoint: &Path,
     vkey: &str,
+    scope: Scope,
     wait: std::time::Duration,
     as_json: bool,
     out: &mut dyn Write,
@@ -238,26 +239,26 @@ pub fn verify_against(
     let vkey = read_vkey(vkey)?;
     let signed = open_checkpoint(checkpoint, &vkey)?;
     let cp = &signed.checkpoint;
-    let verdict = actledger_store::verify_path_against_waiting(path, cp, wait)
+    let verdict = actledger_store::verify_path_against_waiting(path, cp, scope, wait)
         .map_err(|e| store_error(e, path))?;
-    match verdict {
-        Verdict::Intact { count, head } => {
-            if as_json {
-                let value = json!({"intact": true, "count": count, "head": hex::encode(head),
-                    "checkpoint": {"origin": cp.origin, "size": cp.size, "root": hash_to_hex(&cp.root)}});
-                writeln!(out, "{value}")?;
-            } else {
-                writeln!(out, "intact: {count} entries, head {}", hex::encode(head))?;
-                writeln!(
-                    out,
-                    "extends the checkpoint of {} entries signed by {}",
-                    cp.size, cp.origin
-                )?;
+    if let Verdict::Intact { count, head } = &verdict {
+        if !as_json {
+            writeln!(out, "intact: {count} entries, head {}", hex::encode(head))?;
+            writeln!(
+                out,
+                "extends the checkpoint of {} entries signed by {}",
+                cp.size, cp.origin
+            )?;
+            if scope == Scope::Log {
+                writeln!(out, "{}", crate::commands::LOG_ONLY_NOTE)?;
             }
-            Ok(Finding::Clean)
-        }
-        Verdict::Broken { seq, problem } => {
-            crate::commands::report_altered(seq, &problem, as_json, out)
+            return Ok(Finding::Clean);
         }
     }
+    let mut extra = serde_json::Map::new();
+    extra.insert(
+        "checkpoint".into(),
+        json!({"origin": cp.origin, "size": cp.size, "root": hash_to_hex(&cp.root)}),
+    );
+    crate::commands::report_verdict(&verdict, scope, as_json, &mut extra, out)
 }

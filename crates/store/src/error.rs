@@ -76,6 +76,15 @@ pub enum StoreError {
         /// What is wrong with it.
         problem: Problem,
     },
+    /// The storage engine found the ledger's files damaged: its own checksums failed, or a
+    /// file ends early. Verification reports it as a verdict.
+    #[error("the storage engine found the files of the ledger at {} damaged: {reason}", .path.display())]
+    Corrupt {
+        /// The ledger's folder.
+        path: PathBuf,
+        /// What the engine reported, in words.
+        reason: String,
+    },
     /// The storage engine failed.
     #[error("the storage engine failed on the ledger at {}: {reason}", .path.display())]
     Storage {
@@ -149,6 +158,7 @@ pub enum ImportError {
 
 /// What verification found.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Verdict {
     /// Every hash and link holds, and the stored head is the last entry.
     Intact {
@@ -164,12 +174,238 @@ pub enum Verdict {
         /// What is wrong there.
         problem: Problem,
     },
+    /// The log is intact, but records that answers are read from (indexes, the timeline
+    /// cache, the stored tree hashes, their meta records) differ from what the log implies.
+    Diverged {
+        /// How many entries the (intact) log holds.
+        count: u64,
+        /// The hash of its last entry.
+        head: [u8; 32],
+        /// What differs.
+        findings: Findings,
+    },
+    /// The storage engine found its own files damaged (its checksums failed, or a file could
+    /// not be read) while verifying.
+    Unreadable {
+        /// What the engine reported.
+        reason: String,
+    },
 }
 
 impl Verdict {
-    /// Whether the chain is intact.
+    /// Whether the chain is intact (and, when they were checked, every derived record).
     pub fn is_intact(&self) -> bool {
         matches!(self, Verdict::Intact { .. })
+    }
+}
+
+/// The derived tables, as findings name them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[non_exhaustive]
+pub enum Table {
+    /// `A`: the events of each act.
+    ActPostings,
+    /// `R`: the revocations of each act.
+    Revocations,
+    /// `X`: the retractions of each position.
+    Retractions,
+    /// `O`: the events shaping each office's timeline.
+    OfficePostings,
+    /// `P`: the events about each person.
+    PersonPostings,
+    /// `K`: the known offices.
+    KnownOffices,
+    /// `S` and `W`: the timelines at the head.
+    TimelineCache,
+    /// `H`: the stored Merkle tree hashes.
+    TreeHashes,
+    /// `M`: the meta records (head, cache and tree records).
+    Meta,
+    /// A record under a prefix the ledger never writes.
+    Unknown,
+}
+
+impl Table {
+    /// Every table, in the order findings are reported.
+    pub const ALL: [Table; 10] = [
+        Table::ActPostings,
+        Table::Revocations,
+        Table::Retractions,
+        Table::OfficePostings,
+        Table::PersonPostings,
+        Table::KnownOffices,
+        Table::TimelineCache,
+        Table::TreeHashes,
+        Table::Meta,
+        Table::Unknown,
+    ];
+
+    /// The table's short name, for scripts: `act_postings`, `timeline_cache`...
+    pub fn name(self) -> &'static str {
+        match self {
+            Table::ActPostings => "act_postings",
+            Table::Revocations => "revocations",
+            Table::Retractions => "retractions",
+            Table::OfficePostings => "office_postings",
+            Table::PersonPostings => "person_postings",
+            Table::KnownOffices => "known_offices",
+            Table::TimelineCache => "timeline_cache",
+            Table::TreeHashes => "tree_hashes",
+            Table::Meta => "meta",
+            Table::Unknown => "unknown",
+        }
+    }
+
+    /// The key prefix(es) of the table in the stored layout (`docs/FORMAT.md`).
+    pub fn prefix(self) -> &'static str {
+        match self {
+            Table::ActPostings => "A",
+            Table::Revocations => "R",
+            Table::Retractions => "X",
+            Table::OfficePostings => "O",
+            Table::PersonPostings => "P",
+            Table::KnownOffices => "K",
+            Table::TimelineCache => "S/W",
+            Table::TreeHashes => "H",
+            Table::Meta => "M",
+            Table::Unknown => "?",
+        }
+    }
+}
+
+impl fmt::Display for Table {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let what = match self {
+            Table::ActPostings => "act postings",
+            Table::Revocations => "revocations",
+            Table::Retractions => "retractions",
+            Table::OfficePostings => "office postings",
+            Table::PersonPostings => "person postings",
+            Table::KnownOffices => "known offices",
+            Table::TimelineCache => "timeline cache",
+            Table::TreeHashes => "tree hashes",
+            Table::Meta => "meta records",
+            Table::Unknown => "unknown records",
+        };
+        write!(f, "{} ({what})", self.prefix())
+    }
+}
+
+/// What a finding is about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Subject {
+    /// An act.
+    Act(String),
+    /// An act bucket (`A`), when no single act can be named.
+    Bucket(u16),
+    /// An office.
+    Office(String),
+    /// A person.
+    Person(String),
+    /// A position of the log (a retracted entry).
+    Position(Seq),
+    /// A tile of stored tree hashes.
+    Tile(u64),
+    /// A record named by its key (meta records, unknown records).
+    Record(String),
+}
+
+impl fmt::Display for Subject {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Subject::Act(act) => write!(f, "act {act}"),
+            Subject::Bucket(bucket) => write!(f, "act bucket {bucket}"),
+            Subject::Office(office) => write!(f, "office {office}"),
+            Subject::Person(person) => write!(f, "person {person}"),
+            Subject::Position(seq) => write!(f, "entry {seq}"),
+            Subject::Tile(tile) => write!(f, "tile {tile}"),
+            Subject::Record(key) => write!(f, "record {key}"),
+        }
+    }
+}
+
+/// How a stored record differs from what the log implies.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Difference {
+    /// The log implies records that are not stored.
+    Missing,
+    /// Records are stored that the log does not imply.
+    Extra,
+    /// The stored records hold other values than the log implies.
+    Different,
+    /// A stored record cannot be read as its table's records are written.
+    Malformed(String),
+    /// The records could not be compared: what they are computed from differs (named by
+    /// other findings).
+    NotCompared(String),
+}
+
+impl fmt::Display for Difference {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Difference::Missing => f.write_str("missing: the log implies records that are not stored"),
+            Difference::Extra => f.write_str("extra: stored records the log does not imply"),
+            Difference::Different => f.write_str("different: the stored records differ from what the log implies"),
+            Difference::Malformed(why) => write!(f, "malformed: {why}"),
+            Difference::NotCompared(why) => write!(f, "not compared: {why}"),
+        }
+    }
+}
+
+/// One difference between the stored derived records and what the log implies.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finding {
+    /// The table.
+    pub table: Table,
+    /// The office, person, act, position or record concerned.
+    pub subject: Subject,
+    /// How it differs.
+    pub difference: Difference,
+}
+
+impl fmt::Display for Finding {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}, {}: {}", self.table, self.subject, self.difference)
+    }
+}
+
+/// The findings of a comparison of the derived records with the log: the first few in full,
+/// and how many per table.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Findings {
+    /// The first findings, in the order they were made (at most [`Findings::SHOWN`]).
+    pub shown: Vec<Finding>,
+    /// How many findings per table (every finding, shown or not).
+    pub per_table: std::collections::BTreeMap<Table, u64>,
+}
+
+impl Findings {
+    /// How many findings are kept in full.
+    pub const SHOWN: usize = 20;
+
+    /// Takes note of a finding.
+    pub fn push(&mut self, finding: Finding) {
+        *self.per_table.entry(finding.table).or_default() += 1;
+        if self.shown.len() < Self::SHOWN {
+            self.shown.push(finding);
+        }
+    }
+
+    /// How many findings in all.
+    pub fn total(&self) -> u64 {
+        self.per_table.values().sum()
+    }
+
+    /// Whether nothing differs.
+    pub fn is_empty(&self) -> bool {
+        self.per_table.is_empty()
+    }
+
+    /// Whether any finding concerns one of `tables`.
+    pub fn concern(&self, tables: &[Table]) -> bool {
+        tables.iter().any(|table| self.per_table.contains_key(table))
     }
 }
 
@@ -180,6 +416,14 @@ impl fmt::Display for Verdict {
                 write!(f, "intact: {count} entries, head {}", hex::encode(head))
             }
             Verdict::Broken { seq, problem } => write!(f, "broken at entry {seq}: {problem}"),
+            Verdict::Diverged {
+                count, findings, ..
+            } => write!(
+                f,
+                "the log is intact ({count} entries), but {} derived records differ from it",
+                findings.total()
+            ),
+            Verdict::Unreadable { reason } => write!(f, "unreadable: {reason}"),
         }
     }
 }

@@ -609,7 +609,7 @@ fn manifest_key(office: &str) -> Vec<u8> {
 /// it), each part in blocks of [`PER_BLOCK`] items under `W` (numbered from 0), and the
 /// manifest. A query reads a block and its successor and checks that they name each other,
 /// so a block moved or gone is an error, never a vacancy.
-fn timeline_records(timeline: &Timeline) -> BTreeMap<Vec<u8>, Vec<u8>> {
+pub(crate) fn timeline_records(timeline: &Timeline) -> BTreeMap<Vec<u8>, Vec<u8>> {
     let office = timeline.office.as_str();
     let mut records = BTreeMap::new();
     let segment_prefix = keys::named_prefix(keys::SEGMENT, office);

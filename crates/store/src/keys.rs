@@ -45,6 +45,10 @@ pub const META_TREE: &[u8] = b"Mtree";
 /// BE and hash, twice). Present only while an append is in progress (`crate::recovery`).
 pub const META_PENDING: &[u8] = b"Mpending";
 
+/// The intent record of a repair: present while `repair` rebuilds the derived tables, so that
+/// an interrupted repair is completed by the next open (`crate::repair`).
+pub const META_REPAIR: &[u8] = b"Mrepair";
+
 /// The tables derived from the log, rebuilt whole when an append was interrupted.
 pub const DERIVED: [u8; 9] = [
     ACT, REVOKED, RETRACTED, OFFICE, PERSON, KNOWN, SEGMENT, TIMELINE, TREE,

@@ -94,6 +94,20 @@ pub(crate) fn storage(path: &Path) -> impl Fn(sled::Error) -> StoreError + '_ {
                 };
             }
         }
+        let corrupt = match &e {
+            sled::Error::Corruption { .. } => true,
+            sled::Error::Io(io) => matches!(
+                io.kind(),
+                std::io::ErrorKind::UnexpectedEof | std::io::ErrorKind::InvalidData
+            ),
+            _ => false,
+        };
+        if corrupt {
+            return StoreError::Corrupt {
+                path: path.to_owned(),
+                reason: describe(&e),
+            };
+        }
         StoreError::Storage {
             path: path.to_owned(),
             reason: describe(&e),
@@ -450,6 +464,7 @@ impl Ledger {
     pub fn open(path: &Path) -> Result<Ledger, StoreError> {
         let mut ledger = Ledger::open_raw(path)?;
         ledger.recovery = ledger.recover()?;
+        ledger.complete_repair()?;
         // One read of the last chunk: its last entry must be the head.
         let consistent = match ledger.last_stored()? {
             None => ledger.head.count == 0,
@@ -487,6 +502,17 @@ impl Ledger {
         ledger.recover()?;
         let head = read_head(&ledger.db, path)?;
         Ok((ledger.db, head))
+    }
+
+    /// The ledger as [`Ledger::open_settled`] leaves it: an interrupted append settled, the
+    /// head record read, nothing derived checked or rebuilt.
+    /// When the head record cannot be read, the verdict of the log instead.
+    pub(crate) fn open_settled_ledger(path: &Path) -> Result<Result<Ledger, Verdict>, StoreError> {
+        let (db, head) = Ledger::open_settled(path)?;
+        match head {
+            Err(_) => Ok(Err(verify_db_with(&db, path, head, None, VERIFY_WINDOW)?)),
+            Ok(_) => Ok(Ok(Ledger::from_db(path, db, head)?)),
+        }
     }
 
     /// [`Ledger::open`], waiting up to `wait` for another process to let go of the ledger
@@ -815,10 +841,50 @@ impl Ledger {
     }
 
     /// Recomputes every hash from the first entry and checks every link, position, time and
-    /// event, then the head record. The query cache and indexes play no part.
+    /// event, then the head record; then compares every derived record (indexes, timeline
+    /// cache, stored tree hashes, their meta records) with what the log implies
+    /// (`crate::derived`). Repairs nothing.
     pub fn verify(&self) -> Result<Verdict, StoreError> {
+        self.verify_scoped(Scope::Everything, None)
+    }
+
+    /// [`Ledger::verify`] of the given scope, showing every sound entry to `on_entry` too.
+    pub(crate) fn verify_scoped(
+        &self,
+        scope: Scope,
+        on_entry: Option<&mut dyn FnMut(&Stored<'_>)>,
+    ) -> Result<Verdict, StoreError> {
         let head = read_head(&self.db, &self.path)?;
-        verify_db(&self.db, &self.path, head)
+        if scope == Scope::Log {
+            return verify_db_with(&self.db, &self.path, head, on_entry, VERIFY_WINDOW);
+        }
+        let mut expected = crate::derived::Expected::new(self)?;
+        let mut on_entry = on_entry;
+        let verdict = verify_db_with(
+            &self.db,
+            &self.path,
+            head,
+            Some(&mut |stored| {
+                expected.see(stored);
+                if let Some(f) = on_entry.as_mut() {
+                    f(stored);
+                }
+            }),
+            VERIFY_WINDOW,
+        )?;
+        let Verdict::Intact { count, head } = verdict else {
+            return Ok(verdict);
+        };
+        let findings = expected.finish(count)?;
+        if findings.is_empty() {
+            Ok(Verdict::Intact { count, head })
+        } else {
+            Ok(Verdict::Diverged {
+                count,
+                head,
+                findings,
+            })
+        }
     }
 
     /// Writes every entry as one export line (NDJSON; no header, no trailer), checking the
@@ -1278,10 +1344,6 @@ fn check_fields(
 }
 
 /// The walk of verification over the stored entries, then the head record.
-fn verify_db(db: &Db, path: &Path, head: HeadRecord) -> Result<Verdict, StoreError> {
-    verify_db_with(db, path, head, None, VERIFY_WINDOW)
-}
-
 /// Chunks of the log read at a time by verification and checked across the cores (16,384
 /// entries), unless [`VERIFY_WINDOW_BYTES`] come first.
 pub(crate) const VERIFY_WINDOW: usize = 16_384 / chunk::CHUNK as usize;
@@ -1646,21 +1708,66 @@ fn verify_stored(
     None
 }
 
+/// What a verification checks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// The log alone: chain, positions, times, canonical events and the head record.
+    Log,
+    /// The log, then every record that answers are read from, against what the log implies.
+    Everything,
+}
+
+/// Runs a verification, turning damage that the storage engine itself detects (its
+/// checksums, a file it cannot read) into a verdict rather than an error: it is a finding
+/// about the ledger, not a failure of the run.
+fn verdict_of(
+    run: impl FnOnce() -> Result<Verdict, StoreError>,
+) -> Result<Verdict, StoreError> {
+    match run() {
+        Err(StoreError::Corrupt { reason, .. }) => Ok(Verdict::Unreadable { reason }),
+        other => other,
+    }
+}
+
+/// The settled ledger at `path`, verified in `scope`, with `on_entry` shown every sound entry.
+fn verify_settled(
+    path: &Path,
+    scope: Scope,
+    on_entry: Option<&mut dyn FnMut(&Stored<'_>)>,
+) -> Result<Verdict, StoreError> {
+    // Without a head record there is no ledger to compare derived records with; the chain's
+    // check says what is wrong.
+    match Ledger::open_settled_ledger(path)? {
+        Err(verdict) => Ok(verdict),
+        Ok(ledger) => ledger.verify_scoped(scope, on_entry),
+    }
+}
+
 /// Opens the ledger at `path`, verifies its chain, and checks that it extends `checkpoint`:
 /// it holds at least the checkpoint's entries, and the Merkle root of its first
 /// `checkpoint.size` entries, recomputed from the entries themselves (never from stored tree
 /// hashes), is the checkpoint's root. Removed tail entries and rewritten history are caught
 /// even when the head record was rewritten to match. Fails closed: no ledger is an error, and
 /// an empty ledger extends no checkpoint.
-pub fn verify_path_against(path: &Path, checkpoint: &Checkpoint) -> Result<Verdict, StoreError> {
-    let (db, head) = Ledger::open_settled(path)?;
+pub fn verify_path_against(
+    path: &Path,
+    checkpoint: &Checkpoint,
+    scope: Scope,
+) -> Result<Verdict, StoreError> {
+    verdict_of(|| verify_against(path, checkpoint, scope))
+}
+
+fn verify_against(
+    path: &Path,
+    checkpoint: &Checkpoint,
+    scope: Scope,
+) -> Result<Verdict, StoreError> {
     let mut accumulator = RootAccumulator::new();
     let size = checkpoint.size;
     let mut root_at_size = (size == 0).then(|| accumulator.root());
-    let verdict = verify_db_with(
-        &db,
+    let verdict = verify_settled(
         path,
-        head,
+        scope,
         Some(&mut |stored| {
             if accumulator.size() < size {
                 let line = stored.to_entry().export_line();
@@ -1670,11 +1777,12 @@ pub fn verify_path_against(path: &Path, checkpoint: &Checkpoint) -> Result<Verdi
                 }
             }
         }),
-        VERIFY_WINDOW,
     )?;
-    let Verdict::Intact { count, .. } = verdict else {
-        return Ok(verdict);
+    let count = match verdict {
+        Verdict::Intact { count, .. } | Verdict::Diverged { count, .. } => count,
+        _ => return Ok(verdict),
     };
+    // A log that does not extend the checkpoint is the graver finding.
     if count == 0 || count < size {
         return Ok(Verdict::Broken {
             seq: count + 1,
@@ -1707,18 +1815,25 @@ pub(crate) fn verify_open_db(db: &Db, window_chunks: usize) -> Result<Verdict, S
 pub fn verify_path_against_waiting(
     path: &Path,
     checkpoint: &Checkpoint,
+    scope: Scope,
     wait: Duration,
 ) -> Result<Verdict, StoreError> {
-    waiting(path, wait, || verify_path_against(path, checkpoint))
+    waiting(path, wait, || verify_path_against(path, checkpoint, scope))
 }
 
-/// [`verify_path`], waiting up to `wait` for another process to let go of the ledger.
-pub fn verify_path_waiting(path: &Path, wait: Duration) -> Result<Verdict, StoreError> {
-    waiting(path, wait, || verify_path(path))
+/// [`verify_path`] in `scope`, waiting up to `wait` for another process to let go of the
+/// ledger.
+pub fn verify_path_waiting(path: &Path, scope: Scope, wait: Duration) -> Result<Verdict, StoreError> {
+    waiting(path, wait, || verify_path_scoped(path, scope))
+}
+
+/// [`verify_path`] in `scope`: [`Scope::Log`] checks the log alone.
+pub fn verify_path_scoped(path: &Path, scope: Scope) -> Result<Verdict, StoreError> {
+    verdict_of(|| verify_settled(path, scope, None))
 }
 
 /// Runs `attempt` until it does not fail with [`StoreError::InUse`] or `wait` has passed.
-fn waiting<T>(
+pub(crate) fn waiting<T>(
     path: &Path,
     wait: Duration,
     mut attempt: impl FnMut() -> Result<T, StoreError>,
@@ -1755,8 +1870,7 @@ fn waiting<T>(
 /// "0 entries, intact"; a ledger whose head record is missing or disagrees with its entries
 /// is broken. Neither the chain's state nor the cache needs to be sound to get a verdict.
 pub fn verify_path(path: &Path) -> Result<Verdict, StoreError> {
-    let (db, head) = Ledger::open_settled(path)?;
-    verify_db(&db, path, head)
+    verify_path_scoped(path, Scope::Everything)
 }
 
 #[cfg(test)]

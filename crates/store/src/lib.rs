@@ -33,6 +33,7 @@
 #![deny(missing_docs)]
 
 mod chunk;
+mod derived;
 mod entry;
 mod error;
 mod index;
@@ -41,6 +42,7 @@ mod ledger;
 mod postings;
 mod rebuild;
 mod recovery;
+mod repair;
 mod tree;
 mod varint;
 
@@ -48,13 +50,17 @@ pub use entry::{
     Entry, EntryError, FORMAT_VERSION, HASH_DOMAIN, Head, LAYOUT_VERSION, TIME_LEN, ZERO_HASH,
     format_time, parse_time,
 };
-pub use error::{AppendError, ImportError, Problem, StoreError, Verdict};
+pub use error::{
+    AppendError, Difference, Finding, Findings, ImportError, Problem, StoreError, Subject, Table,
+    Verdict,
+};
 pub use index::CACHE_VERSION;
 pub use ledger::{
-    AppendReport, Appended, Ledger, verify_path, verify_path_against, verify_path_against_waiting,
-    verify_path_waiting,
+    AppendReport, Appended, Ledger, Scope, verify_path, verify_path_against,
+    verify_path_against_waiting, verify_path_scoped, verify_path_waiting,
 };
 pub use recovery::Recovery;
+pub use repair::{Repair, repair_path};
 
 /// Raw access to the stored layout, for tests that tamper with a ledger on disk. Not a
 /// stable interface.

@@ -108,7 +108,7 @@ pub(crate) fn read_postings(db: &Db, path: &Path, prefix: &[u8]) -> Result<Vec<S
     Ok(all)
 }
 
-fn act_key(bucket: u16) -> [u8; 3] {
+pub(crate) fn act_key(bucket: u16) -> [u8; 3] {
     let b = bucket.to_be_bytes();
     [keys::ACT, b[0], b[1]]
 }
@@ -145,6 +145,41 @@ fn encode_bucket(acts: &BTreeMap<String, Vec<Seq>>) -> Vec<u8> {
         put_list(&mut out, seqs);
     }
     out
+}
+
+/// Decodes the `A` bucket `bucket` for verification: besides what [`read_act`] checks, the
+/// bucket holds at least one act, each act belongs to it, and the value is exactly what
+/// [`encode_bucket`] writes for what it holds (so its bytes are a function of its positions).
+pub(crate) fn decode_bucket_strictly(
+    value: &[u8],
+    bucket: u16,
+) -> Result<BTreeMap<String, Vec<Seq>>, &'static str> {
+    let acts = decode_bucket(Path::new(""), value)
+        .map_err(|_| "it cannot be read as an act bucket")?;
+    if acts.is_empty() {
+        return Err("it holds no act");
+    }
+    if acts.keys().any(|act| self::bucket(act) != bucket) {
+        return Err("it holds an act of another bucket");
+    }
+    if encode_bucket(&acts) != value {
+        return Err("it is not encoded as the store encodes it");
+    }
+    Ok(acts)
+}
+
+/// Decodes an `O` or `P` block for verification: its key is the identifier's prefix (the
+/// first `id_len` bytes) and its first position, and its value is exactly what the store
+/// writes for its positions.
+pub(crate) fn block_strictly(key: &[u8], id_len: usize, value: &[u8]) -> Result<Vec<Seq>, &'static str> {
+    let seqs = block(Path::new(""), &key[..id_len.min(key.len())], key, value)
+        .map_err(|_| "it cannot be read as a posting block under its key")?;
+    let mut canonical = Vec::with_capacity(value.len());
+    put_list(&mut canonical, &seqs);
+    if canonical != value {
+        return Err("it is not encoded as the store encodes it");
+    }
+    Ok(seqs)
 }
 
 /// The positions of the events whose `act` is `act`, in order.

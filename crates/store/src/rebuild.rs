@@ -9,7 +9,7 @@
 //! office when it has more (replaying an office holds its events anyway), whatever the number
 //! of offices and events.
 
-use actledger_core::{ActId, Event, OfficeId, PersonId, Recorded, Seq, timeline_as_of};
+use actledger_core::{ActId, Event, OfficeId, PersonId, Recorded, Seq, Timeline, timeline_as_of};
 
 use crate::entry::{EntryError, parse_event_bytes};
 use crate::error::StoreError;
@@ -18,7 +18,7 @@ use crate::ledger::{BoundedBatch, Ledger, encode_cache_record, storage, unparsab
 
 /// The most events of a group of offices, kept while the group's timelines are replayed: at a
 /// few hundred bytes each, tens of megabytes. An office with more events is a group alone.
-const GROUP_EVENTS: usize = 200_000;
+pub(crate) const GROUP_EVENTS: usize = 200_000;
 
 impl Ledger {
     /// Recomputes every office's cached timeline from the log and writes them in bounded
@@ -47,15 +47,43 @@ impl Ledger {
             }
         }
         writer.apply()?;
+        let offices = self.offices()?;
+        self.each_timeline(offices, events_per_group, &mut |timeline| {
+            let bytes = crate::index::insert_timeline(&mut writer.batch, timeline);
+            writer.counted(bytes)
+        })?;
+        // Applied and flushed: the cache record vouches for the records only once they are
+        // durable (sled may keep part of a batch whose writes failed).
+        writer.apply()?;
+        self.db
+            .insert(keys::META_CACHE, &encode_cache_record(self.head.count))
+            .map_err(storage(&self.path))?;
+        self.db.flush().map_err(storage(&self.path))?;
+        Ok(())
+    }
+}
+
+impl Ledger {
+    /// Replays the timeline at the head of each of `offices` and shows it to `f`, the offices
+    /// in groups of at most `events_per_group` events, each group's events read in one pass
+    /// in log order (the module's comment says why). Both the rebuild and the verification of
+    /// the cache go through here, so the cache is checked against exactly what it is built
+    /// from.
+    pub(crate) fn each_timeline(
+        &self,
+        offices: Vec<OfficeId>,
+        events_per_group: usize,
+        f: &mut dyn FnMut(&Timeline) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
         let count = self.head.count;
         // How many events each office has; their positions are read again group by group, so
         // that only one group's are held.
-        let mut offices = Vec::new();
-        for office in self.offices()? {
+        let mut sized = Vec::with_capacity(offices.len());
+        for office in offices {
             let events = self.office_events_up_to(&office, count)?.len();
-            offices.push((office, events));
+            sized.push((office, events));
         }
-        for group in groups(offices, events_per_group) {
+        for group in groups(sized, events_per_group) {
             let mut wanted: Vec<Seq> = Vec::new();
             for (office, _) in &group {
                 wanted.extend(self.office_events_up_to(office, count)?);
@@ -64,18 +92,9 @@ impl Ledger {
             wanted.dedup();
             let read = ReadAhead::read(self, wanted)?;
             for (office, _) in &group {
-                let timeline = timeline_as_of(&read, office, count)?;
-                let bytes = crate::index::insert_timeline(&mut writer.batch, &timeline);
-                writer.counted(bytes)?;
+                f(&timeline_as_of(&read, office, count)?)?;
             }
         }
-        // Applied and flushed: the cache record vouches for the records only once they are
-        // durable (sled may keep part of a batch whose writes failed).
-        writer.apply()?;
-        self.db
-            .insert(keys::META_CACHE, &encode_cache_record(count))
-            .map_err(storage(&self.path))?;
-        self.db.flush().map_err(storage(&self.path))?;
         Ok(())
     }
 }

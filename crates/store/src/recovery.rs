@@ -250,7 +250,7 @@ impl Ledger {
 
     /// Rebuilds every table derived from the log: the indexes, the stored Merkle hashes and
     /// the query cache.
-    fn rebuild_derived(&mut self) -> Result<(), StoreError> {
+    pub(crate) fn rebuild_derived(&mut self) -> Result<(), StoreError> {
         let mut writer = BoundedBatch::new(&self.db, &self.path);
         for prefix in keys::DERIVED {
             for item in self.db.scan_prefix([prefix]) {
