@@ -360,7 +360,11 @@ fn log(
 }
 
 fn scope_of(log_only: bool) -> Scope {
-    if log_only { Scope::Log } else { Scope::Everything }
+    if log_only {
+        Scope::Log
+    } else {
+        Scope::Everything
+    }
 }
 
 fn verify(
@@ -376,8 +380,7 @@ fn verify(
 }
 
 /// What `--log-only` leaves unchecked, said wherever its verdict is.
-pub(crate) const LOG_ONLY_NOTE: &str =
-    "log only: the indexes, timeline cache and tree hashes that answers are read from were not checked";
+pub(crate) const LOG_ONLY_NOTE: &str = "log only: the indexes, timeline cache and tree hashes that answers are read from were not checked";
 
 /// Prints a verdict of verification; `extra` goes into its JSON object (a checkpoint's
 /// fields). Every verdict but intact is exit 3.
@@ -508,7 +511,10 @@ fn repair(path: &Path, wait: Duration, as_json: bool, out: &mut dyn Write) -> Re
     match repair {
         Repair::LogFails(verdict) => {
             if !as_json {
-                writeln!(out, "the log fails verification, so nothing was changed (restore the ledger from a backup or an export):")?;
+                writeln!(
+                    out,
+                    "the log fails verification, so nothing was changed (restore the ledger from a backup or an export):"
+                )?;
             }
             let mut extra = serde_json::Map::new();
             extra.insert("repaired".into(), json!(false));
@@ -516,10 +522,18 @@ fn repair(path: &Path, wait: Duration, as_json: bool, out: &mut dyn Write) -> Re
         }
         Repair::NothingToRepair { count, head } => {
             if as_json {
-                writeln!(out, "{}", json!({"repaired": false, "count": count,
-                    "head": hex::encode(head), "total": 0, "per_table": {}, "findings": []}))?;
+                writeln!(
+                    out,
+                    "{}",
+                    json!({"repaired": false, "count": count,
+                    "head": hex::encode(head), "total": 0, "per_table": {}, "findings": []})
+                )?;
             } else {
-                writeln!(out, "nothing to repair: the log is intact ({count} entries, head {}) and every derived record matches it", hex::encode(head))?;
+                writeln!(
+                    out,
+                    "nothing to repair: the log is intact ({count} entries, head {}) and every derived record matches it",
+                    hex::encode(head)
+                )?;
             }
             Ok(Finding::Clean)
         }
@@ -529,9 +543,13 @@ fn repair(path: &Path, wait: Duration, as_json: bool, out: &mut dyn Write) -> Re
             findings,
         } => {
             if as_json {
-                writeln!(out, "{}", json!({"repaired": true, "count": count,
+                writeln!(
+                    out,
+                    "{}",
+                    json!({"repaired": true, "count": count,
                     "head": hex::encode(head), "total": findings.total(),
-                    "per_table": per_table_json(&findings), "findings": findings_json(&findings)}))?;
+                    "per_table": per_table_json(&findings), "findings": findings_json(&findings)})
+                )?;
             } else {
                 writeln!(
                     out,

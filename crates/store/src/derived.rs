@@ -215,7 +215,10 @@ impl<'a> Expected<'a> {
         Ok(self.findings)
     }
 
-    fn scan(&self, prefix: &[u8]) -> impl Iterator<Item = Result<(sled::IVec, sled::IVec), StoreError>> + 'a {
+    fn scan(
+        &self,
+        prefix: &[u8],
+    ) -> impl Iterator<Item = Result<(sled::IVec, sled::IVec), StoreError>> + 'a {
         let path = self.ledger.path.clone();
         self.db()
             .scan_prefix(prefix)
@@ -626,9 +629,7 @@ impl<'a> Expected<'a> {
             let (key, value) = item?;
             let difference = match expected.iter().find(|(k, _)| *k == key.as_ref()) {
                 None => Difference::Extra,
-                Some((_, Some(want))) if want.as_slice() != value.as_ref() => {
-                    Difference::Different
-                }
+                Some((_, Some(want))) if want.as_slice() != value.as_ref() => Difference::Different,
                 Some(_) => {
                     seen.insert(key.to_vec());
                     continue;
@@ -721,8 +722,8 @@ impl TreeStream {
     fn push(&mut self, leaf: Hash) -> Option<(u64, Vec<u8>)> {
         let n = self.leaves;
         // The frontier always holds the siblings asked for: a failure here is a bug.
-        let hashes = actledger_proof::stored_hashes_for_leaf_hash(n, leaf, &*self)
-            .unwrap_or_default();
+        let hashes =
+            actledger_proof::stored_hashes_for_leaf_hash(n, leaf, &*self).unwrap_or_default();
         for (level, hash) in hashes.iter().enumerate() {
             let at = n >> level;
             match self.frontier.get_mut(level) {

@@ -345,9 +345,13 @@ pub enum Difference {
 impl fmt::Display for Difference {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Difference::Missing => f.write_str("missing: the log implies records that are not stored"),
+            Difference::Missing => {
+                f.write_str("missing: the log implies records that are not stored")
+            }
             Difference::Extra => f.write_str("extra: stored records the log does not imply"),
-            Difference::Different => f.write_str("different: the stored records differ from what the log implies"),
+            Difference::Different => {
+                f.write_str("different: the stored records differ from what the log implies")
+            }
             Difference::Malformed(why) => write!(f, "malformed: {why}"),
             Difference::NotCompared(why) => write!(f, "not compared: {why}"),
         }
@@ -405,7 +409,9 @@ impl Findings {
 
     /// Whether any finding concerns one of `tables`.
     pub fn concern(&self, tables: &[Table]) -> bool {
-        tables.iter().any(|table| self.per_table.contains_key(table))
+        tables
+            .iter()
+            .any(|table| self.per_table.contains_key(table))
     }
 }
 

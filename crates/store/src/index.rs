@@ -29,8 +29,10 @@ use crate::postings::PostingWriter;
 /// core's timeline rules included): a ledger whose cache has another version rebuilds it.
 /// Version 2 added the checksum before every record's JSON; version 3 replaced the JSON with
 /// the binary encoding below (its values take about 38% of the bytes of the JSON ones);
-/// version 4 packs segments and items in blocks of [`PER_BLOCK`], a record per block.
-pub const CACHE_VERSION: u32 = 4;
+/// version 4 packs segments and items in blocks of [`PER_BLOCK`], a record per block;
+/// version 5 writes no record at all for an empty timeline (version 4 wrote a manifest of
+/// zeros for some), so that each timeline has one form and verification compares records.
+pub const CACHE_VERSION: u32 = 5;
 
 /// The bytes of a cache record's checksum: the first 8 bytes of SHA-256 over a domain tag,
 /// the cache version, the record's key and its body.
@@ -612,6 +614,11 @@ fn manifest_key(office: &str) -> Vec<u8> {
 pub(crate) fn timeline_records(timeline: &Timeline) -> BTreeMap<Vec<u8>, Vec<u8>> {
     let office = timeline.office.as_str();
     let mut records = BTreeMap::new();
+    // An empty timeline has no records at all (not even a manifest of zeros), however the
+    // office became known: one form per timeline, so that verification can compare records.
+    if timeline.is_empty() {
+        return records;
+    }
     let segment_prefix = keys::named_prefix(keys::SEGMENT, office);
     let blocks: Vec<&[Segment]> = timeline.segments.chunks(PER_BLOCK).collect();
     let first = |i: Option<usize>| {

@@ -1720,9 +1720,7 @@ pub enum Scope {
 /// Runs a verification, turning damage that the storage engine itself detects (its
 /// checksums, a file it cannot read) into a verdict rather than an error: it is a finding
 /// about the ledger, not a failure of the run.
-fn verdict_of(
-    run: impl FnOnce() -> Result<Verdict, StoreError>,
-) -> Result<Verdict, StoreError> {
+fn verdict_of(run: impl FnOnce() -> Result<Verdict, StoreError>) -> Result<Verdict, StoreError> {
     match run() {
         Err(StoreError::Corrupt { reason, .. }) => Ok(Verdict::Unreadable { reason }),
         other => other,
@@ -1823,7 +1821,11 @@ pub fn verify_path_against_waiting(
 
 /// [`verify_path`] in `scope`, waiting up to `wait` for another process to let go of the
 /// ledger.
-pub fn verify_path_waiting(path: &Path, scope: Scope, wait: Duration) -> Result<Verdict, StoreError> {
+pub fn verify_path_waiting(
+    path: &Path,
+    scope: Scope,
+    wait: Duration,
+) -> Result<Verdict, StoreError> {
     waiting(path, wait, || verify_path_scoped(path, scope))
 }
 

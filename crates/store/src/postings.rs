@@ -154,8 +154,8 @@ pub(crate) fn decode_bucket_strictly(
     value: &[u8],
     bucket: u16,
 ) -> Result<BTreeMap<String, Vec<Seq>>, &'static str> {
-    let acts = decode_bucket(Path::new(""), value)
-        .map_err(|_| "it cannot be read as an act bucket")?;
+    let acts =
+        decode_bucket(Path::new(""), value).map_err(|_| "it cannot be read as an act bucket")?;
     if acts.is_empty() {
         return Err("it holds no act");
     }
@@ -171,7 +171,11 @@ pub(crate) fn decode_bucket_strictly(
 /// Decodes an `O` or `P` block for verification: its key is the identifier's prefix (the
 /// first `id_len` bytes) and its first position, and its value is exactly what the store
 /// writes for its positions.
-pub(crate) fn block_strictly(key: &[u8], id_len: usize, value: &[u8]) -> Result<Vec<Seq>, &'static str> {
+pub(crate) fn block_strictly(
+    key: &[u8],
+    id_len: usize,
+    value: &[u8],
+) -> Result<Vec<Seq>, &'static str> {
     let seqs = block(Path::new(""), &key[..id_len.min(key.len())], key, value)
         .map_err(|_| "it cannot be read as a posting block under its key")?;
     let mut canonical = Vec::with_capacity(value.len());

@@ -80,7 +80,6 @@ pub fn repair_path(path: &Path, wait: Duration) -> Result<Repair, StoreError> {
 }
 
 impl Ledger {
-
     /// Checks the log, compares the derived records with it, and rebuilds them all when any
     /// differs.
     pub fn repair(&mut self) -> Result<Repair, StoreError> {

@@ -219,7 +219,8 @@ fn check(seed: u64) -> Result<(), TestCaseError> {
     prop_assert_eq!(&answers(&store), &expected);
     drop(store);
     let store = Ledger::open(&s.path).unwrap();
-    prop_assert!(store.verify().unwrap().is_intact());
+    let verdict = store.verify().unwrap();
+    prop_assert!(verdict.is_intact(), "{:?}", verdict);
     prop_assert_eq!(&answers(&store), &expected);
     Ok(())
 }

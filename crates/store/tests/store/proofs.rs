@@ -3,7 +3,7 @@
 
 use actledger_proof::{Checkpoint, MemoryTree, SignerKey, verify_consistency, verify_inclusion};
 use actledger_store::testing::{self, META_HEAD, META_TREE};
-use actledger_store::{Head, Ledger, Problem, Verdict, verify_path_against};
+use actledger_store::{Head, Ledger, Problem, Scope, Verdict, verify_path_against};
 
 use crate::common::{batch, ledger_with, numbered_batch, raw, scratch};
 
@@ -170,7 +170,7 @@ fn a_checkpoint_catches_a_cut_tail_with_a_rewritten_head() {
         checkpoint
     };
     assert!(
-        verify_path_against(&s.path, &checkpoint)
+        verify_path_against(&s.path, &checkpoint, Scope::Everything)
             .unwrap()
             .is_intact()
     );
@@ -187,8 +187,10 @@ fn a_checkpoint_catches_a_cut_tail_with_a_rewritten_head() {
             .unwrap();
         db.flush().unwrap();
     }
-    assert!(actledger_store::verify_path(&s.path).unwrap().is_intact());
-    let verdict = verify_path_against(&s.path, &checkpoint).unwrap();
+    // The log alone shows nothing (the derived records, still holding entry 12, do).
+    let log_only = actledger_store::verify_path_scoped(&s.path, Scope::Log).unwrap();
+    assert!(log_only.is_intact(), "{log_only}");
+    let verdict = verify_path_against(&s.path, &checkpoint, Scope::Everything).unwrap();
     assert!(
         matches!(
             verdict,
@@ -222,7 +224,7 @@ fn a_checkpoint_catches_rewritten_history_and_accepts_extensions() {
             ledger.append(batch(&numbered_batch(k, 2))).unwrap();
         }
     }
-    let verdict = verify_path_against(&other, &checkpoint).unwrap();
+    let verdict = verify_path_against(&other, &checkpoint, Scope::Everything).unwrap();
     assert!(
         matches!(
             verdict,
@@ -240,7 +242,7 @@ fn a_checkpoint_catches_rewritten_history_and_accepts_extensions() {
         ledger.append(batch(&numbered_batch(3, 2))).unwrap();
     }
     assert!(
-        verify_path_against(&s.path, &checkpoint)
+        verify_path_against(&s.path, &checkpoint, Scope::Everything)
             .unwrap()
             .is_intact()
     );
@@ -251,7 +253,7 @@ fn an_empty_ledger_extends_no_checkpoint() {
     let s = scratch();
     drop(Ledger::create(&s.path).unwrap());
     let checkpoint = Checkpoint::new("example.org/actledger", 0, actledger_proof::EMPTY_ROOT);
-    let verdict = verify_path_against(&s.path, &checkpoint).unwrap();
+    let verdict = verify_path_against(&s.path, &checkpoint, Scope::Everything).unwrap();
     assert!(
         matches!(
             verdict,
@@ -262,5 +264,12 @@ fn an_empty_ledger_extends_no_checkpoint() {
         ),
         "{verdict}"
     );
-    assert!(verify_path_against(&s.dir.path().join("missing"), &checkpoint).is_err());
+    assert!(
+        verify_path_against(
+            &s.dir.path().join("missing"),
+            &checkpoint,
+            Scope::Everything
+        )
+        .is_err()
+    );
 }

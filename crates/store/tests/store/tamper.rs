@@ -5,7 +5,10 @@ use actledger_store::testing::{
     self, META_CACHE, META_FORMAT, META_HEAD, entry_location, insert_forged, read_entry,
     remove_entry, swap_entries, write_entry_raw,
 };
-use actledger_store::{Entry, Head, Ledger, Problem, StoreError, Verdict, verify_path};
+use actledger_store::{
+    Entry, Head, Ledger, Problem, Scope, StoreError, Table, Verdict, verify_path,
+    verify_path_scoped,
+};
 
 use crate::common::{ledger_with, names_in, raw, scratch};
 
@@ -31,7 +34,7 @@ fn stored(db: &sled::Db, seq: u64) -> Entry {
 fn broken_at(verdict: &Verdict) -> u64 {
     match verdict {
         Verdict::Broken { seq, .. } => *seq,
-        Verdict::Intact { .. } => panic!("tampering went unnoticed"),
+        other => panic!("tampering went unnoticed or was misread: {other:?}"),
     }
 }
 
@@ -442,7 +445,7 @@ fn removing_the_last_entries_and_the_head_record_is_caught() {
 /// rewrite the head to match; only a head published elsewhere (a signed checkpoint) shows it.
 #[test]
 fn cutting_the_tail_and_rewriting_the_head_is_not_detectable_without_a_published_head() {
-    let (_s, verdict) = tampered(|db| {
+    let (s, verdict) = tampered(|db| {
         remove_entry(db, COUNT);
         let last = stored(db, COUNT - 1);
         let head = Head {
@@ -452,7 +455,11 @@ fn cutting_the_tail_and_rewriting_the_head_is_not_detectable_without_a_published
         db.insert(META_HEAD, testing::encode_head(head, &last.time))
             .unwrap();
     });
-    assert!(matches!(verdict, Verdict::Intact { count, .. } if count == COUNT - 1));
+    // The log alone is consistent; only the derived records, still holding the cut entry,
+    // differ from it (a real insider would rebuild them too: `repair` does exactly that).
+    assert!(matches!(verdict, Verdict::Diverged { count, .. } if count == COUNT - 1));
+    let log_only = verify_path_scoped(&s.path, Scope::Log).unwrap();
+    assert!(matches!(log_only, Verdict::Intact { count, .. } if count == COUNT - 1));
 }
 
 #[test]
@@ -493,15 +500,27 @@ fn a_chunk_cut_short_is_named_at_its_first_position() {
     }
 }
 
+/// A rewritten cache is a finding of `verify` (the answers come from it), never of the log:
+/// the log-only check still says intact, and the full one names the cache.
 #[test]
-fn the_cache_plays_no_part_in_verification() {
-    let (_s, verdict) = tampered(|db| {
+fn a_rewritten_cache_is_found_by_verify_and_not_by_the_log_only_check() {
+    let (s, verdict) = tampered(|db| {
         for key in db.scan_prefix(b"S").keys() {
             db.insert(key.unwrap(), b"not a segment".to_vec()).unwrap();
         }
         db.remove(META_CACHE).unwrap();
     });
-    assert!(verdict.is_intact(), "{verdict}");
+    let Verdict::Diverged {
+        count, findings, ..
+    } = &verdict
+    else {
+        panic!("{verdict}");
+    };
+    assert_eq!(*count, COUNT);
+    assert!(findings.concern(&[Table::TimelineCache]), "{findings:?}");
+    assert!(findings.concern(&[Table::Meta]), "{findings:?}");
+    let log_only = verify_path_scoped(&s.path, Scope::Log).unwrap();
+    assert!(log_only.is_intact(), "{log_only}");
 }
 
 #[test]
