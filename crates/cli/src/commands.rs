@@ -158,7 +158,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<Finding> {
             addr,
             token_file,
             key,
-        } => serve(path, addr, token_file, key, out)?,
+        } => return serve(path, addr, token_file, key, out),
         Command::CheckProof {
             vkey,
             checkpoint,
@@ -190,7 +190,7 @@ fn serve(
     token_file: Option<PathBuf>,
     key: Option<PathBuf>,
     out: &mut dyn Write,
-) -> Result<()> {
+) -> Result<Finding> {
     let config = actledger_server::ServerConfig {
         addr,
         token_file,
@@ -206,9 +206,24 @@ fn serve(
         }
         let _ = out.flush();
     })
-    .map_err(|e| match e {
-        actledger_server::ServerError::Store(s) => store_error(s, path),
-        other => other.into(),
+    .map(|()| Finding::Clean)
+    .or_else(|e| match e {
+        actledger_server::ServerError::Store(s) => Err(store_error(s, path)),
+        actledger_server::ServerError::NotVerified { verdict, .. } => {
+            writeln!(
+                out,
+                "not serving {}: the ledger does not verify",
+                path.display()
+            )?;
+            report_verdict(
+                &verdict,
+                Scope::Everything,
+                false,
+                &mut serde_json::Map::new(),
+                out,
+            )
+        }
+        other => Err(other.into()),
     })
 }
 

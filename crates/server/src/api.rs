@@ -83,9 +83,10 @@ pub(crate) async fn healthz(
     State(app): State<AppState>,
     headers: HeaderMap,
 ) -> Result<Response, Problem> {
-    app.answer(&headers, |ledger| {
+    let verified = app.verified.clone();
+    app.answer(&headers, move |ledger| {
         let head = ledger.head();
-        let body = json!({"status": "ok", "size": head.count});
+        let body = json!({"status": "ok", "size": head.count, "verified": verified});
         Answer::json(&body, Freshness::Head(head.hash))
     })
     .await

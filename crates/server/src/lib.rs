@@ -47,7 +47,7 @@ mod token;
 
 pub use marker::{MARKER_FILE, ServerInfo, server_holding};
 pub use openapi::openapi_json;
-pub use routes::{AppState, Limits, router};
+pub use routes::{AppState, Limits, Verified, router};
 pub use server::{
     DEFAULT_ADDR, Server, ServerConfig, ServerError, serve, serve_blocking, shutdown_signal,
 };

@@ -43,7 +43,7 @@ pub fn openapi_json() -> String {
         crate::html::office,
     ),
     components(schemas(
-        Health, Offices, OfficeName, WhoHeld, Holder, Titular, Capacity, State, Audit, Anomaly,
+        Health, Verification, Offices, OfficeName, WhoHeld, Holder, Titular, Capacity, State, Audit, Anomaly,
         AnomalyKind, ActRecord, ActEvent, Status, Timeline, HistoryRow, Role, Trip, Unattended,
         AppendReport, AppendedEvent, Head, EventInput, ProblemDetails, InclusionProof,
         ConsistencyProof,
@@ -86,6 +86,20 @@ pub(crate) struct Health {
     #[schema(example = "ok")]
     status: String,
     /// The number of entries of the ledger.
+    size: u64,
+    /// When the server verified the whole ledger (its log and every record answers are read
+    /// from) before serving it, and how many entries it held then; `null` for a state built
+    /// without that check (tests).
+    verified: Option<Verification>,
+}
+
+/// A verification that passed.
+#[derive(ToSchema)]
+pub(crate) struct Verification {
+    /// When it ended, RFC 3339 in UTC.
+    #[schema(example = "2026-12-02T17:00:00.000000Z")]
+    at: String,
+    /// The entries the ledger held.
     size: u64,
 }
 

@@ -54,6 +54,18 @@ pub struct AppState {
     in_flight: Arc<Semaphore>,
     pub(crate) openapi: Bytes,
     pub(crate) signer: Option<Arc<SignerKey>>,
+    /// When the ledger was last verified whole (log and derived records), if it was.
+    pub(crate) verified: Option<Verified>,
+}
+
+/// A verification of the whole ledger that passed: when, and at what size. Later entries are
+/// written by this server, with their derived records, from the verified state.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Verified {
+    /// The time it ended (RFC 3339, UTC).
+    pub at: String,
+    /// The entries the ledger held.
+    pub size: u64,
 }
 
 impl std::fmt::Debug for AppState {
@@ -78,7 +90,14 @@ impl AppState {
             limits,
             openapi: Bytes::from(openapi::openapi_json()),
             signer: None,
+            verified: None,
         }
+    }
+
+    /// The same state, saying in `/healthz` that the ledger was verified as `verified` says.
+    pub fn with_verified(mut self, verified: Verified) -> AppState {
+        self.verified = Some(verified);
+        self
     }
 
     /// The same state, signing checkpoints (`GET /api/v1/checkpoint`) with `key`.

@@ -52,6 +52,18 @@ pub enum ServerError {
     /// The ledger could not be opened.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The ledger does not verify (its log, or a record answers are read from): it is not
+    /// served, so that no answer comes from a record nobody checked.
+    #[error(
+        "the ledger at {} does not verify, so it is not served: {verdict} (`actledger verify` lists every finding; `actledger repair` rebuilds derived records from an intact log)",
+        .path.display()
+    )]
+    NotVerified {
+        /// The ledger's folder.
+        path: PathBuf,
+        /// What verification found.
+        verdict: Box<actledger_store::Verdict>,
+    },
     /// Another server holds the ledger.
     #[error("the ledger at {} is held by {info}", .path.display())]
     HeldByServer {
@@ -158,6 +170,25 @@ impl Server {
     pub async fn bind(config: ServerConfig) -> Result<Server, ServerError> {
         let path = config.ledger.clone();
         let ledger = blocking(move || open(&path)).await??;
+        // Derived records can be edited while no server runs: every record an answer is read
+        // from is compared with the log before the first answer (docs/DESIGN.md).
+        let (ledger, verdict) = blocking(move || {
+            let verdict = ledger.verify();
+            (ledger, verdict)
+        })
+        .await?;
+        let verified = match verdict? {
+            actledger_store::Verdict::Intact { count, .. } => crate::routes::Verified {
+                at: actledger_store::format_time(chrono::Utc::now()),
+                size: count,
+            },
+            other => {
+                return Err(ServerError::NotVerified {
+                    path: config.ledger.clone(),
+                    verdict: Box::new(other),
+                });
+            }
+        };
         let signer = match config.key_file.clone() {
             Some(file) => Some(blocking(move || read_signer(&file)).await??),
             None => None,
@@ -191,7 +222,8 @@ impl Server {
             path: config.ledger.clone(),
             source,
         })?;
-        let mut state = AppState::new(ledger, token.as_deref(), config.limits);
+        let mut state =
+            AppState::new(ledger, token.as_deref(), config.limits).with_verified(verified);
         if let Some(key) = signer {
             state = state.with_signer(key);
         }

@@ -192,3 +192,74 @@ async fn a_bad_key_file_is_refused_at_start() {
     assert!(!fixture.path().join(actledger_server::MARKER_FILE).exists());
     drop(fixture.open());
 }
+
+/// Derived records can be edited while no server runs: a server verifies the whole ledger
+/// before it listens, refuses one whose records differ from the log, and says in `/healthz`
+/// when it verified the one it serves.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_verifies_the_ledger_before_answering_and_refuses_a_forged_record() {
+    let fixture = Fixture::seed();
+    let config = || ServerConfig {
+        addr: "127.0.0.1:0".parse().unwrap(),
+        ..ServerConfig::new(fixture.path())
+    };
+
+    let server = Server::bind(config()).await.unwrap();
+    let base = server.info().url();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let running = tokio::spawn(server.run_until(async {
+        let _ = stopped.await;
+    }));
+    let client: Client<_, Full<axum::body::Bytes>> =
+        Client::builder(TokioExecutor::new()).build_http();
+    let response = client
+        .request(
+            Request::get(format!("{base}/healthz"))
+                .body(Full::default())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    let health: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(health["verified"]["size"], 7, "{health}");
+    assert_eq!(
+        health["verified"]["at"].as_str().map(str::len),
+        Some(27),
+        "{health}"
+    );
+    stop.send(()).unwrap();
+    running.await.unwrap().unwrap();
+
+    // An insider removes MINDEF's posting block while no server runs: who-held MINDEF would
+    // answer from what is left. The server does not start.
+    let path = fixture.path().to_owned();
+    tokio::task::spawn_blocking(move || {
+        let db = actledger_store::testing::Sled::open(&path).unwrap();
+        let key: Vec<u8> = db
+            .scan_prefix(b"OMINDEF\0")
+            .keys()
+            .next()
+            .unwrap()
+            .unwrap()
+            .to_vec();
+        db.remove(key).unwrap();
+        db.flush().unwrap();
+    })
+    .await
+    .unwrap();
+    let refused = Server::bind(config()).await;
+    match refused {
+        Err(actledger_server::ServerError::NotVerified { verdict, .. }) => {
+            let actledger_store::Verdict::Diverged { findings, .. } = *verdict else {
+                panic!("{verdict}");
+            };
+            assert!(
+                findings.concern(&[actledger_store::Table::OfficePostings]),
+                "{findings:?}"
+            );
+        }
+        other => panic!("a forged ledger was served: {other:?}"),
+    }
+}
