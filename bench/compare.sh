@@ -91,8 +91,15 @@ for N in $SIZES; do
     log "N=$N: actledger import of the export"
     if measure "$N" al.import 1 -- "$ACTLEDGER" --ledger "$D/imported" import "$D/export.ndjson"; then
         record "$N" al.disk "$(disk "$D/imported")"
-        log "N=$N: actledger verify"
+        log "N=$N: actledger verify (answers included), then verify --log-only"
         measure "$N" al.verify 3 -- "$ACTLEDGER" --ledger "$D/imported" verify || true
+        measure "$N" al.verifylog 3 -- "$ACTLEDGER" --ledger "$D/imported" verify --log-only || true
+        log "N=$N: actledger repair of a copy with one office posting block removed"
+        cp -r "$D/imported" "$D/damaged"
+        if "$CEILING" remove-first "$D/damaged" O >/dev/null; then
+            measure "$N" al.repair 1 -- "$ACTLEDGER" --ledger "$D/damaged" repair || true
+        fi
+        rm -rf "$D/damaged"
         log "N=$N: actledger who-held, cold process x$RUNS"
         "$ACTLEDGER" --ledger "$D/imported" who-held "$OFFICE" --on "$DAY" >/dev/null # warm the page cache
         measure "$N" al.who "$RUNS" --stdout "$D/who-held.txt" -- \

@@ -106,6 +106,20 @@ fn open_only(dir: &Path) -> Result<bool, Box<dyn std::error::Error>> {
     Ok(true)
 }
 
+/// Removes the first record whose key starts with PREFIX from a closed sled database: the
+/// damage that gives `actledger repair` something to rebuild in the comparison.
+fn remove_first(dir: &Path, prefix: &[u8]) -> Result<bool, Box<dyn std::error::Error>> {
+    let db = open(dir)?;
+    let Some(item) = db.scan_prefix(prefix).next() else {
+        return Err(format!("no key starts with {:?}", String::from_utf8_lossy(prefix)).into());
+    };
+    let (key, _) = item?;
+    db.remove(&key)?;
+    db.flush()?;
+    println!("removed a key of {} bytes", key.len());
+    Ok(true)
+}
+
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -116,8 +130,11 @@ fn main() -> ExitCode {
         ["import", ndjson, dir] => import(Path::new(ndjson), Path::new(dir)).map(|()| true),
         ["verify", dir] => verify(Path::new(dir)),
         ["open", dir] => open_only(Path::new(dir)),
+        ["remove-first", dir, prefix] => remove_first(Path::new(dir), prefix.as_bytes()),
         _ => {
-            eprintln!("usage: sled-ceiling import NDJSON DIR | verify DIR | open DIR");
+            eprintln!(
+                "usage: sled-ceiling import NDJSON DIR | verify DIR | open DIR | remove-first DIR PREFIX"
+            );
             return ExitCode::from(2);
         }
     };

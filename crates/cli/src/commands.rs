@@ -456,7 +456,7 @@ pub(crate) fn report_verdict(
             } => {
                 writeln!(
                     out,
-                    "ALTERED: the log is intact ({count} entries, head {}), but {} of the records answers are read from differ from what it implies:",
+                    "ALTERED: the log is intact ({count} entries, head {}), but the records answers are read from differ from what it implies ({}):",
                     hex::encode(head),
                     plural(findings.total(), "finding", "findings")
                 )?;
@@ -568,9 +568,9 @@ fn repair(path: &Path, wait: Duration, as_json: bool, out: &mut dyn Write) -> Re
             } else {
                 writeln!(
                     out,
-                    "repaired: {} differed from the log ({count} entries, head {}); every derived record was rebuilt from it:",
-                    plural(findings.total(), "derived record", "derived records"),
-                    hex::encode(head)
+                    "repaired: every derived record was rebuilt from the log ({count} entries, head {}); before, {}:",
+                    hex::encode(head),
+                    plural(findings.total(), "finding", "findings")
                 )?;
                 write_findings(&findings, out)?;
             }

@@ -27,10 +27,10 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use sha2::{Digest, Sha256};
 
-use actledger_core::{IndexEntry, OfficeId, Seq, index_entries};
+use actledger_core::{IndexEntry, OfficeId, Seq};
 use actledger_proof::{Hash, HashReader, leaf_hash, split_stored_hash_index};
 
-use crate::entry::{Stored, parse_event_bytes};
+use crate::entry::Entry;
 use crate::error::{Difference, Finding, Findings, StoreError, Subject, Table};
 use crate::keys;
 use crate::ledger::{Ledger, encode_cache_record, storage};
@@ -116,18 +116,15 @@ impl<'a> Expected<'a> {
     }
 
     /// Takes in the next entry of the log (already checked: its event parses).
-    pub(crate) fn see(&mut self, stored: &Stored<'_>) {
+    pub(crate) fn see(&mut self, stored: &Entry, index: &[IndexEntry]) {
         self.count = stored.seq;
-        let line = stored.to_entry().export_line();
+        let line = stored.export_line();
         let data = line.strip_suffix('\n').unwrap_or(&line);
         if let Some(tile) = self.tree.push(leaf_hash(data.as_bytes())) {
             self.compare_tile(tile);
         }
-        let Ok(event) = parse_event_bytes(stored.event) else {
-            return; // the chain's check reports it
-        };
         let seq = stored.seq;
-        for entry in index_entries(&event) {
+        for entry in index {
             match entry {
                 IndexEntry::Act(act) => {
                     let bucket = usize::from(postings::bucket(act.as_str()));
@@ -139,7 +136,7 @@ impl<'a> Expected<'a> {
                         .insert(keys::named(keys::REVOKED, act.as_str(), seq));
                 }
                 IndexEntry::Retracts(target) => {
-                    self.retractions.insert(keys::retracted(target, seq));
+                    self.retractions.insert(keys::retracted(*target, seq));
                 }
                 IndexEntry::Office(office) => {
                     let prefix = keys::named_prefix(keys::OFFICE, office.as_str());
@@ -154,7 +151,9 @@ impl<'a> Expected<'a> {
                     *sum = sum.wrapping_add(mark);
                 }
                 IndexEntry::KnownOffice(office) => {
-                    self.known.insert(office);
+                    if !self.known.contains(office) {
+                        self.known.insert(office.clone());
+                    }
                 }
             }
         }
@@ -629,10 +628,13 @@ impl<'a> Expected<'a> {
             let (key, value) = item?;
             let difference = match expected.iter().find(|(k, _)| *k == key.as_ref()) {
                 None => Difference::Extra,
-                Some((_, Some(want))) if want.as_slice() != value.as_ref() => Difference::Different,
-                Some(_) => {
+                Some((_, want)) => {
+                    // Present: never also "missing" below.
                     seen.insert(key.to_vec());
-                    continue;
+                    match want {
+                        Some(want) if want.as_slice() != value.as_ref() => Difference::Different,
+                        _ => continue,
+                    }
                 }
             };
             self.findings.push(Finding {

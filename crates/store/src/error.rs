@@ -480,6 +480,13 @@ pub enum Problem {
     },
     /// The ledger's head record is missing or unreadable.
     NoHead(String),
+    /// The time in the head record is not the recording time of the last entry.
+    HeadTimeMismatch {
+        /// The time the head record holds.
+        stored: String,
+        /// The time of the chain's last entry ("" when there is none).
+        found: String,
+    },
     /// The ledger holds fewer entries than a checkpoint it should extend (or none at all).
     ShorterThanCheckpoint {
         /// The entries the ledger holds.
@@ -534,6 +541,10 @@ impl fmt::Display for Problem {
                 hex::encode(found_hash)
             ),
             Problem::NoHead(reason) => write!(f, "no head record: {reason}"),
+            Problem::HeadTimeMismatch { stored, found } => write!(
+                f,
+                "head mismatch: the head record's time is {stored:?}, but the last entry was recorded at {found:?}"
+            ),
             Problem::ShorterThanCheckpoint { count, size } => write!(
                 f,
                 "the ledger holds {count} entries but the checkpoint vouches for {size}: entries were removed"

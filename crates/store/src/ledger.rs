@@ -10,7 +10,8 @@ use chrono::{DateTime, Utc};
 use sled::{Batch, Db};
 
 use actledger_core::{
-    BatchError, Event, Indexed, InputEvent, NewEvents, Outcome, Seq, WithPending, validate_batch,
+    BatchError, Event, IndexEntry, Indexed, InputEvent, NewEvents, Outcome, Seq, WithPending,
+    index_entries, validate_batch,
 };
 
 use crate::chunk;
@@ -510,7 +511,14 @@ impl Ledger {
     pub(crate) fn open_settled_ledger(path: &Path) -> Result<Result<Ledger, Verdict>, StoreError> {
         let (db, head) = Ledger::open_settled(path)?;
         match head {
-            Err(_) => Ok(Err(verify_db_with(&db, path, head, None, VERIFY_WINDOW)?)),
+            Err(_) => Ok(Err(verify_db_with(
+                &db,
+                path,
+                head,
+                None,
+                false,
+                VERIFY_WINDOW,
+            )?)),
             Ok(_) => Ok(Ok(Ledger::from_db(path, db, head)?)),
         }
     }
@@ -852,26 +860,55 @@ impl Ledger {
     pub(crate) fn verify_scoped(
         &self,
         scope: Scope,
-        on_entry: Option<&mut dyn FnMut(&Stored<'_>)>,
+        on_entry: Option<EntryTap<'_>>,
     ) -> Result<Verdict, StoreError> {
         let head = read_head(&self.db, &self.path)?;
         if scope == Scope::Log {
-            return verify_db_with(&self.db, &self.path, head, on_entry, VERIFY_WINDOW);
+            return verify_db_with(&self.db, &self.path, head, on_entry, false, VERIFY_WINDOW);
         }
-        let mut expected = crate::derived::Expected::new(self)?;
-        let mut on_entry = on_entry;
-        let verdict = verify_db_with(
-            &self.db,
-            &self.path,
-            head,
-            Some(&mut |stored| {
-                expected.see(stored);
-                if let Some(f) = on_entry.as_mut() {
-                    f(stored);
+        let expected = crate::derived::Expected::new(self)?;
+        // What the log implies is gathered on a thread of its own, fed with the entries of
+        // each window once checked, while the chain's check goes on with the next windows.
+        let (verdict, expected) = std::thread::scope(|scope| {
+            let (send, receive) = std::sync::mpsc::sync_channel::<Gathered>(4);
+            let gathering = scope.spawn(move || {
+                let mut expected = expected;
+                for entries in receive {
+                    for (entry, index) in &entries {
+                        expected.see(entry, index);
+                    }
                 }
-            }),
-            VERIFY_WINDOW,
-        )?;
+                expected
+            });
+            let mut on_entry = on_entry;
+            let mut entries = Vec::with_capacity(GATHER_BATCH);
+            let verdict = verify_db_with(
+                &self.db,
+                &self.path,
+                head,
+                Some(&mut |stored, index| {
+                    entries.push((stored.to_entry(), index.to_vec()));
+                    if entries.len() == GATHER_BATCH {
+                        // A closed channel means the gathering thread panicked: join says so.
+                        let _ = send.send(std::mem::take(&mut entries));
+                    }
+                    if let Some(f) = on_entry.as_mut() {
+                        f(stored, index);
+                    }
+                }),
+                true,
+                VERIFY_WINDOW,
+            );
+            if !entries.is_empty() {
+                let _ = send.send(entries);
+            }
+            drop(send);
+            let expected = gathering
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            (verdict, expected)
+        });
+        let verdict = verdict?;
         let Verdict::Intact { count, head } = verdict else {
             return Ok(verdict);
         };
@@ -1228,6 +1265,12 @@ pub(crate) fn unparsable(seq: Seq, e: EntryError) -> StoreError {
 /// of cache version 4, and 20,000 of them took some 300 MiB at the end of a 1M-event import).
 const REBUILD_BATCH_BYTES: usize = 4 << 20;
 
+/// What a removal costs a batch beyond its key's bytes, in the count of [`BoundedBatch`]:
+/// sled holds each removal of a batch, and the pages it changes, in memory until the flush,
+/// far beyond the key's bytes (counting the keys alone, removing the derived tables of
+/// 100,000 entries took 180 MiB).
+pub(crate) const REMOVAL_COST: usize = 1024;
+
 /// A sled batch applied whenever it holds [`REBUILD_BATCH_BYTES`] bytes.
 pub(crate) struct BoundedBatch<'a> {
     db: &'a Db,
@@ -1366,6 +1409,10 @@ struct ChunkToCheck {
     unpacked: Result<(), EntryError>,
     prev: [u8; 32],
     previous_time: String,
+    /// When the derived records are to be compared: the index entries of each entry of the
+    /// chunk, in order, taken from the event the check parses anyway (filled by the thread
+    /// that checks the chunk, and by it alone).
+    index: Option<std::sync::Mutex<Vec<Vec<IndexEntry>>>>,
 }
 
 impl ChunkToCheck {
@@ -1387,8 +1434,23 @@ impl ChunkToCheck {
         };
         let mut prev = self.prev;
         let mut previous_time = self.previous_time.clone();
+        let mut index = self.index.as_ref().map(|index| {
+            index
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+        });
         (self.first..).zip(reader).find_map(|(expected, item)| {
-            verify_stored(item, expected, &mut prev, &mut previous_time, &mut |_| {})
+            verify_stored(
+                item,
+                expected,
+                &mut prev,
+                &mut previous_time,
+                &mut |_, event| {
+                    if let Some(index) = index.as_mut() {
+                        index.push(index_entries(event));
+                    }
+                },
+            )
         })
     }
 }
@@ -1469,6 +1531,8 @@ struct LogWalk<'a> {
     /// The hash and time of the last entry walked.
     prev: [u8; 32],
     previous_time: String,
+    /// Whether the checks gather the index entries of each entry.
+    index: bool,
 }
 
 /// One window of chunks to check, and how the walk ended it.
@@ -1512,6 +1576,9 @@ impl LogWalk<'_> {
                 unpacked,
                 prev: self.prev,
                 previous_time: self.previous_time.clone(),
+                index: self
+                    .index
+                    .then(|| std::sync::Mutex::new(Vec::with_capacity(chunk::CHUNK as usize))),
             });
             match walked {
                 Some((count, hash, time)) => {
@@ -1537,7 +1604,8 @@ fn verify_db_with(
     db: &Db,
     path: &Path,
     head: HeadRecord,
-    mut on_entry: Option<&mut dyn FnMut(&Stored<'_>)>,
+    mut on_entry: Option<EntryTap<'_>>,
+    index: bool,
     window_chunks: usize,
 ) -> Result<Verdict, StoreError> {
     let threads = std::thread::available_parallelism().map_or(1, usize::from);
@@ -1548,6 +1616,7 @@ fn verify_db_with(
         expected: 1,
         prev: ZERO_HASH,
         previous_time: String::new(),
+        index,
     };
     // The buffers of the chunks checked, reused for the windows after.
     let mut spare: Vec<chunk::Body> = Vec::new();
@@ -1563,9 +1632,19 @@ fn verify_db_with(
         }
         if let Some(on_entry) = on_entry.as_mut() {
             for chunk in &window.chunks {
-                for stored in chunk.body.read(chunk.first).into_iter().flatten() {
+                let index = chunk.index.as_ref().map(|index| {
+                    index
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                });
+                let stored = chunk.body.read(chunk.first).into_iter().flatten();
+                for (at, stored) in stored.enumerate() {
+                    let entries = index
+                        .as_ref()
+                        .and_then(|index| index.get(at))
+                        .map_or(&[][..], Vec::as_slice);
                     match stored {
-                        Ok(stored) => on_entry(&stored),
+                        Ok(stored) => on_entry(&stored, entries),
                         Err(_) => break,
                     }
                 }
@@ -1588,7 +1667,7 @@ fn verify_db_with(
     }
     let (expected, prev) = (walk.expected, walk.prev);
     let count = expected - 1;
-    let (stored, _) = match head {
+    let (stored, stored_time) = match head {
         Ok(head) => head,
         Err(reason) => {
             return Ok(Verdict::Broken {
@@ -1611,6 +1690,17 @@ fn verify_db_with(
                 stored_hash: stored.hash,
                 found_count: count,
                 found_hash: prev,
+            },
+        });
+    }
+    // The head record's time is the next append's lower bound on its recording time: a time
+    // forged there would be vouched for by the chain from the next entry on.
+    if stored_time != walk.previous_time {
+        return Ok(Verdict::Broken {
+            seq: count.max(1),
+            problem: Problem::HeadTimeMismatch {
+                stored: stored_time,
+                found: walk.previous_time,
             },
         });
     }
@@ -1659,7 +1749,7 @@ fn verify_stored(
     expected: Seq,
     prev: &mut [u8; 32],
     previous_time: &mut String,
-    on_entry: &mut dyn FnMut(&Stored<'_>),
+    on_entry: &mut dyn FnMut(&Stored<'_>, &Event),
 ) -> Option<Verdict> {
     let broken = |problem| {
         Some(Verdict::Broken {
@@ -1690,16 +1780,16 @@ fn verify_stored(
             return broken(Problem::Unparsable(e.0));
         }
     }
-    match crate::entry::parse_event_bytes(stored.event) {
-        Ok(event) if event.has_canonical_bytes(stored.event) => {}
+    let event = match crate::entry::parse_event_bytes(stored.event) {
+        Ok(event) if event.has_canonical_bytes(stored.event) => event,
         Ok(_) => {
             return broken(Problem::Unparsable(
                 "its event is not in canonical form".into(),
             ));
         }
         Err(e) => return broken(Problem::Unparsable(e.0)),
-    }
-    on_entry(&stored);
+    };
+    on_entry(&stored, &event);
     *prev = stored.hash;
     if new_time {
         previous_time.clear();
@@ -1707,6 +1797,17 @@ fn verify_stored(
     }
     None
 }
+
+/// What a verification shows each sound entry to, in log order: the entry, and its index
+/// entries when the derived records are compared (else none).
+pub(crate) type EntryTap<'a> = &'a mut dyn FnMut(&Stored<'_>, &[IndexEntry]);
+
+/// Entries with their index entries, as handed to the thread that gathers what the log
+/// implies.
+type Gathered = Vec<(Entry, Vec<IndexEntry>)>;
+
+/// Entries handed at a time to the thread that gathers what the log implies.
+const GATHER_BATCH: usize = 4096;
 
 /// What a verification checks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -1731,7 +1832,7 @@ fn verdict_of(run: impl FnOnce() -> Result<Verdict, StoreError>) -> Result<Verdi
 fn verify_settled(
     path: &Path,
     scope: Scope,
-    on_entry: Option<&mut dyn FnMut(&Stored<'_>)>,
+    on_entry: Option<EntryTap<'_>>,
 ) -> Result<Verdict, StoreError> {
     // Without a head record there is no ledger to compare derived records with; the chain's
     // check says what is wrong.
@@ -1766,7 +1867,7 @@ fn verify_against(
     let verdict = verify_settled(
         path,
         scope,
-        Some(&mut |stored| {
+        Some(&mut |stored, _| {
             if accumulator.size() < size {
                 let line = stored.to_entry().export_line();
                 accumulator.push(line.strip_suffix('\n').unwrap_or(&line).as_bytes());
@@ -1806,7 +1907,7 @@ fn verify_against(
 pub(crate) fn verify_open_db(db: &Db, window_chunks: usize) -> Result<Verdict, StoreError> {
     let path = Path::new("(test)");
     let head = read_head(db, path)?;
-    verify_db_with(db, path, head, None, window_chunks)
+    verify_db_with(db, path, head, None, false, window_chunks)
 }
 
 /// [`verify_path_against`], waiting up to `wait` for another process to let go of the ledger.

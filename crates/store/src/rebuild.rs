@@ -14,7 +14,7 @@ use actledger_core::{ActId, Event, OfficeId, PersonId, Recorded, Seq, Timeline, 
 use crate::entry::{EntryError, parse_event_bytes};
 use crate::error::StoreError;
 use crate::keys;
-use crate::ledger::{BoundedBatch, Ledger, encode_cache_record, storage, unparsable};
+use crate::ledger::{BoundedBatch, Ledger, REMOVAL_COST, encode_cache_record, storage, unparsable};
 
 /// The most events of a group of offices, kept while the group's timelines are replayed: at a
 /// few hundred bytes each, tens of megabytes. An office with more events is a group alone.
@@ -42,7 +42,7 @@ impl Ledger {
         for prefix in [keys::SEGMENT, keys::TIMELINE] {
             for item in self.db.scan_prefix([prefix]) {
                 let (key, _) = item.map_err(storage(&self.path))?;
-                writer.counted(key.len())?;
+                writer.counted(key.len() + REMOVAL_COST)?;
                 writer.batch.remove(key);
             }
         }

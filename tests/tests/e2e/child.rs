@@ -46,6 +46,7 @@ fn verdict(result: Result<Verdict, actledger_store::StoreError>) -> String {
     match result {
         Ok(Verdict::Intact { count, head }) => format!("intact {count} {}", hex(&head)),
         Ok(Verdict::Broken { seq, problem }) => format!("broken {seq}: {problem}"),
+        Ok(other) => format!("broken: {other}"),
         Err(e) => format!("err {e}"),
     }
 }

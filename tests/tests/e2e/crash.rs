@@ -215,12 +215,21 @@ fn a_killed_rebuild_of_the_query_cache_is_done_again_with_the_same_answers() {
         let (finished, _) = kill_after(start(&path, &query), delay);
         killed += usize::from(!finished);
         if round % 4 == 3 || round + 1 == count {
+            settle(&path);
             assert_eq!(probe_ledger(&path, events), reference, "round {round}");
         }
     }
+    settle(&path);
     assert_eq!(probe_ledger(&path, events), reference);
     println!(
         "crash during a cache rebuild: {count} rounds on a ledger of {events} events (a rebuild takes {:.1} s), {killed} killed before the answer, answers then equal to before",
         span.as_secs_f64()
     );
+}
+
+/// Opens the ledger once, as any command does, which completes an interrupted rebuild of the
+/// cache. `verify` alone reports such a cache as what it is (its record gone, its records
+/// part rebuilt): it compares what is stored and never rebuilds.
+fn settle(path: &Path) {
+    drop(Ledger::open(path).unwrap());
 }

@@ -13,4 +13,5 @@ mod corruption;
 mod crash;
 mod full_disk;
 mod fuzz;
+mod repair;
 mod support;

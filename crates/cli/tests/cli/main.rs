@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 mod bad_input;
+mod derived;
 mod proofs;
 mod readme;
 mod serve;

@@ -9,6 +9,7 @@ mod cache;
 mod child;
 mod common;
 mod crash;
+mod derived;
 mod engine;
 mod export;
 mod lock;
