@@ -222,8 +222,9 @@ fn trials(name: &str, kinds: &[Damage], tables: &[u8], strict: bool, ci: usize, 
         std::fs::remove_dir_all(&copy).unwrap();
     }
     println!(
-        "{name}: {count} trials on a ledger of {events} events in {:.1} s: {fates:?}",
-        started.elapsed().as_secs_f64()
+        "{name}: {count} trials on a ledger of {events} events in {:.1} s: {fates:?}; wrong answers after a passing verify: {}",
+        started.elapsed().as_secs_f64(),
+        fates.get(&Fate::Wrong).copied().unwrap_or(0)
     );
     for panic in &sled_panics {
         println!("{name}: sled panicked: {panic}");
