@@ -40,21 +40,6 @@ use crate::tree::TILE_LEN;
 /// The most act buckets read again from the log to name the acts that differ in them.
 const BUCKETS_NAMED: usize = 16;
 
-/// The prefixes of every table the ledger writes; a key under any other is an extra record.
-const KNOWN_PREFIXES: [u8; 11] = [
-    keys::META,
-    keys::ENTRY,
-    keys::ACT,
-    keys::REVOKED,
-    keys::RETRACTED,
-    keys::OFFICE,
-    keys::PERSON,
-    keys::KNOWN,
-    keys::SEGMENT,
-    keys::TIMELINE,
-    keys::TREE,
-];
-
 /// What the log implies for every derived table, gathered entry by entry in log order.
 pub(crate) struct Expected<'a> {
     ledger: &'a Ledger,
@@ -657,7 +642,7 @@ impl<'a> Expected<'a> {
 
     fn check_unknown(&mut self) -> Result<(), StoreError> {
         for prefix in 0..=u8::MAX {
-            if KNOWN_PREFIXES.contains(&prefix) {
+            if keys::WRITTEN.contains(&prefix) {
                 continue;
             }
             if let Some(item) = self.scan(&[prefix]).next() {

@@ -49,6 +49,12 @@ pub const META_PENDING: &[u8] = b"Mpending";
 /// an interrupted repair is completed by the next open (`crate::repair`).
 pub const META_REPAIR: &[u8] = b"Mrepair";
 
+/// The prefix of every table the store writes: the meta records, the log and the derived
+/// tables. A key under any other prefix is no record of the ledger's.
+pub const WRITTEN: [u8; 11] = [
+    META, ENTRY, ACT, REVOKED, RETRACTED, OFFICE, PERSON, KNOWN, SEGMENT, TIMELINE, TREE,
+];
+
 /// The tables derived from the log, rebuilt whole when an append was interrupted.
 pub const DERIVED: [u8; 9] = [
     ACT, REVOKED, RETRACTED, OFFICE, PERSON, KNOWN, SEGMENT, TIMELINE, TREE,

@@ -49,21 +49,6 @@ const META_KEPT: [&[u8]; 4] = [
     keys::META_TREE,
 ];
 
-/// The prefixes of the log and the derived tables; a repair removes records under any other.
-const WRITTEN_PREFIXES: [u8; 11] = [
-    keys::META,
-    keys::ENTRY,
-    keys::ACT,
-    keys::REVOKED,
-    keys::RETRACTED,
-    keys::OFFICE,
-    keys::PERSON,
-    keys::KNOWN,
-    keys::SEGMENT,
-    keys::TIMELINE,
-    keys::TREE,
-];
-
 /// Repairs the ledger at `path` (see the module's comment), waiting up to `wait` for another
 /// process to let go of it.
 pub fn repair_path(path: &Path, wait: Duration) -> Result<Repair, StoreError> {
@@ -115,7 +100,7 @@ impl Ledger {
     pub(crate) fn finish_repair(&mut self) -> Result<(), StoreError> {
         let mut batch = Batch::default();
         for prefix in 0..=u8::MAX {
-            if WRITTEN_PREFIXES.contains(&prefix) {
+            if keys::WRITTEN.contains(&prefix) {
                 continue;
             }
             for item in self.db.scan_prefix([prefix]) {
