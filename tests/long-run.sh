@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.."
 log=${1:-target/long-run.log}
 mkdir -p "$(dirname "$log")"
 export ACTLEDGER_LONG=1
-summary='corruption of|crash during|contention:|full disk|full filesystem|SKIPPED|^fuzz |test result|FAILED|panicked'
+summary='corruption of|crash during|repair killed|contention:|full disk|full filesystem|SKIPPED|^fuzz |test result|FAILED|panicked'
 started=$(date +%s)
 {
     echo "long run started $(date -u +%FT%TZ) at $(git rev-parse --short HEAD 2>/dev/null || echo '?')"
