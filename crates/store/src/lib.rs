@@ -45,6 +45,7 @@ mod recovery;
 mod repair;
 mod tree;
 mod varint;
+mod verify;
 
 pub use entry::{
     Entry, EntryError, FORMAT_VERSION, HASH_DOMAIN, Head, LAYOUT_VERSION, TIME_LEN, ZERO_HASH,
@@ -55,12 +56,13 @@ pub use error::{
     Verdict,
 };
 pub use index::CACHE_VERSION;
-pub use ledger::{
-    AppendReport, Appended, Ledger, Scope, verify_path, verify_path_against,
-    verify_path_against_waiting, verify_path_scoped, verify_path_waiting,
-};
+pub use ledger::{AppendReport, Appended, Ledger};
 pub use recovery::Recovery;
 pub use repair::{Repair, repair_path};
+pub use verify::{
+    Scope, verify_path, verify_path_against, verify_path_against_waiting, verify_path_scoped,
+    verify_path_waiting,
+};
 
 /// Raw access to the stored layout, for tests that tamper with a ledger on disk. Not a
 /// stable interface.
@@ -226,7 +228,7 @@ pub mod testing {
     /// Verifies a database opened directly (as `verify_path` does after opening it), so a
     /// test can tamper and verify many times without reopening.
     pub fn verify_db(db: &sled::Db) -> Result<crate::Verdict, crate::StoreError> {
-        crate::ledger::verify_open_db(db, crate::ledger::VERIFY_WINDOW)
+        crate::verify::verify_open_db(db, crate::verify::VERIFY_WINDOW)
     }
 
     /// [`verify_db`] reading `chunks` chunks of the log at a time (verification reads 512), so
@@ -235,6 +237,6 @@ pub mod testing {
         db: &sled::Db,
         chunks: usize,
     ) -> Result<crate::Verdict, crate::StoreError> {
-        crate::ledger::verify_open_db(db, chunks)
+        crate::verify::verify_open_db(db, chunks)
     }
 }

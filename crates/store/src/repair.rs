@@ -14,7 +14,8 @@ use sled::Batch;
 
 use crate::error::{Findings, StoreError, Verdict};
 use crate::keys;
-use crate::ledger::{Ledger, Scope, storage};
+use crate::ledger::{Ledger, storage};
+use crate::verify::Scope;
 
 /// What `repair` did.
 #[derive(Debug, Clone, PartialEq, Eq)]
