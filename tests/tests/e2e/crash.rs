@@ -25,19 +25,8 @@ fn start(path: &Path, args: &[&std::ffi::OsStr]) -> Child {
 
 /// Kills `child` after `delay` unless it ended before; returns whether it finished on its own,
 /// and its standard output.
-fn kill_after(mut child: Child, delay: Duration) -> (bool, String) {
-    let deadline = Instant::now() + delay;
-    let finished = loop {
-        if child.try_wait().unwrap().is_some() {
-            break true;
-        }
-        if Instant::now() >= deadline {
-            child.kill().unwrap(); // SIGKILL
-            break false;
-        }
-        std::thread::sleep(Duration::from_millis(1));
-    };
-    let output = child.wait_with_output().unwrap();
+fn kill_after(child: Child, delay: Duration) -> (bool, String) {
+    let (finished, output) = crate::support::kill_after(child, delay);
     if finished {
         assert!(output.status.success(), "{output:?}");
     }

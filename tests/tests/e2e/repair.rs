@@ -14,7 +14,9 @@ use actledger_e2e::history::{OFFICES, sample_days};
 use actledger_store::testing::{ACT, META_REPAIR, OFFICE, PERSON, SEGMENT, Sled, TIMELINE, TREE};
 
 use crate::child::probe_ledger;
-use crate::support::{Ended, Rng, actledger, copy_dir, generated_ledger, rounds, run_for, seed};
+use crate::support::{
+    Ended, Rng, actledger, copy_dir, generated_ledger, kill_after, rounds, run_for, seed,
+};
 
 /// The damages, each the removal of every record of some tables.
 const DAMAGES: [(&str, &[u8]); 5] = [
@@ -110,23 +112,6 @@ fn start_repair(path: &Path) -> Child {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap()
-}
-
-/// Kills `child` after `delay` unless it ended before; returns whether it finished on its own,
-/// and its output.
-fn kill_after(mut child: Child, delay: Duration) -> (bool, std::process::Output) {
-    let deadline = Instant::now() + delay;
-    let finished = loop {
-        if child.try_wait().unwrap().is_some() {
-            break true;
-        }
-        if Instant::now() >= deadline {
-            child.kill().unwrap(); // SIGKILL
-            break false;
-        }
-        std::thread::sleep(Duration::from_millis(1));
-    };
-    (finished, child.wait_with_output().unwrap())
 }
 
 /// Where a kill left the repair.

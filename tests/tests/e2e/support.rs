@@ -205,3 +205,23 @@ pub fn files_in(dir: &Path) -> Vec<PathBuf> {
     files.sort();
     files
 }
+
+/// Kills `child` after `delay` unless it ended before; returns whether it finished on its own,
+/// and its output.
+pub fn kill_after(
+    mut child: std::process::Child,
+    delay: std::time::Duration,
+) -> (bool, std::process::Output) {
+    let deadline = std::time::Instant::now() + delay;
+    let finished = loop {
+        if child.try_wait().unwrap().is_some() {
+            break true;
+        }
+        if std::time::Instant::now() >= deadline {
+            child.kill().unwrap(); // SIGKILL
+            break false;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    };
+    (finished, child.wait_with_output().unwrap())
+}
