@@ -4,8 +4,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use actledger_answers::AsOf;
 use actledger_core::{Day, Seq};
-use chrono::{DateTime, FixedOffset};
 use clap::{Args, Parser, Subcommand};
 use serde::Serialize;
 
@@ -58,27 +58,9 @@ fn parse_wait(text: &str) -> Result<Duration, String> {
         .ok_or_else(|| "expected a number of seconds from 0 to 86400, such as 30 or 0.5".into())
 }
 
-/// "As of" a point of the ledger: a position or a recording time.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AsOf {
-    /// Events recorded at positions up to this one.
-    Seq(Seq),
-    /// Events recorded at or before this time.
-    Time(DateTime<FixedOffset>),
-}
-
 fn parse_as_of(text: &str) -> Result<AsOf, String> {
-    if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
-        return text
-            .parse()
-            .map(AsOf::Seq)
-            .map_err(|_| format!("{text} is too large for a position"));
-    }
-    DateTime::parse_from_rfc3339(text)
-        .map(AsOf::Time)
-        .map_err(|_| {
-            "expected a position such as 12 or an RFC 3339 time such as 2024-06-03T12:00:00Z".into()
-        })
+    text.parse()
+        .map_err(|e: actledger_answers::AsOfSyntaxError| e.to_string())
 }
 
 fn parse_day(text: &str) -> Result<Day, String> {
@@ -219,6 +201,8 @@ pub enum Command {
         /// The export: a file, or `-` (default) for standard input
         #[arg(value_name = "FILE|-")]
         file: Option<PathBuf>,
+        #[command(flatten)]
+        json: Json,
     },
     /// The seed case (RS 131-2024-PCM) in a fresh temporary ledger: answers for 2-5 June 2024
     Demo,

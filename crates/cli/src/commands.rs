@@ -5,17 +5,15 @@ use std::io::{self, BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use actledger_core::{
-    Day, Seq, WhoHeld, anomalies, history, parse_batch, show_act, state, who_held,
-};
-use actledger_store::{
-    AppendError, Appended, Findings, ImportError, Ledger, Repair, Scope, StoreError, Verdict,
-};
+use actledger_answers as answers;
+use actledger_answers::{AppendAnswer, HeadAnswer, ImportAnswer, RepairAnswer, VerifyAnswer};
+use actledger_core::{Day, Seq, parse_batch};
+use actledger_store::{AppendError, ImportError, Ledger, Scope, StoreError};
 use anyhow::{Context, Result, anyhow, bail};
-use serde_json::json;
+use serde::Serialize;
 
 use crate::Finding;
-use crate::args::{AsOf, Cli, Command, When};
+use crate::args::{Cli, Command};
 use crate::{proofs, render};
 
 /// Runs one command, writing its answer to `out`.
@@ -43,39 +41,23 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<Finding> {
         }
         Command::WhoHeld { office, when, json } => {
             let ledger = open(path, wait)?;
-            let as_of = resolve(&ledger, when.as_of)?;
-            let answer = who_held(&ledger, &office, when.on, as_of)?;
-            if json.json {
-                writeln!(out, "{}", serde_json::to_string(&answer)?)?;
-            } else {
-                writeln!(out, "{}", render::who_held_sentence(&answer))?;
-            }
+            let answer = answers::holder(&ledger, &office, when.on, when.as_of)?.answer;
+            print(out, json.json, &answer, render::who_held_text)?;
         }
         Command::State { when, json } => {
             let ledger = open(path, wait)?;
-            let as_of = resolve(&ledger, when.as_of)?;
-            let answers = state(&ledger, when.on, as_of)?;
-            print_state(&answers, &when, ledger.head().count, json.json, out)?;
+            let answer = answers::state_on(&ledger, when.on, when.as_of)?.answer;
+            print(out, json.json, &answer, render::state_table)?;
         }
         Command::History { office, json } => {
             let ledger = open(path, wait)?;
-            let rows = history(&ledger, &office, None)?;
-            if json.json {
-                let value =
-                    json!({"office": office, "as_of": ledger.head().count, "history": rows});
-                writeln!(out, "{value}")?;
-            } else {
-                write!(out, "{}", render::history_table(&rows))?;
-            }
+            let answer = answers::office_history(&ledger, &office, None)?.answer;
+            print(out, json.json, &answer, render::history_table)?;
         }
         Command::Show { act, json } => {
             let ledger = open(path, wait)?;
-            let record = show_act(&ledger, &act)?;
-            if json.json {
-                writeln!(out, "{}", serde_json::to_string(&record)?)?;
-            } else {
-                write!(out, "{}", render::act_text(&record))?;
-            }
+            let answer = answers::act(&ledger, &act)?;
+            print(out, json.json, &answer, render::act_text)?;
         }
         Command::Log { from, limit, json } => {
             let ledger = open(path, wait)?;
@@ -83,12 +65,8 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<Finding> {
         }
         Command::Audit { json } => {
             let ledger = open(path, wait)?;
-            let found = anomalies(&ledger, None)?;
-            if json.json {
-                writeln!(out, "{}", json!({"anomalies": found}))?;
-            } else {
-                write!(out, "{}", render::audit_table(&found))?;
-            }
+            let answer = answers::audit(&ledger, None)?.answer;
+            print(out, json.json, &answer, render::audit_table)?;
         }
         Command::Verify {
             checkpoint: None,
@@ -109,27 +87,14 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<Finding> {
         Command::Repair { json } => return repair(path, wait, json.json, out),
         Command::Head { json } => {
             let ledger = open(path, wait)?;
-            let head = ledger.head();
-            if json.json {
-                writeln!(
-                    out,
-                    "{}",
-                    json!({"count": head.count, "hash": hex::encode(head.hash)})
-                )?;
-            } else {
-                writeln!(
-                    out,
-                    "{} entries, head {}",
-                    head.count,
-                    hex::encode(head.hash)
-                )?;
-            }
+            let answer = HeadAnswer::from(ledger.head());
+            print(out, json.json, &answer, render::head_text)?;
         }
         Command::Export { file } => {
             let ledger = open(path, wait)?;
             export(&ledger, file.as_deref(), out)?;
         }
-        Command::Import { file } => import(path, file.as_deref(), out)?,
+        Command::Import { file, json } => import(path, file.as_deref(), json.json, out)?,
         Command::Demo => demo(out)?,
         Command::Keygen { name, out: dir } => proofs::keygen(&name, &dir, out)?,
         Command::Checkpoint { key, out: file } => {
@@ -215,13 +180,7 @@ fn serve(
                 "not serving {}: the ledger does not verify",
                 path.display()
             )?;
-            report_verdict(
-                &verdict,
-                Scope::Everything,
-                false,
-                &mut serde_json::Map::new(),
-                out,
-            )
+            report_verdict(&VerifyAnswer::new(*verdict, Scope::Everything), false, out)
         }
         other => Err(other.into()),
     })
@@ -256,24 +215,20 @@ pub(crate) fn read_input(file: Option<&Path>) -> Result<Vec<u8>> {
     Ok(input)
 }
 
-fn resolve(ledger: &Ledger, as_of: Option<AsOf>) -> Result<Option<Seq>> {
-    match as_of {
-        None => Ok(None),
-        Some(AsOf::Seq(seq)) => Ok(Some(seq)),
-        Some(AsOf::Time(time)) => {
-            let utc = time.with_timezone(&chrono::Utc);
-            match ledger.seq_at_time(utc)? {
-                Some(seq) => Ok(Some(seq)),
-                None => match ledger.entry(1)? {
-                    Some(first) => bail!(
-                        "as of {time}: the first entry was recorded later, at {}",
-                        first.time
-                    ),
-                    None => bail!("as of {time}: the ledger has no entries"),
-                },
-            }
-        }
+/// Prints an answer: serde's JSON of it, one line, or its text for people.
+pub(crate) fn print<T: Serialize>(
+    out: &mut dyn Write,
+    as_json: bool,
+    answer: &T,
+    text: impl FnOnce(&T) -> String,
+) -> Result<()> {
+    if as_json {
+        serde_json::to_writer(&mut *out, answer)?;
+        writeln!(out)?;
+    } else {
+        write!(out, "{}", text(answer))?;
     }
+    Ok(())
 }
 
 fn append(ledger: &mut Ledger, input: &[u8], as_json: bool, out: &mut dyn Write) -> Result<()> {
@@ -282,59 +237,12 @@ fn append(ledger: &mut Ledger, input: &[u8], as_json: bool, out: &mut dyn Write)
         AppendError::Invalid(invalid) => anyhow!(invalid),
         AppendError::Store(store) => anyhow!(store).context("nothing of the batch was recorded"),
     })?;
-    if as_json {
-        let events: Vec<serde_json::Value> = report
-            .outcomes
-            .iter()
-            .map(|(line, outcome)| match outcome {
-                Appended::Recorded { seq, hash } => {
-                    json!({"line": line, "status": "recorded", "seq": seq, "hash": hex::encode(hash)})
-                }
-                Appended::AlreadyRecorded { seq } => json!({"line": line, "status": "already_recorded", "seq": seq}),
-            })
-            .collect();
-        let head = json!({"count": report.head.count, "hash": hex::encode(report.head.hash)});
-        writeln!(out, "{}", json!({"events": events, "head": head}))?;
-    } else {
-        for (line, outcome) in &report.outcomes {
-            match outcome {
-                Appended::Recorded { seq, hash } => writeln!(
-                    out,
-                    "line {line}: recorded at {seq}, hash {}",
-                    hex::encode(hash)
-                )?,
-                Appended::AlreadyRecorded { seq } => {
-                    writeln!(out, "line {line}: already recorded at {seq}")?
-                }
-            }
-        }
-    }
-    Ok(())
-}
-
-fn print_state(
-    answers: &[WhoHeld],
-    when: &When,
-    head: Seq,
-    as_json: bool,
-    out: &mut dyn Write,
-) -> Result<()> {
-    let as_of = answers.first().map(|a| a.as_of).unwrap_or(head);
-    if as_json {
-        writeln!(
-            out,
-            "{}",
-            json!({"on": when.on, "as_of": as_of, "offices": answers})
-        )?;
-        return Ok(());
-    }
-    let rows: Vec<Vec<String>> = answers.iter().map(render::state_row).collect();
-    write!(
+    print(
         out,
-        "{}",
-        render::table(&["OFFICE", "HOLDER", "CAPACITY", "BASIS", "TITULAR"], &rows)
-    )?;
-    Ok(())
+        as_json,
+        &AppendAnswer::from(&report),
+        render::append_text,
+    )
 }
 
 fn log(
@@ -391,193 +299,31 @@ fn verify(
 ) -> Result<Finding> {
     let verdict = actledger_store::verify_path_waiting(path, scope, wait)
         .map_err(|e| store_error(e, path))?;
-    report_verdict(&verdict, scope, as_json, &mut serde_json::Map::new(), out)
+    report_verdict(&VerifyAnswer::new(verdict, scope), as_json, out)
 }
 
-/// What `--log-only` leaves unchecked, said wherever its verdict is.
-pub(crate) const LOG_ONLY_NOTE: &str = "log only: the indexes, timeline cache and tree hashes that answers are read from were not checked";
-
-/// Prints a verdict of verification; `extra` goes into its JSON object (a checkpoint's
-/// fields). Every verdict but intact is exit 3.
+/// Prints a verification; every verdict but intact is exit 3.
 pub(crate) fn report_verdict(
-    verdict: &Verdict,
-    scope: Scope,
+    answer: &VerifyAnswer,
     as_json: bool,
-    extra: &mut serde_json::Map<String, serde_json::Value>,
     out: &mut dyn Write,
 ) -> Result<Finding> {
-    let answers_checked = scope == Scope::Everything;
-    let mut value = match verdict {
-        Verdict::Intact { count, head } => {
-            json!({"intact": true, "log_intact": true, "answers_checked": answers_checked,
-                "count": count, "head": hex::encode(head)})
-        }
-        Verdict::Broken { seq, problem } => {
-            json!({"intact": false, "log_intact": false, "answers_checked": false,
-                "seq": seq, "problem": problem.to_string()})
-        }
-        Verdict::Diverged {
-            count,
-            head,
-            findings,
-        } => json!({"intact": false, "log_intact": true, "answers_checked": true,
-            "count": count, "head": hex::encode(head),
-            "findings": findings_json(findings), "total": findings.total(),
-            "per_table": per_table_json(findings)}),
-        Verdict::Unreadable { reason } => {
-            json!({"intact": false, "log_intact": false, "answers_checked": false,
-                "problem": format!("the storage engine found the ledger's files damaged: {reason}")})
-        }
-        other => bail!("an unknown verdict: {other}"),
-    };
-    if as_json {
-        if let Some(object) = value.as_object_mut() {
-            object.append(extra);
-        }
-        writeln!(out, "{value}")?;
-    } else {
-        match verdict {
-            Verdict::Intact { count, head } => {
-                writeln!(out, "intact: {count} entries, head {}", hex::encode(head))?;
-                if answers_checked {
-                    writeln!(
-                        out,
-                        "every index, cached timeline and tree hash matches what the log implies"
-                    )?;
-                } else {
-                    writeln!(out, "{LOG_ONLY_NOTE}")?;
-                }
-            }
-            Verdict::Broken { seq, problem } => writeln!(out, "ALTERED: entry {seq}: {problem}")?,
-            Verdict::Diverged {
-                count,
-                head,
-                findings,
-            } => {
-                writeln!(
-                    out,
-                    "ALTERED: the log is intact ({count} entries, head {}), but the records answers are read from differ from what it implies ({}):",
-                    hex::encode(head),
-                    plural(findings.total(), "finding", "findings")
-                )?;
-                write_findings(findings, out)?;
-                writeln!(out, "`actledger repair` rebuilds them from the log")?;
-            }
-            Verdict::Unreadable { reason } => writeln!(
-                out,
-                "ALTERED: the storage engine found the ledger's files damaged: {reason}"
-            )?,
-            _ => {}
-        }
-    }
-    Ok(if verdict.is_intact() {
+    print(out, as_json, answer, render::verify_text)?;
+    Ok(if answer.intact {
         Finding::Clean
     } else {
         Finding::Altered
     })
 }
 
-fn plural(n: u64, one: &str, many: &str) -> String {
-    format!("{n} {}", if n == 1 { one } else { many })
-}
-
-fn findings_json(findings: &Findings) -> serde_json::Value {
-    findings
-        .shown
-        .iter()
-        .map(|finding| {
-            json!({"table": finding.table.name(), "prefix": finding.table.prefix(),
-                "subject": finding.subject.to_string(),
-                "difference": finding.difference.to_string(),
-                "message": finding.to_string()})
-        })
-        .collect()
-}
-
-fn per_table_json(findings: &Findings) -> serde_json::Value {
-    findings
-        .per_table
-        .iter()
-        .map(|(table, n)| (table.name().to_owned(), json!(n)))
-        .collect::<serde_json::Map<_, _>>()
-        .into()
-}
-
-/// The first findings, one a line, then how many more, then the count per table.
-fn write_findings(findings: &Findings, out: &mut dyn Write) -> Result<()> {
-    for finding in &findings.shown {
-        writeln!(out, "  {finding}")?;
-    }
-    let more = findings.total() - findings.shown.len() as u64;
-    if more > 0 {
-        writeln!(out, "  ...and {more} more")?;
-    }
-    let tables: Vec<String> = findings
-        .per_table
-        .iter()
-        .map(|(table, n)| format!("{table}: {n}"))
-        .collect();
-    writeln!(out, "per table: {}", tables.join(", "))?;
-    Ok(())
-}
-
 fn repair(path: &Path, wait: Duration, as_json: bool, out: &mut dyn Write) -> Result<Finding> {
     let repair = actledger_store::repair_path(path, wait).map_err(|e| store_error(e, path))?;
-    match repair {
-        Repair::LogFails(verdict) => {
-            if !as_json {
-                writeln!(
-                    out,
-                    "the log fails verification, so nothing was changed (restore the ledger from a backup or an export):"
-                )?;
-            }
-            let mut extra = serde_json::Map::new();
-            extra.insert("repaired".into(), json!(false));
-            report_verdict(&verdict, Scope::Everything, as_json, &mut extra, out)
-        }
-        Repair::NothingToRepair { count, head } => {
-            if as_json {
-                writeln!(
-                    out,
-                    "{}",
-                    json!({"repaired": false, "count": count,
-                    "head": hex::encode(head), "total": 0, "per_table": {}, "findings": []})
-                )?;
-            } else {
-                writeln!(
-                    out,
-                    "nothing to repair: the log is intact ({count} entries, head {}) and every derived record matches it",
-                    hex::encode(head)
-                )?;
-            }
-            Ok(Finding::Clean)
-        }
-        Repair::Rebuilt {
-            count,
-            head,
-            findings,
-        } => {
-            if as_json {
-                writeln!(
-                    out,
-                    "{}",
-                    json!({"repaired": true, "count": count,
-                    "head": hex::encode(head), "total": findings.total(),
-                    "per_table": per_table_json(&findings), "findings": findings_json(&findings)})
-                )?;
-            } else {
-                writeln!(
-                    out,
-                    "repaired: every derived record was rebuilt from the log ({count} entries, head {}); before, {}:",
-                    hex::encode(head),
-                    plural(findings.total(), "finding", "findings")
-                )?;
-                write_findings(&findings, out)?;
-            }
-            Ok(Finding::Clean)
-        }
-        other => bail!("an unknown result of repair: {other:?}"),
-    }
+    let answer = RepairAnswer::from(repair);
+    print(out, as_json, &answer, render::repair_text)?;
+    Ok(match answer.found {
+        answers::RepairFound::LogFails(_) => Finding::Altered,
+        _ => Finding::Clean,
+    })
 }
 
 fn progress_bar(total: Option<u64>, what: &str) -> indicatif::ProgressBar {
@@ -641,7 +387,7 @@ pub(crate) fn write_atomically(
     Ok(())
 }
 
-fn import(path: &Path, file: Option<&Path>, out: &mut dyn Write) -> Result<()> {
+fn import(path: &Path, file: Option<&Path>, as_json: bool, out: &mut dyn Write) -> Result<()> {
     let (mut reader, total): (Box<dyn BufRead>, Option<u64>) = if is_stdin(file) {
         (Box::new(BufReader::new(io::stdin())), None)
     } else {
@@ -657,15 +403,12 @@ fn import(path: &Path, file: Option<&Path>, out: &mut dyn Write) -> Result<()> {
         other => anyhow!(other),
     })?;
     bar.finish_and_clear();
-    let head = ledger.head();
-    writeln!(
-        out,
-        "imported {} entries into {}, head {}",
-        head.count,
-        path.display(),
-        hex::encode(head.hash)
-    )?;
-    Ok(())
+    let answer = ImportAnswer {
+        head: ledger.head().into(),
+    };
+    print(out, as_json, &answer, |answer| {
+        render::import_text(answer, path)
+    })
 }
 
 /// The seed case, bundled: the spec's example plus the appointments it needs.
@@ -693,19 +436,16 @@ fn demo(out: &mut dyn Write) -> Result<()> {
     writeln!(out, "\nWho held the Ministry of Defense (MINDEF)?")?;
     for day in 1..=5 {
         let on = Day::from_ymd(2024, 6, day).context("a day of June 2024")?;
-        let answer = who_held(&ledger, "MINDEF", on, None)?;
+        let answer = answers::holder(&ledger, "MINDEF", on, None)?.answer;
         writeln!(out, "  {}", render::who_held_sentence(&answer))?;
     }
     writeln!(out, "\nVerifying the chain:")?;
-    match ledger.verify()? {
-        Verdict::Intact { count, head } => {
-            writeln!(out, "  intact: {count} entries, head {}", hex::encode(head))?;
-            writeln!(
-                out,
-                "  every index, cached timeline and tree hash matches what the log implies"
-            )?;
-        }
-        other => bail!("the demo ledger does not verify: {other}"),
+    let answer = VerifyAnswer::new(ledger.verify()?, Scope::Everything);
+    if !answer.intact {
+        bail!("the demo ledger does not verify: {}", answer.verdict);
+    }
+    for line in render::verify_text(&answer).lines() {
+        writeln!(out, "  {line}")?;
     }
     Ok(())
 }

@@ -5,13 +5,13 @@ use std::fs::{self, OpenOptions};
 use std::io::Write;
 use std::path::Path;
 
+use actledger_answers::{CheckpointRef, HexHash, VerifyAnswer};
 use actledger_proof::{
     Checkpoint, ConsistencyProof, InclusionProof, SignedCheckpoint, SignerKey, VerifierKey,
     hash_to_hex,
 };
-use actledger_store::{Ledger, Scope, Verdict};
+use actledger_store::{Ledger, Scope};
 use anyhow::{Context, Result, anyhow, bail};
-use serde_json::json;
 
 use crate::Finding;
 use crate::commands::{read_input, store_error, write_atomically};
@@ -241,24 +241,10 @@ pub fn verify_against(
     let cp = &signed.checkpoint;
     let verdict = actledger_store::verify_path_against_waiting(path, cp, scope, wait)
         .map_err(|e| store_error(e, path))?;
-    if let Verdict::Intact { count, head } = &verdict {
-        if !as_json {
-            writeln!(out, "intact: {count} entries, head {}", hex::encode(head))?;
-            writeln!(
-                out,
-                "extends the checkpoint of {} entries signed by {}",
-                cp.size, cp.origin
-            )?;
-            if scope == Scope::Log {
-                writeln!(out, "{}", crate::commands::LOG_ONLY_NOTE)?;
-            }
-            return Ok(Finding::Clean);
-        }
-    }
-    let mut extra = serde_json::Map::new();
-    extra.insert(
-        "checkpoint".into(),
-        json!({"origin": cp.origin, "size": cp.size, "root": hash_to_hex(&cp.root)}),
-    );
-    crate::commands::report_verdict(&verdict, scope, as_json, &mut extra, out)
+    let answer = VerifyAnswer::new(verdict, scope).against(CheckpointRef {
+        origin: cp.origin.clone(),
+        size: cp.size,
+        root: HexHash(cp.root),
+    });
+    crate::commands::report_verdict(&answer, as_json, out)
 }

@@ -2,7 +2,14 @@
 
 use std::fmt::Write as _;
 
-use actledger_core::{ActRecord, Anomaly, Capacity, Event, HistoryRow, Role, Status, WhoHeld};
+use std::path::Path;
+
+use actledger_answers::{
+    AppendAnswer, AppendStatus, AuditAnswer, HeadAnswer, HistoryAnswer, ImportAnswer, RepairAnswer,
+    RepairFound, StateAnswer, VerifyAnswer,
+};
+use actledger_core::{ActRecord, Capacity, Event, Role, Status, WhoHeld};
+use actledger_store::{Findings, Repair, Scope, Verdict};
 
 /// Columns padded to their widest cell; the last column is not padded.
 pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
@@ -75,8 +82,19 @@ pub fn who_held_sentence(answer: &WhoHeld) -> String {
     text
 }
 
+/// The `who-held` sentence, on a line of its own.
+pub fn who_held_text(answer: &WhoHeld) -> String {
+    format!("{}\n", who_held_sentence(answer))
+}
+
+/// The `state` table.
+pub fn state_table(answer: &StateAnswer) -> String {
+    let rows: Vec<Vec<String>> = answer.offices.iter().map(state_row).collect();
+    table(&["OFFICE", "HOLDER", "CAPACITY", "BASIS", "TITULAR"], &rows)
+}
+
 /// One row of `state`.
-pub fn state_row(answer: &WhoHeld) -> Vec<String> {
+fn state_row(answer: &WhoHeld) -> Vec<String> {
     let (holder, capacity, basis) = match &answer.holder {
         None => ("(vacant)".to_owned(), String::new(), String::new()),
         Some(h) => (
@@ -106,8 +124,9 @@ pub fn state_row(answer: &WhoHeld) -> Vec<String> {
 }
 
 /// The `history` table.
-pub fn history_table(rows: &[HistoryRow]) -> String {
-    let cells: Vec<Vec<String>> = rows
+pub fn history_table(answer: &HistoryAnswer) -> String {
+    let cells: Vec<Vec<String>> = answer
+        .history
         .iter()
         .map(|r| {
             vec![
@@ -202,7 +221,8 @@ pub fn act_text(record: &ActRecord) -> String {
 }
 
 /// The `audit` table.
-pub fn audit_table(anomalies: &[Anomaly]) -> String {
+pub fn audit_table(answer: &AuditAnswer) -> String {
+    let anomalies = &answer.anomalies;
     if anomalies.is_empty() {
         return "no anomalies\n".into();
     }
@@ -234,4 +254,137 @@ pub fn audit_table(anomalies: &[Anomaly]) -> String {
         &["KIND", "OFFICE", "FROM", "UNTIL", "EVENTS", "MESSAGE"],
         &rows,
     )
+}
+
+/// The `head` line.
+pub fn head_text(head: &HeadAnswer) -> String {
+    format!("{} entries, head {}\n", head.count, head.hash)
+}
+
+/// One line per input event of an append.
+pub fn append_text(answer: &AppendAnswer) -> String {
+    let mut text = String::new();
+    for event in &answer.events {
+        match (event.status, event.hash) {
+            (AppendStatus::Recorded, Some(hash)) => writeln!(
+                text,
+                "line {}: recorded at {}, hash {hash}",
+                event.line, event.seq
+            ),
+            _ => writeln!(
+                text,
+                "line {}: already recorded at {}",
+                event.line, event.seq
+            ),
+        }
+        .expect("writing to a String");
+    }
+    text
+}
+
+/// The `import` line.
+pub fn import_text(answer: &ImportAnswer, path: &Path) -> String {
+    format!(
+        "imported {} entries into {}, head {}\n",
+        answer.head.count,
+        path.display(),
+        answer.head.hash
+    )
+}
+
+/// What `--log-only` leaves unchecked, said wherever its verdict is.
+pub const LOG_ONLY_NOTE: &str = "log only: the indexes, timeline cache and tree hashes that answers are read from were not checked";
+
+fn plural(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// The first findings, one a line, then how many more, then the count per table.
+fn findings_text(findings: &Findings, text: &mut String) {
+    for finding in &findings.shown {
+        text.push_str(&format!("  {finding}\n"));
+    }
+    let more = findings.total() - findings.shown.len() as u64;
+    if more > 0 {
+        text.push_str(&format!("  ...and {more} more\n"));
+    }
+    let tables: Vec<String> = findings
+        .per_table
+        .iter()
+        .map(|(table, n)| format!("{table}: {n}"))
+        .collect();
+    text.push_str(&format!("per table: {}\n", tables.join(", ")));
+}
+
+/// The `verify` text: intact, or what is altered.
+pub fn verify_text(answer: &VerifyAnswer) -> String {
+    let mut text = String::new();
+    match &answer.verdict {
+        Verdict::Intact { count, head } => {
+            text.push_str(&format!(
+                "intact: {count} entries, head {}\n",
+                hex::encode(head)
+            ));
+            if let Some(checkpoint) = &answer.checkpoint {
+                text.push_str(&format!(
+                    "extends the checkpoint of {} entries signed by {}\n",
+                    checkpoint.size, checkpoint.origin
+                ));
+            }
+            if answer.scope == Scope::Everything {
+                text.push_str(
+                    "every index, cached timeline and tree hash matches what the log implies\n",
+                );
+            } else {
+                text.push_str(&format!("{LOG_ONLY_NOTE}\n"));
+            }
+        }
+        Verdict::Broken { seq, problem } => {
+            text.push_str(&format!("ALTERED: entry {seq}: {problem}\n"))
+        }
+        Verdict::Diverged {
+            count,
+            head,
+            findings,
+        } => {
+            text.push_str(&format!(
+                "ALTERED: the log is intact ({count} entries, head {}), but the records answers are read from differ from what it implies ({}):\n",
+                hex::encode(head),
+                plural(findings.total(), "finding", "findings")
+            ));
+            findings_text(findings, &mut text);
+            text.push_str("`actledger repair` rebuilds them from the log\n");
+        }
+        _ => text.push_str(&format!(
+            "ALTERED: {}\n",
+            answer
+                .problem
+                .as_deref()
+                .unwrap_or("the ledger does not verify")
+        )),
+    }
+    text
+}
+
+/// The `repair` text: what was found and what was done.
+pub fn repair_text(answer: &RepairAnswer) -> String {
+    match &answer.found {
+        RepairFound::LogFails(verdict) => format!(
+            "the log fails verification, so nothing was changed (restore the ledger from a backup or an export):\n{}",
+            verify_text(verdict)
+        ),
+        RepairFound::Compared { count, head, .. } => match &answer.repair {
+            Repair::Rebuilt { findings, .. } => {
+                let mut text = format!(
+                    "repaired: every derived record was rebuilt from the log ({count} entries, head {head}); before, {}:\n",
+                    plural(findings.total(), "finding", "findings")
+                );
+                findings_text(findings, &mut text);
+                text
+            }
+            _ => format!(
+                "nothing to repair: the log is intact ({count} entries, head {head}) and every derived record matches it\n"
+            ),
+        },
+    }
 }

@@ -9,7 +9,7 @@ use crate::event::{Event, Seq};
 use crate::id::{ActId, OfficeId, PersonId};
 use crate::liveness::Liveness;
 use crate::query::{Indexed, QueryError, resolve_as_of, timeline};
-use crate::timeline::Timeline;
+use crate::timeline::{Timeline, TripRef};
 
 /// The longest delegation Peru's Constitution allows (art. 127), in days.
 pub const MAX_DELEGATION_DAYS: i64 = 30;
@@ -91,6 +91,48 @@ fn range_text(from: Day, until: Day) -> String {
     }
 }
 
+/// Days on which an office's titular was away and nobody was in charge.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnattendedRun {
+    /// The first such day.
+    pub from: Day,
+    /// The last day of the run.
+    pub until: Day,
+    /// The trips that made the titular absent over the run, in order of appearance.
+    pub trips: Vec<TripRef>,
+}
+
+/// The office's unattended days, merged over contiguous days (across trips): the one
+/// definition that `audit`'s `unattended_office` and an office's timeline both use.
+pub fn unattended(t: &Timeline) -> Vec<UnattendedRun> {
+    let mut runs: Vec<UnattendedRun> = Vec::new();
+    let mut open = false;
+    for s in &t.segments {
+        let trip = match (&s.trip, &s.acting) {
+            (Some(trip), None) => trip,
+            _ => {
+                open = false;
+                continue;
+            }
+        };
+        match runs.last_mut() {
+            Some(run) if open && run.until.next() == Some(s.from) => {
+                run.until = s.until;
+                if !run.trips.contains(trip) {
+                    run.trips.push(trip.clone());
+                }
+            }
+            _ => runs.push(UnattendedRun {
+                from: s.from,
+                until: s.until,
+                trips: vec![trip.clone()],
+            }),
+        }
+        open = true;
+    }
+    runs
+}
+
 /// Every anomaly as of `as_of` (the head when `None`), by kind, office and day.
 pub fn anomalies<I: Indexed>(
     ledger: &I,
@@ -151,32 +193,9 @@ fn office_anomalies(
             });
         };
 
-    // Unattended: the titular away and nobody in charge, merged over contiguous days.
-    let mut run: Option<(Day, Day, Vec<Seq>)> = None;
-    let mut runs = Vec::new();
-    for s in &t.segments {
-        let unattended = s.acting.is_none() && s.trip.is_some();
-        match (&mut run, unattended) {
-            (Some((_, until, seqs)), true) if until.next() == Some(s.from) => {
-                *until = s.until;
-                let seq = s.trip.as_ref().expect("unattended has a trip").seq;
-                if !seqs.contains(&seq) {
-                    seqs.push(seq);
-                }
-            }
-            (_, true) => {
-                runs.extend(run.take());
-                run = Some((
-                    s.from,
-                    s.until,
-                    vec![s.trip.as_ref().expect("unattended has a trip").seq],
-                ));
-            }
-            (_, false) => runs.extend(run.take()),
-        }
-    }
-    runs.extend(run);
-    for (from, until, seqs) in runs {
+    for run in unattended(t) {
+        let (from, until) = (run.from, run.until);
+        let seqs = run.trips.iter().map(|trip| trip.seq).collect();
         let message = format!(
             "{office} is unattended {}: its titular is away and nobody is in charge",
             range_text(from, until)

@@ -31,7 +31,9 @@ mod recorded;
 mod timeline;
 mod validate;
 
-pub use anomaly::{Anomaly, AnomalyKind, MAX_DELEGATION_DAYS, anomalies};
+pub use anomaly::{
+    Anomaly, AnomalyKind, MAX_DELEGATION_DAYS, UnattendedRun, anomalies, unattended,
+};
 pub use day::{Day, DayError};
 pub use engine::{Engine, NewEvents, affected_offices};
 pub use event::{
@@ -45,8 +47,8 @@ pub use parse::{
 };
 pub use query::{
     ActEvent, ActRecord, Capacity, HistoryRow, Holder, Indexed, QueryError, Role, Status,
-    TitularState, WhoHeld, history, name_of, require_office, resolve_as_of, show_act, state,
-    timeline_as_of, who_held,
+    TitularState, WhoHeld, history, name_of, office_name, require_office, resolve_as_of, show_act,
+    state, timeline_as_of, who_held,
 };
 pub use recorded::{
     IndexEntry, Infallible, MemoryLedger, Recorded, WithPending, identical_candidates,

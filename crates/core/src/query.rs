@@ -214,6 +214,29 @@ pub fn name_of<R: Recorded>(
     Ok(None)
 }
 
+/// The latest `office_name` recorded for `office` by an appointment not retracted up to
+/// `as_of`: offices are named where they are filled, as persons are where they are named.
+pub fn office_name<R: Recorded>(
+    ledger: &R,
+    office: &OfficeId,
+    as_of: Seq,
+    live: &mut Liveness<'_, R>,
+) -> Result<Option<String>, R::Error> {
+    for seq in ledger.office_events(office)?.into_iter().rev() {
+        if seq > as_of {
+            continue;
+        }
+        if let Event::Appointed(appointed) = ledger.event(seq)? {
+            if let Some(name) = appointed.office_name {
+                if !live.is_retracted(seq)? {
+                    return Ok(Some(name));
+                }
+            }
+        }
+    }
+    Ok(None)
+}
+
 /// Who held `office` on `day`, as of `as_of` (the head when `None`).
 pub fn who_held<I: Indexed>(
     ledger: &I,

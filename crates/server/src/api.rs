@@ -1,21 +1,19 @@
-//! The JSON routes. Each answer is the core's answer serialized as the CLI's `--json` prints
-//! it (`docs/JSON.md`); the annotations make the OpenAPI document.
+//! The JSON routes. Each answer is an `actledger_answers` value serialized exactly as the
+//! CLI's `--json` prints it; the annotations make the OpenAPI document.
 
 use axum::body::Body;
 use axum::extract::{Path, Query, Request, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 
-use actledger_core::{
-    ActId, Day, Event, HistoryRow, Indexed, InvalidEvent, Liveness, OfficeId, PersonId, Recorded,
-    Seq, anomalies, history, name_of, parse_batch, require_office, show_act, timeline_as_of,
-    who_held,
+use actledger_answers::{
+    self as answers, AnswerError, AppendAnswer, AsOf, AsOfAnswer, HealthAnswer,
 };
-use actledger_store::{AppendError, Appended, Ledger, StoreError};
+use actledger_core::{InvalidEvent, parse_batch};
+use actledger_store::{AppendError, Ledger};
 
-use crate::params::{self, AsOf};
+use crate::params;
 use crate::problem::Problem;
 use crate::routes::{Answer, AppState, Freshness, NDJSON};
 use crate::token::TokenDigest;
@@ -86,7 +84,11 @@ pub(crate) async fn healthz(
     let verified = app.verified.clone();
     app.answer(&headers, move |ledger| {
         let head = ledger.head();
-        let body = json!({"status": "ok", "size": head.count, "verified": verified});
+        let body = HealthAnswer {
+            status: "ok",
+            size: head.count,
+            verified,
+        };
         Answer::json(&body, Freshness::Head(head.hash))
     })
     .await
@@ -112,47 +114,6 @@ pub(crate) async fn openapi(
     .await
 }
 
-/// One known office and its name.
-#[derive(Debug, Clone, Serialize)]
-pub(crate) struct OfficeName {
-    pub office: OfficeId,
-    pub name: Option<String>,
-}
-
-/// The latest `office_name` recorded for `office` by an appointment not retracted as of
-/// `as_of`.
-pub(crate) fn office_name(
-    ledger: &Ledger,
-    office: &OfficeId,
-    as_of: Seq,
-    live: &mut Liveness<'_, Ledger>,
-) -> Result<Option<String>, StoreError> {
-    for seq in ledger.office_events(office)?.into_iter().rev() {
-        if seq > as_of {
-            continue;
-        }
-        if let Event::Appointed(appointed) = ledger.event(seq)? {
-            if let Some(name) = appointed.office_name {
-                if !live.is_retracted(seq)? {
-                    return Ok(Some(name));
-                }
-            }
-        }
-    }
-    Ok(None)
-}
-
-/// Every known office with its latest name as of `as_of`, by office.
-pub(crate) fn office_names(ledger: &Ledger, as_of: Seq) -> Result<Vec<OfficeName>, StoreError> {
-    let mut live = Liveness::new(ledger, as_of);
-    let mut names = Vec::new();
-    for office in ledger.offices()? {
-        let name = office_name(ledger, &office, as_of, &mut live)?;
-        names.push(OfficeName { office, name });
-    }
-    Ok(names)
-}
-
 /// Every known office with its name.
 #[utoipa::path(
     get, path = "/api/v1/offices", tag = "queries",
@@ -162,13 +123,8 @@ pub(crate) async fn offices(
     State(app): State<AppState>,
     headers: HeaderMap,
 ) -> Result<Response, Problem> {
-    app.answer(&headers, |ledger| {
-        let head = ledger.head();
-        let offices = office_names(ledger, head.count)?;
-        Answer::json(
-            &json!({"as_of": head.count, "offices": offices}),
-            Freshness::Head(head.hash),
-        )
+    json_as_of(&app, &headers, None, |ledger, as_of| {
+        answers::offices(ledger, as_of)
     })
     .await
 }
@@ -191,28 +147,30 @@ pub(crate) async fn holder(
 ) -> Result<Response, Problem> {
     let on = params::day("on", query.on.as_deref())?;
     let as_of = params::as_of(query.as_of.as_deref())?;
-    json_as_of(&app, &headers, as_of, move |ledger, seq| {
-        Ok(who_held(ledger, &office, on, seq)?)
+    json_as_of(&app, &headers, as_of, move |ledger, as_of| {
+        answers::holder(ledger, &office, on, as_of)
     })
     .await
 }
 
-/// The JSON answer `f` makes as of `as_of`, resolved on the ledger's thread (`None` to `f`:
-/// the head). Pinned when it can never change, else revalidated against the head.
+/// The answer `ask` makes as of `as_of`, serialized on the ledger's thread: pinned when it
+/// can never change, else revalidated against the head.
 async fn json_as_of<T, F>(
     app: &AppState,
     headers: &HeaderMap,
     as_of: Option<AsOf>,
-    f: F,
+    ask: F,
 ) -> Result<Response, Problem>
 where
     T: Serialize,
-    F: FnOnce(&Ledger, Option<Seq>) -> Result<T, Problem> + Send + 'static,
+    F: FnOnce(&Ledger, Option<AsOf>) -> Result<AsOfAnswer<T>, AnswerError> + Send + 'static,
 {
     app.answer(headers, move |ledger| {
-        let resolved = params::resolve_as_of(ledger, as_of)?;
-        let value = f(ledger, resolved.seq)?;
-        Answer::json(&value, Freshness::new(resolved.pinned, ledger.head().hash))
+        let asked = ask(ledger, as_of)?;
+        Answer::json(
+            &asked.answer,
+            Freshness::new(asked.point.pinned, ledger.head().hash),
+        )
     })
     .await
 }
@@ -233,10 +191,8 @@ pub(crate) async fn state(
 ) -> Result<Response, Problem> {
     let on = params::day("on", query.on.as_deref())?;
     let as_of = params::as_of(query.as_of.as_deref())?;
-    json_as_of(&app, &headers, as_of, move |ledger, seq| {
-        let answers = actledger_core::state(ledger, on, seq)?;
-        let as_of = seq.unwrap_or(ledger.head().count);
-        Ok(json!({"on": on, "as_of": as_of, "offices": answers}))
+    json_as_of(&app, &headers, as_of, move |ledger, as_of| {
+        answers::state_on(ledger, on, as_of)
     })
     .await
 }
@@ -256,11 +212,7 @@ pub(crate) async fn audit(
     headers: HeaderMap,
 ) -> Result<Response, Problem> {
     let as_of = params::as_of(query.as_of.as_deref())?;
-    json_as_of(&app, &headers, as_of, move |ledger, seq| {
-        let found = anomalies(ledger, seq)?;
-        Ok(json!({"anomalies": found}))
-    })
-    .await
+    json_as_of(&app, &headers, as_of, answers::audit).await
 }
 
 /// An act and every event that names it: the `show --json` object.
@@ -278,130 +230,10 @@ pub(crate) async fn act(
     headers: HeaderMap,
 ) -> Result<Response, Problem> {
     app.answer(&headers, move |ledger| {
-        let record = show_act(ledger, &act)?;
+        let record = answers::act(ledger, &act)?;
         Answer::json(&record, Freshness::Head(ledger.head().hash))
     })
     .await
-}
-
-/// A titular's trip, drawn on the titular's bar.
-#[derive(Debug, Clone, Serialize)]
-pub(crate) struct TripRow {
-    pub person: PersonId,
-    pub name: Option<String>,
-    pub from: Day,
-    pub until: Day,
-    pub act: ActId,
-    pub seq: Seq,
-    pub destination: Option<String>,
-}
-
-/// Days the titular was away with nobody in charge.
-#[derive(Debug, Clone, Serialize)]
-pub(crate) struct Unattended {
-    pub from: Day,
-    pub until: Day,
-    pub trip_act: ActId,
-    pub events: Vec<Seq>,
-}
-
-/// An office's timeline: its history rows (as `history --json`), trips and unattended days.
-#[derive(Debug, Clone, Serialize)]
-pub(crate) struct OfficeTimeline {
-    pub office: OfficeId,
-    pub name: Option<String>,
-    pub as_of: Seq,
-    pub from: Option<Day>,
-    pub until: Option<Day>,
-    pub history: Vec<HistoryRow>,
-    pub trips: Vec<TripRow>,
-    pub unattended: Vec<Unattended>,
-    /// Vacancies the history leaves out: after the last holder left, with nobody after.
-    #[serde(skip)]
-    pub open_vacancy: Option<Day>,
-}
-
-fn overlaps(from: Day, until: Option<Day>, window: (Day, Day)) -> bool {
-    from <= window.1 && until.is_none_or(|u| u >= window.0)
-}
-
-/// The office's timeline as of `as_of` (`None`: the head), keeping what meets `from..=until`.
-pub(crate) fn office_timeline(
-    ledger: &Ledger,
-    office: &str,
-    as_of: Option<Seq>,
-    from: Option<Day>,
-    until: Option<Day>,
-) -> Result<OfficeTimeline, Problem> {
-    let id = require_office(ledger, office)?;
-    let rows = history(ledger, office, as_of)?;
-    let as_of = as_of.unwrap_or(ledger.head().count);
-    let timeline = if as_of == ledger.head().count {
-        ledger.head_timeline(&id)?
-    } else {
-        None
-    };
-    let timeline = match timeline {
-        Some(t) => t,
-        None => timeline_as_of(ledger, &id, as_of)?,
-    };
-    let window = (from.unwrap_or(Day::MIN), until.unwrap_or(Day::MAX));
-    let mut trips = Vec::new();
-    for trip in &timeline.trips {
-        if !overlaps(trip.from, Some(trip.until), window) {
-            continue;
-        }
-        let destination = match ledger.event(trip.trip.seq)? {
-            Event::TripAuthorized(e) => e.destination,
-            _ => None,
-        };
-        trips.push(TripRow {
-            person: trip.person.clone(),
-            name: name_of(ledger, &trip.person, as_of)?,
-            from: trip.from,
-            until: trip.until,
-            act: trip.trip.act.clone(),
-            seq: trip.trip.seq,
-            destination,
-        });
-    }
-    let mut unattended: Vec<Unattended> = Vec::new();
-    for segment in &timeline.segments {
-        let (Some(trip), None) = (&segment.trip, &segment.acting) else {
-            continue;
-        };
-        match unattended.last_mut() {
-            Some(last) if last.trip_act == trip.act && last.until.next() == Some(segment.from) => {
-                last.until = segment.until;
-            }
-            _ => unattended.push(Unattended {
-                from: segment.from,
-                until: segment.until,
-                trip_act: trip.act.clone(),
-                events: vec![trip.seq],
-            }),
-        }
-    }
-    unattended.retain(|u| overlaps(u.from, Some(u.until), window));
-    let open_vacancy = timeline
-        .segments
-        .last()
-        .and_then(|s| (s.until != Day::MAX).then(|| s.until.next()).flatten());
-    let name = office_name(ledger, &id, as_of, &mut Liveness::new(ledger, as_of))?;
-    Ok(OfficeTimeline {
-        office: id,
-        name,
-        as_of,
-        from,
-        until,
-        history: rows
-            .into_iter()
-            .filter(|r| overlaps(r.from, r.until, window))
-            .collect(),
-        trips,
-        unattended,
-        open_vacancy,
-    })
 }
 
 /// An office's titular, acting and vacant intervals, each with its acts.
@@ -423,8 +255,8 @@ pub(crate) async fn timeline(
     let from = params::optional_day("from", query.from.as_deref())?;
     let until = params::optional_day("until", query.until.as_deref())?;
     let as_of = params::as_of(query.as_of.as_deref())?;
-    json_as_of(&app, &headers, as_of, move |ledger, seq| {
-        office_timeline(ledger, &office, seq, from, until)
+    json_as_of(&app, &headers, as_of, move |ledger, as_of| {
+        answers::office_timeline(ledger, &office, as_of, from, until)
     })
     .await
 }
@@ -552,7 +384,7 @@ fn too_large(limit: usize) -> Problem {
 #[utoipa::path(
     post, path = "/api/v1/events", tag = "writes",
     request_body(
-        description = "One event as a JSON object (`application/json`), or a batch, one event a line (`application/x-ndjson`); the format of `shared/spec/events.md`",
+        description = "One event as a JSON object (`application/json`), or a batch, one event a line (`application/x-ndjson`); the event format of `docs/EVENTS.md`",
         content(
             (crate::openapi::EventInput = "application/json"),
             (String = "application/x-ndjson"),
@@ -605,23 +437,10 @@ pub(crate) async fn append(
             })
         })
         .await?;
-    let mut wrote = false;
-    let events: Vec<serde_json::Value> = report
-        .outcomes
-        .iter()
-        .map(|(line, outcome)| match outcome {
-            Appended::Recorded { seq, hash } => {
-                wrote = true;
-                json!({"line": line, "status": "recorded", "seq": seq, "hash": hex::encode(hash)})
-            }
-            Appended::AlreadyRecorded { seq } => {
-                json!({"line": line, "status": "already_recorded", "seq": seq})
-            }
-        })
-        .collect();
-    let head = json!({"count": report.head.count, "hash": hex::encode(report.head.hash)});
-    let body = serde_json::to_vec(&json!({"events": events, "head": head}))
+    let answer = AppendAnswer::from(&report);
+    let body = serde_json::to_vec(&answer)
         .map_err(|e| Problem::internal(format!("writing the answer: {e}")))?;
+    let wrote = answer.wrote();
     let status = if wrote {
         StatusCode::CREATED
     } else {

@@ -9,14 +9,14 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use serde::Deserialize;
 
-use actledger_core::{Capacity, Day, Role, Seq, WhoHeld, who_held};
+use actledger_core::{Capacity, Day, Role, Seq, WhoHeld};
 use actledger_store::Ledger;
 
-use crate::api::{OfficeName, OfficeTimeline, office_names, office_timeline};
 use crate::params;
 use crate::problem::Problem;
 use crate::routes::{Answer, AppState, Freshness, HTML};
 use crate::svg::{Window, default_window, escape, timeline_svg};
+use actledger_answers::{OfficeName, TimelineAnswer, office_timeline};
 
 /// `?on=D&from=D&until=D&as_of=S` of the office page.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -101,9 +101,13 @@ pub(crate) async fn index(
     let on = params::optional_day("on", query.on.as_deref())?;
     app.answer(&headers, move |ledger| {
         let head = ledger.head();
-        let offices = office_names(ledger, head.count)?;
+        let offices = actledger_answers::offices(ledger, None)?.answer.offices;
         let holders = match on {
-            Some(day) => Some(actledger_core::state(ledger, day, None)?),
+            Some(day) => Some(
+                actledger_answers::state_on(ledger, day, None)?
+                    .answer
+                    .offices,
+            ),
             None => None,
         };
         let source = Source::of(ledger, head.count)?;
@@ -214,10 +218,10 @@ pub(crate) async fn office(
     let as_of_text = query.as_of.clone().filter(|t| !t.is_empty());
     let as_of = params::as_of(as_of_text.as_deref())?;
     app.answer(&headers, move |ledger| {
-        let resolved = params::resolve_as_of(ledger, as_of)?;
-        let timeline = office_timeline(ledger, &office, resolved.seq, None, None)?;
+        let asked = office_timeline(ledger, &office, as_of, None, None)?;
+        let (timeline, resolved) = (asked.answer, asked.point);
         let answer = match on {
-            Some(day) => Some(who_held(ledger, &office, day, resolved.seq)?),
+            Some(day) => Some(actledger_answers::holder(ledger, &office, day, as_of)?.answer),
             None => None,
         };
         let head = ledger.head();
@@ -256,7 +260,7 @@ pub(crate) async fn office(
 }
 
 struct OfficePage<'a> {
-    timeline: &'a OfficeTimeline,
+    timeline: &'a TimelineAnswer,
     window: Window,
     on: Option<Day>,
     answer: Option<&'a WhoHeld>,
@@ -392,7 +396,11 @@ impl OfficePage<'_> {
                     "<tr data-kind=\"unattended\"><td>unattended: titular away, nobody in charge</td><td>nobody</td><td>{}</td><td>{}</td><td>{}</td></tr>",
                     gap.from,
                     gap.until,
-                    act_link(gap.trip_act.as_str())
+                    gap.trip_acts
+                        .iter()
+                        .map(|act| act_link(act.as_str()))
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ),
             ));
         }

@@ -368,9 +368,9 @@ pub(crate) struct Unattended {
     /// Last day.
     #[schema(format = Date)]
     until: String,
-    /// The act of the trip.
-    trip_act: String,
-    /// The position of the trip.
+    /// The acts of the trips that made the titular absent, in order.
+    trip_acts: Vec<String>,
+    /// The positions of those trips' events.
     events: Vec<u64>,
 }
 

@@ -8,7 +8,8 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
-use actledger_core::{InvalidEvent, QueryError};
+use actledger_answers::AnswerError;
+use actledger_core::InvalidEvent;
 use actledger_store::StoreError;
 
 /// The media type of every error.
@@ -160,11 +161,11 @@ impl From<StoreError> for Problem {
     }
 }
 
-impl From<QueryError<StoreError>> for Problem {
-    fn from(error: QueryError<StoreError>) -> Problem {
+impl From<AnswerError> for Problem {
+    fn from(error: AnswerError) -> Problem {
         let detail = error.to_string();
         match error {
-            QueryError::UnknownOffice { suggestions, .. } => {
+            AnswerError::UnknownOffice { suggestions, .. } => {
                 let mut problem = Problem::new(
                     StatusCode::NOT_FOUND,
                     kind::UNKNOWN_OFFICE,
@@ -174,20 +175,24 @@ impl From<QueryError<StoreError>> for Problem {
                 problem.0.suggestions = suggestions.iter().map(|s| s.as_str().to_owned()).collect();
                 problem
             }
-            QueryError::AsOfOutOfRange { .. } => Problem::new(
-                StatusCode::BAD_REQUEST,
-                kind::AS_OF_OUT_OF_RANGE,
-                "as of a point the ledger does not have",
-                detail,
-            )
-            .with_field("as_of"),
-            QueryError::UnknownAct(_) => Problem::new(
+            AnswerError::AsOfOutOfRange { .. } | AnswerError::AsOfBeforeFirstEntry { .. } => {
+                Problem::new(
+                    StatusCode::BAD_REQUEST,
+                    kind::AS_OF_OUT_OF_RANGE,
+                    "as of a point the ledger does not have",
+                    detail,
+                )
+                .with_field("as_of")
+            }
+            AnswerError::UnknownAct { .. } => Problem::new(
                 StatusCode::NOT_FOUND,
                 kind::UNKNOWN_ACT,
                 "unknown act",
                 detail,
             ),
-            QueryError::Ledger(e) => Problem::from(e),
+            AnswerError::Store(e) => Problem::from(e),
+            // An error this version does not know is the server's failure, said as it is.
+            other => Problem::internal(other.to_string()),
         }
     }
 }

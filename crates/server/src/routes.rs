@@ -58,15 +58,7 @@ pub struct AppState {
     pub(crate) verified: Option<Verified>,
 }
 
-/// A verification of the whole ledger that passed: when, and at what size. Later entries are
-/// written by this server, with their derived records, from the verified state.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct Verified {
-    /// The time it ended (RFC 3339, UTC).
-    pub at: String,
-    /// The entries the ledger held.
-    pub size: u64,
-}
+pub use actledger_answers::Verified;
 
 impl std::fmt::Debug for AppState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

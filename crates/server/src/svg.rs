@@ -10,7 +10,7 @@ use std::fmt::Write as _;
 
 use actledger_core::{Day, HistoryRow, Role};
 
-use crate::api::OfficeTimeline;
+use actledger_answers::TimelineAnswer;
 
 /// Total width of the drawing, in user units.
 const WIDTH: f64 = 1160.0;
@@ -91,7 +91,7 @@ const MIN_DEFAULT_DAYS: i64 = 30;
 
 /// The window that shows the office's whole history: from its first day to its last dated
 /// change, with a margin on both sides.
-pub(crate) fn default_window(t: &OfficeTimeline) -> Window {
+pub(crate) fn default_window(t: &TimelineAnswer) -> Window {
     let mut starts: Vec<Day> = t.history.iter().map(|r| r.from).collect();
     starts.extend(t.trips.iter().map(|r| r.from));
     let mut ends: Vec<Day> = t.history.iter().filter_map(|r| r.until).collect();
@@ -133,7 +133,7 @@ struct Callout {
 }
 
 /// One panel of the drawing (axis, lanes, bars, callouts) over `window`, and its height.
-fn panel(t: &OfficeTimeline, window: Window, on: Option<Day>) -> (String, f64) {
+fn panel(t: &TimelineAnswer, window: Window, on: Option<Day>) -> (String, f64) {
     let mut bars = String::new();
     let mut callouts: Vec<Callout> = Vec::new();
     let mut people: Vec<&str> = Vec::new();
@@ -276,13 +276,19 @@ fn panel(t: &OfficeTimeline, window: Window, on: Option<Day>) -> (String, f64) {
         };
         let (x, w) = span(window, a, b);
         let days = fmt_days(gap.from, Some(gap.until));
-        let act_e = escape(gap.trip_act.as_str());
+        // The bar links to the trip that began the run; its title names every trip of it.
+        let Some(first) = gap.trip_acts.first() else {
+            continue;
+        };
+        let act_e = escape(first.as_str());
+        let acts: Vec<&str> = gap.trip_acts.iter().map(|a| a.as_str()).collect();
+        let acts_e = escape(&acts.join(", "));
         let _ = write!(
             bars,
             "<a href=\"/api/v1/acts/{act_e}\"><rect class=\"unattended\" x=\"{x:.1}\" y=\"{ACTING_Y}\" width=\"{w:.1}\" height=\"{ACTING_H}\" data-kind=\"unattended\" data-from=\"{}\" data-until=\"{}\" data-act=\"{act_e}\"><title>unattended: the titular away ({}) and nobody in charge, {}</title></rect></a>",
             gap.from,
             gap.until,
-            act_e,
+            acts_e,
             escape(&days),
         );
         callouts.push(Callout {
@@ -376,7 +382,7 @@ const NARROW: f64 = 24.0;
 /// latest period too narrow to read in `window` (an acting period, a trip, unattended days, a
 /// vacancy), widened to the narrow periods near it. `None` when the close-up would show
 /// nothing new: every period reads well as drawn, or the close-up is not much narrower.
-fn closeup_window(t: &OfficeTimeline, window: Window, on: Option<Day>) -> Option<Window> {
+fn closeup_window(t: &TimelineAnswer, window: Window, on: Option<Day>) -> Option<Window> {
     let mut periods: Vec<(Day, Day)> = Vec::new();
     for row in t.history.iter().filter(|r| r.capacity != Role::Titular) {
         periods.push((row.from, row.until.unwrap_or(Day::MAX)));
@@ -422,7 +428,7 @@ fn closeup_window(t: &OfficeTimeline, window: Window, on: Option<Day>) -> Option
 /// Draws the office's timeline over `window`, with the day `on` marked if given. Periods too
 /// narrow to read get a close-up panel beneath, and a dashed frame on the main panel shows
 /// where it is.
-pub(crate) fn timeline_svg(t: &OfficeTimeline, window: Window, on: Option<Day>) -> String {
+pub(crate) fn timeline_svg(t: &TimelineAnswer, window: Window, on: Option<Day>) -> String {
     let title = t.name.as_deref().unwrap_or(t.office.as_str());
     let (mut body, mut height) = panel(t, window, on);
     if let Some(cw) = closeup_window(t, window, on) {

@@ -1,0 +1,74 @@
+//! Why a question could not be answered: one typed error for every answer.
+
+use actledger_core::{OfficeId, QueryError, Seq};
+use actledger_store::StoreError;
+
+/// Why a question could not be answered.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AnswerError {
+    /// No recorded event names the office.
+    #[error("unknown office {office:?}{}", suggest(.suggestions))]
+    UnknownOffice {
+        /// The office asked for.
+        office: String,
+        /// Known offices with a close name.
+        suggestions: Vec<OfficeId>,
+    },
+    /// No recorded event names the act.
+    #[error("unknown act {act:?}: no recorded event names it")]
+    UnknownAct {
+        /// The act asked for.
+        act: String,
+    },
+    /// "As of" a position the ledger does not have.
+    #[error("as of {as_of}: the ledger holds positions 1 to {head}")]
+    AsOfOutOfRange {
+        /// The position asked for.
+        as_of: Seq,
+        /// The head of the ledger.
+        head: Seq,
+    },
+    /// "As of" a time before the first entry was recorded (or of an empty ledger).
+    #[error("as of {time}: {}", match first {
+        Some(first) => format!("the first entry was recorded later, at {first}"),
+        None => "the ledger has no entries".to_owned(),
+    })]
+    AsOfBeforeFirstEntry {
+        /// The time asked for, RFC 3339.
+        time: String,
+        /// When the first entry was recorded; `None` when the ledger is empty.
+        first: Option<String>,
+    },
+    /// The ledger could not be read.
+    #[error("reading the ledger")]
+    Store(#[from] StoreError),
+}
+
+fn suggest(suggestions: &[OfficeId]) -> String {
+    if suggestions.is_empty() {
+        String::new()
+    } else {
+        let names: Vec<&str> = suggestions.iter().map(OfficeId::as_str).collect();
+        format!(" (did you mean {}?)", names.join(", "))
+    }
+}
+
+impl From<QueryError<StoreError>> for AnswerError {
+    fn from(error: QueryError<StoreError>) -> AnswerError {
+        match error {
+            QueryError::UnknownOffice {
+                office,
+                suggestions,
+            } => AnswerError::UnknownOffice {
+                office,
+                suggestions,
+            },
+            QueryError::AsOfOutOfRange { as_of, head } => {
+                AnswerError::AsOfOutOfRange { as_of, head }
+            }
+            QueryError::UnknownAct(act) => AnswerError::UnknownAct { act },
+            QueryError::Ledger(store) => AnswerError::Store(store),
+        }
+    }
+}

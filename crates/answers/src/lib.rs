@@ -1,0 +1,49 @@
+//! Every question actledger answers, defined once.
+//!
+//! The core computes (timelines, who held what, anomalies) and the store keeps (the log, its
+//! indexes, verification); this crate turns both into the one typed answer of each question,
+//! envelope included: the point it is "as of", the office's name, the report of an append.
+//! The CLI prints these values as sentences, tables or `--json` (serde's serialization of
+//! them); the server serves the very same serialization; with the `openapi` feature every
+//! answer also derives its OpenAPI schema, so the HTTP document describes these types and no
+//! copy of them.
+//!
+//! ```
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use actledger_answers::{AsOf, holder};
+//! use actledger_core::{Day, parse_batch};
+//! use actledger_store::Ledger;
+//!
+//! let dir = tempfile::tempdir()?;
+//! let mut ledger = Ledger::create(&dir.path().join("l.db"))?;
+//! ledger.append(parse_batch(br#"
+//! {"type":"act_issued","act":"RS-1","kind":"resolucion_suprema","issuer":"PCM","issued_on":"2024-01-01"}
+//! {"type":"appointed","act":"RS-1","person":"ana","office":"MINDEF","on":"2024-01-02"}
+//! "#)?)?;
+//! let answer = holder(&ledger, "MINDEF", Day::parse("2024-06-03")?, Some(AsOf::Seq(2)))?;
+//! assert!(answer.point.pinned);
+//! assert_eq!(answer.answer.as_of, 2);
+//! # Ok(()) }
+//! ```
+#![deny(missing_docs)]
+
+mod as_of;
+mod error;
+mod hash;
+mod queries;
+mod reports;
+mod timeline;
+
+pub use actledger_core::{ActRecord, Anomaly, HistoryRow, WhoHeld};
+pub use as_of::{AsOf, AsOfSyntaxError, Point, resolve};
+pub use error::AnswerError;
+pub use hash::HexHash;
+pub use queries::{
+    AsOfAnswer, AuditAnswer, HistoryAnswer, OfficeName, OfficesAnswer, StateAnswer, act, audit,
+    holder, office_history, offices, state_on,
+};
+pub use reports::{
+    AppendAnswer, AppendStatus, AppendedEvent, CheckpointRef, FindingAnswer, FindingsAnswer,
+    HeadAnswer, HealthAnswer, ImportAnswer, RepairAnswer, RepairFound, Verified, VerifyAnswer,
+};
+pub use timeline::{TimelineAnswer, TripRow, UnattendedDays, office_timeline};

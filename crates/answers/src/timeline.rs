@@ -1,0 +1,165 @@
+//! An office's timeline: its history rows, its titulars' trips and its unattended days, kept
+//! to a window of days. The server's timeline route and pages draw it.
+
+use actledger_core::{
+    ActId, Day, Event, HistoryRow, Indexed, Liveness, OfficeId, PersonId, Recorded, Seq, history,
+    name_of, office_name, require_office, timeline_as_of, unattended,
+};
+use actledger_store::Ledger;
+use serde::Serialize;
+
+use crate::as_of::{AsOf, resolve};
+use crate::error::AnswerError;
+use crate::queries::AsOfAnswer;
+
+/// A titular's trip.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TripRow {
+    /// The titular who travelled.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub person: PersonId,
+    /// Their latest recorded name.
+    pub name: Option<String>,
+    /// The first day away.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Date))]
+    pub from: Day,
+    /// The last day away.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Date))]
+    pub until: Day,
+    /// The act authorizing the trip.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub act: ActId,
+    /// The position of its `trip_authorized` event.
+    pub seq: Seq,
+    /// Where to, as recorded.
+    pub destination: Option<String>,
+}
+
+/// Days the titular was away with nobody in charge: the days of an `unattended_office`
+/// anomaly of `audit` (one definition, merged over contiguous days across trips).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct UnattendedDays {
+    /// The first such day.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Date))]
+    pub from: Day,
+    /// The last.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Date))]
+    pub until: Day,
+    /// The acts of the trips that made the titular absent, in order.
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<String>))]
+    pub trip_acts: Vec<ActId>,
+    /// The positions of those trips' events.
+    pub events: Vec<Seq>,
+}
+
+/// An office's timeline: the `history --json` rows that meet the window, with the office's
+/// name, its trips and its unattended days.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = Timeline))]
+pub struct TimelineAnswer {
+    /// The office.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, example = "MINDEF"))]
+    pub office: OfficeId,
+    /// Its latest recorded name.
+    pub name: Option<String>,
+    /// The position the answer is as of.
+    pub as_of: Seq,
+    /// The window's first day, if one was given.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = Date))]
+    pub from: Option<Day>,
+    /// The window's last day, if one was given.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = Date))]
+    pub until: Option<Day>,
+    /// The intervals that meet the window.
+    pub history: Vec<HistoryRow>,
+    /// The trips that meet the window.
+    pub trips: Vec<TripRow>,
+    /// The unattended days that meet the window.
+    pub unattended: Vec<UnattendedDays>,
+    /// The first day of the vacancy after the last holder left, with nobody after (the
+    /// history leaves it out).
+    #[serde(skip)]
+    pub open_vacancy: Option<Day>,
+}
+
+fn meets(from: Day, until: Option<Day>, window: (Day, Day)) -> bool {
+    from <= window.1 && until.is_none_or(|u| u >= window.0)
+}
+
+/// The timeline of `office` as of a point, keeping what meets `from..=until`.
+pub fn office_timeline(
+    ledger: &Ledger,
+    office: &str,
+    as_of: Option<AsOf>,
+    from: Option<Day>,
+    until: Option<Day>,
+) -> Result<AsOfAnswer<TimelineAnswer>, AnswerError> {
+    let point = resolve(ledger, as_of)?;
+    let seq = point.seq;
+    let id = require_office(ledger, office)?;
+    let rows = history(ledger, id.as_str(), crate::as_of::core_point(ledger, seq))?;
+    let kept = if seq == ledger.head().count {
+        ledger.head_timeline(&id)?
+    } else {
+        None
+    };
+    let timeline = match kept {
+        Some(timeline) => timeline,
+        None => timeline_as_of(ledger, &id, seq)?,
+    };
+    let window = (from.unwrap_or(Day::MIN), until.unwrap_or(Day::MAX));
+    let mut trips = Vec::new();
+    for trip in &timeline.trips {
+        if !meets(trip.from, Some(trip.until), window) {
+            continue;
+        }
+        let destination = match ledger.event(trip.trip.seq)? {
+            Event::TripAuthorized(e) => e.destination,
+            _ => None,
+        };
+        trips.push(TripRow {
+            person: trip.person.clone(),
+            name: name_of(ledger, &trip.person, seq)?,
+            from: trip.from,
+            until: trip.until,
+            act: trip.trip.act.clone(),
+            seq: trip.trip.seq,
+            destination,
+        });
+    }
+    let unattended = unattended(&timeline)
+        .into_iter()
+        .filter(|run| meets(run.from, Some(run.until), window))
+        .map(|run| UnattendedDays {
+            from: run.from,
+            until: run.until,
+            trip_acts: run.trips.iter().map(|trip| trip.act.clone()).collect(),
+            events: run.trips.iter().map(|trip| trip.seq).collect(),
+        })
+        .collect();
+    let open_vacancy = timeline
+        .segments
+        .last()
+        .and_then(|s| (s.until != Day::MAX).then(|| s.until.next()).flatten());
+    let name = office_name(ledger, &id, seq, &mut Liveness::new(ledger, seq))?;
+    Ok(AsOfAnswer {
+        answer: TimelineAnswer {
+            office: id,
+            name,
+            as_of: seq,
+            from,
+            until,
+            history: rows
+                .into_iter()
+                .filter(|r| meets(r.from, r.until, window))
+                .collect(),
+            trips,
+            unattended,
+            open_vacancy,
+        },
+        point,
+    })
+}
