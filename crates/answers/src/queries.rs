@@ -3,8 +3,8 @@
 //! core's computation over the store, wrapped in the one envelope both edges print.
 
 use actledger_core::{
-    ActRecord, Anomaly, Day, HistoryRow, Liveness, OfficeId, Recorded, Seq, WhoHeld, anomalies,
-    history, office_name, show_act, state, who_held,
+    ActRecord, Anomaly, Day, HistoryRow, Liveness, OfficeId, Seq, WhoHeld, anomalies, history,
+    office_name, offices_at, show_act, state, who_held,
 };
 use actledger_store::Ledger;
 use serde::Serialize;
@@ -169,15 +169,7 @@ pub fn offices(
     at(ledger, as_of, |seq| {
         let mut live = Liveness::new(ledger, seq);
         let mut offices = Vec::new();
-        for office in ledger.offices()? {
-            // An office first named after the point asked for was not known then.
-            if ledger
-                .office_events(&office)?
-                .first()
-                .is_none_or(|first| *first > seq)
-            {
-                continue;
-            }
+        for office in offices_at(ledger, seq)? {
             let name = office_name(ledger, &office, seq, &mut live)?;
             offices.push(OfficeName { office, name });
         }

@@ -316,15 +316,35 @@ fn answer<R: Recorded>(
     })
 }
 
-/// Every known office on `day`, as of `as_of`.
+/// The offices known as of `as_of`: those some event recorded at or before it names, by
+/// office. An answer as of an earlier point must be the one the ledger gave at that point, and
+/// stay so whatever is appended later.
+pub fn offices_at<R: Recorded>(ledger: &R, as_of: Seq) -> Result<Vec<OfficeId>, R::Error> {
+    let mut known = ledger.offices()?;
+    if as_of < ledger.head() {
+        let mut kept = Vec::with_capacity(known.len());
+        for office in known {
+            if ledger
+                .office_events(&office)?
+                .first()
+                .is_some_and(|first| *first <= as_of)
+            {
+                kept.push(office);
+            }
+        }
+        known = kept;
+    }
+    Ok(known)
+}
+
+/// Every office known as of `as_of`, on `day`.
 pub fn state<I: Indexed>(
     ledger: &I,
     day: Day,
     as_of: Option<Seq>,
 ) -> Result<Vec<WhoHeld>, QueryError<I::Error>> {
     let as_of = resolve_as_of(ledger, as_of)?;
-    ledger
-        .offices()
+    offices_at(ledger, as_of)
         .map_err(QueryError::Ledger)?
         .into_iter()
         .map(|office| who_held_known(ledger, office, day, as_of).map_err(QueryError::Ledger))

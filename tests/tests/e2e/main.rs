@@ -13,5 +13,6 @@ mod corruption;
 mod crash;
 mod full_disk;
 mod fuzz;
+mod parity;
 mod repair;
 mod support;
