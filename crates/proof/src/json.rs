@@ -12,6 +12,7 @@ use crate::verify::{ProofError, verify_consistency, verify_inclusion};
 
 /// The proof that an entry is in the ledger of a given size: `prove SEQ|ACT --json`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct InclusionProof {
     /// The entry's sequence number, from 1.
     pub seq: u64,
@@ -21,9 +22,11 @@ pub struct InclusionProof {
     pub tree_size: u64,
     /// SHA-256(0x00 || entry).
     #[serde(with = "hex_hash")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, pattern = "^[0-9a-f]{64}$"))]
     pub leaf_hash: Hash,
     /// The audit path, RFC 9162 order (the sibling nearest the leaf first).
     #[serde(with = "hex_hashes")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<String>))]
     pub proof: Vec<Hash>,
     /// The entry's export line, without its newline: the leaf data.
     pub entry: String,
@@ -32,6 +35,7 @@ pub struct InclusionProof {
 /// The proof that a ledger of one size extends the ledger of a smaller size:
 /// `prove --from OLD --to NEW --json`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ConsistencyProof {
     /// The old size.
     pub first: u64,
@@ -39,12 +43,15 @@ pub struct ConsistencyProof {
     pub second: u64,
     /// The root of the old size.
     #[serde(with = "hex_hash")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, pattern = "^[0-9a-f]{64}$"))]
     pub first_root: Hash,
     /// The root of the new size.
     #[serde(with = "hex_hash")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, pattern = "^[0-9a-f]{64}$"))]
     pub second_root: Hash,
     /// The consistency proof, RFC 9162 order.
     #[serde(with = "hex_hashes")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<String>))]
     pub proof: Vec<Hash>,
 }
 
