@@ -2,8 +2,8 @@
 //! to a window of days. The server's timeline route and pages draw it.
 
 use actledger_core::{
-    ActId, Day, Event, HistoryRow, Indexed, Liveness, OfficeId, PersonId, Recorded, Seq, history,
-    name_of, office_name, require_office, timeline_as_of, unattended,
+    ActId, Day, Event, HistoryRow, Liveness, OfficeId, PersonId, Recorded, Seq, history, name_of,
+    office_name, require_office, timeline_at, unattended,
 };
 use actledger_store::Ledger;
 use serde::Serialize;
@@ -101,15 +101,7 @@ pub fn office_timeline(
     let seq = point.seq;
     let id = require_office(ledger, office)?;
     let rows = history(ledger, id.as_str(), crate::as_of::core_point(ledger, seq))?;
-    let kept = if seq == ledger.head().count {
-        ledger.head_timeline(&id)?
-    } else {
-        None
-    };
-    let timeline = match kept {
-        Some(timeline) => timeline,
-        None => timeline_as_of(ledger, &id, seq)?,
-    };
+    let timeline = timeline_at(ledger, &id, seq)?;
     let window = (from.unwrap_or(Day::MIN), until.unwrap_or(Day::MAX));
     let mut trips = Vec::new();
     for trip in &timeline.trips {

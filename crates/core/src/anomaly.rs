@@ -8,7 +8,7 @@ use crate::day::Day;
 use crate::event::{Event, Seq};
 use crate::id::{ActId, OfficeId, PersonId};
 use crate::liveness::Liveness;
-use crate::query::{Indexed, QueryError, resolve_as_of, timeline};
+use crate::query::{Indexed, QueryError, resolve_as_of, timeline_at};
 use crate::timeline::{Timeline, TripRef};
 
 /// The longest delegation Peru's Constitution allows (art. 127), in days.
@@ -142,7 +142,7 @@ pub fn anomalies<I: Indexed>(
     let ledger_err = QueryError::Ledger;
     let mut timelines = Vec::new();
     for office in ledger.offices().map_err(ledger_err)? {
-        timelines.push(timeline(ledger, &office, as_of).map_err(QueryError::Ledger)?);
+        timelines.push(timeline_at(ledger, &office, as_of).map_err(QueryError::Ledger)?);
     }
     // Across offices: who was titular where, and who travelled when.
     let mut held: HashMap<&PersonId, Vec<(&OfficeId, Day, Day)>> = HashMap::new();

@@ -48,7 +48,7 @@ pub use parse::{
 pub use query::{
     ActEvent, ActRecord, Capacity, HistoryRow, Holder, Indexed, QueryError, Role, Status,
     TitularState, WhoHeld, history, name_of, office_name, offices_at, require_office,
-    resolve_as_of, show_act, state, timeline_as_of, who_held,
+    resolve_as_of, show_act, state, timeline_as_of, timeline_at, who_held,
 };
 pub use recorded::{
     IndexEntry, Infallible, MemoryLedger, Recorded, WithPending, identical_candidates,

@@ -179,7 +179,8 @@ pub fn timeline_as_of<R: Recorded>(
     Ok(Timeline::build(office.clone(), &events))
 }
 
-pub(crate) fn timeline<I: Indexed>(
+/// The office's timeline as of `as_of`: the kept one at the head, else replayed.
+pub fn timeline_at<I: Indexed>(
     ledger: &I,
     office: &OfficeId,
     as_of: Seq,
@@ -394,7 +395,7 @@ pub fn history<I: Indexed>(
 ) -> Result<Vec<HistoryRow>, QueryError<I::Error>> {
     let office = require_office(ledger, office)?;
     let as_of = resolve_as_of(ledger, as_of)?;
-    let timeline = timeline(ledger, &office, as_of).map_err(QueryError::Ledger)?;
+    let timeline = timeline_at(ledger, &office, as_of).map_err(QueryError::Ledger)?;
     let mut rows = Vec::new();
     let name = |p: &PersonId| name_of(ledger, p, as_of).map_err(QueryError::Ledger);
     for t in &timeline.tenures {

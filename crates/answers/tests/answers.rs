@@ -1,0 +1,171 @@
+//! The answers layer over a real store: "as of" resolution and pinning, and the answers whose
+//! envelope it owns.
+#![allow(clippy::unwrap_used)] // a failing test stops with the value
+
+use actledger_answers::{
+    AnswerError, AsOf, AsOfSyntaxError, audit, office_timeline, offices, resolve, state_on,
+};
+use actledger_core::{AnomalyKind, Day, parse_batch};
+use actledger_store::Ledger;
+
+const ACTS: &str = r#"
+{"type":"act_issued","act":"RS-001-2024-PCM","kind":"resolucion_suprema","issuer":"PCM","issued_on":"2024-01-01"}
+{"type":"act_issued","act":"RS-002-2024-PCM","kind":"resolucion_suprema","issuer":"PCM","issued_on":"2024-01-02"}
+"#;
+
+const OFFICE: &str = r#"
+{"type":"appointed","act":"RS-001-2024-PCM","person":"ana","person_name":"Ana","office":"MINDEF","office_name":"Ministerio de Defensa","on":"2024-01-02"}
+{"type":"act_issued","act":"RS-011-2024-PCM","kind":"resolucion_suprema","issuer":"PCM","issued_on":"2024-03-01"}
+{"type":"trip_authorized","act":"RS-011-2024-PCM","person":"ana","office":"MINDEF","from":"2024-03-02","until":"2024-03-04"}
+{"type":"act_issued","act":"RS-012-2024-PCM","kind":"resolucion_suprema","issuer":"PCM","issued_on":"2024-03-01"}
+{"type":"trip_authorized","act":"RS-012-2024-PCM","person":"ana","office":"MINDEF","from":"2024-03-05","until":"2024-03-06"}
+"#;
+
+fn ledger(dir: &tempfile::TempDir, batches: &[&str]) -> Ledger {
+    let mut ledger = Ledger::create(&dir.path().join("l.db")).unwrap();
+    for batch in batches {
+        ledger
+            .append(parse_batch(batch.as_bytes()).unwrap())
+            .unwrap();
+    }
+    ledger
+}
+
+fn day(text: &str) -> Day {
+    Day::parse(text).unwrap()
+}
+
+#[test]
+fn as_of_parses_positions_and_times_and_names_what_it_expects() {
+    assert_eq!("12".parse::<AsOf>().unwrap(), AsOf::Seq(12));
+    assert!(matches!(
+        "2024-06-03T12:00:00Z".parse::<AsOf>().unwrap(),
+        AsOf::Time(_)
+    ));
+    assert_eq!(
+        "99999999999999999999999".parse::<AsOf>(),
+        Err(AsOfSyntaxError::TooLarge("99999999999999999999999".into()))
+    );
+    for bad in ["", "-1", "yesterday", "2024-06-03"] {
+        let error = bad.parse::<AsOf>().unwrap_err();
+        assert_eq!(error, AsOfSyntaxError::Malformed, "{bad:?}");
+        assert!(error.to_string().contains("RFC 3339"));
+    }
+}
+
+#[test]
+fn a_position_is_pinned_the_head_is_not_and_outside_positions_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = ledger(&dir, &[ACTS]);
+    let head = resolve(&ledger, None).unwrap();
+    assert_eq!((head.seq, head.pinned), (2, false));
+    let one = resolve(&ledger, Some(AsOf::Seq(1))).unwrap();
+    assert_eq!((one.seq, one.pinned), (1, true));
+    for outside in [0, 3] {
+        match resolve(&ledger, Some(AsOf::Seq(outside))) {
+            Err(AnswerError::AsOfOutOfRange { as_of, head: 2 }) => assert_eq!(as_of, outside),
+            other => panic!("as of {outside}: {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn a_time_is_pinned_only_when_a_later_entry_exists() {
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = ledger(&dir, &[ACTS]);
+    let before = "2000-01-01T00:00:00Z".parse().unwrap();
+    match resolve(&ledger, Some(before)) {
+        Err(AnswerError::AsOfBeforeFirstEntry { first: Some(_), .. }) => {}
+        other => panic!("{other:?}"),
+    }
+    let after = resolve(&ledger, Some("2999-01-01T00:00:00Z".parse().unwrap())).unwrap();
+    assert_eq!((after.seq, after.pinned), (2, false));
+    let empty_dir = tempfile::tempdir().unwrap();
+    let empty = Ledger::create(&empty_dir.path().join("e.db")).unwrap();
+    match resolve(&empty, Some(before)) {
+        Err(AnswerError::AsOfBeforeFirstEntry { first: None, .. }) => {}
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn state_as_of_a_point_before_any_office_is_empty_and_stays_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = ledger(&dir, &[ACTS, OFFICE]);
+    let answer = state_on(&ledger, day("2024-06-01"), Some(AsOf::Seq(1))).unwrap();
+    assert_eq!(answer.answer.as_of, 1);
+    assert!(answer.answer.offices.is_empty());
+    assert!(answer.point.pinned);
+    let at_head = state_on(&ledger, day("2024-06-01"), None).unwrap();
+    assert_eq!(at_head.answer.as_of, 7);
+    assert_eq!(at_head.answer.offices.len(), 1);
+    assert!(
+        offices(&ledger, Some(AsOf::Seq(2)))
+            .unwrap()
+            .answer
+            .offices
+            .is_empty()
+    );
+    let named = offices(&ledger, None).unwrap().answer;
+    assert_eq!(
+        named.offices[0].name.as_deref(),
+        Some("Ministerio de Defensa")
+    );
+}
+
+#[test]
+fn state_on_an_empty_ledger_is_empty_as_of_the_head() {
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = ledger(&dir, &[]);
+    let answer = state_on(&ledger, day("2024-06-01"), None).unwrap();
+    assert_eq!((answer.answer.as_of, answer.answer.offices.len()), (0, 0));
+    assert!(audit(&ledger, None).unwrap().answer.anomalies.is_empty());
+}
+
+#[test]
+fn the_timeline_and_audit_share_one_run_of_unattended_days_across_trips() {
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = ledger(&dir, &[ACTS, OFFICE]);
+    let timeline = office_timeline(&ledger, "MINDEF", None, None, None)
+        .unwrap()
+        .answer;
+    let anomalies = audit(&ledger, None).unwrap().answer.anomalies;
+    let unattended: Vec<_> = anomalies
+        .iter()
+        .filter(|a| a.kind == AnomalyKind::UnattendedOffice)
+        .collect();
+    assert_eq!(timeline.unattended.len(), 1);
+    assert_eq!(unattended.len(), 1);
+    let (days, anomaly) = (&timeline.unattended[0], unattended[0]);
+    assert_eq!(Some(days.from), anomaly.from);
+    assert_eq!(Some(days.until), anomaly.until);
+    assert_eq!(days.events, anomaly.events);
+    assert_eq!(
+        (days.from, days.until),
+        (day("2024-03-02"), day("2024-03-06"))
+    );
+    let acts: Vec<&str> = days.trip_acts.iter().map(|a| a.as_str()).collect();
+    assert_eq!(acts, ["RS-011-2024-PCM", "RS-012-2024-PCM"]);
+    // A window that meets only the second trip keeps the run, which meets it.
+    let late = office_timeline(&ledger, "MINDEF", None, Some(day("2024-03-06")), None)
+        .unwrap()
+        .answer;
+    assert_eq!(late.unattended.len(), 1);
+    assert_eq!(late.trips.len(), 1);
+}
+
+#[test]
+fn unknown_offices_and_acts_are_typed_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = ledger(&dir, &[ACTS, OFFICE]);
+    match office_timeline(&ledger, "MINDEFF", None, None, None) {
+        Err(AnswerError::UnknownOffice { suggestions, .. }) => {
+            assert_eq!(suggestions[0].as_str(), "MINDEF")
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(
+        actledger_answers::act(&ledger, "RS-404"),
+        Err(AnswerError::UnknownAct { .. })
+    ));
+}
