@@ -41,6 +41,7 @@ mod params;
 mod problem;
 mod proofs;
 mod routes;
+mod secret;
 mod server;
 mod svg;
 mod token;
@@ -48,6 +49,7 @@ mod token;
 pub use marker::{MARKER_FILE, ServerInfo, server_holding};
 pub use openapi::openapi_json;
 pub use routes::{AppState, Limits, Verified, router};
+pub use secret::write_secret_file;
 pub use server::{
     DEFAULT_ADDR, Server, ServerConfig, ServerError, serve, serve_blocking, shutdown_signal,
 };

@@ -146,6 +146,20 @@ impl IntoResponse for Problem {
     }
 }
 
+/// An error's message followed by each of its causes, as anyhow's `{:#}` prints them: a
+/// message never repeats its source (the rule every error type here keeps), so each cause
+/// shows once.
+pub(crate) fn with_causes(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut cause = error.source();
+    while let Some(inner) = cause {
+        text.push_str(": ");
+        text.push_str(&inner.to_string());
+        cause = inner.source();
+    }
+    text
+}
+
 impl From<StoreError> for Problem {
     fn from(error: StoreError) -> Problem {
         match error {
@@ -155,14 +169,14 @@ impl From<StoreError> for Problem {
                 "bad parameter",
                 detail,
             ),
-            other => Problem::internal(other.to_string()),
+            other => Problem::internal(with_causes(&other)),
         }
     }
 }
 
 impl From<QueryError<StoreError>> for Problem {
     fn from(error: QueryError<StoreError>) -> Problem {
-        let detail = error.to_string();
+        let detail = with_causes(&error);
         match error {
             QueryError::UnknownOffice { suggestions, .. } => {
                 let mut problem = Problem::new(
@@ -188,6 +202,7 @@ impl From<QueryError<StoreError>> for Problem {
                 detail,
             ),
             QueryError::Ledger(e) => Problem::from(e),
+            _ => Problem::internal(detail),
         }
     }
 }
