@@ -43,6 +43,9 @@ pub enum AnswerError {
     /// The ledger could not be read.
     #[error("reading the ledger")]
     Store(#[from] StoreError),
+    /// A failure of the core's queries this crate does not know by name.
+    #[error("the question could not be answered")]
+    Query(#[source] QueryError<StoreError>),
 }
 
 fn suggest(suggestions: &[OfficeId]) -> String {
@@ -69,6 +72,7 @@ impl From<QueryError<StoreError>> for AnswerError {
             }
             QueryError::UnknownAct(act) => AnswerError::UnknownAct { act },
             QueryError::Ledger(store) => AnswerError::Store(store),
+            other => AnswerError::Query(other),
         }
     }
 }

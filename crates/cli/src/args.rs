@@ -1,5 +1,5 @@
 //! The command line, as clap derives it. The names, flags and exit codes are a contract
-//! (`shared/spec/cli.md`); everything here only parses, `main.rs` dispatches.
+//! (`docs/CLI.md`); everything here only parses, `main.rs` dispatches.
 
 use std::path::PathBuf;
 use std::time::Duration;

@@ -1,7 +1,7 @@
 //! One function per command: open the ledger, ask the library, print the answer.
 
 use std::fs::File;
-use std::io::{self, BufRead, BufReader, Read, Write};
+use std::io::{self, BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -14,6 +14,7 @@ use serde::Serialize;
 
 use crate::Finding;
 use crate::args::{Cli, Command};
+use crate::files::{is_stdin, read_input, write_atomically};
 use crate::{proofs, render};
 
 /// Runs one command, writing its answer to `out`.
@@ -196,25 +197,6 @@ pub(crate) fn open(path: &Path, wait: Duration) -> Result<Ledger> {
     Ok(ledger)
 }
 
-fn is_stdin(file: Option<&Path>) -> bool {
-    file.is_none_or(|f| f == Path::new("-"))
-}
-
-pub(crate) fn read_input(file: Option<&Path>) -> Result<Vec<u8>> {
-    let mut input = Vec::new();
-    if is_stdin(file) {
-        io::stdin()
-            .lock()
-            .read_to_end(&mut input)
-            .context("reading standard input")?;
-    } else if let Some(file) = file {
-        File::open(file)
-            .and_then(|mut f| f.read_to_end(&mut input))
-            .with_context(|| format!("reading {}", file.display()))?;
-    }
-    Ok(input)
-}
-
 /// Prints an answer: serde's JSON of it, one line, or its text for people.
 pub(crate) fn print<T: Serialize>(
     out: &mut dyn Write,
@@ -349,41 +331,6 @@ fn export(ledger: &Ledger, file: Option<&Path>, out: &mut dyn Write) -> Result<(
         write_atomically(file, |w| Ok(ledger.export(w, &mut tick).map(|_| ())?))?;
     }
     bar.finish_and_clear();
-    Ok(())
-}
-
-/// Writes `file` whole or not at all: into a temporary file beside it, synced, then renamed.
-/// A device, a pipe or a socket is written in place: renaming over it would put a regular
-/// file where it was (`export /dev/null` once replaced the machine's `/dev/null`).
-pub(crate) fn write_atomically(
-    file: &Path,
-    write: impl FnOnce(&mut dyn Write) -> Result<()>,
-) -> Result<()> {
-    let special = std::fs::metadata(file).is_ok_and(|meta| !meta.is_file() && !meta.is_dir());
-    if special {
-        let target = std::fs::OpenOptions::new()
-            .write(true)
-            .open(file)
-            .with_context(|| format!("opening {}", file.display()))?;
-        let mut writer = io::BufWriter::new(target);
-        write(&mut writer)?;
-        writer
-            .flush()
-            .with_context(|| format!("writing {}", file.display()))?;
-        return Ok(());
-    }
-    let dir = file
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let temp = tempfile::NamedTempFile::new_in(dir)
-        .with_context(|| format!("creating {}", file.display()))?;
-    let mut writer = io::BufWriter::new(temp);
-    write(&mut writer)?;
-    let temp = writer.into_inner().map_err(|e| e.into_error())?;
-    temp.as_file().sync_all()?;
-    temp.persist(file)
-        .with_context(|| format!("writing {}", file.display()))?;
     Ok(())
 }
 

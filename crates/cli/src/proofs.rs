@@ -1,7 +1,7 @@
 //! The proof commands: keys, signed checkpoints, inclusion and consistency proofs, and their
 //! offline check. A proof, checkpoint or signature that does not verify exits with 3.
 
-use std::fs::{self, OpenOptions};
+use std::fs;
 use std::io::Write;
 use std::path::Path;
 
@@ -14,7 +14,8 @@ use actledger_store::{Ledger, Scope};
 use anyhow::{Context, Result, anyhow, bail};
 
 use crate::Finding;
-use crate::commands::{read_input, store_error, write_atomically};
+use crate::commands::store_error;
+use crate::files::{read_input, write_atomically};
 
 /// A proof, checkpoint or signature that does not verify, or does not parse (exit code 3).
 #[derive(Debug, thiserror::Error)]
@@ -64,15 +65,7 @@ pub fn keygen(name: &str, dir: &Path, out: &mut dyn Write) -> Result<()> {
         }
     }
     fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    let mut options = OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options
-        .open(&secret)
-        .with_context(|| format!("creating {}", secret.display()))?;
-    writeln!(file, "{}", key.encode())
-        .and_then(|()| file.sync_all())
+    actledger_server::write_secret_file(&secret, format!("{}\n", key.encode()).as_bytes())
         .with_context(|| format!("writing {}", secret.display()))?;
     let vkey = key.verifier_key().to_string();
     fs::write(&public, format!("{vkey}\n"))

@@ -14,6 +14,7 @@ pub struct Day(NaiveDate);
 
 /// Why a text is not a [`Day`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum DayError {
     /// Not of the shape `YYYY-MM-DD` (four, two and two digits).
     #[error("is not a date of the form YYYY-MM-DD")]

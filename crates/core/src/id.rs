@@ -9,6 +9,7 @@ pub const MAX_ID_LEN: usize = 128;
 
 /// Why a text is not an identifier.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum IdError {
     /// The empty string.
     #[error("is empty")]

@@ -32,6 +32,7 @@ pub trait Indexed: Recorded {
 
 /// Why a question could not be answered.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum QueryError<E: std::error::Error + 'static> {
     /// No recorded event names the office.
     #[error("unknown office {office:?}{}", suggest(.suggestions))]
@@ -53,7 +54,7 @@ pub enum QueryError<E: std::error::Error + 'static> {
     #[error("unknown act {0:?}: no recorded event names it")]
     UnknownAct(String),
     /// The ledger could not be read.
-    #[error("reading the ledger: {0}")]
+    #[error("reading the ledger")]
     Ledger(#[source] E),
 }
 

@@ -50,7 +50,7 @@ pub enum BatchError<E: std::error::Error + 'static> {
     #[error(transparent)]
     Invalid(#[from] InvalidEvent),
     /// The ledger could not be read.
-    #[error("reading the ledger: {0}")]
+    #[error("reading the ledger")]
     Ledger(#[source] E),
 }
 

@@ -1,6 +1,6 @@
 //! Property tests: the engine against a deliberately naive oracle.
 //!
-//! The oracle below re-implements the spec (`shared/spec/events.md`) and the decisions taken
+//! The oracle below re-implements the spec (`docs/EVENTS.md`) and the decisions taken
 //! where it is silent (`docs/DESIGN.md`) the dumbest correct way, sharing no code with the
 //! crate's `Liveness` or `Timeline`: for each query it replays the recorded prefix from scratch,
 //! and for each day it loops over all events. Random sequences of events (a few offices,

@@ -52,6 +52,7 @@ pub struct SignedCheckpoint {
 
 /// Why a checkpoint could not be read, signed or trusted.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum CheckpointError {
     /// The text does not end in a newline.
     #[error("a checkpoint ends in a newline; this one does not")]

@@ -53,6 +53,7 @@ pub fn hash_from_hex(text: &str) -> Result<Hash, HashParseError> {
 
 /// A text that is not a hash in lowercase hexadecimal.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum HashParseError {
     /// The text does not have 64 characters.
     #[error("a hash has 64 hexadecimal digits, not {len} characters")]

@@ -57,6 +57,7 @@ pub struct ConsistencyProof {
 
 /// Why a proof file does not check against its checkpoints.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum CheckProofError {
     /// The entry does not hash to the stated leaf hash.
     #[error("entry {seq} hashes to {computed}, not to the leaf hash {stated} of the proof")]

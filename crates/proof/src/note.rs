@@ -40,6 +40,7 @@ pub fn is_valid_key_name(name: &str) -> bool {
 
 /// Why a key could not be made or read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum KeyError {
     /// The key name is empty or holds a space or a `+`.
     #[error("the key name {name:?} is empty or holds a space or a plus sign")]
@@ -300,6 +301,7 @@ pub struct VerifiedNote {
 
 /// Why a note could not be signed or did not verify.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum NoteError {
     /// The note (or the text to sign) breaks the signed-note format.
     #[error("malformed signed note: {reason}")]

@@ -109,6 +109,7 @@ impl HashReader for Vec<Hash> {
 
 /// Why a root or a proof could not be computed from stored hashes.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum TreeError<E> {
     /// The reader failed.
     #[error("could not read the stored tree hashes")]

@@ -7,6 +7,7 @@ use crate::hash::{EMPTY_ROOT, Hash, hash_to_hex, node_hash};
 
 /// Why a proof does not verify.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum ProofError {
     /// The leaf index is at or past the tree size.
     #[error("leaf index {index} is not in a tree of {size} leaves")]

@@ -3,9 +3,9 @@
 //! This crate is the HTTP layer only. Every answer comes from the core's queries over the
 //! store's [`Ledger`], serialized exactly as the CLI's `--json` output, so a script gets the same
 //! object from `actledger who-held MINDEF --on 2024-06-03 --json` and from
-//! `GET /api/v1/offices/MINDEF/holder?on=2024-06-03`. The routes are the contract of
-//! `shared/spec/http.md`; `docs/HTTP.md` is the short guide and `GET /api/v1/openapi.json` the
-//! reference, generated from the code ([`openapi_json`]).
+//! `GET /api/v1/offices/MINDEF/holder?on=2024-06-03`. The routes are a contract, documented in
+//! `docs/HTTP.md` and, generated from the code, by `GET /api/v1/openapi.json`
+//! ([`openapi_json`]).
 //!
 //! Besides the CLI's questions it serves the chain itself (export lines, inclusion and
 //! consistency proofs, a checkpoint signed with the server's key) and HTML pages for people:
@@ -41,6 +41,7 @@ mod params;
 mod problem;
 mod proofs;
 mod routes;
+mod secret;
 mod server;
 mod svg;
 mod token;
@@ -48,6 +49,7 @@ mod token;
 pub use marker::{MARKER_FILE, ServerInfo, server_holding};
 pub use openapi::openapi_json;
 pub use routes::{AppState, Limits, Verified, router};
+pub use secret::write_secret_file;
 pub use server::{
     DEFAULT_ADDR, Server, ServerConfig, ServerError, serve, serve_blocking, shutdown_signal,
 };

@@ -147,6 +147,20 @@ impl IntoResponse for Problem {
     }
 }
 
+/// An error's message followed by each of its causes, as anyhow's `{:#}` prints them: a
+/// message never repeats its source (the rule every error type here keeps), so each cause
+/// shows once.
+pub(crate) fn with_causes(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut cause = error.source();
+    while let Some(inner) = cause {
+        text.push_str(": ");
+        text.push_str(&inner.to_string());
+        cause = inner.source();
+    }
+    text
+}
+
 impl From<StoreError> for Problem {
     fn from(error: StoreError) -> Problem {
         match error {
@@ -156,14 +170,14 @@ impl From<StoreError> for Problem {
                 "bad parameter",
                 detail,
             ),
-            other => Problem::internal(other.to_string()),
+            other => Problem::internal(with_causes(&other)),
         }
     }
 }
 
 impl From<AnswerError> for Problem {
     fn from(error: AnswerError) -> Problem {
-        let detail = error.to_string();
+        let detail = with_causes(&error);
         match error {
             AnswerError::UnknownOffice { suggestions, .. } => {
                 let mut problem = Problem::new(
@@ -192,7 +206,7 @@ impl From<AnswerError> for Problem {
             ),
             AnswerError::Store(e) => Problem::from(e),
             // An error this version does not know is the server's failure, said as it is.
-            other => Problem::internal(other.to_string()),
+            _ => Problem::internal(detail),
         }
     }
 }

@@ -141,7 +141,7 @@ impl AppState {
     }
 }
 
-/// Every route of `shared/spec/http.md` over `state`, with its middleware: gzip, problem
+/// Every route of `docs/HTTP.md` over `state`, with its middleware: gzip, problem
 /// details for every error, load shedding, request timeouts and panics caught.
 pub fn router(state: AppState) -> Router {
     let shed = Arc::clone(&state.in_flight);

@@ -47,7 +47,11 @@ impl ServerConfig {
 }
 
 /// Why the server could not start or stopped with an error.
+///
+/// A message names what failed; an I/O error behind it is its [`source`](std::error::Error::source),
+/// not part of the message: print the whole chain (anyhow's `{:#}`) to show it.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum ServerError {
     /// The ledger could not be opened.
     #[error(transparent)]
@@ -73,7 +77,7 @@ pub enum ServerError {
         info: ServerInfo,
     },
     /// The token file could not be read or made.
-    #[error("{what} the token file {}: {source}", .path.display())]
+    #[error("{what} the token file {}", .path.display())]
     Token {
         /// What was being done.
         what: &'static str,
@@ -98,7 +102,7 @@ pub enum ServerError {
         reason: String,
     },
     /// The address could not be listened on.
-    #[error("listening on {addr}: {source}")]
+    #[error("listening on {addr}")]
     Bind {
         /// The address.
         addr: SocketAddr,
@@ -107,7 +111,7 @@ pub enum ServerError {
         source: std::io::Error,
     },
     /// The marker could not be written into the ledger's folder.
-    #[error("writing the server marker into {}: {source}", .path.display())]
+    #[error("writing the server marker into {}", .path.display())]
     Marker {
         /// The ledger's folder.
         path: PathBuf,
@@ -116,10 +120,10 @@ pub enum ServerError {
         source: std::io::Error,
     },
     /// Serving failed.
-    #[error("serving HTTP: {0}")]
+    #[error("serving HTTP")]
     Serve(#[source] std::io::Error),
     /// The async runtime could not be started.
-    #[error("starting the async runtime: {0}")]
+    #[error("starting the async runtime")]
     Runtime(#[source] std::io::Error),
     /// A task of the server failed.
     #[error("a task of the server failed: {0}")]

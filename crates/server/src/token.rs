@@ -1,12 +1,12 @@
 //! The bearer token that guards writes: read from a file, or made at random into a new file
-//! readable by its owner alone, and compared in constant time.
+//! readable by its owner alone ([`write_secret_file`]), and compared in constant time.
 
-use std::io::Write as _;
 use std::path::Path;
 
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
+use crate::secret::write_secret_file;
 use crate::server::ServerError;
 
 /// How many random bytes a new token has (written as twice as many hex digits).
@@ -38,17 +38,7 @@ pub fn load_or_create_token(path: &Path) -> Result<(String, bool), ServerError> 
                 source: std::io::Error::other(e.to_string()),
             })?;
             let token = hex::encode(bytes);
-            let mut options = std::fs::OpenOptions::new();
-            options.write(true).create_new(true);
-            #[cfg(unix)]
-            {
-                use std::os::unix::fs::OpenOptionsExt as _;
-                options.mode(0o600);
-            }
-            let mut file = options.open(path).map_err(failed("creating"))?;
-            file.write_all(format!("{token}\n").as_bytes())
-                .and_then(|()| file.sync_all())
-                .map_err(failed("writing"))?;
+            write_secret_file(path, format!("{token}\n").as_bytes()).map_err(failed("creating"))?;
             Ok((token, true))
         }
         Err(e) => Err(failed("reading")(e)),

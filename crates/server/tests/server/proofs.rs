@@ -43,7 +43,7 @@ async fn an_inclusion_proof_checks_against_the_signed_checkpoint() {
     proof.check(&opened.checkpoint).unwrap();
 
     // For a smaller tree: the same proof `prove 5 --size 6 --json` prints. Only `as_of`
-    // pins an answer (shared/spec/http.md): this one revalidates with the head's tag.
+    // pins an answer (docs/HTTP.md): this one revalidates with the head's tag.
     let pinned = get(&app, "/api/v1/entries/5/proof?tree_size=6").await;
     assert_eq!(pinned.header(header::CACHE_CONTROL), Some("no-cache"));
     drop(app);
