@@ -362,7 +362,14 @@ fn import(path: &Path, file: Option<&Path>, as_json: bool, out: &mut dyn Write) 
 pub const SEED: &str = include_str!("../data/seed.ndjson");
 
 fn demo(out: &mut dyn Write) -> Result<()> {
-    let dir = tempfile::tempdir().context("creating a temporary folder")?;
+    // tempfile's error names the random folder it tried; say where, not that name.
+    let temp = std::env::temp_dir();
+    let dir = tempfile::tempdir().map_err(|e| {
+        let cause = std::fs::metadata(&temp)
+            .err()
+            .unwrap_or(io::Error::from(e.kind()));
+        anyhow!("creating a temporary folder in {}: {cause}", temp.display())
+    })?;
     let path = dir.path().join("demo.db");
     let mut ledger = Ledger::create(&path)?;
     writeln!(
