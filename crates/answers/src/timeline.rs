@@ -47,6 +47,10 @@ pub struct UnattendedDays {
     /// The last.
     #[cfg_attr(feature = "openapi", schema(value_type = String, format = Date))]
     pub until: Day,
+    /// The act of the run's first trip (kept from when a run had one trip: `trip_acts` names
+    /// them all).
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub trip_act: ActId,
     /// The acts of the trips that made the titular absent, in order.
     #[cfg_attr(feature = "openapi", schema(value_type = Vec<String>))]
     pub trip_acts: Vec<ActId>,
@@ -125,11 +129,14 @@ pub fn office_timeline(
     let unattended = unattended(&timeline)
         .into_iter()
         .filter(|run| meets(run.from, Some(run.until), window))
-        .map(|run| UnattendedDays {
-            from: run.from,
-            until: run.until,
-            trip_acts: run.trips.iter().map(|trip| trip.act.clone()).collect(),
-            events: run.trips.iter().map(|trip| trip.seq).collect(),
+        .filter_map(|run| {
+            Some(UnattendedDays {
+                from: run.from,
+                until: run.until,
+                trip_act: run.trips.first()?.act.clone(),
+                trip_acts: run.trips.iter().map(|trip| trip.act.clone()).collect(),
+                events: run.trips.iter().map(|trip| trip.seq).collect(),
+            })
         })
         .collect();
     let open_vacancy = timeline

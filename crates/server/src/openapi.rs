@@ -368,6 +368,8 @@ pub(crate) struct Unattended {
     /// Last day.
     #[schema(format = Date)]
     until: String,
+    /// The act of the run's first trip.
+    trip_act: String,
     /// The acts of the trips that made the titular absent, in order.
     trip_acts: Vec<String>,
     /// The positions of those trips' events.

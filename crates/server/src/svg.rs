@@ -277,10 +277,7 @@ fn panel(t: &TimelineAnswer, window: Window, on: Option<Day>) -> (String, f64) {
         let (x, w) = span(window, a, b);
         let days = fmt_days(gap.from, Some(gap.until));
         // The bar links to the trip that began the run; its title names every trip of it.
-        let Some(first) = gap.trip_acts.first() else {
-            continue;
-        };
-        let act_e = escape(first.as_str());
+        let act_e = escape(gap.trip_act.as_str());
         let acts: Vec<&str> = gap.trip_acts.iter().map(|a| a.as_str()).collect();
         let acts_e = escape(&acts.join(", "));
         let _ = write!(

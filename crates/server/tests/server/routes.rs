@@ -371,7 +371,7 @@ async fn timeline_has_the_history_rows_trips_and_a_window() {
     let early = get(&app, "/api/v1/offices/MINDEF/timeline?as_of=6").await;
     assert_eq!(
         early.json()["unattended"],
-        json!([{"from": "2024-06-02", "until": "2024-06-04", "trip_acts": ["RS-131-2024-PCM"], "events": [6]}])
+        json!([{"from": "2024-06-02", "until": "2024-06-04", "trip_act": "RS-131-2024-PCM", "trip_acts": ["RS-131-2024-PCM"], "events": [6]}])
     );
     drop(app);
     let ledger = fixture.open();
