@@ -6,6 +6,7 @@ mod args;
 mod commands;
 mod proofs;
 mod render;
+mod typed;
 
 use std::io::{self, Write};
 use std::process::ExitCode;
