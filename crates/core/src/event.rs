@@ -269,7 +269,15 @@ impl Event {
 
     /// The canonical JSON bytes: what the ledger hashes, stores and exports.
     pub fn canonical_bytes(&self) -> Vec<u8> {
-        serde_json::to_vec(self)
+        let mut bytes = Vec::with_capacity(256);
+        self.write_canonical_bytes(&mut bytes);
+        bytes
+    }
+
+    /// Appends the canonical bytes to `out`: for writers of many events, which reuse one
+    /// buffer.
+    pub fn write_canonical_bytes(&self, out: &mut Vec<u8>) {
+        serde_json::to_writer(out, self)
             .expect("an event always serializes: plain strings, numbers and days")
     }
 
