@@ -10,7 +10,8 @@
 //! revoked twice).
 //!
 //! Every stream is valid: a fresh ledger accepts any prefix of it whole. It is a function of
-//! the seed alone (a hand-rolled SplitMix64, so no dependency's version can change it), and it
+//! the seed alone (a hand-rolled SplitMix64, [`Rng`], so no dependency's version can change it;
+//! the workspace's tests draw their random choices from it too), and it
 //! is produced as it is read: memory holds the state of each office and a few dozen recent acts,
 //! never the events already produced. The events are the core's own types ([`Event`]), and
 //! each line is the canonical JSON the core writes for one, about 260 bytes on average.
@@ -38,7 +39,7 @@ use actledger_core::{
     PersonId, RecordRetracted, TripAuthorized,
 };
 
-use crate::rng::Rng;
+pub use crate::rng::Rng;
 use crate::world::COUNTRIES;
 
 /// The first day of the simulation.
