@@ -7,7 +7,8 @@ use std::time::Duration;
 use actledger_answers::AsOf;
 use actledger_core::{Day, Seq};
 use clap::{Args, Parser, Subcommand};
-use serde::Serialize;
+
+use crate::typed::TypedEvent;
 
 const EXIT_CODES: &str = "\
 Exit codes:
@@ -283,134 +284,6 @@ pub enum Command {
         #[arg(value_name = "PROOF")]
         proof: PathBuf,
     },
-}
-
-/// One event from flags, for people at a terminal.
-#[derive(Debug, Subcommand, Serialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-pub enum TypedEvent {
-    /// act_issued: a legal act exists
-    #[command(name = "act", visible_alias = "act-issued")]
-    ActIssued {
-        #[arg(long)]
-        act: String,
-        /// e.g. resolucion_suprema, decreto_supremo, ley
-        #[arg(long)]
-        kind: String,
-        #[arg(long)]
-        issuer: String,
-        #[arg(long, value_name = "DATE")]
-        issued_on: String,
-        #[arg(long, value_name = "DATE")]
-        #[serde(skip_serializing_if = "Option::is_none")]
-        published_on: Option<String>,
-        #[arg(long)]
-        #[serde(skip_serializing_if = "Option::is_none")]
-        title: Option<String>,
-        #[arg(long)]
-        #[serde(skip_serializing_if = "Option::is_none")]
-        url: Option<String>,
-    },
-    /// appointed: PERSON is titular of OFFICE from day ON
-    Appointed {
-        #[arg(long)]
-        act: String,
-        #[arg(long)]
-        person: String,
-        #[arg(long)]
-        office: String,
-        #[arg(long, value_name = "DATE")]
-        on: String,
-        #[arg(long)]
-        #[serde(skip_serializing_if = "Option::is_none")]
-        person_name: Option<String>,
-        #[arg(long)]
-        #[serde(skip_serializing_if = "Option::is_none")]
-        office_name: Option<String>,
-    },
-    /// left_office: PERSON is no longer titular of OFFICE from day ON
-    #[command(name = "left", visible_alias = "left-office")]
-    LeftOffice {
-        #[arg(long)]
-        act: String,
-        #[arg(long)]
-        person: String,
-        #[arg(long)]
-        office: String,
-        #[arg(long, value_name = "DATE")]
-        on: String,
-        #[arg(long)]
-        #[serde(skip_serializing_if = "Option::is_none")]
-        reason: Option<String>,
-    },
-    /// trip_authorized: PERSON, titular of OFFICE, may be away FROM..UNTIL
-    #[command(name = "trip", visible_alias = "trip-authorized")]
-    TripAuthorized {
-        #[arg(long)]
-        act: String,
-        #[arg(long)]
-        person: String,
-        #[arg(long)]
-        office: String,
-        #[arg(long, value_name = "DATE")]
-        from: String,
-        #[arg(long, value_name = "DATE")]
-        until: String,
-        #[arg(long)]
-        #[serde(skip_serializing_if = "Option::is_none")]
-        destination: Option<String>,
-        #[arg(long)]
-        #[serde(skip_serializing_if = "Option::is_none")]
-        purpose: Option<String>,
-    },
-    /// duties_delegated: DELEGATE is in charge of OFFICE FROM..UNTIL (or for the act's trip)
-    #[command(name = "delegated", visible_alias = "duties-delegated")]
-    DutiesDelegated {
-        #[arg(long)]
-        act: String,
-        #[arg(long)]
-        office: String,
-        #[arg(long)]
-        delegate: String,
-        #[arg(long, value_name = "DATE")]
-        from: String,
-        #[arg(long, value_name = "DATE")]
-        #[serde(skip_serializing_if = "Option::is_none")]
-        until: Option<String>,
-        #[arg(long)]
-        #[serde(skip_serializing_if = "Option::is_none")]
-        delegate_name: Option<String>,
-        #[arg(long)]
-        #[serde(skip_serializing_if = "Option::is_none")]
-        delegate_office: Option<String>,
-    },
-    /// act_revoked: ACT revokes act REVOKES ("deja sin efecto")
-    #[command(name = "revoked", visible_alias = "act-revoked")]
-    ActRevoked {
-        #[arg(long)]
-        act: String,
-        #[arg(long)]
-        revokes: String,
-        #[arg(long)]
-        #[serde(skip_serializing_if = "Option::is_none")]
-        reason: Option<String>,
-    },
-    /// record_retracted: the entry at SEQ was recorded in error (a clerical correction)
-    #[command(name = "retracted", visible_alias = "record-retracted")]
-    RecordRetracted {
-        #[arg(long)]
-        seq: u64,
-        #[arg(long)]
-        reason: String,
-    },
-}
-
-impl TypedEvent {
-    /// The event as the JSON a user would have written, so it takes the same path: the
-    /// variant names are the spec's types and the fields its field names.
-    pub fn to_json(&self) -> serde_json::Result<Vec<u8>> {
-        serde_json::to_vec(self)
-    }
 }
 
 #[cfg(test)]

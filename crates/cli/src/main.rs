@@ -7,6 +7,7 @@ mod commands;
 mod files;
 mod proofs;
 mod render;
+mod typed;
 
 use std::io::{self, Write};
 use std::process::ExitCode;

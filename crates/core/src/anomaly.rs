@@ -14,8 +14,9 @@ use crate::timeline::{Timeline, TripRef};
 /// The longest delegation Peru's Constitution allows (art. 127), in days.
 pub const MAX_DELEGATION_DAYS: i64 = 30;
 
-/// The kinds of anomaly, named as in `audit --json`.
+/// The kinds of anomaly: odd facts the ledger records and reports, never refuses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum AnomalyKind {
     /// An absent titular and no acting holder.
@@ -39,18 +40,23 @@ pub enum AnomalyKind {
 
 /// One anomaly and the events that show it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Anomaly {
-    /// What kind.
+    /// What kind of anomaly.
     pub kind: AnomalyKind,
-    /// The office concerned, if one is.
+    /// The office concerned; null when none is (an act revoked twice).
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub office: Option<OfficeId>,
-    /// The first day concerned, if days are.
+    /// The first day concerned; null when no days are.
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub from: Option<Day>,
-    /// The last day concerned.
+    /// The last day concerned; null when no days are.
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub until: Option<Day>,
     /// The positions of the events that show it.
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<u64>))]
     pub events: Vec<Seq>,
-    /// A sentence for people.
+    /// What is odd, in a sentence for people.
     pub message: String,
 }
 

@@ -144,6 +144,26 @@ impl<'de> serde::Deserialize<'de> for Day {
     }
 }
 
+/// In OpenAPI a day is a string of format `date`, as it is written in JSON.
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for Day {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .format(Some(SchemaFormat::KnownFormat(KnownFormat::Date)))
+            .description(Some(
+                "A calendar day YYYY-MM-DD in the jurisdiction's own calendar (no time zone), \
+                 from 0001-01-01 to 9999-12-31; ranges include both ends",
+            ))
+            .examples(["2024-06-03"])
+            .into()
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for Day {}
+
 #[cfg(test)]
 mod tests {
     use super::*;

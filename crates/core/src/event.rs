@@ -17,144 +17,182 @@ pub type Seq = u64;
 /// The largest event, in bytes of JSON, that the ledger accepts.
 pub const MAX_EVENT_BYTES: usize = 64 * 1024;
 
-/// A legal act exists.
+/// `act_issued`: a legal act exists, e.g. act `RS-131-2024-PCM`, kind `resolucion_suprema`,
+/// issuer `PCM`. Every other event but `record_retracted` names an act issued before it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ActIssued {
-    /// The act's identifier, e.g. `RS-131-2024-PCM`.
+    /// The act's identifier, e.g. `RS-131-2024-PCM`. Issuing it again with other content is
+    /// refused.
     pub act: ActId,
-    /// Free text from the jurisdiction's vocabulary, e.g. `resolucion_suprema`.
+    /// What sort of act: free text from the jurisdiction's vocabulary, e.g. `ley`,
+    /// `decreto_supremo`, `resolucion_suprema`.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1))]
     pub kind: String,
     /// Who issued it, e.g. `PCM`.
     pub issuer: OfficeId,
     /// The day it was issued.
     pub issued_on: Day,
-    /// The day it was published, when known.
+    /// The day it was published in the official gazette, when known.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(nullable = false))]
     pub published_on: Option<Day>,
-    /// Its title.
+    /// Its title, as published.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(nullable = false))]
     pub title: Option<String>,
-    /// Where it can be read.
+    /// Where its text can be read.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(nullable = false))]
     pub url: Option<String>,
 }
 
-/// `person` is the titular holder of `office` from day `on`.
+/// `appointed`: `person` is the titular holder of `office` from day `on` (until a
+/// `left_office` or the next appointment to the office).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Appointed {
-    /// The act that appoints.
+    /// The act that appoints: its legal basis.
     pub act: ActId,
     /// Who is appointed.
     pub person: PersonId,
-    /// To which office.
+    /// The office they are appointed to.
     pub office: OfficeId,
-    /// From which day.
+    /// The first day in office.
     pub on: Day,
-    /// The person's name as the act gives it.
+    /// The person's name as the act gives it, e.g. `Walter Astudillo`.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(nullable = false))]
     pub person_name: Option<String>,
-    /// The office's name as the act gives it.
+    /// The office's name as the act gives it, e.g. `Ministerio de Defensa`.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(nullable = false))]
     pub office_name: Option<String>,
 }
 
-/// `person` is no longer titular of `office` from day `on`.
+/// `left_office`: `person` is no longer titular of `office` from day `on` (resignation,
+/// dismissal, death...).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LeftOffice {
-    /// The act that records the departure.
+    /// The act that records the departure: its legal basis.
     pub act: ActId,
     /// Who leaves.
     pub person: PersonId,
-    /// Which office.
+    /// The office they leave.
     pub office: OfficeId,
     /// The first day without the office.
     pub on: Day,
-    /// Resignation, dismissal, death...
+    /// Why: resignation, dismissal, death...
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(nullable = false))]
     pub reason: Option<String>,
 }
 
-/// `person`, titular of `office`, may be away on days `from..=until`.
+/// `trip_authorized`: `person`, titular of `office`, is authorized to be away on days `from`
+/// to `until` (both included); the office is then held by whoever a `duties_delegated` puts
+/// in charge, or is unattended.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TripAuthorized {
-    /// The authorizing act.
+    /// The act that authorizes the trip: its legal basis.
     pub act: ActId,
     /// Who travels.
     pub person: PersonId,
-    /// The office they hold.
+    /// The office they hold and leave behind.
     pub office: OfficeId,
-    /// First day away.
+    /// The first day away.
     pub from: Day,
-    /// Last day away.
+    /// The last day away, not before `from`.
     pub until: Day,
-    /// Where to.
+    /// Where to, e.g. `Miami, Florida, United States`.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(nullable = false))]
     pub destination: Option<String>,
     /// What for.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(nullable = false))]
     pub purpose: Option<String>,
 }
 
-/// `delegate` is in charge of `office` ("encargado del despacho") on days `from..=until`.
+/// `duties_delegated`: `delegate` is in charge of `office` (acting, "encargado del
+/// despacho") on days `from` to `until` (both included).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DutiesDelegated {
-    /// The act that delegates.
+    /// The act that delegates: its legal basis.
     pub act: ActId,
     /// The office whose duties are delegated.
     pub office: OfficeId,
     /// Who is put in charge.
     pub delegate: PersonId,
-    /// First day in charge.
+    /// The first day in charge.
     pub from: Day,
-    /// Last day in charge; without it, the delegation lasts as long as the same act's trip.
+    /// The last day in charge, not before `from`. Without it ("while the titular is away"),
+    /// the delegation ends with the last absence of the same act and office recorded before
+    /// it; an act that authorizes no such absence is refused.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(nullable = false))]
     pub until: Option<Day>,
-    /// The delegate's name.
+    /// The delegate's name as the act gives it, e.g. `José Arista Arbildo`.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(nullable = false))]
     pub delegate_name: Option<String>,
-    /// The office the delegate holds.
+    /// The office the delegate holds, e.g. `MEF`.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(nullable = false))]
     pub delegate_office: Option<OfficeId>,
 }
 
-/// Act `act` revokes act `revokes`: every effect of `revokes` is void.
+/// `act_revoked`: act `act` revokes ("deja sin efecto") act `revokes`, whose every effect is
+/// void. Revoking a revocation restores what it revoked; a cycle of revocations is refused.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ActRevoked {
     /// The revoking act.
     pub act: ActId,
-    /// The revoked act.
+    /// The act it revokes, issued before.
     pub revokes: ActId,
     /// Why.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(nullable = false))]
     pub reason: Option<String>,
 }
 
-/// A clerical correction: the event at `seq` was recorded in error and is ignored by replay.
+/// `record_retracted`: a clerical correction, not a legal act. The event recorded at
+/// position `seq` was recorded in error and is ignored by replay; retracting a retraction
+/// restores the event. Nothing recorded is ever changed or deleted.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RecordRetracted {
-    /// The position of the event recorded in error.
+    /// The position of the event recorded in error: lower than this event's own.
+    #[cfg_attr(feature = "openapi", schema(value_type = u64, minimum = 1))]
     pub seq: Seq,
-    /// Why.
+    /// Why, e.g. `wrong dates`.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1))]
     pub reason: String,
 }
 
-/// One government act or clerical correction, as recorded in the ledger.
+/// One event: a government act or a clerical correction, as a user writes it and as the
+/// ledger records it. `type` names the kind of event; unknown fields are refused, `null` is
+/// never a value (omit the field), and one event's JSON is at most 65,536 bytes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Event {
-    /// See [`ActIssued`].
+    /// A legal act exists.
     ActIssued(ActIssued),
-    /// See [`Appointed`].
+    /// A person becomes titular of an office.
     Appointed(Appointed),
-    /// See [`LeftOffice`].
+    /// A person is no longer titular of an office.
     LeftOffice(LeftOffice),
-    /// See [`TripAuthorized`].
+    /// A titular may be away.
     TripAuthorized(TripAuthorized),
-    /// See [`DutiesDelegated`].
+    /// Someone is put in charge of an office.
     DutiesDelegated(DutiesDelegated),
-    /// See [`ActRevoked`].
+    /// An act revokes another.
     ActRevoked(ActRevoked),
-    /// See [`RecordRetracted`].
+    /// An event was recorded in error.
     RecordRetracted(RecordRetracted),
 }
 
@@ -231,7 +269,15 @@ impl Event {
 
     /// The canonical JSON bytes: what the ledger hashes, stores and exports.
     pub fn canonical_bytes(&self) -> Vec<u8> {
-        serde_json::to_vec(self)
+        let mut bytes = Vec::with_capacity(256);
+        self.write_canonical_bytes(&mut bytes);
+        bytes
+    }
+
+    /// Appends the canonical bytes to `out`: for writers of many events, which reuse one
+    /// buffer.
+    pub fn write_canonical_bytes(&self, out: &mut Vec<u8>) {
+        serde_json::to_writer(out, self)
             .expect("an event always serializes: plain strings, numbers and days")
     }
 

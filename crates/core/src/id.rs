@@ -39,9 +39,31 @@ pub fn check_id(text: &str) -> Result<(), IdError> {
     }
 }
 
+/// The schema of an identifier: its pattern and length, `description` (the type's doc) and an
+/// example.
+#[cfg(feature = "openapi")]
+fn id_schema(
+    description: &str,
+    example: &str,
+) -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+    use utoipa::openapi::schema::{ObjectBuilder, Type};
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .description(Some(format!(
+            "{} An identifier: a letter or digit, then letters, digits, '.', '_' and '-'; \
+             1 to {MAX_ID_LEN} characters.",
+            description.trim()
+        )))
+        .pattern(Some("^[A-Za-z0-9][A-Za-z0-9._-]*$"))
+        .min_length(Some(1))
+        .max_length(Some(MAX_ID_LEN))
+        .examples([example])
+        .into()
+}
+
 macro_rules! identifier {
-    ($(#[$doc:meta])* $name:ident) => {
-        $(#[$doc])*
+    ($(#[doc = $doc:literal])* $name:ident, $example:literal) => {
+        $(#[doc = $doc])*
         #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
         #[serde(transparent)]
         pub struct $name(String);
@@ -91,20 +113,34 @@ macro_rules! identifier {
                 Self::new(text).map_err(serde::de::Error::custom)
             }
         }
+
+        /// In OpenAPI an identifier is a string of the identifier pattern.
+        #[cfg(feature = "openapi")]
+        impl utoipa::PartialSchema for $name {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                id_schema(concat!($($doc),*), $example)
+            }
+        }
+
+        #[cfg(feature = "openapi")]
+        impl utoipa::ToSchema for $name {}
     };
 }
 
 identifier!(
     /// A legal act, e.g. `RS-131-2024-PCM`.
-    ActId
+    ActId,
+    "RS-131-2024-PCM"
 );
 identifier!(
     /// A person, e.g. `walter-astudillo`.
-    PersonId
+    PersonId,
+    "walter-astudillo"
 );
 identifier!(
     /// An office, e.g. `MINDEF`; also used for issuers such as `PCM`.
-    OfficeId
+    OfficeId,
+    "MINDEF"
 );
 
 #[cfg(test)]

@@ -4,6 +4,12 @@
 //! This crate does no I/O. It reads a ledger through the [`Recorded`] trait (and the kept
 //! per-office timelines through [`Indexed`]); [`Engine`] is a complete ledger in memory.
 //!
+//! The event types ([`Event`] and one struct per `type`) are the one definition of the event
+//! format: the parser builds them, their canonical bytes are what the ledger stores, and the
+//! command line's typed flags and the generator build them too. With the feature `openapi`,
+//! every type users send or receive (events, answers, days, identifiers) derives
+//! `utoipa::ToSchema`, for the server's OpenAPI document.
+//!
 //! ```
 //! use actledger_core::{Day, Engine, parse_batch, who_held};
 //!
@@ -25,6 +31,8 @@ mod engine;
 mod event;
 mod id;
 mod liveness;
+#[cfg(all(test, feature = "openapi"))]
+mod openapi_tests;
 mod parse;
 mod query;
 mod recorded;
@@ -43,7 +51,8 @@ pub use event::{
 pub use id::{ActId, IdError, MAX_ID_LEN, OfficeId, PersonId, check_id};
 pub use liveness::Liveness;
 pub use parse::{
-    EVENT_TYPES, FieldError, InputEvent, InvalidEvent, closest, parse_batch, parse_event, quote,
+    EVENT_TYPES, FieldError, InputEvent, InvalidEvent, closest, parse_batch, parse_event,
+    parse_field, quote,
 };
 pub use query::{
     ActEvent, ActRecord, Capacity, HistoryRow, Holder, Indexed, QueryError, Role, Status,

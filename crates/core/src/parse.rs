@@ -530,7 +530,7 @@ impl<'a> Fields<'a> {
 
     fn id<T: FromStr<Err = IdError>>(&mut self, name: &str) -> Result<T, FieldError> {
         let text = string_value(name, self.required(name)?)?;
-        parse_id(name, &text)
+        parse_field(name, &text)
     }
 
     fn optional_id<T: FromStr<Err = IdError>>(
@@ -538,18 +538,18 @@ impl<'a> Fields<'a> {
         name: &str,
     ) -> Result<Option<T>, FieldError> {
         self.optional_str(name)?
-            .map(|text| parse_id(name, &text))
+            .map(|text| parse_field(name, &text))
             .transpose()
     }
 
     fn day(&mut self, name: &str) -> Result<Day, FieldError> {
         let text = string_value(name, self.required(name)?)?;
-        parse_day(name, &text)
+        parse_field(name, &text)
     }
 
     fn optional_day(&mut self, name: &str) -> Result<Option<Day>, FieldError> {
         self.optional_str(name)?
-            .map(|text| parse_day(name, &text))
+            .map(|text| parse_field(name, &text))
             .transpose()
     }
 
@@ -595,13 +595,16 @@ fn has_control(text: &str) -> bool {
                 .any(|pair| pair[0] == 0xc2 && (0x80..=0x9f).contains(&pair[1])))
 }
 
-fn parse_id<T: FromStr<Err = IdError>>(name: &str, text: &str) -> Result<T, FieldError> {
+/// Reads the text of field `name` as an identifier ([`crate::ActId`], ...) or a [`Day`], with
+/// the message the parser gives when it is not one: for callers that build an [`Event`] from
+/// texts that are not JSON (command-line flags), so that they fail as JSON input would.
+pub fn parse_field<T>(name: &str, text: &str) -> Result<T, FieldError>
+where
+    T: FromStr,
+    T::Err: fmt::Display,
+{
     text.parse()
-        .map_err(|e: IdError| FieldError::field(name, format!("{} {e}", quote(text))))
-}
-
-fn parse_day(name: &str, text: &str) -> Result<Day, FieldError> {
-    Day::parse(text).map_err(|e| FieldError::field(name, format!("{} {e}", quote(text))))
+        .map_err(|e| FieldError::field(name, format!("{} {e}", quote(text))))
 }
 
 fn check_range(from: Day, until: Day) -> Result<(), FieldError> {

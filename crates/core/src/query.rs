@@ -67,8 +67,10 @@ fn suggest(suggestions: &[OfficeId]) -> String {
     }
 }
 
-/// Whether the holder holds the office as its titular or as the acting holder.
+/// Whether the holder holds the office as its titular (appointed) or as the acting holder (in
+/// charge by delegation while the titular is away).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Capacity {
     /// Appointed to the office (rule 1).
@@ -77,44 +79,55 @@ pub enum Capacity {
     Acting,
 }
 
-/// Who held the office.
+/// Who held the office that day: the acting holder if one was in charge, else the titular.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Holder {
-    /// Who.
+    /// The person who held the office.
     pub person: PersonId,
-    /// The latest name recorded for them, if any.
+    /// The latest name recorded for them up to `as_of` (`person_name` or `delegate_name`);
+    /// null when no event names them.
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub name: Option<String>,
     /// Titular or acting.
     pub capacity: Capacity,
-    /// The act of the appointment or delegation in force.
+    /// The legal basis: the act of the appointment or of the delegation in force.
     pub basis: Vec<ActId>,
 }
 
 /// The titular of the office that day, present or away.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TitularState {
-    /// Who.
+    /// The person appointed to the office.
     pub person: PersonId,
-    /// The latest name recorded for them, if any.
+    /// The latest name recorded for them up to `as_of`; null when no event names them.
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub name: Option<String>,
-    /// Away on an authorized trip that day.
+    /// Whether they were away that day on an authorized trip.
     pub absent: bool,
-    /// The act of that trip.
+    /// The act that authorized the absence; null when present.
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub trip_act: Option<ActId>,
 }
 
 /// The answer to "who held OFFICE on DAY, as of SEQ": the `who-held --json` object.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WhoHeld {
-    /// The office.
+    /// The office asked about.
     pub office: OfficeId,
-    /// The day.
+    /// The day asked about.
     pub on: Day,
-    /// The position the answer is as of.
+    /// The position of the ledger the answer is as of: only events recorded up to it count.
+    #[cfg_attr(feature = "openapi", schema(value_type = u64))]
     pub as_of: Seq,
-    /// Who held it; `None` when vacant.
+    /// Who held the office; null when it was vacant (or its titular away with nobody in
+    /// charge).
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub holder: Option<Holder>,
-    /// Its titular, if any.
+    /// Its titular that day, present or away; null when it had none.
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub titular: Option<TitularState>,
 }
 
@@ -353,8 +366,9 @@ pub fn state<I: Indexed>(
         .collect()
 }
 
-/// The capacity of a history row.
+/// The capacity of a row of an office's history.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     /// A titular's tenure.
@@ -365,22 +379,28 @@ pub enum Role {
     Vacant,
 }
 
-/// One interval of an office's history.
+/// One interval of an office's history: a titular's tenure, days in charge by delegation,
+/// or a vacancy.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HistoryRow {
     /// Titular, acting or vacant.
     pub capacity: Role,
-    /// Who (none for a vacancy).
+    /// Who held the office; null for a vacancy.
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub person: Option<PersonId>,
-    /// Their latest recorded name.
+    /// Their latest recorded name; null when no event names them, and for a vacancy.
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub name: Option<String>,
-    /// First day.
+    /// The first day.
     pub from: Day,
-    /// Last day; `None` while it lasts.
+    /// The last day; null while it lasts.
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub until: Option<Day>,
-    /// The acts it rests on.
+    /// The acts it rests on (none for a vacancy).
     pub basis: Vec<ActId>,
-    /// The positions of those events.
+    /// The positions of the events it rests on.
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<u64>))]
     pub events: Vec<Seq>,
 }
 
@@ -453,8 +473,10 @@ pub fn history<I: Indexed>(
     Ok(rows)
 }
 
-/// Whether an event naming an act is in force.
+/// Whether replay uses an event: in force, retracted by a `record_retracted`, or void because
+/// its act is revoked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     /// Replay uses it.
@@ -465,25 +487,28 @@ pub enum Status {
     Void,
 }
 
-/// One event that names an act.
+/// One recorded event that names an act, with its position and whether it is in force.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ActEvent {
-    /// Its position.
+    /// Its position in the ledger.
+    #[cfg_attr(feature = "openapi", schema(value_type = u64, minimum = 1))]
     pub seq: Seq,
     /// In force, retracted or void.
     pub status: Status,
-    /// The event.
+    /// The event as recorded.
     pub event: Event,
 }
 
 /// An act and every event that names it (revocations of it included), by position.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ActRecord {
-    /// The act.
+    /// The act asked about.
     pub act: ActId,
-    /// Whether the act is revoked.
+    /// Whether an `act_revoked` in force revokes it.
     pub revoked: bool,
-    /// The events, by position.
+    /// Its events, the revocations naming it and the retractions of those, by position.
     pub events: Vec<ActEvent>,
 }
 

@@ -10,10 +10,11 @@
 //! revoked twice).
 //!
 //! Every stream is valid: a fresh ledger accepts any prefix of it whole. It is a function of
-//! the seed alone (a hand-rolled SplitMix64, so no dependency's version can change it), and it
+//! the seed alone (a hand-rolled SplitMix64, [`Rng`], so no dependency's version can change it;
+//! the workspace's tests draw their random choices from it too), and it
 //! is produced as it is read: memory holds the state of each office and a few dozen recent acts,
-//! never the events already produced. Each line is the event's canonical JSON, about 260 bytes
-//! on average.
+//! never the events already produced. The events are the core's own types ([`Event`]), and
+//! each line is the canonical JSON the core writes for one, about 260 bytes on average.
 //!
 //! ```
 //! use actledger_core::{Engine, parse_batch};
@@ -27,15 +28,18 @@
 //! ```
 #![deny(missing_docs)]
 
-mod json;
 mod rng;
 mod world;
 
 use std::collections::VecDeque;
 use std::io::{self, Write};
 
-use crate::json::{Obj, day};
-use crate::rng::Rng;
+use actledger_core::{
+    ActId, ActIssued, ActRevoked, Appointed, Day, DutiesDelegated, Event, LeftOffice, OfficeId,
+    PersonId, RecordRetracted, TripAuthorized,
+};
+
+pub use crate::rng::Rng;
 use crate::world::COUNTRIES;
 
 /// The first day of the simulation.
@@ -61,7 +65,7 @@ mod rate {
 /// A person, as the acts name them.
 #[derive(Debug, Clone)]
 struct Person {
-    id: String,
+    id: PersonId,
     name: String,
     woman: bool,
 }
@@ -70,7 +74,7 @@ struct Person {
 #[derive(Debug)]
 struct Office {
     country: usize,
-    id: String,
+    id: OfficeId,
     name: &'static str,
     titular: Option<Person>,
     /// The day the titular took office.
@@ -82,10 +86,10 @@ struct Office {
 /// A recorded trip that a later story may cancel or correct.
 #[derive(Debug, Clone)]
 struct TripRecord {
-    act: String,
+    act: ActId,
     seq: u64,
-    person: String,
-    office: String,
+    person: PersonId,
+    office: OfficeId,
     from: u32,
     until: u32,
     destination: &'static str,
@@ -98,7 +102,8 @@ struct Numbering {
     next: u32,
 }
 
-/// An endless stream of valid events as NDJSON lines (without the newline).
+/// An endless stream of valid events: as the core's [`Event`]s ([`Generator::next_event`]),
+/// or as NDJSON lines without the newline (the iterator).
 ///
 /// Positions: if the stream starts a fresh ledger, its n-th line is recorded at position n,
 /// and its retractions name those positions. Appended to a ledger that already holds entries,
@@ -111,13 +116,13 @@ pub struct Generator {
     offices: Vec<Office>,
     numbering: Vec<Numbering>,
     next_reshuffle: Vec<u32>,
-    queue: VecDeque<String>,
+    queue: VecDeque<Event>,
     /// How many events were queued so far: the position of the last one queued.
     emitted: u64,
     people: u64,
     trips: VecDeque<TripRecord>,
-    revocations: VecDeque<String>,
-    revoked: VecDeque<String>,
+    revocations: VecDeque<ActId>,
+    revoked: VecDeque<ActId>,
     retractions: VecDeque<u64>,
     former: VecDeque<Person>,
 }
@@ -159,6 +164,21 @@ fn of(name: &str) -> String {
     }
 }
 
+/// The day of an ordinal (days since 0001-01-01).
+fn day(ordinal: u32) -> Day {
+    // The simulated clock moves about one day per 7 events from 1960: it reaches year 9999
+    // only after some twenty billion events.
+    Day::from_ordinal(ordinal).expect("the simulated clock stays before 9999-12-31")
+}
+
+/// An identifier the generator made: from the world's codes, slugs and digits only.
+fn identifier<T: std::str::FromStr<Err = actledger_core::IdError>>(text: String) -> T {
+    match text.parse() {
+        Ok(id) => id,
+        Err(e) => panic!("the generator made an identifier that is not one: {text:?} {e}"),
+    }
+}
+
 fn base36(mut n: u64) -> String {
     let digits = b"0123456789abcdefghijklmnopqrstuvwxyz";
     let mut out = Vec::new();
@@ -184,7 +204,7 @@ impl Generator {
             for (id, name, _) in c.ministries {
                 offices.push(Office {
                     country,
-                    id: format!("{}-{id}", c.code),
+                    id: identifier(format!("{}-{id}", c.code)),
                     name,
                     titular: None,
                     since: start,
@@ -220,9 +240,9 @@ impl Generator {
         generator
     }
 
-    fn push(&mut self, line: String) -> u64 {
+    fn push(&mut self, event: Event) -> u64 {
         self.emitted += 1;
-        self.queue.push_back(line);
+        self.queue.push_back(event);
         self.emitted
     }
 
@@ -243,16 +263,16 @@ impl Generator {
             Some(second) => format!("{given} {second} {first} {last}"),
             None => format!("{given} {first} {last}"),
         };
-        let id = format!(
+        let id = identifier(format!(
             "{}-{}",
             slug(&format!("{given} {first} {last}")),
             base36(self.people)
-        );
+        ));
         Person { id, name, woman }
     }
 
     /// A new act of `office`'s country issued on `on`: its identifier.
-    fn new_act(&mut self, country: usize, on: u32) -> String {
+    fn new_act(&mut self, country: usize, on: u32) -> ActId {
         let year = day(on).to_string()[..4]
             .parse::<i32>()
             .expect("a day's year is digits");
@@ -264,14 +284,14 @@ impl Generator {
         let number = numbering.next;
         numbering.next += 1;
         let c = &COUNTRIES[country];
-        format!(
+        identifier(format!(
             "{}-{number:03}-{}-{}",
             c.act_prefix, numbering.year, c.issuer
-        )
+        ))
     }
 
     /// Queues the `act_issued` of a new act and returns its identifier.
-    fn issue(&mut self, country: usize, on: u32, title: String) -> String {
+    fn issue(&mut self, country: usize, on: u32, title: String) -> ActId {
         let act = self.new_act(country, on);
         let c = &COUNTRIES[country];
         let published = self.rng.chance(850).then(|| on + self.rng.between(0, 2));
@@ -281,36 +301,34 @@ impl Generator {
                 "{}/{}/{}",
                 c.gazette,
                 &day(on).to_string()[..4],
-                act.to_lowercase()
+                act.as_str().to_lowercase()
             )
         });
-        let line = Obj::new("act_issued")
-            .str("act", &act)
-            .str("kind", c.kind)
-            .str("issuer", &format!("{}-{}", c.code, c.issuer))
-            .day("issued_on", on)
-            .opt_day("published_on", published)
-            .opt("title", title.as_deref())
-            .opt("url", url.as_deref())
-            .end();
-        self.push(line);
+        self.push(Event::ActIssued(ActIssued {
+            act: act.clone(),
+            kind: c.kind.to_owned(),
+            issuer: identifier(format!("{}-{}", c.code, c.issuer)),
+            issued_on: day(on),
+            published_on: published.map(day),
+            title,
+            url,
+        }));
         act
     }
 
     fn appoint(&mut self, office: usize, person: Person, on: u32, title: &str) {
         let country = self.offices[office].country;
         let act = self.issue(country, on, title.to_owned());
-        let name = self.rng.chance(900).then_some(person.name.as_str());
+        let name = self.rng.chance(900).then(|| person.name.clone());
         let office_name = self.rng.chance(600).then_some(self.offices[office].name);
-        let line = Obj::new("appointed")
-            .str("act", &act)
-            .str("person", &person.id)
-            .str("office", &self.offices[office].id)
-            .day("on", on)
-            .opt("person_name", name)
-            .opt("office_name", office_name)
-            .end();
-        self.push(line);
+        self.push(Event::Appointed(Appointed {
+            act,
+            person: person.id.clone(),
+            office: self.offices[office].id.clone(),
+            on: day(on),
+            person_name: name,
+            office_name: office_name.map(str::to_owned),
+        }));
         let o = &mut self.offices[office];
         o.titular = Some(person);
         o.since = on;
@@ -325,14 +343,13 @@ impl Generator {
         );
         let act = self.issue(country, on, title);
         let reason = self.rng.chance(800).then_some(reason);
-        let line = Obj::new("left_office")
-            .str("act", &act)
-            .str("person", &person.id)
-            .str("office", &self.offices[office].id)
-            .day("on", on)
-            .opt("reason", reason)
-            .end();
-        self.push(line);
+        self.push(Event::LeftOffice(LeftOffice {
+            act,
+            person: person.id.clone(),
+            office: self.offices[office].id.clone(),
+            on: day(on),
+            reason: reason.map(str::to_owned),
+        }));
     }
 
     fn appointment_title(&self, office: usize, person: &Person) -> String {
@@ -486,16 +503,16 @@ impl Generator {
             .rng
             .chance(700)
             .then(|| *self.rng.pick(world::PURPOSES));
-        let trip_line = Obj::new("trip_authorized")
-            .str("act", &act)
-            .str("person", &person.id)
-            .str("office", &self.offices[office].id)
-            .day("from", from)
-            .day("until", until)
-            .opt("destination", self.rng.chance(950).then_some(destination))
-            .opt("purpose", purpose)
-            .end();
-        let seq = self.push(trip_line);
+        let trip = Event::TripAuthorized(TripAuthorized {
+            act: act.clone(),
+            person: person.id.clone(),
+            office: self.offices[office].id.clone(),
+            from: day(from),
+            until: day(until),
+            destination: self.rng.chance(950).then(|| destination.to_owned()),
+            purpose: purpose.map(str::to_owned),
+        });
+        let seq = self.push(trip);
         let busy = &mut self.offices[office].busy_until;
         *busy = (*busy).max(until);
         remember(
@@ -551,34 +568,30 @@ impl Generator {
 
     fn delegate(
         &mut self,
-        act: &str,
+        act: &ActId,
         office: usize,
         delegate: &Person,
         delegate_office: Option<usize>,
         from: u32,
         until: Option<u32>,
     ) {
-        let name = self.rng.chance(850).then_some(delegate.name.as_str());
-        let line = Obj::new("duties_delegated")
-            .str("act", act)
-            .str("office", &self.offices[office].id)
-            .str("delegate", &delegate.id)
-            .day("from", from)
-            .opt_day("until", until)
-            .opt("delegate_name", name)
-            .opt(
-                "delegate_office",
-                delegate_office.map(|o| self.offices[o].id.as_str()),
-            )
-            .end();
-        self.push(line);
+        let name = self.rng.chance(850).then(|| delegate.name.clone());
+        self.push(Event::DutiesDelegated(DutiesDelegated {
+            act: act.clone(),
+            office: self.offices[office].id.clone(),
+            delegate: delegate.id.clone(),
+            from: day(from),
+            until: until.map(day),
+            delegate_name: name,
+            delegate_office: delegate_office.map(|o| self.offices[o].id.clone()),
+        }));
     }
 
     /// A country of a recorded trip, by its office identifier.
-    fn country_of(&self, office_id: &str) -> usize {
+    fn country_of(&self, office_id: &OfficeId) -> usize {
         self.offices
             .iter()
-            .find(|o| o.id == office_id)
+            .find(|o| o.id == *office_id)
             .map_or(0, |o| o.country)
     }
 
@@ -600,12 +613,11 @@ impl Generator {
             .rng
             .chance(900)
             .then(|| *self.rng.pick(world::REVOKE_REASONS));
-        let line = Obj::new("act_revoked")
-            .str("act", &act)
-            .str("revokes", &trip.act)
-            .opt("reason", reason)
-            .end();
-        self.push(line);
+        self.push(Event::ActRevoked(ActRevoked {
+            act: act.clone(),
+            revokes: trip.act.clone(),
+            reason: reason.map(str::to_owned),
+        }));
         remember(&mut self.revocations, act);
         remember(&mut self.revoked, trip.act);
     }
@@ -617,16 +629,19 @@ impl Generator {
         };
         let country = COUNTRIES
             .iter()
-            .position(|c| revocation.starts_with(&format!("{}-", c.act_prefix)))
+            .position(|c| {
+                revocation
+                    .as_str()
+                    .starts_with(&format!("{}-", c.act_prefix))
+            })
             .unwrap_or(0);
         let title = format!("Dejan sin efecto la revocación dispuesta por {revocation}");
         let act = self.issue(country, self.today, title);
-        let line = Obj::new("act_revoked")
-            .str("act", &act)
-            .str("revokes", &revocation)
-            .str("reason", "se restablece la autorización de viaje")
-            .end();
-        self.push(line);
+        self.push(Event::ActRevoked(ActRevoked {
+            act,
+            revokes: revocation,
+            reason: Some("se restablece la autorización de viaje".to_owned()),
+        }));
     }
 
     /// An act revoked a second time (the act-revoked-twice anomaly).
@@ -636,15 +651,15 @@ impl Generator {
         };
         let country = COUNTRIES
             .iter()
-            .position(|c| target.starts_with(&format!("{}-", c.act_prefix)))
+            .position(|c| target.as_str().starts_with(&format!("{}-", c.act_prefix)))
             .unwrap_or(0);
         let title = format!("Dejan sin efecto la autorización de viaje dispuesta por {target}");
         let act = self.issue(country, self.today, title);
-        let line = Obj::new("act_revoked")
-            .str("act", &act)
-            .str("revokes", &target)
-            .end();
-        self.push(line);
+        self.push(Event::ActRevoked(ActRevoked {
+            act,
+            revokes: target,
+            reason: None,
+        }));
     }
 
     /// A trip recorded with the wrong dates: retracted, then recorded again, corrected.
@@ -656,18 +671,19 @@ impl Generator {
         let shift = self.rng.between(1, 3);
         let reason = *self.rng.pick(world::RETRACT_REASONS);
         let trip = &self.trips[i];
-        let retraction = Obj::new("record_retracted")
-            .num("seq", trip.seq)
-            .str("reason", reason)
-            .end();
-        let corrected = Obj::new("trip_authorized")
-            .str("act", &trip.act)
-            .str("person", &trip.person)
-            .str("office", &trip.office)
-            .day("from", trip.from + shift)
-            .day("until", trip.until + shift)
-            .str("destination", trip.destination)
-            .end();
+        let retraction = Event::RecordRetracted(RecordRetracted {
+            seq: trip.seq,
+            reason: reason.to_owned(),
+        });
+        let corrected = Event::TripAuthorized(TripAuthorized {
+            act: trip.act.clone(),
+            person: trip.person.clone(),
+            office: trip.office.clone(),
+            from: day(trip.from + shift),
+            until: day(trip.until + shift),
+            destination: Some(trip.destination.to_owned()),
+            purpose: None,
+        });
         let retraction_seq = self.push(retraction);
         let seq = self.push(corrected);
         remember(&mut self.retractions, retraction_seq);
@@ -691,11 +707,10 @@ impl Generator {
             return;
         };
         let reason = *self.rng.pick(world::RESTORE_REASONS);
-        let line = Obj::new("record_retracted")
-            .num("seq", seq)
-            .str("reason", reason)
-            .end();
-        self.push(line);
+        self.push(Event::RecordRetracted(RecordRetracted {
+            seq,
+            reason: reason.to_owned(),
+        }));
     }
 
     /// A departure recorded for someone who no longer held the office (an anomaly).
@@ -742,11 +757,13 @@ impl Generator {
     /// how many bytes that took.
     pub fn write_ndjson(&mut self, events: u64, out: &mut dyn Write) -> io::Result<Summary> {
         let mut bytes = 0u64;
+        let mut line = Vec::with_capacity(1024);
         for _ in 0..events {
-            let line = self.next().expect("the stream is endless");
-            out.write_all(line.as_bytes())?;
-            out.write_all(b"\n")?;
-            bytes += line.len() as u64 + 1;
+            line.clear();
+            self.next_event().write_canonical_bytes(&mut line);
+            line.push(b'\n');
+            out.write_all(&line)?;
+            bytes += line.len() as u64;
         }
         out.flush()?;
         Ok(Summary {
@@ -757,17 +774,25 @@ impl Generator {
     }
 }
 
-impl Iterator for Generator {
-    type Item = String;
-
-    /// The next event's line; never `None`.
-    fn next(&mut self) -> Option<String> {
+impl Generator {
+    /// The next event of the stream.
+    pub fn next_event(&mut self) -> Event {
         loop {
-            if let Some(line) = self.queue.pop_front() {
-                return Some(line);
+            if let Some(event) = self.queue.pop_front() {
+                return event;
             }
             self.story();
         }
+    }
+}
+
+impl Iterator for Generator {
+    type Item = String;
+
+    /// The next event's line, its canonical JSON; never `None`.
+    fn next(&mut self) -> Option<String> {
+        let bytes = self.next_event().canonical_bytes();
+        Some(String::from_utf8(bytes).expect("canonical JSON is UTF-8"))
     }
 }
 

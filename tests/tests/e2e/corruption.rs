@@ -11,8 +11,10 @@ use std::io::{Seek as _, SeekFrom, Write as _};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use actledger_gen::Rng;
+
 use crate::child::{PROBE_EVENTS_VAR, PROBE_VAR, command, probe_ledger};
-use crate::support::{Rng, copy_dir, files_in, generated_ledger, rounds, run_for, seed};
+use crate::support::{copy_dir, files_in, generated_ledger, rounds, run_for, seed};
 
 /// What became of one trial.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -56,17 +58,17 @@ fn damage(path: &Path, how: Damage, tables: &[u8], rng: &mut Rng) -> String {
                 .into_iter()
                 .filter(|f| std::fs::metadata(f).unwrap().len() > 0)
                 .collect();
-            let file = &files[rng.below(files.len() as u64) as usize];
+            let file = &files[rng.below(files.len())];
             let bytes = std::fs::read(file).unwrap();
             // Mostly where the data is: sled's files end in zero padding.
-            let used = if rng.below(4) == 0 {
+            let used = if rng.below_u64(4) == 0 {
                 bytes.len()
             } else {
                 last_nonzero(&bytes).max(1)
             };
             let name = file.strip_prefix(path).unwrap().display().to_string();
             if let Damage::Truncate = how {
-                let at = rng.below(used as u64);
+                let at = rng.below_u64(used as u64);
                 OpenOptions::new()
                     .write(true)
                     .open(file)
@@ -77,9 +79,9 @@ fn damage(path: &Path, how: Damage, tables: &[u8], rng: &mut Rng) -> String {
             }
             let mut handle = OpenOptions::new().write(true).open(file).unwrap();
             let mut what = Vec::new();
-            for _ in 0..=rng.below(3) {
-                let at = rng.below(used as u64);
-                let flip = 1 + rng.below(255) as u8;
+            for _ in 0..=rng.below_u64(3) {
+                let at = rng.below_u64(used as u64);
+                let flip = 1 + rng.below_u64(255) as u8;
                 handle.seek(SeekFrom::Start(at)).unwrap();
                 handle.write_all(&[bytes[at as usize] ^ flip]).unwrap();
                 what.push(format!("{at}^{flip:#04x}"));
@@ -94,19 +96,19 @@ fn damage(path: &Path, how: Damage, tables: &[u8], rng: &mut Rng) -> String {
                 .map(|k| k.unwrap().to_vec())
                 .filter(|k| tables.contains(&k[0]))
                 .collect();
-            let key = &keys[rng.below(keys.len() as u64) as usize];
+            let key = &keys[rng.below(keys.len())];
             let value = db.get(key).unwrap().unwrap().to_vec();
             let shown = String::from_utf8_lossy(key).into_owned();
             let what = if matches!(how, Damage::RecordValue) && !value.is_empty() {
                 let mut changed = value.clone();
-                let at = rng.below(value.len() as u64) as usize;
-                changed[at] ^= 1 << rng.below(8);
+                let at = rng.below(value.len());
+                changed[at] ^= 1 << rng.below_u64(8);
                 db.insert(key, changed).unwrap();
                 format!("changed the value of {shown:?} at byte {at}")
             } else {
                 let mut changed = key.clone();
-                let at = rng.below(key.len() as u64) as usize;
-                changed[at] ^= 1 << rng.below(8);
+                let at = rng.below(key.len());
+                changed[at] ^= 1 << rng.below_u64(8);
                 db.remove(key).unwrap();
                 db.insert(&changed, value).unwrap();
                 format!("moved {shown:?} (key byte {at} changed)")
@@ -164,7 +166,7 @@ fn trials(name: &str, kinds: &[Damage], tables: &[u8], strict: bool, ci: usize, 
     let count = rounds("ACTLEDGER_CORRUPTION_TRIALS", ci, long);
     let events = 400;
     let seed = seed(name);
-    let mut rng = crate::support::Rng(seed);
+    let mut rng = Rng::new(seed);
     let dir = tempfile::tempdir().unwrap();
     let original = dir.path().join("original");
     drop(generated_ledger(&original, events, 25));
@@ -177,7 +179,7 @@ fn trials(name: &str, kinds: &[Damage], tables: &[u8], strict: bool, ci: usize, 
     for trial in 0..count {
         let copy = dir.path().join(format!("trial-{trial}"));
         copy_dir(&original, &copy);
-        let how = kinds[rng.below(kinds.len() as u64) as usize];
+        let how = kinds[rng.below(kinds.len())];
         let what = damage(&copy, how, tables, &mut rng);
         let ended = run_for(
             command("probe", PROBE_VAR, &copy).env(PROBE_EVENTS_VAR, events.to_string()),

@@ -7,11 +7,12 @@ use std::path::Path;
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
+use actledger_gen::Rng;
 use actledger_store::testing::{META_CACHE, Sled};
 use actledger_store::{Ledger, Verdict, verify_path};
 
 use crate::child::probe_ledger;
-use crate::support::{Rng, actledger, generated_ledger, rounds, seed};
+use crate::support::{actledger, generated_ledger, rounds, seed};
 
 /// Starts `actledger --ledger PATH ARGS...`.
 fn start(path: &Path, args: &[&std::ffi::OsStr]) -> Child {
@@ -44,7 +45,7 @@ fn timed(run: impl FnOnce()) -> Duration {
 }
 
 fn random_delay(rng: &mut Rng, span: Duration) -> Duration {
-    Duration::from_micros(rng.below(span.as_micros() as u64 * 6 / 5 + 1))
+    Duration::from_micros(rng.below_u64(span.as_micros() as u64 * 6 / 5 + 1))
 }
 
 #[cfg(unix)]
@@ -52,7 +53,7 @@ fn random_delay(rng: &mut Rng, span: Duration) -> Duration {
 fn a_killed_import_leaves_nothing_or_the_whole_ledger() {
     let count = rounds("ACTLEDGER_CRASH_ROUNDS", 8, 100);
     let events = if crate::support::long() { 4000 } else { 1500 };
-    let mut rng = Rng(seed("crash during import"));
+    let mut rng = Rng::new(seed("crash during import"));
     let dir = tempfile::tempdir().unwrap();
     let source = dir.path().join("source");
     let expected = generated_ledger(&source, events, 500);
@@ -118,7 +119,7 @@ fn a_killed_import_leaves_nothing_or_the_whole_ledger() {
 fn a_killed_append_of_a_large_batch_leaves_it_whole_or_absent() {
     let count = rounds("ACTLEDGER_CRASH_ROUNDS", 8, 100);
     let batch = if crate::support::long() { 300 } else { 600 };
-    let mut rng = Rng(seed("crash during a large append"));
+    let mut rng = Rng::new(seed("crash during a large append"));
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("ledger");
     drop(generated_ledger(&path, 300, 100));
@@ -181,7 +182,7 @@ fn a_killed_append_of_a_large_batch_leaves_it_whole_or_absent() {
 fn a_killed_rebuild_of_the_query_cache_is_done_again_with_the_same_answers() {
     let count = rounds("ACTLEDGER_CRASH_ROUNDS", 8, 100);
     let events = if crate::support::long() { 2000 } else { 1200 };
-    let mut rng = Rng(seed("crash during a cache rebuild"));
+    let mut rng = Rng::new(seed("crash during a cache rebuild"));
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("ledger");
     drop(generated_ledger(&path, events, 400));

@@ -11,11 +11,12 @@ use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use actledger_e2e::history::{OFFICES, sample_days};
+use actledger_gen::Rng;
 use actledger_store::testing::{ACT, META_REPAIR, OFFICE, PERSON, SEGMENT, Sled, TIMELINE, TREE};
 
 use crate::child::probe_ledger;
 use crate::support::{
-    Ended, Rng, actledger, copy_dir, generated_ledger, kill_after, rounds, run_for, seed,
+    Ended, actledger, copy_dir, generated_ledger, kill_after, rounds, run_for, seed,
 };
 
 /// The damages, each the removal of every record of some tables.
@@ -132,7 +133,7 @@ enum Stage {
 fn a_killed_repair_is_completed_by_the_next_open_or_repair() {
     let count = rounds("ACTLEDGER_REPAIR_ROUNDS", 20, 100);
     let events = if crate::support::long() { 6000 } else { 3000 };
-    let mut rng = Rng(seed("repair killed"));
+    let mut rng = Rng::new(seed("repair killed"));
     let started = Instant::now();
     let dir = tempfile::tempdir().unwrap();
     let pristine = dir.path().join("pristine");
@@ -188,10 +189,10 @@ fn a_killed_repair_is_completed_by_the_next_open_or_repair() {
         );
         let damaged = dump(&path);
         let delay = if round % 2 == 0 {
-            Duration::from_micros(rng.below(span.as_micros() as u64 * 6 / 5 + 1))
+            Duration::from_micros(rng.below_u64(span.as_micros() as u64 * 6 / 5 + 1))
         } else {
             let from = comparing.min(span) * 9 / 10;
-            from + Duration::from_micros(rng.below((span - from).as_micros() as u64 + 1))
+            from + Duration::from_micros(rng.below_u64((span - from).as_micros() as u64 + 1))
         };
         let (finished, output) = kill_after(start_repair(&path), delay);
         let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
@@ -242,7 +243,7 @@ fn a_killed_repair_is_completed_by_the_next_open_or_repair() {
         // is left. Or the second repair comes first, and completes the interrupted one.
         let repair_first = stage == Stage::WithIntent && round % 3 == 0;
         if stage == Stage::WithIntent && round % 3 == 1 {
-            let delay = Duration::from_micros(rng.below(span.as_micros() as u64));
+            let delay = Duration::from_micros(rng.below_u64(span.as_micros() as u64));
             let head = actledger(&path)
                 .arg("head")
                 .stdout(Stdio::piped())

@@ -1,5 +1,6 @@
-//! What the tests share: run sizes, a small random generator, the `actledger` binary, child
-//! processes with a time limit, and generated ledgers.
+//! What the tests share: run sizes, the seed of their random choices (drawn from
+//! `actledger_gen::Rng`), the `actledger` binary, child processes with a time limit, and
+//! generated ledgers.
 
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
@@ -38,24 +39,6 @@ pub fn seed(test: &str) -> u64 {
         | 1;
     println!("{test}: seed {seed} (rerun with ACTLEDGER_SEED={seed})");
     seed
-}
-
-/// A small xorshift generator: reproducible from its seed, no dependency.
-#[derive(Debug, Clone)]
-pub struct Rng(pub u64);
-
-impl Rng {
-    pub fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
-    /// A number in `0..n` (`n` > 0).
-    pub fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
 }
 
 /// The `actledger` binary, built once per test run with the cargo that runs the tests (cargo

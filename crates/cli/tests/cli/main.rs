@@ -8,6 +8,7 @@ mod derived;
 mod proofs;
 mod readme;
 mod serve;
+mod typed;
 
 use assert_cmd::Command;
 use predicates::prelude::*;

@@ -8,24 +8,13 @@ use std::process::Stdio;
 use std::time::{Duration, Instant, SystemTime};
 
 use actledger_core::parse_batch;
+use actledger_gen::Rng;
 use actledger_store::{Ledger, Verdict};
 
 use crate::child::{APPEND_VAR, CRASH_BATCH, command};
 use crate::common::{numbered_batch, scratch};
 
 const ROUNDS: usize = 24;
-
-/// A small xorshift generator: no dependency for a few random delays.
-struct Rng(u64);
-
-impl Rng {
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 % n
-    }
-}
 
 #[cfg(unix)]
 #[test]
@@ -38,7 +27,7 @@ fn a_killed_appender_loses_no_acknowledged_batch_and_leaves_no_partial_one() {
         .as_nanos() as u64
         | 1;
     println!("crash test seed {seed}");
-    let mut rng = Rng(seed);
+    let mut rng = Rng::new(seed);
     let mut acknowledged = 0;
     let started = Instant::now();
     for round in 0..ROUNDS {
@@ -58,7 +47,7 @@ fn a_killed_appender_loses_no_acknowledged_batch_and_leaves_no_partial_one() {
             }
             acks
         });
-        std::thread::sleep(Duration::from_millis(20 + rng.below(120)));
+        std::thread::sleep(Duration::from_millis(20 + rng.below_u64(120)));
         child.kill().unwrap(); // SIGKILL
         child.wait().unwrap();
         let acks = reader.join().unwrap();

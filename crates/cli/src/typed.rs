@@ -1,0 +1,244 @@
+//! `actledger append TYPE --flag ...`: one event from flags, for people at a terminal.
+//!
+//! The flags are named after the spec's fields and build the core's own event types, whose
+//! canonical bytes then take the path of any input (every check of the parser and of
+//! validation applies). The conversion names every field of both sides, with no `..`: a field
+//! added to a core event type breaks the build here until it has its flag.
+
+use actledger_core::{
+    ActIssued, ActRevoked, Appointed, DutiesDelegated, Event, FieldError, InvalidEvent, LeftOffice,
+    RecordRetracted, TripAuthorized, parse_field,
+};
+use clap::Subcommand;
+
+/// One event from flags, for people at a terminal.
+#[derive(Debug, Subcommand)]
+pub enum TypedEvent {
+    /// act_issued: a legal act exists
+    #[command(name = "act", visible_alias = "act-issued")]
+    ActIssued {
+        #[arg(long)]
+        act: String,
+        /// e.g. resolucion_suprema, decreto_supremo, ley
+        #[arg(long)]
+        kind: String,
+        #[arg(long)]
+        issuer: String,
+        #[arg(long, value_name = "DATE")]
+        issued_on: String,
+        #[arg(long, value_name = "DATE")]
+        published_on: Option<String>,
+        #[arg(long)]
+        title: Option<String>,
+        #[arg(long)]
+        url: Option<String>,
+    },
+    /// appointed: PERSON is titular of OFFICE from day ON
+    Appointed {
+        #[arg(long)]
+        act: String,
+        #[arg(long)]
+        person: String,
+        #[arg(long)]
+        office: String,
+        #[arg(long, value_name = "DATE")]
+        on: String,
+        #[arg(long)]
+        person_name: Option<String>,
+        #[arg(long)]
+        office_name: Option<String>,
+    },
+    /// left_office: PERSON is no longer titular of OFFICE from day ON
+    #[command(name = "left", visible_alias = "left-office")]
+    LeftOffice {
+        #[arg(long)]
+        act: String,
+        #[arg(long)]
+        person: String,
+        #[arg(long)]
+        office: String,
+        #[arg(long, value_name = "DATE")]
+        on: String,
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// trip_authorized: PERSON, titular of OFFICE, may be away FROM..UNTIL
+    #[command(name = "trip", visible_alias = "trip-authorized")]
+    TripAuthorized {
+        #[arg(long)]
+        act: String,
+        #[arg(long)]
+        person: String,
+        #[arg(long)]
+        office: String,
+        #[arg(long, value_name = "DATE")]
+        from: String,
+        #[arg(long, value_name = "DATE")]
+        until: String,
+        #[arg(long)]
+        destination: Option<String>,
+        #[arg(long)]
+        purpose: Option<String>,
+    },
+    /// duties_delegated: DELEGATE is in charge of OFFICE FROM..UNTIL (or for the act's trip)
+    #[command(name = "delegated", visible_alias = "duties-delegated")]
+    DutiesDelegated {
+        #[arg(long)]
+        act: String,
+        #[arg(long)]
+        office: String,
+        #[arg(long)]
+        delegate: String,
+        #[arg(long, value_name = "DATE")]
+        from: String,
+        #[arg(long, value_name = "DATE")]
+        until: Option<String>,
+        #[arg(long)]
+        delegate_name: Option<String>,
+        #[arg(long)]
+        delegate_office: Option<String>,
+    },
+    /// act_revoked: ACT revokes act REVOKES ("deja sin efecto")
+    #[command(name = "revoked", visible_alias = "act-revoked")]
+    ActRevoked {
+        #[arg(long)]
+        act: String,
+        #[arg(long)]
+        revokes: String,
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// record_retracted: the entry at SEQ was recorded in error (a clerical correction)
+    #[command(name = "retracted", visible_alias = "record-retracted")]
+    RecordRetracted {
+        #[arg(long)]
+        seq: u64,
+        #[arg(long)]
+        reason: String,
+    },
+}
+
+impl TypedEvent {
+    /// The event the flags describe: identifiers and days are read as the parser reads them,
+    /// failing with its messages (on line 1, where the event would be in a file).
+    pub fn to_event(&self) -> Result<Event, InvalidEvent> {
+        self.build().map_err(|e| e.at_line(1))
+    }
+
+    /// The event's canonical JSON, written by the core: the bytes a user would have written
+    /// in a file, so the event takes the same path as any input.
+    pub fn to_json(&self) -> Result<Vec<u8>, InvalidEvent> {
+        self.to_event().map(|event| event.canonical_bytes())
+    }
+
+    fn build(&self) -> Result<Event, FieldError> {
+        let event = match self {
+            TypedEvent::ActIssued {
+                act,
+                kind,
+                issuer,
+                issued_on,
+                published_on,
+                title,
+                url,
+            } => Event::ActIssued(ActIssued {
+                act: parse_field("act", act)?,
+                kind: kind.clone(),
+                issuer: parse_field("issuer", issuer)?,
+                issued_on: parse_field("issued_on", issued_on)?,
+                published_on: optional("published_on", published_on)?,
+                title: title.clone(),
+                url: url.clone(),
+            }),
+            TypedEvent::Appointed {
+                act,
+                person,
+                office,
+                on,
+                person_name,
+                office_name,
+            } => Event::Appointed(Appointed {
+                act: parse_field("act", act)?,
+                person: parse_field("person", person)?,
+                office: parse_field("office", office)?,
+                on: parse_field("on", on)?,
+                person_name: person_name.clone(),
+                office_name: office_name.clone(),
+            }),
+            TypedEvent::LeftOffice {
+                act,
+                person,
+                office,
+                on,
+                reason,
+            } => Event::LeftOffice(LeftOffice {
+                act: parse_field("act", act)?,
+                person: parse_field("person", person)?,
+                office: parse_field("office", office)?,
+                on: parse_field("on", on)?,
+                reason: reason.clone(),
+            }),
+            TypedEvent::TripAuthorized {
+                act,
+                person,
+                office,
+                from,
+                until,
+                destination,
+                purpose,
+            } => Event::TripAuthorized(TripAuthorized {
+                act: parse_field("act", act)?,
+                person: parse_field("person", person)?,
+                office: parse_field("office", office)?,
+                from: parse_field("from", from)?,
+                until: parse_field("until", until)?,
+                destination: destination.clone(),
+                purpose: purpose.clone(),
+            }),
+            TypedEvent::DutiesDelegated {
+                act,
+                office,
+                delegate,
+                from,
+                until,
+                delegate_name,
+                delegate_office,
+            } => Event::DutiesDelegated(DutiesDelegated {
+                act: parse_field("act", act)?,
+                office: parse_field("office", office)?,
+                delegate: parse_field("delegate", delegate)?,
+                from: parse_field("from", from)?,
+                until: optional("until", until)?,
+                delegate_name: delegate_name.clone(),
+                delegate_office: optional("delegate_office", delegate_office)?,
+            }),
+            TypedEvent::ActRevoked {
+                act,
+                revokes,
+                reason,
+            } => Event::ActRevoked(ActRevoked {
+                act: parse_field("act", act)?,
+                revokes: parse_field("revokes", revokes)?,
+                reason: reason.clone(),
+            }),
+            TypedEvent::RecordRetracted { seq, reason } => {
+                Event::RecordRetracted(RecordRetracted {
+                    seq: *seq,
+                    reason: reason.clone(),
+                })
+            }
+        };
+        Ok(event)
+    }
+}
+
+/// An optional flag read as [`parse_field`] reads a present one.
+fn optional<T>(name: &str, text: &Option<String>) -> Result<Option<T>, FieldError>
+where
+    T: std::str::FromStr,
+    T::Err: std::fmt::Display,
+{
+    text.as_deref()
+        .map(|text| parse_field(name, text))
+        .transpose()
+}
