@@ -75,7 +75,7 @@ pub(crate) struct EntriesQuery {
 /// The health of the server and the size of its ledger.
 #[utoipa::path(
     get, path = "/healthz", tag = "meta",
-    responses((status = 200, description = "The server answers; `size` is the number of entries", body = crate::openapi::Health))
+    responses((status = 200, description = "The server answers; `size` is the number of entries", body = HealthAnswer))
 )]
 pub(crate) async fn healthz(
     State(app): State<AppState>,
@@ -117,7 +117,7 @@ pub(crate) async fn openapi(
 /// Every known office with its name.
 #[utoipa::path(
     get, path = "/api/v1/offices", tag = "queries",
-    responses((status = 200, description = "Every office any recorded event names, sorted, with the latest name recorded for it", body = crate::openapi::Offices))
+    responses((status = 200, description = "Every office any recorded event names, sorted, with the latest name recorded for it", body = answers::OfficesAnswer))
 )]
 pub(crate) async fn offices(
     State(app): State<AppState>,
@@ -134,7 +134,7 @@ pub(crate) async fn offices(
     get, path = "/api/v1/offices/{office}/holder", tag = "queries",
     params(("office" = String, Path, description = "The office, e.g. MINDEF"), OnQuery),
     responses(
-        (status = 200, description = "The `who-held --json` object: `holder` is null when the office was vacant", body = crate::openapi::WhoHeld),
+        (status = 200, description = "The `who-held --json` object: `holder` is null when the office was vacant", body = answers::WhoHeld),
         (status = 400, description = "A malformed `on` or `as_of`, or an `as_of` outside the ledger", body = crate::problem::ProblemDetails, content_type = "application/problem+json"),
         (status = 404, description = "No recorded event names the office; `suggestions` lists close names", body = crate::problem::ProblemDetails, content_type = "application/problem+json"),
     )
@@ -180,7 +180,7 @@ where
     get, path = "/api/v1/state", tag = "queries",
     params(OnQuery),
     responses(
-        (status = 200, description = "The `state --json` object: one `who-held` object per known office, by office", body = crate::openapi::State),
+        (status = 200, description = "The `state --json` object: one `who-held` object per known office, by office", body = answers::StateAnswer),
         (status = 400, description = "A malformed `on` or `as_of`, or an `as_of` outside the ledger", body = crate::problem::ProblemDetails, content_type = "application/problem+json"),
     )
 )]
@@ -202,7 +202,7 @@ pub(crate) async fn state(
     get, path = "/api/v1/audit", tag = "queries",
     params(AsOfQuery),
     responses(
-        (status = 200, description = "The `audit --json` object", body = crate::openapi::Audit),
+        (status = 200, description = "The `audit --json` object", body = answers::AuditAnswer),
         (status = 400, description = "A malformed `as_of`, or one outside the ledger", body = crate::problem::ProblemDetails, content_type = "application/problem+json"),
     )
 )]
@@ -220,7 +220,7 @@ pub(crate) async fn audit(
     get, path = "/api/v1/acts/{act}", tag = "queries",
     params(("act" = String, Path, description = "The act, e.g. RS-131-2024-PCM")),
     responses(
-        (status = 200, description = "The `show --json` object: the act's events, the revocations naming it and the retractions of those, by position", body = crate::openapi::ActRecord),
+        (status = 200, description = "The `show --json` object: the act's events, the revocations naming it and the retractions of those, by position", body = answers::ActRecord),
         (status = 404, description = "No recorded event names the act", body = crate::problem::ProblemDetails, content_type = "application/problem+json"),
     )
 )]
@@ -241,7 +241,7 @@ pub(crate) async fn act(
     get, path = "/api/v1/offices/{office}/timeline", tag = "queries",
     params(("office" = String, Path, description = "The office, e.g. MINDEF"), WindowQuery),
     responses(
-        (status = 200, description = "The `history --json` object (rows that meet the window), with the office's name, its trips and its unattended days", body = crate::openapi::Timeline),
+        (status = 200, description = "The `history --json` object (rows that meet the window), with the office's name, its trips and its unattended days", body = answers::TimelineAnswer),
         (status = 400, description = "A malformed `from`, `until` or `as_of`, or an `as_of` outside the ledger", body = crate::problem::ProblemDetails, content_type = "application/problem+json"),
         (status = 404, description = "No recorded event names the office", body = crate::problem::ProblemDetails, content_type = "application/problem+json"),
     )
@@ -386,14 +386,14 @@ fn too_large(limit: usize) -> Problem {
     request_body(
         description = "One event as a JSON object (`application/json`), or a batch, one event a line (`application/x-ndjson`); the event format of `docs/EVENTS.md`",
         content(
-            (crate::openapi::EventInput = "application/json"),
+            (actledger_core::Event = "application/json"),
             (String = "application/x-ndjson"),
         )
     ),
     security(("bearer" = [])),
     responses(
-        (status = 201, description = "Written: the `append --json` object (events already recorded are reported where they are)", body = crate::openapi::AppendReport),
-        (status = 200, description = "Every event was already recorded: nothing was written", body = crate::openapi::AppendReport),
+        (status = 201, description = "Written: the `append --json` object (events already recorded are reported where they are)", body = AppendAnswer),
+        (status = 200, description = "Every event was already recorded: nothing was written", body = AppendAnswer),
         (status = 401, description = "No bearer token, a wrong one, or writes disabled (checked before anything else)", body = crate::problem::ProblemDetails, content_type = "application/problem+json"),
         (status = 413, description = "The body is larger than the server takes", body = crate::problem::ProblemDetails, content_type = "application/problem+json"),
         (status = 415, description = "Not application/json nor application/x-ndjson", body = crate::problem::ProblemDetails, content_type = "application/problem+json"),

@@ -54,7 +54,7 @@ fn size_in_ledger(ledger: &Ledger, name: &str, size: u64, at_least: u64) -> Resu
     get, path = "/api/v1/entries/{seq}/proof", tag = "proofs",
     params(("seq" = u64, Path, description = "The entry's position, from 1"), TreeSizeQuery),
     responses(
-        (status = 200, description = "The `prove SEQ --json` object: the entry's export line (the leaf data), its leaf hash and the audit path (RFC 9162 order). ", body = crate::openapi::InclusionProof),
+        (status = 200, description = "The `prove SEQ --json` object: the entry's export line (the leaf data), its leaf hash and the audit path (RFC 9162 order). ", body = actledger_proof::InclusionProof),
         (status = 400, description = "A malformed position, or a tree size outside the ledger or below the position", body = crate::problem::ProblemDetails, content_type = "application/problem+json"),
         (status = 404, description = "No entry at that position", body = crate::problem::ProblemDetails, content_type = "application/problem+json"),
     )
@@ -94,7 +94,7 @@ pub(crate) async fn inclusion(
     get, path = "/api/v1/proof/consistency", tag = "proofs",
     params(ConsistencyQuery),
     responses(
-        (status = 200, description = "The `prove --from FIRST --to SECOND --json` object: both roots and the consistency proof (RFC 9162 order)", body = crate::openapi::ConsistencyProof),
+        (status = 200, description = "The `prove --from FIRST --to SECOND --json` object: both roots and the consistency proof (RFC 9162 order)", body = actledger_proof::ConsistencyProof),
         (status = 400, description = "A missing or malformed size, `first` above `second`, or `second` past the head", body = crate::problem::ProblemDetails, content_type = "application/problem+json"),
     )
 )]

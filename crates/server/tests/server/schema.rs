@@ -28,10 +28,9 @@ fn check(doc: &Value, schema: &Value, value: &Value, at: &str, errors: &mut Vec<
         }
     }
     if let Some(all) = schema["allOf"].as_array() {
-        for part in all {
-            check(doc, part, value, at, errors);
-        }
-        return;
+        // Every part holds, and a field is documented when any part documents it: check the
+        // parts merged into one object schema.
+        return check(doc, &merged(doc, all), value, at, errors);
     }
     let types: Vec<&str> = match &schema["type"] {
         Value::String(t) => vec![t.as_str()],
@@ -86,6 +85,41 @@ fn check(doc: &Value, schema: &Value, value: &Value, at: &str, errors: &mut Vec<
         }
         _ => {}
     }
+}
+
+/// The parts of an `allOf`, `$ref`s resolved, as one schema: their properties and required
+/// fields together, and the type they agree on.
+fn merged(doc: &Value, parts: &[Value]) -> Value {
+    let mut properties = serde_json::Map::new();
+    let mut required = Vec::new();
+    let mut types = Vec::new();
+    for part in parts {
+        let mut part = part.clone();
+        while let Some(reference) = part["$ref"].as_str().map(str::to_owned) {
+            let name = reference.trim_start_matches("#/components/schemas/");
+            part = doc["components"]["schemas"][name].clone();
+            assert!(part.is_object(), "{reference} is not in the document");
+        }
+        if let Some(inner) = part["allOf"].as_array() {
+            part = merged(doc, inner);
+        }
+        if let Some(props) = part["properties"].as_object() {
+            properties.extend(props.clone());
+        }
+        required.extend(part["required"].as_array().cloned().unwrap_or_default());
+        if !part["type"].is_null() {
+            types.push(part["type"].clone());
+        }
+    }
+    let mut schema = serde_json::json!({"properties": properties, "required": required});
+    if let Some(first) = types.first() {
+        assert!(
+            types.iter().all(|t| t == first),
+            "allOf parts disagree on the type: {types:?}"
+        );
+        schema["type"] = first.clone();
+    }
+    schema
 }
 
 fn response_schema(doc: &Value, path: &str, method: &str, status: &str, media: &str) -> Value {
