@@ -1,6 +1,6 @@
 //! Why a question could not be answered: one typed error for every answer.
 
-use actledger_core::{OfficeId, QueryError, Seq};
+use actledger_core::{OfficeId, QueryError, Seq, did_you_mean};
 use actledger_store::StoreError;
 
 /// Why a question could not be answered.
@@ -8,7 +8,7 @@ use actledger_store::StoreError;
 #[non_exhaustive]
 pub enum AnswerError {
     /// No recorded event names the office.
-    #[error("unknown office {office:?}{}", suggest(.suggestions))]
+    #[error("unknown office {office:?}{}", did_you_mean(.suggestions))]
     UnknownOffice {
         /// The office asked for.
         office: String,
@@ -46,15 +46,6 @@ pub enum AnswerError {
     /// A failure of the core's queries this crate does not know by name.
     #[error("the question could not be answered")]
     Query(#[source] QueryError<StoreError>),
-}
-
-fn suggest(suggestions: &[OfficeId]) -> String {
-    if suggestions.is_empty() {
-        String::new()
-    } else {
-        let names: Vec<&str> = suggestions.iter().map(OfficeId::as_str).collect();
-        format!(" (did you mean {}?)", names.join(", "))
-    }
 }
 
 impl From<QueryError<StoreError>> for AnswerError {

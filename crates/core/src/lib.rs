@@ -56,7 +56,7 @@ pub use parse::{
 };
 pub use query::{
     ActEvent, ActRecord, Capacity, HistoryRow, Holder, Indexed, QueryError, Role, Status,
-    TitularState, WhoHeld, history, name_of, office_name, offices_at, require_office,
+    TitularState, WhoHeld, did_you_mean, history, name_of, office_name, offices_at, require_office,
     resolve_as_of, show_act, state, timeline_as_of, timeline_at, who_held,
 };
 pub use recorded::{

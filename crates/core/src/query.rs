@@ -35,7 +35,7 @@ pub trait Indexed: Recorded {
 #[non_exhaustive]
 pub enum QueryError<E: std::error::Error + 'static> {
     /// No recorded event names the office.
-    #[error("unknown office {office:?}{}", suggest(.suggestions))]
+    #[error("unknown office {office:?}{}", did_you_mean(.suggestions))]
     UnknownOffice {
         /// The office asked for.
         office: String,
@@ -58,7 +58,8 @@ pub enum QueryError<E: std::error::Error + 'static> {
     Ledger(#[source] E),
 }
 
-fn suggest(suggestions: &[OfficeId]) -> String {
+/// " (did you mean A, B?)" after an unknown office, or nothing when no office is close.
+pub fn did_you_mean(suggestions: &[OfficeId]) -> String {
     if suggestions.is_empty() {
         String::new()
     } else {
