@@ -27,6 +27,8 @@
 
 mod anomaly;
 mod day;
+#[cfg(test)]
+mod docs_tests;
 mod engine;
 mod event;
 mod id;

@@ -5,6 +5,7 @@ use serde_json::{Value, json};
 use utoipa::ToSchema;
 use utoipa::openapi::{RefOr, schema::Schema};
 
+use crate::docs_tests::{Kind, documented_events};
 use crate::{EVENT_TYPES, Event, WhoHeld};
 
 /// The schema of `T` and of every schema it refers to, by name, as JSON.
@@ -85,37 +86,16 @@ fn who_held_is_described_field_for_field() {
     );
 }
 
-/// The spec's table: each type, its required fields and its optional fields.
-const SPEC: [(&str, &[&str], &[&str]); 7] = [
-    (
-        "act_issued",
-        &["act", "kind", "issuer", "issued_on"],
-        &["published_on", "title", "url"],
-    ),
-    (
-        "appointed",
-        &["act", "person", "office", "on"],
-        &["person_name", "office_name"],
-    ),
-    (
-        "left_office",
-        &["act", "person", "office", "on"],
-        &["reason"],
-    ),
-    (
-        "trip_authorized",
-        &["act", "person", "office", "from", "until"],
-        &["destination", "purpose"],
-    ),
-    (
-        "duties_delegated",
-        &["act", "office", "delegate", "from"],
-        &["until", "delegate_name", "delegate_office"],
-    ),
-    ("act_revoked", &["act", "revokes"], &["reason"]),
-    ("record_retracted", &["seq", "reason"], &[]),
-];
+/// The names in `list` that are not in `other`.
+fn missing<'a>(list: &[&'a str], other: &[&str]) -> Vec<&'a str> {
+    list.iter()
+        .filter(|n| !other.contains(n))
+        .copied()
+        .collect()
+}
 
+/// The schema of each event type is what its table in `docs/EVENTS.md` documents: the same
+/// fields, the same required ones, values of the documented type.
 #[test]
 fn the_event_schema_is_the_input_format() {
     let schemas = schemas_of::<Event>();
@@ -123,10 +103,8 @@ fn the_event_schema_is_the_input_format() {
         .as_array()
         .expect("one schema per type");
     assert_eq!(variants.len(), EVENT_TYPES.len());
-    for ((variant, type_name), (spec_type, required, optional)) in
-        variants.iter().zip(EVENT_TYPES).zip(SPEC)
-    {
-        assert_eq!(type_name, spec_type);
+    let documented = documented_events();
+    for (variant, type_name) in variants.iter().zip(EVENT_TYPES) {
         // Tagged by `type`: the event's own fields, and `type` set to its name.
         let [fields, tag] = variant["allOf"]
             .as_array()
@@ -138,38 +116,55 @@ fn the_event_schema_is_the_input_format() {
         assert_eq!(tag["properties"]["type"]["enum"], json!([type_name]));
         assert_eq!(tag["required"], json!(["type"]));
         let fields = resolve(&schemas, fields);
-        assert_eq!(names(&fields["required"]), required, "{type_name}");
-        let mut all: Vec<&str> = required.iter().chain(optional).copied().collect();
-        all.sort_unstable();
-        let mut properties = names(&fields["properties"]);
-        properties.sort_unstable();
-        assert_eq!(properties, all, "{type_name}");
-        for (name, property) in fields["properties"].as_object().expect("properties") {
-            let value = resolve(&schemas, property);
+        let doc = documented
+            .iter()
+            .find(|d| d.name == type_name)
+            .unwrap_or_else(|| panic!("docs/EVENTS.md has no table for `{type_name}`"));
+        let in_doc: Vec<&str> = doc.fields.iter().map(|f| f.name.as_str()).collect();
+        let in_core = names(&fields["properties"]);
+        let undocumented = missing(&in_core, &in_doc);
+        let unknown = missing(&in_doc, &in_core);
+        assert!(
+            undocumented.is_empty() && unknown.is_empty(),
+            "`{type_name}`: fields of the core missing from docs/EVENTS.md: {undocumented:?}; \
+             fields in docs/EVENTS.md that the core does not have: {unknown:?}"
+        );
+        let required: Vec<&str> = doc
+            .fields
+            .iter()
+            .filter(|f| f.required)
+            .map(|f| f.name.as_str())
+            .collect();
+        assert_eq!(
+            names(&fields["required"]),
+            required,
+            "`{type_name}`: the core requires these fields (left), docs/EVENTS.md these (right)"
+        );
+        for field in &doc.fields {
+            let name = &field.name;
+            let value = resolve(&schemas, &fields["properties"][name]);
             // `null` is never a value: an optional field is omitted instead.
             assert!(
                 value.get("oneOf").is_none(),
                 "{type_name}.{name} is nullable"
             );
-            let expected = if name == "seq" { "integer" } else { "string" };
-            assert_eq!(value["type"], expected, "{type_name}.{name}");
-            let is_day = ["on", "from", "until", "issued_on", "published_on"].contains(&&**name);
+            let (kind, format, pattern) = match field.kind {
+                Kind::Identifier => ("string", None, true),
+                Kind::Day => ("string", Some("date"), false),
+                Kind::Text => ("string", None, false),
+                Kind::Position => ("integer", Some("int64"), false),
+            };
+            let what = format!("`{type_name}.{name}` ({:?} in docs/EVENTS.md)", field.kind);
+            assert_eq!(value["type"], kind, "{what}");
             assert_eq!(
-                value.get("format").is_some_and(|f| f == "date"),
-                is_day,
-                "{type_name}.{name}"
+                value.get("format").and_then(Value::as_str),
+                format,
+                "{what}"
             );
-            let is_id = [
-                "act",
-                "person",
-                "office",
-                "delegate",
-                "delegate_office",
-                "issuer",
-                "revokes",
-            ]
-            .contains(&&**name);
-            assert_eq!(value.get("pattern").is_some(), is_id, "{type_name}.{name}");
+            assert_eq!(value.get("pattern").is_some(), pattern, "{what}");
+            if field.kind == Kind::Position {
+                assert_eq!(value["minimum"], 1, "{what}");
+            }
         }
     }
 }
