@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 mod bad_input;
 mod derived;
+mod docs;
 mod proofs;
 mod readme;
 mod serve;
