@@ -22,9 +22,9 @@ use sled::{Batch, Db};
 use actledger_core::{MAX_EVENT_BYTES, Seq};
 
 use crate::entry::{Entry, EntryError, Stored};
+use crate::error::storage;
 use crate::error::{Problem, StoreError};
 use crate::keys;
-use crate::ledger::storage;
 use crate::varint;
 
 /// Entries per chunk: 32 entries of the generated data are ~9.5 KB, ~4.4 KB compressed.

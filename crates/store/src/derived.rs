@@ -31,9 +31,10 @@ use actledger_core::{IndexEntry, OfficeId, Seq};
 use actledger_proof::{Hash, HashReader, leaf_hash, split_stored_hash_index};
 
 use crate::entry::Entry;
+use crate::error::storage;
 use crate::error::{Difference, Finding, Findings, StoreError, Subject, Table};
 use crate::keys;
-use crate::ledger::{Ledger, encode_cache_record, storage};
+use crate::ledger::{Ledger, encode_cache_record};
 use crate::postings::{self, ACT_BUCKETS, BLOCK_LEN};
 use crate::tree::TILE_LEN;
 
@@ -543,7 +544,7 @@ impl<'a> Expected<'a> {
         let ledger = self.ledger;
         let mut findings = std::mem::take(&mut self.findings);
         ledger.each_timeline(offices, crate::rebuild::GROUP_EVENTS, &mut |timeline| {
-            let implied = crate::index::timeline_records(timeline);
+            let implied = crate::cache::timeline_records(timeline);
             let mut stored = BTreeMap::new();
             for prefix in [keys::SEGMENT, keys::TIMELINE] {
                 let named = keys::named_prefix(prefix, timeline.office.as_str());

@@ -1,6 +1,7 @@
 //! What the store's operations fail with, and what verification finds.
 
 use std::fmt;
+use std::path::Path;
 use std::path::PathBuf;
 
 use actledger_core::{InvalidEvent, Seq};
@@ -560,5 +561,68 @@ impl fmt::Display for Problem {
                 hex::encode(expected)
             ),
         }
+    }
+}
+
+pub(crate) fn storage(path: &Path) -> impl Fn(sled::Error) -> StoreError + '_ {
+    move |e| {
+        if let sled::Error::Io(io) = &e {
+            if io.to_string().contains("could not acquire lock") {
+                return StoreError::InUse {
+                    path: path.to_owned(),
+                };
+            }
+        }
+        let corrupt = match &e {
+            sled::Error::Corruption { .. } => true,
+            sled::Error::Io(io) => matches!(
+                io.kind(),
+                std::io::ErrorKind::UnexpectedEof | std::io::ErrorKind::InvalidData
+            ),
+            _ => false,
+        };
+        if corrupt {
+            return StoreError::Corrupt {
+                path: path.to_owned(),
+                reason: describe(&e),
+            };
+        }
+        StoreError::Storage {
+            path: path.to_owned(),
+            reason: describe(&e),
+            error: Box::new(e),
+        }
+    }
+}
+
+/// A sled error in words: sled prints I/O errors in debug form and corruption with an empty
+/// backtrace.
+fn describe(e: &sled::Error) -> String {
+    match e {
+        sled::Error::Io(io) => match io.kind() {
+            std::io::ErrorKind::StorageFull => "no space left on the device".into(),
+            std::io::ErrorKind::FileTooLarge => {
+                "file too large: a file of the ledger would pass the file-size limit".into()
+            }
+            _ => format!("I/O error: {io}"),
+        },
+        sled::Error::Corruption { at, .. } => format!(
+            "it read corrupted data{}: the ledger's files are damaged (restore them from a backup, or import an export)",
+            at.map(|at| format!(" at offset {at}")).unwrap_or_default()
+        ),
+        other => other.to_string(),
+    }
+}
+
+pub(crate) fn io_error(what: &str, path: &Path) -> impl FnOnce(std::io::Error) -> StoreError {
+    let path = path.to_owned();
+    let what = what.to_owned();
+    move |source| StoreError::Io { what, path, source }
+}
+
+pub(crate) fn damaged(path: &Path, reason: impl Into<String>) -> StoreError {
+    StoreError::Damaged {
+        path: path.to_owned(),
+        reason: reason.into(),
     }
 }

@@ -20,8 +20,8 @@ use sled::{Batch, Db};
 use actledger_core::Seq;
 
 use crate::error::StoreError;
+use crate::error::storage;
 use crate::keys;
-use crate::ledger::storage;
 use crate::varint;
 
 /// The most positions in one `O` or `P` block.

@@ -24,12 +24,12 @@ use actledger_core::Seq;
 
 use crate::chunk;
 use crate::entry::{Entry, Head};
-use crate::error::StoreError;
+use crate::error::{StoreError, damaged, storage};
 use crate::index::Memo;
 use crate::keys;
-use crate::ledger::{
-    BoundedBatch, Ledger, REMOVAL_COST, damaged, encode_head, storage, unparsable,
-};
+use crate::ledger::{Ledger, encode_head};
+use crate::read::unparsable;
+use crate::rebuild::{BoundedBatch, REMOVAL_COST};
 
 /// Entries read, indexed and written at a time while rebuilding the indexes.
 const REBUILD_CHUNK: u64 = 10_000;

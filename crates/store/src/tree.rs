@@ -19,8 +19,8 @@ use sled::{Batch, Db};
 
 use crate::entry::Entry;
 use crate::error::StoreError;
+use crate::error::storage;
 use crate::keys;
-use crate::ledger::storage;
 
 /// The stored tree hashes of a ledger, read from sled.
 #[derive(Debug, Clone, Copy)]

@@ -13,9 +13,11 @@ use actledger_proof::{Checkpoint, RootAccumulator};
 
 use crate::chunk;
 use crate::entry::{Entry, EntryError, Stored, ZERO_HASH};
+use crate::error::storage;
 use crate::error::{Problem, StoreError, Verdict};
 use crate::keys;
-use crate::ledger::{HeadRecord, Ledger, check_fields, read_head, storage, waiting};
+use crate::ledger::{HeadRecord, Ledger, read_head};
+use crate::open::waiting;
 
 impl Ledger {
     /// Recomputes every hash from the first entry and checks every link, position, time and
@@ -649,6 +651,40 @@ pub fn verify_path_scoped(path: &Path, scope: Scope) -> Result<Verdict, StoreErr
 /// is broken. Neither the chain's state nor the cache needs to be sound to get a verdict.
 pub fn verify_path(path: &Path) -> Result<Verdict, StoreError> {
     verify_path_scoped(path, Scope::Everything)
+}
+
+/// [`check_entry`] over borrowed fields (verification reads them without copying).
+#[allow(clippy::too_many_arguments)] // the fields of an entry, then the chain before it
+pub(crate) fn check_fields(
+    seq: Seq,
+    time: &str,
+    entry_prev: &[u8; 32],
+    hash: &[u8; 32],
+    event: &[u8],
+    expected: Seq,
+    prev: &[u8; 32],
+    previous_time: &str,
+) -> Option<Problem> {
+    if let Some(problem) = out_of_place(seq, expected) {
+        return Some(problem);
+    }
+    if entry_prev != prev {
+        return Some(Problem::BrokenLink);
+    }
+    let actual = Entry::compute_hash(seq, time, entry_prev, event);
+    if &actual != hash {
+        return Some(Problem::HashMismatch {
+            expected: actual,
+            actual: *hash,
+        });
+    }
+    if time < previous_time {
+        return Some(Problem::TimeWentBack {
+            previous: previous_time.to_owned(),
+            time: time.to_owned(),
+        });
+    }
+    None
 }
 
 #[cfg(test)]
