@@ -18,6 +18,7 @@ use crate::keys;
 use crate::ledger::{Ledger, encode_cache_record, encode_head};
 use crate::postings::PostingWriter;
 use crate::tree::TreeAppender;
+use crate::writes::{Undoable, Writes};
 
 /// What became of one event of an appended batch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,7 +81,7 @@ impl Ledger {
                 })
                 .collect();
             hashes.extend(entries.iter().map(|entry| entry.hash));
-            let mut batch = Batch::default();
+            let mut batch = Undoable::default();
             self.write_entries(&mut batch, &entries, valid.events())?;
             // From the cached timeline at the head: replaying the office's whole history is
             // needed only when the batch revokes or retracts something.
@@ -97,16 +98,21 @@ impl Ledger {
             let head = Head { count, hash: prev };
             batch.insert(keys::META_HEAD, encode_head(head, &time));
             batch.insert(keys::META_CACHE, &encode_cache_record(count));
+            let (batch, undo) = batch.with_undo(&self.db, &self.path)?;
             // sled does not keep a batch whole when its own writes fail: the intent record
             // lets the next open undo whatever part of this one reached the disk.
             self.begin_append(self.head, head)?;
-            self.db.apply_batch(batch).map_err(storage(&self.path))?;
-            // The tree holds the batch now: later reads see it whatever the flush does.
+            if let Err(e) = self.write_durably(batch) {
+                // The tree holds (some of) the batch, which was not acknowledged: take it back
+                // out before an answer or the next append sees it.
+                self.undo_append(undo);
+                return Err(e.into());
+            }
+            self.end_append();
+            // Only now, the append durable, does anything held in memory move.
             self.memo.note(valid.events());
             self.head = head;
             self.last_time = time;
-            self.db.flush().map_err(storage(&self.path))?;
-            self.end_append();
         }
         let outcomes = valid
             .outcomes
@@ -128,11 +134,34 @@ impl Ledger {
         })
     }
 
+    /// Applies an append's batch and flushes it.
+    fn write_durably(&self, batch: Batch) -> Result<(), StoreError> {
+        self.db.apply_batch(batch).map_err(storage(&self.path))?;
+        self.db.flush().map_err(storage(&self.path))?;
+        if self.faults.append_flush_fails() {
+            return Err(storage(&self.path)(sled::Error::Io(std::io::Error::other(
+                "injected failure of the append's flush",
+            ))));
+        }
+        Ok(())
+    }
+
+    /// Takes back out of the tree the batch of an append that failed (`undo` puts back every
+    /// key it wrote), so that answers and the next append see the ledger as it was, then tries
+    /// to make that durable and to drop the intent record. When the disk fails again, the
+    /// intent record stays and the next open settles the append (`crate::recovery`).
+    fn undo_append(&self, undo: Batch) {
+        if self.db.apply_batch(undo).is_ok() && self.db.flush().is_ok() {
+            self.end_append();
+            let _ = self.db.flush();
+        }
+    }
+
     /// Puts into `batch` `entries`, the next after the head, in the log's chunks, and their
     /// index keys, postings and Merkle tree hashes (`events` are their events).
     pub(crate) fn write_entries(
         &self,
-        batch: &mut Batch,
+        batch: &mut impl Writes,
         entries: &[Entry],
         events: &[Event],
     ) -> Result<(), StoreError> {
@@ -148,7 +177,7 @@ impl Ledger {
     /// entries right after those the stored tree covers, whose events are `events`.
     pub(crate) fn index_into(
         &self,
-        batch: &mut Batch,
+        batch: &mut impl Writes,
         entries: &[Entry],
         events: &[Event],
     ) -> Result<(), StoreError> {

@@ -6,8 +6,6 @@
 
 use std::collections::BTreeMap;
 
-use sled::Batch;
-
 use actledger_core::{
     Day, Delegation, Departure, Segment, Seq, Stint, Tenure, Timeline, Trip, TripRef,
 };
@@ -15,6 +13,7 @@ use actledger_core::{
 use crate::error::{StoreError, storage};
 use crate::keys;
 use crate::ledger::Ledger;
+use crate::writes::Writes;
 
 /// The version of the cache's layout and content. Change it whenever either changes (the
 /// core's timeline rules included): a ledger whose cache has another version rebuilds it.
@@ -550,7 +549,7 @@ pub(crate) fn take_block<T>(
 
 /// Adds an office's cache records to a batch (after every old one is removed), and says how
 /// many bytes of keys and values.
-pub(crate) fn insert_timeline(batch: &mut Batch, timeline: &Timeline) -> usize {
+pub(crate) fn insert_timeline(batch: &mut impl Writes, timeline: &Timeline) -> usize {
     let mut bytes = 0;
     for (key, value) in timeline_records(timeline) {
         bytes += key.len() + value.len();
@@ -564,7 +563,7 @@ impl Ledger {
     /// append usually adds to the end of a timeline, so most records stay as they are).
     pub(crate) fn write_timeline(
         &self,
-        batch: &mut Batch,
+        batch: &mut impl Writes,
         timeline: &Timeline,
     ) -> Result<(), StoreError> {
         let mut new = timeline_records(timeline);

@@ -17,7 +17,7 @@
 //! unpack a value into a [`Body`] (a buffer reused from chunk to chunk) and read the entries
 //! from it without copying.
 
-use sled::{Batch, Db};
+use sled::Db;
 
 use actledger_core::{MAX_EVENT_BYTES, Seq};
 
@@ -26,6 +26,7 @@ use crate::error::storage;
 use crate::error::{Problem, StoreError};
 use crate::keys;
 use crate::varint;
+use crate::writes::Writes;
 
 /// Entries per chunk: 32 entries of the generated data are ~9.5 KB, ~4.4 KB compressed.
 pub(crate) const CHUNK: u64 = 32;
@@ -347,7 +348,7 @@ impl Writer {
     }
 
     /// Adds the next entry, putting the chunk it completes into `batch`.
-    pub(crate) fn push(&mut self, batch: &mut Batch, entry: &Entry) {
+    pub(crate) fn push(&mut self, batch: &mut impl Writes, entry: &Entry) {
         if self.count == CHUNK {
             batch.insert(&keys::entry(self.first), pack(&self.body));
             self.first += CHUNK;
@@ -366,7 +367,7 @@ impl Writer {
     }
 
     /// Puts the chunk being written into `batch`.
-    pub(crate) fn write(&self, batch: &mut Batch) {
+    pub(crate) fn write(&self, batch: &mut impl Writes) {
         if self.count > 0 {
             batch.insert(&keys::entry(self.first), pack(&self.body));
         }
@@ -532,7 +533,7 @@ mod tests {
         let db = sled::open(dir.path()).unwrap();
         let path = dir.path();
         for (at, upto) in [(0, 5), (5, 32), (32, 36), (36, 100)] {
-            let mut batch = Batch::default();
+            let mut batch = sled::Batch::default();
             let mut writer = Writer::new(&db, path, at).unwrap();
             for entry in &entries[at as usize..upto] {
                 writer.push(&mut batch, entry);

@@ -10,8 +10,6 @@
 
 use std::collections::{HashMap, HashSet};
 
-use sled::Batch;
-
 use actledger_core::{
     ActId, Day, Event, IndexEntry, Indexed, OfficeId, PersonId, Recorded, Segment, Seq, Timeline,
     identical_candidates, index_entries, segment_covering,
@@ -26,6 +24,7 @@ use crate::error::{StoreError, storage};
 use crate::keys;
 use crate::ledger::Ledger;
 use crate::postings::PostingWriter;
+use crate::writes::Writes;
 
 /// What the store keeps in memory beside the tables, all derived from them: decoded events
 /// (replay reads the same events again and again), the positions of recent acts' events, and
@@ -160,7 +159,7 @@ impl Memo {
 /// (`named`: the offices named so far in the batch), whether or not it is stored already:
 /// writing it again costs less than knowing.
 pub(crate) fn add_index_keys(
-    batch: &mut Batch,
+    batch: &mut impl Writes,
     postings: &mut PostingWriter,
     named: &mut HashSet<OfficeId>,
     seq: Seq,

@@ -23,6 +23,32 @@ pub struct Ledger {
     pub(crate) memo: Memo,
     /// What opening did about an append that had not completed, if there was one.
     pub(crate) recovery: Option<Recovery>,
+    /// Failures a test asked for.
+    pub(crate) faults: Faults,
+}
+
+/// Failures a test asks for, with the `fault-injection` feature (which only the store's own
+/// tests enable, through its dev-dependencies); without it, none and no field.
+#[derive(Debug, Default)]
+pub(crate) struct Faults {
+    /// The next append's flush reports a failure (after flushing).
+    #[cfg(feature = "fault-injection")]
+    pub(crate) fail_append_flush: std::sync::atomic::AtomicBool,
+}
+
+impl Faults {
+    /// Whether the append flushing now is to fail (asked once per append).
+    pub(crate) fn append_flush_fails(&self) -> bool {
+        #[cfg(feature = "fault-injection")]
+        {
+            self.fail_append_flush
+                .swap(false, std::sync::atomic::Ordering::Relaxed)
+        }
+        #[cfg(not(feature = "fault-injection"))]
+        {
+            false
+        }
+    }
 }
 
 impl std::fmt::Debug for Ledger {

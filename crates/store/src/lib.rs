@@ -53,6 +53,7 @@ mod transfer;
 mod tree;
 mod varint;
 mod verify;
+mod writes;
 
 pub use append::{AppendReport, Appended};
 pub use cache::CACHE_VERSION;
@@ -226,6 +227,16 @@ pub mod testing {
     /// The stored bytes of the intent record of an append from `before` to `after`.
     pub fn encode_pending(before: crate::Head, after: crate::Head) -> Vec<u8> {
         crate::recovery::Pending { before, after }.encode().to_vec()
+    }
+
+    /// Makes the next append of `ledger` fail once its batch is written and flushed, as when
+    /// the flush reports an I/O error (the `fault-injection` feature, for tests only).
+    #[cfg(feature = "fault-injection")]
+    pub fn fail_next_append_flush(ledger: &crate::Ledger) {
+        ledger
+            .faults
+            .fail_append_flush
+            .store(true, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// The stored bytes of a head record.

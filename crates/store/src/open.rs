@@ -11,7 +11,7 @@ use crate::entry::{Head, LAYOUT_VERSION};
 use crate::error::{StoreError, Verdict, damaged, storage};
 use crate::index::Memo;
 use crate::keys;
-use crate::ledger::{HeadRecord, Ledger, encode_cache_record, encode_head, read_head};
+use crate::ledger::{Faults, HeadRecord, Ledger, encode_cache_record, encode_head, read_head};
 use crate::staging::{Staging, Target, check_target};
 use crate::verify::{VERIFY_WINDOW, verify_db_with};
 
@@ -256,6 +256,7 @@ impl Ledger {
             last_time,
             memo: Memo::default(),
             recovery: None,
+            faults: Faults::default(),
         })
     }
 

@@ -15,7 +15,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use sled::{Batch, Db};
+use sled::Db;
 
 use actledger_core::Seq;
 
@@ -23,6 +23,7 @@ use crate::error::StoreError;
 use crate::error::storage;
 use crate::keys;
 use crate::varint;
+use crate::writes::Writes;
 
 /// The most positions in one `O` or `P` block.
 pub const BLOCK_LEN: usize = 256;
@@ -225,7 +226,7 @@ impl PostingWriter {
     }
 
     /// Merges the new positions with the stored tail blocks and buckets, into `batch`.
-    pub fn write(self, db: &Db, path: &Path, batch: &mut Batch) -> Result<(), StoreError> {
+    pub fn write(self, db: &Db, path: &Path, batch: &mut impl Writes) -> Result<(), StoreError> {
         for (prefix, new) in self.lists {
             let mut seqs = Vec::new();
             if let Some(item) = db.scan_prefix(&prefix).next_back() {

@@ -11,7 +11,7 @@ use crate::entry::{Entry, Head, ZERO_HASH};
 use crate::error::{ImportError, Problem, StoreError, storage};
 use crate::index::Memo;
 use crate::keys;
-use crate::ledger::{Ledger, encode_head};
+use crate::ledger::{Faults, Ledger, encode_head};
 use crate::open::open_db;
 use crate::staging::{Staging, Target, check_target};
 use crate::verify::check_fields;
@@ -96,6 +96,7 @@ impl Ledger {
                 last_time: String::new(),
                 memo: Memo::of_empty_ledger(),
                 recovery: None,
+                faults: Faults::default(),
             };
             ledger.import_lines(input, progress)?;
             ledger.rebuild_cache()?;

@@ -15,12 +15,13 @@
 use std::path::Path;
 
 use actledger_proof::{Hash, HashReader, TreeError, stored_hash_count, stored_hashes_for_append};
-use sled::{Batch, Db};
+use sled::Db;
 
 use crate::entry::Entry;
 use crate::error::StoreError;
 use crate::error::storage;
 use crate::keys;
+use crate::writes::Writes;
 
 /// The stored tree hashes of a ledger, read from sled.
 #[derive(Debug, Clone, Copy)]
@@ -98,7 +99,7 @@ impl<'a> TreeAppender<'a> {
     }
 
     /// Puts the new hashes, completing the last stored tile, and the tree record into `batch`.
-    pub fn write(self, batch: &mut Batch) -> Result<(), StoreError> {
+    pub fn write(self, batch: &mut impl Writes) -> Result<(), StoreError> {
         let leaves = self.write_hashes(batch)?;
         batch.insert(keys::META_TREE, &leaves.to_be_bytes()[..]);
         Ok(())
@@ -107,7 +108,7 @@ impl<'a> TreeAppender<'a> {
     /// Puts the new hashes, completing the last stored tile, into `batch`, without the tree
     /// record (for a caller that writes it once the hashes are durable); returns the leaves
     /// they cover.
-    pub fn write_hashes(self, batch: &mut Batch) -> Result<u64, StoreError> {
+    pub fn write_hashes(self, batch: &mut impl Writes) -> Result<u64, StoreError> {
         let path = self.stored.path;
         let mut tile = self.first_index / TILE_LEN;
         // The hashes already in the first tile touched: its first `kept` must be stored.
