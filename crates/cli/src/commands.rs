@@ -176,10 +176,6 @@ pub(crate) fn store_error(error: StoreError, path: &Path) -> anyhow::Error {
             path.display(),
             path.display()
         ),
-        StoreError::InUse { path: held } => match actledger_server::server_holding(&held) {
-            Some(info) => anyhow!("the ledger at {} is held by {info}", held.display()),
-            None => StoreError::InUse { path: held }.into(),
-        },
         other => other.into(),
     }
 }

@@ -241,19 +241,19 @@ pub fn verify_against(
     let cp = &signed.checkpoint;
     let verdict = actledger_store::verify_path_against_waiting(path, cp, scope, wait)
         .map_err(|e| store_error(e, path))?;
-    if let Verdict::Intact { count, head } = &verdict {
-        if !as_json {
-            writeln!(out, "intact: {count} entries, head {}", hex::encode(head))?;
-            writeln!(
-                out,
-                "extends the checkpoint of {} entries signed by {}",
-                cp.size, cp.origin
-            )?;
-            if scope == Scope::Log {
-                writeln!(out, "{}", crate::commands::LOG_ONLY_NOTE)?;
-            }
-            return Ok(Finding::Clean);
+    if let Verdict::Intact { count, head } = &verdict
+        && !as_json
+    {
+        writeln!(out, "intact: {count} entries, head {}", hex::encode(head))?;
+        writeln!(
+            out,
+            "extends the checkpoint of {} entries signed by {}",
+            cp.size, cp.origin
+        )?;
+        if scope == Scope::Log {
+            writeln!(out, "{}", crate::commands::LOG_ONLY_NOTE)?;
         }
+        return Ok(Finding::Clean);
     }
     let mut extra = serde_json::Map::new();
     extra.insert(

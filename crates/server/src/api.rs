@@ -131,12 +131,11 @@ pub(crate) fn office_name(
         if seq > as_of {
             continue;
         }
-        if let Event::Appointed(appointed) = ledger.event(seq)? {
-            if let Some(name) = appointed.office_name {
-                if !live.is_retracted(seq)? {
-                    return Ok(Some(name));
-                }
-            }
+        if let Event::Appointed(appointed) = ledger.event(seq)?
+            && let Some(name) = appointed.office_name
+            && !live.is_retracted(seq)?
+        {
+            return Ok(Some(name));
         }
     }
     Ok(None)
@@ -588,14 +587,14 @@ pub(crate) async fn append(
         .await
         .map_err(|_| too_large(limit))?;
     let batch = parse_batch(&bytes)?;
-    if input == Input::Json {
-        if let Some(second) = batch.get(1) {
-            return Err(Problem::from(InvalidEvent {
+    if input == Input::Json
+        && let Some(second) = batch.get(1)
+    {
+        return Err(Problem::from(InvalidEvent {
                 line: second.line,
                 field: None,
                 reason: "application/json carries one event: send a batch as application/x-ndjson, one event a line".into(),
             }));
-        }
     }
     let report = app
         .write(move |ledger| {

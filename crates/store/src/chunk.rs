@@ -311,7 +311,7 @@ impl Writer {
             time: String::new(),
             body: Vec::new(),
         };
-        if head % CHUNK == 0 {
+        if head.is_multiple_of(CHUNK) {
             return Ok(writer);
         }
         let first = chunk_first(head);

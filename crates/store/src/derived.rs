@@ -298,12 +298,12 @@ impl<'a> Expected<'a> {
         for entry in self.ledger.entries(1) {
             let entry = entry?;
             let Ok(event) = entry.event() else { continue };
-            if let Some(act) = event.act() {
-                if let Some(acts) = implied.get_mut(&postings::bucket(act.as_str())) {
-                    acts.entry(act.as_str().to_owned())
-                        .or_default()
-                        .push(entry.seq);
-                }
+            if let Some(act) = event.act()
+                && let Some(acts) = implied.get_mut(&postings::bucket(act.as_str()))
+            {
+                acts.entry(act.as_str().to_owned())
+                    .or_default()
+                    .push(entry.seq);
             }
         }
         for (bucket, implied) in implied {

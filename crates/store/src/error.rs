@@ -10,16 +10,20 @@ use actledger_core::{InvalidEvent, Seq};
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// Another process (or another handle in this one) has the ledger open.
-    #[error("the ledger at {} is in use by another process", .path.display())]
+    #[error("the ledger at {} is {}", .path.display(), HeldBy(.holder))]
     InUse {
         /// The ledger's folder.
         path: PathBuf,
+        /// Who holds it, as the holder describes itself
+        /// ([`Ledger::describe_holder`](crate::Ledger::describe_holder)), if it does.
+        holder: Option<String>,
     },
     /// Another process still had the ledger open when the wait for it ran out
     /// ([`Ledger::open_waiting`](crate::Ledger::open_waiting)).
     #[error(
-        "the ledger at {} is still in use by another process after waiting {:.1} s",
+        "the ledger at {} is still {} after waiting {:.1} s",
         .path.display(),
+        HeldBy(.holder),
         .waited.as_secs_f64()
     )]
     StillInUse {
@@ -27,6 +31,8 @@ pub enum StoreError {
         path: PathBuf,
         /// How long the open waited.
         waited: std::time::Duration,
+        /// Who held it last, as the holder describes itself, if it does.
+        holder: Option<String>,
     },
     /// Nothing at the path, or something that is not a ledger made by `create` or `import`.
     #[error("there is no ledger at {}", .path.display())]
@@ -111,6 +117,18 @@ pub enum StoreError {
     /// Writing an export failed.
     #[error("writing the export: {0}")]
     Write(#[source] std::io::Error),
+}
+
+/// "held by HOLDER", or "in use by another process" when the holder says nothing.
+struct HeldBy<'a>(&'a Option<String>);
+
+impl fmt::Display for HeldBy<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Some(holder) => write!(f, "held by {holder}"),
+            None => f.write_str("in use by another process"),
+        }
+    }
 }
 
 /// Why an append was refused.
@@ -566,12 +584,13 @@ impl fmt::Display for Problem {
 
 pub(crate) fn storage(path: &Path) -> impl Fn(sled::Error) -> StoreError + '_ {
     move |e| {
-        if let sled::Error::Io(io) = &e {
-            if io.to_string().contains("could not acquire lock") {
-                return StoreError::InUse {
-                    path: path.to_owned(),
-                };
-            }
+        if let sled::Error::Io(io) = &e
+            && io.to_string().contains("could not acquire lock")
+        {
+            return StoreError::InUse {
+                path: path.to_owned(),
+                holder: None,
+            };
         }
         let corrupt = match &e {
             sled::Error::Corruption { .. } => true,

@@ -41,6 +41,7 @@ mod error;
 mod index;
 mod keys;
 mod ledger;
+mod lock;
 mod open;
 mod postings;
 mod proofs;

@@ -12,6 +12,7 @@ use crate::error::{StoreError, Verdict, damaged, storage};
 use crate::index::Memo;
 use crate::keys;
 use crate::ledger::{Faults, HeadRecord, Ledger, encode_cache_record, encode_head, read_head};
+use crate::lock::Lock;
 use crate::staging::{Staging, Target, check_target};
 use crate::verify::{VERIFY_WINDOW, verify_db_with};
 
@@ -34,11 +35,10 @@ pub(crate) fn has_database(path: &Path) -> bool {
 /// everything), and it is removed only while holding the database's lock, so that no live
 /// writer loses its file.
 fn remove_unfinished_snapshots(dir: &Path) {
-    use fs2::FileExt;
     let Ok(file) = std::fs::File::open(dir.join("db")) else {
         return;
     };
-    if FileExt::try_lock_exclusive(&file).is_err() {
+    if file.try_lock().is_err() {
         return; // in use: sled's open says so
     }
     if let Ok(entries) = std::fs::read_dir(dir) {
@@ -50,10 +50,12 @@ fn remove_unfinished_snapshots(dir: &Path) {
             }
         }
     }
-    let _ = FileExt::unlock(&file);
+    let _ = file.unlock();
 }
 
+/// Opens the sled database in `path`, creating it if missing, once the ledger's lock is taken.
 pub(crate) fn open_db(path: &Path) -> Result<Sled, StoreError> {
+    let lock = Lock::take(path)?;
     remove_unfinished_snapshots(path);
     let db = sled::Config::new()
         .path(path)
@@ -63,21 +65,30 @@ pub(crate) fn open_db(path: &Path) -> Result<Sled, StoreError> {
     Ok(Sled {
         db: Some(db),
         dir: path.to_owned(),
+        lock: Some(lock),
     })
 }
 
-/// The sled database of a ledger. Dropping it waits until sled's background threads have let
-/// go of the file lock too, so that the ledger can be opened again at once, in this process
-/// as in any other.
+/// The sled database of a ledger, and the ledger's lock. Dropping it waits until sled's
+/// background threads have let go of sled's file lock too, then lets go of the ledger's, so
+/// that the ledger can be opened again at once, in this process as in any other.
 pub struct Sled {
     db: Option<Db>,
     dir: PathBuf,
+    lock: Option<Lock>,
 }
 
 impl Sled {
     /// Opens the sled database in `dir` as the store does, creating it if missing.
     pub fn open(dir: &Path) -> Result<Sled, StoreError> {
         open_db(dir)
+    }
+
+    /// The ledger's lock.
+    pub(crate) fn lock(&self) -> &Lock {
+        self.lock
+            .as_ref()
+            .expect("the lock is held until the database is dropped")
     }
 }
 
@@ -115,9 +126,12 @@ impl Drop for Sled {
                 let _ = closed.send(());
             });
         if closing.is_ok() && on_close.recv_timeout(CLOSE_WAIT).is_err() {
+            // sled's lock stays until the process ends: so does the ledger's.
+            std::mem::forget(self.lock.take());
             return;
         }
         wait_released(&self.dir);
+        drop(self.lock.take());
     }
 }
 
@@ -130,18 +144,17 @@ const RELEASE_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// Waits until nobody holds the lock of the database in `dir` (or [`RELEASE_WAIT`] passed).
 fn wait_released(dir: &Path) {
-    use fs2::FileExt;
     let deadline = std::time::Instant::now() + RELEASE_WAIT;
     let Ok(file) = std::fs::File::open(dir.join("db")) else {
         return;
     };
-    while FileExt::try_lock_exclusive(&file).is_err() {
+    while file.try_lock().is_err() {
         if std::time::Instant::now() >= deadline {
             return;
         }
         std::thread::sleep(std::time::Duration::from_millis(1));
     }
-    let _ = FileExt::unlock(&file);
+    let _ = file.unlock();
 }
 
 impl Ledger {
@@ -298,12 +311,13 @@ pub(crate) fn waiting<T>(
     let mut pause = Duration::from_millis(2);
     loop {
         match attempt() {
-            Err(StoreError::InUse { .. }) if !wait.is_zero() => {
+            Err(StoreError::InUse { holder, .. }) if !wait.is_zero() => {
                 let waited = started.elapsed();
                 if waited >= wait {
                     return Err(StoreError::StillInUse {
                         path: path.to_owned(),
                         waited,
+                        holder,
                     });
                 }
                 // A little jitter, so that waiters polling together do not collide for ever.

@@ -46,7 +46,7 @@ impl Ledger {
                 .map_err(StoreError::Write)?;
             prev = entry.hash;
             previous_time = entry.time;
-            if expected % PROGRESS_EVERY == 0 {
+            if expected.is_multiple_of(PROGRESS_EVERY) {
                 progress(expected);
             }
             expected += 1;
@@ -77,13 +77,13 @@ impl Ledger {
         progress: &mut dyn FnMut(u64),
     ) -> Result<Ledger, ImportError> {
         let target = check_target(path)?;
-        if let Target::Ledger(count) = target {
-            if count > 0 {
-                return Err(ImportError::NotEmpty {
-                    path: path.to_owned(),
-                    count,
-                });
-            }
+        if let Target::Ledger(count) = target
+            && count > 0
+        {
+            return Err(ImportError::NotEmpty {
+                path: path.to_owned(),
+                count,
+            });
         }
         let staging = Staging::new(path)?;
         {

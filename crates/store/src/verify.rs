@@ -485,10 +485,8 @@ fn verify_stored(
     }
     // The first entry has no time before it: its time is always parsed (an empty one too).
     let new_time = expected == 1 || stored.time != previous_time.as_str();
-    if new_time {
-        if let Err(e) = crate::entry::parse_time(stored.time) {
-            return broken(Problem::Unparsable(e.0));
-        }
+    if new_time && let Err(e) = crate::entry::parse_time(stored.time) {
+        return broken(Problem::Unparsable(e.0));
     }
     let event = match crate::entry::parse_event_bytes(stored.event) {
         Ok(event) if event.has_canonical_bytes(stored.event) => event,
