@@ -277,6 +277,7 @@ fn append(ledger: &mut Ledger, input: &[u8], as_json: bool, out: &mut dyn Write)
     let report = ledger.append(batch).map_err(|e| match e {
         AppendError::Invalid(invalid) => anyhow!(invalid),
         AppendError::Store(store) => anyhow!(store).context("nothing of the batch was recorded"),
+        other => anyhow!(other),
     })?;
     if as_json {
         let events: Vec<serde_json::Value> = report

@@ -601,6 +601,7 @@ pub(crate) async fn append(
             ledger.append(batch).map_err(|e| match e {
                 AppendError::Invalid(invalid) => Problem::from(invalid),
                 AppendError::Store(store) => Problem::from(store),
+                other => Problem::internal(other.to_string()),
             })
         })
         .await?;

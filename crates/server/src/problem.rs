@@ -153,7 +153,7 @@ impl From<StoreError> for Problem {
                 StatusCode::BAD_REQUEST,
                 kind::BAD_PARAMETER,
                 "bad parameter",
-                detail,
+                detail.to_string(),
             ),
             other => Problem::internal(other.to_string()),
         }

@@ -67,7 +67,7 @@ pub(crate) const NO_DAY: u32 = u32::MAX;
 /// panic or a guess.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
-pub(crate) struct Malformed(&'static str);
+pub(crate) struct Malformed(pub(crate) &'static str);
 
 /// The writing half of the cache's binary encoding: days and counts as u32 big-endian,
 /// positions as minimal LEB128 varints (most are far below 2^21: three bytes instead of

@@ -49,8 +49,8 @@ pub(crate) fn chunk_first(seq: Seq) -> Seq {
     (seq.max(1) - 1) / CHUNK * CHUNK + 1
 }
 
-fn bad(reason: impl Into<String>) -> EntryError {
-    EntryError(reason.into())
+fn bad(what: &'static str) -> EntryError {
+    EntryError::Chunk(what)
 }
 
 /// Appends one entry's encoding to a chunk's body.
@@ -115,31 +115,32 @@ impl Body {
                     "the chunk is in the uncompressed encoding of layout version 3",
                 ));
             }
-            other => return Err(bad(format!("the chunk has unknown encoding {other}"))),
+            other => return Err(EntryError::ChunkEncoding(other)),
         }
         let len = varint::take(&mut rest).ok_or_else(|| bad("the chunk's length is unreadable"))?;
         let len = usize::try_from(len)
             .ok()
             .filter(|len| *len <= MAX_BODY)
-            .ok_or_else(|| {
-                bad(format!(
-                    "the chunk declares {len} bytes, more than a chunk can hold ({MAX_BODY})"
-                ))
+            .ok_or(EntryError::ChunkTooLarge {
+                declared: len,
+                max: MAX_BODY,
             })?;
         self.0.resize(len, 0);
         match lz4_flex::block::decompress_into(rest, &mut self.0) {
             Ok(n) if n == len => Ok(()),
             Ok(n) => {
                 self.0.clear();
-                Err(bad(format!(
-                    "the chunk unpacks to {n} bytes, not the {len} it declares"
-                )))
+                Err(EntryError::ChunkLength {
+                    declared: len,
+                    actual: n,
+                })
             }
             Err(e) => {
                 self.0.clear();
-                Err(bad(format!(
-                    "the chunk does not unpack to the {len} bytes it declares: {e}"
-                )))
+                Err(EntryError::ChunkUnpack {
+                    declared: len,
+                    reason: e.to_string(),
+                })
             }
         }
     }
@@ -205,7 +206,7 @@ impl<'a> Reader<'a> {
     fn next_entry(&mut self) -> Result<Stored<'a>, EntryError> {
         let short = || bad("the stored entry is cut short");
         if self.seq - self.first >= CHUNK {
-            return Err(bad(format!("the chunk holds more than {CHUNK} entries")));
+            return Err(EntryError::ChunkTooManyEntries(CHUNK));
         }
         let mut rest = self.rest;
         let tag = varint::take(&mut rest)
@@ -324,11 +325,13 @@ impl Writer {
             .map_err(storage(path))?
             .ok_or_else(|| broken(first, "the chunk is missing".into()))?;
         let mut body = Body::default();
-        let mut reader = body.open(first, &value).map_err(|e| broken(first, e.0))?;
+        let mut reader = body
+            .open(first, &value)
+            .map_err(|e| broken(first, e.to_string()))?;
         let mut count = 0;
         let mut time = String::new();
         while let Some(item) = reader.next() {
-            let stored = item.map_err(|e| broken(reader.seq(), e.0))?;
+            let stored = item.map_err(|e| broken(reader.seq(), e.to_string()))?;
             count += 1;
             if stored.time != time {
                 time = stored.time.to_owned();
@@ -402,7 +405,7 @@ mod tests {
     }
 
     fn refusal(value: &[u8]) -> String {
-        Body::default().unpack(value).unwrap_err().0
+        Body::default().unpack(value).unwrap_err().to_string()
     }
 
     #[test]
@@ -432,7 +435,7 @@ mod tests {
         let over = decode(1, &encode(&entries));
         assert!(
             over.as_ref().is_err_and(|(seq, e)| *seq == CHUNK + 1
-                && e.0 == format!("the chunk holds more than {CHUNK} entries")),
+                && e.to_string() == format!("the chunk holds more than {CHUNK} entries")),
             "{over:?}"
         );
     }
@@ -518,11 +521,11 @@ mod tests {
         // An empty body unpacks, and holds no entry.
         assert_eq!(
             decode(7, &pack(b"")).unwrap_err(),
-            (7, EntryError("the chunk is cut short".into()))
+            (7, EntryError::Chunk("the chunk is cut short"))
         );
         assert_eq!(
             decode(7, &pack(&[0; 32])).unwrap_err(),
-            (7, EntryError("the chunk holds no entry".into()))
+            (7, EntryError::Chunk("the chunk holds no entry"))
         );
     }
 
@@ -589,7 +592,7 @@ mod tests {
                         prop_assert_eq!(encode_body(&read), body.bytes());
                     }
                 }
-                Err(e) => prop_assert!(e.0.starts_with("the chunk"), "{}", e.0),
+                Err(e) => prop_assert!(e.to_string().starts_with("the chunk"), "{}", e),
             }
         }
     }

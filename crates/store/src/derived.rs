@@ -32,7 +32,7 @@ use actledger_proof::{Hash, HashReader, leaf_hash, split_stored_hash_index};
 
 use crate::entry::Entry;
 use crate::error::storage;
-use crate::error::{Difference, Finding, Findings, StoreError, Subject, Table};
+use crate::error::{Difference, Finding, Findings, OutOfRange, StoreError, Subject, Table};
 use crate::keys;
 use crate::ledger::{Ledger, encode_cache_record};
 use crate::postings::{self, ACT_BUCKETS, BLOCK_LEN};
@@ -67,9 +67,8 @@ pub(crate) struct Expected<'a> {
 impl<'a> Expected<'a> {
     pub(crate) fn new(ledger: &'a Ledger) -> Result<Expected<'a>, StoreError> {
         let mut secret = [0; 32];
-        getrandom::fill(&mut secret).map_err(|e| StoreError::Damaged {
-            path: ledger.path.clone(),
-            reason: format!("no random key for the comparison of the derived records: {e}"),
+        getrandom::fill(&mut secret).map_err(|e| StoreError::NoRandomKey {
+            reason: e.to_string(),
         })?;
         Ok(Expected {
             ledger,
@@ -696,9 +695,7 @@ impl HashReader for TreeStream {
                 let (level, n) = split_stored_hash_index(index);
                 match self.frontier.get(usize::from(level)) {
                     Some((at, hash)) if *at == n => Ok(*hash),
-                    _ => Err(StoreError::OutOfRange(format!(
-                        "tree hash {index} is not on the right edge of the tree"
-                    ))),
+                    _ => Err(StoreError::OutOfRange(OutOfRange::TreeHash { index })),
                 }
             })
             .collect()

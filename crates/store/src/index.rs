@@ -20,7 +20,7 @@ use crate::cache::{
     counts, decode_all, decode_counts, decode_delegation, decode_departure, decode_segment_block,
     decode_tenure, decode_trip, manifest_key, take_block, unsealed,
 };
-use crate::error::{StoreError, storage};
+use crate::error::{Damage, StoreError, damaged, storage};
 use crate::keys;
 use crate::ledger::Ledger;
 use crate::postings::PostingWriter;
@@ -193,13 +193,8 @@ pub(crate) fn add_index_keys(
 
 impl Ledger {
     /// A cache record whose checksum does not hold.
-    fn tampered(&self, what: &str) -> StoreError {
-        StoreError::Damaged {
-            path: self.path.clone(),
-            reason: format!(
-                "{what} of the query cache fails its checksum (the cache is derived from the log: export, then import into a new ledger, rebuilds it)"
-            ),
-        }
+    fn tampered(&self, what: &'static str) -> StoreError {
+        damaged(&self.path, Damage::CacheChecksum { what })
     }
 
     /// A cached block of segments under `key` (`prefix`, then its first day), its checksum
@@ -223,12 +218,12 @@ impl Ledger {
 
     /// A block whose links do not match its neighbours': one was moved, lost or added.
     fn unlinked(&self, office: &OfficeId) -> StoreError {
-        StoreError::Damaged {
-            path: self.path.clone(),
-            reason: format!(
-                "the query cache of office {office} is inconsistent: a segment is missing or out of place (the cache is derived from the log: export, then import into a new ledger, rebuilds it)"
-            ),
-        }
+        damaged(
+            &self.path,
+            Damage::CacheInconsistent {
+                office: office.to_string(),
+            },
+        )
     }
 
     /// The counts of an office's manifest, if it has one.
@@ -243,11 +238,14 @@ impl Ledger {
             .map_err(|e| self.unreadable("a timeline manifest", e))
     }
 
-    fn unreadable(&self, what: &str, error: impl std::fmt::Display) -> StoreError {
-        StoreError::Damaged {
-            path: self.path.clone(),
-            reason: format!("{what} is unreadable: {error}"),
-        }
+    fn unreadable(&self, what: &'static str, why: impl Into<Why>) -> StoreError {
+        damaged(
+            &self.path,
+            Damage::Unreadable {
+                what,
+                why: why.into().0,
+            },
+        )
     }
 
     fn seqs_under(&self, prefix: &[u8]) -> Result<Vec<Seq>, StoreError> {
@@ -284,6 +282,21 @@ impl Ledger {
             return Ok(None);
         }
         self.memo_sets().map(Some)
+    }
+}
+
+/// Why a record is unreadable: a decoding failure, or words.
+struct Why(&'static str);
+
+impl From<&'static str> for Why {
+    fn from(why: &'static str) -> Why {
+        Why(why)
+    }
+}
+
+impl From<Malformed> for Why {
+    fn from(malformed: Malformed) -> Why {
+        Why(malformed.0)
     }
 }
 

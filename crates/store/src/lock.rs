@@ -36,6 +36,12 @@ impl Lock {
             path: dir.join(LOCK_FILE),
             source,
         };
+        // sled makes the folder when it is missing; the lock goes in first.
+        std::fs::create_dir_all(dir).map_err(|source| StoreError::Io {
+            what: "creating".into(),
+            path: dir.to_owned(),
+            source,
+        })?;
         let file = File::options()
             .read(true)
             .write(true)

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use sled::{Batch, Db};
 
 use crate::entry::{Head, LAYOUT_VERSION};
-use crate::error::{StoreError, Verdict, damaged, storage};
+use crate::error::{Damage, StoreError, Verdict, damaged, storage};
 use crate::index::Memo;
 use crate::keys;
 use crate::ledger::{Faults, HeadRecord, Ledger, encode_cache_record, encode_head, read_head};
@@ -168,10 +168,12 @@ impl Ledger {
             });
         }
         let staging = Staging::new(path)?;
-        {
+        let build = || {
             let db = open_db(staging.path())?;
-            Ledger::write_new_meta(&db, staging.path())?;
-        }
+            Ledger::write_new_meta(&db, staging.path())
+        };
+        // An error names the user's path, never the folder the ledger was built in.
+        build().map_err(|e| e.moved(staging.path(), path))?;
         staging.finish(false)?;
         Ledger::open(path)
     }
@@ -202,11 +204,10 @@ impl Ledger {
         if !consistent {
             return Err(damaged(
                 path,
-                format!(
-                    "its head record says {} entries ending in {}, which is not its last stored entry (run verify)",
-                    ledger.head.count,
-                    hex::encode(ledger.head.hash)
-                ),
+                Damage::HeadNotLast {
+                    count: ledger.head.count,
+                    hash: ledger.head.hash,
+                },
             ));
         }
         ledger.ensure_cache()?;
@@ -261,7 +262,7 @@ impl Ledger {
 
     /// The ledger of an open database, given its head record.
     fn from_db(path: &Path, db: Sled, head: HeadRecord) -> Result<Ledger, StoreError> {
-        let (head, last_time) = head.map_err(|reason| damaged(path, reason))?;
+        let (head, last_time) = head.map_err(|reason| damaged(path, Damage::HeadRecord(reason)))?;
         Ok(Ledger {
             path: path.to_owned(),
             db,
@@ -289,7 +290,7 @@ impl Ledger {
         };
         let found = <[u8; 4]>::try_from(format.as_ref())
             .map(u32::from_be_bytes)
-            .map_err(|_| damaged(path, "its format record is unreadable"))?;
+            .map_err(|_| damaged(path, Damage::FormatRecord))?;
         if found != LAYOUT_VERSION {
             return Err(StoreError::UnsupportedFormat {
                 path: path.to_owned(),

@@ -71,13 +71,8 @@ fn take_list(bytes: &mut &[u8]) -> Option<Vec<Seq>> {
     Some(seqs)
 }
 
-fn malformed(path: &Path, what: &str) -> StoreError {
-    StoreError::Damaged {
-        path: path.to_owned(),
-        reason: format!(
-            "{what} of the indexes is malformed (the indexes are derived from the log: export, then import into a new ledger, rebuilds them)"
-        ),
-    }
+fn malformed(path: &Path, what: &'static str) -> StoreError {
+    crate::error::damaged(path, crate::error::Damage::Index { what })
 }
 
 /// Decodes an `O` or `P` block stored under `key`, whose prefix is `prefix`.

@@ -6,7 +6,7 @@ use sled::Batch;
 use actledger_core::Seq;
 use actledger_proof::{Checkpoint, ConsistencyProof, Hash, InclusionProof, SignerKey};
 
-use crate::error::{StoreError, damaged, storage};
+use crate::error::{Damage, OutOfRange, StoreError, damaged, storage};
 use crate::keys;
 use crate::ledger::Ledger;
 use crate::tree::{self, StoredTree, TreeAppender, tree_error};
@@ -53,10 +53,10 @@ impl Ledger {
 
     fn check_size(&self, size: u64) -> Result<(), StoreError> {
         if size > self.head.count {
-            return Err(StoreError::OutOfRange(format!(
-                "tree size {size}: the ledger holds {} entries",
-                self.head.count
-            )));
+            return Err(StoreError::OutOfRange(OutOfRange::TreeSize {
+                size,
+                count: self.head.count,
+            }));
         }
         Ok(())
     }
@@ -71,13 +71,11 @@ impl Ledger {
     pub fn inclusion_proof(&self, seq: Seq, size: u64) -> Result<InclusionProof, StoreError> {
         self.check_size(size)?;
         if seq == 0 || seq > size {
-            return Err(StoreError::OutOfRange(format!(
-                "entry {seq} is not in a tree of {size} entries"
-            )));
+            return Err(StoreError::OutOfRange(OutOfRange::NotInTree { seq, size }));
         }
         let entry = self
             .entry(seq)?
-            .ok_or_else(|| damaged(&self.path, format!("entry {seq} is missing")))?;
+            .ok_or_else(|| damaged(&self.path, Damage::MissingEntry { seq }))?;
         let line = entry.export_line();
         let line = line.strip_suffix('\n').unwrap_or(&line).to_owned();
         InclusionProof::generate(seq, size, line, &self.stored_tree())
@@ -93,9 +91,10 @@ impl Ledger {
     ) -> Result<ConsistencyProof, StoreError> {
         self.check_size(second)?;
         if first == 0 || first > second {
-            return Err(StoreError::OutOfRange(format!(
-                "no consistency proof from {first} to {second} entries: the first size must be from 1 to the second"
-            )));
+            return Err(StoreError::OutOfRange(OutOfRange::ConsistencySizes {
+                first,
+                second,
+            }));
         }
         ConsistencyProof::generate(first, second, &self.stored_tree())
             .map_err(|e| tree_error(&self.path, e))
@@ -106,6 +105,8 @@ impl Ledger {
         let root = self.tree_root(self.head.count)?;
         Checkpoint::new(key.name(), self.head.count, root)
             .sign(key)
-            .map_err(|e| StoreError::OutOfRange(format!("signing the checkpoint: {e}")))
+            .map_err(|e| StoreError::Signing {
+                reason: e.to_string(),
+            })
     }
 }

@@ -7,7 +7,7 @@ use actledger_core::{Event, Seq};
 
 use crate::chunk;
 use crate::entry::{Entry, EntryError, Stored};
-use crate::error::{Problem, StoreError, damaged, storage};
+use crate::error::{Damage, Problem, StoreError, damaged, storage};
 use crate::keys;
 use crate::ledger::Ledger;
 
@@ -19,17 +19,9 @@ impl Ledger {
             return Ok(None);
         };
         let (key, value) = item.map_err(storage(&self.path))?;
-        let first = keys::entry_seq(&key)
-            .ok_or_else(|| damaged(&self.path, "an entry key is malformed"))?;
-        let unreadable = |e: EntryError| {
-            damaged(
-                &self.path,
-                format!(
-                    "its last chunk of entries is unreadable: {} (run verify)",
-                    e.0
-                ),
-            )
-        };
+        let first = keys::entry_seq(&key).ok_or_else(|| damaged(&self.path, Damage::EntryKey))?;
+        let unreadable =
+            |error: EntryError| damaged(&self.path, Damage::Entry { seq: first, error });
         let mut last = None;
         let mut body = chunk::Body::default();
         for stored in body.open(first, &value).map_err(unreadable)? {
@@ -175,7 +167,7 @@ impl Ledger {
             })?;
             crate::entry::parse_time(&time).map_err(|e| StoreError::Broken {
                 seq,
-                problem: Problem::Unparsable(e.0),
+                problem: Problem::Unparsable(e.to_string()),
             })
         };
         // Invariant: entries below `low` are at or before t; entries from `high` on are after.
@@ -195,7 +187,7 @@ impl Ledger {
     pub(crate) fn read_event(&self, seq: Seq) -> Result<Event, StoreError> {
         match self.with_stored(seq, |stored| crate::entry::parse_event_bytes(stored.event))? {
             Some(event) => event.map_err(|e| unparsable(seq, e)),
-            None => Err(unparsable(seq, EntryError("the entry is missing".into()))),
+            None => Err(unparsable(seq, EntryError::Missing)),
         }
     }
 }
@@ -204,7 +196,7 @@ impl Ledger {
 pub(crate) fn unparsable(seq: Seq, e: EntryError) -> StoreError {
     StoreError::Broken {
         seq,
-        problem: Problem::Unparsable(e.0),
+        problem: Problem::Unparsable(e.to_string()),
     }
 }
 

@@ -154,7 +154,7 @@ impl<'a> ReadAhead<'a> {
             ends.push(bytes.len());
         })?;
         if let Some(seq) = missing {
-            return Err(unparsable(seq, EntryError("the entry is missing".into())));
+            return Err(unparsable(seq, EntryError::Missing));
         }
         Ok(ReadAhead {
             ledger,

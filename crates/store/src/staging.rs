@@ -63,10 +63,8 @@ impl Staging {
             std::fs::remove_dir_all(&target).map_err(io_error("removing", &target))?;
         }
         let built = self.path().to_owned();
-        std::fs::rename(&built, &target).map_err(io_error(
-            &format!("moving the new ledger from {} to", built.display()),
-            &target,
-        ))?;
+        std::fs::rename(&built, &target)
+            .map_err(io_error("moving the new ledger into place at", &target))?;
         // Moved: nothing is left to clean up.
         if let Some(dir) = self.dir.take() {
             let _ = dir.keep();

@@ -8,7 +8,7 @@ use sled::Batch;
 use actledger_core::{BatchError, InputEvent, Outcome, Seq, validate_batch};
 
 use crate::entry::{Entry, Head, ZERO_HASH};
-use crate::error::{ImportError, Problem, StoreError, storage};
+use crate::error::{ImportError, LineProblem, Problem, StoreError, storage};
 use crate::index::Memo;
 use crate::keys;
 use crate::ledger::{Faults, Ledger, encode_head};
@@ -86,7 +86,7 @@ impl Ledger {
             });
         }
         let staging = Staging::new(path)?;
-        {
+        let mut build = || -> Result<(), ImportError> {
             let db = open_db(staging.path())?;
             Ledger::write_new_meta(&db, staging.path())?;
             let mut ledger = Ledger {
@@ -100,7 +100,13 @@ impl Ledger {
             };
             ledger.import_lines(input, progress)?;
             ledger.rebuild_cache()?;
-        }
+            Ok(())
+        };
+        // A refusal names the user's path, never the folder the ledger was built in.
+        build().map_err(|e| match e {
+            ImportError::Store(store) => ImportError::Store(store.moved(staging.path(), path)),
+            other => other,
+        })?;
         staging.finish(matches!(target, Target::Ledger(_)))?;
         Ok(Ledger::open(path)?)
     }
@@ -129,17 +135,15 @@ impl Ledger {
             }
             line += 1;
             bytes += read as u64;
-            let refuse = |reason: String| ImportError::Line { line, reason };
+            let refuse = |problem: LineProblem| ImportError::Line { line, problem };
             if !buf.ends_with(b"\n") {
-                return Err(refuse(
-                    "does not end with a newline (export ends every line with one)".into(),
-                ));
+                return Err(refuse(LineProblem::NoNewline));
             }
             let checked_time = (line > 1).then_some(previous_time.as_str());
             let (entry, event) = crate::entry::parse_export_line_event(&buf, checked_time)
-                .map_err(|e| refuse(format!("not an export line: {e}")))?;
+                .map_err(|e| refuse(LineProblem::NotAnExportLine(e)))?;
             if let Some(problem) = check_entry(&entry, line, &prev, &previous_time) {
-                return Err(refuse(problem.to_string()));
+                return Err(refuse(LineProblem::Chain(problem)));
             }
             prev = entry.hash;
             previous_time.clone_from(&entry.time);
@@ -168,10 +172,7 @@ impl Ledger {
         let valid = validate_batch(&*self, inputs).map_err(|e| match e {
             BatchError::Invalid(invalid) => ImportError::Line {
                 line: invalid.line as u64,
-                reason: match &invalid.field {
-                    Some(field) => format!("field {field:?}: {}", invalid.reason),
-                    None => invalid.reason.clone(),
-                },
+                problem: LineProblem::Invalid(invalid),
             },
             BatchError::Ledger(store) => ImportError::Store(store),
         })?;
@@ -179,9 +180,7 @@ impl Ledger {
             if let Outcome::AlreadyRecorded(seq) = outcome {
                 return Err(ImportError::Line {
                     line: *line as u64,
-                    reason: format!(
-                        "repeats the event of entry {seq}: a ledger never records one event twice"
-                    ),
+                    problem: LineProblem::Repeats { seq: *seq },
                 });
             }
         }

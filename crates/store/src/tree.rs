@@ -19,7 +19,7 @@ use sled::Db;
 
 use crate::entry::Entry;
 use crate::error::StoreError;
-use crate::error::storage;
+use crate::error::{Damage, damaged, storage};
 use crate::keys;
 use crate::writes::Writes;
 
@@ -48,9 +48,13 @@ pub const TILE_LEN: u64 = 128;
 const HASH_LEN: usize = 32;
 
 fn read_one(db: &Db, path: &Path, index: u64) -> Result<Hash, StoreError> {
-    let missing = || StoreError::Damaged {
-        path: path.to_owned(),
-        reason: format!("the stored tree hash {index} is missing or malformed"),
+    let missing = || {
+        damaged(
+            path,
+            Damage::TreeHashes {
+                reason: format!("the stored tree hash {index} is missing or malformed"),
+            },
+        )
     };
     let value = db
         .get(keys::tree_hash(index / TILE_LEN))
@@ -123,13 +127,15 @@ impl<'a> TreeAppender<'a> {
             match stored {
                 Some(value) if value.len() >= kept => bytes.extend_from_slice(&value[..kept]),
                 _ => {
-                    return Err(StoreError::Damaged {
-                        path: path.to_owned(),
-                        reason: format!(
-                            "the stored tree hashes before {} are missing",
-                            self.first_index
-                        ),
-                    });
+                    return Err(damaged(
+                        path,
+                        Damage::TreeHashes {
+                            reason: format!(
+                                "the stored tree hashes before {} are missing",
+                                self.first_index
+                            ),
+                        },
+                    ));
                 }
             }
         }
@@ -154,15 +160,14 @@ impl HashReader for TreeAppender<'_> {
         indexes
             .iter()
             .map(|&index| match index.checked_sub(self.first_index) {
-                Some(offset) => {
-                    self.pending
-                        .get(offset as usize)
-                        .copied()
-                        .ok_or_else(|| StoreError::Damaged {
-                            path: self.stored.path.to_owned(),
+                Some(offset) => self.pending.get(offset as usize).copied().ok_or_else(|| {
+                    damaged(
+                        self.stored.path,
+                        Damage::TreeHashes {
                             reason: format!("tree hash {index} asked before it was computed"),
-                        })
-                }
+                        },
+                    )
+                }),
                 None => read_one(self.stored.db, self.stored.path, index),
             })
             .collect()
@@ -183,9 +188,11 @@ pub(crate) fn stored_leaves(db: &Db, path: &Path) -> Result<u64, StoreError> {
 pub(crate) fn tree_error(path: &Path, error: TreeError<StoreError>) -> StoreError {
     match error {
         TreeError::Read(store) => store,
-        other => StoreError::Damaged {
-            path: path.to_owned(),
-            reason: format!("the stored Merkle tree: {other}"),
-        },
+        other => damaged(
+            path,
+            Damage::TreeHashes {
+                reason: other.to_string(),
+            },
+        ),
     }
 }

@@ -138,7 +138,7 @@ impl ChunkToCheck {
             Err(e) => {
                 return Some(Verdict::Broken {
                     seq: self.first,
-                    problem: Problem::Unparsable(e.0),
+                    problem: Problem::Unparsable(e.to_string()),
                 });
             }
         };
@@ -469,7 +469,7 @@ fn verify_stored(
     };
     let stored = match item {
         Ok(stored) => stored,
-        Err(e) => return broken(Problem::Unparsable(e.0)),
+        Err(e) => return broken(Problem::Unparsable(e.to_string())),
     };
     if let Some(problem) = check_fields(
         stored.seq,
@@ -486,7 +486,7 @@ fn verify_stored(
     // The first entry has no time before it: its time is always parsed (an empty one too).
     let new_time = expected == 1 || stored.time != previous_time.as_str();
     if new_time && let Err(e) = crate::entry::parse_time(stored.time) {
-        return broken(Problem::Unparsable(e.0));
+        return broken(Problem::Unparsable(e.to_string()));
     }
     let event = match crate::entry::parse_event_bytes(stored.event) {
         Ok(event) if event.has_canonical_bytes(stored.event) => event,
@@ -495,7 +495,7 @@ fn verify_stored(
                 "its event is not in canonical form".into(),
             ));
         }
-        Err(e) => return broken(Problem::Unparsable(e.0)),
+        Err(e) => return broken(Problem::Unparsable(e.to_string())),
     };
     on_entry(&stored, &event);
     *prev = stored.hash;
