@@ -116,22 +116,23 @@ impl Drop for Sled {
         // sled flushes when the database is dropped. After a failed write (a full disk), that
         // flush can wait forever for a buffer that will never be written. Nothing
         // acknowledged depends on it (every append flushes before it returns), so it gets a
-        // bounded time on a thread of its own; past that, the handle is abandoned and the
-        // operating system releases the lock when the process ends.
+        // bounded time on a thread of its own; past that, the handle is abandoned to that
+        // thread, which lets go of the ledger's lock once sled has let go of its own (or the
+        // operating system does, when the process ends).
+        let lock = self.lock.take();
+        let dir = self.dir.clone();
         let (closed, on_close) = std::sync::mpsc::channel();
         let closing = std::thread::Builder::new()
             .name("sled-close".into())
             .spawn(move || {
                 drop(db);
+                wait_released(&dir);
+                drop(lock);
                 let _ = closed.send(());
             });
-        if closing.is_ok() && on_close.recv_timeout(CLOSE_WAIT).is_err() {
-            // sled's lock stays until the process ends: so does the ledger's.
-            std::mem::forget(self.lock.take());
-            return;
+        if closing.is_ok() {
+            let _ = on_close.recv_timeout(CLOSE_WAIT);
         }
-        wait_released(&self.dir);
-        drop(self.lock.take());
     }
 }
 
