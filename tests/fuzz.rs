@@ -151,10 +151,10 @@ fn stored_body(body: &[u8]) {
         let _ = entry.recorded_at();
         // Whatever was stored as UTF-8, its export line is either refused or read back as
         // the same entry (the store writes only UTF-8 events; verification refuses any other).
-        if std::str::from_utf8(&entry.event).is_ok() {
-            if let Ok(again) = Entry::parse_export_line(entry.export_line().as_bytes()) {
-                assert_eq!(again, entry);
-            }
+        if std::str::from_utf8(&entry.event).is_ok()
+            && let Ok(again) = Entry::parse_export_line(entry.export_line().as_bytes())
+        {
+            assert_eq!(again, entry);
         }
     }
 }

@@ -142,10 +142,6 @@ pub(crate) fn store_error(error: StoreError, path: &Path) -> anyhow::Error {
             path.display(),
             path.display()
         ),
-        StoreError::InUse { path: held } => match actledger_server::server_holding(&held) {
-            Some(info) => anyhow!("the ledger at {} is held by {info}", held.display()),
-            None => StoreError::InUse { path: held }.into(),
-        },
         other => other.into(),
     }
 }
@@ -218,6 +214,7 @@ fn append(ledger: &mut Ledger, input: &[u8], as_json: bool, out: &mut dyn Write)
     let report = ledger.append(batch).map_err(|e| match e {
         AppendError::Invalid(invalid) => anyhow!(invalid),
         AppendError::Store(store) => anyhow!(store).context("nothing of the batch was recorded"),
+        other => anyhow!(other),
     })?;
     print(
         out,

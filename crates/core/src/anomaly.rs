@@ -386,10 +386,10 @@ fn revoked_twice<I: Indexed>(ledger: &I, as_of: Seq) -> Result<Vec<Anomaly>, I::
     let mut by_target: BTreeMap<ActId, Vec<Seq>> = BTreeMap::new();
     for seq in 1..=as_of {
         let event = ledger.event(seq)?;
-        if let Event::ActRevoked(r) = &event {
-            if live.is_live(seq, &event)? {
-                by_target.entry(r.revokes.clone()).or_default().push(seq);
-            }
+        if let Event::ActRevoked(r) = &event
+            && live.is_live(seq, &event)?
+        {
+            by_target.entry(r.revokes.clone()).or_default().push(seq);
         }
     }
     Ok(by_target

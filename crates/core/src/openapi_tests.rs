@@ -29,12 +29,11 @@ fn resolve<'a>(schemas: &'a serde_json::Map<String, Value>, property: &'a Value)
         let name = name.trim_start_matches("#/components/schemas/");
         return resolve(schemas, &schemas[name]);
     }
-    if let Some(Value::Array(choices)) = property.get("oneOf") {
-        if let [null, other] = choices.as_slice() {
-            if null == &json!({"type": "null"}) {
-                return resolve(schemas, other);
-            }
-        }
+    if let Some(Value::Array(choices)) = property.get("oneOf")
+        && let [null, other] = choices.as_slice()
+        && null == &json!({"type": "null"})
+    {
+        return resolve(schemas, other);
     }
     property
 }

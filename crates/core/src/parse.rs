@@ -130,13 +130,13 @@ pub fn parse_batch(input: &[u8]) -> Result<Vec<InputEvent>, InvalidEvent> {
 
     // A first line that is valid JSON so far but ends early starts a multi-line object.
     let first_line = strip_cr(lines[first]);
-    if first_line.len() <= MAX_EVENT_BYTES && std::str::from_utf8(first_line).is_ok() {
-        if let Err(e) = serde_json::from_slice::<IgnoredAny>(first_line) {
-            if e.is_eof() {
-                let start: usize = lines[..first].iter().map(|l| l.len() + 1).sum();
-                return parse_multiline(&input[start..], first + 1).map(|e| vec![e]);
-            }
-        }
+    if first_line.len() <= MAX_EVENT_BYTES
+        && std::str::from_utf8(first_line).is_ok()
+        && let Err(e) = serde_json::from_slice::<IgnoredAny>(first_line)
+        && e.is_eof()
+    {
+        let start: usize = lines[..first].iter().map(|l| l.len() + 1).sum();
+        return parse_multiline(&input[start..], first + 1).map(|e| vec![e]);
     }
 
     let mut events = Vec::new();

@@ -161,12 +161,11 @@ pub fn require_office<R: Recorded>(
         .cloned()
         .collect();
     let names: Vec<&str> = known.iter().map(OfficeId::as_str).collect();
-    if let Some(close) = closest(office, &names) {
-        if let Ok(id) = OfficeId::new(close) {
-            if !suggestions.contains(&id) {
-                suggestions.push(id);
-            }
-        }
+    if let Some(close) = closest(office, &names)
+        && let Ok(id) = OfficeId::new(close)
+        && !suggestions.contains(&id)
+    {
+        suggestions.push(id);
     }
     Err(QueryError::UnknownOffice {
         office: office.to_owned(),
@@ -221,10 +220,10 @@ pub fn name_of<R: Recorded>(
             continue;
         }
         let event = ledger.event(seq)?;
-        if let Some(name) = event.person_name() {
-            if !live.is_retracted(seq)? {
-                return Ok(Some(name.to_owned()));
-            }
+        if let Some(name) = event.person_name()
+            && !live.is_retracted(seq)?
+        {
+            return Ok(Some(name.to_owned()));
         }
     }
     Ok(None)
@@ -242,12 +241,11 @@ pub fn office_name<R: Recorded>(
         if seq > as_of {
             continue;
         }
-        if let Event::Appointed(appointed) = ledger.event(seq)? {
-            if let Some(name) = appointed.office_name {
-                if !live.is_retracted(seq)? {
-                    return Ok(Some(name));
-                }
-            }
+        if let Event::Appointed(appointed) = ledger.event(seq)?
+            && let Some(name) = appointed.office_name
+            && !live.is_retracted(seq)?
+        {
+            return Ok(Some(name));
         }
     }
     Ok(None)
@@ -434,20 +432,19 @@ pub fn history<I: Indexed>(
     // Acting periods: runs of segments with the same delegation in charge.
     let mut previous: Option<&Segment> = None;
     for segment in &timeline.segments {
-        if let Some(before) = previous {
-            if before.until.next() != Some(segment.from) {
-                if let Some(from) = before.until.next() {
-                    rows.push(HistoryRow {
-                        capacity: Role::Vacant,
-                        person: None,
-                        name: None,
-                        from,
-                        until: segment.from.prev(),
-                        basis: vec![],
-                        events: vec![],
-                    });
-                }
-            }
+        if let Some(before) = previous
+            && before.until.next() != Some(segment.from)
+            && let Some(from) = before.until.next()
+        {
+            rows.push(HistoryRow {
+                capacity: Role::Vacant,
+                person: None,
+                name: None,
+                from,
+                until: segment.from.prev(),
+                basis: vec![],
+                events: vec![],
+            });
         }
         if let Some(acting) = &segment.acting {
             let continues = previous.is_some_and(|p| {

@@ -303,11 +303,12 @@ fn oracle_accepts(before: &[Ev], ev: &Ev) -> bool {
             while grew {
                 grew = false;
                 for e in before {
-                    if let Ev::Revoked { act: a, revokes: r } = *e {
-                        if reached.contains(&a) && !reached.contains(&r) {
-                            reached.push(r);
-                            grew = true;
-                        }
+                    if let Ev::Revoked { act: a, revokes: r } = *e
+                        && reached.contains(&a)
+                        && !reached.contains(&r)
+                    {
+                        reached.push(r);
+                        grew = true;
                     }
                 }
             }
@@ -395,11 +396,11 @@ impl<'a> Replay<'a> {
                 on,
                 ..
             } = *e
+                && o == office
+                && on <= d
+                && best.is_none_or(|(b_on, b_i, _)| (on, i) > (b_on, b_i))
             {
-                if o == office && on <= d && best.is_none_or(|(b_on, b_i, _)| (on, i) > (b_on, b_i))
-                {
-                    best = Some((on, i, person));
-                }
+                best = Some((on, i, person));
             }
         }
         let (on, i, person) = best?;
@@ -533,10 +534,10 @@ impl<'a> Replay<'a> {
                 } if p == person => Some(n),
                 _ => None,
             };
-            if let Some(n) = named {
-                if !retracted(self.evs, i) {
-                    found = Some(NAMES[usize::from(n)].to_owned());
-                }
+            if let Some(n) = named
+                && !retracted(self.evs, i)
+            {
+                found = Some(NAMES[usize::from(n)].to_owned());
             }
         }
         found
@@ -622,18 +623,18 @@ impl<'a> Replay<'a> {
         let mut gap: Option<(i32, i32)> = None;
         for d in days() {
             if held(d) {
-                if let Some((from, until)) = gap.take() {
-                    if days().any(|e| e < from && held(e)) {
-                        rows.push(Row {
-                            capacity: "vacant",
-                            person: None,
-                            name: None,
-                            from: day(from).to_string(),
-                            until: Some(day(until).to_string()),
-                            basis: vec![],
-                            events: vec![],
-                        });
-                    }
+                if let Some((from, until)) = gap.take()
+                    && days().any(|e| e < from && held(e))
+                {
+                    rows.push(Row {
+                        capacity: "vacant",
+                        person: None,
+                        name: None,
+                        from: day(from).to_string(),
+                        until: Some(day(until).to_string()),
+                        basis: vec![],
+                        events: vec![],
+                    });
                 }
             } else {
                 gap = Some(gap.map_or((d, d), |(from, _)| (from, d)));

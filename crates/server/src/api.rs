@@ -420,20 +420,21 @@ pub(crate) async fn append(
         .await
         .map_err(|_| too_large(limit))?;
     let batch = parse_batch(&bytes)?;
-    if input == Input::Json {
-        if let Some(second) = batch.get(1) {
-            return Err(Problem::from(InvalidEvent {
+    if input == Input::Json
+        && let Some(second) = batch.get(1)
+    {
+        return Err(Problem::from(InvalidEvent {
                 line: second.line,
                 field: None,
                 reason: "application/json carries one event: send a batch as application/x-ndjson, one event a line".into(),
             }));
-        }
     }
     let report = app
         .write(move |ledger| {
             ledger.append(batch).map_err(|e| match e {
                 AppendError::Invalid(invalid) => Problem::from(invalid),
                 AppendError::Store(store) => Problem::from(store),
+                other => Problem::internal(other.to_string()),
             })
         })
         .await?;

@@ -207,13 +207,13 @@ pub(crate) async fn office(
     let on = params::optional_day("on", query.on.as_deref())?;
     let from = params::optional_day("from", query.from.as_deref())?;
     let until = params::optional_day("until", query.until.as_deref())?;
-    if let (Some(from), Some(until)) = (from, until) {
-        if from > until {
-            return Err(Problem::bad_parameter(
-                "until",
-                format!("until={until} is before from={from}"),
-            ));
-        }
+    if let (Some(from), Some(until)) = (from, until)
+        && from > until
+    {
+        return Err(Problem::bad_parameter(
+            "until",
+            format!("until={until} is before from={from}"),
+        ));
     }
     let as_of_text = query.as_of.clone().filter(|t| !t.is_empty());
     let as_of = params::as_of(as_of_text.as_deref())?;

@@ -11,9 +11,9 @@
 //! consistency proofs, a checkpoint signed with the server's key) and HTML pages for people:
 //! an office's timeline drawn as inline SVG, with the same data as a table.
 //!
-//! The server owns the ledger while it runs (sled allows one opener) and says so: it writes a
-//! marker file into the ledger's folder, so that a command that finds the ledger in use can
-//! tell who holds it ([`server_holding`]).
+//! The server owns the ledger while it runs (the store allows one opener) and says so: it
+//! describes itself as the ledger's holder ([`Ledger::describe_holder`]), so that a command that
+//! finds the ledger in use can tell who holds it.
 //!
 //! ```
 //! use actledger_server::{AppState, Limits, router};
@@ -35,7 +35,6 @@
 
 mod api;
 mod html;
-mod marker;
 mod openapi;
 mod params;
 mod problem;
@@ -46,12 +45,12 @@ mod server;
 mod svg;
 mod token;
 
-pub use marker::{MARKER_FILE, ServerInfo, server_holding};
 pub use openapi::openapi_json;
 pub use routes::{AppState, Limits, Verified, router};
 pub use secret::write_secret_file;
 pub use server::{
-    DEFAULT_ADDR, Server, ServerConfig, ServerError, serve, serve_blocking, shutdown_signal,
+    DEFAULT_ADDR, Server, ServerConfig, ServerError, ServerInfo, serve, serve_blocking,
+    shutdown_signal,
 };
 pub use token::{TOKEN_BYTES, load_or_create_token};
 

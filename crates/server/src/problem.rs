@@ -168,7 +168,7 @@ impl From<StoreError> for Problem {
                 StatusCode::BAD_REQUEST,
                 kind::BAD_PARAMETER,
                 "bad parameter",
-                detail,
+                detail.to_string(),
             ),
             other => Problem::internal(with_causes(&other)),
         }

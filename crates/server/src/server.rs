@@ -1,4 +1,4 @@
-//! Running the server: open the ledger, read the token, bind, leave the marker, serve until a
+//! Running the server: open the ledger, read the token, bind, say who holds the ledger, serve until a
 //! signal, finish the requests in flight, let go of the ledger.
 
 use std::future::Future;
@@ -9,7 +9,6 @@ use std::sync::Arc;
 use actledger_proof::SignerKey;
 use actledger_store::{Ledger, StoreError};
 
-use crate::marker::{Marker, ServerInfo, server_holding};
 use crate::routes::{AppState, Limits, router};
 use crate::token::load_or_create_token;
 
@@ -46,6 +45,29 @@ impl ServerConfig {
     }
 }
 
+/// A server that holds a ledger: where it listens and which process it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerInfo {
+    /// The address it listens on.
+    pub addr: SocketAddr,
+    /// Its process id.
+    pub pid: u32,
+}
+
+impl ServerInfo {
+    /// The base URL of the server (`http://ADDR`).
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+}
+
+/// How the server describes itself as the ledger's holder, and in its first line of output.
+impl std::fmt::Display for ServerInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "actledger serve at {} (pid {})", self.url(), self.pid)
+    }
+}
+
 /// Why the server could not start or stopped with an error.
 ///
 /// A message names what failed; an I/O error behind it is its [`source`](std::error::Error::source),
@@ -67,14 +89,6 @@ pub enum ServerError {
         path: PathBuf,
         /// What verification found.
         verdict: Box<actledger_store::Verdict>,
-    },
-    /// Another server holds the ledger.
-    #[error("the ledger at {} is held by {info}", .path.display())]
-    HeldByServer {
-        /// The ledger's folder.
-        path: PathBuf,
-        /// The server that holds it.
-        info: ServerInfo,
     },
     /// The token file could not be read or made.
     #[error("{what} the token file {}", .path.display())]
@@ -110,15 +124,6 @@ pub enum ServerError {
         #[source]
         source: std::io::Error,
     },
-    /// The marker could not be written into the ledger's folder.
-    #[error("writing the server marker into {}", .path.display())]
-    Marker {
-        /// The ledger's folder.
-        path: PathBuf,
-        /// The I/O error.
-        #[source]
-        source: std::io::Error,
-    },
     /// Serving failed.
     #[error("serving HTTP")]
     Serve(#[source] std::io::Error),
@@ -136,7 +141,6 @@ pub struct Server {
     listener: tokio::net::TcpListener,
     state: AppState,
     info: ServerInfo,
-    marker: Marker,
     token_created: Option<PathBuf>,
 }
 
@@ -146,16 +150,6 @@ async fn blocking<T: Send + 'static>(
     tokio::task::spawn_blocking(f)
         .await
         .map_err(|e| ServerError::Task(e.to_string()))
-}
-
-fn open(path: &Path) -> Result<Ledger, ServerError> {
-    Ledger::open(path).map_err(|e| match e {
-        StoreError::InUse { path } => match server_holding(&path) {
-            Some(info) => ServerError::HeldByServer { path, info },
-            None => ServerError::Store(StoreError::InUse { path }),
-        },
-        other => ServerError::Store(other),
-    })
 }
 
 fn read_signer(path: &Path) -> Result<SignerKey, ServerError> {
@@ -170,10 +164,10 @@ fn read_signer(path: &Path) -> Result<SignerKey, ServerError> {
 
 impl Server {
     /// Opens the ledger (holding its lock from now on), reads the signer key, reads or makes
-    /// the token, listens on the address and writes the marker.
+    /// the token, listens on the address and describes itself as the ledger's holder.
     pub async fn bind(config: ServerConfig) -> Result<Server, ServerError> {
         let path = config.ledger.clone();
-        let ledger = blocking(move || open(&path)).await??;
+        let ledger = blocking(move || Ledger::open(&path)).await??;
         // Derived records can be edited while no server runs: every record an answer is read
         // from is compared with the log before the first answer (docs/DESIGN.md).
         let (ledger, verdict) = blocking(move || {
@@ -222,10 +216,12 @@ impl Server {
             addr: config.addr,
             source,
         })?;
-        let marker = Marker::write(&config.ledger, addr).map_err(|source| ServerError::Marker {
-            path: config.ledger.clone(),
-            source,
-        })?;
+        let info = ServerInfo {
+            addr,
+            pid: std::process::id(),
+        };
+        // An opener refused while the server runs is told which server holds the ledger.
+        ledger.describe_holder(&info.to_string())?;
         let mut state =
             AppState::new(ledger, token.as_deref(), config.limits).with_verified(verified);
         if let Some(key) = signer {
@@ -234,11 +230,7 @@ impl Server {
         Ok(Server {
             listener,
             state,
-            info: ServerInfo {
-                addr,
-                pid: std::process::id(),
-            },
-            marker,
+            info,
             token_created,
         })
     }
@@ -254,23 +246,19 @@ impl Server {
     }
 
     /// Serves until `shutdown` completes, then stops taking connections, finishes the
-    /// requests in flight, removes the marker and lets go of the ledger.
+    /// requests in flight and lets go of the ledger.
     pub async fn run_until(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), ServerError> {
         let Server {
-            listener,
-            state,
-            marker,
-            ..
+            listener, state, ..
         } = self;
         let ledger = Arc::clone(&state.ledger);
         let served = axum::serve(listener, router(state))
             .with_graceful_shutdown(shutdown)
             .await
             .map_err(ServerError::Serve);
-        drop(marker);
         // Dropping the ledger waits for sled to release its lock: off the async threads.
         blocking(move || drop(ledger)).await?;
         served

@@ -53,7 +53,7 @@ fn generate(n: usize) -> Vec<String> {
         lines.push(line);
         let other = (office + 1 + round % (OFFICES - 1)) % OFFICES;
         match (&titular[office], &titular[other]) {
-            (Some(person), Some(delegate)) if round % 8 != 0 => {
+            (Some(person), Some(delegate)) if !round.is_multiple_of(8) => {
                 lines.push(format!(
                     r#"{{"type":"trip_authorized","act":"{act}","person":"{person}","office":"OFFICE-{office:02}","from":"{}","until":"{}","destination":"Lima"}}"#,
                     day(1),
@@ -146,10 +146,10 @@ fn table_breakdown(path: &Path, n: usize) -> Result<(), Box<dyn Error>> {
 fn main() -> Result<(), Box<dyn Error>> {
     // `measure --census PATH EVENTS`: the table breakdown of an existing, closed ledger.
     let args: Vec<String> = std::env::args().collect();
-    if let [_, flag, path, events] = &args[..] {
-        if flag == "--census" {
-            return table_breakdown(Path::new(path), events.parse()?);
-        }
+    if let [_, flag, path, events] = &args[..]
+        && flag == "--census"
+    {
+        return table_breakdown(Path::new(path), events.parse()?);
     }
     let n: usize = match args.get(1) {
         Some(arg) => arg.replace(['_', ','], "").parse()?,

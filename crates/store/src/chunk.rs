@@ -17,15 +17,16 @@
 //! unpack a value into a [`Body`] (a buffer reused from chunk to chunk) and read the entries
 //! from it without copying.
 
-use sled::{Batch, Db};
+use sled::Db;
 
 use actledger_core::{MAX_EVENT_BYTES, Seq};
 
 use crate::entry::{Entry, EntryError, Stored};
+use crate::error::storage;
 use crate::error::{Problem, StoreError};
 use crate::keys;
-use crate::ledger::storage;
 use crate::varint;
+use crate::writes::Writes;
 
 /// Entries per chunk: 32 entries of the generated data are ~9.5 KB, ~4.4 KB compressed.
 pub(crate) const CHUNK: u64 = 32;
@@ -48,8 +49,8 @@ pub(crate) fn chunk_first(seq: Seq) -> Seq {
     (seq.max(1) - 1) / CHUNK * CHUNK + 1
 }
 
-fn bad(reason: impl Into<String>) -> EntryError {
-    EntryError(reason.into())
+fn bad(what: &'static str) -> EntryError {
+    EntryError::Chunk(what)
 }
 
 /// Appends one entry's encoding to a chunk's body.
@@ -114,31 +115,32 @@ impl Body {
                     "the chunk is in the uncompressed encoding of layout version 3",
                 ));
             }
-            other => return Err(bad(format!("the chunk has unknown encoding {other}"))),
+            other => return Err(EntryError::ChunkEncoding(other)),
         }
         let len = varint::take(&mut rest).ok_or_else(|| bad("the chunk's length is unreadable"))?;
         let len = usize::try_from(len)
             .ok()
             .filter(|len| *len <= MAX_BODY)
-            .ok_or_else(|| {
-                bad(format!(
-                    "the chunk declares {len} bytes, more than a chunk can hold ({MAX_BODY})"
-                ))
+            .ok_or(EntryError::ChunkTooLarge {
+                declared: len,
+                max: MAX_BODY,
             })?;
         self.0.resize(len, 0);
         match lz4_flex::block::decompress_into(rest, &mut self.0) {
             Ok(n) if n == len => Ok(()),
             Ok(n) => {
                 self.0.clear();
-                Err(bad(format!(
-                    "the chunk unpacks to {n} bytes, not the {len} it declares"
-                )))
+                Err(EntryError::ChunkLength {
+                    declared: len,
+                    actual: n,
+                })
             }
             Err(e) => {
                 self.0.clear();
-                Err(bad(format!(
-                    "the chunk does not unpack to the {len} bytes it declares: {e}"
-                )))
+                Err(EntryError::ChunkUnpack {
+                    declared: len,
+                    reason: e.to_string(),
+                })
             }
         }
     }
@@ -204,7 +206,7 @@ impl<'a> Reader<'a> {
     fn next_entry(&mut self) -> Result<Stored<'a>, EntryError> {
         let short = || bad("the stored entry is cut short");
         if self.seq - self.first >= CHUNK {
-            return Err(bad(format!("the chunk holds more than {CHUNK} entries")));
+            return Err(EntryError::ChunkTooManyEntries(CHUNK));
         }
         let mut rest = self.rest;
         let tag = varint::take(&mut rest)
@@ -310,7 +312,7 @@ impl Writer {
             time: String::new(),
             body: Vec::new(),
         };
-        if head % CHUNK == 0 {
+        if head.is_multiple_of(CHUNK) {
             return Ok(writer);
         }
         let first = chunk_first(head);
@@ -323,11 +325,13 @@ impl Writer {
             .map_err(storage(path))?
             .ok_or_else(|| broken(first, "the chunk is missing".into()))?;
         let mut body = Body::default();
-        let mut reader = body.open(first, &value).map_err(|e| broken(first, e.0))?;
+        let mut reader = body
+            .open(first, &value)
+            .map_err(|e| broken(first, e.to_string()))?;
         let mut count = 0;
         let mut time = String::new();
         while let Some(item) = reader.next() {
-            let stored = item.map_err(|e| broken(reader.seq(), e.0))?;
+            let stored = item.map_err(|e| broken(reader.seq(), e.to_string()))?;
             count += 1;
             if stored.time != time {
                 time = stored.time.to_owned();
@@ -347,7 +351,7 @@ impl Writer {
     }
 
     /// Adds the next entry, putting the chunk it completes into `batch`.
-    pub(crate) fn push(&mut self, batch: &mut Batch, entry: &Entry) {
+    pub(crate) fn push(&mut self, batch: &mut impl Writes, entry: &Entry) {
         if self.count == CHUNK {
             batch.insert(&keys::entry(self.first), pack(&self.body));
             self.first += CHUNK;
@@ -366,7 +370,7 @@ impl Writer {
     }
 
     /// Puts the chunk being written into `batch`.
-    pub(crate) fn write(&self, batch: &mut Batch) {
+    pub(crate) fn write(&self, batch: &mut impl Writes) {
         if self.count > 0 {
             batch.insert(&keys::entry(self.first), pack(&self.body));
         }
@@ -401,7 +405,7 @@ mod tests {
     }
 
     fn refusal(value: &[u8]) -> String {
-        Body::default().unpack(value).unwrap_err().0
+        Body::default().unpack(value).unwrap_err().to_string()
     }
 
     #[test]
@@ -431,7 +435,7 @@ mod tests {
         let over = decode(1, &encode(&entries));
         assert!(
             over.as_ref().is_err_and(|(seq, e)| *seq == CHUNK + 1
-                && e.0 == format!("the chunk holds more than {CHUNK} entries")),
+                && e.to_string() == format!("the chunk holds more than {CHUNK} entries")),
             "{over:?}"
         );
     }
@@ -517,11 +521,11 @@ mod tests {
         // An empty body unpacks, and holds no entry.
         assert_eq!(
             decode(7, &pack(b"")).unwrap_err(),
-            (7, EntryError("the chunk is cut short".into()))
+            (7, EntryError::Chunk("the chunk is cut short"))
         );
         assert_eq!(
             decode(7, &pack(&[0; 32])).unwrap_err(),
-            (7, EntryError("the chunk holds no entry".into()))
+            (7, EntryError::Chunk("the chunk holds no entry"))
         );
     }
 
@@ -532,7 +536,7 @@ mod tests {
         let db = sled::open(dir.path()).unwrap();
         let path = dir.path();
         for (at, upto) in [(0, 5), (5, 32), (32, 36), (36, 100)] {
-            let mut batch = Batch::default();
+            let mut batch = sled::Batch::default();
             let mut writer = Writer::new(&db, path, at).unwrap();
             for entry in &entries[at as usize..upto] {
                 writer.push(&mut batch, entry);
@@ -588,7 +592,7 @@ mod tests {
                         prop_assert_eq!(encode_body(&read), body.bytes());
                     }
                 }
-                Err(e) => prop_assert!(e.0.starts_with("the chunk"), "{}", e.0),
+                Err(e) => prop_assert!(e.to_string().starts_with("the chunk"), "{}", e),
             }
         }
     }

@@ -31,9 +31,10 @@ use actledger_core::{IndexEntry, OfficeId, Seq};
 use actledger_proof::{Hash, HashReader, leaf_hash, split_stored_hash_index};
 
 use crate::entry::Entry;
-use crate::error::{Difference, Finding, Findings, StoreError, Subject, Table};
+use crate::error::storage;
+use crate::error::{Difference, Finding, Findings, OutOfRange, StoreError, Subject, Table};
 use crate::keys;
-use crate::ledger::{Ledger, encode_cache_record, storage};
+use crate::ledger::{Ledger, encode_cache_record};
 use crate::postings::{self, ACT_BUCKETS, BLOCK_LEN};
 use crate::tree::TILE_LEN;
 
@@ -66,9 +67,8 @@ pub(crate) struct Expected<'a> {
 impl<'a> Expected<'a> {
     pub(crate) fn new(ledger: &'a Ledger) -> Result<Expected<'a>, StoreError> {
         let mut secret = [0; 32];
-        getrandom::fill(&mut secret).map_err(|e| StoreError::Damaged {
-            path: ledger.path.clone(),
-            reason: format!("no random key for the comparison of the derived records: {e}"),
+        getrandom::fill(&mut secret).map_err(|e| StoreError::NoRandomKey {
+            reason: e.to_string(),
         })?;
         Ok(Expected {
             ledger,
@@ -297,12 +297,12 @@ impl<'a> Expected<'a> {
         for entry in self.ledger.entries(1) {
             let entry = entry?;
             let Ok(event) = entry.event() else { continue };
-            if let Some(act) = event.act() {
-                if let Some(acts) = implied.get_mut(&postings::bucket(act.as_str())) {
-                    acts.entry(act.as_str().to_owned())
-                        .or_default()
-                        .push(entry.seq);
-                }
+            if let Some(act) = event.act()
+                && let Some(acts) = implied.get_mut(&postings::bucket(act.as_str()))
+            {
+                acts.entry(act.as_str().to_owned())
+                    .or_default()
+                    .push(entry.seq);
             }
         }
         for (bucket, implied) in implied {
@@ -543,7 +543,7 @@ impl<'a> Expected<'a> {
         let ledger = self.ledger;
         let mut findings = std::mem::take(&mut self.findings);
         ledger.each_timeline(offices, crate::rebuild::GROUP_EVENTS, &mut |timeline| {
-            let implied = crate::index::timeline_records(timeline);
+            let implied = crate::cache::timeline_records(timeline);
             let mut stored = BTreeMap::new();
             for prefix in [keys::SEGMENT, keys::TIMELINE] {
                 let named = keys::named_prefix(prefix, timeline.office.as_str());
@@ -695,9 +695,7 @@ impl HashReader for TreeStream {
                 let (level, n) = split_stored_hash_index(index);
                 match self.frontier.get(usize::from(level)) {
                     Some((at, hash)) if *at == n => Ok(*hash),
-                    _ => Err(StoreError::OutOfRange(format!(
-                        "tree hash {index} is not on the right edge of the tree"
-                    ))),
+                    _ => Err(StoreError::OutOfRange(OutOfRange::TreeHash { index })),
                 }
             })
             .collect()

@@ -72,11 +72,85 @@ pub struct Entry {
 
 /// Why an export line or a stored entry cannot be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct EntryError(pub String);
+#[non_exhaustive]
+pub enum EntryError {
+    /// An export line out of the form `export` writes: the first thing out of place.
+    #[error("{0}")]
+    Form(&'static str),
+    /// A field of an export line is cut short.
+    #[error("\"{field}\" is cut short")]
+    CutShort {
+        /// The field.
+        field: &'static str,
+    },
+    /// A hash of an export line is not 64 lowercase hex digits.
+    #[error("\"{field}\" is not 64 lowercase hex digits")]
+    NotHex {
+        /// The field.
+        field: &'static str,
+    },
+    /// The event does not parse with the core's rules.
+    #[error(
+        "its event does not parse: {}{reason}",
+        .field.as_ref().map(|f| format!("field {f:?}: ")).unwrap_or_default()
+    )]
+    Event {
+        /// The field at fault, when one is.
+        field: Option<String>,
+        /// Why.
+        reason: String,
+    },
+    /// The event's bytes are not its canonical form.
+    #[error(
+        "the event is not in canonical form (field order, spacing or escapes differ from what export writes)"
+    )]
+    NotCanonical,
+    /// A recording time not written as `format_time` writes it.
+    #[error("{text:?} is not a recording time of the form 2026-01-31T12:00:00.000000Z")]
+    Time {
+        /// The text found.
+        text: String,
+    },
+    /// A chunk of the log, or an entry in it, is out of form: the first thing out of place.
+    #[error("{0}")]
+    Chunk(&'static str),
+    /// A chunk in an encoding this program does not read.
+    #[error("the chunk has unknown encoding {0}")]
+    ChunkEncoding(u8),
+    /// A chunk declaring more bytes than a chunk can hold.
+    #[error("the chunk declares {declared} bytes, more than a chunk can hold ({max})")]
+    ChunkTooLarge {
+        /// The bytes it declares.
+        declared: u64,
+        /// The most a chunk holds.
+        max: usize,
+    },
+    /// A chunk that unpacks to another number of bytes than it declares.
+    #[error("the chunk unpacks to {actual} bytes, not the {declared} it declares")]
+    ChunkLength {
+        /// The bytes it declares.
+        declared: usize,
+        /// The bytes it unpacks to.
+        actual: usize,
+    },
+    /// A chunk that does not unpack to the bytes it declares.
+    #[error("the chunk does not unpack to the {declared} bytes it declares: {reason}")]
+    ChunkUnpack {
+        /// The bytes it declares.
+        declared: usize,
+        /// What unpacking found.
+        reason: String,
+    },
+    /// A chunk holding more entries than a chunk holds.
+    #[error("the chunk holds more than {0} entries")]
+    ChunkTooManyEntries(u64),
+    /// No entry is stored at the position.
+    #[error("the entry is missing")]
+    Missing,
+}
 
-fn bad(reason: impl Into<String>) -> EntryError {
-    EntryError(reason.into())
+fn bad(what: &'static str) -> EntryError {
+    EntryError::Form(what)
 }
 
 impl Entry {
@@ -162,12 +236,9 @@ impl Entry {
 
 /// Parses an event's stored (canonical) bytes.
 pub(crate) fn parse_event_bytes(bytes: &[u8]) -> Result<Event, EntryError> {
-    parse_event(bytes).map_err(|e| {
-        let field = e
-            .field
-            .map(|f| format!("field {f:?}: "))
-            .unwrap_or_default();
-        bad(format!("its event does not parse: {field}{}", e.reason))
+    parse_event(bytes).map_err(|e| EntryError::Event {
+        field: e.field,
+        reason: e.reason,
     })
 }
 
@@ -227,9 +298,7 @@ pub(crate) fn parse_export_line_event(
         };
         let parsed = entry.event()?;
         if !parsed.has_canonical_bytes(&entry.event) {
-            return Err(bad(
-                "the event is not in canonical form (field order, spacing or escapes differ from what export writes)",
-            ));
+            return Err(EntryError::NotCanonical);
         }
         Ok((entry, parsed))
     }
@@ -238,15 +307,15 @@ pub(crate) fn parse_export_line_event(
 fn split_checked<'a>(
     bytes: &'a [u8],
     len: usize,
-    field: &str,
+    field: &'static str,
 ) -> Result<(&'a [u8], &'a [u8]), EntryError> {
     if bytes.len() < len {
-        return Err(bad(format!("\"{field}\" is cut short")));
+        return Err(EntryError::CutShort { field });
     }
     Ok(bytes.split_at(len))
 }
 
-fn parse_hash(text: &[u8], field: &str) -> Result<[u8; 32], EntryError> {
+fn parse_hash(text: &[u8], field: &'static str) -> Result<[u8; 32], EntryError> {
     let lower = text
         .iter()
         .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(b));
@@ -254,7 +323,7 @@ fn parse_hash(text: &[u8], field: &str) -> Result<[u8; 32], EntryError> {
     if lower && hex::decode_to_slice(text, &mut out).is_ok() {
         Ok(out)
     } else {
-        Err(bad(format!("\"{field}\" is not 64 lowercase hex digits")))
+        Err(EntryError::NotHex { field })
     }
 }
 
@@ -281,10 +350,8 @@ pub fn parse_time(text: &str) -> Result<DateTime<Utc>, EntryError> {
                 _ => c.is_ascii_digit(),
             })
     };
-    let invalid = || {
-        bad(format!(
-            "{text:?} is not a recording time of the form 2026-01-31T12:00:00.000000Z"
-        ))
+    let invalid = || EntryError::Time {
+        text: text.to_owned(),
     };
     if !shape(text.as_bytes()) {
         return Err(invalid());

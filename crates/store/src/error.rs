@@ -1,24 +1,32 @@
 //! What the store's operations fail with, and what verification finds.
 
 use std::fmt;
+use std::path::Path;
 use std::path::PathBuf;
 
 use actledger_core::{InvalidEvent, Seq};
 
+use crate::entry::EntryError;
+
 /// Why the store could not do what was asked (open, read, write).
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum StoreError {
     /// Another process (or another handle in this one) has the ledger open.
-    #[error("the ledger at {} is in use by another process", .path.display())]
+    #[error("the ledger at {} is {}", .path.display(), HeldBy(.holder))]
     InUse {
         /// The ledger's folder.
         path: PathBuf,
+        /// Who holds it, as the holder describes itself
+        /// ([`Ledger::describe_holder`](crate::Ledger::describe_holder)), if it does.
+        holder: Option<String>,
     },
     /// Another process still had the ledger open when the wait for it ran out
     /// ([`Ledger::open_waiting`](crate::Ledger::open_waiting)).
     #[error(
-        "the ledger at {} is still in use by another process after waiting {:.1} s",
+        "the ledger at {} is still {} after waiting {:.1} s",
         .path.display(),
+        HeldBy(.holder),
         .waited.as_secs_f64()
     )]
     StillInUse {
@@ -26,6 +34,8 @@ pub enum StoreError {
         path: PathBuf,
         /// How long the open waited.
         waited: std::time::Duration,
+        /// Who held it last, as the holder describes itself, if it does.
+        holder: Option<String>,
     },
     /// Nothing at the path, or something that is not a ledger made by `create` or `import`.
     #[error("there is no ledger at {}", .path.display())]
@@ -58,16 +68,29 @@ pub enum StoreError {
         found: u32,
     },
     /// The ledger's own records disagree with each other (run verification to see where).
-    #[error("the ledger at {} is damaged: {reason}", .path.display())]
+    #[error("the ledger at {} is damaged: {damage}", .path.display())]
     Damaged {
         /// The ledger's folder.
         path: PathBuf,
         /// What is wrong.
-        reason: String,
+        damage: Damage,
     },
     /// A position or tree size the ledger does not have (a proof past the head...).
     #[error("{0}")]
-    OutOfRange(String),
+    OutOfRange(OutOfRange),
+    /// The comparison of the derived records with the log needs a random key, and the
+    /// operating system gave none.
+    #[error("no random key for the comparison of the derived records: {reason}")]
+    NoRandomKey {
+        /// What the operating system said.
+        reason: String,
+    },
+    /// A checkpoint could not be signed.
+    #[error("signing the checkpoint: {reason}")]
+    Signing {
+        /// Why.
+        reason: String,
+    },
     /// An entry that cannot be read, or a chain that does not hold, found while reading.
     #[error("entry {seq}: {problem}")]
     Broken {
@@ -97,7 +120,7 @@ pub enum StoreError {
         error: Box<dyn std::error::Error + Send + Sync>,
     },
     /// A file-system operation failed.
-    #[error("{what} {}: {source}", .path.display())]
+    #[error("{what} {}", .path.display())]
     Io {
         /// What was being done ("creating", "renaming ... to").
         what: String,
@@ -108,12 +131,186 @@ pub enum StoreError {
         source: std::io::Error,
     },
     /// Writing an export failed.
-    #[error("writing the export: {0}")]
+    #[error("writing the export")]
     Write(#[source] std::io::Error),
+}
+
+/// What is wrong with a ledger whose own records disagree ([`StoreError::Damaged`]).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Damage {
+    /// The head record is not the last stored entry.
+    #[error(
+        "its head record says {count} entries ending in {}, which is not its last stored entry (run verify)",
+        hex::encode(.hash)
+    )]
+    HeadNotLast {
+        /// The count the head record gives.
+        count: u64,
+        /// The hash the head record gives.
+        hash: [u8; 32],
+    },
+    /// The head record is missing or cannot be read.
+    #[error("{0}")]
+    HeadRecord(String),
+    /// The format record cannot be read.
+    #[error("its format record is unreadable")]
+    FormatRecord,
+    /// The record of an append in progress cannot be read.
+    #[error("its record of an append in progress is unreadable")]
+    PendingRecord,
+    /// An append was interrupted, and the log holds neither the head before it nor the head
+    /// after it.
+    #[error(
+        "an append from {before} to {after} entries was interrupted, and the log holds neither (run verify)"
+    )]
+    InterruptedAppend {
+        /// The entries before the append.
+        before: u64,
+        /// The entries the append would have made.
+        after: u64,
+    },
+    /// An entry the head covers is missing.
+    #[error("entry {seq} is missing")]
+    MissingEntry {
+        /// Its position.
+        seq: Seq,
+    },
+    /// A key of the log is not a position.
+    #[error("an entry key is malformed")]
+    EntryKey,
+    /// An entry of the log cannot be read.
+    #[error("entry {seq} is unreadable: {error} (run verify)")]
+    Entry {
+        /// The position (of the first entry of its chunk, when the chunk cannot be read).
+        seq: Seq,
+        /// Why.
+        error: EntryError,
+    },
+    /// The stored Merkle tree hashes are missing or do not add up.
+    #[error("the stored Merkle tree: {reason}")]
+    TreeHashes {
+        /// What is wrong.
+        reason: String,
+    },
+    /// A record of the indexes cannot be read.
+    #[error(
+        "{what} of the indexes is malformed (the indexes are derived from the log: export, then import into a new ledger, rebuilds them)"
+    )]
+    Index {
+        /// Which record.
+        what: &'static str,
+    },
+    /// A record of the timeline cache fails its checksum.
+    #[error(
+        "{what} of the query cache fails its checksum (the cache is derived from the log: export, then import into a new ledger, rebuilds it)"
+    )]
+    CacheChecksum {
+        /// Which record.
+        what: &'static str,
+    },
+    /// The timeline cache of an office lacks a block, or holds one out of place.
+    #[error(
+        "the query cache of office {office} is inconsistent: a segment is missing or out of place (the cache is derived from the log: export, then import into a new ledger, rebuilds it)"
+    )]
+    CacheInconsistent {
+        /// The office.
+        office: String,
+    },
+    /// A record answers are read from cannot be decoded.
+    #[error("{what} is unreadable: {why}")]
+    Unreadable {
+        /// Which record.
+        what: &'static str,
+        /// Why.
+        why: &'static str,
+    },
+}
+
+/// A position or size the ledger does not have ([`StoreError::OutOfRange`]).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum OutOfRange {
+    /// A tree larger than the ledger.
+    #[error("tree size {size}: the ledger holds {count} entries")]
+    TreeSize {
+        /// The size asked for.
+        size: u64,
+        /// The entries the ledger holds.
+        count: u64,
+    },
+    /// An entry outside the tree asked about.
+    #[error("entry {seq} is not in a tree of {size} entries")]
+    NotInTree {
+        /// The entry.
+        seq: Seq,
+        /// The tree's size.
+        size: u64,
+    },
+    /// Sizes no consistency proof joins.
+    #[error(
+        "no consistency proof from {first} to {second} entries: the first size must be from 1 to the second"
+    )]
+    ConsistencySizes {
+        /// The first size.
+        first: u64,
+        /// The second size.
+        second: u64,
+    },
+    /// A tree hash off the right edge of the tree being built.
+    #[error("tree hash {index} is not on the right edge of the tree")]
+    TreeHash {
+        /// The stored hash's index.
+        index: u64,
+    },
+}
+
+impl StoreError {
+    /// The same error, naming `to` wherever it named `from` or a path in it: a ledger built
+    /// aside is reported at the user's path, never at the folder it was built in.
+    pub(crate) fn moved(mut self, from: &Path, to: &Path) -> StoreError {
+        use StoreError::*;
+        let path = match &mut self {
+            InUse { path, .. }
+            | StillInUse { path, .. }
+            | NotALedger { path }
+            | AlreadyExists { path }
+            | PathOccupied { path }
+            | UnsupportedFormat { path, .. }
+            | Damaged { path, .. }
+            | Corrupt { path, .. }
+            | Storage { path, .. }
+            | Io { path, .. } => path,
+            OutOfRange(_) | NoRandomKey { .. } | Signing { .. } | Broken { .. } | Write(_) => {
+                return self;
+            }
+        };
+        if let Ok(rest) = path.strip_prefix(from) {
+            *path = if rest.as_os_str().is_empty() {
+                to.to_owned()
+            } else {
+                to.join(rest)
+            };
+        }
+        self
+    }
+}
+
+/// "held by HOLDER", or "in use by another process" when the holder says nothing.
+struct HeldBy<'a>(&'a Option<String>);
+
+impl fmt::Display for HeldBy<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Some(holder) => write!(f, "held by {holder}"),
+            None => f.write_str("in use by another process"),
+        }
+    }
 }
 
 /// Why an append was refused.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum AppendError {
     /// An event breaks a rule of the spec: nothing of the batch was written.
     #[error(transparent)]
@@ -125,14 +322,15 @@ pub enum AppendError {
 
 /// Why an import was refused. Nothing is left behind at the path when it is.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum ImportError {
     /// A line of the export is not what `export` writes, or breaks the chain or a rule.
-    #[error("line {line}: {reason}")]
+    #[error("line {line}: {problem}")]
     Line {
         /// The 1-based line.
         line: u64,
         /// What is wrong with it.
-        reason: String,
+        problem: LineProblem,
     },
     /// The path already holds a ledger with entries.
     #[error("the ledger at {} already holds {count} entries: import only makes a new ledger", .path.display())]
@@ -143,7 +341,7 @@ pub enum ImportError {
         count: u64,
     },
     /// The export could not be read.
-    #[error("reading the export at line {line}: {source}")]
+    #[error("reading the export at line {line}")]
     Read {
         /// The line being read.
         line: u64,
@@ -154,6 +352,30 @@ pub enum ImportError {
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+/// What is wrong with a line of an export ([`ImportError::Line`]).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum LineProblem {
+    /// The last line does not end with a newline.
+    #[error("does not end with a newline (export ends every line with one)")]
+    NoNewline,
+    /// The line is not in the form `export` writes.
+    #[error("not an export line: {0}")]
+    NotAnExportLine(EntryError),
+    /// The line breaks the chain (its position, link, hash or time).
+    #[error("{0}")]
+    Chain(Problem),
+    /// The event breaks a rule of the spec.
+    #[error("{}{}", .0.field.as_ref().map(|f| format!("field {f:?}: ")).unwrap_or_default(), .0.reason)]
+    Invalid(InvalidEvent),
+    /// The event repeats one recorded earlier.
+    #[error("repeats the event of entry {seq}: a ledger never records one event twice")]
+    Repeats {
+        /// The position of the earlier event.
+        seq: Seq,
+    },
 }
 
 /// What verification found.
@@ -436,6 +658,7 @@ impl fmt::Display for Verdict {
 
 /// What is wrong at a position of the chain.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Problem {
     /// The stored hash is not the hash of the entry's fields.
     HashMismatch {
@@ -560,5 +783,69 @@ impl fmt::Display for Problem {
                 hex::encode(expected)
             ),
         }
+    }
+}
+
+pub(crate) fn storage(path: &Path) -> impl Fn(sled::Error) -> StoreError + '_ {
+    move |e| {
+        if let sled::Error::Io(io) = &e
+            && io.to_string().contains("could not acquire lock")
+        {
+            return StoreError::InUse {
+                path: path.to_owned(),
+                holder: None,
+            };
+        }
+        let corrupt = match &e {
+            sled::Error::Corruption { .. } => true,
+            sled::Error::Io(io) => matches!(
+                io.kind(),
+                std::io::ErrorKind::UnexpectedEof | std::io::ErrorKind::InvalidData
+            ),
+            _ => false,
+        };
+        if corrupt {
+            return StoreError::Corrupt {
+                path: path.to_owned(),
+                reason: describe(&e),
+            };
+        }
+        StoreError::Storage {
+            path: path.to_owned(),
+            reason: describe(&e),
+            error: Box::new(e),
+        }
+    }
+}
+
+/// A sled error in words: sled prints I/O errors in debug form and corruption with an empty
+/// backtrace.
+fn describe(e: &sled::Error) -> String {
+    match e {
+        sled::Error::Io(io) => match io.kind() {
+            std::io::ErrorKind::StorageFull => "no space left on the device".into(),
+            std::io::ErrorKind::FileTooLarge => {
+                "file too large: a file of the ledger would pass the file-size limit".into()
+            }
+            _ => format!("I/O error: {io}"),
+        },
+        sled::Error::Corruption { at, .. } => format!(
+            "it read corrupted data{}: the ledger's files are damaged (restore them from a backup, or import an export)",
+            at.map(|at| format!(" at offset {at}")).unwrap_or_default()
+        ),
+        other => other.to_string(),
+    }
+}
+
+pub(crate) fn io_error(what: &str, path: &Path) -> impl FnOnce(std::io::Error) -> StoreError {
+    let path = path.to_owned();
+    let what = what.to_owned();
+    move |source| StoreError::Io { what, path, source }
+}
+
+pub(crate) fn damaged(path: &Path, damage: Damage) -> StoreError {
+    StoreError::Damaged {
+        path: path.to_owned(),
+        damage,
     }
 }

@@ -32,6 +32,8 @@
 //! ```
 #![deny(missing_docs)]
 
+mod append;
+mod cache;
 mod chunk;
 mod derived;
 mod entry;
@@ -39,14 +41,23 @@ mod error;
 mod index;
 mod keys;
 mod ledger;
+mod lock;
+mod open;
 mod postings;
+mod proofs;
+mod read;
 mod rebuild;
 mod recovery;
 mod repair;
+mod staging;
+mod transfer;
 mod tree;
 mod varint;
 mod verify;
+mod writes;
 
+pub use append::{AppendReport, Appended};
+pub use cache::CACHE_VERSION;
 pub use entry::{
     Entry, EntryError, FORMAT_VERSION, HASH_DOMAIN, Head, LAYOUT_VERSION, TIME_LEN, ZERO_HASH,
     format_time, parse_time,
@@ -55,8 +66,7 @@ pub use error::{
     AppendError, Difference, Finding, Findings, ImportError, Problem, StoreError, Subject, Table,
     Verdict,
 };
-pub use index::CACHE_VERSION;
-pub use ledger::{AppendReport, Appended, Ledger};
+pub use ledger::Ledger;
 pub use recovery::Recovery;
 pub use repair::{Repair, repair_path};
 pub use verify::{
@@ -74,7 +84,7 @@ pub mod testing {
     use crate::entry::{Entry, EntryError};
 
     /// A ledger's sled database opened directly (its drop waits for the lock to be released).
-    pub use crate::ledger::Sled;
+    pub use crate::open::Sled;
 
     /// Entries per chunk of the log.
     pub const CHUNK_ENTRIES: u64 = crate::chunk::CHUNK;
@@ -218,6 +228,16 @@ pub mod testing {
     /// The stored bytes of the intent record of an append from `before` to `after`.
     pub fn encode_pending(before: crate::Head, after: crate::Head) -> Vec<u8> {
         crate::recovery::Pending { before, after }.encode().to_vec()
+    }
+
+    /// Makes the next append of `ledger` fail once its batch is written and flushed, as when
+    /// the flush reports an I/O error (the `fault-injection` feature, for tests only).
+    #[cfg(feature = "fault-injection")]
+    pub fn fail_next_append_flush(ledger: &crate::Ledger) {
+        ledger
+            .faults
+            .fail_append_flush
+            .store(true, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// The stored bytes of a head record.

@@ -15,14 +15,15 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use sled::{Batch, Db};
+use sled::Db;
 
 use actledger_core::Seq;
 
 use crate::error::StoreError;
+use crate::error::storage;
 use crate::keys;
-use crate::ledger::storage;
 use crate::varint;
+use crate::writes::Writes;
 
 /// The most positions in one `O` or `P` block.
 pub const BLOCK_LEN: usize = 256;
@@ -70,13 +71,8 @@ fn take_list(bytes: &mut &[u8]) -> Option<Vec<Seq>> {
     Some(seqs)
 }
 
-fn malformed(path: &Path, what: &str) -> StoreError {
-    StoreError::Damaged {
-        path: path.to_owned(),
-        reason: format!(
-            "{what} of the indexes is malformed (the indexes are derived from the log: export, then import into a new ledger, rebuilds them)"
-        ),
-    }
+fn malformed(path: &Path, what: &'static str) -> StoreError {
+    crate::error::damaged(path, crate::error::Damage::Index { what })
 }
 
 /// Decodes an `O` or `P` block stored under `key`, whose prefix is `prefix`.
@@ -225,7 +221,7 @@ impl PostingWriter {
     }
 
     /// Merges the new positions with the stored tail blocks and buckets, into `batch`.
-    pub fn write(self, db: &Db, path: &Path, batch: &mut Batch) -> Result<(), StoreError> {
+    pub fn write(self, db: &Db, path: &Path, batch: &mut impl Writes) -> Result<(), StoreError> {
         for (prefix, new) in self.lists {
             let mut seqs = Vec::new();
             if let Some(item) = db.scan_prefix(&prefix).next_back() {

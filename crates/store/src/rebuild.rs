@@ -9,12 +9,18 @@
 //! office when it has more (replaying an office holds its events anyway), whatever the number
 //! of offices and events.
 
+use std::path::Path;
+
+use sled::{Batch, Db};
+
 use actledger_core::{ActId, Event, OfficeId, PersonId, Recorded, Seq, Timeline, timeline_as_of};
 
 use crate::entry::{EntryError, parse_event_bytes};
 use crate::error::StoreError;
+use crate::error::storage;
 use crate::keys;
-use crate::ledger::{BoundedBatch, Ledger, REMOVAL_COST, encode_cache_record, storage, unparsable};
+use crate::ledger::{Ledger, encode_cache_record};
+use crate::read::unparsable;
 
 /// The most events of a group of offices, kept while the group's timelines are replayed: at a
 /// few hundred bytes each, tens of megabytes. An office with more events is a group alone.
@@ -49,7 +55,7 @@ impl Ledger {
         writer.apply()?;
         let offices = self.offices()?;
         self.each_timeline(offices, events_per_group, &mut |timeline| {
-            let bytes = crate::index::insert_timeline(&mut writer.batch, timeline);
+            let bytes = crate::cache::insert_timeline(&mut writer.batch, timeline);
             writer.counted(bytes)
         })?;
         // Applied and flushed: the cache record vouches for the records only once they are
@@ -148,7 +154,7 @@ impl<'a> ReadAhead<'a> {
             ends.push(bytes.len());
         })?;
         if let Some(seq) = missing {
-            return Err(unparsable(seq, EntryError("the entry is missing".into())));
+            return Err(unparsable(seq, EntryError::Missing));
         }
         Ok(ReadAhead {
             ledger,
@@ -206,6 +212,68 @@ impl Recorded for ReadAhead<'_> {
 
     fn offices(&self) -> Result<Vec<OfficeId>, StoreError> {
         self.ledger.offices()
+    }
+}
+
+/// The bytes of keys and values a rebuild puts in one sled batch: large enough that batches
+/// are cheap, small enough that a batch and sled's copies of it stay a few tens of megabytes
+/// (a count of records was not: records grew from tens of bytes to kilobytes with the blocks
+/// of cache version 4, and 20,000 of them took some 300 MiB at the end of a 1M-event import).
+const REBUILD_BATCH_BYTES: usize = 4 << 20;
+
+/// What a removal costs a batch beyond its key's bytes, in the count of [`BoundedBatch`]:
+/// sled holds each removal of a batch, and the pages it changes, in memory until the flush,
+/// far beyond the key's bytes (counting the keys alone, removing the derived tables of
+/// 100,000 entries took 180 MiB).
+pub(crate) const REMOVAL_COST: usize = 1024;
+
+/// A sled batch applied whenever it holds [`REBUILD_BATCH_BYTES`] bytes.
+pub(crate) struct BoundedBatch<'a> {
+    db: &'a Db,
+    path: &'a Path,
+    pub(crate) batch: Batch,
+    bytes: usize,
+}
+
+impl<'a> BoundedBatch<'a> {
+    pub(crate) fn new(db: &'a Db, path: &'a Path) -> Self {
+        BoundedBatch {
+            db,
+            path,
+            batch: Batch::default(),
+            bytes: 0,
+        }
+    }
+
+    /// Takes note of `bytes` more bytes in the batch, applying it when full.
+    pub(crate) fn counted(&mut self, bytes: usize) -> Result<(), StoreError> {
+        self.bytes += bytes;
+        if self.bytes >= REBUILD_BATCH_BYTES {
+            self.apply()?;
+        }
+        Ok(())
+    }
+
+    pub(crate) fn apply(&mut self) -> Result<(), StoreError> {
+        let batch = std::mem::take(&mut self.batch);
+        self.db.apply_batch(batch).map_err(storage(self.path))?;
+        // sled keeps every page changed since its last flush in memory: flushing each batch
+        // keeps a rebuild's memory at a batch, whatever the ledger's size, and makes it durable
+        // before a record that vouches for it is written.
+        self.db.flush().map_err(storage(self.path))?;
+        self.bytes = 0;
+        Ok(())
+    }
+}
+
+impl Ledger {
+    /// Rebuilds the cache unless it is of this version and reflects the head.
+    pub(crate) fn ensure_cache(&self) -> Result<(), StoreError> {
+        let record = self.db.get(keys::META_CACHE).map_err(storage(&self.path))?;
+        if record.as_deref() != Some(&encode_cache_record(self.head.count)[..]) {
+            self.rebuild_cache()?;
+        }
+        Ok(())
     }
 }
 

@@ -24,18 +24,19 @@ use actledger_core::Seq;
 
 use crate::chunk;
 use crate::entry::{Entry, Head};
-use crate::error::StoreError;
+use crate::error::{Damage, StoreError, damaged, storage};
 use crate::index::Memo;
 use crate::keys;
-use crate::ledger::{
-    BoundedBatch, Ledger, REMOVAL_COST, damaged, encode_head, storage, unparsable,
-};
+use crate::ledger::{Ledger, encode_head};
+use crate::read::unparsable;
+use crate::rebuild::{BoundedBatch, REMOVAL_COST};
 
 /// Entries read, indexed and written at a time while rebuilding the indexes.
 const REBUILD_CHUNK: u64 = 10_000;
 
 /// What opening a ledger did about an append that had not completed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Recovery {
     /// The append was whole on disk and is kept: the ledger's head is `head`.
     Kept {
@@ -129,12 +130,8 @@ impl Ledger {
         else {
             return Ok(None);
         };
-        let pending = Pending::decode(&record).ok_or_else(|| {
-            damaged(
-                &self.path,
-                "its record of an append in progress is unreadable",
-            )
-        })?;
+        let pending =
+            Pending::decode(&record).ok_or_else(|| damaged(&self.path, Damage::PendingRecord))?;
         let recovery = if self.log_reaches(pending)? {
             Recovery::Kept {
                 head: pending.after,
@@ -147,10 +144,10 @@ impl Ledger {
         } else {
             return Err(damaged(
                 &self.path,
-                format!(
-                    "an append from {} to {} entries was interrupted, and the log holds neither (run verify)",
-                    pending.before.count, pending.after.count
-                ),
+                Damage::InterruptedAppend {
+                    before: pending.before.count,
+                    after: pending.after.count,
+                },
             ));
         };
         let head = match recovery {
@@ -231,12 +228,8 @@ impl Ledger {
             if head.count == 0 || first > tail {
                 batch.remove(key);
             } else if first == tail {
-                let mut entries = chunk::decode(first, &value).map_err(|(seq, e)| {
-                    damaged(
-                        &self.path,
-                        format!("entry {seq}, before an interrupted append: {}", e.0),
-                    )
-                })?;
+                let mut entries = chunk::decode(first, &value)
+                    .map_err(|(seq, error)| damaged(&self.path, Damage::Entry { seq, error }))?;
                 entries.truncate((head.count - first + 1) as usize);
                 time = entries.last().map(|e| e.time.clone()).unwrap_or_default();
                 batch.insert(key, chunk::encode(&entries));

@@ -12,9 +12,10 @@ use std::time::Duration;
 
 use sled::Batch;
 
+use crate::error::storage;
 use crate::error::{Findings, StoreError, Verdict};
 use crate::keys;
-use crate::ledger::{Ledger, storage};
+use crate::ledger::Ledger;
 use crate::verify::Scope;
 
 /// What `repair` did.
@@ -55,7 +56,7 @@ const META_KEPT: [&[u8]; 4] = [
 pub fn repair_path(path: &Path, wait: Duration) -> Result<Repair, StoreError> {
     // Opened as verification opens it: an interrupted append is settled, but nothing derived
     // is trusted or rebuilt yet.
-    match crate::ledger::waiting(path, wait, || Ledger::open_settled_ledger(path)) {
+    match crate::open::waiting(path, wait, || Ledger::open_settled_ledger(path)) {
         Ok(Ok(mut ledger)) => ledger.repair(),
         Ok(Err(verdict)) => Ok(Repair::LogFails(verdict)),
         Err(StoreError::Corrupt { reason, .. }) => {

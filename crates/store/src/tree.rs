@@ -15,12 +15,13 @@
 use std::path::Path;
 
 use actledger_proof::{Hash, HashReader, TreeError, stored_hash_count, stored_hashes_for_append};
-use sled::{Batch, Db};
+use sled::Db;
 
 use crate::entry::Entry;
 use crate::error::StoreError;
+use crate::error::{Damage, damaged, storage};
 use crate::keys;
-use crate::ledger::storage;
+use crate::writes::Writes;
 
 /// The stored tree hashes of a ledger, read from sled.
 #[derive(Debug, Clone, Copy)]
@@ -47,9 +48,13 @@ pub const TILE_LEN: u64 = 128;
 const HASH_LEN: usize = 32;
 
 fn read_one(db: &Db, path: &Path, index: u64) -> Result<Hash, StoreError> {
-    let missing = || StoreError::Damaged {
-        path: path.to_owned(),
-        reason: format!("the stored tree hash {index} is missing or malformed"),
+    let missing = || {
+        damaged(
+            path,
+            Damage::TreeHashes {
+                reason: format!("the stored tree hash {index} is missing or malformed"),
+            },
+        )
     };
     let value = db
         .get(keys::tree_hash(index / TILE_LEN))
@@ -98,7 +103,7 @@ impl<'a> TreeAppender<'a> {
     }
 
     /// Puts the new hashes, completing the last stored tile, and the tree record into `batch`.
-    pub fn write(self, batch: &mut Batch) -> Result<(), StoreError> {
+    pub fn write(self, batch: &mut impl Writes) -> Result<(), StoreError> {
         let leaves = self.write_hashes(batch)?;
         batch.insert(keys::META_TREE, &leaves.to_be_bytes()[..]);
         Ok(())
@@ -107,7 +112,7 @@ impl<'a> TreeAppender<'a> {
     /// Puts the new hashes, completing the last stored tile, into `batch`, without the tree
     /// record (for a caller that writes it once the hashes are durable); returns the leaves
     /// they cover.
-    pub fn write_hashes(self, batch: &mut Batch) -> Result<u64, StoreError> {
+    pub fn write_hashes(self, batch: &mut impl Writes) -> Result<u64, StoreError> {
         let path = self.stored.path;
         let mut tile = self.first_index / TILE_LEN;
         // The hashes already in the first tile touched: its first `kept` must be stored.
@@ -122,13 +127,15 @@ impl<'a> TreeAppender<'a> {
             match stored {
                 Some(value) if value.len() >= kept => bytes.extend_from_slice(&value[..kept]),
                 _ => {
-                    return Err(StoreError::Damaged {
-                        path: path.to_owned(),
-                        reason: format!(
-                            "the stored tree hashes before {} are missing",
-                            self.first_index
-                        ),
-                    });
+                    return Err(damaged(
+                        path,
+                        Damage::TreeHashes {
+                            reason: format!(
+                                "the stored tree hashes before {} are missing",
+                                self.first_index
+                            ),
+                        },
+                    ));
                 }
             }
         }
@@ -153,15 +160,14 @@ impl HashReader for TreeAppender<'_> {
         indexes
             .iter()
             .map(|&index| match index.checked_sub(self.first_index) {
-                Some(offset) => {
-                    self.pending
-                        .get(offset as usize)
-                        .copied()
-                        .ok_or_else(|| StoreError::Damaged {
-                            path: self.stored.path.to_owned(),
+                Some(offset) => self.pending.get(offset as usize).copied().ok_or_else(|| {
+                    damaged(
+                        self.stored.path,
+                        Damage::TreeHashes {
                             reason: format!("tree hash {index} asked before it was computed"),
-                        })
-                }
+                        },
+                    )
+                }),
                 None => read_one(self.stored.db, self.stored.path, index),
             })
             .collect()
@@ -182,9 +188,11 @@ pub(crate) fn stored_leaves(db: &Db, path: &Path) -> Result<u64, StoreError> {
 pub(crate) fn tree_error(path: &Path, error: TreeError<StoreError>) -> StoreError {
     match error {
         TreeError::Read(store) => store,
-        other => StoreError::Damaged {
-            path: path.to_owned(),
-            reason: format!("the stored Merkle tree: {other}"),
-        },
+        other => damaged(
+            path,
+            Damage::TreeHashes {
+                reason: other.to_string(),
+            },
+        ),
     }
 }

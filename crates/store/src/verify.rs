@@ -13,9 +13,11 @@ use actledger_proof::{Checkpoint, RootAccumulator};
 
 use crate::chunk;
 use crate::entry::{Entry, EntryError, Stored, ZERO_HASH};
+use crate::error::storage;
 use crate::error::{Problem, StoreError, Verdict};
 use crate::keys;
-use crate::ledger::{HeadRecord, Ledger, check_fields, read_head, storage, waiting};
+use crate::ledger::{HeadRecord, Ledger, read_head};
+use crate::open::waiting;
 
 impl Ledger {
     /// Recomputes every hash from the first entry and checks every link, position, time and
@@ -136,7 +138,7 @@ impl ChunkToCheck {
             Err(e) => {
                 return Some(Verdict::Broken {
                     seq: self.first,
-                    problem: Problem::Unparsable(e.0),
+                    problem: Problem::Unparsable(e.to_string()),
                 });
             }
         };
@@ -467,7 +469,7 @@ fn verify_stored(
     };
     let stored = match item {
         Ok(stored) => stored,
-        Err(e) => return broken(Problem::Unparsable(e.0)),
+        Err(e) => return broken(Problem::Unparsable(e.to_string())),
     };
     if let Some(problem) = check_fields(
         stored.seq,
@@ -483,10 +485,8 @@ fn verify_stored(
     }
     // The first entry has no time before it: its time is always parsed (an empty one too).
     let new_time = expected == 1 || stored.time != previous_time.as_str();
-    if new_time {
-        if let Err(e) = crate::entry::parse_time(stored.time) {
-            return broken(Problem::Unparsable(e.0));
-        }
+    if new_time && let Err(e) = crate::entry::parse_time(stored.time) {
+        return broken(Problem::Unparsable(e.to_string()));
     }
     let event = match crate::entry::parse_event_bytes(stored.event) {
         Ok(event) if event.has_canonical_bytes(stored.event) => event,
@@ -495,7 +495,7 @@ fn verify_stored(
                 "its event is not in canonical form".into(),
             ));
         }
-        Err(e) => return broken(Problem::Unparsable(e.0)),
+        Err(e) => return broken(Problem::Unparsable(e.to_string())),
     };
     on_entry(&stored, &event);
     *prev = stored.hash;
@@ -649,6 +649,40 @@ pub fn verify_path_scoped(path: &Path, scope: Scope) -> Result<Verdict, StoreErr
 /// is broken. Neither the chain's state nor the cache needs to be sound to get a verdict.
 pub fn verify_path(path: &Path) -> Result<Verdict, StoreError> {
     verify_path_scoped(path, Scope::Everything)
+}
+
+/// [`check_entry`] over borrowed fields (verification reads them without copying).
+#[allow(clippy::too_many_arguments)] // the fields of an entry, then the chain before it
+pub(crate) fn check_fields(
+    seq: Seq,
+    time: &str,
+    entry_prev: &[u8; 32],
+    hash: &[u8; 32],
+    event: &[u8],
+    expected: Seq,
+    prev: &[u8; 32],
+    previous_time: &str,
+) -> Option<Problem> {
+    if let Some(problem) = out_of_place(seq, expected) {
+        return Some(problem);
+    }
+    if entry_prev != prev {
+        return Some(Problem::BrokenLink);
+    }
+    let actual = Entry::compute_hash(seq, time, entry_prev, event);
+    if &actual != hash {
+        return Some(Problem::HashMismatch {
+            expected: actual,
+            actual: *hash,
+        });
+    }
+    if time < previous_time {
+        return Some(Problem::TimeWentBack {
+            previous: previous_time.to_owned(),
+            time: time.to_owned(),
+        });
+    }
+    None
 }
 
 #[cfg(test)]

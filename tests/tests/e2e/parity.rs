@@ -202,18 +202,20 @@ fn pick(ledger: &Path) -> Picked {
         }
         if event["type"] == "act_revoked" || event["type"] == "trip_authorized" {
             for key in ["act", "revokes"] {
-                if let Some(act) = event[key].as_str() {
-                    if !acts.contains(&act.to_owned()) && acts.len() < 8 {
-                        acts.push(act.to_owned());
-                    }
+                if let Some(act) = event[key].as_str()
+                    && !acts.contains(&act.to_owned())
+                    && acts.len() < 8
+                {
+                    acts.push(act.to_owned());
                 }
             }
         }
         for key in ["on", "from"] {
-            if let Some(day) = event[key].as_str() {
-                if days.len() < 6 && entry["seq"].as_u64().unwrap() % 37 == 0 {
-                    days.push(day.to_owned());
-                }
+            if let Some(day) = event[key].as_str()
+                && days.len() < 6
+                && entry["seq"].as_u64().unwrap() % 37 == 0
+            {
+                days.push(day.to_owned());
             }
         }
     }

@@ -65,11 +65,7 @@ fn shown(name: &str) -> (BTreeSet<String>, BTreeSet<String>) {
     let global = ["--ledger", "--wait", "--help"];
     let all: BTreeSet<String> = help
         .lines()
-        .filter_map(|l| {
-            l.trim_start()
-                .split_whitespace()
-                .find(|w| w.starts_with("--"))
-        })
+        .filter_map(|l| l.split_whitespace().find(|w| w.starts_with("--")))
         .map(|w| w.trim_end_matches(',').to_owned())
         .filter(|w| !global.contains(&w.as_str()))
         .collect();

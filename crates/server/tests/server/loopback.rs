@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use actledger_server::{Limits, Server, ServerConfig, server_holding};
+use actledger_server::{Limits, Server, ServerConfig};
 use actledger_store::{Ledger, StoreError};
 use axum::http::{Request, StatusCode, header};
 use http_body_util::{BodyExt as _, Full};
@@ -37,21 +37,19 @@ async fn serves_over_loopback_and_shuts_down_gracefully() {
         .to_owned();
 
     // The ledger is held, and says by whom.
-    assert_eq!(server_holding(fixture.path()), Some(info.clone()));
     let path = fixture.path().to_owned();
     let second = tokio::task::spawn_blocking(move || Ledger::open(&path))
         .await
         .unwrap();
-    assert!(
-        matches!(second, Err(StoreError::InUse { .. })),
-        "{second:?}"
-    );
-    let held = server_holding(fixture.path()).unwrap();
+    let Err(StoreError::InUse {
+        holder: Some(held), ..
+    }) = &second
+    else {
+        panic!("{second:?}");
+    };
+    assert_eq!(*held, info.to_string());
     assert_eq!(
-        format!(
-            "the ledger at {} is held by {held}",
-            fixture.path().display()
-        ),
+        second.unwrap_err().to_string(),
         format!(
             "the ledger at {} is held by actledger serve at http://{} (pid {})",
             fixture.path().display(),
@@ -143,10 +141,17 @@ async fn serves_over_loopback_and_shuts_down_gracefully() {
         .unwrap()
         .unwrap();
 
-    // Gone: no marker, and the ledger opens, with both writes.
-    assert_eq!(server_holding(fixture.path()), None);
-    assert!(!fixture.path().join(actledger_server::MARKER_FILE).exists());
-    assert_eq!(fixture.open().head().count, 9);
+    // Gone: the ledger opens, with both writes, and its lock describes nobody.
+    let ledger = fixture.open();
+    assert_eq!(ledger.head().count, 9);
+    let path = fixture.path().to_owned();
+    let error = std::thread::spawn(move || Ledger::open(&path).unwrap_err())
+        .join()
+        .unwrap();
+    assert!(
+        matches!(error, StoreError::InUse { holder: None, .. }),
+        "{error:?}"
+    );
 }
 
 #[tokio::test]
@@ -188,8 +193,7 @@ async fn a_bad_key_file_is_refused_at_start() {
         )),
         "{error}"
     );
-    // Nothing was left behind, and the ledger is free.
-    assert!(!fixture.path().join(actledger_server::MARKER_FILE).exists());
+    // The ledger is free.
     drop(fixture.open());
 }
 

@@ -53,10 +53,10 @@ fn check(doc: &Value, schema: &Value, value: &Value, at: &str, errors: &mut Vec<
         errors.push(format!("{at}: {actual} where the document says {types:?}"));
         return;
     }
-    if let Some(values) = schema["enum"].as_array() {
-        if !values.contains(value) {
-            errors.push(format!("{at}: {value} is not one of {values:?}"));
-        }
+    if let Some(values) = schema["enum"].as_array()
+        && !values.contains(value)
+    {
+        errors.push(format!("{at}: {value} is not one of {values:?}"));
     }
     match value {
         Value::Object(map) => {

@@ -178,9 +178,9 @@ fn refused(bytes: &[u8], line: u64, part: &str) {
     let s = scratch();
     let error = import(&s.path, bytes).unwrap_err();
     match &error {
-        ImportError::Line { line: at, reason } => {
+        ImportError::Line { line: at, problem } => {
             assert_eq!(*at, line, "{error}");
-            assert!(reason.contains(part), "{error}");
+            assert!(problem.to_string().contains(part), "{error}");
         }
         other => panic!("{other}"),
     }

@@ -63,3 +63,53 @@ fn a_second_open_in_the_same_process_is_in_use_too() {
     let reopened = Ledger::open(&s.path).unwrap();
     assert_eq!(reopened.head().count, 3);
 }
+
+#[test]
+fn the_holder_says_who_it_is_and_a_holder_gone_says_nothing() {
+    let s = scratch();
+    let ledger = ledger_with(&s.path, 1, 3);
+    let in_use = || {
+        let error = Ledger::open(&s.path).unwrap_err();
+        let StoreError::InUse { holder, .. } = &error else {
+            panic!("{error:?}");
+        };
+        (holder.clone(), error.to_string())
+    };
+    assert_eq!(
+        in_use(),
+        (
+            None,
+            format!(
+                "the ledger at {} is in use by another process",
+                s.path.display()
+            )
+        )
+    );
+    ledger
+        .describe_holder("actledger serve at http://127.0.0.1:8080 (pid 7)\nmore")
+        .unwrap();
+    let text = "actledger serve at http://127.0.0.1:8080 (pid 7)";
+    assert_eq!(
+        in_use(),
+        (
+            Some(text.to_owned()),
+            format!("the ledger at {} is held by {text}", s.path.display())
+        )
+    );
+    let error = Ledger::open_waiting(&s.path, Duration::from_millis(50)).unwrap_err();
+    assert!(
+        matches!(&error, StoreError::StillInUse { holder: Some(h), .. } if h == text),
+        "{error:?}"
+    );
+    drop(ledger);
+
+    // A description left in the lock file by a holder that was killed describes nobody.
+    std::fs::write(
+        s.path.join("lock"),
+        "actledger serve at http://127.0.0.1:9 (pid 1)",
+    )
+    .unwrap();
+    let ledger = Ledger::open(&s.path).unwrap();
+    assert_eq!(in_use().0, None);
+    drop(ledger);
+}

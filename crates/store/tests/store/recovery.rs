@@ -175,3 +175,71 @@ fn an_intent_record_that_matches_neither_state_is_damage() {
     );
     assert!(verify_path(&case.scratch.path).is_err());
 }
+
+/// An append whose last flush failed had already moved the in-memory head (and the tree held
+/// its batch), so a long-lived server kept serving a head the CLI said was not recorded.
+#[test]
+fn a_failed_flush_moves_neither_the_head_nor_the_answers() {
+    let s = scratch();
+    let mut ledger = ledger_with(&s.path, 3, 20);
+    let head = ledger.head();
+    let (answers_before, export_before) = (answers(&ledger), export(&ledger));
+    let next = batch(&numbered_batch(3, 20));
+
+    actledger_store::testing::fail_next_append_flush(&ledger);
+    let error = ledger.append(next.clone()).unwrap_err();
+    assert!(
+        matches!(
+            error,
+            actledger_store::AppendError::Store(StoreError::Storage { .. })
+        ),
+        "{error:?}"
+    );
+    assert_eq!(ledger.head(), head);
+    assert_eq!(ledger.entry(head.count + 1).unwrap(), None);
+    assert_eq!(answers(&ledger), answers_before);
+    assert_eq!(export(&ledger), export_before);
+    assert!(
+        matches!(ledger.verify().unwrap(), Verdict::Intact { count, .. } if count == head.count)
+    );
+
+    // The same batch again is new to the ledger (no index kept it), and lands right after.
+    let report = ledger.append(next).unwrap();
+    assert!(
+        report
+            .outcomes
+            .iter()
+            .all(|(_, appended)| matches!(appended, actledger_store::Appended::Recorded { .. }))
+    );
+    assert_eq!(report.head.count, head.count + 20);
+    let after = (ledger.head(), answers(&ledger), export(&ledger));
+    drop(ledger);
+
+    // Reopened: nothing to settle, and the ledger is as the handle left it.
+    let ledger = Ledger::open(&s.path).unwrap();
+    assert_eq!(ledger.recovery(), None);
+    assert_eq!((ledger.head(), answers(&ledger), export(&ledger)), after);
+    assert!(ledger.verify().unwrap().is_intact());
+}
+
+/// A failed append, then the process gone: the next open finds the ledger as it was.
+#[test]
+fn a_failed_flush_is_not_there_after_reopening() {
+    let s = scratch();
+    let mut ledger = ledger_with(&s.path, 2, 20);
+    let head = ledger.head();
+    let (answers_before, export_before) = (answers(&ledger), export(&ledger));
+    actledger_store::testing::fail_next_append_flush(&ledger);
+    ledger.append(batch(&numbered_batch(2, 20))).unwrap_err();
+    drop(ledger);
+
+    let ledger = Ledger::open(&s.path).unwrap();
+    assert_eq!(ledger.recovery(), None);
+    assert_eq!(ledger.head(), head);
+    assert_eq!(answers(&ledger), answers_before);
+    assert_eq!(export(&ledger), export_before);
+    drop(ledger);
+    assert!(
+        matches!(verify_path(&s.path).unwrap(), Verdict::Intact { count, .. } if count == head.count)
+    );
+}

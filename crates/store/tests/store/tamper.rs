@@ -195,7 +195,7 @@ fn every_single_changed_byte_of_a_stored_chunk_is_caught_in_that_chunk() {
                         verdict,
                         Verdict::Broken {
                             seq: 1,
-                            problem: Problem::Unparsable(e.0)
+                            problem: Problem::Unparsable(e.to_string())
                         },
                         "{why}"
                     );

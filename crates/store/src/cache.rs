@@ -1,0 +1,827 @@
+//! The timeline cache's records: each office's timeline at the head, segments apart (`S`, one
+//! lookup answers "who held it on D") and the rest by part (`W`), in blocks of [`PER_BLOCK`],
+//! each record sealed by a checksum over its key and its compact binary body
+//! (`docs/FORMAT.md`). This module encodes and decodes them and writes an office's records;
+//! [`crate::index`] reads them to answer [`Indexed`](actledger_core::Indexed).
+
+use std::collections::BTreeMap;
+
+use actledger_core::{
+    Day, Delegation, Departure, Segment, Seq, Stint, Tenure, Timeline, Trip, TripRef,
+};
+
+use crate::error::{StoreError, storage};
+use crate::keys;
+use crate::ledger::Ledger;
+use crate::writes::Writes;
+
+/// The version of the cache's layout and content. Change it whenever either changes (the
+/// core's timeline rules included): a ledger whose cache has another version rebuilds it.
+/// Version 2 added the checksum before every record's JSON; version 3 replaced the JSON with
+/// the binary encoding below (its values take about 38% of the bytes of the JSON ones);
+/// version 4 packs segments and items in blocks of [`PER_BLOCK`], a record per block;
+/// version 5 writes no record at all for an empty timeline (version 4 wrote a manifest of
+/// zeros for some), so that each timeline has one form and verification compares records.
+pub const CACHE_VERSION: u32 = 5;
+
+/// The bytes of a cache record's checksum: the first 8 bytes of SHA-256 over a domain tag,
+/// the cache version, the record's key and its body.
+const CHECKSUM_LEN: usize = 8;
+
+pub(crate) fn checksum(key: &[u8], body: &[u8]) -> [u8; CHECKSUM_LEN] {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    h.update(b"actledger/cache\0");
+    // A record of another version never passes for one of this version, whatever its bytes.
+    h.update(CACHE_VERSION.to_be_bytes());
+    h.update(u32::try_from(key.len()).unwrap_or(u32::MAX).to_be_bytes());
+    h.update(key);
+    h.update(body);
+    let digest = h.finalize();
+    let mut out = [0; CHECKSUM_LEN];
+    out.copy_from_slice(&digest[..CHECKSUM_LEN]);
+    out
+}
+
+/// A cache record's value: its checksum, then its body.
+fn sealed(key: &[u8], body: Vec<u8>) -> Vec<u8> {
+    let mut value = Vec::with_capacity(CHECKSUM_LEN + body.len());
+    value.extend_from_slice(&checksum(key, &body));
+    value.extend_from_slice(&body);
+    value
+}
+
+/// The body of a cache record whose checksum holds: a record changed on disk, or moved to
+/// another key, is an error and never an answer.
+pub(crate) fn unsealed<'a>(key: &[u8], value: &'a [u8]) -> Option<&'a [u8]> {
+    let (sum, body) = value.split_first_chunk::<CHECKSUM_LEN>()?;
+    (*sum == checksum(key, body)).then_some(body)
+}
+
+/// "No day" where a day is optional (a delegation that takes no effect, no block of segments
+/// before or after): no day has this ordinal, the last one (9999-12-31) being 3,652,058.
+pub(crate) const NO_DAY: u32 = u32::MAX;
+
+/// Why a sealed cache body does not decode. The checksum makes this unreachable but for a bug
+/// or a record written by another program under our checksum; it is still an error, never a
+/// panic or a guess.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub(crate) struct Malformed(pub(crate) &'static str);
+
+/// The writing half of the cache's binary encoding: days and counts as u32 big-endian,
+/// positions as minimal LEB128 varints (most are far below 2^21: three bytes instead of
+/// eight), identifiers as a length byte (they are at most 128 bytes) and their UTF-8.
+#[derive(Default)]
+struct Encoder(Vec<u8>);
+
+impl Encoder {
+    fn u8(&mut self, n: u8) {
+        self.0.push(n);
+    }
+
+    fn u16(&mut self, n: u16) {
+        self.0.extend_from_slice(&n.to_be_bytes());
+    }
+
+    fn u32(&mut self, n: u32) {
+        self.0.extend_from_slice(&n.to_be_bytes());
+    }
+
+    fn day(&mut self, day: Day) {
+        self.u32(day.ordinal());
+    }
+
+    fn optional_day(&mut self, day: Option<Day>) {
+        self.u32(day.map_or(NO_DAY, Day::ordinal));
+    }
+
+    fn seq(&mut self, n: Seq) {
+        crate::varint::put(&mut self.0, n);
+    }
+
+    fn id(&mut self, id: &str) {
+        let len = u8::try_from(id.len()).expect("identifiers are at most 128 bytes");
+        self.0.push(len);
+        self.0.extend_from_slice(id.as_bytes());
+    }
+
+    fn stint(&mut self, stint: &Stint) {
+        self.id(stint.person.as_str());
+        self.seq(stint.seq);
+        self.id(stint.act.as_str());
+    }
+
+    fn trip_ref(&mut self, trip: &TripRef) {
+        self.seq(trip.seq);
+        self.id(trip.act.as_str());
+    }
+}
+
+/// The reading half: every read checks that the bytes are there and mean something, and
+/// [`Decoder::end`] that nothing is left over.
+pub(crate) struct Decoder<'a>(&'a [u8]);
+
+impl Decoder<'_> {
+    fn u8(&mut self) -> Result<u8, Malformed> {
+        let (&b, rest) = self.0.split_first().ok_or(Malformed("cut short"))?;
+        self.0 = rest;
+        Ok(b)
+    }
+
+    fn u16(&mut self) -> Result<u16, Malformed> {
+        let (n, rest) = self
+            .0
+            .split_first_chunk::<2>()
+            .ok_or(Malformed("cut short"))?;
+        self.0 = rest;
+        Ok(u16::from_be_bytes(*n))
+    }
+
+    fn u32(&mut self) -> Result<u32, Malformed> {
+        let (n, rest) = self
+            .0
+            .split_first_chunk::<4>()
+            .ok_or(Malformed("cut short"))?;
+        self.0 = rest;
+        Ok(u32::from_be_bytes(*n))
+    }
+
+    fn day(&mut self) -> Result<Day, Malformed> {
+        Day::from_ordinal(self.u32()?).ok_or(Malformed("a day is out of range"))
+    }
+
+    fn optional_day(&mut self) -> Result<Option<Day>, Malformed> {
+        match self.u32()? {
+            NO_DAY => Ok(None),
+            n => Day::from_ordinal(n)
+                .map(Some)
+                .ok_or(Malformed("a day is out of range")),
+        }
+    }
+
+    /// A minimal varint, the only form [`Encoder::seq`] writes.
+    fn seq(&mut self) -> Result<Seq, Malformed> {
+        crate::varint::take(&mut self.0).ok_or(Malformed(
+            "a position is cut short, too large or not minimally encoded",
+        ))
+    }
+
+    fn id<T: std::str::FromStr>(&mut self) -> Result<T, Malformed> {
+        let len = usize::from(self.u8()?);
+        if self.0.len() < len {
+            return Err(Malformed("cut short"));
+        }
+        let (bytes, rest) = self.0.split_at(len);
+        self.0 = rest;
+        std::str::from_utf8(bytes)
+            .ok()
+            .and_then(|text| text.parse().ok())
+            .ok_or(Malformed("an identifier is not valid"))
+    }
+
+    fn stint(&mut self) -> Result<Stint, Malformed> {
+        Ok(Stint {
+            person: self.id()?,
+            seq: self.seq()?,
+            act: self.id()?,
+        })
+    }
+
+    fn trip_ref(&mut self) -> Result<TripRef, Malformed> {
+        Ok(TripRef {
+            seq: self.seq()?,
+            act: self.id()?,
+        })
+    }
+
+    fn end(&self) -> Result<(), Malformed> {
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(Malformed("bytes are left over"))
+        }
+    }
+}
+
+/// The flags byte of a segment: which of its optional holders follow.
+const HAS_TITULAR: u8 = 1;
+const HAS_TRIP: u8 = 2;
+const HAS_ACTING: u8 = 4;
+
+/// Segments per `S` record, and items per `W` record: an office's cache is a few records
+/// per hundred segments, not one each (sled's open costs in proportion to its records), and an
+/// append that changes the end of a timeline rewrites its last records only.
+const PER_BLOCK: usize = 64;
+
+/// One segment inside a block: its first and last days, the flags, then the titular, the trip
+/// and the acting holder that the flags announce.
+fn put_segment(out: &mut Encoder, segment: &Segment) {
+    out.day(segment.from);
+    out.day(segment.until);
+    let flag = |present: bool, flag: u8| if present { flag } else { 0 };
+    out.u8(flag(segment.titular.is_some(), HAS_TITULAR)
+        | flag(segment.trip.is_some(), HAS_TRIP)
+        | flag(segment.acting.is_some(), HAS_ACTING));
+    if let Some(stint) = &segment.titular {
+        out.stint(stint);
+    }
+    if let Some(trip) = &segment.trip {
+        out.trip_ref(trip);
+    }
+    if let Some(stint) = &segment.acting {
+        out.stint(stint);
+    }
+}
+
+fn take_segment(input: &mut Decoder) -> Result<Segment, Malformed> {
+    let from = input.day()?;
+    let until = input.day()?;
+    let flags = input.u8()?;
+    if flags & !(HAS_TITULAR | HAS_TRIP | HAS_ACTING) != 0 {
+        return Err(Malformed("unknown flags"));
+    }
+    let titular = (flags & HAS_TITULAR != 0)
+        .then(|| input.stint())
+        .transpose()?;
+    let trip = (flags & HAS_TRIP != 0)
+        .then(|| input.trip_ref())
+        .transpose()?;
+    let acting = (flags & HAS_ACTING != 0)
+        .then(|| input.stint())
+        .transpose()?;
+    Ok(Segment {
+        from,
+        until,
+        titular,
+        trip,
+        acting,
+    })
+}
+
+/// A block of segments: its links (the first days of the blocks before and after it,
+/// [`NO_DAY`] for none), how many segments (u16), then each segment. Its key names the
+/// first day of its first segment, which the checksum covers.
+fn encode_segment_block(segments: &[Segment], prev: u32, next: u32) -> Vec<u8> {
+    let mut out = Encoder::default();
+    out.u32(prev);
+    out.u32(next);
+    out.u16(u16::try_from(segments.len()).unwrap_or(u16::MAX));
+    for segment in segments {
+        put_segment(&mut out, segment);
+    }
+    out.0
+}
+
+/// A decoded block of segments with its links.
+pub(crate) struct SegmentBlock {
+    pub(crate) segments: Vec<Segment>,
+    pub(crate) prev: u32,
+    pub(crate) next: u32,
+}
+
+/// The inverse of [`encode_segment_block`], given the first day its key names: at least one
+/// segment, in order, the first starting on that day.
+pub(crate) fn decode_segment_block(first: Day, body: &[u8]) -> Result<SegmentBlock, Malformed> {
+    let mut input = Decoder(body);
+    let prev = input.u32()?;
+    let next = input.u32()?;
+    let count = usize::from(input.u16()?);
+    if count == 0 || count > PER_BLOCK {
+        return Err(Malformed("a block of segments holds too few or too many"));
+    }
+    let mut segments: Vec<Segment> = Vec::with_capacity(count);
+    for _ in 0..count {
+        let segment = take_segment(&mut input)?;
+        if segment.until < segment.from
+            || segments
+                .last()
+                .is_some_and(|last| last.until >= segment.from)
+        {
+            return Err(Malformed("segments out of order"));
+        }
+        segments.push(segment);
+    }
+    input.end()?;
+    if segments[0].from != first {
+        return Err(Malformed(
+            "a block of segments starts on another day than its key",
+        ));
+    }
+    Ok(SegmentBlock {
+        segments,
+        prev,
+        next,
+    })
+}
+
+fn encode_tenure(out: &mut Encoder, tenure: &Tenure) {
+    out.day(tenure.from);
+    out.day(tenure.until);
+    out.stint(&tenure.stint);
+}
+
+pub(crate) fn decode_tenure(input: &mut Decoder) -> Result<Tenure, Malformed> {
+    Ok(Tenure {
+        from: input.day()?,
+        until: input.day()?,
+        stint: input.stint()?,
+    })
+}
+
+fn encode_delegation(out: &mut Encoder, delegation: &Delegation) {
+    out.day(delegation.from);
+    out.day(delegation.until);
+    out.optional_day(delegation.effective_until);
+    out.stint(&delegation.stint);
+}
+
+pub(crate) fn decode_delegation(input: &mut Decoder) -> Result<Delegation, Malformed> {
+    Ok(Delegation {
+        from: input.day()?,
+        until: input.day()?,
+        effective_until: input.optional_day()?,
+        stint: input.stint()?,
+    })
+}
+
+fn encode_trip(out: &mut Encoder, trip: &Trip) {
+    out.day(trip.from);
+    out.day(trip.until);
+    out.id(trip.person.as_str());
+    out.trip_ref(&trip.trip);
+}
+
+pub(crate) fn decode_trip(input: &mut Decoder) -> Result<Trip, Malformed> {
+    Ok(Trip {
+        from: input.day()?,
+        until: input.day()?,
+        person: input.id()?,
+        trip: input.trip_ref()?,
+    })
+}
+
+fn encode_departure(out: &mut Encoder, departure: &Departure) {
+    out.day(departure.on);
+    out.stint(&departure.stint);
+}
+
+pub(crate) fn decode_departure(input: &mut Decoder) -> Result<Departure, Malformed> {
+    Ok(Departure {
+        on: input.day()?,
+        stint: input.stint()?,
+    })
+}
+
+/// A whole body decoded by `decode`, nothing left over.
+pub(crate) fn decode_all<T>(
+    body: &[u8],
+    decode: impl FnOnce(&mut Decoder) -> Result<T, Malformed>,
+) -> Result<T, Malformed> {
+    let mut input = Decoder(body);
+    let value = decode(&mut input)?;
+    input.end()?;
+    Ok(value)
+}
+
+/// The parts of a timeline stored under `W`, each list item under its own key.
+pub(crate) const TENURES: u8 = b't';
+pub(crate) const DELEGATIONS: u8 = b'd';
+pub(crate) const TRIPS: u8 = b'r';
+pub(crate) const DEPARTURES: u8 = b'l';
+
+/// The manifest of an office's cached timeline, under `W office 0x00 'n' 0`: how many records
+/// of each kind the timeline has, so that a record gone missing is noticed.
+pub(crate) const MANIFEST: u8 = b'n';
+
+/// What the manifest counts, in this order: segments, tenures, delegations, trips, departures.
+pub(crate) type Counts = [usize; 5];
+
+pub(crate) fn counts(timeline: &Timeline) -> Counts {
+    [
+        timeline.segments.len(),
+        timeline.tenures.len(),
+        timeline.delegations.len(),
+        timeline.trips.len(),
+        timeline.departures.len(),
+    ]
+}
+
+/// A manifest's body: the counts, u32 BE each.
+fn encode_counts(counts: &Counts) -> Vec<u8> {
+    let mut out = Encoder::default();
+    for &count in counts {
+        out.u32(u32::try_from(count).unwrap_or(u32::MAX));
+    }
+    out.0
+}
+
+pub(crate) fn decode_counts(input: &mut Decoder) -> Result<Counts, Malformed> {
+    let mut counts = Counts::default();
+    for count in &mut counts {
+        *count = usize::try_from(input.u32()?).map_err(|_| Malformed("a count is too large"))?;
+    }
+    Ok(counts)
+}
+
+pub(crate) fn manifest_key(office: &str) -> Vec<u8> {
+    let mut key = keys::named_prefix(keys::TIMELINE, office);
+    key.push(MANIFEST);
+    key.extend_from_slice(&0u32.to_be_bytes());
+    key
+}
+
+/// Every cache key and value of one office's timeline: its segments in blocks of
+/// [`PER_BLOCK`] under `S` (each block names the first days of the blocks before and after
+/// it), each part in blocks of [`PER_BLOCK`] items under `W` (numbered from 0), and the
+/// manifest. A query reads a block and its successor and checks that they name each other,
+/// so a block moved or gone is an error, never a vacancy.
+pub(crate) fn timeline_records(timeline: &Timeline) -> BTreeMap<Vec<u8>, Vec<u8>> {
+    let office = timeline.office.as_str();
+    let mut records = BTreeMap::new();
+    // An empty timeline has no records at all (not even a manifest of zeros), however the
+    // office became known: one form per timeline, so that verification can compare records.
+    if timeline.is_empty() {
+        return records;
+    }
+    let segment_prefix = keys::named_prefix(keys::SEGMENT, office);
+    let blocks: Vec<&[Segment]> = timeline.segments.chunks(PER_BLOCK).collect();
+    let first = |i: Option<usize>| {
+        i.and_then(|i| blocks.get(i))
+            .map_or(NO_DAY, |block| block[0].from.ordinal())
+    };
+    for (i, block) in blocks.iter().enumerate() {
+        let mut key = segment_prefix.clone();
+        key.extend_from_slice(&block[0].from.ordinal().to_be_bytes());
+        let body = encode_segment_block(block, first(i.checked_sub(1)), first(Some(i + 1)));
+        let value = sealed(&key, body);
+        records.insert(key, value);
+    }
+    let part_prefix = keys::named_prefix(keys::TIMELINE, office);
+    put_part(
+        &mut records,
+        &part_prefix,
+        TENURES,
+        &timeline.tenures,
+        encode_tenure,
+    );
+    put_part(
+        &mut records,
+        &part_prefix,
+        DELEGATIONS,
+        &timeline.delegations,
+        encode_delegation,
+    );
+    put_part(
+        &mut records,
+        &part_prefix,
+        TRIPS,
+        &timeline.trips,
+        encode_trip,
+    );
+    put_part(
+        &mut records,
+        &part_prefix,
+        DEPARTURES,
+        &timeline.departures,
+        encode_departure,
+    );
+    let key = manifest_key(office);
+    let value = sealed(&key, encode_counts(&counts(timeline)));
+    records.insert(key, value);
+    records
+}
+
+/// The records of one part of a timeline: blocks of [`PER_BLOCK`] items, numbered from 0,
+/// each its count (u16) and its items.
+fn put_part<T>(
+    records: &mut BTreeMap<Vec<u8>, Vec<u8>>,
+    prefix: &[u8],
+    tag: u8,
+    items: &[T],
+    encode: fn(&mut Encoder, &T),
+) {
+    for (i, block) in items.chunks(PER_BLOCK).enumerate() {
+        let mut key = prefix.to_vec();
+        key.push(tag);
+        key.extend_from_slice(&u32::try_from(i).unwrap_or(u32::MAX).to_be_bytes());
+        let mut body = Encoder::default();
+        body.u16(u16::try_from(block.len()).unwrap_or(u16::MAX));
+        for item in block {
+            encode(&mut body, item);
+        }
+        let value = sealed(&key, body.0);
+        records.insert(key, value);
+    }
+}
+
+/// The items of one block of a part (the inverse of [`put_part`]'s blocks).
+fn take_part<T>(
+    body: &[u8],
+    decode: fn(&mut Decoder) -> Result<T, Malformed>,
+) -> Result<Vec<T>, Malformed> {
+    let mut input = Decoder(body);
+    let count = usize::from(input.u16()?);
+    if count == 0 || count > PER_BLOCK {
+        return Err(Malformed("a block holds too few or too many items"));
+    }
+    let items = (0..count)
+        .map(|_| decode(&mut input))
+        .collect::<Result<Vec<_>, _>>()?;
+    input.end()?;
+    Ok(items)
+}
+
+/// Adds the items of one block of a part to `list`, and says whether the block is in its place:
+/// numbered `blocks` (how many blocks of the part came before it) and after full blocks only.
+pub(crate) fn take_block<T>(
+    list: &mut Vec<T>,
+    blocks: &mut usize,
+    index: Option<usize>,
+    body: &[u8],
+    decode: fn(&mut Decoder) -> Result<T, Malformed>,
+) -> Result<bool, Malformed> {
+    let in_place = index == Some(*blocks) && list.len() == *blocks * PER_BLOCK;
+    *blocks += 1;
+    list.extend(take_part(body, decode)?);
+    Ok(in_place)
+}
+
+/// Adds an office's cache records to a batch (after every old one is removed), and says how
+/// many bytes of keys and values.
+pub(crate) fn insert_timeline(batch: &mut impl Writes, timeline: &Timeline) -> usize {
+    let mut bytes = 0;
+    for (key, value) in timeline_records(timeline) {
+        bytes += key.len() + value.len();
+        batch.insert(key, value);
+    }
+    bytes
+}
+
+impl Ledger {
+    /// Rewrites an office's cache records in `batch`, touching only the keys that change (an
+    /// append usually adds to the end of a timeline, so most records stay as they are).
+    pub(crate) fn write_timeline(
+        &self,
+        batch: &mut impl Writes,
+        timeline: &Timeline,
+    ) -> Result<(), StoreError> {
+        let mut new = timeline_records(timeline);
+        let office = timeline.office.as_str();
+        for prefix in [keys::SEGMENT, keys::TIMELINE] {
+            for item in self.db.scan_prefix(keys::named_prefix(prefix, office)) {
+                let (key, old) = item.map_err(storage(&self.path))?;
+                match new.remove(key.as_ref()) {
+                    Some(value) if value == old.as_ref() => {}
+                    Some(value) => batch.insert(key, value),
+                    None => batch.remove(key),
+                }
+            }
+        }
+        for (key, value) in new {
+            batch.insert(key, value);
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use actledger_core::{ActId, Indexed, OfficeId, PersonId};
+
+    use super::*;
+
+    fn day(text: &str) -> Day {
+        Day::parse(text).unwrap()
+    }
+
+    fn stint(person: &str, seq: Seq, act: &str) -> Stint {
+        Stint {
+            person: PersonId::new(person).unwrap(),
+            seq,
+            act: ActId::new(act).unwrap(),
+        }
+    }
+
+    fn trip_ref(seq: Seq) -> TripRef {
+        TripRef {
+            seq,
+            act: ActId::new("RS-200-2024-PCM").unwrap(),
+        }
+    }
+
+    /// A timeline with every kind of record and every optional field both ways, positions
+    /// of one to ten varint bytes included.
+    fn timeline() -> Timeline {
+        let titular = stint("jose-arista", 2, "RS-131-2024-PCM");
+        let acting = stint("walter-astudillo", 300_000, "RS-200-2024-PCM");
+        Timeline {
+            office: OfficeId::new("MEF").unwrap(),
+            segments: vec![
+                Segment {
+                    from: day("2024-06-01"),
+                    until: day("2024-07-01"),
+                    titular: Some(titular.clone()),
+                    trip: None,
+                    acting: None,
+                },
+                Segment {
+                    from: day("2024-07-02"),
+                    until: day("2024-07-05"),
+                    titular: Some(titular.clone()),
+                    trip: Some(trip_ref(127)),
+                    acting: Some(acting.clone()),
+                },
+                Segment {
+                    from: day("2024-09-01"),
+                    until: Day::MAX,
+                    titular: None,
+                    trip: None,
+                    acting: Some(stint("ana", u64::MAX, "A")),
+                },
+            ],
+            tenures: vec![Tenure {
+                stint: titular.clone(),
+                from: day("2024-06-01"),
+                until: Day::MAX,
+            }],
+            delegations: vec![
+                Delegation {
+                    stint: acting.clone(),
+                    from: day("2024-07-02"),
+                    until: day("2024-07-05"),
+                    effective_until: Some(day("2024-07-05")),
+                },
+                Delegation {
+                    stint: acting,
+                    from: day("2024-07-02"),
+                    until: day("2024-07-05"),
+                    effective_until: None,
+                },
+            ],
+            trips: vec![Trip {
+                person: titular.person.clone(),
+                trip: trip_ref(128),
+                from: day("2024-07-02"),
+                until: day("2024-07-05"),
+            }],
+            departures: vec![Departure {
+                stint: titular,
+                on: day("2024-08-31"),
+            }],
+        }
+    }
+
+    /// The timeline `records` hold, read back by the store's own reader ([`Ledger`]'s
+    /// `head_timeline`, with every check of blocks, links and manifest) from a scratch ledger.
+    fn decoded(records: &BTreeMap<Vec<u8>, Vec<u8>>, office: &OfficeId) -> Timeline {
+        let dir = tempfile::tempdir().unwrap();
+        let ledger = Ledger::create(&dir.path().join("ledger")).unwrap();
+        for (key, value) in records {
+            ledger.db.insert(key, value.as_slice()).unwrap();
+        }
+        ledger.head_timeline(office).unwrap().unwrap()
+    }
+
+    /// `timeline()` with `n` one-day segments and as many tenures, so that it needs several
+    /// blocks.
+    fn long_timeline(n: u32) -> Timeline {
+        let mut timeline = timeline();
+        let first = day("2000-01-01").ordinal();
+        timeline.segments = (0..n)
+            .map(|i| Segment {
+                from: Day::from_ordinal(first + 2 * i).unwrap(),
+                until: Day::from_ordinal(first + 2 * i).unwrap(),
+                titular: Some(stint("p", u64::from(i), "A")),
+                trip: None,
+                acting: None,
+            })
+            .collect();
+        timeline.tenures = (0..n)
+            .map(|i| Tenure {
+                stint: stint("p", u64::from(i), "A"),
+                from: Day::from_ordinal(first + 2 * i).unwrap(),
+                until: Day::from_ordinal(first + 2 * i).unwrap(),
+            })
+            .collect();
+        timeline
+    }
+
+    #[test]
+    fn every_record_round_trips() {
+        let timeline = timeline();
+        let records = timeline_records(&timeline);
+        assert_eq!(records.len(), 1 + 1 + 1 + 1 + 1 + 1);
+        assert_eq!(decoded(&records, &timeline.office), timeline);
+        // Several blocks: 130 segments and tenures take 3 records each.
+        let timeline = long_timeline(130);
+        let records = timeline_records(&timeline);
+        assert_eq!(records.len(), 3 + 3 + 1 + 1 + 1 + 1);
+        assert_eq!(decoded(&records, &timeline.office), timeline);
+    }
+
+    #[test]
+    fn blocks_of_segments_name_their_neighbours() {
+        let timeline = long_timeline(130);
+        let links: Vec<_> = timeline_records(&timeline)
+            .iter()
+            .filter(|(key, _)| key[0] == keys::SEGMENT)
+            .map(|(key, value)| {
+                let body = unsealed(key, value).unwrap();
+                let first =
+                    Day::from_ordinal(u32::from_be_bytes(key[key.len() - 4..].try_into().unwrap()))
+                        .unwrap();
+                let block = decode_segment_block(first, body).unwrap();
+                (block.prev, block.next, block.segments.len())
+            })
+            .collect();
+        let from = |i: usize| timeline.segments[i].from.ordinal();
+        assert_eq!(
+            links,
+            [
+                (NO_DAY, from(64), 64),
+                (from(0), from(128), 64),
+                (from(64), NO_DAY, 2)
+            ]
+        );
+    }
+
+    #[test]
+    fn a_record_changed_or_under_another_key_fails_its_checksum() {
+        let records = timeline_records(&timeline());
+        let (key, value) = records.iter().next().unwrap();
+        assert!(unsealed(key, value).is_some());
+        let mut moved = key.clone();
+        moved[2] ^= 1;
+        assert!(unsealed(&moved, value).is_none());
+        for at in 0..value.len() {
+            let mut changed = value.clone();
+            changed[at] ^= 0x10;
+            assert!(unsealed(key, &changed).is_none(), "byte {at}");
+        }
+    }
+
+    #[test]
+    fn a_body_cut_short_or_too_long_is_malformed() {
+        let timeline = timeline();
+        let body = encode_segment_block(&timeline.segments, 1, 2);
+        let from = timeline.segments[0].from;
+        assert_eq!(
+            decode_segment_block(from, &body).unwrap().segments,
+            timeline.segments
+        );
+        for len in 0..body.len() {
+            assert!(
+                decode_segment_block(from, &body[..len]).is_err(),
+                "length {len}"
+            );
+        }
+        let mut longer = body.clone();
+        longer.push(0);
+        assert!(decode_segment_block(from, &longer).is_err());
+        // Another first day than the key's.
+        assert!(decode_segment_block(timeline.segments[1].from, &body).is_err());
+        let mut body = Encoder::default();
+        body.u16(1);
+        encode_delegation(&mut body, &timeline.delegations[0]);
+        for len in 0..body.0.len() {
+            assert!(take_part(&body.0[..len], decode_delegation).is_err());
+        }
+        assert_eq!(
+            take_part(&body.0, decode_delegation).unwrap(),
+            [timeline.delegations[0].clone()]
+        );
+    }
+
+    #[test]
+    fn malformed_fields_are_refused() {
+        let segments = &timeline().segments[..1];
+        let first = segments[0].from;
+        // The flags byte follows the links, the count and the segment's two days.
+        let mut body = encode_segment_block(segments, NO_DAY, NO_DAY);
+        body[18] |= 8;
+        assert!(decode_segment_block(first, &body).is_err());
+        // A day past 9999-12-31.
+        let mut body = encode_segment_block(segments, NO_DAY, NO_DAY);
+        body[14..18].copy_from_slice(&(Day::MAX.ordinal() + 1).to_be_bytes());
+        assert!(decode_segment_block(first, &body).is_err());
+        // No segment, or segments out of order.
+        let mut body = encode_segment_block(segments, NO_DAY, NO_DAY);
+        body[8..10].copy_from_slice(&0u16.to_be_bytes());
+        assert!(decode_segment_block(first, &body).is_err());
+        let twice = [segments[0].clone(), segments[0].clone()];
+        let body = encode_segment_block(&twice, NO_DAY, NO_DAY);
+        assert!(decode_segment_block(first, &body).is_err());
+        // Positions: minimal varints only, and none beyond 64 bits.
+        assert_eq!(Decoder(&[0x80, 0x01]).seq().unwrap(), 128);
+        assert!(Decoder(&[0x80, 0x00]).seq().is_err());
+        assert!(Decoder(&[0xff; 10]).seq().is_err());
+        let mut max = Encoder::default();
+        max.seq(u64::MAX);
+        assert_eq!(Decoder(&max.0).seq().unwrap(), u64::MAX);
+        // An identifier that is not one.
+        assert!(Decoder(b"\x02a b").id::<ActId>().is_err());
+        assert!(Decoder(b"\x00").id::<ActId>().is_err());
+        assert!(Decoder(b"\x05abc").id::<ActId>().is_err());
+    }
+}

@@ -1,0 +1,112 @@
+//! The ledger's lock: a file of the store's own in the ledger's folder (`lock`), held while the
+//! ledger is open, which carries a short description of its holder that the holder may set
+//! ([`Ledger::describe_holder`]), so that an opener refused with
+//! [`StoreError::InUse`] can say who holds it.
+//!
+//! The description is only ever read while someone holds the lock, and whoever takes the lock
+//! clears it first: a description left by a holder that was killed is never shown. sled keeps
+//! its own lock on its `db` file; the store takes its lock first and lets it go last.
+
+use std::fs::{File, TryLockError};
+use std::io::{Seek as _, SeekFrom, Write as _};
+use std::path::{Path, PathBuf};
+
+use crate::error::StoreError;
+use crate::ledger::Ledger;
+
+/// The lock file's name in the ledger's folder.
+pub(crate) const LOCK_FILE: &str = "lock";
+
+/// The longest description kept, in bytes: it goes into one line of an error message.
+const DESCRIPTION_MAX: usize = 200;
+
+/// The ledger's lock, held until dropped.
+#[derive(Debug)]
+pub(crate) struct Lock {
+    file: File,
+    path: PathBuf,
+}
+
+impl Lock {
+    /// Takes the lock of the ledger in `dir`, or says who holds it.
+    pub(crate) fn take(dir: &Path) -> Result<Lock, StoreError> {
+        let path = dir.join(LOCK_FILE);
+        let io = |source| StoreError::Io {
+            what: "opening the lock file".into(),
+            path: dir.join(LOCK_FILE),
+            source,
+        };
+        // sled makes the folder when it is missing; the lock goes in first.
+        std::fs::create_dir_all(dir).map_err(|source| StoreError::Io {
+            what: "creating".into(),
+            path: dir.to_owned(),
+            source,
+        })?;
+        let file = File::options()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(io)?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(TryLockError::WouldBlock) => {
+                return Err(StoreError::InUse {
+                    path: dir.to_owned(),
+                    holder: holder(&path),
+                });
+            }
+            Err(TryLockError::Error(source)) => return Err(io(source)),
+        }
+        let lock = Lock { file, path };
+        // A description left by a holder that is gone describes nobody.
+        lock.describe("").map_err(io)?;
+        Ok(lock)
+    }
+
+    /// Replaces the holder's description.
+    fn describe(&self, text: &str) -> std::io::Result<()> {
+        let mut file = &self.file;
+        file.set_len(0)?;
+        file.seek(SeekFrom::Start(0))?;
+        file.write_all(text.as_bytes())
+    }
+}
+
+impl Drop for Lock {
+    fn drop(&mut self) {
+        // The lock goes with the file; the description first, so that nobody reads it after.
+        let _ = self.describe("");
+    }
+}
+
+/// The description in the lock file at `path`, if there is one (and it can be read: where
+/// locks are mandatory, a held file cannot).
+fn holder(path: &Path) -> Option<String> {
+    let bytes = std::fs::read(path).ok()?;
+    let text = String::from_utf8_lossy(&bytes[..bytes.len().min(DESCRIPTION_MAX)]);
+    let line = text.lines().next().unwrap_or_default().trim();
+    (!line.is_empty()).then(|| line.to_owned())
+}
+
+impl Ledger {
+    /// Says who holds the ledger, for as long as this handle does: an opener refused because
+    /// the ledger is in use gets it in [`StoreError::InUse`] ("the ledger at PATH is held by
+    /// TEXT"). One line, at most 200 bytes, for example `actledger serve at
+    /// http://127.0.0.1:8080 (pid 4242)`; an empty text says nothing.
+    pub fn describe_holder(&self, text: &str) -> Result<(), StoreError> {
+        let lock = self.db.lock();
+        let line = text.lines().next().unwrap_or_default();
+        let mut end = line.len().min(DESCRIPTION_MAX);
+        while !line.is_char_boundary(end) {
+            end -= 1;
+        }
+        lock.describe(&line[..end])
+            .map_err(|source| StoreError::Io {
+                what: "writing the holder's description into".into(),
+                path: lock.path.clone(),
+                source,
+            })
+    }
+}

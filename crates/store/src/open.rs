@@ -1,0 +1,338 @@
+//! Opening and locking: creating a ledger, opening it (settling an interrupted append and
+//! completing what derives from the log), the sled database and its lock, and waiting for
+//! another holder to let go.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use sled::{Batch, Db};
+
+use crate::entry::{Head, LAYOUT_VERSION};
+use crate::error::{Damage, StoreError, Verdict, damaged, storage};
+use crate::index::Memo;
+use crate::keys;
+use crate::ledger::{Faults, HeadRecord, Ledger, encode_cache_record, encode_head, read_head};
+use crate::lock::Lock;
+use crate::staging::{Staging, Target, check_target};
+use crate::verify::{VERIFY_WINDOW, verify_db_with};
+
+/// The memory sled may use for its page cache (its default is 1 GiB). Reads are of whole
+/// chunks and blocks, so a small cache costs little; with 64 MiB, a 1M-event import peaked
+/// 100 MiB higher.
+const SLED_CACHE_BYTES: u64 = 16 * 1024 * 1024;
+
+/// Whether the folder holds the files of a sled database (without opening it, which would
+/// create them).
+pub(crate) fn has_database(path: &Path) -> bool {
+    path.join("db").is_file() && path.join("conf").is_file()
+}
+
+/// Removes the snapshot files that sled began and never finished. sled 0.34.7 writes a
+/// snapshot to `snap.N.generating` and renames it to `snap.N` when complete, but reads the
+/// last file whose name starts with `snap.`, an unfinished one included: one left by a process
+/// killed while writing it, or by a full disk, makes every later open fail with "corrupted
+/// data". An unfinished snapshot is never needed (the log and the previous snapshot hold
+/// everything), and it is removed only while holding the database's lock, so that no live
+/// writer loses its file.
+fn remove_unfinished_snapshots(dir: &Path) {
+    let Ok(file) = std::fs::File::open(dir.join("db")) else {
+        return;
+    };
+    if file.try_lock().is_err() {
+        return; // in use: sled's open says so
+    }
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            if name.starts_with("snap.") && name.ends_with(".generating") {
+                let _ = std::fs::remove_file(entry.path());
+            }
+        }
+    }
+    let _ = file.unlock();
+}
+
+/// Opens the sled database in `path`, creating it if missing, once the ledger's lock is taken.
+pub(crate) fn open_db(path: &Path) -> Result<Sled, StoreError> {
+    let lock = Lock::take(path)?;
+    remove_unfinished_snapshots(path);
+    let db = sled::Config::new()
+        .path(path)
+        .cache_capacity(SLED_CACHE_BYTES)
+        .open()
+        .map_err(storage(path))?;
+    Ok(Sled {
+        db: Some(db),
+        dir: path.to_owned(),
+        lock: Some(lock),
+    })
+}
+
+/// The sled database of a ledger, and the ledger's lock. Dropping it waits until sled's
+/// background threads have let go of sled's file lock too, then lets go of the ledger's, so
+/// that the ledger can be opened again at once, in this process as in any other.
+pub struct Sled {
+    db: Option<Db>,
+    dir: PathBuf,
+    lock: Option<Lock>,
+}
+
+impl Sled {
+    /// Opens the sled database in `dir` as the store does, creating it if missing.
+    pub fn open(dir: &Path) -> Result<Sled, StoreError> {
+        open_db(dir)
+    }
+
+    /// The ledger's lock.
+    pub(crate) fn lock(&self) -> &Lock {
+        self.lock
+            .as_ref()
+            .expect("the lock is held until the database is dropped")
+    }
+}
+
+impl std::fmt::Debug for Sled {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sled")
+            .field("dir", &self.dir)
+            .finish_non_exhaustive()
+    }
+}
+
+impl std::ops::Deref for Sled {
+    type Target = Db;
+
+    fn deref(&self) -> &Db {
+        self.db
+            .as_ref()
+            .expect("the database is there until dropped")
+    }
+}
+
+impl Drop for Sled {
+    fn drop(&mut self) {
+        let Some(db) = self.db.take() else { return };
+        // sled flushes when the database is dropped. After a failed write (a full disk), that
+        // flush can wait forever for a buffer that will never be written. Nothing
+        // acknowledged depends on it (every append flushes before it returns), so it gets a
+        // bounded time on a thread of its own; past that, the handle is abandoned to that
+        // thread, which lets go of the ledger's lock once sled has let go of its own (or the
+        // operating system does, when the process ends).
+        let lock = self.lock.take();
+        let dir = self.dir.clone();
+        let (closed, on_close) = std::sync::mpsc::channel();
+        let closing = std::thread::Builder::new()
+            .name("sled-close".into())
+            .spawn(move || {
+                drop(db);
+                wait_released(&dir);
+                drop(lock);
+                let _ = closed.send(());
+            });
+        if closing.is_ok() {
+            let _ = on_close.recv_timeout(CLOSE_WAIT);
+        }
+    }
+}
+
+/// How long dropping a database waits for sled's final flush before abandoning it.
+const CLOSE_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// How long dropping a database waits for sled's threads to release its lock; they take
+/// milliseconds, and another process that takes the lock meanwhile only shortens the wait.
+const RELEASE_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Waits until nobody holds the lock of the database in `dir` (or [`RELEASE_WAIT`] passed).
+fn wait_released(dir: &Path) {
+    let deadline = std::time::Instant::now() + RELEASE_WAIT;
+    let Ok(file) = std::fs::File::open(dir.join("db")) else {
+        return;
+    };
+    while file.try_lock().is_err() {
+        if std::time::Instant::now() >= deadline {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+    let _ = file.unlock();
+}
+
+impl Ledger {
+    /// Creates an empty ledger at `path` (a folder, made with its parents if missing; an
+    /// existing empty folder is fine). It is built aside and moved into place, so a crash
+    /// never leaves half a ledger.
+    pub fn create(path: &Path) -> Result<Ledger, StoreError> {
+        if let Target::Ledger(_) = check_target(path)? {
+            return Err(StoreError::AlreadyExists {
+                path: path.to_owned(),
+            });
+        }
+        let staging = Staging::new(path)?;
+        let build = || {
+            let db = open_db(staging.path())?;
+            Ledger::write_new_meta(&db, staging.path())
+        };
+        // An error names the user's path, never the folder the ledger was built in.
+        build().map_err(|e| e.moved(staging.path(), path))?;
+        staging.finish(false)?;
+        Ledger::open(path)
+    }
+
+    pub(crate) fn write_new_meta(db: &Sled, path: &Path) -> Result<(), StoreError> {
+        let mut batch = Batch::default();
+        batch.insert(keys::META_FORMAT, &LAYOUT_VERSION.to_be_bytes());
+        batch.insert(keys::META_HEAD, encode_head(Head::EMPTY, ""));
+        batch.insert(keys::META_CACHE, &encode_cache_record(0));
+        batch.insert(keys::META_TREE, &0u64.to_be_bytes()[..]);
+        db.apply_batch(batch).map_err(storage(path))?;
+        db.flush().map_err(storage(path))?;
+        Ok(())
+    }
+
+    /// Opens the ledger at `path`. Fails, and creates nothing, when there is no ledger there;
+    /// fails at once when another process has it open. Rebuilds the query cache when it is
+    /// missing or stale.
+    pub fn open(path: &Path) -> Result<Ledger, StoreError> {
+        let mut ledger = Ledger::open_raw(path)?;
+        ledger.recovery = ledger.recover()?;
+        ledger.complete_repair()?;
+        // One read of the last chunk: its last entry must be the head.
+        let consistent = match ledger.last_stored()? {
+            None => ledger.head.count == 0,
+            Some(last) => last.seq == ledger.head.count && last.hash == ledger.head.hash,
+        };
+        if !consistent {
+            return Err(damaged(
+                path,
+                Damage::HeadNotLast {
+                    count: ledger.head.count,
+                    hash: ledger.head.hash,
+                },
+            ));
+        }
+        ledger.ensure_cache()?;
+        ledger.ensure_tree()?;
+        Ok(ledger)
+    }
+
+    /// The database and its head record after settling an interrupted append, if there was
+    /// one: what verification reads.
+    fn open_settled(path: &Path) -> Result<(Sled, HeadRecord), StoreError> {
+        let (db, head) = Ledger::open_unverified(path)?;
+        if !db.contains_key(keys::META_PENDING).map_err(storage(path))? {
+            return Ok((db, head));
+        }
+        let mut ledger = Ledger::from_db(path, db, head)?;
+        ledger.recover()?;
+        let head = read_head(&ledger.db, path)?;
+        Ok((ledger.db, head))
+    }
+
+    /// The ledger as [`Ledger::open_settled`] leaves it: an interrupted append settled, the
+    /// head record read, nothing derived checked or rebuilt.
+    /// When the head record cannot be read, the verdict of the log instead.
+    pub(crate) fn open_settled_ledger(path: &Path) -> Result<Result<Ledger, Verdict>, StoreError> {
+        let (db, head) = Ledger::open_settled(path)?;
+        match head {
+            Err(_) => Ok(Err(verify_db_with(
+                &db,
+                path,
+                head,
+                None,
+                false,
+                VERIFY_WINDOW,
+            )?)),
+            Ok(_) => Ok(Ok(Ledger::from_db(path, db, head)?)),
+        }
+    }
+
+    /// [`Ledger::open`], waiting up to `wait` for another process to let go of the ledger
+    /// instead of failing at once with [`StoreError::InUse`]; a zero wait does not wait.
+    /// Waiting polls the lock (sled's is a non-blocking file lock), so it is not fair between
+    /// several waiters, only bounded.
+    pub fn open_waiting(path: &Path, wait: Duration) -> Result<Ledger, StoreError> {
+        waiting(path, wait, || Ledger::open(path))
+    }
+
+    /// Opens without checking the chain or the cache: for verification and import checks.
+    pub(crate) fn open_raw(path: &Path) -> Result<Ledger, StoreError> {
+        let (db, head) = Ledger::open_unverified(path)?;
+        Ledger::from_db(path, db, head)
+    }
+
+    /// The ledger of an open database, given its head record.
+    fn from_db(path: &Path, db: Sled, head: HeadRecord) -> Result<Ledger, StoreError> {
+        let (head, last_time) = head.map_err(|reason| damaged(path, Damage::HeadRecord(reason)))?;
+        Ok(Ledger {
+            path: path.to_owned(),
+            db,
+            head,
+            last_time,
+            memo: Memo::default(),
+            recovery: None,
+            faults: Faults::default(),
+        })
+    }
+
+    /// The database and its head record (or why there is none): fails only when there is no
+    /// ledger at all.
+    fn open_unverified(path: &Path) -> Result<(Sled, HeadRecord), StoreError> {
+        let not_a_ledger = || StoreError::NotALedger {
+            path: path.to_owned(),
+        };
+        if !has_database(path) {
+            return Err(not_a_ledger());
+        }
+        let db = open_db(path)?;
+        let format = db.get(keys::META_FORMAT).map_err(storage(path))?;
+        let Some(format) = format else {
+            return Err(not_a_ledger());
+        };
+        let found = <[u8; 4]>::try_from(format.as_ref())
+            .map(u32::from_be_bytes)
+            .map_err(|_| damaged(path, Damage::FormatRecord))?;
+        if found != LAYOUT_VERSION {
+            return Err(StoreError::UnsupportedFormat {
+                path: path.to_owned(),
+                found,
+            });
+        }
+        let head = read_head(&db, path)?;
+        Ok((db, head))
+    }
+}
+
+/// Runs `attempt` until it does not fail with [`StoreError::InUse`] or `wait` has passed.
+pub(crate) fn waiting<T>(
+    path: &Path,
+    wait: Duration,
+    mut attempt: impl FnMut() -> Result<T, StoreError>,
+) -> Result<T, StoreError> {
+    let started = Instant::now();
+    let mut pause = Duration::from_millis(2);
+    loop {
+        match attempt() {
+            Err(StoreError::InUse { holder, .. }) if !wait.is_zero() => {
+                let waited = started.elapsed();
+                if waited >= wait {
+                    return Err(StoreError::StillInUse {
+                        path: path.to_owned(),
+                        waited,
+                        holder,
+                    });
+                }
+                // A little jitter, so that waiters polling together do not collide for ever.
+                let jitter = Duration::from_micros(u64::from(
+                    std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .map_or(0, |d| d.subsec_micros())
+                        % 2_000,
+                ));
+                std::thread::sleep((pause + jitter).min(wait - waited));
+                pause = (pause * 2).min(Duration::from_millis(50));
+            }
+            other => return other,
+        }
+    }
+}

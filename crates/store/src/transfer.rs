@@ -1,0 +1,221 @@
+//! Export and import: the chain as export lines, and a new ledger built from them.
+
+use std::io::{BufRead, Write};
+use std::path::Path;
+
+use sled::Batch;
+
+use actledger_core::{BatchError, InputEvent, Outcome, Seq, validate_batch};
+
+use crate::entry::{Entry, Head, ZERO_HASH};
+use crate::error::{ImportError, LineProblem, Problem, StoreError, storage};
+use crate::index::Memo;
+use crate::keys;
+use crate::ledger::{Faults, Ledger, encode_head};
+use crate::open::open_db;
+use crate::staging::{Staging, Target, check_target};
+use crate::verify::check_fields;
+
+/// How many export lines an import validates and writes at a time (bounds its memory).
+const IMPORT_CHUNK: usize = 10_000;
+
+/// How often (in entries) export reports progress.
+const PROGRESS_EVERY: u64 = 1024;
+
+impl Ledger {
+    /// Writes every entry as one export line (NDJSON; no header, no trailer), checking the
+    /// chain as it goes, and returns how many. `progress` receives the number of entries
+    /// written so far.
+    pub fn export(
+        &self,
+        out: &mut dyn Write,
+        progress: &mut dyn FnMut(u64),
+    ) -> Result<u64, StoreError> {
+        let mut prev = ZERO_HASH;
+        let mut expected: Seq = 1;
+        let mut previous_time = String::new();
+        for item in self.entries(1) {
+            let entry = item?;
+            if let Some(problem) = check_entry(&entry, expected, &prev, &previous_time) {
+                return Err(StoreError::Broken {
+                    seq: expected,
+                    problem,
+                });
+            }
+            out.write_all(entry.export_line().as_bytes())
+                .map_err(StoreError::Write)?;
+            prev = entry.hash;
+            previous_time = entry.time;
+            if expected.is_multiple_of(PROGRESS_EVERY) {
+                progress(expected);
+            }
+            expected += 1;
+        }
+        let count = expected - 1;
+        if count != self.head.count {
+            return Err(StoreError::Broken {
+                seq: expected,
+                problem: Problem::Gap {
+                    expected,
+                    found: self.head.count,
+                },
+            });
+        }
+        out.flush().map_err(StoreError::Write)?;
+        progress(count);
+        Ok(count)
+    }
+
+    /// Builds a new ledger at `path` from an export, checking every line's form, hash, link
+    /// and time and validating every event with the core rules. It is built in a folder
+    /// beside `path` and moved into place at the end, so a refused export leaves nothing
+    /// behind. `path` may be missing, an empty folder or a ledger with no entries.
+    /// `progress` receives the number of bytes read so far.
+    pub fn import(
+        path: &Path,
+        input: &mut dyn BufRead,
+        progress: &mut dyn FnMut(u64),
+    ) -> Result<Ledger, ImportError> {
+        let target = check_target(path)?;
+        if let Target::Ledger(count) = target
+            && count > 0
+        {
+            return Err(ImportError::NotEmpty {
+                path: path.to_owned(),
+                count,
+            });
+        }
+        let staging = Staging::new(path)?;
+        let mut build = || -> Result<(), ImportError> {
+            let db = open_db(staging.path())?;
+            Ledger::write_new_meta(&db, staging.path())?;
+            let mut ledger = Ledger {
+                path: staging.path().to_owned(),
+                db,
+                head: Head::EMPTY,
+                last_time: String::new(),
+                memo: Memo::of_empty_ledger(),
+                recovery: None,
+                faults: Faults::default(),
+            };
+            ledger.import_lines(input, progress)?;
+            ledger.rebuild_cache()?;
+            Ok(())
+        };
+        // A refusal names the user's path, never the folder the ledger was built in.
+        build().map_err(|e| match e {
+            ImportError::Store(store) => ImportError::Store(store.moved(staging.path(), path)),
+            other => other,
+        })?;
+        staging.finish(matches!(target, Target::Ledger(_)))?;
+        Ok(Ledger::open(path)?)
+    }
+
+    fn import_lines(
+        &mut self,
+        input: &mut dyn BufRead,
+        progress: &mut dyn FnMut(u64),
+    ) -> Result<(), ImportError> {
+        let mut buf = Vec::new();
+        let mut line: u64 = 0;
+        let mut bytes: u64 = 0;
+        let mut prev = ZERO_HASH;
+        let mut previous_time = String::new();
+        let mut chunk: Vec<(Entry, InputEvent)> = Vec::with_capacity(IMPORT_CHUNK);
+        loop {
+            buf.clear();
+            let read = input
+                .read_until(b'\n', &mut buf)
+                .map_err(|source| ImportError::Read {
+                    line: line + 1,
+                    source,
+                })?;
+            if read == 0 {
+                break;
+            }
+            line += 1;
+            bytes += read as u64;
+            let refuse = |problem: LineProblem| ImportError::Line { line, problem };
+            if !buf.ends_with(b"\n") {
+                return Err(refuse(LineProblem::NoNewline));
+            }
+            let checked_time = (line > 1).then_some(previous_time.as_str());
+            let (entry, event) = crate::entry::parse_export_line_event(&buf, checked_time)
+                .map_err(|e| refuse(LineProblem::NotAnExportLine(e)))?;
+            if let Some(problem) = check_entry(&entry, line, &prev, &previous_time) {
+                return Err(refuse(LineProblem::Chain(problem)));
+            }
+            prev = entry.hash;
+            previous_time.clone_from(&entry.time);
+            chunk.push((
+                entry,
+                InputEvent {
+                    line: usize::try_from(line).unwrap_or(usize::MAX),
+                    event,
+                },
+            ));
+            if chunk.len() == IMPORT_CHUNK {
+                self.import_chunk(std::mem::take(&mut chunk))?;
+                progress(bytes);
+            }
+        }
+        if !chunk.is_empty() {
+            self.import_chunk(chunk)?;
+        }
+        progress(bytes);
+        Ok(())
+    }
+
+    /// Validates and writes entries whose form and chain are already checked.
+    fn import_chunk(&mut self, chunk: Vec<(Entry, InputEvent)>) -> Result<(), ImportError> {
+        let (entries, inputs): (Vec<Entry>, Vec<InputEvent>) = chunk.into_iter().unzip();
+        let valid = validate_batch(&*self, inputs).map_err(|e| match e {
+            BatchError::Invalid(invalid) => ImportError::Line {
+                line: invalid.line as u64,
+                problem: LineProblem::Invalid(invalid),
+            },
+            BatchError::Ledger(store) => ImportError::Store(store),
+        })?;
+        for (line, outcome) in &valid.outcomes {
+            if let Outcome::AlreadyRecorded(seq) = outcome {
+                return Err(ImportError::Line {
+                    line: *line as u64,
+                    problem: LineProblem::Repeats { seq: *seq },
+                });
+            }
+        }
+        let mut batch = Batch::default();
+        self.write_entries(&mut batch, &entries, valid.events())?;
+        if let Some(last) = entries.last() {
+            let head = Head {
+                count: last.seq,
+                hash: last.hash,
+            };
+            batch.insert(keys::META_HEAD, encode_head(head, &last.time));
+            self.db.apply_batch(batch).map_err(storage(&self.path))?;
+            self.memo.note(valid.events());
+            self.head = head;
+            self.last_time.clone_from(&last.time);
+        }
+        Ok(())
+    }
+}
+
+/// Checks one entry against its expected position, the hash before it and the time before it.
+pub(crate) fn check_entry(
+    entry: &Entry,
+    expected: Seq,
+    prev: &[u8; 32],
+    previous_time: &str,
+) -> Option<Problem> {
+    check_fields(
+        entry.seq,
+        &entry.time,
+        &entry.prev,
+        &entry.hash,
+        &entry.event,
+        expected,
+        prev,
+        previous_time,
+    )
+}
