@@ -284,6 +284,17 @@ pub enum Command {
         #[arg(value_name = "PROOF")]
         proof: PathBuf,
     },
+    /// Print a completion script for SHELL (source it, or put it where your shell looks)
+    #[command(
+        after_help = "Examples:\n  actledger completions bash > ~/.local/share/bash-completion/completions/actledger\n  actledger completions zsh > ~/.zfunc/_actledger\n  actledger completions fish > ~/.config/fish/completions/actledger.fish"
+    )]
+    Completions {
+        /// The shell: bash, zsh, fish, elvish or powershell
+        #[arg(value_name = "SHELL")]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff), e.g. `actledger man > actledger.1 && man ./actledger.1`
+    Man,
 }
 
 #[cfg(test)]

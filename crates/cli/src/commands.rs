@@ -97,6 +97,16 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<Finding> {
         }
         Command::Import { file, json } => import(path, file.as_deref(), json.json, out)?,
         Command::Demo => demo(out)?,
+        Command::Completions { shell } => {
+            // Into memory first: clap_complete panics when its writer fails (a closed pipe).
+            let mut script = Vec::new();
+            let mut command = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut command, "actledger", &mut script);
+            out.write_all(&script)?;
+        }
+        Command::Man => {
+            clap_mangen::Man::new(<Cli as clap::CommandFactory>::command()).render(out)?;
+        }
         Command::Keygen { name, out: dir } => proofs::keygen(&name, &dir, out)?,
         Command::Checkpoint { key, out: file } => {
             let ledger = open(path, wait)?;

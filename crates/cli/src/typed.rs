@@ -17,102 +17,138 @@ pub enum TypedEvent {
     /// act_issued: a legal act exists
     #[command(name = "act", visible_alias = "act-issued")]
     ActIssued {
+        /// The act, e.g. RS-131-2024-PCM (an identifier: letters, digits, - _ .)
         #[arg(long)]
         act: String,
         /// e.g. resolucion_suprema, decreto_supremo, ley
         #[arg(long)]
         kind: String,
+        /// Who issued it, e.g. PCM
         #[arg(long)]
         issuer: String,
+        /// The day it was issued, YYYY-MM-DD
         #[arg(long, value_name = "DATE")]
         issued_on: String,
+        /// The day it was published in the official gazette, YYYY-MM-DD
         #[arg(long, value_name = "DATE")]
         published_on: Option<String>,
+        /// Its title, as published
         #[arg(long)]
         title: Option<String>,
+        /// Where its text can be read
         #[arg(long)]
         url: Option<String>,
     },
     /// appointed: PERSON is titular of OFFICE from day ON
     Appointed {
+        /// The act of the appointment (issued before, by `append act`)
         #[arg(long)]
         act: String,
+        /// Who is appointed: a person id, e.g. walter-astudillo
         #[arg(long)]
         person: String,
+        /// The office, e.g. MINDEF
         #[arg(long)]
         office: String,
+        /// The first day in office, YYYY-MM-DD
         #[arg(long, value_name = "DATE")]
         on: String,
+        /// The person's name as the act gives it
         #[arg(long)]
         person_name: Option<String>,
+        /// The office's name as the act gives it
         #[arg(long)]
         office_name: Option<String>,
     },
     /// left_office: PERSON is no longer titular of OFFICE from day ON
     #[command(name = "left", visible_alias = "left-office")]
     LeftOffice {
+        /// The act that ends the tenure
         #[arg(long)]
         act: String,
+        /// Who leaves: a person id
         #[arg(long)]
         person: String,
+        /// The office they leave
         #[arg(long)]
         office: String,
+        /// The first day no longer in office, YYYY-MM-DD
         #[arg(long, value_name = "DATE")]
         on: String,
+        /// Why, as the act says (resignation, dismissal...)
         #[arg(long)]
         reason: Option<String>,
     },
     /// trip_authorized: PERSON, titular of OFFICE, may be away FROM..UNTIL
     #[command(name = "trip", visible_alias = "trip-authorized")]
     TripAuthorized {
+        /// The act authorizing the trip
         #[arg(long)]
         act: String,
+        /// Who travels: the titular of OFFICE
         #[arg(long)]
         person: String,
+        /// The office the traveller holds
         #[arg(long)]
         office: String,
+        /// The first day away, YYYY-MM-DD
         #[arg(long, value_name = "DATE")]
         from: String,
+        /// The last day away, YYYY-MM-DD
         #[arg(long, value_name = "DATE")]
         until: String,
+        /// Where to, e.g. "Miami, Florida, United States"
         #[arg(long)]
         destination: Option<String>,
+        /// What for, as the act says
         #[arg(long)]
         purpose: Option<String>,
     },
     /// duties_delegated: DELEGATE is in charge of OFFICE FROM..UNTIL (or for the act's trip)
     #[command(name = "delegated", visible_alias = "duties-delegated")]
     DutiesDelegated {
+        /// The act putting DELEGATE in charge ("encarga el Despacho")
         #[arg(long)]
         act: String,
+        /// The office left in charge of DELEGATE
         #[arg(long)]
         office: String,
+        /// Who is in charge: a person id
         #[arg(long)]
         delegate: String,
+        /// The first day in charge, YYYY-MM-DD
         #[arg(long, value_name = "DATE")]
         from: String,
+        /// The last day in charge, YYYY-MM-DD (default: the end of the act's trip)
         #[arg(long, value_name = "DATE")]
         until: Option<String>,
+        /// The delegate's name as the act gives it
         #[arg(long)]
         delegate_name: Option<String>,
+        /// The office the delegate holds as titular, e.g. MEF
         #[arg(long)]
         delegate_office: Option<String>,
     },
     /// act_revoked: ACT revokes act REVOKES ("deja sin efecto")
     #[command(name = "revoked", visible_alias = "act-revoked")]
     ActRevoked {
+        /// The act that revokes (issued before, by `append act`)
         #[arg(long)]
         act: String,
+        /// The act it revokes, deja sin efecto
         #[arg(long)]
         revokes: String,
+        /// Why, as the act says
         #[arg(long)]
         reason: Option<String>,
     },
     /// record_retracted: the entry at SEQ was recorded in error (a clerical correction)
     #[command(name = "retracted", visible_alias = "record-retracted")]
     RecordRetracted {
+        /// The position of the entry recorded in error
         #[arg(long)]
         seq: u64,
+        /// Why it is retracted: the clerical error
         #[arg(long)]
         reason: String,
     },

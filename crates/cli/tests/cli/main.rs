@@ -9,6 +9,7 @@ mod docs;
 mod proofs;
 mod readme;
 mod serve;
+mod shell;
 mod typed;
 
 use assert_cmd::Command;
