@@ -232,6 +232,10 @@ pub enum Command {
     /// `prove SEQ|ACT [--size N]`: an inclusion proof of the entry at SEQ (or of the act's
     /// act_issued entry) in the tree of the first N entries (default: all).
     /// `prove --from OLD --to NEW`: a consistency proof between two tree sizes.
+    #[command(
+        after_help = "An ACT names its act_issued entry; --event SEQ picks another event of the act \
+(its trip, its delegation...), --all proves every one (with --json, one object a line)."
+    )]
     Prove {
         /// The entry: its position, or an act id (digits alone are a position)
         #[arg(
@@ -240,6 +244,12 @@ pub enum Command {
             conflicts_with = "from"
         )]
         target: Option<String>,
+        /// With an ACT: prove its event at this position instead of its act_issued entry
+        #[arg(long, value_name = "SEQ", conflicts_with = "all")]
+        event: Option<u64>,
+        /// With an ACT: prove every event that names the act, by position
+        #[arg(long)]
+        all: bool,
         /// The tree size to prove against (default: the current size)
         #[arg(long, value_name = "N")]
         size: Option<u64>,

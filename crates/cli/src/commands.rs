@@ -114,6 +114,8 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<Finding> {
         }
         Command::Prove {
             target,
+            event,
+            all,
             size,
             from,
             to,
@@ -122,7 +124,12 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<Finding> {
             let ledger = open(path, wait)?;
             match (target, from, to) {
                 (Some(target), _, _) => {
-                    proofs::prove_inclusion(&ledger, &target, size, json.json, out)?
+                    let pick = match (event, all) {
+                        (Some(seq), _) => proofs::Pick::Event(seq),
+                        (None, true) => proofs::Pick::All,
+                        (None, false) => proofs::Pick::Named,
+                    };
+                    proofs::prove_inclusion(&ledger, &target, pick, size, json.json, out)?
                 }
                 (None, Some(from), Some(to)) => {
                     proofs::prove_consistency(&ledger, from, to, json.json, out)?

@@ -93,33 +93,73 @@ pub fn checkpoint(
 }
 
 /// The entry a `prove` argument names: digits are a position, anything else an act.
-fn target_seq(ledger: &Ledger, target: &str) -> Result<u64> {
+/// Which events of an act `prove ACT` proves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pick {
+    /// The act's `act_issued` entry (the contract's meaning of `prove ACT`).
+    Named,
+    /// The event of the act at this position.
+    Event(u64),
+    /// Every event that names the act.
+    All,
+}
+
+/// The positions `target` names: a position, or events of an act as `pick` says; with the
+/// act's other events, for the hint.
+fn target_seqs(ledger: &Ledger, target: &str, pick: Pick) -> Result<(Vec<u64>, Vec<u64>)> {
     if !target.is_empty() && target.bytes().all(|b| b.is_ascii_digit()) {
-        return target
+        if pick != Pick::Named {
+            bail!("--event and --all go with an ACT, not a position");
+        }
+        let seq = target
             .parse()
-            .with_context(|| format!("{target} is too large for a position"));
+            .with_context(|| format!("{target} is too large for a position"))?;
+        return Ok((vec![seq], Vec::new()));
     }
     let act = actledger_core::ActId::new(target)
         .map_err(|e| anyhow!("{target:?} is neither a position nor an act id: it {e}"))?;
-    match actledger_core::issued_at(ledger, &act)? {
-        Some(seq) => Ok(seq),
-        None => bail!("unknown act {target:?}: no act_issued records it"),
-    }
+    let events = actledger_core::Recorded::events_of_act(ledger, &act)?;
+    let issued = actledger_core::issued_at(ledger, &act)?;
+    let chosen = match (pick, issued) {
+        (Pick::All, _) if !events.is_empty() => events.clone(),
+        (Pick::Event(seq), _) if events.contains(&seq) => vec![seq],
+        (Pick::Event(seq), _) if !events.is_empty() => bail!(
+            "entry {seq} is not an event of {target}: its events are at {}",
+            list(&events)
+        ),
+        (Pick::Named, Some(seq)) => vec![seq],
+        _ => bail!("unknown act {target:?}: no recorded event names it"),
+    };
+    let others = events.into_iter().filter(|s| !chosen.contains(s)).collect();
+    Ok((chosen, others))
+}
+
+fn list(seqs: &[u64]) -> String {
+    seqs.iter()
+        .map(u64::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 pub fn prove_inclusion(
     ledger: &Ledger,
     target: &str,
+    pick: Pick,
     size: Option<u64>,
     as_json: bool,
     out: &mut dyn Write,
 ) -> Result<()> {
-    let seq = target_seq(ledger, target)?;
+    let (seqs, others) = target_seqs(ledger, target, pick)?;
     let size = size.unwrap_or(ledger.head().count);
-    let proof = ledger.inclusion_proof(seq, size)?;
-    if as_json {
-        writeln!(out, "{}", serde_json::to_string(&proof)?)?;
-    } else {
+    for (i, seq) in seqs.iter().enumerate() {
+        let proof = ledger.inclusion_proof(*seq, size)?;
+        if as_json {
+            writeln!(out, "{}", serde_json::to_string(&proof)?)?;
+            continue;
+        }
+        if i > 0 {
+            writeln!(out)?;
+        }
         writeln!(
             out,
             "entry {} is leaf {} of the tree of {} entries",
@@ -127,12 +167,23 @@ pub fn prove_inclusion(
         )?;
         writeln!(out, "leaf hash {}", hash_to_hex(&proof.leaf_hash))?;
         writeln!(out, "root      {}", hash_to_hex(&ledger.tree_root(size)?))?;
-        writeln!(out, "proof ({} hashes):", proof.proof.len())?;
+        writeln!(out, "proof ({}):", hashes(proof.proof.len()))?;
         for hash in &proof.proof {
             writeln!(out, "  {}", hash_to_hex(hash))?;
         }
     }
+    if !as_json && !others.is_empty() {
+        writeln!(
+            out,
+            "{target} has other events, at {}: prove one with --event SEQ, or all with --all",
+            list(&others)
+        )?;
+    }
     Ok(())
+}
+
+fn hashes(n: usize) -> String {
+    format!("{n} {}", if n == 1 { "hash" } else { "hashes" })
 }
 
 pub fn prove_consistency(
@@ -163,7 +214,7 @@ pub fn prove_consistency(
             proof.second,
             hash_to_hex(&proof.second_root)
         )?;
-        writeln!(out, "proof ({} hashes):", proof.proof.len())?;
+        writeln!(out, "proof ({}):", hashes(proof.proof.len()))?;
         for hash in &proof.proof {
             writeln!(out, "  {}", hash_to_hex(hash))?;
         }

@@ -288,3 +288,52 @@ fn verify_against_a_checkpoint_catches_a_cut_tail() {
         .code(1)
         .stderr(contains("no ledger"));
 }
+
+#[test]
+fn prove_act_reaches_every_event_of_the_act() {
+    let s = Sandbox::seeded();
+    // The act alone names its act_issued entry, and says where its other events are.
+    let named = stdout_of(&s.run(&["prove", "RS-131-2024-PCM"]).success());
+    assert!(named.starts_with("entry 5 is leaf 4"), "{named}");
+    assert!(named.contains("proof (3 hashes):"), "{named}");
+    assert!(
+        named.contains("RS-131-2024-PCM has other events, at 6, 7"),
+        "{named}"
+    );
+    // --event picks the delegation; its proof is that entry's.
+    let delegation = stdout_of(
+        &s.run(&["prove", "RS-131-2024-PCM", "--event", "7", "--json"])
+            .success(),
+    );
+    let proof: serde_json::Value = serde_json::from_str(&delegation).unwrap();
+    assert_eq!(proof["seq"], 7);
+    assert!(
+        proof["entry"]
+            .as_str()
+            .unwrap()
+            .contains("duties_delegated")
+    );
+    // --all: one JSON object a line, by position.
+    let all = stdout_of(
+        &s.run(&["prove", "RS-131-2024-PCM", "--all", "--json"])
+            .success(),
+    );
+    let seqs: Vec<u64> = all
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["seq"]
+                .as_u64()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(seqs, [5, 6, 7]);
+    // An event of another act, and the flags on a position, are refused.
+    s.run(&["prove", "RS-131-2024-PCM", "--event", "2"])
+        .code(1)
+        .stderr(contains(
+            "entry 2 is not an event of RS-131-2024-PCM: its events are at 5, 6, 7",
+        ));
+    s.run(&["prove", "5", "--all"])
+        .code(1)
+        .stderr(contains("--event and --all go with an ACT"));
+}
