@@ -35,9 +35,17 @@ fn read_vkey(arg: &str) -> Result<VerifierKey> {
     } else {
         arg.to_owned()
     };
-    text.trim()
-        .parse::<VerifierKey>()
-        .map_err(|e| anyhow!("--vkey {arg:?} is not a verifier key line (name+hash+base64): {e}"))
+    text.trim().parse::<VerifierKey>().map_err(|e| {
+        // A key line has two '+' and no '/' or '.': anything else was meant as a file.
+        let looks_like_a_file = !arg.contains('+') || arg.ends_with(".vkey");
+        if looks_like_a_file {
+            anyhow!(
+                "--vkey {arg:?}: no such file (give the path of a .vkey file that `actledger keygen` wrote, or the verifier key line itself)"
+            )
+        } else {
+            anyhow!("--vkey {arg:?} is not a verifier key line (name+hash+base64): {e}")
+        }
+    })
 }
 
 fn open_checkpoint(file: &Path, vkey: &VerifierKey) -> Result<SignedCheckpoint> {

@@ -168,8 +168,16 @@ fn parse_multiline(text: &[u8], first_line: usize) -> Result<InputEvent, Invalid
             // A syntax error knows its own line inside the object.
             let mut line = first_line;
             if let Err(json) = serde_json::from_slice::<IgnoredAny>(text) {
-                line = first_line + json.line().saturating_sub(1);
-                if json.is_syntax() || json.is_eof() {
+                // An object the input ends inside is reported where it starts: serde's line
+                // of the end of input is past the last line written (after its newline).
+                if !json.is_eof() {
+                    line = first_line + json.line().saturating_sub(1);
+                }
+                if json.is_eof() {
+                    e = FieldError::whole(
+                        "malformed JSON: the input ends inside the object that starts on this line (is a closing } missing?)",
+                    );
+                } else if json.is_syntax() {
                     e = FieldError::whole(describe_json_error(&json));
                     if json.is_syntax() && json.to_string().starts_with("trailing characters") {
                         e = FieldError::whole(
@@ -631,7 +639,27 @@ pub fn closest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
 mod tests {
     use proptest::prelude::*;
 
-    use super::{has_control, parse_event};
+    use super::{has_control, parse_batch, parse_event};
+
+    #[test]
+    fn an_object_left_open_is_reported_on_the_line_it_starts() {
+        for input in [
+            &b"{\"type\":\"act_issued\",\"act\":\"A\"\n"[..],
+            b"{\"type\":\"act_issued\",\"act\":\"A\"",
+            b"{\"type\":\"act_issued\",\n\"act\":\"A\"\n\n",
+        ] {
+            let error = parse_batch(input).expect_err("an open object");
+            assert_eq!(error.line, 1, "{}", String::from_utf8_lossy(input));
+            assert!(
+                error.reason.contains("closing } missing"),
+                "{}",
+                error.reason
+            );
+        }
+        // Blank lines before it: the object's own line.
+        let error = parse_batch(b"\n\n{\"type\":\"act_issued\",\n").expect_err("open");
+        assert_eq!(error.line, 3);
+    }
 
     proptest! {
         #[test]

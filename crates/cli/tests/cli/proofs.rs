@@ -337,3 +337,28 @@ fn prove_act_reaches_every_event_of_the_act() {
         .code(1)
         .stderr(contains("--event and --all go with an ACT"));
 }
+
+#[test]
+fn a_missing_vkey_file_is_said_to_be_missing() {
+    let s = Sandbox::new();
+    s.run(&[
+        "check-proof",
+        "--vkey",
+        "nosuch.vkey",
+        "--checkpoint",
+        "cp",
+        "proof.json",
+    ])
+    .code(1)
+    .stderr(contains("--vkey \"nosuch.vkey\": no such file"));
+    s.run(&[
+        "check-proof",
+        "--vkey",
+        "a+b+c",
+        "--checkpoint",
+        "cp",
+        "proof.json",
+    ])
+    .code(1)
+    .stderr(contains("is not a verifier key line"));
+}
