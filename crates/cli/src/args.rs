@@ -104,6 +104,9 @@ pub enum Command {
         /// The events: a file, or `-` for standard input
         #[arg(value_name = "FILE|-")]
         file: Option<PathBuf>,
+        /// Print only the summary line, not one line per event
+        #[arg(long, short)]
+        quiet: bool,
         #[command(flatten)]
         json: Json,
         #[command(subcommand)]

@@ -1,7 +1,7 @@
 //! One function per command: open the ledger, ask the library, print the answer.
 
 use std::fs::File;
-use std::io::{self, BufRead, BufReader, Write};
+use std::io::{self, BufRead, BufReader, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -26,19 +26,32 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<Finding> {
             Ledger::create(path).map_err(|e| store_error(e, path))?;
             writeln!(out, "created an empty ledger at {}", path.display())?;
         }
-        Command::Append { file, json, typed } => {
+        Command::Append {
+            file,
+            quiet,
+            json,
+            typed,
+        } => {
             let input = match typed {
                 Some(event) => {
                     let mut line = event.to_json()?;
                     line.push(b'\n');
                     line
                 }
-                None => read_input(file.as_deref())?,
+                None => {
+                    if is_stdin(file.as_deref()) && io::stdin().is_terminal() {
+                        // Said on stderr: a person at a terminal would otherwise see nothing.
+                        eprintln!(
+                            "reading events from the terminal: one JSON object a line, then Ctrl-D (or give a FILE)"
+                        );
+                    }
+                    read_input(file.as_deref())?
+                }
             };
             // Opening can fail for want of room too: still all or nothing.
             let mut ledger =
                 open(path, wait).map_err(|e| e.context("nothing of the batch was recorded"))?;
-            append(&mut ledger, &input, json.json, out)?;
+            append(&mut ledger, &input, json.json, quiet, out)?;
         }
         Command::WhoHeld { office, when, json } => {
             let ledger = open(path, wait)?;
@@ -226,19 +239,22 @@ pub(crate) fn print<T: Serialize>(
     Ok(())
 }
 
-fn append(ledger: &mut Ledger, input: &[u8], as_json: bool, out: &mut dyn Write) -> Result<()> {
+fn append(
+    ledger: &mut Ledger,
+    input: &[u8],
+    as_json: bool,
+    quiet: bool,
+    out: &mut dyn Write,
+) -> Result<()> {
     let batch = parse_batch(input)?;
     let report = ledger.append(batch).map_err(|e| match e {
         AppendError::Invalid(invalid) => anyhow!(invalid),
         AppendError::Store(store) => anyhow!(store).context("nothing of the batch was recorded"),
         other => anyhow!(other),
     })?;
-    print(
-        out,
-        as_json,
-        &AppendAnswer::from(&report),
-        render::append_text,
-    )
+    print(out, as_json, &AppendAnswer::from(&report), |answer| {
+        render::append_text(answer, quiet)
+    })
 }
 
 fn log(
@@ -322,22 +338,56 @@ fn repair(path: &Path, wait: Duration, as_json: bool, out: &mut dyn Write) -> Re
     })
 }
 
-fn progress_bar(total: Option<u64>, what: &str) -> indicatif::ProgressBar {
+/// What a progress bar counts.
+#[derive(Debug, Clone, Copy)]
+enum Unit {
+    /// Bytes of an input: shown in MB, with a rate in MB/s.
+    Bytes,
+    /// Entries: shown as counts with thousands separators, with a rate in entries/s.
+    Entries,
+}
+
+/// A progress bar on stderr, drawn only on a terminal (indicatif hides it elsewhere), in
+/// units people read: MB or entries, a rate and the time left.
+fn progress_bar(total: Option<u64>, what: &str, unit: Unit) -> indicatif::ProgressBar {
     let bar = match total {
         Some(total) => indicatif::ProgressBar::new(total),
         None => indicatif::ProgressBar::new_spinner(),
     };
     bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
-    if let Ok(style) = indicatif::ProgressStyle::with_template(&format!(
-        "{what} [{{bar:30}}] {{pos}}/{{len}} {{per_sec}} eta {{eta}}"
-    )) {
-        bar.set_style(style);
+    let template = match (unit, total.is_some()) {
+        (Unit::Bytes, true) => {
+            "{what} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec}, {eta} left"
+        }
+        (Unit::Bytes, false) => "{what} {spinner} {bytes} {bytes_per_sec}",
+        (Unit::Entries, true) => {
+            "{what} [{bar:30}] {human_pos}/{human_len} entries {rate}, {eta} left"
+        }
+        (Unit::Entries, false) => "{what} {spinner} {human_pos} entries {rate}",
+    };
+    let what = what.to_owned();
+    if let Ok(style) = indicatif::ProgressStyle::with_template(template) {
+        bar.set_style(
+            style
+                .with_key(
+                    "what",
+                    move |_: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                        let _ = w.write_str(&what);
+                    },
+                )
+                .with_key(
+                    "rate",
+                    |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                        let _ = write!(w, "{}/s", indicatif::HumanCount(state.per_sec() as u64));
+                    },
+                ),
+        );
     }
     bar
 }
 
 fn export(ledger: &Ledger, file: Option<&Path>, out: &mut dyn Write) -> Result<()> {
-    let bar = progress_bar(Some(ledger.head().count), "exporting");
+    let bar = progress_bar(Some(ledger.head().count), "exporting", Unit::Entries);
     let mut tick = |done: u64| bar.set_position(done);
     if is_stdin(file) {
         ledger.export(out, &mut tick)?;
@@ -357,7 +407,7 @@ fn import(path: &Path, file: Option<&Path>, as_json: bool, out: &mut dyn Write) 
         let size = handle.metadata().map(|m| m.len()).ok();
         (Box::new(BufReader::new(handle)), size)
     };
-    let bar = progress_bar(total, "importing");
+    let bar = progress_bar(total, "importing", Unit::Bytes);
     let mut tick = |done: u64| bar.set_position(done);
     let ledger = Ledger::import(path, &mut reader, &mut tick).map_err(|e| match e {
         ImportError::Store(store) => anyhow!(store).context("nothing was imported"),
@@ -400,7 +450,7 @@ fn demo(out: &mut dyn Write) -> Result<()> {
         SEED.lines().count(),
         path.display()
     )?;
-    append(&mut ledger, SEED.as_bytes(), false, out)?;
+    append(&mut ledger, SEED.as_bytes(), false, false, out)?;
     writeln!(out, "\nWho held the Ministry of Defense (MINDEF)?")?;
     for day in 1..=5 {
         let on = Day::from_ymd(2024, 6, day).context("a day of June 2024")?;

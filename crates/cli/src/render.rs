@@ -261,10 +261,11 @@ pub fn head_text(head: &HeadAnswer) -> String {
     format!("{} entries, head {}\n", head.count, head.hash)
 }
 
-/// One line per input event of an append.
-pub fn append_text(answer: &AppendAnswer) -> String {
+/// One line per input event of an append (none when `quiet`), then, for more than one event
+/// or when `quiet`, a summary.
+pub fn append_text(answer: &AppendAnswer, quiet: bool) -> String {
     let mut text = String::new();
-    for event in &answer.events {
+    for event in answer.events.iter().filter(|_| !quiet) {
         match (event.status, event.hash) {
             (AppendStatus::Recorded, Some(hash)) => writeln!(
                 text,
@@ -277,6 +278,23 @@ pub fn append_text(answer: &AppendAnswer) -> String {
                 event.line, event.seq
             ),
         }
+        .expect("writing to a String");
+    }
+    if quiet || answer.events.len() > 1 {
+        let recorded = answer
+            .events
+            .iter()
+            .filter(|e| e.status == AppendStatus::Recorded)
+            .count() as u64;
+        let already = answer.events.len() as u64 - recorded;
+        writeln!(
+            text,
+            "{} recorded, {} already recorded; head {} {}",
+            plural(recorded, "event", "events"),
+            already,
+            answer.head.count,
+            answer.head.hash
+        )
         .expect("writing to a String");
     }
     text

@@ -124,9 +124,20 @@ fn append_reports_positions_and_duplicates() {
         .success()
         .stderr("");
     let text = stdout_of(&first);
-    assert_eq!(text.lines().count(), 7);
+    assert_eq!(
+        text.lines().count(),
+        8,
+        "a line per event, then the summary"
+    );
     assert!(text.starts_with("line 1: recorded at 1, hash "), "{text}");
     assert!(text.contains("line 7: recorded at 7, hash "), "{text}");
+    assert!(
+        text.lines()
+            .last()
+            .unwrap()
+            .starts_with("7 events recorded, 0 already recorded; head 7 "),
+        "{text}"
+    );
     s.run(&["append", file.to_str().unwrap()])
         .success()
         .stdout(contains("line 3: already recorded at 3"));
@@ -714,4 +725,63 @@ fn every_typed_append_records_its_event() {
     s.run(&["who-held", "MINSA", "--on", "2024-08-15"])
         .success()
         .stdout("MINSA on 2024-08-15: Ana Pérez, titular (DS-7-2024-PCM)\n");
+}
+
+#[test]
+fn append_quiet_prints_only_the_summary() {
+    let s = Sandbox::new();
+    s.run(&["init"]).success();
+    let file = s.write("seed.ndjson", SEED);
+    let quiet = s
+        .run(&["append", "--quiet", file.to_str().unwrap()])
+        .success()
+        .stderr("");
+    let text = stdout_of(&quiet);
+    assert_eq!(text.lines().count(), 1, "{text}");
+    assert!(
+        text.starts_with("7 events recorded, 0 already recorded; head 7 "),
+        "{text}"
+    );
+    let again = s.run(&["append", "-q", file.to_str().unwrap()]).success();
+    assert!(stdout_of(&again).starts_with("0 events recorded, 7 already recorded; head 7 "));
+    // One event: its line says it all.
+    let one = s
+        .run(&[
+            "append",
+            "act",
+            "--act",
+            "RS-9-2024-PCM",
+            "--kind",
+            "ley",
+            "--issuer",
+            "PCM",
+            "--issued-on",
+            "2024-01-01",
+        ])
+        .success();
+    assert_eq!(stdout_of(&one).lines().count(), 1);
+}
+
+/// Reading events from a terminal says so on stderr (under `script`, which gives the command
+/// a terminal, where it is installed).
+#[test]
+fn append_from_a_terminal_says_it_is_reading() {
+    if std::process::Command::new("script").arg("--version").output().is_err() {
+        return;
+    }
+    let s = Sandbox::new();
+    s.run(&["init"]).success();
+    let command = format!(
+        "{} --ledger {} append < /dev/tty; true",
+        env!("CARGO_BIN_EXE_actledger"),
+        s.ledger().display()
+    );
+    // The terminal script gives it ends at once (stdin is /dev/null), so the read sees no event.
+    let output = std::process::Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("running script");
+    let said = String::from_utf8_lossy(&output.stdout);
+    assert!(said.contains("reading events from the terminal"), "{said}");
 }
