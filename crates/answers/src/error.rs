@@ -1,6 +1,6 @@
 //! Why a question could not be answered: one typed error for every answer.
 
-use actledger_core::{OfficeId, QueryError, Seq, did_you_mean};
+use actledger_core::{InvalidEvent, OfficeId, QueryError, Seq, did_you_mean};
 use actledger_store::StoreError;
 
 /// Why a question could not be answered.
@@ -40,9 +40,21 @@ pub enum AnswerError {
         /// When the first entry was recorded; `None` when the ledger is empty.
         first: Option<String>,
     },
+    /// An input event is refused (line, field, reason).
+    #[error(transparent)]
+    Invalid(#[from] InvalidEvent),
+    /// `--strict`: the batch has warnings, so nothing of it was written.
+    #[error("the batch has {} (--strict refuses it): nothing was written", warnings_text(.warnings.len()))]
+    Refused {
+        /// What the batch was warned of.
+        warnings: Vec<crate::warnings::Warning>,
+    },
     /// The ledger could not be read.
     #[error("reading the ledger")]
     Store(#[from] StoreError),
+    /// A failure of an append this crate does not know by name.
+    #[error("appending the batch")]
+    Append(#[source] actledger_store::AppendError),
     /// A failure of the core's queries this crate does not know by name.
     #[error("the question could not be answered")]
     Query(#[source] QueryError<StoreError>),
@@ -65,5 +77,13 @@ impl From<QueryError<StoreError>> for AnswerError {
             QueryError::Ledger(store) => AnswerError::Store(store),
             other => AnswerError::Query(other),
         }
+    }
+}
+
+fn warnings_text(n: usize) -> String {
+    if n == 1 {
+        "1 warning".to_owned()
+    } else {
+        format!("{n} warnings")
     }
 }

@@ -33,6 +33,7 @@ mod hash;
 mod queries;
 mod reports;
 mod timeline;
+mod warnings;
 
 pub use actledger_core::{ActRecord, Anomaly, HistoryRow, WhoHeld};
 pub use as_of::{AsOf, AsOfSyntaxError, Point, resolve};
@@ -47,3 +48,4 @@ pub use reports::{
     HeadAnswer, HealthAnswer, ImportAnswer, RepairAnswer, RepairFound, Verified, VerifyAnswer,
 };
 pub use timeline::{TimelineAnswer, TripRow, UnattendedDays, office_timeline};
+pub use warnings::{Warning, added_anomalies, append, close_ids, warnings_before_writing};

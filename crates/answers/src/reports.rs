@@ -64,6 +64,10 @@ pub struct AppendAnswer {
     pub events: Vec<AppendedEvent>,
     /// The head after the append.
     pub head: HeadAnswer,
+    /// What the clerk is warned of: ids close to known ones, anomalies the batch added
+    /// (absent when there are none).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<crate::warnings::Warning>,
 }
 
 impl AppendAnswer {
@@ -98,6 +102,7 @@ impl From<&AppendReport> for AppendAnswer {
         AppendAnswer {
             events,
             head: report.head.into(),
+            warnings: Vec::new(),
         }
     }
 }

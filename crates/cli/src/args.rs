@@ -99,14 +99,18 @@ pub enum Command {
     /// ledger and the events before it; if any is refused, nothing is written. An event
     /// identical to one already recorded is reported as "already recorded at N" and skipped.
     /// The subcommands record one event from flags named after the spec's fields.
-    #[command(args_conflicts_with_subcommands = true, subcommand_value_name = "TYPE")]
+    #[command(subcommand_precedence_over_arg = true, subcommand_value_name = "TYPE")]
     Append {
         /// The events: a file, or `-` for standard input
         #[arg(value_name = "FILE|-")]
         file: Option<PathBuf>,
         /// Print only the summary line, not one line per event
-        #[arg(long, short)]
+        #[arg(long, short, global = true)]
         quiet: bool,
+        /// Refuse the batch (nothing written, exit 1) if it has any warning: an office or
+        /// person id never recorded that is close to a known one, or an anomaly it would add
+        #[arg(long, global = true)]
+        strict: bool,
         #[command(flatten)]
         json: Json,
         #[command(subcommand)]

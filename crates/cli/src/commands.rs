@@ -6,9 +6,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use actledger_answers as answers;
-use actledger_answers::{AppendAnswer, HeadAnswer, ImportAnswer, RepairAnswer, VerifyAnswer};
+use actledger_answers::{AnswerError, HeadAnswer, ImportAnswer, RepairAnswer, VerifyAnswer};
 use actledger_core::{Day, Seq, parse_batch};
-use actledger_store::{AppendError, ImportError, Ledger, Scope, StoreError};
+use actledger_store::{ImportError, Ledger, Scope, StoreError};
 use anyhow::{Context, Result, anyhow, bail};
 use serde::Serialize;
 
@@ -29,6 +29,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<Finding> {
         Command::Append {
             file,
             quiet,
+            strict,
             json,
             typed,
         } => {
@@ -51,7 +52,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<Finding> {
             // Opening can fail for want of room too: still all or nothing.
             let mut ledger =
                 open(path, wait).map_err(|e| e.context("nothing of the batch was recorded"))?;
-            append(&mut ledger, &input, json.json, quiet, out)?;
+            append(&mut ledger, &input, strict, json.json, quiet, out)?;
         }
         Command::WhoHeld { office, when, json } => {
             let ledger = open(path, wait)?;
@@ -242,17 +243,27 @@ pub(crate) fn print<T: Serialize>(
 fn append(
     ledger: &mut Ledger,
     input: &[u8],
+    strict: bool,
     as_json: bool,
     quiet: bool,
     out: &mut dyn Write,
 ) -> Result<()> {
     let batch = parse_batch(input)?;
-    let report = ledger.append(batch).map_err(|e| match e {
-        AppendError::Invalid(invalid) => anyhow!(invalid),
-        AppendError::Store(store) => anyhow!(store).context("nothing of the batch was recorded"),
-        other => anyhow!(other),
+    let answer = answers::append(ledger, batch, strict).map_err(|e| match e {
+        AnswerError::Invalid(invalid) => anyhow!(invalid),
+        AnswerError::Refused { warnings } => {
+            for warning in &warnings {
+                eprintln!("warning: {warning}");
+            }
+            anyhow!(AnswerError::Refused { warnings })
+        }
+        other => anyhow!(other).context("nothing of the batch was recorded"),
     })?;
-    print(out, as_json, &AppendAnswer::from(&report), |answer| {
+    // Warnings are for people, on stderr; they do not change the exit code.
+    for warning in &answer.warnings {
+        eprintln!("warning: {warning}");
+    }
+    print(out, as_json, &answer, |answer| {
         render::append_text(answer, quiet)
     })
 }
@@ -450,7 +461,7 @@ fn demo(out: &mut dyn Write) -> Result<()> {
         SEED.lines().count(),
         path.display()
     )?;
-    append(&mut ledger, SEED.as_bytes(), false, false, out)?;
+    append(&mut ledger, SEED.as_bytes(), false, false, false, out)?;
     writeln!(out, "\nWho held the Ministry of Defense (MINDEF)?")?;
     for day in 1..=5 {
         let on = Day::from_ymd(2024, 6, day).context("a day of June 2024")?;

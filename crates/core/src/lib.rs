@@ -36,6 +36,7 @@ mod liveness;
 #[cfg(all(test, feature = "openapi"))]
 mod openapi_tests;
 mod parse;
+mod pending;
 mod query;
 mod recorded;
 mod timeline;
@@ -56,6 +57,7 @@ pub use parse::{
     EVENT_TYPES, FieldError, InputEvent, InvalidEvent, closest, parse_batch, parse_event,
     parse_field, quote,
 };
+pub use pending::Pending;
 pub use query::{
     ActEvent, ActRecord, Capacity, HistoryRow, Holder, Indexed, QueryError, Role, Status,
     TitularState, WhoHeld, did_you_mean, history, name_of, office_name, offices_at, require_office,

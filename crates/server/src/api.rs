@@ -11,7 +11,7 @@ use actledger_answers::{
     self as answers, AnswerError, AppendAnswer, AsOf, AsOfAnswer, HealthAnswer,
 };
 use actledger_core::{InvalidEvent, parse_batch};
-use actledger_store::{AppendError, Ledger};
+use actledger_store::Ledger;
 
 use crate::params;
 use crate::problem::Problem;
@@ -58,6 +58,16 @@ pub(crate) struct WindowQuery {
     /// head). An answer with `as_of` is immutable.
     #[param(value_type = Option<String>, example = "7")]
     pub as_of: Option<String>,
+}
+
+/// `?strict=true`
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct AppendQuery {
+    /// `true`: refuse the batch (422, nothing written) if it has any warning, as
+    /// `append --strict` does; default `false` (warnings are in the answer).
+    #[param(value_type = Option<bool>)]
+    pub strict: Option<String>,
 }
 
 /// `?from=SEQ&limit=N`
@@ -383,6 +393,7 @@ fn too_large(limit: usize) -> Problem {
 /// idempotently, as `actledger append` does.
 #[utoipa::path(
     post, path = "/api/v1/events", tag = "writes",
+    params(AppendQuery),
     request_body(
         description = "One event as a JSON object (`application/json`), or a batch, one event a line (`application/x-ndjson`); the event format of `docs/EVENTS.md`",
         content(
@@ -397,11 +408,12 @@ fn too_large(limit: usize) -> Problem {
         (status = 401, description = "No bearer token, a wrong one, or writes disabled (checked before anything else)", body = crate::problem::ProblemDetails, content_type = "application/problem+json"),
         (status = 413, description = "The body is larger than the server takes", body = crate::problem::ProblemDetails, content_type = "application/problem+json"),
         (status = 415, description = "Not application/json nor application/x-ndjson", body = crate::problem::ProblemDetails, content_type = "application/problem+json"),
-        (status = 422, description = "An event is refused: `line` and `field` say where; nothing was written", body = crate::problem::ProblemDetails, content_type = "application/problem+json"),
+        (status = 422, description = "An event is refused (`line` and `field` say where), or `strict=true` and the batch has warnings (`warnings` lists them); nothing was written", body = crate::problem::ProblemDetails, content_type = "application/problem+json"),
     )
 )]
 pub(crate) async fn append(
     State(app): State<AppState>,
+    Query(query): Query<AppendQuery>,
     request: Request,
 ) -> Result<Response, Problem> {
     let (parts, body) = request.into_parts();
@@ -429,16 +441,10 @@ pub(crate) async fn append(
                 reason: "application/json carries one event: send a batch as application/x-ndjson, one event a line".into(),
             }));
     }
-    let report = app
-        .write(move |ledger| {
-            ledger.append(batch).map_err(|e| match e {
-                AppendError::Invalid(invalid) => Problem::from(invalid),
-                AppendError::Store(store) => Problem::from(store),
-                other => Problem::internal(other.to_string()),
-            })
-        })
+    let strict = params::flag("strict", query.strict.as_deref())?;
+    let answer = app
+        .write(move |ledger| Ok(answers::append(ledger, batch, strict)?))
         .await?;
-    let answer = AppendAnswer::from(&report);
     let body = serde_json::to_vec(&answer)
         .map_err(|e| Problem::internal(format!("writing the answer: {e}")))?;
     let wrote = answer.wrote();

@@ -52,6 +52,21 @@ pub(crate) fn as_of(value: Option<&str>) -> Result<Option<AsOf>, Problem> {
     })
 }
 
+/// An optional boolean: `true` or `false` (an empty value, or none, is `false`).
+pub(crate) fn flag(name: &str, value: Option<&str>) -> Result<bool, Problem> {
+    match value {
+        None | Some("") | Some("false") => Ok(false),
+        Some("true") => Ok(true),
+        Some(text) => Err(Problem::bad_parameter(
+            name,
+            format!(
+                "{name}={} is neither true nor false",
+                actledger_core::quote(text)
+            ),
+        )),
+    }
+}
+
 /// A non-negative integer parameter.
 pub(crate) fn number(name: &str, value: Option<&str>) -> Result<Option<u64>, Problem> {
     match value {

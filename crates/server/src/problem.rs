@@ -27,6 +27,7 @@ pub(crate) mod kind {
     pub const UNKNOWN_ACT: &str = "urn:actledger:problem:unknown-act";
     /// An event of a write breaks a rule: nothing was written.
     pub const INVALID_EVENT: &str = "urn:actledger:problem:invalid-event";
+    pub const REFUSED_BY_STRICT: &str = "urn:actledger:problem:refused-by-strict";
     /// The ledger could not be read or written.
     pub const LEDGER_FAILURE: &str = "urn:actledger:problem:ledger-failure";
     /// Generic: the status code says it all.
@@ -60,6 +61,9 @@ pub(crate) struct ProblemDetails {
     /// Known names close to an unknown one.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub suggestions: Vec<String>,
+    /// The warnings of a batch that `strict=true` refused, as sentences.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
     #[serde(skip)]
     #[schema(ignore)]
     headers: Vec<(HeaderName, HeaderValue)>,
@@ -90,6 +94,7 @@ impl Problem {
             line: None,
             field: None,
             suggestions: Vec::new(),
+            warnings: Vec::new(),
             headers: Vec::new(),
         }))
     }
@@ -205,6 +210,17 @@ impl From<AnswerError> for Problem {
                 detail,
             ),
             AnswerError::Store(e) => Problem::from(e),
+            AnswerError::Invalid(invalid) => Problem::from(invalid),
+            AnswerError::Refused { warnings } => {
+                let mut problem = Problem::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    kind::REFUSED_BY_STRICT,
+                    "the batch has warnings and strict refuses it: nothing was written",
+                    detail,
+                );
+                problem.0.warnings = warnings.iter().map(ToString::to_string).collect();
+                problem
+            }
             // An error this version does not know is the server's failure, said as it is.
             _ => Problem::internal(detail),
         }

@@ -62,7 +62,8 @@ fn shown(name: &str) -> (BTreeSet<String>, BTreeSet<String>) {
         .filter(|w| w.starts_with("--"))
         .map(str::to_owned)
         .collect();
-    let global = ["--ledger", "--wait", "--help"];
+    // The options of every command, and those `append` gives each of its types.
+    let global = ["--ledger", "--wait", "--help", "--quiet", "--strict"];
     let all: BTreeSet<String> = help
         .lines()
         .filter_map(|l| l.split_whitespace().find(|w| w.starts_with("--")))

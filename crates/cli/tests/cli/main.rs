@@ -11,6 +11,7 @@ mod readme;
 mod serve;
 mod shell;
 mod typed;
+mod warn;
 
 use assert_cmd::Command;
 use predicates::prelude::*;
@@ -766,7 +767,11 @@ fn append_quiet_prints_only_the_summary() {
 /// a terminal, where it is installed).
 #[test]
 fn append_from_a_terminal_says_it_is_reading() {
-    if std::process::Command::new("script").arg("--version").output().is_err() {
+    if std::process::Command::new("script")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
         return;
     }
     let s = Sandbox::new();

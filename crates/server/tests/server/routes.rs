@@ -876,3 +876,39 @@ async fn pages_say_the_size_and_root_they_were_drawn_from() {
         "first 6 entries (as of entry 6 of 7): tree size 6, Merkle root <code>{root6}</code>"
     )));
 }
+
+#[tokio::test]
+async fn writes_carry_warnings_and_strict_refuses_them() {
+    let fixture = Fixture::seed();
+    let app = fixture.app();
+    let typo = r#"{"type":"trip_authorized","act":"RS-131-2024-PCM","person":"walter-astudillo","office":"MINDFE","from":"2024-07-10","until":"2024-07-12"}"#;
+    let refused = send(
+        &app,
+        Request::post("/api/v1/events?strict=true")
+            .header(header::AUTHORIZATION, format!("Bearer {TOKEN}"))
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(typo))
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let problem = refused.json();
+    assert_eq!(problem["type"], "urn:actledger:problem:refused-by-strict");
+    assert!(
+        problem["warnings"][0]
+            .as_str()
+            .unwrap()
+            .contains("office \"MINDFE\" was never recorded; did you mean MINDEF?"),
+        "{problem}"
+    );
+    assert_eq!(
+        get(&app, "/healthz").await.json()["size"],
+        7,
+        "nothing written"
+    );
+    let written = post(&app, "application/json", typo).await;
+    assert_eq!(written.status, StatusCode::CREATED);
+    let answer = written.json();
+    assert_eq!(answer["warnings"][0]["kind"], "close_id");
+    assert_eq!(answer["warnings"][0]["known"], json!(["MINDEF"]));
+}
