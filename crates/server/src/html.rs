@@ -1,6 +1,7 @@
-//! The HTML pages: the index of offices, and an office's timeline drawn as inline SVG with
-//! the same data as a table, and a form that asks who held it on a day. No script: every
-//! page works as a plain GET. Every name comes from the ledger and is escaped.
+//! The HTML pages: the index of offices with who holds each, an office's timeline drawn as
+//! inline SVG with the same data as a table and a form that asks who held it on a day, and a
+//! page per act ([`act`]). No script: every page works as a plain GET. Every name comes from
+//! the ledger and is escaped. Errors on these pages are pages too ([`error`]).
 
 use std::fmt::Write as _;
 
@@ -17,6 +18,9 @@ use crate::problem::Problem;
 use crate::routes::{Answer, AppState, Freshness, HTML};
 use crate::svg::{Window, default_window, escape, timeline_svg};
 use actledger_answers::{OfficeName, TimelineAnswer, office_timeline};
+
+pub(crate) mod act;
+pub(crate) mod error;
 
 /// `?on=D&from=D&until=D&as_of=S` of the office page.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -37,20 +41,20 @@ pub(crate) struct PageQuery {
 }
 
 /// What every page's footer says: the ledger it was drawn from.
-struct Source {
+pub(crate) struct Source {
     size: Seq,
     root: [u8; 32],
 }
 
 impl Source {
-    fn of(ledger: &Ledger, as_of: Seq) -> Result<Source, Problem> {
+    pub(crate) fn of(ledger: &Ledger, as_of: Seq) -> Result<Source, Problem> {
         Ok(Source {
             size: as_of,
             root: ledger.tree_root(as_of)?,
         })
     }
 
-    fn footer(&self, head: Seq) -> String {
+    pub(crate) fn footer(&self, head: Seq) -> String {
         let note = if self.size < head {
             format!(" (as of entry {} of {head})", self.size)
         } else {
@@ -69,14 +73,14 @@ header{padding:12px 0;border-bottom:1px solid #e2e8f0}header a{font-weight:700;t
 h1{font-size:1.5em;margin:.6em 0 .2em}h1 small{color:#718096;font-weight:400}\
 form{margin:.6em 0}input,button{font:inherit}\
 .answer{background:#f7fafc;border-left:4px solid #2b6cb0;padding:8px 12px}\
-svg.timeline{width:100%;height:auto;display:block;margin:12px 0}\
+.drawing{overflow-x:auto}svg.timeline{width:100%;min-width:760px;height:auto;display:block;margin:12px 0}\
 .legend span{margin-right:1.2em}.sw{display:inline-block;width:14px;height:10px;margin-right:4px;vertical-align:middle;border:1px solid #4a5568}\
 table{border-collapse:collapse;margin:12px 0}th,td{border:1px solid #e2e8f0;padding:4px 8px;text-align:left}\
 caption{text-align:left;font-weight:600;padding:4px 0}\
 footer{margin:24px 0;padding-top:8px;border-top:1px solid #e2e8f0;color:#4a5568;font-size:.9em}\
 code{font-size:.9em;word-break:break-all}";
 
-fn page(title: &str, body: &str, footer: &str) -> Vec<u8> {
+pub(crate) fn page(title: &str, body: &str, footer: &str) -> Vec<u8> {
     format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><title>{} · actledger</title><style>{STYLE}</style></head><body><header><a href=\"/\">actledger</a> · who held this office on that day</header><main>{body}</main>{footer}</body></html>",
         escape(title)
@@ -89,8 +93,11 @@ fn page(title: &str, body: &str, footer: &str) -> Vec<u8> {
     get, path = "/", tag = "pages",
     params(IndexQuery),
     responses(
-        (status = 200, description = "An HTML page listing every known office, each linked to its timeline, with who held each on `on` when given", content_type = "text/html"),
-        (status = 400, description = "A malformed `on`", body = crate::problem::ProblemDetails, content_type = "application/problem+json"),
+        (status = 200, description = "An HTML page listing every known office with its name, each linked to its timeline, and who held each on `on` (default: today, in UTC)", content_type = "text/html"),
+        (status = 400, description = "A malformed `on`: an HTML page, or problem details when `Accept` prefers JSON", content(
+            (String = "text/html"),
+            (crate::problem::ProblemDetails = "application/problem+json"),
+        )),
     )
 )]
 pub(crate) async fn index(
@@ -98,30 +105,40 @@ pub(crate) async fn index(
     Query(query): Query<IndexQuery>,
     headers: HeaderMap,
 ) -> Result<Response, Problem> {
-    let on = params::optional_day("on", query.on.as_deref())?;
+    let asked = params::optional_day("on", query.on.as_deref())?;
+    let today = today();
     app.answer(&headers, move |ledger| {
         let head = ledger.head();
+        let on = asked.unwrap_or(today);
         let offices = actledger_answers::offices(ledger, None)?.answer.offices;
-        let holders = match on {
-            Some(day) => Some(
-                actledger_answers::state_on(ledger, day, None)?
-                    .answer
-                    .offices,
-            ),
-            None => None,
-        };
+        let holders = actledger_answers::state_on(ledger, on, None)?
+            .answer
+            .offices;
         let source = Source::of(ledger, head.count)?;
-        let body = index_body(&offices, on, holders.as_deref());
+        let body = index_body(&offices, on, asked.is_none(), &holders);
+        // The page without `on` changes at midnight as well as with the head.
+        let freshness = match asked {
+            Some(_) => Freshness::Head(head.hash),
+            None => Freshness::HeadOn(head.hash, on),
+        };
         Ok(Answer::new(
             page("Offices", &body, &source.footer(head.count)),
             HTML,
-            Freshness::Head(head.hash),
+            freshness,
         ))
     })
     .await
 }
 
-fn index_body(offices: &[OfficeName], on: Option<Day>, holders: Option<&[WhoHeld]>) -> String {
+/// Today's date in UTC: the day the index answers for when none is asked.
+fn today() -> Day {
+    use chrono::Datelike as _;
+    let now = chrono::Utc::now().date_naive();
+    Day::from_ymd(now.year(), now.month(), now.day()).unwrap_or(Day::MAX)
+}
+
+/// The index: every office, its name and who held it on `on` (`today` when no day was asked).
+fn index_body(offices: &[OfficeName], on: Day, today: bool, holders: &[WhoHeld]) -> String {
     let mut body = String::from("<h1>Offices</h1>");
     if offices.is_empty() {
         body.push_str("<p>The ledger names no office yet.</p>");
@@ -129,26 +146,29 @@ fn index_body(offices: &[OfficeName], on: Option<Day>, holders: Option<&[WhoHeld
     }
     let _ = write!(
         body,
-        "<form method=\"get\" action=\"/\"><label>Who held each office on <input type=\"date\" name=\"on\" value=\"{}\" required></label> <button type=\"submit\">Ask</button></form>",
-        on.map(|d| d.to_string()).unwrap_or_default()
+        "<form method=\"get\" action=\"/\"><label>Who held each office on <input type=\"date\" name=\"on\" value=\"{on}\" required></label> <button type=\"submit\">Ask</button></form>",
     );
-    let holder_head = on
-        .map(|d| format!("<th scope=\"col\">Held on {d} by</th>"))
-        .unwrap_or_default();
+    let holder_head = if today {
+        format!("<th scope=\"col\">Held today ({on}) by</th>")
+    } else {
+        format!("<th scope=\"col\">Held on {on} by</th>")
+    };
     let _ = write!(
         body,
         "<table id=\"offices\"><caption>Every office the ledger names</caption><thead><tr><th scope=\"col\">Office</th><th scope=\"col\">Name</th>{holder_head}</tr></thead><tbody>"
     );
     for o in offices {
         let id = escape(o.office.as_str());
-        let link = match on {
-            Some(day) => format!("/offices/{id}?on={day}"),
-            None => format!("/offices/{id}"),
+        let link = if today {
+            format!("/offices/{id}")
+        } else {
+            format!("/offices/{id}?on={on}")
         };
         let held = holders
-            .and_then(|all| all.iter().find(|a| a.office == o.office))
+            .iter()
+            .find(|a| a.office == o.office)
             .map(|a| format!("<td>{}</td>", holder_cell(a)))
-            .unwrap_or_default();
+            .unwrap_or_else(|| "<td></td>".into());
         let _ = write!(
             body,
             "<tr><td><a href=\"{link}\">{id}</a></td><td>{}</td>{held}</tr>",
@@ -159,8 +179,23 @@ fn index_body(offices: &[OfficeName], on: Option<Day>, holders: Option<&[WhoHeld
     body
 }
 
-/// "José Arista Arbildo, acting (RS-131-2024-PCM)", or "vacant".
+/// Whether the ledger knows anything of the office on the day of `answer`: false before the
+/// office's record starts, or as of a point before the office was known ("no record", which
+/// is not "vacant").
+///
+/// ON_RECORD: the one place the pages read it. `WhoHeld` is gaining an `on_record: bool`
+/// field (the everyday-use issue); once it has it, this becomes `answer.on_record`. Until
+/// then every answer counts as on record, and a `holder` of `None` reads "vacant".
+fn on_record(answer: &WhoHeld) -> bool {
+    let _ = answer;
+    true
+}
+
+/// "José Arista Arbildo, acting (RS-131-2024-PCM)", "vacant", or "no record".
 fn holder_cell(answer: &WhoHeld) -> String {
+    if !on_record(answer) {
+        return "<span class=\"no-record\">no record</span>".into();
+    }
     let Some(holder) = &answer.holder else {
         return "vacant".into();
     };
@@ -183,7 +218,7 @@ fn holder_cell(answer: &WhoHeld) -> String {
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub(crate) struct IndexQuery {
-    /// Show who held each office on this day, `YYYY-MM-DD`.
+    /// Show who held each office on this day, `YYYY-MM-DD` (default: today, in UTC).
     #[param(value_type = Option<String>, format = Date)]
     pub on: Option<String>,
 }
@@ -194,8 +229,14 @@ pub(crate) struct IndexQuery {
     params(("office" = String, Path, description = "The office, e.g. MINDEF"), PageQuery),
     responses(
         (status = 200, description = "An HTML page: the office's timeline as inline SVG (titular bars solid, trips marked on them, acting periods hatched beneath, vacancies as gaps, unattended days flagged), the same data as a table, and a form asking who held it on a day", content_type = "text/html"),
-        (status = 400, description = "A malformed `on`, `from`, `until` or `as_of`", body = crate::problem::ProblemDetails, content_type = "application/problem+json"),
-        (status = 404, description = "No recorded event names the office", body = crate::problem::ProblemDetails, content_type = "application/problem+json"),
+        (status = 400, description = "A malformed `on`, `from`, `until` or `as_of`: an HTML page, or problem details when `Accept` prefers JSON", content(
+            (String = "text/html"),
+            (crate::problem::ProblemDetails = "application/problem+json"),
+        )),
+        (status = 404, description = "No recorded event names the office: an HTML page linking close offices, or problem details (with `suggestions`) when `Accept` prefers JSON", content(
+            (String = "text/html"),
+            (crate::problem::ProblemDetails = "application/problem+json"),
+        )),
     )
 )]
 pub(crate) async fn office(
@@ -267,9 +308,16 @@ struct OfficePage<'a> {
     as_of: Option<&'a str>,
 }
 
-fn act_link(act: &str) -> String {
+/// A link to the act's page.
+pub(crate) fn act_link(act: &str) -> String {
     let act = escape(act);
-    format!("<a href=\"/api/v1/acts/{act}\">{act}</a>")
+    format!("<a href=\"/acts/{act}\">{act}</a>")
+}
+
+/// A link to the office's page.
+pub(crate) fn office_link(office: &str) -> String {
+    let office = escape(office);
+    format!("<a href=\"/offices/{office}\">{office}</a>")
 }
 
 fn days(from: Day, until: Option<Day>) -> (String, String) {
@@ -320,7 +368,10 @@ impl OfficePage<'_> {
                 answer_sentence(answer, t.name.as_deref())
             );
         }
+        // Narrow screens scroll the drawing rather than shrink its labels past reading.
+        body.push_str("<div class=\"drawing\">");
         body.push_str(&timeline_svg(t, self.window, self.on));
+        body.push_str("</div>");
         body.push_str(LEGEND);
         let _ = write!(
             body,
@@ -422,7 +473,7 @@ impl OfficePage<'_> {
     }
 }
 
-const LEGEND: &str = "<p class=\"legend\" aria-hidden=\"true\"><span><i class=\"sw\" style=\"background:#2b6cb0\"></i>titular</span><span><i class=\"sw\" style=\"background:#ed8936\"></i>titular away (trip)</span><span><i class=\"sw\" style=\"background:repeating-linear-gradient(45deg,#b7791f 0 3px,#fefcbf 3px 6px)\"></i>acting</span><span><i class=\"sw\" style=\"background:#fff;border-style:dashed\"></i>vacant</span><span><i class=\"sw\" style=\"background:#e53e3e\"></i>unattended</span> Hover a bar for details; click it for its act.</p>";
+const LEGEND: &str = "<p class=\"legend\" aria-hidden=\"true\"><span><i class=\"sw\" style=\"background:#2b6cb0\"></i>titular</span><span><i class=\"sw\" style=\"background:#ed8936\"></i>titular away (trip)</span><span><i class=\"sw\" style=\"background:repeating-linear-gradient(45deg,#b7791f 0 3px,#fefcbf 3px 6px)\"></i>acting</span><span><i class=\"sw\" style=\"background:#fff;border-style:dashed\"></i>vacant</span><span><i class=\"sw\" style=\"background:#e53e3e\"></i>unattended</span> Hover a bar for details; click it for its act's page.</p>";
 
 /// "On D, OFFICE was held by ...", with links to the acts.
 fn answer_sentence(answer: &WhoHeld, office_name: Option<&str>) -> String {
@@ -431,6 +482,9 @@ fn answer_sentence(answer: &WhoHeld, office_name: Option<&str>) -> String {
         None => escape(answer.office.as_str()),
     };
     let on = answer.on;
+    if !on_record(answer) {
+        return format!("On {on}, the ledger has no record of {office}.");
+    }
     let Some(holder) = &answer.holder else {
         return format!("On {on}, {office} was vacant.");
     };

@@ -26,7 +26,7 @@ pub fn openapi_json() -> String {
 #[openapi(
     info(
         title = "actledger",
-        description = "Who held this office on that day, and on what legal basis: the answers of an append-only ledger of government acts chained with SHA-256. Every answer is the CLI's `--json` output for the same question. Answers pinned by `as_of` are immutable (`Cache-Control: public, max-age=31536000, immutable`); the others carry `Cache-Control: no-cache` and the head hash as their `ETag`, and `If-None-Match` with it gets a 304. Every error is `application/problem+json` (RFC 9457).",
+        description = "Who held this office on that day, and on what legal basis: the answers of an append-only ledger of government acts chained with SHA-256. Every answer is the CLI's `--json` output for the same question. Answers pinned by `as_of` are immutable (`Cache-Control: public, max-age=31536000, immutable`); the others carry `Cache-Control: no-cache` and the head hash as their `ETag`, and `If-None-Match` with it gets a 304. Every error is `application/problem+json` (RFC 9457), except on the HTML pages, which answer their errors as pages unless `Accept` prefers JSON.",
         license(name = "MIT OR Apache-2.0"),
     ),
     paths(
@@ -45,6 +45,7 @@ pub fn openapi_json() -> String {
         crate::proofs::checkpoint,
         crate::html::index,
         crate::html::office,
+        crate::html::act::act,
     ),
     components(schemas(
         HealthAnswer, OfficesAnswer, WhoHeld, StateAnswer, AuditAnswer, ActRecord, TimelineAnswer,

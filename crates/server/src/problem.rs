@@ -1,5 +1,7 @@
 //! Errors as `application/problem+json` (RFC 9457), for every route and for what the
-//! middleware refuses (unknown paths, wrong methods, timeouts, load shedding).
+//! middleware refuses (unknown paths, wrong methods, timeouts, load shedding). Every problem
+//! response also carries its details as a response extension, for `html::error` to draw the
+//! same error as a page for people.
 
 use axum::body::Bytes;
 use axum::extract::Request;
@@ -142,6 +144,9 @@ impl IntoResponse for Problem {
             br#"{"type":"about:blank","title":"Internal Server Error","status":500,"detail":"the error could not be written"}"#.to_vec()
         });
         let mut response = (status, body).into_response();
+        let mut details = (*self.0).clone();
+        details.headers = Vec::new();
+        response.extensions_mut().insert(details);
         let headers = response.headers_mut();
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -280,6 +285,9 @@ pub(crate) async fn problems_everywhere(request: Request, next: Next) -> Respons
     parts.headers.remove(header::CONTENT_LENGTH);
     for (name, value) in &problem_parts.headers {
         parts.headers.insert(name.clone(), value.clone());
+    }
+    if let Some(details) = problem_parts.extensions.get::<ProblemDetails>() {
+        parts.extensions.insert(details.clone());
     }
     Response::from_parts(parts, problem_body)
 }

@@ -1,5 +1,6 @@
 //! The router: every route of the contract, and the middleware around them (compression,
-//! problem details for every error, a cap on requests in flight, request timeouts).
+//! problem details for every error, or an HTML page for people, a cap on requests in flight,
+//! request timeouts).
 
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
@@ -16,6 +17,7 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::CompressionLayer;
 use tower_http::timeout::TimeoutLayer;
 
+use actledger_core::Day;
 use actledger_proof::SignerKey;
 use actledger_store::Ledger;
 
@@ -142,10 +144,16 @@ impl AppState {
 }
 
 /// Every route of `docs/HTTP.md` over `state`, with its middleware: gzip, problem
-/// details for every error, load shedding, request timeouts and panics caught.
+/// details for every error (an HTML page instead for people: [`html::error`]), load shedding,
+/// request timeouts and panics caught.
 pub fn router(state: AppState) -> Router {
     let shed = Arc::clone(&state.in_flight);
     let timeout = state.limits.request_timeout;
+    let pages = Router::new()
+        .route("/", get(html::index))
+        .route("/offices/{office}", get(html::office))
+        .route("/acts/{act}", get(html::act::act))
+        .route_layer(middleware::map_response(html::error::mark_page));
     Router::new()
         .route("/healthz", get(api::healthz))
         .route("/api/v1/openapi.json", get(api::openapi))
@@ -160,8 +168,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/proof/consistency", get(proofs::consistency))
         .route("/api/v1/checkpoint", get(proofs::checkpoint))
         .route("/api/v1/events", post(api::append))
-        .route("/", get(html::index))
-        .route("/offices/{office}", get(html::office))
+        .merge(pages)
         .fallback(problem::not_found)
         .layer(TimeoutLayer::with_status_code(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -170,6 +177,7 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::from_fn_with_state(shed, shed_load))
         .layer(CatchPanicLayer::custom(panicked))
         .layer(middleware::from_fn(problem::problems_everywhere))
+        .layer(middleware::from_fn(html::error::pages_for_people))
         .layer(CompressionLayer::new())
         .with_state(state)
 }
@@ -210,6 +218,9 @@ pub(crate) enum Freshness {
     Pinned,
     /// As of the head with this hash: revalidate with the ETag.
     Head([u8; 32]),
+    /// As of the head with this hash and about this day, today: the ETag names both, so
+    /// that the answer is asked again after midnight.
+    HeadOn([u8; 32], Day),
 }
 
 impl Freshness {
@@ -259,15 +270,19 @@ impl Answer {
     pub(crate) fn respond(self, request: &HeaderMap) -> Response {
         let mut headers = HeaderMap::new();
         let mut status = StatusCode::OK;
-        match self.freshness {
-            Freshness::Pinned => {
+        let tag = match self.freshness {
+            Freshness::Pinned => None,
+            Freshness::Head(hash) => Some(format!("\"{}\"", hex::encode(hash))),
+            Freshness::HeadOn(hash, day) => Some(format!("\"{}-{day}\"", hex::encode(hash))),
+        };
+        match tag {
+            None => {
                 headers.insert(
                     header::CACHE_CONTROL,
                     HeaderValue::from_static("public, max-age=31536000, immutable"),
                 );
             }
-            Freshness::Head(hash) => {
-                let tag = format!("\"{}\"", hex::encode(hash));
+            Some(tag) => {
                 headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
                 if let Ok(value) = HeaderValue::from_str(&tag) {
                     headers.insert(header::ETAG, value);

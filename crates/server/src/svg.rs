@@ -1,7 +1,12 @@
 //! The timeline drawing: inline SVG, no script. One lane for the titulars (solid bars, trips
 //! marked on them, vacancies as dashed gaps) and one beneath for the acting holders (hatched
-//! bars, unattended days flagged in red). Every bar has a tooltip and links to its act; every
-//! rect carries `data-*` attributes naming what it draws, for tests and for scrapers.
+//! bars, unattended days flagged in red). Every bar has a tooltip and links to its act's page;
+//! every rect carries `data-*` attributes naming what it draws, for tests and for scrapers.
+//!
+//! Labels never overlap and never run past their bar: their widths are estimated on the
+//! generous side ([`text_width`]); a holder's name that does not fit its bar is shortened with
+//! an ellipsis or dropped (the tooltip and the table keep it whole); a narrow bar's label goes
+//! below the lanes, on the first row where it meets no other.
 //!
 //! The output depends on nothing but its input (no clock, no randomness), so the seed case's
 //! drawing is a snapshot test.
@@ -26,8 +31,12 @@ const CALLOUT_Y: f64 = 140.0;
 const CALLOUT_STEP: f64 = 18.0;
 /// The narrowest a bar is drawn, so that a day in a decade stays visible.
 const MIN_BAR: f64 = 4.0;
-/// A rough width of one character of the 12-unit sans-serif font.
-const CHAR_W: f64 = 6.6;
+/// The font size of every label, in user units.
+const FONT: f64 = 12.0;
+/// The room kept between a label and its bar's ends.
+const LABEL_PAD: f64 = 6.0;
+/// The fewest characters a shortened label keeps before its ellipsis.
+const MIN_LABEL_CHARS: usize = 3;
 const TITULAR_COLORS: [&str; 4] = ["#2b6cb0", "#2f855a", "#6b46c1", "#975a16"];
 
 /// Escapes text for HTML and XML, in content and in attribute values alike.
@@ -130,6 +139,7 @@ struct Callout {
     bar_y: f64,
     text: String,
     class: &'static str,
+    bold: bool,
 }
 
 /// One panel of the drawing (axis, lanes, bars, callouts) over `window`, and its height.
@@ -176,20 +186,21 @@ fn panel(t: &TimelineAnswer, window: Window, on: Option<Day>) -> (String, f64) {
         let tip = format!("vacant, {}", fmt_days(from, until));
         let _ = write!(
             bars,
-            "<rect class=\"vacant\" x=\"{x:.1}\" y=\"{TITULAR_Y}\" width=\"{w:.1}\" height=\"{TITULAR_H}\" data-kind=\"vacant\" data-from=\"{from}\" data-until=\"{until}\"><title>{tip}</title></rect>",
+            "<g class=\"bar\"><rect class=\"vacant\" x=\"{x:.1}\" y=\"{TITULAR_Y}\" width=\"{w:.1}\" height=\"{TITULAR_H}\" data-kind=\"vacant\" data-from=\"{from}\" data-until=\"{until}\"><title>{tip}</title></rect>",
             until = until
                 .map(|d| d.to_string())
                 .unwrap_or_else(|| "open".into()),
             tip = escape(&tip),
         );
-        if fits("vacant", w) {
+        if fits("vacant", w, false) {
             let _ = write!(
                 bars,
                 "<text class=\"in-vacant\" x=\"{:.1}\" y=\"{:.1}\">vacant</text>",
-                x + 6.0,
+                x + LABEL_PAD,
                 TITULAR_Y + 25.0
             );
         }
+        bars.push_str("</g>");
     }
 
     // Trips, marked on the titular's bar.
@@ -212,7 +223,7 @@ fn panel(t: &TimelineAnswer, window: Window, on: Option<Day>) -> (String, f64) {
         let act_e = escape(trip.act.as_str());
         let _ = write!(
             bars,
-            "<a href=\"/api/v1/acts/{act_e}\"><rect class=\"trip\" x=\"{x:.1}\" y=\"{y:.1}\" width=\"{w:.1}\" height=\"{h:.1}\" data-kind=\"trip\" data-person=\"{person}\" data-from=\"{}\" data-until=\"{}\" data-act=\"{act_e}\"><title>{tip_e}</title></rect></a>",
+            "<a href=\"/acts/{act_e}\"><rect class=\"trip\" x=\"{x:.1}\" y=\"{y:.1}\" width=\"{w:.1}\" height=\"{h:.1}\" data-kind=\"trip\" data-person=\"{person}\" data-from=\"{}\" data-until=\"{}\" data-act=\"{act_e}\"><title>{tip_e}</title></rect>",
             trip.from,
             trip.until,
             y = TITULAR_Y + TITULAR_H * 0.45,
@@ -221,15 +232,18 @@ fn panel(t: &TimelineAnswer, window: Window, on: Option<Day>) -> (String, f64) {
             tip_e = escape(&tip),
         );
         let inside = format!("✈ away{place}");
-        if fits(&inside, w) {
+        let labeled = fits(&inside, w, false);
+        if labeled {
             let _ = write!(
                 bars,
                 "<text class=\"in-trip\" x=\"{:.1}\" y=\"{:.1}\">{}</text>",
-                x + 6.0,
+                x + LABEL_PAD,
                 TITULAR_Y + TITULAR_H - 6.0,
                 escape(&inside)
             );
-        } else {
+        }
+        bars.push_str("</a>");
+        if !labeled {
             callouts.push(Callout {
                 x,
                 bar_y: TITULAR_Y + TITULAR_H,
@@ -238,6 +252,7 @@ fn panel(t: &TimelineAnswer, window: Window, on: Option<Day>) -> (String, f64) {
                     fmt_days(trip.from, Some(trip.until))
                 ),
                 class: "note-trip",
+                bold: false,
             });
         }
     }
@@ -265,6 +280,7 @@ fn panel(t: &TimelineAnswer, window: Window, on: Option<Day>) -> (String, f64) {
                 bar_y: ACTING_Y + ACTING_H,
                 text: format!("{who}, acting, {}", fmt_days(row.from, row.until)),
                 class: "note-acting",
+                bold: true,
             });
         }
     }
@@ -282,7 +298,7 @@ fn panel(t: &TimelineAnswer, window: Window, on: Option<Day>) -> (String, f64) {
         let acts_e = escape(&acts.join(", "));
         let _ = write!(
             bars,
-            "<a href=\"/api/v1/acts/{act_e}\"><rect class=\"unattended\" x=\"{x:.1}\" y=\"{ACTING_Y}\" width=\"{w:.1}\" height=\"{ACTING_H}\" data-kind=\"unattended\" data-from=\"{}\" data-until=\"{}\" data-act=\"{act_e}\"><title>unattended: the titular away ({}) and nobody in charge, {}</title></rect></a>",
+            "<a href=\"/acts/{act_e}\"><rect class=\"unattended\" x=\"{x:.1}\" y=\"{ACTING_Y}\" width=\"{w:.1}\" height=\"{ACTING_H}\" data-kind=\"unattended\" data-from=\"{}\" data-until=\"{}\" data-act=\"{act_e}\"><title>unattended: the titular away ({}) and nobody in charge, {}</title></rect></a>",
             gap.from,
             gap.until,
             acts_e,
@@ -293,6 +309,7 @@ fn panel(t: &TimelineAnswer, window: Window, on: Option<Day>) -> (String, f64) {
             bar_y: ACTING_Y + ACTING_H,
             text: format!("⚠ unattended, {days}"),
             class: "note-unattended",
+            bold: true,
         });
     }
 
@@ -329,8 +346,9 @@ fn panel(t: &TimelineAnswer, window: Window, on: Option<Day>) -> (String, f64) {
 }
 
 /// Draws a titular or acting row's bar of `kind` in the lane at `y` of `height`, with a
-/// tooltip, linked to the row's first act, and the holder's name on it at `label_y` when it
-/// fits. Returns whether it did.
+/// tooltip, linked to the row's first act, and the holder's name on it at `label_y`: whole
+/// when it fits; for a titular, else shortened to fit, if it can be. Returns whether the
+/// whole name is on the bar.
 fn row_bar(
     bars: &mut String,
     row: &HistoryRow,
@@ -346,7 +364,7 @@ fn row_bar(
     let tip = format!("{who}, {kind}, {} ({act})", fmt_days(row.from, row.until));
     let _ = write!(
         bars,
-        "<a href=\"/api/v1/acts/{act_e}\"><rect class=\"{kind}\" x=\"{x:.1}\" y=\"{y}\" width=\"{w:.1}\" height=\"{height}\" fill=\"{fill}\" data-kind=\"{kind}\" data-person=\"{person_e}\" data-from=\"{from}\" data-until=\"{until}\" data-act=\"{act_e}\"><title>{tip_e}</title></rect>",
+        "<a href=\"/acts/{act_e}\"><rect class=\"{kind}\" x=\"{x:.1}\" y=\"{y}\" width=\"{w:.1}\" height=\"{height}\" fill=\"{fill}\" data-kind=\"{kind}\" data-person=\"{person_e}\" data-from=\"{from}\" data-until=\"{until}\" data-act=\"{act_e}\"><title>{tip_e}</title></rect>",
         act_e = escape(act),
         person_e = escape(person),
         from = row.from,
@@ -356,13 +374,21 @@ fn row_bar(
             .unwrap_or_else(|| "open".into()),
         tip_e = escape(&tip),
     );
-    let labeled = fits(who, w);
-    if labeled {
+    // Both lanes' labels are bold.
+    let labeled = fits(who, w, true);
+    let label = if labeled {
+        Some(who.to_owned())
+    } else if kind == "titular" {
+        shorten(who, w - 2.0 * LABEL_PAD, true)
+    } else {
+        None
+    };
+    if let Some(label) = label {
         let _ = write!(
             bars,
             "<text class=\"in-{kind}\" x=\"{:.1}\" y=\"{label_y:.1}\">{}</text>",
-            x + 6.0,
-            escape(who)
+            x + LABEL_PAD,
+            escape(&label)
         );
     }
     bars.push_str("</a>");
@@ -498,18 +524,64 @@ fn span(window: Window, a: Day, b: Day) -> (f64, f64) {
     (x.min(X1 - MIN_BAR), w)
 }
 
-fn fits(text: &str, width: f64) -> bool {
-    text.chars().count() as f64 * CHAR_W + 12.0 <= width
+/// The width of `text` in the labels' font, estimated on the generous side: the widths are
+/// those of DejaVu Sans (a wide face, and the usual one on Linux), bold 10% wider, so that
+/// narrower faces fit all the more.
+fn text_width(text: &str, bold: bool) -> f64 {
+    let em: f64 = text
+        .chars()
+        .map(|c| match c {
+            ' ' => 0.32,
+            'i' | 'j' | 'l' | '.' | ',' | ':' | ';' | '\'' | '!' | '|' => 0.3,
+            'f' | 't' | 'r' | '-' | '(' | ')' | '[' | ']' => 0.42,
+            'm' | 'w' => 0.92,
+            'M' | 'W' => 1.0,
+            '0'..='9' => 0.64,
+            'a'..='z' => 0.62,
+            'A'..='Z' => 0.74,
+            // Accented letters, dashes, symbols (✈, ⚠): room for the widest.
+            _ => 1.0,
+        })
+        .sum();
+    em * FONT * if bold { 1.1 } else { 1.0 }
+}
+
+/// Whether `text` fits whole in a bar `width` wide, with room at both ends.
+fn fits(text: &str, width: f64, bold: bool) -> bool {
+    text_width(text, bold) + 2.0 * LABEL_PAD <= width
+}
+
+/// `text` cut short with an ellipsis to fit `room`, keeping at least [`MIN_LABEL_CHARS`]
+/// characters; `text` itself when it fits; `None` when not even that fits.
+fn shorten(text: &str, room: f64, bold: bool) -> Option<String> {
+    if text_width(text, bold) <= room {
+        return Some(text.to_owned());
+    }
+    let chars: Vec<char> = text.chars().collect();
+    (MIN_LABEL_CHARS..chars.len()).rev().find_map(|n| {
+        let mut cut: String = chars[..n].iter().collect::<String>().trim_end().to_owned();
+        cut.push('…');
+        (text_width(&cut, bold) <= room).then_some(cut)
+    })
 }
 
 /// Places each callout on the first row below the lanes where it overlaps no other, anchored
-/// at its bar (or ending there, near the right edge). Returns the SVG and the rows used.
+/// at its bar (or ending there, near the right edge; shortened if it would still run past the
+/// drawing's left edge). Returns the SVG and the rows used.
 fn place_callouts(callouts: &[Callout]) -> (String, usize) {
     let mut rows: Vec<Vec<(f64, f64)>> = Vec::new();
     let mut out = String::new();
     for c in callouts {
-        let width = c.text.chars().count() as f64 * CHAR_W;
+        let mut text = c.text.clone();
+        let mut width = text_width(&text, c.bold);
         let anchor_end = c.x + width > X1;
+        if anchor_end && width > c.x + MIN_BAR {
+            let Some(short) = shorten(&text, c.x + MIN_BAR, c.bold) else {
+                continue;
+            };
+            width = text_width(&short, c.bold);
+            text = short;
+        }
         let (left, right) = if anchor_end {
             ((c.x + MIN_BAR - width).max(0.0), c.x + MIN_BAR)
         } else {
@@ -541,7 +613,7 @@ fn place_callouts(callouts: &[Callout]) -> (String, usize) {
             } else {
                 ""
             },
-            escape(&c.text)
+            escape(&text)
         );
     }
     (out, rows.len())
@@ -593,7 +665,7 @@ fn axis(window: Window, height: f64) -> String {
             "<line class=\"tick\" x1=\"{x:.1}\" x2=\"{x:.1}\" y1=\"{AXIS_Y}\" y2=\"{:.0}\"/>",
             height - 4.0
         );
-        let width = label.len() as f64 * CHAR_W;
+        let width = text_width(&label, false);
         if x - last_label >= width + 10.0 && x + width <= WIDTH {
             let _ = write!(
                 out,

@@ -120,6 +120,22 @@ pub async fn get(app: &axum::Router, uri: &str) -> Answer {
     send(app, Request::get(uri).body(Body::empty()).unwrap()).await
 }
 
+/// A GET with `Accept: accept`.
+pub async fn get_accepting(app: &axum::Router, uri: &str, accept: &str) -> Answer {
+    send(
+        app,
+        Request::get(uri)
+            .header(header::ACCEPT, accept)
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await
+}
+
+/// What a browser sends as `Accept` for a page.
+pub const BROWSER: &str =
+    "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8";
+
 /// A write of `body` as `content_type`, with the right token.
 pub async fn post(app: &axum::Router, content_type: &str, body: &str) -> Answer {
     send(

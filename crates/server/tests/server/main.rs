@@ -1,10 +1,11 @@
 //! The tests of `actledger serve`, in one binary: routes in process, a real loopback port,
-//! snapshots, the OpenAPI schemas against the answers, and a real browser.
+//! the HTML pages, snapshots, the OpenAPI schemas against the answers, and a real browser.
 #![allow(clippy::unwrap_used)] // a failing test stops at the value
 
 mod browser;
 mod common;
 mod loopback;
+mod pages;
 mod proofs;
 mod routes;
 mod schema;

@@ -120,8 +120,10 @@ async fn bad_parameters_are_400_problems_naming_the_parameter() {
         ("/api/v1/entries?limit=-1", "limit"),
         ("/offices/MINDEF?on=2024-02-30", "on"),
         ("/offices/MINDEF?from=2024-06-05&until=2024-06-01", "until"),
+        ("/?on=2024-13-01", "on"),
     ] {
-        let answer = get(&app, uri).await;
+        // The pages answer problem details too when JSON is asked for.
+        let answer = get_accepting(&app, uri, "application/json").await;
         let problem = answer.problem(400);
         assert_eq!(problem["field"], field, "{uri}: {problem}");
     }
@@ -139,7 +141,7 @@ async fn an_unknown_office_is_a_404_with_suggestions() {
         "/api/v1/offices/MINDEFF/timeline",
         "/offices/MINDEFF",
     ] {
-        let answer = get(&app, uri).await;
+        let answer = get_accepting(&app, uri, "application/problem+json").await;
         let problem = answer.problem(404);
         assert_eq!(problem["type"], "urn:actledger:problem:unknown-office");
         assert_eq!(problem["suggestions"], json!(["MINDEF"]), "{uri}");
@@ -201,8 +203,9 @@ async fn unpinned_answers_carry_the_head_as_etag_and_honour_if_none_match() {
         "/api/v1/entries",
         "/api/v1/entries/5/proof",
         "/api/v1/openapi.json",
-        "/",
+        "/?on=2024-06-03",
         "/offices/MINDEF",
+        "/acts/RS-131-2024-PCM",
     ] {
         let answer = get(&app, uri).await;
         assert_eq!(answer.status, StatusCode::OK, "{uri}");
@@ -454,8 +457,16 @@ async fn openapi_documents_every_route() {
         "/api/v1/checkpoint",
         "/",
         "/offices/{office}",
+        "/acts/{act}",
     ] {
         assert!(doc["paths"][path].is_object(), "{path} missing");
+    }
+    for page in ["/", "/offices/{office}", "/acts/{act}"] {
+        assert_eq!(
+            doc["paths"][page]["get"]["tags"],
+            json!(["pages"]),
+            "{page}"
+        );
     }
     assert_eq!(
         doc["components"]["securitySchemes"]["bearer"]["scheme"],
@@ -767,10 +778,12 @@ async fn the_index_lists_the_offices() {
     let page = on.text();
     assert!(page.contains("<th scope=\"col\">Held on 2024-06-03 by</th>"));
     assert!(page.contains(
-        "<td>José Arista Arbildo, acting (<a href=\"/api/v1/acts/RS-131-2024-PCM\">RS-131-2024-PCM</a>)</td>"
+        "<td>José Arista Arbildo, acting (<a href=\"/acts/RS-131-2024-PCM\">RS-131-2024-PCM</a>)</td>"
     ));
     assert!(page.contains("<a href=\"/offices/MINDEF?on=2024-06-03\">MINDEF</a>"));
-    get(&fixture.app(), "/?on=someday").await.problem(400);
+    get_accepting(&fixture.app(), "/?on=someday", "application/json")
+        .await
+        .problem(400);
 }
 
 #[tokio::test]
@@ -787,7 +800,7 @@ async fn the_office_page_draws_the_seed_case() {
         r#"data-kind="trip" data-person="walter-astudillo" data-from="2024-06-02" data-until="2024-06-04" data-act="RS-131-2024-PCM""#,
         "<title>José Arista Arbildo, acting, 2024-06-02 – 2024-06-04 (RS-131-2024-PCM)</title>",
         "Walter Astudillo away in Miami, Florida, United States",
-        r#"<a href="/api/v1/acts/RS-131-2024-PCM">"#,
+        r#"<a href="/acts/RS-131-2024-PCM">"#,
         r#"<table id="intervals">"#,
         r#"<form method="get" action="/offices/MINDEF">"#,
     ] {
@@ -806,7 +819,7 @@ async fn the_office_page_draws_the_seed_case() {
     let early = get(&fixture.app(), "/offices/MINDEF?as_of=6&on=2024-06-03").await;
     let page = early.text();
     assert!(page.contains(r#"data-kind="unattended""#));
-    assert!(page.contains("The titular was away (trip <a href=\"/api/v1/acts/RS-131-2024-PCM\">RS-131-2024-PCM</a>) and nobody was in charge."));
+    assert!(page.contains("The titular was away (trip <a href=\"/acts/RS-131-2024-PCM\">RS-131-2024-PCM</a>) and nobody was in charge."));
     assert!(page.contains("as of entry 6 of 7"));
 }
 
