@@ -7,8 +7,8 @@ use std::collections::BTreeSet;
 use std::fmt;
 
 use actledger_core::{
-    Anomaly, BatchError, Event, InputEvent, Liveness, OfficeId, Pending, PersonId, Recorded,
-    anomalies, closest, name_of, office_name, validate_batch,
+    ActId, Anomaly, BatchError, Event, InputEvent, Liveness, OfficeId, Pending, PersonId, Recorded,
+    anomalies_touching, closest, name_of, office_name, validate_batch,
 };
 use actledger_store::{AppendError, Ledger};
 use serde::Serialize;
@@ -172,6 +172,29 @@ pub fn close_ids(ledger: &Ledger, batch: &[InputEvent]) -> Result<Vec<Warning>, 
     Ok(warnings)
 }
 
+/// The acts whose `act_revoked_twice` a batch can change: those it revokes, and those revoked
+/// by the events its retractions take away (or give back, retracting a retraction).
+fn revoked_by(ledger: &Ledger, batch: &[InputEvent]) -> Result<BTreeSet<ActId>, AnswerError> {
+    let mut acts = BTreeSet::new();
+    for input in batch {
+        let mut event = input.event.clone();
+        // A chain of retractions ends at the event it is about; bounded by the ledger's size.
+        for _ in 0..=ledger.head().count {
+            match event {
+                Event::ActRevoked(revoked) => {
+                    acts.insert(revoked.revokes);
+                    break;
+                }
+                Event::RecordRetracted(retracted) if retracted.seq <= ledger.head().count => {
+                    event = ledger.event(retracted.seq)?;
+                }
+                _ => break,
+            }
+        }
+    }
+    Ok(acts)
+}
+
 /// The anomalies of `after` that `before` does not have.
 pub fn added_anomalies(before: &[Anomaly], after: Vec<Anomaly>) -> Vec<Warning> {
     after
@@ -193,9 +216,10 @@ pub fn warnings_before_writing(
         BatchError::Invalid(invalid) => AnswerError::Invalid(invalid),
         BatchError::Ledger(store) => AnswerError::Store(store),
     })?;
-    let before = anomalies(ledger, None)?;
+    let acts = revoked_by(ledger, batch)?;
+    let before = anomalies_touching(ledger, &acts)?;
     let pending = Pending::new(ledger, &valid)?;
-    let after = anomalies(&pending, None)?;
+    let after = anomalies_touching(&pending, &acts)?;
     warnings.extend(added_anomalies(&before, after));
     Ok(warnings)
 }
@@ -214,15 +238,20 @@ pub fn append(
         }
         (warnings, None)
     } else {
-        (close_ids(ledger, &batch)?, Some(anomalies(ledger, None)?))
+        let acts = revoked_by(ledger, &batch)?;
+        let before = anomalies_touching(ledger, &acts)?;
+        (close_ids(ledger, &batch)?, Some((acts, before)))
     };
     let report = ledger.append(batch).map_err(|e| match e {
         AppendError::Invalid(invalid) => AnswerError::Invalid(invalid),
         AppendError::Store(store) => AnswerError::Store(store),
         other => AnswerError::Append(other),
     })?;
-    if let Some(before) = before {
-        warnings.extend(added_anomalies(&before, anomalies(&*ledger, None)?));
+    if let Some((acts, before)) = before {
+        warnings.extend(added_anomalies(
+            &before,
+            anomalies_touching(&*ledger, &acts)?,
+        ));
     }
     let mut answer = AppendAnswer::from(&report);
     answer.warnings = warnings;

@@ -80,7 +80,11 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<Finding> {
         }
         Command::Audit { json } => {
             let ledger = open(path, wait)?;
+            // The offices are replayed one by one with no count known ahead: a spinner and
+            // the time so far, on a terminal only.
+            let spinner = working("auditing every office");
             let answer = answers::audit(&ledger, None)?.answer;
+            spinner.finish_and_clear();
             print(out, json.json, &answer, render::audit_table)?;
         }
         Command::Verify {
@@ -320,8 +324,12 @@ fn verify(
     as_json: bool,
     out: &mut dyn Write,
 ) -> Result<Finding> {
-    let verdict = actledger_store::verify_path_waiting(path, scope, wait)
-        .map_err(|e| store_error(e, path))?;
+    let bar = progress_bar(None, "verifying", Unit::Entries);
+    let verdict = actledger_store::verify_path_reporting(path, scope, wait, &mut |checked| {
+        bar.set_position(checked)
+    })
+    .map_err(|e| store_error(e, path))?;
+    bar.finish_and_clear();
     report_verdict(&VerifyAnswer::new(verdict, scope), as_json, out)
 }
 
@@ -395,6 +403,18 @@ fn progress_bar(total: Option<u64>, what: &str, unit: Unit) -> indicatif::Progre
         );
     }
     bar
+}
+
+/// A spinner saying what is being done and for how long, on stderr (a terminal only).
+fn working(what: &str) -> indicatif::ProgressBar {
+    let spinner = indicatif::ProgressBar::new_spinner();
+    spinner.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+    if let Ok(style) = indicatif::ProgressStyle::with_template("{msg} {spinner} {elapsed}") {
+        spinner.set_style(style);
+    }
+    spinner.set_message(what.to_owned());
+    spinner.enable_steady_tick(std::time::Duration::from_millis(120));
+    spinner
 }
 
 fn export(ledger: &Ledger, file: Option<&Path>, out: &mut dyn Write) -> Result<()> {

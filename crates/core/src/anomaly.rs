@@ -1,6 +1,6 @@
 //! The anomalies of the spec: odd facts the ledger records and reports, never refuses.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde::Serialize;
 
@@ -145,6 +145,42 @@ pub fn anomalies<I: Indexed>(
     as_of: Option<Seq>,
 ) -> Result<Vec<Anomaly>, QueryError<I::Error>> {
     let as_of = resolve_as_of(ledger, as_of)?;
+    let revoked_twice = revoked_twice(ledger, as_of).map_err(QueryError::Ledger)?;
+    found_with(ledger, as_of, revoked_twice)
+}
+
+/// The anomalies at the head that a batch naming `acts` in its revocations can change: those
+/// of every office (an office's anomalies also depend on who holds the others), and
+/// `act_revoked_twice` for `acts` alone. Reading no event but the revocations of `acts`, it
+/// costs the offices' kept timelines, not the whole log: what `append` compares before and
+/// after a batch to warn of the anomalies it adds.
+pub fn anomalies_touching<I: Indexed>(
+    ledger: &I,
+    acts: &BTreeSet<ActId>,
+) -> Result<Vec<Anomaly>, QueryError<I::Error>> {
+    let as_of = ledger.head();
+    let mut live = Liveness::new(ledger, as_of);
+    let mut twice = Vec::new();
+    for act in acts {
+        let mut seqs = Vec::new();
+        for seq in ledger.revocations_of(act).map_err(QueryError::Ledger)? {
+            let event = ledger.event(seq).map_err(QueryError::Ledger)?;
+            if live.is_live(seq, &event).map_err(QueryError::Ledger)? {
+                seqs.push(seq);
+            }
+        }
+        if seqs.len() > 1 {
+            twice.push(revoked_twice_anomaly(act, seqs));
+        }
+    }
+    found_with(ledger, as_of, twice)
+}
+
+fn found_with<I: Indexed>(
+    ledger: &I,
+    as_of: Seq,
+    revoked_twice: Vec<Anomaly>,
+) -> Result<Vec<Anomaly>, QueryError<I::Error>> {
     let ledger_err = QueryError::Ledger;
     let mut timelines = Vec::new();
     for office in ledger.offices().map_err(ledger_err)? {
@@ -173,7 +209,7 @@ pub fn anomalies<I: Indexed>(
     for t in &timelines {
         office_anomalies(t, &held, &travels, &mut found);
     }
-    found.extend(revoked_twice(ledger, as_of).map_err(QueryError::Ledger)?);
+    found.extend(revoked_twice);
     found.sort_by(|a, b| {
         (a.kind, &a.office, a.from, &a.events).cmp(&(b.kind, &b.office, b.from, &b.events))
     });
@@ -395,15 +431,19 @@ fn revoked_twice<I: Indexed>(ledger: &I, as_of: Seq) -> Result<Vec<Anomaly>, I::
     Ok(by_target
         .into_iter()
         .filter(|(_, seqs)| seqs.len() > 1)
-        .map(|(act, seqs)| Anomaly {
-            kind: AnomalyKind::ActRevokedTwice,
-            office: None,
-            from: None,
-            until: None,
-            message: format!("act {act} is revoked {} times", seqs.len()),
-            events: seqs,
-        })
+        .map(|(act, seqs)| revoked_twice_anomaly(&act, seqs))
         .collect())
+}
+
+fn revoked_twice_anomaly(act: &ActId, seqs: Vec<Seq>) -> Anomaly {
+    Anomaly {
+        kind: AnomalyKind::ActRevokedTwice,
+        office: None,
+        from: None,
+        until: None,
+        message: format!("act {act} is revoked {} times", seqs.len()),
+        events: seqs,
+    }
 }
 
 #[cfg(test)]

@@ -43,7 +43,8 @@ mod timeline;
 mod validate;
 
 pub use anomaly::{
-    Anomaly, AnomalyKind, MAX_DELEGATION_DAYS, UnattendedRun, anomalies, unattended,
+    Anomaly, AnomalyKind, MAX_DELEGATION_DAYS, UnattendedRun, anomalies, anomalies_touching,
+    unattended,
 };
 pub use day::{Day, DayError};
 pub use engine::{Engine, NewEvents, affected_offices};

@@ -70,8 +70,8 @@ pub use ledger::Ledger;
 pub use recovery::Recovery;
 pub use repair::{Repair, repair_path};
 pub use verify::{
-    Scope, verify_path, verify_path_against, verify_path_against_waiting, verify_path_scoped,
-    verify_path_waiting,
+    Scope, verify_path, verify_path_against, verify_path_against_waiting, verify_path_reporting,
+    verify_path_scoped, verify_path_waiting,
 };
 
 /// Raw access to the stored layout, for tests that tamper with a ledger on disk. Not a

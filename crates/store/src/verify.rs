@@ -638,6 +638,29 @@ pub fn verify_path_waiting(
     waiting(path, wait, || verify_path_scoped(path, scope))
 }
 
+/// [`verify_path_waiting`], telling `progress` how many entries were checked so far, every
+/// few thousand (for a progress bar).
+pub fn verify_path_reporting(
+    path: &Path,
+    scope: Scope,
+    wait: Duration,
+    progress: &mut dyn FnMut(u64),
+) -> Result<Verdict, StoreError> {
+    waiting(path, wait, || {
+        let mut checked = 0u64;
+        let mut tap = |_: &Stored<'_>, _: &[IndexEntry]| {
+            checked += 1;
+            if checked.is_multiple_of(PROGRESS_EVERY) {
+                progress(checked);
+            }
+        };
+        verdict_of(|| verify_settled(path, scope, Some(&mut tap)))
+    })
+}
+
+/// How many entries pass between two reports of [`verify_path_reporting`].
+const PROGRESS_EVERY: u64 = 4096;
+
 /// [`verify_path`] in `scope`: [`Scope::Log`] checks the log alone.
 pub fn verify_path_scoped(path: &Path, scope: Scope) -> Result<Verdict, StoreError> {
     verdict_of(|| verify_settled(path, scope, None))
