@@ -51,6 +51,44 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// The commands that open no ledger: `--ledger` and `--wait` mean nothing to them.
+const NO_LEDGER: [&str; 5] = ["keygen", "check-proof", "demo", "completions", "man"];
+
+/// The command line, parsed: clap's, with `--ledger` and `--wait` hidden from the help of the
+/// commands that open no ledger (they are global, so clap lists them everywhere).
+pub fn parse() -> Cli {
+    let command = command();
+    let matches = command.get_matches();
+    match <Cli as clap::FromArgMatches>::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(error) => error.exit(),
+    }
+}
+
+/// The command clap parses with. The commands that open no ledger get hidden `--ledger` and
+/// `--wait` of their own, which the global ones then leave alone: accepted (scripts may pass
+/// them everywhere), never listed in their help.
+pub fn command() -> clap::Command {
+    let mut command = <Cli as clap::CommandFactory>::command();
+    for name in NO_LEDGER {
+        command = command.mut_subcommand(name, |sub| {
+            sub.arg(
+                clap::Arg::new("ledger")
+                    .long("ledger")
+                    .value_name("PATH")
+                    .hide(true),
+            )
+            .arg(
+                clap::Arg::new("wait")
+                    .long("wait")
+                    .value_name("SECONDS")
+                    .hide(true),
+            )
+        });
+    }
+    command
+}
+
 fn parse_wait(text: &str) -> Result<Duration, String> {
     text.parse::<f64>()
         .ok()
@@ -321,5 +359,6 @@ mod tests {
     #[test]
     fn clap_definition_is_consistent() {
         super::Cli::command().debug_assert();
+        super::command().debug_assert();
     }
 }

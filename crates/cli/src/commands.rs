@@ -118,12 +118,12 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<Finding> {
         Command::Completions { shell } => {
             // Into memory first: clap_complete panics when its writer fails (a closed pipe).
             let mut script = Vec::new();
-            let mut command = <Cli as clap::CommandFactory>::command();
+            let mut command = crate::args::command();
             clap_complete::generate(shell, &mut command, "actledger", &mut script);
             out.write_all(&script)?;
         }
         Command::Man => {
-            clap_mangen::Man::new(<Cli as clap::CommandFactory>::command()).render(out)?;
+            clap_mangen::Man::new(crate::args::command()).render(out)?;
         }
         Command::Keygen { name, out: dir } => proofs::keygen(&name, &dir, out)?,
         Command::Checkpoint { key, out: file } => {

@@ -12,10 +12,6 @@ mod typed;
 use std::io::{self, Write};
 use std::process::ExitCode;
 
-use clap::Parser;
-
-use crate::args::Cli;
-
 /// What a command ends with besides success or an error.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Finding {
@@ -26,7 +22,7 @@ pub enum Finding {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = args::parse();
     let mut stdout = io::stdout().lock();
     match commands::run(cli, &mut stdout)
         .and_then(|f| stdout.flush().map(|()| f).map_err(Into::into))

@@ -81,3 +81,34 @@ fn man_prints_a_manual_page() {
         );
     }
 }
+
+#[test]
+fn commands_that_open_no_ledger_do_not_offer_ledger_or_wait() {
+    for command in ["keygen", "check-proof", "demo", "completions", "man"] {
+        let help = String::from_utf8(actledger(&[command, "--help"]).stdout).expect("UTF-8");
+        assert!(!help.contains("--ledger"), "{command}: {help}");
+        assert!(!help.contains("--wait"), "{command}: {help}");
+    }
+    let help = String::from_utf8(actledger(&["who-held", "--help"]).stdout).expect("UTF-8");
+    assert!(
+        help.contains("--ledger") && help.contains("--wait"),
+        "{help}"
+    );
+    // Still accepted, for scripts that pass them to every command.
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let output = actledger(&[
+        "--ledger",
+        "x.db",
+        "--wait",
+        "1",
+        "keygen",
+        "t",
+        "--out",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
