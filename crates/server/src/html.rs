@@ -363,13 +363,6 @@ impl OfficePage<'_> {
                 ),
             ));
         }
-        if let Some(from) = t.open_vacancy.filter(|d| meets(*d, None)) {
-            rows.push((
-                from,
-                3,
-                format!("<tr data-kind=\"vacant\"><td>vacant</td><td>nobody</td><td>{from}</td><td>ongoing</td><td></td></tr>"),
-            ));
-        }
         for trip in t.trips.iter().filter(|r| meets(r.from, Some(r.until))) {
             let who = escape(trip.name.as_deref().unwrap_or(trip.person.as_str()));
             let place = trip
