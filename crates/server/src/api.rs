@@ -52,6 +52,8 @@ pub(crate) struct OfficesQuery {
     /// Keep the offices whose id or latest name contains this, case and accents ignored
     #[param(example = "defensa")]
     pub query: Option<String>,
+    /// Answer as the ledger stood at this position, or at this RFC 3339 time (default: the
+    /// head). An answer with `as_of` is immutable.
     #[param(value_type = Option<String>, example = "7")]
     pub as_of: Option<String>,
 }
