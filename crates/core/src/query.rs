@@ -127,10 +127,9 @@ pub struct WhoHeld {
     /// that an event in force (as of `as_of`) shaping the office names. `false`: the ledger
     /// says nothing of who held it that day, which is not saying that nobody did.
     pub on_record: bool,
-    /// When `on_record` is false and the office's record starts later: the day it starts.
-    /// Absent otherwise.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = Date))]
+    /// When `on_record` is false and the office's record starts later: the day it starts;
+    /// null otherwise.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = Date, required = true))]
     pub record_starts: Option<Day>,
     /// Who held the office; null when it was vacant (or its titular away with nobody in
     /// charge), and when the day is not on record.

@@ -56,7 +56,7 @@ fn who_held_before_the_record_starts_is_no_record_and_vacant_after_it() {
             .success(),
     );
     assert_eq!(value["on_record"], true);
-    assert_eq!(value.get("record_starts"), None);
+    assert_eq!(value["record_starts"], serde_json::Value::Null);
     // As of a point before the office was known: no record, and no day it starts.
     s.run(&["who-held", "MINDEF", "--on", "2024-06-03", "--as-of", "1"])
         .success()

@@ -263,7 +263,7 @@ fn who_held_answers_the_seed_case() {
     assert_eq!(
         value,
         serde_json::json!({
-            "office": "MINDEF", "on": "2024-06-03", "as_of": 7, "on_record": true,
+            "office": "MINDEF", "on": "2024-06-03", "as_of": 7, "on_record": true, "record_starts": null,
             "holder": {"person": "jose-arista", "name": "José Arista Arbildo", "capacity": "acting", "basis": ["RS-131-2024-PCM"]},
             "titular": {"person": "walter-astudillo", "name": "Walter Astudillo", "absent": true, "trip_act": "RS-131-2024-PCM"}
         })
