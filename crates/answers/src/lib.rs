@@ -41,7 +41,7 @@ pub use error::AnswerError;
 pub use hash::HexHash;
 pub use queries::{
     AsOfAnswer, AuditAnswer, HistoryAnswer, OfficeName, OfficesAnswer, StateAnswer, act, audit,
-    holder, office_history, offices, state_on,
+    find_offices, holder, office_history, offices, state_on,
 };
 pub use reports::{
     AppendAnswer, AppendStatus, AppendedEvent, CheckpointRef, FindingAnswer, FindingsAnswer,

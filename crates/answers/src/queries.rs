@@ -3,8 +3,8 @@
 //! core's computation over the store, wrapped in the one envelope both edges print.
 
 use actledger_core::{
-    ActRecord, Anomaly, Day, HistoryRow, Liveness, OfficeId, Seq, WhoHeld, anomalies, history,
-    office_name, offices_at, show_act, state, who_held,
+    ActRecord, Anomaly, Day, HistoryRow, Liveness, OfficeId, Seq, WhoHeld, anomalies, contains,
+    history, office_name, offices_at, show_act_at, state, timeline_at, who_held,
 };
 use actledger_store::Ledger;
 use serde::Serialize;
@@ -133,12 +133,22 @@ pub fn audit(ledger: &Ledger, as_of: Option<AsOf>) -> Result<AsOfAnswer<AuditAns
     })
 }
 
-/// An act and every event that names it: the `show --json` object, as of the head.
-pub fn act(ledger: &Ledger, act: &str) -> Result<ActRecord, AnswerError> {
-    Ok(show_act(ledger, act)?)
+/// An act and every event that names it, as of a point: the `show --json` object.
+pub fn act(
+    ledger: &Ledger,
+    act: &str,
+    as_of: Option<AsOf>,
+) -> Result<AsOfAnswer<ActRecord>, AnswerError> {
+    at(ledger, as_of, |seq| {
+        Ok(show_act_at(
+            ledger,
+            act,
+            crate::as_of::core_point(ledger, seq),
+        )?)
+    })
 }
 
-/// One known office and the latest name recorded for it.
+/// One known office, the latest name recorded for it, and the days on its record.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OfficeName {
@@ -148,6 +158,15 @@ pub struct OfficeName {
     /// The latest `office_name` recorded by an appointment in force; `null` when none was.
     #[cfg_attr(feature = "openapi", schema(example = "Ministerio de Defensa"))]
     pub name: Option<String>,
+    /// The first day on its record: the earliest day an event in force shaping the office
+    /// names; `null` when none does (an office only named as a `delegate_office`, or whose
+    /// events are all retracted or void).
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = Date, required = true))]
+    pub first_day: Option<Day>,
+    /// The last day such an event names (a trip's or a delegation's `until` included);
+    /// `null` as `first_day` is.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = Date, required = true))]
+    pub last_day: Option<Day>,
 }
 
 /// Every known office: the `offices --json` object.
@@ -157,13 +176,25 @@ pub struct OfficeName {
 pub struct OfficesAnswer {
     /// The position the list is as of.
     pub as_of: Seq,
-    /// Every office any recorded event names, by office.
+    /// Every office any event recorded up to `as_of` names (those that match the query,
+    /// when one was given), by office.
     pub offices: Vec<OfficeName>,
 }
 
-/// Every known office with its latest name.
+/// Every known office with its latest name and the days on its record.
 pub fn offices(
     ledger: &Ledger,
+    as_of: Option<AsOf>,
+) -> Result<AsOfAnswer<OfficesAnswer>, AnswerError> {
+    find_offices(ledger, None, as_of)
+}
+
+/// The known offices whose id or latest name contains `query` (every one without a query),
+/// case and accents ignored: `defensa` finds MINDEF, "Ministerio de Defensa". The `offices
+/// --json` object.
+pub fn find_offices(
+    ledger: &Ledger,
+    query: Option<&str>,
     as_of: Option<AsOf>,
 ) -> Result<AsOfAnswer<OfficesAnswer>, AnswerError> {
     at(ledger, as_of, |seq| {
@@ -171,7 +202,16 @@ pub fn offices(
         let mut offices = Vec::new();
         for office in offices_at(ledger, seq)? {
             let name = office_name(ledger, &office, seq, &mut live)?;
-            offices.push(OfficeName { office, name });
+            if query.is_some_and(|query| !contains(query, &office, name.as_deref())) {
+                continue;
+            }
+            let days = timeline_at(ledger, &office, seq)?.days_on_record();
+            offices.push(OfficeName {
+                office,
+                name,
+                first_day: days.map(|(first, _)| first),
+                last_day: days.map(|(_, last)| last),
+            });
         }
         Ok(OfficesAnswer {
             as_of: seq,

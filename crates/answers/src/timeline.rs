@@ -58,8 +58,9 @@ pub struct UnattendedDays {
     pub events: Vec<Seq>,
 }
 
-/// An office's timeline: the `history --json` rows that meet the window, with the office's
-/// name, its trips and its unattended days.
+/// An office's timeline: the `history --json` rows that meet the window (the open vacancy
+/// after the last holder among them), with the office's name, its trips and its unattended
+/// days.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[cfg_attr(feature = "openapi", schema(as = Timeline))]
@@ -83,10 +84,6 @@ pub struct TimelineAnswer {
     pub trips: Vec<TripRow>,
     /// The unattended days that meet the window.
     pub unattended: Vec<UnattendedDays>,
-    /// The first day of the vacancy after the last holder left, with nobody after (the
-    /// history leaves it out).
-    #[serde(skip)]
-    pub open_vacancy: Option<Day>,
 }
 
 fn meets(from: Day, until: Option<Day>, window: (Day, Day)) -> bool {
@@ -139,10 +136,6 @@ pub fn office_timeline(
             })
         })
         .collect();
-    let open_vacancy = timeline
-        .segments
-        .last()
-        .and_then(|s| (s.until != Day::MAX).then(|| s.until.next()).flatten());
     let name = office_name(ledger, &id, seq, &mut Liveness::new(ledger, seq))?;
     Ok(AsOfAnswer {
         answer: TimelineAnswer {
@@ -157,7 +150,6 @@ pub fn office_timeline(
                 .collect(),
             trips,
             unattended,
-            open_vacancy,
         },
         point,
     })

@@ -3,9 +3,10 @@
 #![allow(clippy::unwrap_used)] // a failing test stops with the value
 
 use actledger_answers::{
-    AnswerError, AsOf, AsOfSyntaxError, audit, office_timeline, offices, resolve, state_on,
+    AnswerError, AsOf, AsOfSyntaxError, act, audit, find_offices, holder, office_history,
+    office_timeline, offices, resolve, state_on,
 };
-use actledger_core::{AnomalyKind, Day, parse_batch};
+use actledger_core::{AnomalyKind, Day, Role, parse_batch};
 use actledger_store::Ledger;
 
 const ACTS: &str = r#"
@@ -165,7 +166,137 @@ fn unknown_offices_and_acts_are_typed_errors() {
         other => panic!("{other:?}"),
     }
     assert!(matches!(
-        actledger_answers::act(&ledger, "RS-404"),
+        actledger_answers::act(&ledger, "RS-404", None),
         Err(AnswerError::UnknownAct { .. })
     ));
+}
+
+const LEFT: &str = r#"
+{"type":"left_office","act":"RS-002-2024-PCM","person":"ana","office":"MINDEF","on":"2024-04-01"}
+"#;
+
+#[test]
+fn a_day_before_the_record_starts_is_no_record_not_vacant() {
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = ledger(&dir, &[ACTS, OFFICE, LEFT]);
+    let before = holder(&ledger, "MINDEF", day("2024-01-01"), None)
+        .unwrap()
+        .answer;
+    assert!(!before.on_record);
+    assert_eq!(before.record_starts, Some(day("2024-01-02")));
+    assert_eq!((&before.holder, &before.titular), (&None, &None));
+    let json = serde_json::to_value(&before).unwrap();
+    assert_eq!(json["on_record"], false);
+    assert_eq!(json["record_starts"], "2024-01-02");
+    // The first day, and a vacancy after the last holder left, are on record.
+    for (on, held) in [("2024-01-02", true), ("2030-01-01", false)] {
+        let answer = holder(&ledger, "MINDEF", day(on), None).unwrap().answer;
+        assert!(answer.on_record, "{on}");
+        assert_eq!(answer.record_starts, None);
+        assert_eq!(answer.holder.is_some(), held, "{on}");
+        let json = serde_json::to_value(&answer).unwrap();
+        assert_eq!(json["on_record"], true);
+        assert_eq!(json["record_starts"], serde_json::Value::Null, "{json}");
+    }
+    // As of a point before the office was known: no record, and no day it starts.
+    let early = holder(&ledger, "MINDEF", day("2024-06-01"), Some(AsOf::Seq(2)))
+        .unwrap()
+        .answer;
+    assert_eq!((early.on_record, early.record_starts), (false, None));
+    // Replayed as of an earlier point, the same rule.
+    let replayed = holder(&ledger, "MINDEF", day("2024-01-01"), Some(AsOf::Seq(5)))
+        .unwrap()
+        .answer;
+    assert_eq!(
+        (replayed.on_record, replayed.record_starts),
+        (false, Some(day("2024-01-02")))
+    );
+    let state = state_on(&ledger, day("2024-01-01"), None).unwrap().answer;
+    assert!(!state.offices[0].on_record);
+}
+
+#[test]
+fn history_ends_with_the_open_vacancy_as_of_any_point() {
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = ledger(&dir, &[ACTS, OFFICE, LEFT]);
+    let rows = office_history(&ledger, "MINDEF", None)
+        .unwrap()
+        .answer
+        .history;
+    let last = rows.last().unwrap();
+    assert_eq!(
+        (last.capacity, last.from, last.until),
+        (Role::Vacant, day("2024-04-01"), None)
+    );
+    assert_eq!(last.person, None);
+    // Before the departure was recorded, the tenure was open and nothing followed it.
+    let before = office_history(&ledger, "MINDEF", Some(AsOf::Seq(7)))
+        .unwrap()
+        .answer;
+    assert_eq!(before.as_of, 7);
+    let last = before.history.last().unwrap();
+    assert_eq!((last.capacity, last.until), (Role::Titular, None));
+    // The timeline carries the same rows.
+    let timeline = office_timeline(&ledger, "MINDEF", None, None, None)
+        .unwrap()
+        .answer;
+    assert_eq!(timeline.history, rows);
+}
+
+#[test]
+fn offices_are_found_by_id_or_name_ignoring_case_and_accents() {
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = ledger(&dir, &[ACTS, OFFICE]);
+    for query in ["defensa", "DEFENSÁ", "mind", "Ministerio de Defensa"] {
+        let found = find_offices(&ledger, Some(query), None).unwrap().answer;
+        assert_eq!(found.offices.len(), 1, "{query}");
+        let office = &found.offices[0];
+        assert_eq!(office.office.as_str(), "MINDEF");
+        assert_eq!(office.first_day, Some(day("2024-01-02")));
+        assert_eq!(office.last_day, Some(day("2024-03-06")));
+    }
+    let none = find_offices(&ledger, Some("salud"), None).unwrap().answer;
+    assert!(none.offices.is_empty());
+    assert_eq!(none.as_of, 7);
+    let json = serde_json::to_value(offices(&ledger, None).unwrap().answer).unwrap();
+    assert_eq!(
+        json,
+        serde_json::json!({"as_of": 7, "offices": [{"office": "MINDEF", "name": "Ministerio de Defensa", "first_day": "2024-01-02", "last_day": "2024-03-06"}]})
+    );
+}
+
+#[test]
+fn an_unknown_office_is_suggested_by_name_and_by_part_of_its_id() {
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = ledger(&dir, &[ACTS, OFFICE]);
+    for asked in [
+        "Ministerio de Defensa",
+        "ministerio de defensa",
+        "PE-MINDEF",
+        "mindef",
+    ] {
+        match holder(&ledger, asked, day("2024-06-01"), None) {
+            Err(AnswerError::UnknownOffice { suggestions, .. }) => {
+                let ids: Vec<&str> = suggestions.iter().map(|o| o.as_str()).collect();
+                assert_eq!(ids, ["MINDEF"], "{asked}");
+            }
+            other => panic!("{asked}: {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn an_act_as_of_a_point_has_only_the_events_recorded_by_then() {
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = ledger(&dir, &[ACTS, OFFICE]);
+    assert!(matches!(
+        act(&ledger, "RS-011-2024-PCM", Some(AsOf::Seq(3))),
+        Err(AnswerError::UnknownAct { .. })
+    ));
+    let early = act(&ledger, "RS-011-2024-PCM", Some(AsOf::Seq(4))).unwrap();
+    assert!(early.point.pinned);
+    assert_eq!(early.answer.events.len(), 1);
+    let now = act(&ledger, "RS-011-2024-PCM", None).unwrap();
+    assert_eq!(now.answer.events.len(), 2);
+    assert!(!now.point.pinned);
 }

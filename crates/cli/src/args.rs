@@ -13,7 +13,8 @@ use crate::typed::TypedEvent;
 const EXIT_CODES: &str = "\
 Exit codes:
   0  success
-  1  an error: bad input, unknown office, no ledger, ledger in use
+  1  an error: bad input, unknown office, no ledger, ledger in use; `audit --check`
+     found anomalies
   2  a usage error: an unknown command or flag, a malformed --on date
   3  verification found the ledger altered";
 
@@ -110,9 +111,16 @@ fn parse_day(text: &str) -> Result<Day, String> {
 /// The day and "as of" point of a question.
 #[derive(Debug, Args)]
 pub struct When {
-    /// The day asked about, YYYY-MM-DD
+    /// The day asked about, YYYY-MM-DD (default: today, in UTC)
     #[arg(long, value_name = "DATE", value_parser = parse_day)]
-    pub on: Day,
+    pub on: Option<Day>,
+    #[command(flatten)]
+    pub as_of: Point,
+}
+
+/// The "as of" point of a question.
+#[derive(Debug, Args, Clone, Copy)]
+pub struct Point {
     /// Answer as the ledger stood at this position, or at this RFC 3339 time (default: now)
     #[arg(long, value_name = "SEQ|RFC3339", value_parser = parse_as_of)]
     pub as_of: Option<AsOf>,
@@ -175,12 +183,28 @@ pub enum Command {
         /// The office, e.g. MINDEF
         office: String,
         #[command(flatten)]
+        as_of: Point,
+        #[command(flatten)]
+        json: Json,
+    },
+    /// The known offices: id, latest name, first and last day on record
+    ///
+    /// With QUERY, only those whose id or name contains it, case and accents ignored
+    /// (`defensa` finds MINDEF, "Ministerio de Defensa").
+    Offices {
+        /// Keep the offices whose id or name contains this
+        query: Option<String>,
+        #[command(flatten)]
+        as_of: Point,
+        #[command(flatten)]
         json: Json,
     },
     /// An act and every event that names it, revocations included
     Show {
         /// The act, e.g. RS-131-2024-PCM
         act: String,
+        #[command(flatten)]
+        as_of: Point,
         #[command(flatten)]
         json: Json,
     },
@@ -197,6 +221,11 @@ pub enum Command {
     },
     /// The anomalies of the spec: unattended offices, overlapping delegations...
     Audit {
+        /// Exit 1 when there is any anomaly (they are printed all the same), 0 otherwise
+        #[arg(long)]
+        check: bool,
+        #[command(flatten)]
+        as_of: Point,
         #[command(flatten)]
         json: Json,
     },

@@ -10,6 +10,7 @@ use actledger_answers::{AnswerError, HeadAnswer, ImportAnswer, RepairAnswer, Ver
 use actledger_core::{Day, Seq, parse_batch};
 use actledger_store::{ImportError, Ledger, Scope, StoreError};
 use anyhow::{Context, Result, anyhow, bail};
+use chrono::Datelike;
 use serde::Serialize;
 
 use crate::Finding;
@@ -55,37 +56,51 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<Finding> {
             append(&mut ledger, &input, strict, json.json, quiet, out)?;
         }
         Command::WhoHeld { office, when, json } => {
+            let on = when.on.map_or_else(today, Ok)?;
             let ledger = open(path, wait)?;
-            let answer = answers::holder(&ledger, &office, when.on, when.as_of)?.answer;
+            let answer = answers::holder(&ledger, &office, on, when.as_of.as_of)?.answer;
             print(out, json.json, &answer, render::who_held_text)?;
         }
         Command::State { when, json } => {
+            let on = when.on.map_or_else(today, Ok)?;
             let ledger = open(path, wait)?;
-            let answer = answers::state_on(&ledger, when.on, when.as_of)?.answer;
+            let answer = answers::state_on(&ledger, on, when.as_of.as_of)?.answer;
             print(out, json.json, &answer, render::state_table)?;
         }
-        Command::History { office, json } => {
+        Command::History {
+            office,
+            as_of,
+            json,
+        } => {
             let ledger = open(path, wait)?;
-            let answer = answers::office_history(&ledger, &office, None)?.answer;
+            let answer = answers::office_history(&ledger, &office, as_of.as_of)?.answer;
             print(out, json.json, &answer, render::history_table)?;
         }
-        Command::Show { act, json } => {
+        Command::Offices { query, as_of, json } => {
             let ledger = open(path, wait)?;
-            let answer = answers::act(&ledger, &act)?;
+            let answer = answers::find_offices(&ledger, query.as_deref(), as_of.as_of)?.answer;
+            print(out, json.json, &answer, render::offices_table)?;
+        }
+        Command::Show { act, as_of, json } => {
+            let ledger = open(path, wait)?;
+            let answer = answers::act(&ledger, &act, as_of.as_of)?.answer;
             print(out, json.json, &answer, render::act_text)?;
         }
         Command::Log { from, limit, json } => {
             let ledger = open(path, wait)?;
             log(&ledger, from, limit, json.json, out)?;
         }
-        Command::Audit { json } => {
+        Command::Audit { check, as_of, json } => {
             let ledger = open(path, wait)?;
             // The offices are replayed one by one with no count known ahead: a spinner and
             // the time so far, on a terminal only.
             let spinner = working("auditing every office");
-            let answer = answers::audit(&ledger, None)?.answer;
+            let answer = answers::audit(&ledger, as_of.as_of)?.answer;
             spinner.finish_and_clear();
             print(out, json.json, &answer, render::audit_table)?;
+            if check && !answer.anomalies.is_empty() {
+                return Ok(Finding::Anomalies);
+            }
         }
         Command::Verify {
             checkpoint: None,
@@ -168,6 +183,13 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<Finding> {
         } => proofs::check_proof(&vkey, &checkpoint, old_checkpoint.as_deref(), &proof, out)?,
     }
     Ok(Finding::Clean)
+}
+
+/// Today's date in UTC: the day `--on` means when it is not given.
+fn today() -> Result<Day> {
+    let now = chrono::Utc::now().date_naive();
+    Day::from_ymd(now.year(), now.month(), now.day())
+        .with_context(|| format!("today ({now}) is not a day the ledger takes"))
 }
 
 pub(crate) fn store_error(error: StoreError, path: &Path) -> anyhow::Error {

@@ -19,6 +19,8 @@ pub enum Finding {
     Clean,
     /// Verification found the ledger altered (exit code 3).
     Altered,
+    /// `audit --check` found anomalies (exit code 1, nothing on stderr: they are the answer).
+    Anomalies,
 }
 
 fn main() -> ExitCode {
@@ -29,6 +31,7 @@ fn main() -> ExitCode {
     {
         Ok(Finding::Clean) => ExitCode::SUCCESS,
         Ok(Finding::Altered) => ExitCode::from(3),
+        Ok(Finding::Anomalies) => ExitCode::FAILURE,
         Err(error) if is_broken_pipe(&error) => ExitCode::SUCCESS,
         Err(error) => {
             let mut stderr = io::stderr().lock();

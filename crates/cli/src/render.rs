@@ -5,8 +5,8 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use actledger_answers::{
-    AppendAnswer, AppendStatus, AuditAnswer, HeadAnswer, HistoryAnswer, ImportAnswer, RepairAnswer,
-    RepairFound, StateAnswer, VerifyAnswer,
+    AppendAnswer, AppendStatus, AuditAnswer, HeadAnswer, HistoryAnswer, ImportAnswer,
+    OfficesAnswer, RepairAnswer, RepairFound, StateAnswer, VerifyAnswer,
 };
 use actledger_core::{ActRecord, Capacity, Event, Role, Status, WhoHeld};
 use actledger_store::{Findings, Repair, Scope, Verdict};
@@ -44,10 +44,30 @@ fn person_label(person: &str, name: Option<&String>) -> String {
     name.cloned().unwrap_or_else(|| person.to_owned())
 }
 
+/// Why a day is not on an office's record: "the ledger's record of MINDEF starts on
+/// 2023-07-01", or that the ledger had none as of the point asked.
+fn no_record(answer: &WhoHeld) -> String {
+    match answer.record_starts {
+        Some(starts) => format!(
+            "the ledger's record of {} starts on {starts}",
+            answer.office
+        ),
+        None => format!(
+            "the ledger had no record of {} as of entry {}",
+            answer.office, answer.as_of
+        ),
+    }
+}
+
 /// "MINDEF on 2024-06-03: José Arista Arbildo, acting (RS-131-2024-PCM); titular Walter
-/// Astudillo away (trip, RS-131-2024-PCM)".
+/// Astudillo away (trip, RS-131-2024-PCM)", or "MINDEF on 1900-01-01: no record (the
+/// ledger's record of MINDEF starts on 2023-07-01)".
 pub fn who_held_sentence(answer: &WhoHeld) -> String {
     let mut text = format!("{} on {}: ", answer.office, answer.on);
+    if !answer.on_record {
+        write!(text, "no record ({})", no_record(answer)).expect("writing to a String");
+        return text;
+    }
     match &answer.holder {
         None => text.push_str("vacant"),
         Some(holder) => {
@@ -96,6 +116,7 @@ pub fn state_table(answer: &StateAnswer) -> String {
 /// One row of `state`.
 fn state_row(answer: &WhoHeld) -> Vec<String> {
     let (holder, capacity, basis) = match &answer.holder {
+        None if !answer.on_record => ("(no record)".to_owned(), String::new(), String::new()),
         None => ("(vacant)".to_owned(), String::new(), String::new()),
         Some(h) => (
             person_label(h.person.as_str(), h.name.as_ref()),
@@ -151,6 +172,27 @@ pub fn history_table(answer: &HistoryAnswer) -> String {
         })
         .collect();
     table(&["FROM", "UNTIL", "CAPACITY", "WHO", "BASIS"], &cells)
+}
+
+/// The `offices` table; a sentence when none matches.
+pub fn offices_table(answer: &OfficesAnswer) -> String {
+    if answer.offices.is_empty() {
+        return "no office matches\n".into();
+    }
+    let day = |day: Option<actledger_core::Day>| day.map_or_else(|| "-".into(), |d| d.to_string());
+    let rows: Vec<Vec<String>> = answer
+        .offices
+        .iter()
+        .map(|o| {
+            vec![
+                o.office.to_string(),
+                day(o.first_day),
+                day(o.last_day),
+                o.name.clone().unwrap_or_default(),
+            ]
+        })
+        .collect();
+    table(&["OFFICE", "FIRST", "LAST", "NAME"], &rows)
 }
 
 /// A one-line summary of an event, for `log` and `show`.

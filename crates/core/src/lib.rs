@@ -39,6 +39,7 @@ mod parse;
 mod pending;
 mod query;
 mod recorded;
+mod search;
 mod timeline;
 mod validate;
 
@@ -62,12 +63,13 @@ pub use pending::Pending;
 pub use query::{
     ActEvent, ActRecord, Capacity, HistoryRow, Holder, Indexed, QueryError, Role, Status,
     TitularState, WhoHeld, did_you_mean, history, name_of, office_name, offices_at, require_office,
-    resolve_as_of, show_act, state, timeline_as_of, timeline_at, who_held,
+    resolve_as_of, show_act, show_act_at, state, timeline_as_of, timeline_at, who_held,
 };
 pub use recorded::{
     IndexEntry, Infallible, MemoryLedger, Recorded, WithPending, identical_candidates,
     index_entries, issued_at,
 };
+pub use search::{contains, fold, suggest};
 pub use timeline::{
     Delegation, Departure, Segment, Stint, Tenure, Timeline, Trip, TripRef, segment_covering,
 };

@@ -52,11 +52,34 @@ fn who_held_is_described_field_for_field() {
     let who_held = &schemas["WhoHeld"];
     let mut properties = names(&who_held["properties"]);
     properties.sort_unstable();
-    assert_eq!(properties, ["as_of", "holder", "office", "on", "titular"]);
+    assert_eq!(
+        properties,
+        [
+            "as_of",
+            "holder",
+            "office",
+            "on",
+            "on_record",
+            "record_starts",
+            "titular"
+        ]
+    );
     // Null is written, never omitted: every field is required.
     assert_eq!(
         names(&who_held["required"]),
-        ["office", "on", "as_of", "holder", "titular"]
+        [
+            "office",
+            "on",
+            "as_of",
+            "on_record",
+            "record_starts",
+            "holder",
+            "titular"
+        ]
+    );
+    assert_eq!(
+        resolve(&schemas, &who_held["properties"]["on_record"])["type"],
+        "boolean"
     );
     let property = |name: &str| resolve(&schemas, &who_held["properties"][name]);
     assert_eq!(property("on")["type"], "string");

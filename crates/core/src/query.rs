@@ -10,8 +10,8 @@ use crate::day::Day;
 use crate::event::{Event, Seq};
 use crate::id::{ActId, OfficeId, PersonId};
 use crate::liveness::Liveness;
-use crate::parse::closest;
 use crate::recorded::Recorded;
+use crate::search::suggest;
 use crate::timeline::{Segment, Timeline};
 
 /// A ledger whose per-office timelines at the head are kept up to date: the query index.
@@ -123,8 +123,16 @@ pub struct WhoHeld {
     /// The position of the ledger the answer is as of: only events recorded up to it count.
     #[cfg_attr(feature = "openapi", schema(value_type = u64))]
     pub as_of: Seq,
+    /// Whether the day is on the ledger's record of the office: on or after the first day
+    /// that an event in force (as of `as_of`) shaping the office names. `false`: the ledger
+    /// says nothing of who held it that day, which is not saying that nobody did.
+    pub on_record: bool,
+    /// When `on_record` is false and the office's record starts later: the day it starts;
+    /// null otherwise.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = Date, required = true))]
+    pub record_starts: Option<Day>,
     /// Who held the office; null when it was vacant (or its titular away with nobody in
-    /// charge).
+    /// charge), and when the day is not on record.
     #[cfg_attr(feature = "openapi", schema(required = true))]
     pub holder: Option<Holder>,
     /// Its titular that day, present or away; null when it had none.
@@ -145,7 +153,8 @@ pub fn resolve_as_of<R: Recorded>(
     }
 }
 
-/// Checks that an office is known, suggesting close names when it is not.
+/// Checks that an office is known at the head, suggesting the known offices whose id or
+/// latest name is close to what was asked ([`suggest`]) when it is not.
 pub fn require_office<R: Recorded>(
     ledger: &R,
     office: &str,
@@ -154,23 +163,27 @@ pub fn require_office<R: Recorded>(
     if let Some(found) = known.iter().find(|o| o.as_str() == office) {
         return Ok(found.clone());
     }
-    let upper = office.to_uppercase();
-    let mut suggestions: Vec<OfficeId> = known
-        .iter()
-        .filter(|o| o.as_str().to_uppercase() == upper)
-        .cloned()
-        .collect();
-    let names: Vec<&str> = known.iter().map(OfficeId::as_str).collect();
-    if let Some(close) = closest(office, &names)
-        && let Ok(id) = OfficeId::new(close)
-        && !suggestions.contains(&id)
-    {
-        suggestions.push(id);
-    }
+    let suggestions = office_suggestions(ledger, office, known).map_err(QueryError::Ledger)?;
     Err(QueryError::UnknownOffice {
         office: office.to_owned(),
         suggestions,
     })
+}
+
+/// The offices of `known` close to `asked` by id or by latest name, as of the head.
+fn office_suggestions<R: Recorded>(
+    ledger: &R,
+    asked: &str,
+    known: Vec<OfficeId>,
+) -> Result<Vec<OfficeId>, R::Error> {
+    let head = ledger.head();
+    let mut live = Liveness::new(ledger, head);
+    let mut named = Vec::with_capacity(known.len());
+    for office in known {
+        let name = office_name(ledger, &office, head, &mut live)?;
+        named.push((office, name));
+    }
+    Ok(suggest(asked, &named))
 }
 
 /// The office's timeline replayed from its events as of `as_of`.
@@ -264,20 +277,50 @@ pub fn who_held<I: Indexed>(
 }
 
 /// [`who_held`] for an office known to exist and a position already checked.
+///
+/// A day some segment covers is on record; only for another day is the whole timeline needed
+/// (at the head, the kept one) to find where the office's record starts.
 fn who_held_known<I: Indexed>(
     ledger: &I,
     office: OfficeId,
     day: Day,
     as_of: Seq,
 ) -> Result<WhoHeld, I::Error> {
-    let segment = if as_of == ledger.head() {
-        ledger.head_segment(&office, day)?
+    let (segment, timeline) = if as_of == ledger.head() {
+        (ledger.head_segment(&office, day)?, None)
     } else {
-        timeline_as_of(ledger, &office, as_of)?
-            .segment_at(day)
-            .cloned()
+        let timeline = timeline_as_of(ledger, &office, as_of)?;
+        (timeline.segment_at(day).cloned(), Some(timeline))
     };
-    answer(ledger, office, day, as_of, segment.as_ref())
+    let record = match (&segment, timeline) {
+        (Some(_), _) => Record::On,
+        (None, Some(timeline)) => Record::of(&timeline, day),
+        (None, None) => match ledger.head_timeline(&office)? {
+            Some(timeline) => Record::of(&timeline, day),
+            None => Record::Off { starts: None },
+        },
+    };
+    answer(ledger, office, day, as_of, segment.as_ref(), record)
+}
+
+/// Whether a day is on an office's record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Record {
+    /// On record.
+    On,
+    /// Not on record; the record starts on `starts`, if it has any day.
+    Off { starts: Option<Day> },
+}
+
+impl Record {
+    fn of(timeline: &Timeline, day: Day) -> Record {
+        match timeline.days_on_record() {
+            Some((first, _)) if first <= day => Record::On,
+            starts => Record::Off {
+                starts: starts.map(|(first, _)| first),
+            },
+        }
+    }
 }
 
 fn answer<R: Recorded>(
@@ -286,6 +329,7 @@ fn answer<R: Recorded>(
     on: Day,
     as_of: Seq,
     segment: Option<&Segment>,
+    record: Record,
 ) -> Result<WhoHeld, R::Error> {
     let mut holder = None;
     let mut titular = None;
@@ -321,10 +365,16 @@ fn answer<R: Recorded>(
             (None, None) => None,
         };
     }
+    let (on_record, record_starts) = match record {
+        Record::On => (true, None),
+        Record::Off { starts } => (false, starts),
+    };
     Ok(WhoHeld {
         office,
         on,
         as_of,
+        on_record,
+        record_starts,
         holder,
         titular,
     })
@@ -407,7 +457,10 @@ fn open(until: Day) -> Option<Day> {
     (until != Day::MAX).then_some(until)
 }
 
-/// The office's history: titular tenures, acting periods and vacancies, by first day.
+/// The office's history: titular tenures, acting periods and vacancies, by first day. The rows
+/// cover every day on the office's record, from the day it starts (see
+/// [`Timeline::days_on_record`]) on: a vacancy before the first holder, between holders, and
+/// after the last, open (no `until`) when nobody followed.
 pub fn history<I: Indexed>(
     ledger: &I,
     office: &str,
@@ -467,6 +520,28 @@ pub fn history<I: Indexed>(
         }
         previous = Some(segment);
     }
+    // The days on record before the first segment, and after the last one ends: vacant.
+    let vacancy = |from: Day, until: Option<Day>| HistoryRow {
+        capacity: Role::Vacant,
+        person: None,
+        name: None,
+        from,
+        until,
+        basis: vec![],
+        events: vec![],
+    };
+    if let Some((first, _)) = timeline.days_on_record() {
+        match timeline.segments.first() {
+            None => rows.push(vacancy(first, None)),
+            Some(segment) if first < segment.from => rows.push(vacancy(first, segment.from.prev())),
+            Some(_) => {}
+        }
+    }
+    if let Some(last) = timeline.segments.last()
+        && let Some(from) = open(last.until).and_then(Day::next)
+    {
+        rows.push(vacancy(from, None));
+    }
     rows.sort_by_key(|row| (row.from, row.capacity));
     Ok(rows)
 }
@@ -512,6 +587,17 @@ pub struct ActRecord {
 
 /// The act `act` and every event that names it, as of the head.
 pub fn show_act<R: Recorded>(ledger: &R, act: &str) -> Result<ActRecord, QueryError<R::Error>> {
+    show_act_at(ledger, act, None)
+}
+
+/// The act `act` and every event recorded up to `as_of` (the head when `None`) that names
+/// it, with their status as of that point. An act no event up to `as_of` names is unknown.
+pub fn show_act_at<R: Recorded>(
+    ledger: &R,
+    act: &str,
+    as_of: Option<Seq>,
+) -> Result<ActRecord, QueryError<R::Error>> {
+    let as_of = resolve_as_of(ledger, as_of)?;
     let unknown = || QueryError::UnknownAct(act.to_owned());
     let act = ActId::new(act).map_err(|_| unknown())?;
     let mut seqs: BTreeSet<Seq> = ledger
@@ -520,6 +606,7 @@ pub fn show_act<R: Recorded>(ledger: &R, act: &str) -> Result<ActRecord, QueryEr
         .into_iter()
         .collect();
     seqs.extend(ledger.revocations_of(&act).map_err(QueryError::Ledger)?);
+    seqs.retain(|seq| *seq <= as_of);
     // Retractions of those events name them too.
     let named: Vec<Seq> = seqs.iter().copied().collect();
     let mut seen: HashSet<Seq> = HashSet::new();
@@ -529,14 +616,16 @@ pub fn show_act<R: Recorded>(ledger: &R, act: &str) -> Result<ActRecord, QueryEr
             continue;
         }
         for r in ledger.retractions_of(seq).map_err(QueryError::Ledger)? {
-            seqs.insert(r);
-            stack.push(r);
+            if r <= as_of {
+                seqs.insert(r);
+                stack.push(r);
+            }
         }
     }
     if seqs.is_empty() {
         return Err(unknown());
     }
-    let mut live = Liveness::new(ledger, ledger.head());
+    let mut live = Liveness::new(ledger, as_of);
     let revoked = live.is_void(&act).map_err(QueryError::Ledger)?;
     let mut events = Vec::new();
     for seq in seqs {

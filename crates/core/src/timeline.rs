@@ -136,6 +136,23 @@ impl Timeline {
             && self.departures.is_empty()
     }
 
+    /// The first and the last day that the events in force shaping the office name: an
+    /// appointment's or a departure's `on`, a trip's or a delegation's `from` and `until`
+    /// (open ends left out). `None` when no event in force shapes the office. The office's
+    /// record starts on the first: before it, the ledger says nothing about who held it.
+    pub fn days_on_record(&self) -> Option<(Day, Day)> {
+        let starts = (self.tenures.iter().map(|t| t.from))
+            .chain(self.departures.iter().map(|d| d.on))
+            .chain(self.trips.iter().map(|t| t.from))
+            .chain(self.delegations.iter().map(|d| d.from));
+        let ends = (self.trips.iter().map(|t| t.until))
+            .chain(self.delegations.iter().map(|d| d.until))
+            .filter(|day| *day != Day::MAX);
+        let first = starts.clone().min()?;
+        let last = starts.chain(ends).max().unwrap_or(first);
+        Some((first, last))
+    }
+
     /// The segment covering `day`, if anyone held the office that day.
     pub fn segment_at(&self, day: Day) -> Option<&Segment> {
         segment_covering(&self.segments, day)

@@ -547,8 +547,36 @@ impl<'a> Replay<'a> {
         act_id(self.evs[index].act().unwrap())
     }
 
+    /// The first day of the office's record: the earliest day named by an event in force
+    /// that shapes it (an appointment's or departure's `on`, a trip's `from`, the `from` of a
+    /// delegation replay keeps).
+    fn record_start(&self, office: u8) -> Option<i32> {
+        let events = self.live_events().filter_map(|(_, e)| match *e {
+            Ev::Appointed { office: o, on, .. } | Ev::Left { office: o, on, .. } => {
+                (o == office).then_some(on)
+            }
+            Ev::Trip {
+                office: o, from, ..
+            } => (o == office).then_some(from),
+            _ => None,
+        });
+        let delegations = self
+            .delegations
+            .iter()
+            .filter(|x| x.office == office)
+            .map(|x| x.from);
+        events.chain(delegations).min()
+    }
+
     /// Rule 4: who held `office` on `d`.
     fn who_held(&self, office: u8, d: i32) -> Answer {
+        let start = self.record_start(office);
+        let on_record = start.is_some_and(|s| s <= d);
+        let record_starts = if on_record {
+            None
+        } else {
+            start.map(|s| day(s).to_string())
+        };
         let titular = self.titular_at(office, d).map(|i| {
             let person = self.person_of(i);
             let trip = self.trip_of_titular(office, d);
@@ -574,11 +602,16 @@ impl<'a> Replay<'a> {
             )),
             (None, None) => None,
         };
-        Answer { holder, titular }
+        Answer {
+            on_record,
+            record_starts,
+            holder,
+            titular,
+        }
     }
 
     /// The office's history: runs of one appointment, runs of one winning delegation, and the
-    /// vacant days between days someone held the office.
+    /// vacant days: the days on record (from its first day on) that nobody held.
     fn history(&self, office: u8) -> Vec<Row> {
         let mut rows = Vec::new();
         let open = |d: i32| (d != LAST_DAY).then(|| day(d).to_string());
@@ -620,25 +653,18 @@ impl<'a> Replay<'a> {
         }
         let held =
             |d: i32| self.titular_at(office, d).is_some() || self.acting_at(office, d).is_some();
-        let mut gap: Option<(i32, i32)> = None;
-        for d in days() {
-            if held(d) {
-                if let Some((from, until)) = gap.take()
-                    && days().any(|e| e < from && held(e))
-                {
-                    rows.push(Row {
-                        capacity: "vacant",
-                        person: None,
-                        name: None,
-                        from: day(from).to_string(),
-                        until: Some(day(until).to_string()),
-                        basis: vec![],
-                        events: vec![],
-                    });
-                }
-            } else {
-                gap = Some(gap.map_or((d, d), |(from, _)| (from, d)));
-            }
+        let start = self.record_start(office);
+        let vacant = |d: i32| start.is_some_and(|s| s <= d) && !held(d);
+        for (_, from, until) in runs(&|d| vacant(d).then_some(0)) {
+            rows.push(Row {
+                capacity: "vacant",
+                person: None,
+                name: None,
+                from: day(from).to_string(),
+                until: open(until),
+                basis: vec![],
+                events: vec![],
+            });
         }
         let rank = |c: &str| ["titular", "acting", "vacant"].iter().position(|x| *x == c);
         rows.sort_by_key(|r| (r.from.clone(), rank(r.capacity)));
@@ -843,12 +869,16 @@ impl<'a> Replay<'a> {
 /// Holder (person, name, capacity, basis) and titular (person, name, absent, trip act).
 #[derive(Debug, PartialEq, Eq)]
 struct Answer {
+    on_record: bool,
+    record_starts: Option<String>,
     holder: Option<(String, Option<String>, &'static str, Vec<String>)>,
     titular: Option<(String, Option<String>, bool, Option<String>)>,
 }
 
 fn engine_answer(w: &WhoHeld) -> Answer {
     Answer {
+        on_record: w.on_record,
+        record_starts: w.record_starts.map(|d| d.to_string()),
         holder: w.holder.as_ref().map(|h| {
             (
                 h.person.to_string(),

@@ -45,6 +45,19 @@ pub(crate) struct AsOfQuery {
 }
 
 /// `?from=D&until=D&as_of=S`
+/// `GET /api/v1/offices`: an optional search and an "as of" point.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct OfficesQuery {
+    /// Keep the offices whose id or latest name contains this, case and accents ignored
+    #[param(example = "defensa")]
+    pub query: Option<String>,
+    /// Answer as the ledger stood at this position, or at this RFC 3339 time (default: the
+    /// head). An answer with `as_of` is immutable.
+    #[param(value_type = Option<String>, example = "7")]
+    pub as_of: Option<String>,
+}
+
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub(crate) struct WindowQuery {
@@ -127,14 +140,21 @@ pub(crate) async fn openapi(
 /// Every known office with its name.
 #[utoipa::path(
     get, path = "/api/v1/offices", tag = "queries",
-    responses((status = 200, description = "Every office any recorded event names, sorted, with the latest name recorded for it", body = answers::OfficesAnswer))
+    params(OfficesQuery),
+    responses(
+        (status = 200, description = "The `offices --json` object: every office any recorded event names (those matching `query`), sorted, with the latest name recorded for it and the first and last day on its record", body = answers::OfficesAnswer),
+        (status = 400, description = "A malformed `as_of`, or one outside the ledger", body = crate::problem::ProblemDetails, content_type = "application/problem+json"),
+    )
 )]
 pub(crate) async fn offices(
     State(app): State<AppState>,
+    Query(query): Query<OfficesQuery>,
     headers: HeaderMap,
 ) -> Result<Response, Problem> {
-    json_as_of(&app, &headers, None, |ledger, as_of| {
-        answers::offices(ledger, as_of)
+    let as_of = params::as_of(query.as_of.as_deref())?;
+    let search = query.query.filter(|q| !q.is_empty());
+    json_as_of(&app, &headers, as_of, move |ledger, as_of| {
+        answers::find_offices(ledger, search.as_deref(), as_of)
     })
     .await
 }
@@ -228,20 +248,22 @@ pub(crate) async fn audit(
 /// An act and every event that names it: the `show --json` object.
 #[utoipa::path(
     get, path = "/api/v1/acts/{act}", tag = "queries",
-    params(("act" = String, Path, description = "The act, e.g. RS-131-2024-PCM")),
+    params(("act" = String, Path, description = "The act, e.g. RS-131-2024-PCM"), AsOfQuery),
     responses(
-        (status = 200, description = "The `show --json` object: the act's events, the revocations naming it and the retractions of those, by position", body = answers::ActRecord),
-        (status = 404, description = "No recorded event names the act", body = crate::problem::ProblemDetails, content_type = "application/problem+json"),
+        (status = 200, description = "The `show --json` object: the act's events, the revocations naming it and the retractions of those, by position, as of `as_of`", body = answers::ActRecord),
+        (status = 400, description = "A malformed `as_of`, or one outside the ledger", body = crate::problem::ProblemDetails, content_type = "application/problem+json"),
+        (status = 404, description = "No event recorded up to `as_of` names the act", body = crate::problem::ProblemDetails, content_type = "application/problem+json"),
     )
 )]
 pub(crate) async fn act(
     State(app): State<AppState>,
     Path(act): Path<String>,
+    Query(query): Query<AsOfQuery>,
     headers: HeaderMap,
 ) -> Result<Response, Problem> {
-    app.answer(&headers, move |ledger| {
-        let record = answers::act(ledger, &act)?;
-        Answer::json(&record, Freshness::Head(ledger.head().hash))
+    let as_of = params::as_of(query.as_of.as_deref())?;
+    json_as_of(&app, &headers, as_of, move |ledger, as_of| {
+        answers::act(ledger, &act, as_of)
     })
     .await
 }

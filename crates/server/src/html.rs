@@ -183,12 +183,10 @@ fn index_body(offices: &[OfficeName], on: Day, today: bool, holders: &[WhoHeld])
 /// office's record starts, or as of a point before the office was known ("no record", which
 /// is not "vacant").
 ///
-/// ON_RECORD: the one place the pages read it. `WhoHeld` is gaining an `on_record: bool`
-/// field (the everyday-use issue); once it has it, this becomes `answer.on_record`. Until
-/// then every answer counts as on record, and a `holder` of `None` reads "vacant".
+/// Whether the ledger knows anything of the office on that day: the one place the pages
+/// read it ("no record" where not, "vacant" where on record with nobody in it).
 fn on_record(answer: &WhoHeld) -> bool {
-    let _ = answer;
-    true
+    answer.on_record
 }
 
 /// "José Arista Arbildo, acting (RS-131-2024-PCM)", "vacant", or "no record".
@@ -412,13 +410,6 @@ impl OfficePage<'_> {
                     "<tr data-kind=\"{kind}\"><td>{kind}</td><td>{who}</td><td>{from}</td><td>{until}</td><td>{}</td></tr>",
                     acts.join(", ")
                 ),
-            ));
-        }
-        if let Some(from) = t.open_vacancy.filter(|d| meets(*d, None)) {
-            rows.push((
-                from,
-                3,
-                format!("<tr data-kind=\"vacant\"><td>vacant</td><td>nobody</td><td>{from}</td><td>ongoing</td><td></td></tr>"),
             ));
         }
         for trip in t.trips.iter().filter(|r| meets(r.from, Some(r.until))) {

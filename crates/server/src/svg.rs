@@ -106,7 +106,6 @@ pub(crate) fn default_window(t: &TimelineAnswer) -> Window {
     let mut ends: Vec<Day> = t.history.iter().filter_map(|r| r.until).collect();
     ends.extend(t.trips.iter().map(|r| r.until));
     ends.extend(t.unattended.iter().map(|r| r.until));
-    ends.extend(t.open_vacancy);
     ends.extend(starts.iter().copied());
     let (Some(first), Some(last)) = (starts.iter().min(), ends.iter().max()) else {
         let today = Day::from_ymd(2000, 1, 1).unwrap_or(Day::MIN);
@@ -171,13 +170,12 @@ fn panel(t: &TimelineAnswer, window: Window, on: Option<Day>) -> (String, f64) {
     }
 
     // Vacancies: gaps in the titular lane.
-    let mut vacancies: Vec<(Day, Option<Day>)> = t
+    let vacancies: Vec<(Day, Option<Day>)> = t
         .history
         .iter()
         .filter(|r| r.capacity == Role::Vacant)
         .map(|r| (r.from, r.until))
         .collect();
-    vacancies.extend(t.open_vacancy.map(|d| (d, None)));
     for (from, until) in vacancies {
         let Some((a, b)) = window.clip(from, until) else {
             continue;

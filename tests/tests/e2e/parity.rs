@@ -176,6 +176,8 @@ fn without_hashes(mut value: Value) -> Value {
 struct Picked {
     offices: Vec<String>,
     acts: Vec<String>,
+    /// The position where each of `acts` was picked: the act is known as of it.
+    act_seqs: Vec<u64>,
     days: Vec<String>,
     head: u64,
     first_office_seq: u64,
@@ -185,6 +187,7 @@ fn pick(ledger: &Path) -> Picked {
     let log = cli_json(ledger, &["log".into(), "--json".into()]);
     let mut offices = Vec::new();
     let mut acts = Vec::new();
+    let mut act_seqs = Vec::new();
     let mut days = Vec::new();
     let mut kinds = std::collections::BTreeSet::new();
     let mut first_office_seq = 0;
@@ -207,6 +210,7 @@ fn pick(ledger: &Path) -> Picked {
                     && acts.len() < 8
                 {
                     acts.push(act.to_owned());
+                    act_seqs.push(entry["seq"].as_u64().unwrap());
                 }
             }
         }
@@ -237,6 +241,7 @@ fn pick(ledger: &Path) -> Picked {
     Picked {
         offices,
         acts,
+        act_seqs,
         days,
         head: entries.len() as u64,
         first_office_seq,
@@ -294,11 +299,46 @@ fn questions(p: &Picked) -> Vec<Question> {
                 format!("/api/v1/offices/{office}/timeline"),
             )
         });
+        for as_of in [p.first_office_seq, p.head / 2] {
+            questions.push(Question {
+                keep: Some(&["office", "as_of", "history"]),
+                ..ask(
+                    &["history", office, "--as-of", &as_of.to_string(), "--json"],
+                    format!("/api/v1/offices/{office}/timeline?as_of={as_of}"),
+                )
+            });
+        }
+        // A day before any record: no record, not vacant.
+        questions.push(ask(
+            &["who-held", office, "--on", "1900-01-01", "--json"],
+            format!("/api/v1/offices/{office}/holder?on=1900-01-01"),
+        ));
+        // Part of the id, in lower case: the search ignores case.
+        let part = office.to_lowercase().chars().take(3).collect::<String>();
+        questions.push(ask(
+            &["offices", &part, "--json"],
+            format!("/api/v1/offices?query={part}"),
+        ));
     }
-    for act in &p.acts {
+    for (act, seq) in p.acts.iter().zip(&p.act_seqs) {
         questions.push(ask(&["show", act, "--json"], format!("/api/v1/acts/{act}")));
+        questions.push(ask(
+            &["show", act, "--as-of", &seq.to_string(), "--json"],
+            format!("/api/v1/acts/{act}?as_of={seq}"),
+        ));
     }
     questions.push(ask(&["audit", "--json"], "/api/v1/audit".into()));
+    for as_of in [1, p.first_office_seq, p.head / 2] {
+        questions.push(ask(
+            &["audit", "--as-of", &as_of.to_string(), "--json"],
+            format!("/api/v1/audit?as_of={as_of}"),
+        ));
+        questions.push(ask(
+            &["offices", "--as-of", &as_of.to_string(), "--json"],
+            format!("/api/v1/offices?as_of={as_of}"),
+        ));
+    }
+    questions.push(ask(&["offices", "--json"], "/api/v1/offices".into()));
     questions.push(ask(
         &["log", "--from", "3", "--limit", "40", "--json"],
         "/api/v1/entries?from=3&limit=40".into(),

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 mod bad_input;
 mod derived;
 mod docs;
+mod everyday;
 mod proofs;
 mod readme;
 mod serve;
@@ -275,7 +276,7 @@ fn who_held_answers_the_seed_case() {
     assert_eq!(
         value,
         serde_json::json!({
-            "office": "MINDEF", "on": "2024-06-03", "as_of": 7,
+            "office": "MINDEF", "on": "2024-06-03", "as_of": 7, "on_record": true, "record_starts": null,
             "holder": {"person": "jose-arista", "name": "José Arista Arbildo", "capacity": "acting", "basis": ["RS-131-2024-PCM"]},
             "titular": {"person": "walter-astudillo", "name": "Walter Astudillo", "absent": true, "trip_act": "RS-131-2024-PCM"}
         })
@@ -296,16 +297,18 @@ fn who_held_answers_the_seed_case() {
     assert_eq!(value["as_of"], 6);
     assert_eq!(value["holder"]["capacity"], "titular");
     assert_eq!(value["titular"]["absent"], true);
-    // Vacant before anyone held it.
+    // No record before the ledger's first event about it: not vacant.
     let json = s
         .run(&["who-held", "MINDEF", "--on", "2020-01-01", "--json"])
         .success();
     let value: serde_json::Value = serde_json::from_str(&stdout_of(&json)).unwrap();
     assert_eq!(value["holder"], serde_json::Value::Null);
     assert_eq!(value["titular"], serde_json::Value::Null);
+    assert_eq!(value["on_record"], false);
     s.run(&["who-held", "MINDEF", "--on", "2020-01-01"])
         .success()
-        .stdout("MINDEF on 2020-01-01: vacant\n");
+        .stderr("")
+        .stdout("MINDEF on 2020-01-01: no record (the ledger's record of MINDEF starts on 2023-09-06)\n");
 }
 
 #[test]

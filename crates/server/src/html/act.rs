@@ -35,7 +35,7 @@ pub(crate) async fn act(
     headers: HeaderMap,
 ) -> Result<Response, Problem> {
     app.answer(&headers, move |ledger| {
-        let record = actledger_answers::act(ledger, &act)?;
+        let record = actledger_answers::act(ledger, &act, None)?.answer;
         let known: BTreeSet<OfficeId> = actledger_answers::offices(ledger, None)?
             .answer
             .offices

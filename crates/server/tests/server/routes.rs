@@ -276,14 +276,46 @@ async fn pinned_answers_are_immutable_on_every_route_that_takes_as_of() {
 #[tokio::test]
 async fn offices_lists_every_office_with_its_name() {
     let fixture = Fixture::seed();
-    let answer = get(&fixture.app(), "/api/v1/offices").await;
+    let app = fixture.app();
+    let answer = get(&app, "/api/v1/offices").await;
     assert_eq!(
         answer.json(),
         json!({"as_of": 7, "offices": [
-            {"office": "MEF", "name": null},
-            {"office": "MINDEF", "name": "Ministerio de Defensa"},
+            {"office": "MEF", "name": null, "first_day": "2023-12-01", "last_day": "2023-12-01"},
+            {"office": "MINDEF", "name": "Ministerio de Defensa", "first_day": "2023-09-06", "last_day": "2024-06-04"},
         ]})
     );
+    // A search by name, accents and case ignored, and as of a point.
+    let found = get(&app, "/api/v1/offices?query=DEFENS%C3%81").await;
+    assert_eq!(found.status, StatusCode::OK);
+    let offices = found.json()["offices"].clone();
+    assert_eq!(offices.as_array().map(Vec::len), Some(1), "{offices}");
+    assert_eq!(offices[0]["office"], "MINDEF");
+    let early = get(&app, "/api/v1/offices?as_of=1").await;
+    assert_eq!(early.json(), json!({"as_of": 1, "offices": []}));
+    assert_eq!(
+        early.header(header::CACHE_CONTROL),
+        Some("public, max-age=31536000, immutable")
+    );
+}
+
+#[tokio::test]
+async fn a_day_before_the_record_starts_is_no_record_over_http_too() {
+    let fixture = Fixture::seed();
+    let answer = get(
+        &fixture.app(),
+        "/api/v1/offices/MINDEF/holder?on=1900-01-01",
+    )
+    .await;
+    assert_eq!(
+        answer.json(),
+        json!({"office": "MINDEF", "on": "1900-01-01", "as_of": 7, "on_record": false,
+            "record_starts": "2023-09-06", "holder": null, "titular": null})
+    );
+    let act = get(&fixture.app(), "/api/v1/acts/RS-131-2024-PCM?as_of=6").await;
+    assert_eq!(act.json()["events"].as_array().map(Vec::len), Some(2));
+    let unknown = get(&fixture.app(), "/api/v1/acts/RS-131-2024-PCM?as_of=4").await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND);
 }
 
 #[tokio::test]
