@@ -8,7 +8,7 @@ use std::fmt;
 
 use actledger_core::{
     ActId, Anomaly, BatchError, Event, InputEvent, Liveness, OfficeId, Pending, PersonId, Recorded,
-    anomalies_touching, closest, name_of, office_name, validate_batch,
+    anomalies_touching, closest, fold, name_of, office_name, validate_batch,
 };
 use actledger_store::{AppendError, Ledger};
 use serde::Serialize;
@@ -63,18 +63,18 @@ impl fmt::Display for Warning {
     }
 }
 
-/// Folds a text for comparison: lower case, spaces trimmed.
+/// Folds a text for comparison: accents dropped, lower case, spaces trimmed.
 fn folded(text: &str) -> String {
-    text.trim().to_lowercase()
+    fold(text.trim())
 }
 
-/// The ids of `known` that `given` is close to: by spelling (edit distance, case ignored), or
-/// because `name` (the name the event gives) is a known one's name.
+/// The ids of `known` that `given` is close to: by spelling (edit distance, case and accents
+/// ignored), or because `name` (the name the event gives) is a known one's name.
 fn close_to(given: &str, name: Option<&str>, known: &[(String, Option<String>)]) -> Vec<String> {
-    let lowered: Vec<String> = known.iter().map(|(id, _)| id.to_lowercase()).collect();
+    let lowered: Vec<String> = known.iter().map(|(id, _)| folded(id)).collect();
     let candidates: Vec<&str> = lowered.iter().map(String::as_str).collect();
     let mut close: Vec<String> = Vec::new();
-    if let Some(hit) = closest(&given.to_lowercase(), &candidates)
+    if let Some(hit) = closest(&folded(given), &candidates)
         && let Some(i) = lowered.iter().position(|l| l == hit)
     {
         close.push(known[i].0.clone());
@@ -87,6 +87,16 @@ fn close_to(given: &str, name: Option<&str>, known: &[(String, Option<String>)])
         }
     }
     close
+}
+
+/// The warning that `given` is close to `known` ids, if it is close to any.
+fn close_id(line: usize, field: &'static str, given: &str, known: Vec<String>) -> Option<Warning> {
+    (!known.is_empty()).then(|| Warning::CloseId {
+        line,
+        field,
+        given: given.to_owned(),
+        known,
+    })
 }
 
 /// The ids of the batch's events that are new and close to known ones.
@@ -129,14 +139,7 @@ pub fn close_ids(ledger: &Ledger, batch: &[InputEvent]) -> Result<Vec<Warning>, 
                 None
             };
             let close = close_to(office.as_str(), name, known);
-            if !close.is_empty() {
-                warnings.push(Warning::CloseId {
-                    line: input.line,
-                    field,
-                    given: office.to_string(),
-                    known: close,
-                });
-            }
+            warnings.extend(close_id(input.line, field, office.as_str(), close));
         }
         if let Some(person) = event.person() {
             let new = ledger.person_events(person)?.is_empty();
@@ -159,14 +162,7 @@ pub fn close_ids(ledger: &Ledger, batch: &[InputEvent]) -> Result<Vec<Warning>, 
                 _ => "person",
             };
             let close = close_to(person.as_str(), event.person_name(), known);
-            if !close.is_empty() {
-                warnings.push(Warning::CloseId {
-                    line: input.line,
-                    field,
-                    given: person.to_string(),
-                    known: close,
-                });
-            }
+            warnings.extend(close_id(input.line, field, person.as_str(), close));
         }
     }
     Ok(warnings)

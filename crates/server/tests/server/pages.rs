@@ -200,11 +200,11 @@ async fn the_index_shows_who_holds_each_office_today_without_being_asked() {
     // The answer changes with the day as well as with the head: the tag names both.
     let etag = answer.header(header::ETAG).unwrap();
     assert!(etag.ends_with(&format!("-{day}\"")), "{etag}");
-    // A day with nobody in the office says vacant.
+    // A day before the ledger's record of the office says no record, not vacant.
     let early = get(&app, "/?on=2023-09-01").await;
     let page = html_page(&early, 200);
     assert!(
-        page.contains(r#"<tr><td><a href="/offices/MINDEF?on=2023-09-01">MINDEF</a></td><td>Ministerio de Defensa</td><td>vacant</td></tr>"#),
+        page.contains(r#"<tr><td><a href="/offices/MINDEF?on=2023-09-01">MINDEF</a></td><td>Ministerio de Defensa</td><td><span class="no-record">no record</span></td></tr>"#),
         "{page}"
     );
 }
