@@ -142,8 +142,8 @@ pub fn close_ids(ledger: &Ledger, batch: &[InputEvent]) -> Result<Vec<Warning>, 
             warnings.extend(close_id(input.line, field, office.as_str(), close));
         }
         if let Some(person) = event.person() {
-            let new = ledger.person_events(person)?.is_empty();
-            if !new || !seen_persons.insert(person.clone()) {
+            // Each person once per batch: its postings are read at most once.
+            if !seen_persons.insert(person.clone()) || !ledger.person_events(person)?.is_empty() {
                 continue;
             }
             let known = match &mut persons {

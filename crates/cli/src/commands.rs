@@ -346,7 +346,11 @@ fn verify(
     as_json: bool,
     out: &mut dyn Write,
 ) -> Result<Finding> {
-    let bar = progress_bar(None, "verifying", Unit::Entries);
+    // The log alone is checked on every core with no count to report: a spinner says it works.
+    let bar = match scope {
+        Scope::Log => working("verifying the log"),
+        _ => progress_bar(None, "verifying", Unit::Entries),
+    };
     let verdict = actledger_store::verify_path_reporting(path, scope, wait, &mut |checked| {
         bar.set_position(checked)
     })

@@ -639,13 +639,18 @@ pub fn verify_path_waiting(
 }
 
 /// [`verify_path_waiting`], telling `progress` how many entries were checked so far, every
-/// few thousand (for a progress bar).
+/// few thousand (for a progress bar). Only [`Scope::Everything`] reports: its pass already
+/// shows every entry to the comparison of derived records, while a tap on [`Scope::Log`]
+/// would re-read every chunk on the calling thread and slow the check it reports on.
 pub fn verify_path_reporting(
     path: &Path,
     scope: Scope,
     wait: Duration,
     progress: &mut dyn FnMut(u64),
 ) -> Result<Verdict, StoreError> {
+    if scope == Scope::Log {
+        return verify_path_waiting(path, scope, wait);
+    }
     waiting(path, wait, || {
         let mut checked = 0u64;
         let mut tap = |_: &Stored<'_>, _: &[IndexEntry]| {

@@ -53,6 +53,16 @@ fn parse_json_or_lines(bytes: &[u8]) -> Value {
     }
 }
 
+/// Appends the events of `input` through the CLI, which must accept them.
+fn append_file(ledger: &Path, input: &Path) {
+    let appended = actledger(ledger).arg("append").arg(input).output().unwrap();
+    assert!(
+        appended.status.success(),
+        "{}",
+        String::from_utf8_lossy(&appended.stderr)
+    );
+}
+
 /// A running `actledger serve`, killed on drop.
 struct Server {
     child: Child,
@@ -384,16 +394,7 @@ fn the_cli_and_the_http_api_give_the_same_answer_to_every_question() {
     let input = dir.path().join("events.ndjson");
     std::fs::write(&input, &events).unwrap();
     assert!(actledger(&ledger).arg("init").status().unwrap().success());
-    let appended = actledger(&ledger)
-        .arg("append")
-        .arg(&input)
-        .output()
-        .unwrap();
-    assert!(
-        appended.status.success(),
-        "{}",
-        String::from_utf8_lossy(&appended.stderr)
-    );
+    append_file(&ledger, &input);
 
     let picked = pick(&ledger);
     let questions = questions(&picked);
@@ -502,16 +503,7 @@ fn state_as_of_a_point_before_any_office_and_unattended_days_agree() {
     ]
     .join("\n");
     std::fs::write(&input, seed).unwrap();
-    let appended = actledger(&ledger)
-        .arg("append")
-        .arg(&input)
-        .output()
-        .unwrap();
-    assert!(
-        appended.status.success(),
-        "{}",
-        String::from_utf8_lossy(&appended.stderr)
-    );
+    append_file(&ledger, &input);
     let audit = cli_json(&ledger, &args(&["audit", "--json"]));
     let unattended: Vec<&Value> = audit["anomalies"]
         .as_array()
