@@ -35,6 +35,7 @@
 
 mod api;
 mod html;
+mod lending;
 mod openapi;
 mod params;
 mod problem;

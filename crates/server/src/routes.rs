@@ -21,6 +21,8 @@ use actledger_core::Day;
 use actledger_proof::SignerKey;
 use actledger_store::Ledger;
 
+use crate::lending::SharedLedger;
+
 use crate::problem::{self, Problem};
 use crate::token::TokenDigest;
 use crate::{api, html, openapi, proofs};
@@ -50,7 +52,7 @@ impl Default for Limits {
 /// What every request handler shares: the ledger, the write token, the limits.
 #[derive(Clone)]
 pub struct AppState {
-    pub(crate) ledger: Arc<RwLock<Ledger>>,
+    pub(crate) ledger: SharedLedger,
     pub(crate) token: Option<TokenDigest>,
     pub(crate) limits: Limits,
     in_flight: Arc<Semaphore>,
@@ -78,7 +80,7 @@ impl AppState {
     /// one, every write is refused with a 401.
     pub fn new(ledger: Ledger, token: Option<&str>, limits: Limits) -> AppState {
         AppState {
-            ledger: Arc::new(RwLock::new(ledger)),
+            ledger: Arc::new(RwLock::new(Some(ledger))),
             token: token.map(TokenDigest::new),
             in_flight: Arc::new(Semaphore::new(limits.max_in_flight)),
             limits,
@@ -110,7 +112,7 @@ impl AppState {
         tokio::task::spawn_blocking(move || {
             // A panic while reading changes nothing: the lock's data is still sound.
             let guard = ledger.read().unwrap_or_else(PoisonError::into_inner);
-            f(&guard)
+            f(guard.as_ref().ok_or_else(closed)?)
         })
         .await
         .map_err(|e| Problem::internal(format!("a ledger task failed: {e}")))?
@@ -136,11 +138,20 @@ impl AppState {
             // An append is one atomic sled batch and the head moves only after it: a panic
             // leaves the ledger as it was or with the batch whole.
             let mut guard = ledger.write().unwrap_or_else(PoisonError::into_inner);
-            f(&mut guard)
+            f(guard.as_mut().ok_or_else(closed)?)
         })
         .await
         .map_err(|e| Problem::internal(format!("a ledger task failed: {e}")))?
     }
+}
+
+/// What every request gets when the ledger could not be opened again after a command borrowed
+/// it ([`crate::lending`]).
+fn closed() -> Problem {
+    Problem::status(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "the ledger could not be opened again after a command borrowed it; the server must be restarted",
+    )
 }
 
 /// Every route of `docs/HTTP.md` over `state`, with its middleware: gzip, problem

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use actledger_proof::SignerKey;
-use actledger_store::{Ledger, StoreError};
+use actledger_store::{Ledger, Lender, StoreError};
 
 use crate::routes::{AppState, Limits, router};
 use crate::token::load_or_create_token;
@@ -139,6 +139,8 @@ pub enum ServerError {
 #[derive(Debug)]
 pub struct Server {
     listener: tokio::net::TcpListener,
+    lender: Lender,
+    ledger_path: PathBuf,
     state: AppState,
     info: ServerInfo,
     token_created: Option<PathBuf>,
@@ -220,8 +222,10 @@ impl Server {
             addr,
             pid: std::process::id(),
         };
-        // An opener refused while the server runs is told which server holds the ledger.
+        // An opener refused while the server runs is told which server holds the ledger, and
+        // commands borrow it (crate::lending).
         ledger.describe_holder(&info.to_string())?;
+        let lender = Lender::listen(&config.ledger)?;
         let mut state =
             AppState::new(ledger, token.as_deref(), config.limits).with_verified(verified);
         if let Some(key) = signer {
@@ -229,6 +233,8 @@ impl Server {
         }
         Ok(Server {
             listener,
+            lender,
+            ledger_path: config.ledger,
             state,
             info,
             token_created,
@@ -252,13 +258,31 @@ impl Server {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), ServerError> {
         let Server {
-            listener, state, ..
+            listener,
+            lender,
+            ledger_path,
+            state,
+            info,
+            ..
         } = self;
         let ledger = Arc::clone(&state.ledger);
+        let (stop_lending, lending_stopped) = tokio::sync::oneshot::channel::<()>();
+        let lending = tokio::spawn(crate::lending::lend_until(
+            lender,
+            Arc::clone(&ledger),
+            ledger_path,
+            info.to_string(),
+            async {
+                let _ = lending_stopped.await;
+            },
+        ));
         let served = axum::serve(listener, router(state))
             .with_graceful_shutdown(shutdown)
             .await
             .map_err(ServerError::Serve);
+        // A loan under way ends first; then nobody borrows any more.
+        let _ = stop_lending.send(());
+        let _ = lending.await;
         // Dropping the ledger waits for sled to release its lock: off the async threads.
         blocking(move || drop(ledger)).await?;
         served

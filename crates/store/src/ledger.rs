@@ -25,6 +25,9 @@ pub struct Ledger {
     pub(crate) recovery: Option<Recovery>,
     /// Failures a test asked for.
     pub(crate) faults: Faults,
+    /// The loan of the ledger from its holder, if it was borrowed ([`crate::loan`]): last, so
+    /// that it is given back only once the database and the lock are let go.
+    pub(crate) loan: Option<crate::loan::Loan>,
 }
 
 /// Failures a test asks for, with the `fault-injection` feature (which only the store's own

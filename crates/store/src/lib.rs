@@ -41,6 +41,7 @@ mod error;
 mod index;
 mod keys;
 mod ledger;
+mod loan;
 mod lock;
 mod open;
 mod postings;
@@ -67,6 +68,7 @@ pub use error::{
     Verdict,
 };
 pub use ledger::Ledger;
+pub use loan::{LOAN_SOCKET, Lender, Loan, LoanRequest};
 pub use recovery::Recovery;
 pub use repair::{Repair, repair_path};
 pub use verify::{

@@ -12,6 +12,7 @@ use crate::error::{Damage, StoreError, Verdict, damaged, storage};
 use crate::index::Memo;
 use crate::keys;
 use crate::ledger::{Faults, HeadRecord, Ledger, encode_cache_record, encode_head, read_head};
+use crate::loan::Loan;
 use crate::lock::Lock;
 use crate::staging::{Staging, Target, check_target};
 use crate::verify::{VERIFY_WINDOW, verify_db_with};
@@ -251,8 +252,12 @@ impl Ledger {
     /// instead of failing at once with [`StoreError::InUse`]; a zero wait does not wait.
     /// Waiting polls the lock (sled's is a non-blocking file lock), so it is not fair between
     /// several waiters, only bounded.
+    ///
+    /// A holder that lends the ledger (`serve`) lends it to this handle until it is dropped.
     pub fn open_waiting(path: &Path, wait: Duration) -> Result<Ledger, StoreError> {
-        waiting(path, wait, || Ledger::open(path))
+        let (mut ledger, loan) = waiting_on_loan(path, wait, || Ledger::open(path))?;
+        ledger.loan = loan;
+        Ok(ledger)
     }
 
     /// Opens without checking the chain or the cache: for verification and import checks.
@@ -272,6 +277,7 @@ impl Ledger {
             memo: Memo::default(),
             recovery: None,
             faults: Faults::default(),
+            loan: None,
         })
     }
 
@@ -307,10 +313,23 @@ impl Ledger {
 pub(crate) fn waiting<T>(
     path: &Path,
     wait: Duration,
-    mut attempt: impl FnMut() -> Result<T, StoreError>,
+    attempt: impl FnMut() -> Result<T, StoreError>,
 ) -> Result<T, StoreError> {
+    // The loan, if there is one, lasts as long as the attempt that used it.
+    waiting_on_loan(path, wait, attempt).map(|(value, _loan)| value)
+}
+
+/// [`waiting`], borrowing the ledger from its holder when the holder lends it (`serve` does:
+/// [`crate::loan`]), and returning the loan with the result: the caller gives the ledger back
+/// by dropping it, once done with the ledger.
+pub(crate) fn waiting_on_loan<T>(
+    path: &Path,
+    wait: Duration,
+    mut attempt: impl FnMut() -> Result<T, StoreError>,
+) -> Result<(T, Option<Loan>), StoreError> {
     let started = Instant::now();
     let mut pause = Duration::from_millis(2);
+    let mut loan = None;
     loop {
         match attempt() {
             Err(StoreError::InUse { holder, .. }) if !wait.is_zero() => {
@@ -322,6 +341,13 @@ pub(crate) fn waiting<T>(
                         holder,
                     });
                 }
+                if loan.is_none() {
+                    loan = crate::loan::borrow(path, wait - waited);
+                    if loan.is_some() {
+                        // The lender has closed the ledger: try again at once.
+                        continue;
+                    }
+                }
                 // A little jitter, so that waiters polling together do not collide for ever.
                 let jitter = Duration::from_micros(u64::from(
                     std::time::SystemTime::now()
@@ -329,10 +355,10 @@ pub(crate) fn waiting<T>(
                         .map_or(0, |d| d.subsec_micros())
                         % 2_000,
                 ));
-                std::thread::sleep((pause + jitter).min(wait - waited));
+                std::thread::sleep((pause + jitter).min(wait - started.elapsed().min(wait)));
                 pause = (pause * 2).min(Duration::from_millis(50));
             }
-            other => return other,
+            other => return other.map(|value| (value, loan)),
         }
     }
 }

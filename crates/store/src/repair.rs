@@ -56,9 +56,10 @@ const META_KEPT: [&[u8]; 4] = [
 pub fn repair_path(path: &Path, wait: Duration) -> Result<Repair, StoreError> {
     // Opened as verification opens it: an interrupted append is settled, but nothing derived
     // is trusted or rebuilt yet.
-    match crate::open::waiting(path, wait, || Ledger::open_settled_ledger(path)) {
-        Ok(Ok(mut ledger)) => ledger.repair(),
-        Ok(Err(verdict)) => Ok(Repair::LogFails(verdict)),
+    match crate::open::waiting_on_loan(path, wait, || Ledger::open_settled_ledger(path)) {
+        // A loan, if any, is given back when the repair is done.
+        Ok((Ok(mut ledger), _loan)) => ledger.repair(),
+        Ok((Err(verdict), _loan)) => Ok(Repair::LogFails(verdict)),
         Err(StoreError::Corrupt { reason, .. }) => {
             Ok(Repair::LogFails(Verdict::Unreadable { reason }))
         }

@@ -97,6 +97,7 @@ impl Ledger {
                 memo: Memo::of_empty_ledger(),
                 recovery: None,
                 faults: Faults::default(),
+                loan: None,
             };
             ledger.import_lines(input, progress)?;
             ledger.rebuild_cache()?;

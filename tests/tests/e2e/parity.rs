@@ -2,8 +2,9 @@
 //! HTTP API of `actledger serve` must give the same JSON, over a generated ledger with
 //! revocations, retractions and "as of" points before any office was known.
 //!
-//! The CLI runs first (the server holds the ledger while it runs), then one server answers
-//! the same table of questions over a real socket.
+//! The CLI runs first, alone; then the same CLI questions are asked again beside a running
+//! server, which lends them its ledger, and the server answers the same table of questions
+//! over a real socket.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -424,6 +425,39 @@ fn the_cli_and_the_http_api_give_the_same_answer_to_every_question() {
     let token_file = dir.path().join("token");
     let server = serve(&ledger, &token_file);
     let mut differ = Vec::new();
+    // Beside the running server, commands borrow its ledger: four at a time, each answers as
+    // it did alone.
+    for (chunk, answers) in questions.chunks(4).zip(by_cli.chunks(4)) {
+        let running: Vec<_> = chunk
+            .iter()
+            .map(|q| {
+                let child = actledger(&ledger)
+                    .args(["--wait", "60"])
+                    .args(&q.cli)
+                    .stdout(Stdio::piped())
+                    .stderr(Stdio::piped())
+                    .spawn()
+                    .unwrap();
+                (q, child)
+            })
+            .collect();
+        for ((question, child), alone) in running.into_iter().zip(answers) {
+            let output = child.wait_with_output().unwrap();
+            assert!(
+                output.status.success(),
+                "beside the server, actledger {:?}: {}",
+                question.cli,
+                String::from_utf8_lossy(&output.stderr)
+            );
+            let beside = parse_json_or_lines(&output.stdout);
+            if beside != *alone {
+                differ.push(format!(
+                    "actledger {} beside the server\n  alone:  {alone}\n  beside: {beside}",
+                    question.cli.join(" ")
+                ));
+            }
+        }
+    }
     for (question, cli) in questions.iter().zip(by_cli) {
         let served = kept(http_json(&server.addr, &question.http), question.keep);
         let cli = kept(cli, question.keep);

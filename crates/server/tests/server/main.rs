@@ -4,6 +4,7 @@
 
 mod browser;
 mod common;
+mod lending;
 mod loopback;
 mod pages;
 mod proofs;

@@ -12,6 +12,7 @@ mod crash;
 mod derived;
 mod engine;
 mod export;
+mod loan;
 mod lock;
 mod proofs;
 mod recovery;
