@@ -52,9 +52,34 @@ fn serve_answers_holds_the_ledger_and_stops_on_sigterm() {
     let holder = get(&url, "/api/v1/offices/MINDEF/holder?on=2024-06-03");
     assert!(holder.contains(r#""capacity":"acting""#), "{holder}");
 
-    s.run(&["who-held", "MINDEF", "--on", "2024-06-03"])
+    // Without waiting, a command is told who holds the ledger; waiting, it borrows the ledger
+    // from the server and answers as alone, and so do several at once.
+    s.run(&["--wait", "0", "who-held", "MINDEF", "--on", "2024-06-03"])
         .code(1)
         .stderr(contains(format!("is held by actledger serve at {url}")));
+    let beside: Vec<_> = (0..4)
+        .map(|_| {
+            Command::new(env!("CARGO_BIN_EXE_actledger"))
+                .env("ACTLEDGER_LEDGER", s.ledger())
+                .args(["--wait", "10", "who-held", "MINDEF", "--on", "2024-06-03"])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for child in beside {
+        let output = child.wait_with_output().unwrap();
+        assert!(output.status.success(), "{output:?}");
+        assert!(output.stderr.is_empty(), "{output:?}");
+        assert_eq!(String::from_utf8(output.stdout).unwrap(), SEED_SENTENCE);
+    }
+    // The server answers after the loans as before them.
+    let holder_after = get(&url, "/api/v1/offices/MINDEF/holder?on=2024-06-03");
+    assert_eq!(
+        holder_after.split("\r\n\r\n").nth(1),
+        holder.split("\r\n\r\n").nth(1)
+    );
 
     let status = Command::new("kill")
         .args(["-TERM", &server.id().to_string()])
@@ -64,5 +89,9 @@ fn serve_answers_holds_the_ledger_and_stops_on_sigterm() {
     let exit = server.wait().unwrap();
     assert!(exit.success(), "serve exits 0 on SIGTERM: {exit:?}");
     s.run(&["who-held", "MINDEF", "--on", "2024-06-03"])
-        .success();
+        .success()
+        .stdout(SEED_SENTENCE);
 }
+
+/// `who-held MINDEF --on 2024-06-03` on the seed case, alone.
+const SEED_SENTENCE: &str = "MINDEF on 2024-06-03: José Arista Arbildo, acting (RS-131-2024-PCM); titular Walter Astudillo away (trip, RS-131-2024-PCM)\n";
