@@ -10,6 +10,7 @@ mod everyday;
 mod proofs;
 mod readme;
 mod serve;
+mod sharing;
 mod shell;
 mod typed;
 mod warn;
