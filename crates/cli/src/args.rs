@@ -36,13 +36,13 @@ pub struct Cli {
     )]
     pub ledger: PathBuf,
 
-    /// Wait up to SECONDS for another process to finish with the ledger, instead of failing
-    /// at once because it is in use
+    /// Wait up to SECONDS for another process to finish with the ledger before giving up
+    /// (0: fail at once when it is in use)
     #[arg(
         long,
         global = true,
         env = "ACTLEDGER_WAIT",
-        default_value = "0",
+        default_value = "10",
         value_name = "SECONDS",
         value_parser = parse_wait
     )]
@@ -50,6 +50,11 @@ pub struct Cli {
 
     #[command(subcommand)]
     pub command: Command,
+
+    /// The command's name (`who-held`), by which this process describes itself to others
+    /// that find the ledger in use.
+    #[arg(skip)]
+    pub name: String,
 }
 
 /// The commands that open no ledger: `--ledger` and `--wait` mean nothing to them.
@@ -64,7 +69,10 @@ pub fn parse() -> Cli {
         Err(error) => without_environment_in_usage(error, &args).exit(),
     };
     match <Cli as clap::FromArgMatches>::from_arg_matches(&matches) {
-        Ok(cli) => cli,
+        Ok(cli) => Cli {
+            name: matches.subcommand_name().unwrap_or_default().to_owned(),
+            ..cli
+        },
         Err(error) => error.exit(),
     }
 }

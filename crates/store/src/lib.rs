@@ -67,8 +67,10 @@ pub use error::{
     Verdict,
 };
 pub use ledger::Ledger;
+pub use lock::describe_process;
 pub use recovery::Recovery;
 pub use repair::{Repair, repair_path};
+pub use transfer::Importing;
 pub use verify::{
     Scope, verify_path, verify_path_against, verify_path_against_waiting, verify_path_reporting,
     verify_path_scoped, verify_path_waiting,

@@ -55,7 +55,12 @@ fn remove_unfinished_snapshots(dir: &Path) {
 
 /// Opens the sled database in `path`, creating it if missing, once the ledger's lock is taken.
 pub(crate) fn open_db(path: &Path) -> Result<Sled, StoreError> {
-    let lock = Lock::take(path)?;
+    open_db_locked(path, Lock::take(path)?)
+}
+
+/// [`open_db`] with the ledger's lock already taken (a ledger being built holds its folder's
+/// lock from the moment the folder is made).
+pub(crate) fn open_db_locked(path: &Path, lock: Lock) -> Result<Sled, StoreError> {
     remove_unfinished_snapshots(path);
     let db = sled::Config::new()
         .path(path)
@@ -162,21 +167,32 @@ impl Ledger {
     /// Creates an empty ledger at `path` (a folder, made with its parents if missing; an
     /// existing empty folder is fine). It is built aside and moved into place, so a crash
     /// never leaves half a ledger.
+    ///
+    /// What a `create` or [`Ledger::import`] of the same path left when it was killed outright
+    /// (its staging folder, locked by nobody) is removed first.
     pub fn create(path: &Path) -> Result<Ledger, StoreError> {
-        if let Target::Ledger(_) = check_target(path)? {
+        Ledger::create_waiting(path, Duration::ZERO)
+    }
+
+    /// [`Ledger::create`], waiting up to `wait` for another process to let go of what stands
+    /// at `path` (to say whether a ledger is there, and to open the new one) instead of
+    /// failing at once with [`StoreError::InUse`]. The new ledger is never made twice: only
+    /// those two steps are retried.
+    pub fn create_waiting(path: &Path, wait: Duration) -> Result<Ledger, StoreError> {
+        if let Target::Ledger(_) = waiting(path, wait, || check_target(path))? {
             return Err(StoreError::AlreadyExists {
                 path: path.to_owned(),
             });
         }
-        let staging = Staging::new(path)?;
-        let build = || {
-            let db = open_db(staging.path())?;
+        let mut staging = Staging::new(path)?;
+        let mut build = || {
+            let db = staging.open_db()?;
             Ledger::write_new_meta(&db, staging.path())
         };
         // An error names the user's path, never the folder the ledger was built in.
         build().map_err(|e| e.moved(staging.path(), path))?;
         staging.finish(false)?;
-        Ledger::open(path)
+        Ledger::open_waiting(path, wait)
     }
 
     pub(crate) fn write_new_meta(db: &Sled, path: &Path) -> Result<(), StoreError> {

@@ -52,7 +52,7 @@ fn serve_answers_holds_the_ledger_and_stops_on_sigterm() {
     let holder = get(&url, "/api/v1/offices/MINDEF/holder?on=2024-06-03");
     assert!(holder.contains(r#""capacity":"acting""#), "{holder}");
 
-    s.run(&["who-held", "MINDEF", "--on", "2024-06-03"])
+    s.run(&["--wait", "0", "who-held", "MINDEF", "--on", "2024-06-03"])
         .code(1)
         .stderr(contains(format!("is held by actledger serve at {url}")));
 
