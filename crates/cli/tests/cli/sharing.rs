@@ -64,3 +64,56 @@ fn usage_does_not_show_ledger_or_wait_when_the_environment_gives_them() {
         .success()
         .stdout(contains("[env: ACTLEDGER_LEDGER=").and(contains("[env: ACTLEDGER_WAIT")));
 }
+
+/// Runs `actledger ARGS` in the sandbox under `umask`.
+#[cfg(unix)]
+fn with_umask(s: &Sandbox, umask: &str, args: &[&str]) -> std::process::Output {
+    let bin = assert_cmd::cargo::cargo_bin("actledger");
+    std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!("umask {umask} && exec \"$0\" \"$@\""))
+        .arg(bin)
+        .args(args)
+        .current_dir(s.dir.path())
+        .env("ACTLEDGER_LEDGER", s.ledger())
+        .output()
+        .unwrap()
+}
+
+/// The permission bits of a file.
+#[cfg(unix)]
+fn mode(path: &std::path::Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+/// An export is meant to be shared: `export FILE` and `checkpoint --out FILE` write files
+/// with the umask's permissions (a temporary file made by tempfile would be 0600 whatever the
+/// umask), new or replacing one; key files stay 0600.
+#[cfg(unix)]
+#[test]
+fn files_export_and_checkpoint_write_follow_the_umask() {
+    let s = Sandbox::seeded();
+    let keys = s.dir.path().join("keys");
+    s.run(&["keygen", "example.org/actledger", "--out", "keys"])
+        .success();
+    let key = keys.join("example.org_actledger.key");
+    assert_eq!(mode(&key), 0o600);
+    let key = key.to_str().unwrap();
+    for (umask, expected) in [("022", 0o644), ("027", 0o640), ("002", 0o664)] {
+        for args in [
+            vec!["export", "out.ndjson"],
+            vec!["checkpoint", "--key", key, "--out", "cp"],
+        ] {
+            let output = with_umask(&s, umask, &args);
+            assert!(output.status.success(), "{args:?}: {output:?}");
+            let file = s.dir.path().join(args.last().unwrap());
+            assert_eq!(
+                mode(&file),
+                expected,
+                "{args:?} under umask {umask}: {:o}",
+                mode(&file)
+            );
+        }
+    }
+}
