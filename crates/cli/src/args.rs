@@ -36,13 +36,13 @@ pub struct Cli {
     )]
     pub ledger: PathBuf,
 
-    /// Wait up to SECONDS for another process to finish with the ledger, instead of failing
-    /// at once because it is in use
+    /// Wait up to SECONDS for another process to finish with the ledger before giving up
+    /// (0: fail at once when it is in use)
     #[arg(
         long,
         global = true,
         env = "ACTLEDGER_WAIT",
-        default_value = "0",
+        default_value = "10",
         value_name = "SECONDS",
         value_parser = parse_wait
     )]
@@ -50,6 +50,11 @@ pub struct Cli {
 
     #[command(subcommand)]
     pub command: Command,
+
+    /// The command's name (`who-held`), by which this process describes itself to others
+    /// that find the ledger in use.
+    #[arg(skip)]
+    pub name: String,
 }
 
 /// The commands that open no ledger: `--ledger` and `--wait` mean nothing to them.
@@ -58,11 +63,51 @@ const NO_LEDGER: [&str; 5] = ["keygen", "check-proof", "demo", "completions", "m
 /// The command line, parsed: clap's, with `--ledger` and `--wait` hidden from the help of the
 /// commands that open no ledger (they are global, so clap lists them everywhere).
 pub fn parse() -> Cli {
-    let command = command();
-    let matches = command.get_matches();
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let matches = match command().try_get_matches_from(&args) {
+        Ok(matches) => matches,
+        Err(error) => without_environment_in_usage(error, &args).exit(),
+    };
     match <Cli as clap::FromArgMatches>::from_arg_matches(&matches) {
-        Ok(cli) => cli,
+        Ok(cli) => Cli {
+            name: matches.subcommand_name().unwrap_or_default().to_owned(),
+            ..cli
+        },
         Err(error) => error.exit(),
+    }
+}
+
+/// The variables that give `--ledger` and `--wait` when they are not on the command line.
+const ENVIRONMENT: [(&str, &str); 2] = [("ledger", "ACTLEDGER_LEDGER"), ("wait", "ACTLEDGER_WAIT")];
+
+/// `error`, with a usage line that shows only what the user typed. clap counts a value taken
+/// from the environment as given, and the usage of a missing argument or a conflict repeats
+/// what was given: with `ACTLEDGER_LEDGER` set, `actledger who-held` said
+/// `Usage: actledger who-held --ledger <PATH> <OFFICE>`, as if `--ledger` were required. The
+/// same arguments are parsed again with the variables unread; when that fails the same way,
+/// its error (whose usage names only typed arguments) is the one shown.
+fn without_environment_in_usage(error: clap::Error, args: &[std::ffi::OsString]) -> clap::Error {
+    use clap::error::ContextKind;
+    // Help and version are not errors, and their text shows where defaults come from.
+    if !error.use_stderr()
+        || !ENVIRONMENT
+            .iter()
+            .any(|(_, var)| std::env::var_os(var).is_some())
+    {
+        return error;
+    }
+    let mut command = command();
+    for (id, _) in ENVIRONMENT {
+        command = command.mut_arg(id, |arg| arg.env(None::<&str>));
+    }
+    match command.try_get_matches_from(args) {
+        Err(again)
+            if again.kind() == error.kind()
+                && again.get(ContextKind::InvalidArg) == error.get(ContextKind::InvalidArg) =>
+        {
+            again
+        }
+        _ => error,
     }
 }
 

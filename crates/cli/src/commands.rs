@@ -8,7 +8,7 @@ use std::time::Duration;
 use actledger_answers as answers;
 use actledger_answers::{AnswerError, HeadAnswer, ImportAnswer, RepairAnswer, VerifyAnswer};
 use actledger_core::{Day, Seq, parse_batch};
-use actledger_store::{ImportError, Ledger, Scope, StoreError};
+use actledger_store::{ImportError, Importing, Ledger, Scope, StoreError};
 use anyhow::{Context, Result, anyhow, bail};
 use chrono::Datelike;
 use serde::Serialize;
@@ -16,6 +16,7 @@ use serde::Serialize;
 use crate::Finding;
 use crate::args::{Cli, Command};
 use crate::files::{is_stdin, read_input, write_atomically};
+use crate::signals::{Stop, Stopped};
 use crate::{proofs, render};
 
 /// Runs one command, writing its answer to `out`.
@@ -24,7 +25,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<Finding> {
     let wait = cli.wait;
     match cli.command {
         Command::Init => {
-            Ledger::create(path).map_err(|e| store_error(e, path))?;
+            Ledger::create_waiting(path, wait).map_err(|e| store_error(e, path))?;
             writeln!(out, "created an empty ledger at {}", path.display())?;
         }
         Command::Append {
@@ -128,7 +129,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<Finding> {
             let ledger = open(path, wait)?;
             export(&ledger, file.as_deref(), out)?;
         }
-        Command::Import { file, json } => import(path, file.as_deref(), json.json, out)?,
+        Command::Import { file, json } => import(path, file.as_deref(), wait, json.json, out)?,
         Command::Demo => demo(out)?,
         Command::Completions { shell } => {
             // Into memory first: clap_complete panics when its writer fails (a closed pipe).
@@ -174,7 +175,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<Finding> {
             addr,
             token_file,
             key,
-        } => return serve(path, addr, token_file, key, out),
+        } => return serve(path, addr, token_file, key, wait, out),
         Command::CheckProof {
             vkey,
             checkpoint,
@@ -192,6 +193,7 @@ fn today() -> Result<Day> {
         .with_context(|| format!("today ({now}) is not a day the ledger takes"))
 }
 
+/// A store error in the words of the command line: it names the flags that help.
 pub(crate) fn store_error(error: StoreError, path: &Path) -> anyhow::Error {
     match error {
         StoreError::NotALedger { .. } => anyhow!(
@@ -199,6 +201,9 @@ pub(crate) fn store_error(error: StoreError, path: &Path) -> anyhow::Error {
             path.display(),
             path.display()
         ),
+        // The store names the holder; waiting is the command line's notion (--wait).
+        StoreError::InUse { .. } => anyhow!("{error}; wait for it with --wait SECONDS"),
+        StoreError::StillInUse { .. } => anyhow!("{error}; wait longer with --wait SECONDS"),
         other => other.into(),
     }
 }
@@ -208,12 +213,14 @@ fn serve(
     addr: std::net::SocketAddr,
     token_file: Option<PathBuf>,
     key: Option<PathBuf>,
+    wait: Duration,
     out: &mut dyn Write,
 ) -> Result<Finding> {
     let config = actledger_server::ServerConfig {
         addr,
         token_file,
         key_file: key,
+        wait,
         ..actledger_server::ServerConfig::new(path)
     };
     actledger_server::serve_blocking(config, |info, made| {
@@ -455,7 +462,13 @@ fn export(ledger: &Ledger, file: Option<&Path>, out: &mut dyn Write) -> Result<(
     Ok(())
 }
 
-fn import(path: &Path, file: Option<&Path>, as_json: bool, out: &mut dyn Write) -> Result<()> {
+fn import(
+    path: &Path,
+    file: Option<&Path>,
+    wait: Duration,
+    as_json: bool,
+    out: &mut dyn Write,
+) -> Result<()> {
     let (mut reader, total): (Box<dyn BufRead>, Option<u64>) = if is_stdin(file) {
         (Box::new(BufReader::new(io::stdin())), None)
     } else {
@@ -464,13 +477,25 @@ fn import(path: &Path, file: Option<&Path>, as_json: bool, out: &mut dyn Write) 
         let size = handle.metadata().map(|m| m.len()).ok();
         (Box::new(BufReader::new(handle)), size)
     };
+    // Ctrl-C or SIGTERM stops the import between lines; the store then removes what it built.
+    let stop = Stop::catch().context("catching Ctrl-C and SIGTERM")?;
+    let how = Importing {
+        wait,
+        stop: Some(stop.flag()),
+    };
     let bar = progress_bar(total, "importing", Unit::Bytes);
     let mut tick = |done: u64| bar.set_position(done);
-    let ledger = Ledger::import(path, &mut reader, &mut tick).map_err(|e| match e {
-        ImportError::Store(store) => anyhow!(store).context("nothing was imported"),
+    let imported = Ledger::import_with(path, &mut reader, &mut tick, how);
+    bar.finish_and_clear();
+    let ledger = imported.map_err(|e| match e {
+        ImportError::Store(store) => store_error(store, path).context("nothing was imported"),
+        ImportError::Interrupted { .. } => anyhow!(Stopped {
+            message: e.to_string(),
+            code: stop.code(),
+        }),
         other => anyhow!(other),
     })?;
-    bar.finish_and_clear();
+    drop(stop);
     let answer = ImportAnswer {
         head: ledger.head().into(),
     };

@@ -1,12 +1,13 @@
 //! The `actledger` binary: parses the command line, calls the core and store crates, and
 //! prints their answers for people or as JSON. Exit codes: 0 success, 1 error, 2 usage,
-//! 3 the ledger was altered.
+//! 3 the ledger was altered, 130 and 143 an `import` stopped by SIGINT or SIGTERM.
 
 mod args;
 mod commands;
 mod files;
 mod proofs;
 mod render;
+mod signals;
 mod typed;
 
 use std::io::{self, Write};
@@ -25,6 +26,13 @@ pub enum Finding {
 
 fn main() -> ExitCode {
     let cli = args::parse();
+    // Whatever lock on a ledger this process takes names it, so that another process that
+    // finds the ledger in use, or gives up waiting for it, says which one holds it.
+    actledger_store::describe_process(&format!(
+        "actledger {} (pid {})",
+        cli.name,
+        std::process::id()
+    ));
     let mut stdout = io::stdout().lock();
     match commands::run(cli, &mut stdout)
         .and_then(|f| stdout.flush().map(|()| f).map_err(Into::into))
@@ -40,6 +48,11 @@ fn main() -> ExitCode {
             // Usage errors (exit 2) are clap's, before this point.
             if error.chain().any(|cause| cause.is::<proofs::NotVerified>()) {
                 ExitCode::from(3)
+            } else if let Some(stopped) = error
+                .chain()
+                .find_map(|cause| cause.downcast_ref::<signals::Stopped>())
+            {
+                ExitCode::from(stopped.code)
             } else {
                 ExitCode::FAILURE
             }

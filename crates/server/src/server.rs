@@ -27,6 +27,9 @@ pub struct ServerConfig {
     pub key_file: Option<PathBuf>,
     /// What the server accepts.
     pub limits: Limits,
+    /// How long to wait for another process to let go of the ledger before giving up
+    /// (zero: fail at once when it is in use).
+    pub wait: std::time::Duration,
 }
 
 /// The default address: loopback only, port 8080.
@@ -41,6 +44,7 @@ impl ServerConfig {
             token_file: None,
             key_file: None,
             limits: Limits::default(),
+            wait: std::time::Duration::ZERO,
         }
     }
 }
@@ -169,7 +173,8 @@ impl Server {
     /// the token, listens on the address and describes itself as the ledger's holder.
     pub async fn bind(config: ServerConfig) -> Result<Server, ServerError> {
         let path = config.ledger.clone();
-        let ledger = blocking(move || Ledger::open(&path)).await??;
+        let wait = config.wait;
+        let ledger = blocking(move || Ledger::open_waiting_to_hold(&path, wait)).await??;
         // Derived records can be edited while no server runs: every record an answer is read
         // from is compared with the log before the first answer (docs/DESIGN.md).
         let (ledger, verdict) = blocking(move || {

@@ -349,6 +349,13 @@ pub enum ImportError {
         #[source]
         source: std::io::Error,
     },
+    /// The import was asked to stop ([`Importing::stop`](crate::Importing::stop)): nothing
+    /// was moved into place, and the folder it was built in is removed.
+    #[error("interrupted: nothing was imported into {}", .path.display())]
+    Interrupted {
+        /// The path the ledger was to go to.
+        path: PathBuf,
+    },
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),

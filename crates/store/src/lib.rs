@@ -69,8 +69,10 @@ pub use error::{
 };
 pub use ledger::Ledger;
 pub use loan::{LOAN_SOCKET, Lender, Loan, LoanRequest};
+pub use lock::describe_process;
 pub use recovery::Recovery;
 pub use repair::{Repair, repair_path};
+pub use transfer::Importing;
 pub use verify::{
     Scope, verify_path, verify_path_against, verify_path_against_waiting, verify_path_reporting,
     verify_path_scoped, verify_path_waiting,

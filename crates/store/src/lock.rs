@@ -4,12 +4,14 @@
 //! [`StoreError::InUse`] can say who holds it.
 //!
 //! The description is only ever read while someone holds the lock, and whoever takes the lock
-//! clears it first: a description left by a holder that was killed is never shown. sled keeps
-//! its own lock on its `db` file; the store takes its lock first and lets it go last.
+//! replaces it first (with what the process says of itself, [`describe_process`], or nothing):
+//! a description left by a holder that was killed is never shown. sled keeps its own lock on
+//! its `db` file; the store takes its lock first and lets it go last.
 
 use std::fs::{File, TryLockError};
 use std::io::{Seek as _, SeekFrom, Write as _};
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use crate::error::StoreError;
 use crate::ledger::Ledger;
@@ -19,6 +21,41 @@ pub(crate) const LOCK_FILE: &str = "lock";
 
 /// The longest description kept, in bytes: it goes into one line of an error message.
 const DESCRIPTION_MAX: usize = 200;
+
+/// What this process says of itself in every lock it takes ([`describe_process`]).
+static PROCESS: Mutex<String> = Mutex::new(String::new());
+
+/// Says who this process is, in every ledger lock it takes from now on (a ledger opened,
+/// verified, repaired, or built by `create` or `import`), so that a process refused because
+/// the ledger is in use, or that gives up waiting for it, can name this one
+/// ([`StoreError::InUse`], [`StoreError::StillInUse`]): for example `actledger who-held (pid
+/// 4242)`. One line, at most 200 bytes; an empty text says nothing.
+/// [`Ledger::describe_holder`] replaces it for one open ledger.
+pub fn describe_process(text: &str) {
+    let text = one_line(text).to_owned();
+    // A poisoned lock still holds a whole string: it is only ever replaced.
+    *PROCESS
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner) = text;
+}
+
+/// What this process says of itself.
+fn process_description() -> String {
+    PROCESS
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .clone()
+}
+
+/// The first line of `text`, cut to at most [`DESCRIPTION_MAX`] bytes.
+fn one_line(text: &str) -> &str {
+    let line = text.lines().next().unwrap_or_default();
+    let mut end = line.len().min(DESCRIPTION_MAX);
+    while !line.is_char_boundary(end) {
+        end -= 1;
+    }
+    &line[..end]
+}
 
 /// The ledger's lock, held until dropped.
 #[derive(Debug)]
@@ -60,9 +97,17 @@ impl Lock {
             Err(TryLockError::Error(source)) => return Err(io(source)),
         }
         let lock = Lock { file, path };
-        // A description left by a holder that is gone describes nobody.
-        lock.describe("").map_err(io)?;
+        // A description left by a holder that is gone describes nobody: this one replaces it.
+        lock.describe(&process_description()).map_err(io)?;
         Ok(lock)
+    }
+
+    /// Another handle on the lock file that keeps the lock held after this `Lock` is dropped,
+    /// until it is closed too (the lock belongs to the open file, which both share). A ledger
+    /// being built keeps its folder locked this way between closing its database and moving it
+    /// into place, so that no other process takes it for the leftover of a killed one.
+    pub(crate) fn keep(&self) -> std::io::Result<File> {
+        self.file.try_clone()
     }
 
     /// Replaces the holder's description.
@@ -97,12 +142,7 @@ impl Ledger {
     /// http://127.0.0.1:8080 (pid 4242)`; an empty text says nothing.
     pub fn describe_holder(&self, text: &str) -> Result<(), StoreError> {
         let lock = self.db.lock();
-        let line = text.lines().next().unwrap_or_default();
-        let mut end = line.len().min(DESCRIPTION_MAX);
-        while !line.is_char_boundary(end) {
-            end -= 1;
-        }
-        lock.describe(&line[..end])
+        lock.describe(one_line(text))
             .map_err(|source| StoreError::Io {
                 what: "writing the holder's description into".into(),
                 path: lock.path.clone(),

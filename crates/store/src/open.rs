@@ -56,7 +56,12 @@ fn remove_unfinished_snapshots(dir: &Path) {
 
 /// Opens the sled database in `path`, creating it if missing, once the ledger's lock is taken.
 pub(crate) fn open_db(path: &Path) -> Result<Sled, StoreError> {
-    let lock = Lock::take(path)?;
+    open_db_locked(path, Lock::take(path)?)
+}
+
+/// [`open_db`] with the ledger's lock already taken (a ledger being built holds its folder's
+/// lock from the moment the folder is made).
+pub(crate) fn open_db_locked(path: &Path, lock: Lock) -> Result<Sled, StoreError> {
     remove_unfinished_snapshots(path);
     let db = sled::Config::new()
         .path(path)
@@ -163,21 +168,32 @@ impl Ledger {
     /// Creates an empty ledger at `path` (a folder, made with its parents if missing; an
     /// existing empty folder is fine). It is built aside and moved into place, so a crash
     /// never leaves half a ledger.
+    ///
+    /// What a `create` or [`Ledger::import`] of the same path left when it was killed outright
+    /// (its staging folder, locked by nobody) is removed first.
     pub fn create(path: &Path) -> Result<Ledger, StoreError> {
-        if let Target::Ledger(_) = check_target(path)? {
+        Ledger::create_waiting(path, Duration::ZERO)
+    }
+
+    /// [`Ledger::create`], waiting up to `wait` for another process to let go of what stands
+    /// at `path` (to say whether a ledger is there, and to open the new one) instead of
+    /// failing at once with [`StoreError::InUse`]. The new ledger is never made twice: only
+    /// those two steps are retried.
+    pub fn create_waiting(path: &Path, wait: Duration) -> Result<Ledger, StoreError> {
+        if let Target::Ledger(_) = waiting(path, wait, || check_target(path))? {
             return Err(StoreError::AlreadyExists {
                 path: path.to_owned(),
             });
         }
-        let staging = Staging::new(path)?;
-        let build = || {
-            let db = open_db(staging.path())?;
+        let mut staging = Staging::new(path)?;
+        let mut build = || {
+            let db = staging.open_db()?;
             Ledger::write_new_meta(&db, staging.path())
         };
         // An error names the user's path, never the folder the ledger was built in.
         build().map_err(|e| e.moved(staging.path(), path))?;
         staging.finish(false)?;
-        Ledger::open(path)
+        Ledger::open_waiting(path, wait)
     }
 
     pub(crate) fn write_new_meta(db: &Sled, path: &Path) -> Result<(), StoreError> {
@@ -260,6 +276,13 @@ impl Ledger {
         Ok(ledger)
     }
 
+    /// [`Ledger::open_waiting`] for a process that will hold the ledger for long and lend it
+    /// (`serve`): it waits for the holder to let go and never borrows, since a loan lasts only
+    /// as long as its borrower and another holder's loan would be taken from under it.
+    pub fn open_waiting_to_hold(path: &Path, wait: Duration) -> Result<Ledger, StoreError> {
+        waiting_with(path, wait, false, || Ledger::open(path)).map(|(ledger, _)| ledger)
+    }
+
     /// Opens without checking the chain or the cache: for verification and import checks.
     pub(crate) fn open_raw(path: &Path) -> Result<Ledger, StoreError> {
         let (db, head) = Ledger::open_unverified(path)?;
@@ -325,6 +348,16 @@ pub(crate) fn waiting<T>(
 pub(crate) fn waiting_on_loan<T>(
     path: &Path,
     wait: Duration,
+    attempt: impl FnMut() -> Result<T, StoreError>,
+) -> Result<(T, Option<Loan>), StoreError> {
+    waiting_with(path, wait, true, attempt)
+}
+
+/// [`waiting_on_loan`], borrowing only when `borrow` says so.
+fn waiting_with<T>(
+    path: &Path,
+    wait: Duration,
+    borrow: bool,
     mut attempt: impl FnMut() -> Result<T, StoreError>,
 ) -> Result<(T, Option<Loan>), StoreError> {
     let started = Instant::now();
@@ -341,7 +374,7 @@ pub(crate) fn waiting_on_loan<T>(
                         holder,
                     });
                 }
-                if loan.is_none() {
+                if borrow && loan.is_none() {
                     loan = crate::loan::borrow(path, wait - waited);
                     if loan.is_some() {
                         // The lender has closed the ledger: try again at once.

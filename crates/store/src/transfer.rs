@@ -2,6 +2,8 @@
 
 use std::io::{BufRead, Write};
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use sled::Batch;
 
@@ -12,7 +14,7 @@ use crate::error::{ImportError, LineProblem, Problem, StoreError, storage};
 use crate::index::Memo;
 use crate::keys;
 use crate::ledger::{Faults, Ledger, encode_head};
-use crate::open::open_db;
+use crate::open::waiting;
 use crate::staging::{Staging, Target, check_target};
 use crate::verify::check_fields;
 
@@ -21,6 +23,25 @@ const IMPORT_CHUNK: usize = 10_000;
 
 /// How often (in entries) export reports progress.
 const PROGRESS_EVERY: u64 = 1024;
+
+/// How an import runs, besides its input ([`Ledger::import_with`]).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Importing<'a> {
+    /// How long to wait for another process to let go of the path, to say what stands there
+    /// and to open the new ledger (zero: fail at once with [`StoreError::InUse`]).
+    pub wait: Duration,
+    /// Set (by a signal handler, say) to ask the import to stop: it stops before the next
+    /// line, and before the new ledger is moved into place, and fails with
+    /// [`ImportError::Interrupted`], leaving nothing behind.
+    pub stop: Option<&'a AtomicBool>,
+}
+
+impl Importing<'_> {
+    /// Whether the import was asked to stop.
+    fn stopped(&self) -> bool {
+        self.stop.is_some_and(|stop| stop.load(Ordering::Relaxed))
+    }
+}
 
 impl Ledger {
     /// Writes every entry as one export line (NDJSON; no header, no trailer), checking the
@@ -71,12 +92,25 @@ impl Ledger {
     /// beside `path` and moved into place at the end, so a refused export leaves nothing
     /// behind. `path` may be missing, an empty folder or a ledger with no entries.
     /// `progress` receives the number of bytes read so far.
+    ///
+    /// What a `create` or `import` of the same path left when it was killed outright (its
+    /// staging folder, locked by nobody) is removed first.
     pub fn import(
         path: &Path,
         input: &mut dyn BufRead,
         progress: &mut dyn FnMut(u64),
     ) -> Result<Ledger, ImportError> {
-        let target = check_target(path)?;
+        Ledger::import_with(path, input, progress, Importing::default())
+    }
+
+    /// [`Ledger::import`], waiting for the path and stopping when asked, as `how` says.
+    pub fn import_with(
+        path: &Path,
+        input: &mut dyn BufRead,
+        progress: &mut dyn FnMut(u64),
+        how: Importing<'_>,
+    ) -> Result<Ledger, ImportError> {
+        let target = waiting(path, how.wait, || check_target(path))?;
         if let Target::Ledger(count) = target
             && count > 0
         {
@@ -85,9 +119,9 @@ impl Ledger {
                 count,
             });
         }
-        let staging = Staging::new(path)?;
+        let mut staging = Staging::new(path)?;
         let mut build = || -> Result<(), ImportError> {
-            let db = open_db(staging.path())?;
+            let db = staging.open_db()?;
             Ledger::write_new_meta(&db, staging.path())?;
             let mut ledger = Ledger {
                 path: staging.path().to_owned(),
@@ -99,23 +133,35 @@ impl Ledger {
                 faults: Faults::default(),
                 loan: None,
             };
-            ledger.import_lines(input, progress)?;
-            ledger.rebuild_cache()?;
+            ledger.import_lines(input, progress, how)?;
+            if !how.stopped() {
+                ledger.rebuild_cache()?;
+            }
             Ok(())
         };
+        let built = build();
+        // Asked to stop: whatever the build met after that (an input cut short by the same
+        // Ctrl-C, say) is the interruption's doing, and nothing is moved into place. The
+        // staging folder goes when `staging` is dropped, as after any failure.
+        if how.stopped() {
+            return Err(ImportError::Interrupted {
+                path: path.to_owned(),
+            });
+        }
         // A refusal names the user's path, never the folder the ledger was built in.
-        build().map_err(|e| match e {
+        built.map_err(|e| match e {
             ImportError::Store(store) => ImportError::Store(store.moved(staging.path(), path)),
             other => other,
         })?;
         staging.finish(matches!(target, Target::Ledger(_)))?;
-        Ok(Ledger::open(path)?)
+        Ok(Ledger::open_waiting(path, how.wait)?)
     }
 
     fn import_lines(
         &mut self,
         input: &mut dyn BufRead,
         progress: &mut dyn FnMut(u64),
+        how: Importing<'_>,
     ) -> Result<(), ImportError> {
         let mut buf = Vec::new();
         let mut line: u64 = 0;
@@ -124,6 +170,9 @@ impl Ledger {
         let mut previous_time = String::new();
         let mut chunk: Vec<(Entry, InputEvent)> = Vec::with_capacity(IMPORT_CHUNK);
         loop {
+            if how.stopped() {
+                return Ok(());
+            }
             buf.clear();
             let read = input
                 .read_until(b'\n', &mut buf)

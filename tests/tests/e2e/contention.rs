@@ -12,7 +12,17 @@ use actledger_store::{Entry, Ledger, verify_path};
 
 use crate::support::{actledger, rounds, run_for};
 
-/// The canonical bytes of the events of a batch.
+/// Whether `stderr` is the refusal of a command run with `--wait 0` because another
+/// `actledger` held the ledger: it names the holder, or (in the instant between a holder
+/// taking the lock and describing itself) says another process, and points to `--wait`.
+fn refused_in_use(stderr: &str) -> bool {
+    (stderr.contains("is held by actledger append (pid ")
+        || stderr.contains("is in use by another process"))
+        && stderr
+            .trim_end()
+            .ends_with("; wait for it with --wait SECONDS")
+}
+
 /// Starts `command` while `held` keeps the ledger, checks 300 ms later that it is still
 /// waiting, lets go of the ledger and returns the command's output.
 fn run_once_released(command: &mut std::process::Command, held: Ledger) -> std::process::Output {
@@ -30,6 +40,7 @@ fn run_once_released(command: &mut std::process::Command, held: Ledger) -> std::
     child.wait_with_output().unwrap()
 }
 
+/// The canonical bytes of the events of a batch.
 fn canonical(text: &str) -> Vec<Vec<u8>> {
     parse_batch(text.as_bytes())
         .unwrap()
@@ -74,9 +85,7 @@ fn processes_appending_at_once_with_wait_all_get_in_exactly_once() {
             let file = dir.path().join(format!("{tag}.ndjson"));
             std::fs::write(&file, &text).unwrap();
             let mut command = actledger(&path);
-            if patient {
-                command.args(["--wait", "120"]);
-            }
+            command.args(["--wait", if patient { "120" } else { "0" }]);
             let child = command
                 .arg("append")
                 .arg(&file)
@@ -102,7 +111,7 @@ fn processes_appending_at_once_with_wait_all_get_in_exactly_once() {
                 assert!(stdout.contains("recorded at"), "{stdout}");
                 acknowledged.push(batch);
             }
-            Some(1) if !patient && stderr.contains("is in use by another process") => {
+            Some(1) if !patient && refused_in_use(&stderr) => {
                 refused_at_once += 1;
                 refused.push(batch);
             }
@@ -154,16 +163,18 @@ fn wait_gives_up_with_a_clear_error_and_succeeds_once_the_ledger_is_free() {
     let file = dir.path().join("events.ndjson");
     std::fs::write(&file, actledger_e2e::history::ndjson(3, "H")).unwrap();
 
-    // Without --wait: refused at once. (Build the binary first, outside the timing.)
+    // With --wait 0: refused at once. (Build the binary first, outside the timing.)
     crate::support::cli();
     let started = Instant::now();
     let ended = run_for(
-        actledger(&path).arg("append").arg(&file),
+        actledger(&path).args(["--wait", "0", "append"]).arg(&file),
         Duration::from_secs(30),
     );
     assert_eq!(ended.code(), Some(1), "{ended:?}");
     assert!(
-        ended.stderr.contains("is in use by another process"),
+        ended
+            .stderr
+            .ends_with("is in use by another process; wait for it with --wait SECONDS\n"),
         "{ended:?}"
     );
     assert!(started.elapsed() < Duration::from_secs(5));
@@ -180,9 +191,9 @@ fn wait_gives_up_with_a_clear_error_and_succeeds_once_the_ledger_is_free() {
     let waited = started.elapsed();
     assert_eq!(ended.code(), Some(1), "{ended:?}");
     assert!(
-        ended
-            .stderr
-            .contains("is still in use by another process after waiting 0.5 s"),
+        ended.stderr.contains(
+            "is still in use by another process after waiting 0.5 s; wait longer with --wait SECONDS"
+        ),
         "{ended:?}"
     );
     assert!(waited >= Duration::from_millis(500), "{waited:?}");
@@ -268,4 +279,112 @@ fn verify_against_a_checkpoint_waits_for_the_ledger_too() {
     assert!(output.status.success(), "{output:?}");
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(stdout.contains("extends the checkpoint of"), "{stdout}");
+}
+
+/// Issue #15: readers share a ledger. Eight `who-held` started at once on one ledger, with
+/// the default `--wait`, each get in and answer exactly as one alone does.
+#[cfg(unix)]
+#[test]
+fn eight_who_held_at_once_all_answer_as_one_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ledger");
+    drop(crate::support::generated_ledger(&path, 300, 100));
+    let office = actledger_e2e::history::OFFICES[0];
+    let ask = || {
+        let mut command = actledger(&path);
+        command.args(["who-held", office, "--on", "2020-06-01"]);
+        command
+    };
+    let alone = run_for(&mut ask(), Duration::from_secs(60));
+    assert_eq!(alone.code(), Some(0), "{alone:?}");
+    assert!(alone.stdout.starts_with(office), "{alone:?}");
+    let children: Vec<Child> = (0..8)
+        .map(|_| {
+            ask()
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for (i, child) in children.into_iter().enumerate() {
+        let output = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(0), "process {i}: {stderr}");
+        assert_eq!(stderr, "", "process {i}");
+        assert_eq!(
+            String::from_utf8_lossy(&output.stdout),
+            alone.stdout,
+            "process {i}"
+        );
+    }
+}
+
+/// Issue #15: a command that waits longer than `--wait` for a ledger another `actledger`
+/// holds gives up with exit 1, naming the holder (as it described itself in the ledger's lock)
+/// and `--wait`; with `--wait 0` it says so at once.
+#[cfg(unix)]
+#[test]
+fn a_waiter_that_gives_up_names_the_holder_and_wait() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ledger");
+    // Export lines enough to fill a pipe: an export nobody reads holds the ledger.
+    drop(crate::support::generated_ledger(&path, 1500, 500));
+    let holder = actledger(&path)
+        .arg("export")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let described = format!("actledger export (pid {})", holder.id());
+    let started = Instant::now();
+    while std::fs::read_to_string(path.join("lock")).unwrap_or_default() != described {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the exporter never described itself in the lock"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let who_held = |wait: &str| {
+        let mut command = actledger(&path);
+        command.args(["--wait", wait, "who-held", "MINDEF", "--on", "2020-06-01"]);
+        run_for(&mut command, Duration::from_secs(60))
+    };
+
+    let started = Instant::now();
+    let ended = who_held("0.5");
+    assert!(started.elapsed() >= Duration::from_millis(500));
+    assert_eq!(ended.code(), Some(1), "{ended:?}");
+    assert_eq!(ended.stdout, "", "{ended:?}");
+    let prefix = format!(
+        "error: the ledger at {} is still held by {described} after waiting ",
+        path.display()
+    );
+    assert!(
+        ended.stderr.starts_with(&prefix)
+            && ended
+                .stderr
+                .ends_with(" s; wait longer with --wait SECONDS\n")
+            && ended.stderr.lines().count() == 1,
+        "{ended:?}"
+    );
+
+    let started = Instant::now();
+    let ended = who_held("0");
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert_eq!(ended.code(), Some(1), "{ended:?}");
+    assert_eq!(
+        ended.stderr,
+        format!(
+            "error: the ledger at {} is held by {described}; wait for it with --wait SECONDS\n",
+            path.display()
+        )
+    );
+
+    // Read, the exporter finishes, and the ledger is free again.
+    let output = holder.wait_with_output().unwrap();
+    assert!(output.status.success(), "{output:?}");
+    assert!(String::from_utf8_lossy(&output.stdout).lines().count() >= 1500);
+    let ended = who_held("0");
+    assert_eq!(ended.code(), Some(0), "{ended:?}");
 }

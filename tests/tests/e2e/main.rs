@@ -13,6 +13,7 @@ mod corruption;
 mod crash;
 mod full_disk;
 mod fuzz;
+mod interrupt;
 mod parity;
 mod repair;
 mod support;

@@ -10,6 +10,7 @@ mod everyday;
 mod proofs;
 mod readme;
 mod serve;
+mod sharing;
 mod shell;
 mod typed;
 mod warn;
@@ -574,10 +575,13 @@ fn a_ledger_in_use_is_refused_at_once() {
     let s = Sandbox::seeded();
     let _held = actledger_store::Ledger::open(&s.ledger()).unwrap();
     let started = std::time::Instant::now();
-    s.run(&["who-held", "MINDEF", "--on", "2024-06-03"])
+    s.run(&["--wait", "0", "who-held", "MINDEF", "--on", "2024-06-03"])
         .code(1)
         .stdout("")
-        .stderr(contains("is in use by another process"));
+        .stderr(format!(
+            "error: the ledger at {} is in use by another process; wait for it with --wait SECONDS\n",
+            s.ledger().display()
+        ));
     assert!(started.elapsed() < std::time::Duration::from_secs(5));
 }
 

@@ -61,7 +61,7 @@ fn serve_answers_holds_the_ledger_and_stops_on_sigterm() {
         .map(|_| {
             Command::new(env!("CARGO_BIN_EXE_actledger"))
                 .env("ACTLEDGER_LEDGER", s.ledger())
-                .args(["--wait", "10", "who-held", "MINDEF", "--on", "2024-06-03"])
+                .args(["who-held", "MINDEF", "--on", "2024-06-03"])
                 .stdout(Stdio::piped())
                 .stderr(Stdio::piped())
                 .spawn()

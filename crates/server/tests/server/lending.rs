@@ -146,3 +146,38 @@ async fn a_socket_left_by_a_server_that_died_neither_blocks_waiters_nor_the_next
     assert_eq!(head.count, 7);
     running.abort();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_server_waits_for_the_ledger_but_never_borrows_it() {
+    let fixture = Fixture::seed();
+    let config = ServerConfig {
+        addr: "127.0.0.1:0".parse().unwrap(),
+        ..ServerConfig::new(fixture.path())
+    };
+    let first = Server::bind(config.clone()).await.unwrap();
+    let first_info = first.info().clone();
+    let running = tokio::spawn(first.run_until(std::future::pending()));
+    let second = Server::bind(ServerConfig {
+        wait: Duration::from_millis(500),
+        ..config
+    })
+    .await
+    .unwrap_err()
+    .to_string();
+    assert!(
+        second.contains(&format!("is still held by {first_info}")),
+        "{second}"
+    );
+    // The first still holds and lends its ledger.
+    assert!(fixture.path().join(LOAN_SOCKET).exists());
+    let path = fixture.path().to_owned();
+    let head = tokio::task::spawn_blocking(move || {
+        Ledger::open_waiting(&path, Duration::from_secs(10))
+            .unwrap()
+            .head()
+    })
+    .await
+    .unwrap();
+    assert_eq!(head.count, 7);
+    running.abort();
+}

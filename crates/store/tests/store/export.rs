@@ -3,8 +3,11 @@
 
 use std::path::Path;
 use std::process::Command;
+use std::sync::atomic::{AtomicBool, Ordering};
 
-use actledger_store::{Entry, ImportError, Ledger, StoreError, Verdict, ZERO_HASH, verify_path};
+use actledger_store::{
+    Entry, ImportError, Importing, Ledger, StoreError, Verdict, ZERO_HASH, verify_path,
+};
 
 use crate::common::{SEED, batch, ledger_with, names_in, scratch};
 
@@ -360,4 +363,128 @@ fn import_fills_an_empty_ledger_or_an_empty_folder_but_nothing_else() {
         names_in(s.dir.path()),
         ["a", "empty-folder", "empty-ledger", "ledger", "occupied"]
     );
+}
+
+/// An input that raises `stop` once `after` bytes have been read from it, as a Ctrl-C
+/// handler would in the middle of an import.
+struct StopsAfter<'a> {
+    bytes: &'a [u8],
+    read: usize,
+    after: usize,
+    stop: &'a AtomicBool,
+}
+
+impl std::io::Read for StopsAfter<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        // A few bytes at a time, so that the stop comes between two lines.
+        let n = buf.len().min(self.bytes.len() - self.read).min(64);
+        buf[..n].copy_from_slice(&self.bytes[self.read..self.read + n]);
+        self.read += n;
+        if self.read >= self.after {
+            self.stop.store(true, Ordering::Relaxed);
+        }
+        Ok(n)
+    }
+}
+
+#[test]
+fn an_import_asked_to_stop_leaves_nothing_and_says_it_was_interrupted() {
+    let s = scratch();
+    let source = ledger_with(&s.dir.path().join("source"), 4, 10);
+    let bytes = export(&source);
+    drop(source);
+    let before = names_in(s.dir.path());
+    for after in [0, bytes.len() / 2, bytes.len()] {
+        let stop = AtomicBool::new(after == 0);
+        let mut input = std::io::BufReader::new(StopsAfter {
+            bytes: &bytes,
+            read: 0,
+            after,
+            stop: &stop,
+        });
+        let how = Importing {
+            stop: Some(&stop),
+            ..Importing::default()
+        };
+        let error = Ledger::import_with(&s.path, &mut input, &mut |_| {}, how).unwrap_err();
+        assert!(
+            matches!(&error, ImportError::Interrupted { path } if *path == s.path),
+            "stopped after {after} bytes: {error:?}"
+        );
+        assert_eq!(
+            error.to_string(),
+            format!(
+                "interrupted: nothing was imported into {}",
+                s.path.display()
+            )
+        );
+        assert_eq!(
+            names_in(s.dir.path()),
+            before,
+            "stopped after {after} bytes"
+        );
+    }
+    // Not asked to stop: the whole import.
+    let stop = AtomicBool::new(false);
+    let how = Importing {
+        stop: Some(&stop),
+        ..Importing::default()
+    };
+    let copy = Ledger::import_with(&s.path, &mut &bytes[..], &mut |_| {}, how).unwrap();
+    assert_eq!(copy.head().count, 40);
+}
+
+#[test]
+fn the_leftover_of_a_killed_build_is_removed_and_a_live_one_kept() {
+    let s = scratch();
+    let bytes = export(&ledger_with(&s.dir.path().join("source"), 1, 3));
+    let dir = s.dir.path();
+    // What a build killed outright leaves: a staging folder whose lock nobody holds (or with
+    // no lock file at all, killed the instant after making it).
+    for name in [".ledger.new-Ab12Cd", ".ledger.new-000000"] {
+        std::fs::create_dir(dir.join(name)).unwrap();
+        std::fs::write(dir.join(name).join("db"), b"half a ledger").unwrap();
+    }
+    std::fs::write(dir.join(".ledger.new-Ab12Cd").join("lock"), b"").unwrap();
+    // A build still running holds its folder's lock: kept.
+    let live = dir.join(".ledger.new-LiVe99");
+    std::fs::create_dir(&live).unwrap();
+    let lock = std::fs::File::create(live.join("lock")).unwrap();
+    lock.try_lock().unwrap();
+    // Not the staging folders of this target: kept.
+    let others = [
+        ".ledger.new-toolong7",
+        ".ledger.new-abc",
+        ".ledger.new-ab.def",
+        ".other.new-Ab12Cd",
+        "ledger.new-Ab12Cd",
+        ".ledger.db.new-Ab12Cd",
+    ];
+    for name in others {
+        std::fs::create_dir(dir.join(name)).unwrap();
+    }
+    // A file of a staging name is no folder of ours.
+    std::fs::write(dir.join(".ledger.new-File00"), b"").unwrap();
+
+    let copy = import(&s.path, &bytes).unwrap();
+    assert_eq!(copy.head().count, 3);
+    drop(copy);
+    let mut expected: Vec<String> = others.iter().map(|n| (*n).to_owned()).collect();
+    expected.extend(
+        [
+            ".ledger.new-File00",
+            ".ledger.new-LiVe99",
+            "ledger",
+            "source",
+        ]
+        .map(String::from),
+    );
+    expected.sort();
+    assert_eq!(names_in(dir), expected);
+
+    // `create` removes them too, once nobody holds them.
+    drop(lock);
+    std::fs::remove_dir_all(&s.path).unwrap();
+    drop(Ledger::create(&s.path).unwrap());
+    assert!(!dir.join(".ledger.new-LiVe99").exists());
 }
