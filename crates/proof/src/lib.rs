@@ -40,6 +40,7 @@ mod checkpoint;
 mod hash;
 mod json;
 mod note;
+mod state;
 mod tree;
 mod verify;
 
@@ -52,6 +53,7 @@ pub use note::{
     KeyError, MAX_NOTE_BYTES, MAX_NOTE_SIGNATURES, NoteError, NoteSigner, SignerKey, VerifiedNote,
     VerifierKey, is_valid_key_name, open_note, sign_note,
 };
+pub use state::{Blocked, Leaves, STATEMENT_HEADER, StateTree, Statement, StatementError};
 pub use tree::{
     HashReader, MAX_TREE_SIZE, MemoryTree, MissingHash, RootAccumulator, TreeError,
     consistency_proof, inclusion_proof, split_stored_hash_index, stored_hash_count,

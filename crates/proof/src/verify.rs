@@ -95,6 +95,23 @@ pub fn verify_inclusion(
     proof: &[Hash],
     root: &Hash,
 ) -> Result<(), ProofError> {
+    let r = root_from_inclusion(leaf, index, size, proof, node_hash)?;
+    if r != *root {
+        return Err(root_mismatch(root, &r));
+    }
+    Ok(())
+}
+
+/// The root an inclusion proof leads to (RFC 9162 §2.1.3.2, steps 1 to 5 but the last
+/// comparison), with `node` hashing interior nodes: the log's tree and the trees of the
+/// answers' state ([`crate::state`]) differ only in their domain prefixes.
+pub(crate) fn root_from_inclusion(
+    leaf: &Hash,
+    index: u64,
+    size: u64,
+    proof: &[Hash],
+    node: fn(&Hash, &Hash) -> Hash,
+) -> Result<Hash, ProofError> {
     // 1.
     if index >= size {
         return Err(ProofError::IndexOutOfRange { index, size });
@@ -111,7 +128,7 @@ pub fn verify_inclusion(
         }
         // b.
         if f_n & 1 == 1 || f_n == s_n {
-            r = node_hash(p, &r);
+            r = node(p, &r);
             if f_n & 1 == 0 {
                 while f_n & 1 == 0 && f_n != 0 {
                     f_n >>= 1;
@@ -119,7 +136,7 @@ pub fn verify_inclusion(
                 }
             }
         } else {
-            r = node_hash(&r, p);
+            r = node(&r, p);
         }
         // c.
         f_n >>= 1;
@@ -129,10 +146,7 @@ pub fn verify_inclusion(
     if s_n != 0 {
         return Err(ProofError::TooShort { size });
     }
-    if r != *root {
-        return Err(root_mismatch(root, &r));
-    }
-    Ok(())
+    Ok(r)
 }
 
 /// Checks that `proof` shows the tree of `old_size` leaves with root `old_root` to be a prefix
