@@ -7,7 +7,8 @@
 use std::collections::BTreeMap;
 
 use actledger_core::{
-    Day, Delegation, Departure, Segment, Seq, Stint, Tenure, Timeline, Trip, TripRef,
+    Absence, AbsenceKind, AbsenceRef, Day, Delegation, Departure, Segment, Seq, Stint, Tenure,
+    Timeline,
 };
 
 use crate::error::{StoreError, storage};
@@ -21,8 +22,10 @@ use crate::writes::Writes;
 /// the binary encoding below (its values take about 38% of the bytes of the JSON ones);
 /// version 4 packs segments and items in blocks of [`PER_BLOCK`], a record per block;
 /// version 5 writes no record at all for an empty timeline (version 4 wrote a manifest of
-/// zeros for some), so that each timeline has one form and verification compares records.
-pub const CACHE_VERSION: u32 = 5;
+/// zeros for some), so that each timeline has one form and verification compares records;
+/// version 6 adds the kind of each absence (a trip or a leave, with `leave_granted`) to every
+/// absence ref, so that answers name a leave as one.
+pub const CACHE_VERSION: u32 = 6;
 
 /// The bytes of a cache record's checksum: the first 8 bytes of SHA-256 over a domain tag,
 /// the cache version, the record's key and its body.
@@ -112,9 +115,13 @@ impl Encoder {
         self.id(stint.act.as_str());
     }
 
-    fn trip_ref(&mut self, trip: &TripRef) {
-        self.seq(trip.seq);
-        self.id(trip.act.as_str());
+    fn absence_ref(&mut self, absence: &AbsenceRef) {
+        self.seq(absence.seq);
+        self.id(absence.act.as_str());
+        self.u8(match absence.kind {
+            AbsenceKind::Trip => TRIP,
+            AbsenceKind::Leave => LEAVE,
+        });
     }
 }
 
@@ -188,10 +195,15 @@ impl Decoder<'_> {
         })
     }
 
-    fn trip_ref(&mut self) -> Result<TripRef, Malformed> {
-        Ok(TripRef {
+    fn absence_ref(&mut self) -> Result<AbsenceRef, Malformed> {
+        Ok(AbsenceRef {
             seq: self.seq()?,
             act: self.id()?,
+            kind: match self.u8()? {
+                TRIP => AbsenceKind::Trip,
+                LEAVE => AbsenceKind::Leave,
+                _ => return Err(Malformed("an unknown kind of absence")),
+            },
         })
     }
 
@@ -206,28 +218,32 @@ impl Decoder<'_> {
 
 /// The flags byte of a segment: which of its optional holders follow.
 const HAS_TITULAR: u8 = 1;
-const HAS_TRIP: u8 = 2;
+const HAS_ABSENCE: u8 = 2;
 const HAS_ACTING: u8 = 4;
+
+/// The byte that ends an absence ref: which kind of absence it is.
+const TRIP: u8 = 0;
+const LEAVE: u8 = 1;
 
 /// Segments per `S` record, and items per `W` record: an office's cache is a few records
 /// per hundred segments, not one each (sled's open costs in proportion to its records), and an
 /// append that changes the end of a timeline rewrites its last records only.
 const PER_BLOCK: usize = 64;
 
-/// One segment inside a block: its first and last days, the flags, then the titular, the trip
-/// and the acting holder that the flags announce.
+/// One segment inside a block: its first and last days, the flags, then the titular, the
+/// absence and the acting holder that the flags announce.
 fn put_segment(out: &mut Encoder, segment: &Segment) {
     out.day(segment.from);
     out.day(segment.until);
     let flag = |present: bool, flag: u8| if present { flag } else { 0 };
     out.u8(flag(segment.titular.is_some(), HAS_TITULAR)
-        | flag(segment.trip.is_some(), HAS_TRIP)
+        | flag(segment.absence.is_some(), HAS_ABSENCE)
         | flag(segment.acting.is_some(), HAS_ACTING));
     if let Some(stint) = &segment.titular {
         out.stint(stint);
     }
-    if let Some(trip) = &segment.trip {
-        out.trip_ref(trip);
+    if let Some(absence) = &segment.absence {
+        out.absence_ref(absence);
     }
     if let Some(stint) = &segment.acting {
         out.stint(stint);
@@ -238,14 +254,14 @@ fn take_segment(input: &mut Decoder) -> Result<Segment, Malformed> {
     let from = input.day()?;
     let until = input.day()?;
     let flags = input.u8()?;
-    if flags & !(HAS_TITULAR | HAS_TRIP | HAS_ACTING) != 0 {
+    if flags & !(HAS_TITULAR | HAS_ABSENCE | HAS_ACTING) != 0 {
         return Err(Malformed("unknown flags"));
     }
     let titular = (flags & HAS_TITULAR != 0)
         .then(|| input.stint())
         .transpose()?;
-    let trip = (flags & HAS_TRIP != 0)
-        .then(|| input.trip_ref())
+    let absence = (flags & HAS_ABSENCE != 0)
+        .then(|| input.absence_ref())
         .transpose()?;
     let acting = (flags & HAS_ACTING != 0)
         .then(|| input.stint())
@@ -254,7 +270,7 @@ fn take_segment(input: &mut Decoder) -> Result<Segment, Malformed> {
         from,
         until,
         titular,
-        trip,
+        absence,
         acting,
     })
 }
@@ -345,19 +361,19 @@ pub(crate) fn decode_delegation(input: &mut Decoder) -> Result<Delegation, Malfo
     })
 }
 
-fn encode_trip(out: &mut Encoder, trip: &Trip) {
-    out.day(trip.from);
-    out.day(trip.until);
-    out.id(trip.person.as_str());
-    out.trip_ref(&trip.trip);
+fn encode_absence(out: &mut Encoder, absence: &Absence) {
+    out.day(absence.from);
+    out.day(absence.until);
+    out.id(absence.person.as_str());
+    out.absence_ref(&absence.absence);
 }
 
-pub(crate) fn decode_trip(input: &mut Decoder) -> Result<Trip, Malformed> {
-    Ok(Trip {
+pub(crate) fn decode_absence(input: &mut Decoder) -> Result<Absence, Malformed> {
+    Ok(Absence {
         from: input.day()?,
         until: input.day()?,
         person: input.id()?,
-        trip: input.trip_ref()?,
+        absence: input.absence_ref()?,
     })
 }
 
@@ -387,14 +403,16 @@ pub(crate) fn decode_all<T>(
 /// The parts of a timeline stored under `W`, each list item under its own key.
 pub(crate) const TENURES: u8 = b't';
 pub(crate) const DELEGATIONS: u8 = b'd';
-pub(crate) const TRIPS: u8 = b'r';
+/// Absences, trips and leaves alike (`r` from when they were trips only).
+pub(crate) const ABSENCES: u8 = b'r';
 pub(crate) const DEPARTURES: u8 = b'l';
 
 /// The manifest of an office's cached timeline, under `W office 0x00 'n' 0`: how many records
 /// of each kind the timeline has, so that a record gone missing is noticed.
 pub(crate) const MANIFEST: u8 = b'n';
 
-/// What the manifest counts, in this order: segments, tenures, delegations, trips, departures.
+/// What the manifest counts, in this order: segments, tenures, delegations, absences,
+/// departures.
 pub(crate) type Counts = [usize; 5];
 
 pub(crate) fn counts(timeline: &Timeline) -> Counts {
@@ -402,7 +420,7 @@ pub(crate) fn counts(timeline: &Timeline) -> Counts {
         timeline.segments.len(),
         timeline.tenures.len(),
         timeline.delegations.len(),
-        timeline.trips.len(),
+        timeline.absences.len(),
         timeline.departures.len(),
     ]
 }
@@ -475,9 +493,9 @@ pub(crate) fn timeline_records(timeline: &Timeline) -> BTreeMap<Vec<u8>, Vec<u8>
     put_part(
         &mut records,
         &part_prefix,
-        TRIPS,
-        &timeline.trips,
-        encode_trip,
+        ABSENCES,
+        &timeline.absences,
+        encode_absence,
     );
     put_part(
         &mut records,
@@ -603,10 +621,11 @@ mod tests {
         }
     }
 
-    fn trip_ref(seq: Seq) -> TripRef {
-        TripRef {
+    fn absence_ref(seq: Seq, kind: AbsenceKind) -> AbsenceRef {
+        AbsenceRef {
             seq,
             act: ActId::new("RS-200-2024-PCM").unwrap(),
+            kind,
         }
     }
 
@@ -622,21 +641,28 @@ mod tests {
                     from: day("2024-06-01"),
                     until: day("2024-07-01"),
                     titular: Some(titular.clone()),
-                    trip: None,
+                    absence: None,
                     acting: None,
                 },
                 Segment {
                     from: day("2024-07-02"),
                     until: day("2024-07-05"),
                     titular: Some(titular.clone()),
-                    trip: Some(trip_ref(127)),
+                    absence: Some(absence_ref(127, AbsenceKind::Trip)),
                     acting: Some(acting.clone()),
+                },
+                Segment {
+                    from: day("2024-07-06"),
+                    until: day("2024-07-08"),
+                    titular: Some(titular.clone()),
+                    absence: Some(absence_ref(129, AbsenceKind::Leave)),
+                    acting: None,
                 },
                 Segment {
                     from: day("2024-09-01"),
                     until: Day::MAX,
                     titular: None,
-                    trip: None,
+                    absence: None,
                     acting: Some(stint("ana", u64::MAX, "A")),
                 },
             ],
@@ -659,12 +685,20 @@ mod tests {
                     effective_until: None,
                 },
             ],
-            trips: vec![Trip {
-                person: titular.person.clone(),
-                trip: trip_ref(128),
-                from: day("2024-07-02"),
-                until: day("2024-07-05"),
-            }],
+            absences: vec![
+                Absence {
+                    person: titular.person.clone(),
+                    absence: absence_ref(128, AbsenceKind::Trip),
+                    from: day("2024-07-02"),
+                    until: day("2024-07-05"),
+                },
+                Absence {
+                    person: titular.person.clone(),
+                    absence: absence_ref(129, AbsenceKind::Leave),
+                    from: day("2024-07-06"),
+                    until: day("2024-07-08"),
+                },
+            ],
             departures: vec![Departure {
                 stint: titular,
                 on: day("2024-08-31"),
@@ -693,7 +727,7 @@ mod tests {
                 from: Day::from_ordinal(first + 2 * i).unwrap(),
                 until: Day::from_ordinal(first + 2 * i).unwrap(),
                 titular: Some(stint("p", u64::from(i), "A")),
-                trip: None,
+                absence: None,
                 acting: None,
             })
             .collect();
@@ -819,6 +853,15 @@ mod tests {
         let mut max = Encoder::default();
         max.seq(u64::MAX);
         assert_eq!(Decoder(&max.0).seq().unwrap(), u64::MAX);
+        // An absence of a kind that is neither a trip nor a leave.
+        let mut absence = Encoder::default();
+        absence.absence_ref(&absence_ref(7, AbsenceKind::Leave));
+        assert_eq!(
+            Decoder(&absence.0).absence_ref().unwrap().kind,
+            AbsenceKind::Leave
+        );
+        *absence.0.last_mut().unwrap() = 2;
+        assert!(Decoder(&absence.0).absence_ref().is_err());
         // An identifier that is not one.
         assert!(Decoder(b"\x02a b").id::<ActId>().is_err());
         assert!(Decoder(b"\x00").id::<ActId>().is_err());

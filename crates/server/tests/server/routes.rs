@@ -394,6 +394,7 @@ async fn timeline_has_the_history_rows_trips_and_a_window() {
     );
     assert_eq!(body["trips"][0]["act"], "RS-131-2024-PCM");
     assert_eq!(body["unattended"], json!([]));
+    assert_eq!(body["leaves"], json!([]));
     let rows = body["history"].clone();
     // After the acting period: only the titular's open tenure meets the window.
     let late = get(&app, "/api/v1/offices/MINDEF/timeline?from=2024-06-05").await;
@@ -406,7 +407,7 @@ async fn timeline_has_the_history_rows_trips_and_a_window() {
     let early = get(&app, "/api/v1/offices/MINDEF/timeline?as_of=6").await;
     assert_eq!(
         early.json()["unattended"],
-        json!([{"from": "2024-06-02", "until": "2024-06-04", "trip_act": "RS-131-2024-PCM", "trip_acts": ["RS-131-2024-PCM"], "events": [6]}])
+        json!([{"from": "2024-06-02", "until": "2024-06-04", "trip_act": "RS-131-2024-PCM", "trip_acts": ["RS-131-2024-PCM"], "absences": [{"kind": "trip", "act": "RS-131-2024-PCM", "seq": 6}], "events": [6]}])
     );
     drop(app);
     let ledger = fixture.open();
