@@ -32,11 +32,16 @@ pub const CACHE_VERSION: u32 = 6;
 const CHECKSUM_LEN: usize = 8;
 
 pub(crate) fn checksum(key: &[u8], body: &[u8]) -> [u8; CHECKSUM_LEN] {
+    checksum_of_version(CACHE_VERSION, key, body)
+}
+
+/// [`checksum`] as cache version `version` computed it (the tests write older caches).
+fn checksum_of_version(version: u32, key: &[u8], body: &[u8]) -> [u8; CHECKSUM_LEN] {
     use sha2::{Digest, Sha256};
     let mut h = Sha256::new();
     h.update(b"actledger/cache\0");
     // A record of another version never passes for one of this version, whatever its bytes.
-    h.update(CACHE_VERSION.to_be_bytes());
+    h.update(version.to_be_bytes());
     h.update(u32::try_from(key.len()).unwrap_or(u32::MAX).to_be_bytes());
     h.update(key);
     h.update(body);
@@ -605,7 +610,7 @@ impl Ledger {
 
 #[cfg(test)]
 mod tests {
-    use actledger_core::{ActId, Indexed, OfficeId, PersonId};
+    use actledger_core::{ActId, Indexed, OfficeId, PersonId, Recorded};
 
     use super::*;
 
@@ -741,11 +746,171 @@ mod tests {
         timeline
     }
 
+    /// The records of `timeline` as cache version 5 wrote them, before leaves: an absence ref
+    /// was a trip ref, its position and act with no kind byte after them, and every record
+    /// was sealed under version 5. (The other bodies are unchanged.)
+    fn version_5_records(timeline: &Timeline) -> BTreeMap<Vec<u8>, Vec<u8>> {
+        fn trip_ref(out: &mut Encoder, absence: &AbsenceRef) {
+            assert_eq!(absence.kind, AbsenceKind::Trip, "version 5 knew trips only");
+            out.seq(absence.seq);
+            out.id(absence.act.as_str());
+        }
+        let mut records = BTreeMap::new();
+        for (key, value) in timeline_records(timeline) {
+            let body = unsealed(&key, &value).unwrap();
+            let mut out = Encoder::default();
+            let part = key.len().checked_sub(5).map(|at| key[at]);
+            if key[0] == keys::SEGMENT {
+                let first = u32::from_be_bytes(key[key.len() - 4..].try_into().unwrap());
+                let block = decode_segment_block(Day::from_ordinal(first).unwrap(), body).unwrap();
+                out.u32(block.prev);
+                out.u32(block.next);
+                out.u16(u16::try_from(block.segments.len()).unwrap());
+                for segment in &block.segments {
+                    out.day(segment.from);
+                    out.day(segment.until);
+                    let flag = |present: bool, flag: u8| if present { flag } else { 0 };
+                    out.u8(flag(segment.titular.is_some(), HAS_TITULAR)
+                        | flag(segment.absence.is_some(), HAS_ABSENCE)
+                        | flag(segment.acting.is_some(), HAS_ACTING));
+                    if let Some(stint) = &segment.titular {
+                        out.stint(stint);
+                    }
+                    if let Some(absence) = &segment.absence {
+                        trip_ref(&mut out, absence);
+                    }
+                    if let Some(stint) = &segment.acting {
+                        out.stint(stint);
+                    }
+                }
+            } else if part == Some(ABSENCES) {
+                let trips = take_part(body, decode_absence).unwrap();
+                out.u16(u16::try_from(trips.len()).unwrap());
+                for trip in &trips {
+                    out.day(trip.from);
+                    out.day(trip.until);
+                    out.id(trip.person.as_str());
+                    trip_ref(&mut out, &trip.absence);
+                }
+            } else {
+                out.0 = body.to_vec();
+            }
+            let mut sealed = checksum_of_version(5, &key, &out.0).to_vec();
+            sealed.extend_from_slice(&out.0);
+            records.insert(key, sealed);
+        }
+        records
+    }
+
+    /// Every answer a ledger gives about its offices from day 2024-05-25 to 2024-08-31.
+    fn answers(ledger: &Ledger) -> Vec<String> {
+        let mut out = Vec::new();
+        let first = day("2024-05-25").ordinal();
+        for office in ledger.offices().unwrap() {
+            for d in first..first + 100 {
+                let on = Day::from_ordinal(d).unwrap();
+                let answer = actledger_core::who_held(ledger, office.as_str(), on, None);
+                out.push(format!("{:?}", answer.unwrap()));
+            }
+            let history = actledger_core::history(ledger, office.as_str(), None);
+            out.push(format!("{:?}", history.unwrap()));
+        }
+        out.push(format!(
+            "{:?}",
+            actledger_core::anomalies(ledger, None).unwrap()
+        ));
+        out
+    }
+
+    /// A ledger whose cache was written by the program before leaves (cache version 5)
+    /// opens: its cache, of another version, is never read but rebuilt from the log, and it
+    /// answers as it did (a trip is still a trip), then takes a leave.
+    #[test]
+    fn a_ledger_written_with_cache_version_5_opens_and_answers() {
+        const EVENTS: &str = r#"{"type":"act_issued","act":"RS-001","kind":"resolucion_suprema","issuer":"PCM","issued_on":"2024-05-31"}
+{"type":"appointed","act":"RS-001","person":"ana","person_name":"Ana","office":"MINDEF","on":"2024-06-01"}
+{"type":"appointed","act":"RS-001","person":"bruno","office":"MEF","on":"2024-06-01"}
+{"type":"act_issued","act":"RS-002","kind":"resolucion_suprema","issuer":"PCM","issued_on":"2024-06-09"}
+{"type":"trip_authorized","act":"RS-002","person":"ana","office":"MINDEF","from":"2024-06-10","until":"2024-06-14"}
+{"type":"duties_delegated","act":"RS-002","office":"MINDEF","delegate":"bruno","delegate_office":"MEF","from":"2024-06-10"}
+{"type":"trip_authorized","act":"RS-002","person":"bruno","office":"MEF","from":"2024-07-01","until":"2024-07-03"}"#;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ledger");
+        let mut ledger = Ledger::create(&path).unwrap();
+        ledger
+            .append(actledger_core::parse_batch(EVENTS.as_bytes()).unwrap())
+            .unwrap();
+        let expected = answers(&ledger);
+        let count = ledger.head().count;
+        // The cache as version 5 left it: its records, and `Mcache` naming version 5.
+        let mut old = BTreeMap::new();
+        for office in ledger.offices().unwrap() {
+            if let Some(timeline) = ledger.head_timeline(&office).unwrap() {
+                old.extend(version_5_records(&timeline));
+            }
+        }
+        let current: BTreeMap<Vec<u8>, Vec<u8>> = ledger
+            .db
+            .scan_prefix([keys::SEGMENT])
+            .chain(ledger.db.scan_prefix([keys::TIMELINE]))
+            .map(|item| {
+                let (key, value) = item.unwrap();
+                (key.to_vec(), value.to_vec())
+            })
+            .collect();
+        assert_eq!(
+            old.keys().collect::<Vec<_>>(),
+            current.keys().collect::<Vec<_>>()
+        );
+        for key in current.keys() {
+            ledger.db.remove(key).unwrap();
+        }
+        let mut with_trip = 0;
+        for (key, value) in &old {
+            // Sealed under version 5: never taken for a record of this version.
+            assert!(unsealed(key, value).is_none());
+            with_trip += usize::from(value != &current[key]);
+            ledger.db.insert(key, value.as_slice()).unwrap();
+        }
+        assert!(with_trip > 0);
+        let mut record = 5u32.to_be_bytes().to_vec();
+        record.extend_from_slice(&count.to_be_bytes());
+        ledger.db.insert(keys::META_CACHE, record).unwrap();
+        ledger.db.flush().unwrap();
+        drop(ledger);
+
+        let mut ledger = Ledger::open(&path).unwrap();
+        assert_eq!(answers(&ledger), expected);
+        assert_eq!(
+            ledger.db.get(keys::META_CACHE).unwrap().unwrap().as_ref(),
+            crate::ledger::encode_cache_record(count)
+        );
+        assert!(matches!(
+            ledger.verify().unwrap(),
+            crate::Verdict::Intact { .. }
+        ));
+        // And it records a leave, which the rebuilt cache names as one.
+        let leave = r#"{"type":"act_issued","act":"RS-003","kind":"resolucion_suprema","issuer":"PCM","issued_on":"2024-07-09"}
+{"type":"leave_granted","act":"RS-003","person":"ana","office":"MINDEF","from":"2024-07-10","until":"2024-07-12","reason":"vacaciones"}"#;
+        ledger
+            .append(actledger_core::parse_batch(leave.as_bytes()).unwrap())
+            .unwrap();
+        drop(ledger);
+        let ledger = Ledger::open(&path).unwrap();
+        let answer = actledger_core::who_held(&ledger, "MINDEF", day("2024-07-11"), None).unwrap();
+        let titular = answer.titular.unwrap();
+        assert_eq!(titular.absence, Some(AbsenceKind::Leave));
+        assert_eq!(titular.trip_act, None);
+        assert_eq!(titular.absence_act, Some(ActId::new("RS-003").unwrap()));
+    }
+
     #[test]
     fn every_record_round_trips() {
         let timeline = timeline();
         let records = timeline_records(&timeline);
         assert_eq!(records.len(), 1 + 1 + 1 + 1 + 1 + 1);
+        // A trip and a leave, both kept as what they are.
+        assert_eq!(timeline.absences[1].absence.kind, AbsenceKind::Leave);
         assert_eq!(decoded(&records, &timeline.office), timeline);
         // Several blocks: 130 segments and tenures take 3 records each.
         let timeline = long_timeline(130);
