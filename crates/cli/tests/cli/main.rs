@@ -7,6 +7,7 @@ mod bad_input;
 mod derived;
 mod docs;
 mod everyday;
+mod leave;
 mod proofs;
 mod readme;
 mod serve;
