@@ -126,14 +126,16 @@ def replay(office_rows, retracted, revoked, day):
                 and on < e["on"] <= day
             ):
                 titular = None
-    trips = [e for _, e in live if e["type"] == "trip_authorized"]
+    # Absences: a leave is replayed exactly like a trip.
+    away = ("trip_authorized", "leave_granted")
+    trips = [e for _, e in live if e["type"] in away]
     acting = None
     for seq, e in live:
         if e["type"] != "duties_delegated":
             continue
         until = e.get("until")
         if until is None:
-            bound = [t for s, t in live if t["type"] == "trip_authorized" and s < seq and t["act"] == e["act"]]
+            bound = [t for s, t in live if t["type"] in away and s < seq and t["act"] == e["act"]]
             if not bound:
                 continue
             until = bound[-1]["until"]

@@ -47,5 +47,7 @@ pub use reports::{
     AppendAnswer, AppendStatus, AppendedEvent, CheckpointRef, FindingAnswer, FindingsAnswer,
     HeadAnswer, HealthAnswer, ImportAnswer, RepairAnswer, RepairFound, Verified, VerifyAnswer,
 };
-pub use timeline::{TimelineAnswer, TripRow, UnattendedDays, office_timeline};
+pub use timeline::{
+    AbsenceAct, LeaveRow, TimelineAnswer, TripRow, UnattendedDays, office_timeline,
+};
 pub use warnings::{Warning, added_anomalies, append, close_ids, warnings_before_writing};

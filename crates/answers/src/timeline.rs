@@ -1,9 +1,9 @@
-//! An office's timeline: its history rows, its titulars' trips and its unattended days, kept
-//! to a window of days. The server's timeline route and pages draw it.
+//! An office's timeline: its history rows, its titulars' trips and leaves and its unattended
+//! days, kept to a window of days. The server's timeline route and pages draw it.
 
 use actledger_core::{
-    ActId, Day, Event, HistoryRow, Liveness, OfficeId, PersonId, Recorded, Seq, history, name_of,
-    office_name, require_office, timeline_at, unattended,
+    AbsenceKind, ActId, Day, Event, HistoryRow, Liveness, OfficeId, PersonId, Recorded, Seq,
+    history, name_of, office_name, require_office, timeline_at, unattended,
 };
 use actledger_store::Ledger;
 use serde::Serialize;
@@ -36,8 +36,46 @@ pub struct TripRow {
     pub destination: Option<String>,
 }
 
+/// A titular's leave.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct LeaveRow {
+    /// The titular on leave.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub person: PersonId,
+    /// Their latest recorded name.
+    pub name: Option<String>,
+    /// The first day on leave.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Date))]
+    pub from: Day,
+    /// The last day on leave.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Date))]
+    pub until: Day,
+    /// The act granting the leave.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub act: ActId,
+    /// The position of its `leave_granted` event.
+    pub seq: Seq,
+    /// Why, as recorded.
+    pub reason: Option<String>,
+}
+
+/// One absence, a trip or a leave, that made a titular away.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AbsenceAct {
+    /// `trip` or `leave`.
+    pub kind: AbsenceKind,
+    /// The act that authorized it.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub act: ActId,
+    /// The position of its `trip_authorized` or `leave_granted` event.
+    pub seq: Seq,
+}
+
 /// Days the titular was away with nobody in charge: the days of an `unattended_office`
-/// anomaly of `audit` (one definition, merged over contiguous days across trips).
+/// anomaly of `audit` (one definition, merged over contiguous days across absences, trips and
+/// leaves alike).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UnattendedDays {
@@ -48,19 +86,21 @@ pub struct UnattendedDays {
     #[cfg_attr(feature = "openapi", schema(value_type = String, format = Date))]
     pub until: Day,
     /// The act of the run's first trip (kept from when a run had one trip: `trip_acts` names
-    /// them all).
-    #[cfg_attr(feature = "openapi", schema(value_type = String))]
-    pub trip_act: ActId,
-    /// The acts of the trips that made the titular absent, in order.
+    /// them all); null when only leaves made the titular away.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, required = true))]
+    pub trip_act: Option<ActId>,
+    /// The acts of the trips that made the titular absent, in order (trips only).
     #[cfg_attr(feature = "openapi", schema(value_type = Vec<String>))]
     pub trip_acts: Vec<ActId>,
-    /// The positions of those trips' events.
+    /// Every absence, trip or leave, that made the titular away over the run, in order.
+    pub absences: Vec<AbsenceAct>,
+    /// The positions of those absences' events (as `audit` lists them).
     pub events: Vec<Seq>,
 }
 
 /// An office's timeline: the `history --json` rows that meet the window (the open vacancy
-/// after the last holder among them), with the office's name, its trips and its unattended
-/// days.
+/// after the last holder among them), with the office's name, its trips, its leaves and its
+/// unattended days.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[cfg_attr(feature = "openapi", schema(as = Timeline))]
@@ -82,6 +122,8 @@ pub struct TimelineAnswer {
     pub history: Vec<HistoryRow>,
     /// The trips that meet the window.
     pub trips: Vec<TripRow>,
+    /// The leaves that meet the window.
+    pub leaves: Vec<LeaveRow>,
     /// The unattended days that meet the window.
     pub unattended: Vec<UnattendedDays>,
 }
@@ -104,36 +146,59 @@ pub fn office_timeline(
     let rows = history(ledger, id.as_str(), crate::as_of::core_point(ledger, seq))?;
     let timeline = timeline_at(ledger, &id, seq)?;
     let window = (from.unwrap_or(Day::MIN), until.unwrap_or(Day::MAX));
-    let mut trips = Vec::new();
-    for trip in &timeline.trips {
-        if !meets(trip.from, Some(trip.until), window) {
+    let (mut trips, mut leaves) = (Vec::new(), Vec::new());
+    for absence in &timeline.absences {
+        if !meets(absence.from, Some(absence.until), window) {
             continue;
         }
-        let destination = match ledger.event(trip.trip.seq)? {
-            Event::TripAuthorized(e) => e.destination,
-            _ => None,
-        };
-        trips.push(TripRow {
-            person: trip.person.clone(),
-            name: name_of(ledger, &trip.person, seq)?,
-            from: trip.from,
-            until: trip.until,
-            act: trip.trip.act.clone(),
-            seq: trip.trip.seq,
-            destination,
-        });
+        let name = name_of(ledger, &absence.person, seq)?;
+        let (act, at) = (absence.absence.act.clone(), absence.absence.seq);
+        match ledger.event(at)? {
+            Event::LeaveGranted(e) => leaves.push(LeaveRow {
+                person: absence.person.clone(),
+                name,
+                from: absence.from,
+                until: absence.until,
+                act,
+                seq: at,
+                reason: e.reason,
+            }),
+            event => trips.push(TripRow {
+                person: absence.person.clone(),
+                name,
+                from: absence.from,
+                until: absence.until,
+                act,
+                seq: at,
+                destination: match event {
+                    Event::TripAuthorized(e) => e.destination,
+                    _ => None,
+                },
+            }),
+        }
     }
     let unattended = unattended(&timeline)
         .into_iter()
         .filter(|run| meets(run.from, Some(run.until), window))
-        .filter_map(|run| {
-            Some(UnattendedDays {
+        .map(|run| {
+            let trip_acts: Vec<ActId> = (run.absences.iter())
+                .filter(|absence| absence.kind == AbsenceKind::Trip)
+                .map(|trip| trip.act.clone())
+                .collect();
+            UnattendedDays {
                 from: run.from,
                 until: run.until,
-                trip_act: run.trips.first()?.act.clone(),
-                trip_acts: run.trips.iter().map(|trip| trip.act.clone()).collect(),
-                events: run.trips.iter().map(|trip| trip.seq).collect(),
-            })
+                trip_act: trip_acts.first().cloned(),
+                trip_acts,
+                absences: (run.absences.iter())
+                    .map(|absence| AbsenceAct {
+                        kind: absence.kind,
+                        act: absence.act.clone(),
+                        seq: absence.seq,
+                    })
+                    .collect(),
+                events: run.absences.iter().map(|absence| absence.seq).collect(),
+            }
         })
         .collect();
     let name = office_name(ledger, &id, seq, &mut Liveness::new(ledger, seq))?;
@@ -149,6 +214,7 @@ pub fn office_timeline(
                 .filter(|r| meets(r.from, r.until, window))
                 .collect(),
             trips,
+            leaves,
             unattended,
         },
         point,

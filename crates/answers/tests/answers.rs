@@ -155,6 +155,72 @@ fn the_timeline_and_audit_share_one_run_of_unattended_days_across_trips() {
     assert_eq!(late.trips.len(), 1);
 }
 
+/// A leave right after the two trips, with nobody in charge: one run of days, trips and leave.
+const LEAVE: &str = r#"
+{"type":"act_issued","act":"RS-013-2024-PCM","kind":"resolucion_suprema","issuer":"PCM","issued_on":"2024-03-01"}
+{"type":"leave_granted","act":"RS-013-2024-PCM","person":"ana","office":"MINDEF","from":"2024-03-07","until":"2024-03-08","reason":"vacaciones"}
+"#;
+
+#[test]
+fn a_leave_joins_the_run_of_unattended_days_and_is_listed_apart_from_trips() {
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = ledger(&dir, &[ACTS, OFFICE, LEAVE]);
+    let timeline = office_timeline(&ledger, "MINDEF", None, None, None)
+        .unwrap()
+        .answer;
+    let anomalies = audit(&ledger, None).unwrap().answer.anomalies;
+    let unattended: Vec<_> = anomalies
+        .iter()
+        .filter(|a| a.kind == AnomalyKind::UnattendedOffice)
+        .collect();
+    assert_eq!((timeline.unattended.len(), unattended.len()), (1, 1));
+    let (days, anomaly) = (&timeline.unattended[0], unattended[0]);
+    assert_eq!(
+        (days.from, days.until),
+        (day("2024-03-02"), day("2024-03-08"))
+    );
+    assert_eq!(days.events, anomaly.events);
+    assert_eq!(days.events, [5, 7, 9]);
+    let kinds: Vec<(&str, &str)> = days
+        .absences
+        .iter()
+        .map(|a| (a.kind.as_str(), a.act.as_str()))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            ("trip", "RS-011-2024-PCM"),
+            ("trip", "RS-012-2024-PCM"),
+            ("leave", "RS-013-2024-PCM")
+        ]
+    );
+    // `trip_act` and `trip_acts` keep their meaning: trips only.
+    let trips: Vec<&str> = days.trip_acts.iter().map(|a| a.as_str()).collect();
+    assert_eq!(trips, ["RS-011-2024-PCM", "RS-012-2024-PCM"]);
+    assert_eq!(days.trip_act.as_ref().unwrap().as_str(), "RS-011-2024-PCM");
+    assert_eq!(timeline.trips.len(), 2);
+    assert_eq!(timeline.leaves.len(), 1);
+    let leave = &timeline.leaves[0];
+    assert_eq!(
+        (leave.act.as_str(), leave.seq, leave.reason.as_deref()),
+        ("RS-013-2024-PCM", 9, Some("vacaciones"))
+    );
+    assert_eq!(leave.name.as_deref(), Some("Ana"));
+    // A window that meets only the leave keeps the run, and the leave alone.
+    let late = office_timeline(&ledger, "MINDEF", None, Some(day("2024-03-07")), None)
+        .unwrap()
+        .answer;
+    assert_eq!((late.trips.len(), late.leaves.len()), (0, 1));
+    assert_eq!(late.unattended.len(), 1);
+    // who-held names the leave.
+    let answer = holder(&ledger, "MINDEF", day("2024-03-08"), None)
+        .unwrap()
+        .answer;
+    let titular = answer.titular.unwrap();
+    assert_eq!(titular.absence.map(|k| k.as_str()), Some("leave"));
+    assert_eq!(titular.trip_act, None);
+}
+
 #[test]
 fn unknown_offices_and_acts_are_typed_errors() {
     let dir = tempfile::tempdir().unwrap();

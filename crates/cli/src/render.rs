@@ -8,7 +8,7 @@ use actledger_answers::{
     AppendAnswer, AppendStatus, AuditAnswer, HeadAnswer, HistoryAnswer, ImportAnswer,
     OfficesAnswer, RepairAnswer, RepairFound, StateAnswer, VerifyAnswer,
 };
-use actledger_core::{ActRecord, Capacity, Event, Role, Status, WhoHeld};
+use actledger_core::{AbsenceKind, ActRecord, Capacity, Event, Role, Status, WhoHeld};
 use actledger_store::{Findings, Repair, Scope, Verdict};
 
 /// Columns padded to their widest cell; the last column is not padded.
@@ -91,9 +91,14 @@ pub fn who_held_sentence(answer: &WhoHeld) -> String {
             .as_ref()
             .is_some_and(|h| h.capacity == Capacity::Titular && h.person == titular.person);
         let name = person_label(titular.person.as_str(), titular.name.as_ref());
-        match (&titular.trip_act, is_holder) {
-            (Some(trip), true) => write!(text, "; away (trip, {trip}) with nobody in charge"),
-            (Some(trip), false) => write!(text, "; titular {name} away (trip, {trip})"),
+        // The kind of absence is named: "away (trip, ACT)" or "away (leave, ACT)".
+        let away = titular
+            .absence
+            .zip(titular.absence_act.as_ref())
+            .map(|(kind, act)| format!("away ({}, {act})", kind.as_str()));
+        match (away, is_holder) {
+            (Some(away), true) => write!(text, "; {away} with nobody in charge"),
+            (Some(away), false) => write!(text, "; titular {name} {away}"),
             (None, false) => write!(text, "; titular {name} present"),
             (None, true) => Ok(()),
         }
@@ -135,9 +140,11 @@ fn state_row(answer: &WhoHeld) -> Vec<String> {
         None => String::new(),
         Some(t) => {
             let name = person_label(t.person.as_str(), t.name.as_ref());
-            match &t.trip_act {
-                Some(trip) => format!("{name}, away ({trip})"),
-                None => name,
+            // A trip reads "away (ACT)", as it always has; a leave "away (leave, ACT)".
+            match (t.absence, &t.absence_act) {
+                (Some(AbsenceKind::Leave), Some(act)) => format!("{name}, away (leave, {act})"),
+                (_, Some(act)) => format!("{name}, away ({act})"),
+                (_, None) => name,
             }
         }
     };
@@ -219,6 +226,18 @@ pub fn summary(event: &Event) -> String {
                 .unwrap_or_default(),
             e.act
         ),
+        Event::LeaveGranted(e) => format!(
+            "{} of {} on leave {}..{}{} ({})",
+            e.person,
+            e.office,
+            e.from,
+            e.until,
+            e.reason
+                .as_ref()
+                .map(|r| format!(", {r}"))
+                .unwrap_or_default(),
+            e.act
+        ),
         Event::DutiesDelegated(e) => format!(
             "{} in charge of {} from {}{} ({})",
             e.delegate,
@@ -226,7 +245,7 @@ pub fn summary(event: &Event) -> String {
             e.from,
             e.until
                 .map(|u| format!(" until {u}"))
-                .unwrap_or_else(|| " for the trip".into()),
+                .unwrap_or_else(|| " for the absence".into()),
             e.act
         ),
         Event::ActRevoked(e) => format!("{} revokes {}", e.act, e.revokes),

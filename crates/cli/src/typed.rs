@@ -6,8 +6,8 @@
 //! added to a core event type breaks the build here until it has its flag.
 
 use actledger_core::{
-    ActIssued, ActRevoked, Appointed, DutiesDelegated, Event, FieldError, InvalidEvent, LeftOffice,
-    RecordRetracted, TripAuthorized, parse_field,
+    ActIssued, ActRevoked, Appointed, DutiesDelegated, Event, FieldError, InvalidEvent,
+    LeaveGranted, LeftOffice, RecordRetracted, TripAuthorized, parse_field,
 };
 use clap::Subcommand;
 
@@ -104,7 +104,29 @@ pub enum TypedEvent {
         #[arg(long)]
         purpose: Option<String>,
     },
-    /// duties_delegated: DELEGATE is in charge of OFFICE FROM..UNTIL (or for the act's trip)
+    /// leave_granted: PERSON, titular of OFFICE, is on leave FROM..UNTIL
+    #[command(name = "leave", visible_alias = "leave-granted")]
+    LeaveGranted {
+        /// The act granting the leave ("licencia", "vacaciones")
+        #[arg(long)]
+        act: String,
+        /// Who is on leave: the titular of OFFICE
+        #[arg(long)]
+        person: String,
+        /// The office they hold
+        #[arg(long)]
+        office: String,
+        /// The first day on leave, YYYY-MM-DD
+        #[arg(long, value_name = "DATE")]
+        from: String,
+        /// The last day on leave, YYYY-MM-DD
+        #[arg(long, value_name = "DATE")]
+        until: String,
+        /// Why, as the act says (licencia por salud, vacaciones...)
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// duties_delegated: DELEGATE is in charge of OFFICE FROM..UNTIL (or for the act's absence)
     #[command(name = "delegated", visible_alias = "duties-delegated")]
     DutiesDelegated {
         /// The act putting DELEGATE in charge ("encarga el Despacho")
@@ -119,7 +141,7 @@ pub enum TypedEvent {
         /// The first day in charge, YYYY-MM-DD
         #[arg(long, value_name = "DATE")]
         from: String,
-        /// The last day in charge, YYYY-MM-DD (default: the end of the act's trip)
+        /// The last day in charge, YYYY-MM-DD (default: the end of the act's trip or leave)
         #[arg(long, value_name = "DATE")]
         until: Option<String>,
         /// The delegate's name as the act gives it
@@ -230,6 +252,21 @@ impl TypedEvent {
                 until: parse_field("until", until)?,
                 destination: destination.clone(),
                 purpose: purpose.clone(),
+            }),
+            TypedEvent::LeaveGranted {
+                act,
+                person,
+                office,
+                from,
+                until,
+                reason,
+            } => Event::LeaveGranted(LeaveGranted {
+                act: parse_field("act", act)?,
+                person: parse_field("person", person)?,
+                office: parse_field("office", office)?,
+                from: parse_field("from", from)?,
+                until: parse_field("until", until)?,
+                reason: reason.clone(),
             }),
             TypedEvent::DutiesDelegated {
                 act,

@@ -9,7 +9,7 @@ use crate::event::{Event, Seq};
 use crate::id::{ActId, OfficeId, PersonId};
 use crate::liveness::Liveness;
 use crate::query::{Indexed, QueryError, resolve_as_of, timeline_at};
-use crate::timeline::{Timeline, TripRef};
+use crate::timeline::{AbsenceKind, AbsenceRef, Timeline};
 
 /// The longest delegation Peru's Constitution allows (art. 127), in days.
 pub const MAX_DELEGATION_DAYS: i64 = 30;
@@ -27,6 +27,8 @@ pub enum AnomalyKind {
     LeftWithoutHolding,
     /// A trip for someone not titular of that office on those days.
     TripWithoutHolding,
+    /// A leave for someone not titular of that office on those days.
+    LeaveWithoutHolding,
     /// A delegate who held no other office on the days in charge.
     DelegateWithoutOffice,
     /// An act revoked by two acts in force.
@@ -34,7 +36,7 @@ pub enum AnomalyKind {
     /// A delegation declared for more than 30 days.
     #[serde(rename = "delegation_over_30_days")]
     DelegationOver30Days,
-    /// A delegate away on an authorized trip on a day in charge.
+    /// A delegate away (an authorized trip or leave) on a day in charge.
     DelegateAway,
 }
 
@@ -104,18 +106,19 @@ pub struct UnattendedRun {
     pub from: Day,
     /// The last day of the run.
     pub until: Day,
-    /// The trips that made the titular absent over the run, in order of appearance.
-    pub trips: Vec<TripRef>,
+    /// The absences (trips and leaves) that made the titular away over the run, in order of
+    /// appearance.
+    pub absences: Vec<AbsenceRef>,
 }
 
-/// The office's unattended days, merged over contiguous days (across trips): the one
+/// The office's unattended days, merged over contiguous days (across absences): the one
 /// definition that `audit`'s `unattended_office` and an office's timeline both use.
 pub fn unattended(t: &Timeline) -> Vec<UnattendedRun> {
     let mut runs: Vec<UnattendedRun> = Vec::new();
     let mut open = false;
     for s in &t.segments {
-        let trip = match (&s.trip, &s.acting) {
-            (Some(trip), None) => trip,
+        let absence = match (&s.absence, &s.acting) {
+            (Some(absence), None) => absence,
             _ => {
                 open = false;
                 continue;
@@ -124,14 +127,14 @@ pub fn unattended(t: &Timeline) -> Vec<UnattendedRun> {
         match runs.last_mut() {
             Some(run) if open && run.until.next() == Some(s.from) => {
                 run.until = s.until;
-                if !run.trips.contains(trip) {
-                    run.trips.push(trip.clone());
+                if !run.absences.contains(absence) {
+                    run.absences.push(absence.clone());
                 }
             }
             _ => runs.push(UnattendedRun {
                 from: s.from,
                 until: s.until,
-                trips: vec![trip.clone()],
+                absences: vec![absence.clone()],
             }),
         }
         open = true;
@@ -186,9 +189,9 @@ fn found_with<I: Indexed>(
     for office in ledger.offices().map_err(ledger_err)? {
         timelines.push(timeline_at(ledger, &office, as_of).map_err(QueryError::Ledger)?);
     }
-    // Across offices: who was titular where, and who travelled when.
+    // Across offices: who was titular where, and who was away (a trip or a leave) when.
     let mut held: HashMap<&PersonId, Vec<(&OfficeId, Day, Day)>> = HashMap::new();
-    let mut travels: HashMap<&PersonId, Vec<(Day, Day, Seq)>> = HashMap::new();
+    let mut away: HashMap<&PersonId, Vec<(Day, Day, &AbsenceRef)>> = HashMap::new();
     for t in &timelines {
         for tenure in &t.tenures {
             held.entry(&tenure.stint.person).or_default().push((
@@ -197,17 +200,18 @@ fn found_with<I: Indexed>(
                 tenure.until,
             ));
         }
-        for trip in &t.trips {
-            travels
-                .entry(&trip.person)
-                .or_default()
-                .push((trip.from, trip.until, trip.trip.seq));
+        for absence in &t.absences {
+            away.entry(&absence.person).or_default().push((
+                absence.from,
+                absence.until,
+                &absence.absence,
+            ));
         }
     }
 
     let mut found = Vec::new();
     for t in &timelines {
-        office_anomalies(t, &held, &travels, &mut found);
+        office_anomalies(t, &held, &away, &mut found);
     }
     found.extend(revoked_twice);
     found.sort_by(|a, b| {
@@ -219,7 +223,7 @@ fn found_with<I: Indexed>(
 fn office_anomalies(
     t: &Timeline,
     held: &HashMap<&PersonId, Vec<(&OfficeId, Day, Day)>>,
-    travels: &HashMap<&PersonId, Vec<(Day, Day, Seq)>>,
+    away: &HashMap<&PersonId, Vec<(Day, Day, &AbsenceRef)>>,
     found: &mut Vec<Anomaly>,
 ) {
     let office = &t.office;
@@ -237,7 +241,7 @@ fn office_anomalies(
 
     for run in unattended(t) {
         let (from, until) = (run.from, run.until);
-        let seqs = run.trips.iter().map(|trip| trip.seq).collect();
+        let seqs = run.absences.iter().map(|absence| absence.seq).collect();
         let message = format!(
             "{office} is unattended {}: its titular is away and nobody is in charge",
             range_text(from, until)
@@ -308,25 +312,29 @@ fn office_anomalies(
         }
     }
 
-    // Trips of someone who was not titular on some of the days.
-    for trip in &t.trips {
+    // Trips and leaves of someone who was not titular on some of the days.
+    for absence in &t.absences {
         let covered: Vec<(Day, Day)> = t
             .tenures
             .iter()
-            .filter(|x| x.stint.person == trip.person)
+            .filter(|x| x.stint.person == absence.person)
             .map(|x| (x.from, x.until))
             .collect();
-        for (from, until) in uncovered(trip.from, trip.until, &covered) {
+        for (from, until) in uncovered(absence.from, absence.until, &covered) {
+            let (kind, what) = match absence.absence.kind {
+                AbsenceKind::Trip => (AnomalyKind::TripWithoutHolding, "authorized to travel"),
+                AbsenceKind::Leave => (AnomalyKind::LeaveWithoutHolding, "granted leave"),
+            };
             let message = format!(
-                "{} is authorized to travel as titular of {office} but does not hold it {}",
-                trip.person,
+                "{} is {what} as titular of {office} but does not hold it {}",
+                absence.person,
                 range_text(from, until)
             );
             add(
-                AnomalyKind::TripWithoutHolding,
+                kind,
                 Some(from),
                 Some(until),
-                vec![trip.trip.seq],
+                vec![absence.absence.seq],
                 message,
             );
         }
@@ -375,28 +383,35 @@ fn office_anomalies(
         }
     }
 
-    // A delegate away on a trip on a day they are in charge.
-    let mut away: BTreeMap<(Seq, Seq), (Day, Day)> = BTreeMap::new();
+    // A delegate away (on a trip or on leave) on a day they are in charge.
+    let mut delegates_away: BTreeMap<(Seq, Seq), (Day, Day, AbsenceKind)> = BTreeMap::new();
     for s in &t.segments {
         let Some(acting) = &s.acting else { continue };
-        for (from, until, trip_seq) in travels.get(&acting.person).into_iter().flatten() {
+        for (from, until, absence) in away.get(&acting.person).into_iter().flatten() {
             if let Some((f, u)) = overlap((s.from, s.until), (*from, *until)) {
-                let range = away.entry((acting.seq, *trip_seq)).or_insert((f, u));
+                let range =
+                    delegates_away
+                        .entry((acting.seq, absence.seq))
+                        .or_insert((f, u, absence.kind));
                 range.0 = range.0.min(f);
                 range.1 = range.1.max(u);
             }
         }
     }
-    for ((delegation, trip), (from, until)) in away {
+    for ((delegation, absence), (from, until, kind)) in delegates_away {
+        let what = match kind {
+            AbsenceKind::Trip => "away on an authorized trip",
+            AbsenceKind::Leave => "on authorized leave",
+        };
         let message = format!(
-            "the person in charge of {office} (position {delegation}) is away on an authorized trip (position {trip}) {}",
+            "the person in charge of {office} (position {delegation}) is {what} (position {absence}) {}",
             range_text(from, until)
         );
         add(
             AnomalyKind::DelegateAway,
             Some(from),
             Some(until),
-            vec![delegation, trip],
+            vec![delegation, absence],
             message,
         );
     }

@@ -115,6 +115,28 @@ pub struct TripAuthorized {
     pub purpose: Option<String>,
 }
 
+/// `leave_granted`: `person`, titular of `office`, is on authorized leave (licencia,
+/// vacaciones, illness) on days `from` to `until` (both included). For replay a leave is an
+/// absence exactly like a trip; only what it is called differs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct LeaveGranted {
+    /// The act that grants the leave: its legal basis.
+    pub act: ActId,
+    /// Who is on leave.
+    pub person: PersonId,
+    /// The office they hold and leave behind.
+    pub office: OfficeId,
+    /// The first day on leave.
+    pub from: Day,
+    /// The last day on leave, not before `from`.
+    pub until: Day,
+    /// Why, e.g. `licencia por salud` or `vacaciones`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(nullable = false))]
+    pub reason: Option<String>,
+}
+
 /// `duties_delegated`: `delegate` is in charge of `office` (acting, "encargado del
 /// despacho") on days `from` to `until` (both included).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -188,6 +210,8 @@ pub enum Event {
     LeftOffice(LeftOffice),
     /// A titular may be away.
     TripAuthorized(TripAuthorized),
+    /// A titular is on leave.
+    LeaveGranted(LeaveGranted),
     /// Someone is put in charge of an office.
     DutiesDelegated(DutiesDelegated),
     /// An act revokes another.
@@ -207,6 +231,7 @@ impl Event {
             Event::Appointed(_) => "appointed",
             Event::LeftOffice(_) => "left_office",
             Event::TripAuthorized(_) => "trip_authorized",
+            Event::LeaveGranted(_) => "leave_granted",
             Event::DutiesDelegated(_) => "duties_delegated",
             Event::ActRevoked(_) => "act_revoked",
             Event::RecordRetracted(_) => "record_retracted",
@@ -221,6 +246,7 @@ impl Event {
             Event::Appointed(e) => Some(&e.act),
             Event::LeftOffice(e) => Some(&e.act),
             Event::TripAuthorized(e) => Some(&e.act),
+            Event::LeaveGranted(e) => Some(&e.act),
             Event::DutiesDelegated(e) => Some(&e.act),
             Event::ActRevoked(e) => Some(&e.act),
             Event::RecordRetracted(_) => None,
@@ -233,6 +259,7 @@ impl Event {
             Event::Appointed(e) => Some(&e.office),
             Event::LeftOffice(e) => Some(&e.office),
             Event::TripAuthorized(e) => Some(&e.office),
+            Event::LeaveGranted(e) => Some(&e.office),
             Event::DutiesDelegated(e) => Some(&e.office),
             _ => None,
         }
@@ -253,6 +280,7 @@ impl Event {
             Event::Appointed(e) => Some(&e.person),
             Event::LeftOffice(e) => Some(&e.person),
             Event::TripAuthorized(e) => Some(&e.person),
+            Event::LeaveGranted(e) => Some(&e.person),
             Event::DutiesDelegated(e) => Some(&e.delegate),
             _ => None,
         }

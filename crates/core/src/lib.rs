@@ -50,8 +50,8 @@ pub use anomaly::{
 pub use day::{Day, DayError};
 pub use engine::{Engine, NewEvents, affected_offices};
 pub use event::{
-    ActIssued, ActRevoked, Appointed, DutiesDelegated, Event, EventDigest, LeftOffice,
-    MAX_EVENT_BYTES, RecordRetracted, Seq, TripAuthorized,
+    ActIssued, ActRevoked, Appointed, DutiesDelegated, Event, EventDigest, LeaveGranted,
+    LeftOffice, MAX_EVENT_BYTES, RecordRetracted, Seq, TripAuthorized,
 };
 pub use id::{ActId, IdError, MAX_ID_LEN, OfficeId, PersonId, check_id};
 pub use liveness::Liveness;
@@ -71,6 +71,7 @@ pub use recorded::{
 };
 pub use search::{contains, fold, suggest};
 pub use timeline::{
-    Delegation, Departure, Segment, Stint, Tenure, Timeline, Trip, TripRef, segment_covering,
+    Absence, AbsenceKind, AbsenceRef, Delegation, Departure, Segment, Stint, Tenure, Timeline,
+    segment_covering,
 };
 pub use validate::{BatchError, Outcome, ValidBatch, validate_batch};

@@ -104,8 +104,21 @@ fn who_held_is_described_field_for_field() {
     let titular = property("titular");
     assert_eq!(
         names(&titular["required"]),
-        ["person", "name", "absent", "trip_act"]
+        [
+            "person",
+            "name",
+            "absent",
+            "trip_act",
+            "absence",
+            "absence_act"
+        ]
     );
+    // `absence` is `trip`, `leave` or null.
+    assert_eq!(titular["properties"]["absence"]["oneOf"][0]["type"], "null");
+    let absence = resolve(&schemas, &titular["properties"]["absence"]);
+    assert_eq!(names(&absence["enum"]), ["trip", "leave"]);
+    let absence_act = resolve(&schemas, &titular["properties"]["absence_act"]);
+    assert_eq!(absence_act["type"], "string");
 }
 
 /// The names in `list` that are not in `other`.

@@ -16,8 +16,8 @@ use serde_json::Number;
 
 use crate::day::Day;
 use crate::event::{
-    ActIssued, ActRevoked, Appointed, DutiesDelegated, Event, LeftOffice, MAX_EVENT_BYTES,
-    RecordRetracted, TripAuthorized,
+    ActIssued, ActRevoked, Appointed, DutiesDelegated, Event, LeaveGranted, LeftOffice,
+    MAX_EVENT_BYTES, RecordRetracted, TripAuthorized,
 };
 use crate::id::IdError;
 
@@ -25,11 +25,12 @@ use crate::id::IdError;
 const MAX_QUOTED_CHARS: usize = 200;
 
 /// The event types, in the spec's order.
-pub const EVENT_TYPES: [&str; 7] = [
+pub const EVENT_TYPES: [&str; 8] = [
     "act_issued",
     "appointed",
     "left_office",
     "trip_authorized",
+    "leave_granted",
     "duties_delegated",
     "act_revoked",
     "record_retracted",
@@ -406,6 +407,7 @@ impl<'a> Fields<'a> {
                 "destination",
                 "purpose",
             ],
+            "leave_granted" => &["act", "person", "office", "from", "until", "reason"],
             "duties_delegated" => &[
                 "act",
                 "office",
@@ -467,6 +469,18 @@ impl<'a> Fields<'a> {
                 };
                 check_range(trip.from, trip.until)?;
                 Event::TripAuthorized(trip)
+            }
+            "leave_granted" => {
+                let leave = LeaveGranted {
+                    act: self.id("act")?,
+                    person: self.id("person")?,
+                    office: self.id("office")?,
+                    from: self.day("from")?,
+                    until: self.day("until")?,
+                    reason: self.optional_text("reason")?,
+                };
+                check_range(leave.from, leave.until)?;
+                Event::LeaveGranted(leave)
             }
             "duties_delegated" => {
                 let delegation = DutiesDelegated {

@@ -12,7 +12,7 @@ use crate::id::{ActId, OfficeId, PersonId};
 use crate::liveness::Liveness;
 use crate::recorded::Recorded;
 use crate::search::suggest;
-use crate::timeline::{Segment, Timeline};
+use crate::timeline::{AbsenceKind, Segment, Timeline};
 
 /// A ledger whose per-office timelines at the head are kept up to date: the query index.
 pub trait Indexed: Recorded {
@@ -105,11 +105,18 @@ pub struct TitularState {
     /// The latest name recorded for them up to `as_of`; null when no event names them.
     #[cfg_attr(feature = "openapi", schema(required = true))]
     pub name: Option<String>,
-    /// Whether they were away that day on an authorized trip.
+    /// Whether they were away that day: on an authorized trip or on leave.
     pub absent: bool,
-    /// The act that authorized the absence; null when present.
+    /// The act that authorized the trip that made them away; null when present or on leave
+    /// (see `absence_act`).
     #[cfg_attr(feature = "openapi", schema(required = true))]
     pub trip_act: Option<ActId>,
+    /// What kind of absence made them away (`trip` or `leave`); null when present.
+    #[cfg_attr(feature = "openapi", schema(required = true))]
+    pub absence: Option<AbsenceKind>,
+    /// The act that authorized that absence, trip or leave; null when present.
+    #[cfg_attr(feature = "openapi", schema(required = true))]
+    pub absence_act: Option<ActId>,
 }
 
 /// The answer to "who held OFFICE on DAY, as of SEQ": the `who-held --json` object.
@@ -338,8 +345,14 @@ fn answer<R: Recorded>(
             titular = Some(TitularState {
                 person: t.person.clone(),
                 name: name_of(ledger, &t.person, as_of)?,
-                absent: segment.trip.is_some(),
-                trip_act: segment.trip.as_ref().map(|trip| trip.act.clone()),
+                absent: segment.absence.is_some(),
+                trip_act: segment
+                    .absence
+                    .as_ref()
+                    .filter(|absence| absence.kind == AbsenceKind::Trip)
+                    .map(|trip| trip.act.clone()),
+                absence: segment.absence.as_ref().map(|absence| absence.kind),
+                absence_act: segment.absence.as_ref().map(|absence| absence.act.clone()),
             });
         }
         holder = match (&segment.acting, &titular) {

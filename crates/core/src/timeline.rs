@@ -24,13 +24,37 @@ pub struct Stint {
     pub act: ActId,
 }
 
-/// The trip that makes a titular absent.
+/// What kind of absence makes a titular away: the event that authorizes it. Replay treats
+/// both alike (rules 2 and 3); answers name which it was.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum AbsenceKind {
+    /// A `trip_authorized`.
+    Trip,
+    /// A `leave_granted`.
+    Leave,
+}
+
+impl AbsenceKind {
+    /// The word answers use: `trip` or `leave`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AbsenceKind::Trip => "trip",
+            AbsenceKind::Leave => "leave",
+        }
+    }
+}
+
+/// The absence (a trip or a leave) that makes a titular away.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct TripRef {
-    /// The position of the `trip_authorized` event.
+pub struct AbsenceRef {
+    /// The position of the `trip_authorized` or `leave_granted` event.
     pub seq: Seq,
     /// Its act.
     pub act: ActId,
+    /// Whether it is a trip or a leave.
+    pub kind: AbsenceKind,
 }
 
 /// Days `from..=until` over which nothing about the office changes.
@@ -42,8 +66,8 @@ pub struct Segment {
     pub until: Day,
     /// The titular (rule 1), if any.
     pub titular: Option<Stint>,
-    /// The trip that makes the titular absent (rule 2), if any.
-    pub trip: Option<TripRef>,
+    /// The absence (trip or leave) that makes the titular away (rule 2), if any.
+    pub absence: Option<AbsenceRef>,
     /// The acting holder (rule 3), if any.
     pub acting: Option<Stint>,
 }
@@ -73,7 +97,8 @@ pub struct Delegation {
     pub stint: Stint,
     /// First day declared.
     pub from: Day,
-    /// Last day declared, or bounded by the same act's trip when the event has no `until`.
+    /// Last day declared, or bounded by the same act's absence (trip or leave) when the event
+    /// has no `until`.
     pub until: Day,
     /// The last day it takes effect: `until`, or the day before a new titular takes office
     /// (rule 3). `None` when it takes no effect at all.
@@ -87,13 +112,13 @@ impl Delegation {
     }
 }
 
-/// An authorized trip in force.
+/// An authorized absence in force: a trip or a leave.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Trip {
-    /// Who travels.
+pub struct Absence {
+    /// Who is away.
     pub person: PersonId,
-    /// The `trip_authorized` event.
-    pub trip: TripRef,
+    /// The `trip_authorized` or `leave_granted` event.
+    pub absence: AbsenceRef,
     /// First day away.
     pub from: Day,
     /// Last day away.
@@ -120,8 +145,8 @@ pub struct Timeline {
     pub tenures: Vec<Tenure>,
     /// Delegations in force, by position.
     pub delegations: Vec<Delegation>,
-    /// Trips in force, by position.
-    pub trips: Vec<Trip>,
+    /// Absences (trips and leaves) in force, by position.
+    pub absences: Vec<Absence>,
     /// Departures in force, by position.
     pub departures: Vec<Departure>,
 }
@@ -132,20 +157,20 @@ impl Timeline {
         self.segments.is_empty()
             && self.tenures.is_empty()
             && self.delegations.is_empty()
-            && self.trips.is_empty()
+            && self.absences.is_empty()
             && self.departures.is_empty()
     }
 
     /// The first and the last day that the events in force shaping the office name: an
-    /// appointment's or a departure's `on`, a trip's or a delegation's `from` and `until`
+    /// appointment's or a departure's `on`, an absence's or a delegation's `from` and `until`
     /// (open ends left out). `None` when no event in force shapes the office. The office's
     /// record starts on the first: before it, the ledger says nothing about who held it.
     pub fn days_on_record(&self) -> Option<(Day, Day)> {
         let starts = (self.tenures.iter().map(|t| t.from))
             .chain(self.departures.iter().map(|d| d.on))
-            .chain(self.trips.iter().map(|t| t.from))
+            .chain(self.absences.iter().map(|a| a.from))
             .chain(self.delegations.iter().map(|d| d.from));
-        let ends = (self.trips.iter().map(|t| t.until))
+        let ends = (self.absences.iter().map(|a| a.until))
             .chain(self.delegations.iter().map(|d| d.until))
             .filter(|day| *day != Day::MAX);
         let first = starts.clone().min()?;
@@ -181,7 +206,7 @@ impl Timeline {
     ///
     /// It needs only what the timeline keeps: an appointment a later one for the same day
     /// superseded never holds again, since appending adds only later ones; a delegation's
-    /// `until` taken from its trip depends only on trips recorded before it; and tenures,
+    /// `until` taken from its absence depends only on absences recorded before it; and tenures,
     /// effective delegations and segments are recomputed from the kept parts.
     pub fn extended(&self, new: &[(Seq, Event)]) -> Timeline {
         let mut parts = Parts {
@@ -191,7 +216,7 @@ impl Timeline {
                 .map(|t| (t.from, t.stint.clone()))
                 .collect(),
             departures: self.departures.clone(),
-            trips: self.trips.clone(),
+            absences: self.absences.clone(),
             delegations: self
                 .delegations
                 .iter()
@@ -209,7 +234,7 @@ struct Parts {
     /// Appointments: the day and the stint.
     appointments: Vec<(Day, Stint)>,
     departures: Vec<Departure>,
-    trips: Vec<Trip>,
+    absences: Vec<Absence>,
     /// Delegations with their declared days, `until` resolved.
     delegations: Vec<(Stint, Day, Day)>,
 }
@@ -230,11 +255,22 @@ impl Parts {
                     stint: stint(&e.person, &e.act),
                     on: e.on,
                 }),
-                Event::TripAuthorized(e) => self.trips.push(Trip {
+                Event::TripAuthorized(e) => self.absences.push(Absence {
                     person: e.person.clone(),
-                    trip: TripRef {
+                    absence: AbsenceRef {
                         seq: *seq,
                         act: e.act.clone(),
+                        kind: AbsenceKind::Trip,
+                    },
+                    from: e.from,
+                    until: e.until,
+                }),
+                Event::LeaveGranted(e) => self.absences.push(Absence {
+                    person: e.person.clone(),
+                    absence: AbsenceRef {
+                        seq: *seq,
+                        act: e.act.clone(),
+                        kind: AbsenceKind::Leave,
                     },
                     from: e.from,
                     until: e.until,
@@ -243,23 +279,30 @@ impl Parts {
                 _ => {}
             }
         }
-        // After every trip is known: a delegation's `until` may come from one recorded
-        // later in the same list (but before the delegation itself). Trips by act, in
+        // After every absence is known: a delegation's `until` may come from one recorded
+        // later in the same list (but before the delegation itself). Absences by act, in
         // position order, so that finding the one is a search, not a scan.
-        let mut trips_of_act: HashMap<&ActId, Vec<&Trip>> = HashMap::new();
+        let mut absences_of_act: HashMap<&ActId, Vec<&Absence>> = HashMap::new();
         if delegations.iter().any(|(_, d)| d.until.is_none()) {
-            for trip in &self.trips {
-                trips_of_act.entry(&trip.trip.act).or_default().push(trip);
+            for absence in &self.absences {
+                absences_of_act
+                    .entry(&absence.absence.act)
+                    .or_default()
+                    .push(absence);
             }
         }
         for (seq, d) in delegations {
-            // Without `until`: the last trip of the same act recorded before it bounds it.
+            // Without `until`: the last absence (trip or leave) of the same act recorded before
+            // it bounds it. (The office's own events only: same act and same office.)
             let until = match d.until {
                 Some(until) => until,
                 None => {
-                    let trips = trips_of_act.get(&d.act).map_or(&[][..], Vec::as_slice);
-                    match trips.partition_point(|t| t.trip.seq < seq).checked_sub(1) {
-                        Some(last) => trips[last].until,
+                    let absences = absences_of_act.get(&d.act).map_or(&[][..], Vec::as_slice);
+                    match absences
+                        .partition_point(|a| a.absence.seq < seq)
+                        .checked_sub(1)
+                    {
+                        Some(last) => absences[last].until,
                         None => continue,
                     }
                 }
@@ -280,7 +323,8 @@ impl Parts {
             .delegations
             .into_iter()
             .map(|(stint, from, until)| {
-                let effective_until = effective_until(&stint, from, until, &tenures, &self.trips);
+                let effective_until =
+                    effective_until(&stint, from, until, &tenures, &self.absences);
                 Delegation {
                     stint,
                     from,
@@ -289,13 +333,13 @@ impl Parts {
                 }
             })
             .collect();
-        let segments = segments(&tenures, &self.trips, &delegations);
+        let segments = segments(&tenures, &self.absences, &delegations);
         Timeline {
             office,
             segments,
             tenures,
             delegations,
-            trips: self.trips,
+            absences: self.absences,
             departures: self.departures,
         }
     }
@@ -335,13 +379,14 @@ fn tenures(appointments: &mut [(Day, Stint)], departures: &[Departure]) -> Vec<T
 }
 
 /// Rule 3's second half: a new titular taking office on day A ends, on A-1, every delegation
-/// covering A, unless the delegation's act authorizes a trip of that new titular.
+/// covering A, unless the delegation's act authorizes an absence (trip or leave) of that new
+/// titular.
 fn effective_until(
     stint: &Stint,
     from: Day,
     until: Day,
     tenures: &[Tenure],
-    trips: &[Trip],
+    absences: &[Absence],
 ) -> Option<Day> {
     if from > until {
         return None;
@@ -359,9 +404,9 @@ fn effective_until(
         if continues {
             continue; // a re-appointment of the sitting titular ends nothing
         }
-        let exempt = trips
+        let exempt = absences
             .iter()
-            .any(|t| t.trip.act == stint.act && t.person == tenure.stint.person);
+            .any(|a| a.absence.act == stint.act && a.person == tenure.stint.person);
         if !exempt {
             return day.prev().filter(|last| *last >= from);
         }
@@ -369,13 +414,13 @@ fn effective_until(
     Some(until)
 }
 
-/// Flattens tenures, trips and effective delegations into segments of constant state.
-fn segments(tenures: &[Tenure], trips: &[Trip], delegations: &[Delegation]) -> Vec<Segment> {
+/// Flattens tenures, absences and effective delegations into segments of constant state.
+fn segments(tenures: &[Tenure], absences: &[Absence], delegations: &[Delegation]) -> Vec<Segment> {
     // Changes at a day ordinal: (ordinal, is_start, kind, index). Ends are exclusive.
     #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
     enum Kind {
         Tenure,
-        Trip,
+        Absence,
         Delegation,
     }
     let end = |until: Day| until.ordinal() + 1;
@@ -384,9 +429,9 @@ fn segments(tenures: &[Tenure], trips: &[Trip], delegations: &[Delegation]) -> V
         changes.push((t.from.ordinal(), true, Kind::Tenure, i));
         changes.push((end(t.until), false, Kind::Tenure, i));
     }
-    for (i, t) in trips.iter().enumerate() {
-        changes.push((t.from.ordinal(), true, Kind::Trip, i));
-        changes.push((end(t.until), false, Kind::Trip, i));
+    for (i, a) in absences.iter().enumerate() {
+        changes.push((a.from.ordinal(), true, Kind::Absence, i));
+        changes.push((end(a.until), false, Kind::Absence, i));
     }
     for (i, d) in delegations.iter().enumerate() {
         if let Some((from, until)) = d.effective() {
@@ -397,7 +442,7 @@ fn segments(tenures: &[Tenure], trips: &[Trip], delegations: &[Delegation]) -> V
     changes.sort();
 
     let mut titular: Option<usize> = None;
-    let mut active_trips: BTreeMap<Seq, usize> = BTreeMap::new();
+    let mut active_absences: BTreeMap<Seq, usize> = BTreeMap::new();
     let mut active_delegations: BTreeMap<Seq, usize> = BTreeMap::new();
     let mut segments: Vec<Segment> = Vec::new();
     let mut at = 0;
@@ -412,11 +457,11 @@ fn segments(tenures: &[Tenure], trips: &[Trip], delegations: &[Delegation]) -> V
                         titular = None;
                     }
                 }
-                (Kind::Trip, true) => {
-                    active_trips.insert(trips[i].trip.seq, i);
+                (Kind::Absence, true) => {
+                    active_absences.insert(absences[i].absence.seq, i);
                 }
-                (Kind::Trip, false) => {
-                    active_trips.remove(&trips[i].trip.seq);
+                (Kind::Absence, false) => {
+                    active_absences.remove(&absences[i].absence.seq);
                 }
                 (Kind::Delegation, true) => {
                     active_delegations.insert(delegations[i].stint.seq, i);
@@ -435,13 +480,14 @@ fn segments(tenures: &[Tenure], trips: &[Trip], delegations: &[Delegation]) -> V
             .and_then(|next| Day::from_ordinal(next.0 - 1))
             .unwrap_or(Day::MAX);
         let titular_stint = titular.map(|i| tenures[i].stint.clone());
-        let trip = titular_stint.as_ref().and_then(|t| {
-            active_trips
+        // The last recorded absence of the titular covering the day, trip or leave alike.
+        let absence = titular_stint.as_ref().and_then(|t| {
+            active_absences
                 .values()
                 .rev()
-                .map(|i| &trips[*i])
-                .find(|trip| trip.person == t.person)
-                .map(|trip| trip.trip.clone())
+                .map(|i| &absences[*i])
+                .find(|absence| absence.person == t.person)
+                .map(|absence| absence.absence.clone())
         });
         let acting = active_delegations
             .values()
@@ -454,14 +500,14 @@ fn segments(tenures: &[Tenure], trips: &[Trip], delegations: &[Delegation]) -> V
             from,
             until,
             titular: titular_stint,
-            trip,
+            absence,
             acting,
         };
         match segments.last_mut() {
             Some(last)
                 if last.until.next() == Some(from)
                     && last.titular == segment.titular
-                    && last.trip == segment.trip
+                    && last.absence == segment.absence
                     && last.acting == segment.acting =>
             {
                 last.until = until;

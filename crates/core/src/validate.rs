@@ -137,8 +137,11 @@ fn check_event<R: Recorded>(
                 .events_of_act(&delegation.act)
                 .map_err(BatchError::Ledger)?
             {
-                if let Event::TripAuthorized(trip) = view.event(seq).map_err(BatchError::Ledger)? {
-                    bounded |= trip.office == delegation.office;
+                // An absence of either kind bounds it: a trip or a leave.
+                match view.event(seq).map_err(BatchError::Ledger)? {
+                    Event::TripAuthorized(trip) => bounded |= trip.office == delegation.office,
+                    Event::LeaveGranted(leave) => bounded |= leave.office == delegation.office,
+                    _ => {}
                 }
             }
             if !bounded {
@@ -146,7 +149,7 @@ fn check_event<R: Recorded>(
                     line,
                     "until",
                     format!(
-                        "is missing, and act {} authorizes no trip for office {} to bound the delegation: give until, or record the trip first",
+                        "is missing, and act {} authorizes no absence (trip or leave) for office {} to bound the delegation: give until, or record the trip or leave first",
                         quote(delegation.act.as_str()),
                         quote(delegation.office.as_str())
                     ),

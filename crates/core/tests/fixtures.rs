@@ -11,6 +11,7 @@
 //! expect
 //! who-held MINDEF 2024-06-03 => jose-arista acting RS-131-2024-PCM; titular walter-astudillo away RS-131-2024-PCM
 //! who-held MINDEF 2024-06-05 as-of 3 => walter-astudillo titular RS-001; titular walter-astudillo present
+//! who-held MINDEF 2024-06-20 => ana titular RS-001; titular ana away leave RS-005   (on leave)
 //! who-held MINDEF 2024-01-01 => vacant
 //! who-held MINSA 2024-01-01 => error: unknown office "MINSA"
 //! history MINDEF => titular ana 2024-06-01..2024-06-09 RS-1; vacant 2024-06-10..2024-06-11; titular bruno 2024-06-12.. RS-2
@@ -34,8 +35,8 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use actledger_core::{
-    Anomaly, Capacity, Day, Engine, HistoryRow, Outcome, PersonId, Role, WhoHeld, anomalies,
-    history, name_of, parse_batch, who_held,
+    AbsenceKind, Anomaly, Capacity, Day, Engine, HistoryRow, Outcome, PersonId, Role, WhoHeld,
+    anomalies, history, name_of, parse_batch, who_held,
 };
 
 fn describe(answer: &WhoHeld) -> String {
@@ -51,8 +52,21 @@ fn describe(answer: &WhoHeld) -> String {
     match &answer.titular {
         None => text.push_str("; no titular"),
         Some(t) if t.absent => {
-            let trip = t.trip_act.as_ref().map(|a| a.as_str()).unwrap_or("?");
-            write!(text, "; titular {} away {trip}", t.person).unwrap();
+            // A trip reads `away ACT`, a leave `away leave ACT`; `trip_act` names trips only.
+            let act = t.absence_act.as_ref().map(|a| a.as_str()).unwrap_or("?");
+            let kind = match (t.absence, &t.trip_act) {
+                (Some(AbsenceKind::Trip), Some(trip))
+                    if trip == t.absence_act.as_ref().unwrap() =>
+                {
+                    ""
+                }
+                (Some(AbsenceKind::Leave), None) => "leave ",
+                _ => "inconsistent ",
+            };
+            write!(text, "; titular {} away {kind}{act}", t.person).unwrap();
+        }
+        Some(t) if t.trip_act.is_some() || t.absence.is_some() || t.absence_act.is_some() => {
+            write!(text, "; titular {} present but inconsistent", t.person).unwrap();
         }
         Some(t) => write!(text, "; titular {} present", t.person).unwrap(),
     }

@@ -2,8 +2,9 @@
 //!
 //! [`Generator`] simulates five Spanish-speaking administrations (55 ministries) from 1960 on:
 //! cabinets sworn in (and sworn in again), resignations with vacancies before the successor,
-//! ministers' trips authorized by a resolution that puts another minister in charge (with and
-//! without `until`), cancelled trips (`act_revoked`), revocations of revocations, clerical
+//! ministers' trips authorized, and leaves granted ("licencia", "vacaciones": about one
+//! absence in seven), by a resolution that puts another minister in charge (with and without
+//! `until`), cancelled trips and leaves (`act_revoked`), revocations of revocations, clerical
 //! retractions with their correction, retractions of retractions, and the spec's anomalies at
 //! low rates (an office left unattended, overlapping delegations, a delegation over 30 days, a
 //! delegate who holds no office or is away, a departure of someone not in office, an act
@@ -35,8 +36,8 @@ use std::collections::VecDeque;
 use std::io::{self, Write};
 
 use actledger_core::{
-    ActId, ActIssued, ActRevoked, Appointed, Day, DutiesDelegated, Event, LeftOffice, OfficeId,
-    PersonId, RecordRetracted, TripAuthorized,
+    ActId, ActIssued, ActRevoked, Appointed, Day, DutiesDelegated, Event, LeaveGranted, LeftOffice,
+    OfficeId, PersonId, RecordRetracted, TripAuthorized,
 };
 
 pub use crate::rng::Rng;
@@ -58,8 +59,11 @@ mod rate {
     pub const LONG_TRIP: usize = 3_000;
     /// A delegate who holds no office (a vice-minister).
     pub const VICE_MINISTER: usize = 5_000;
-    /// A delegation that ends with the titular's trip, without `until`.
+    /// A delegation that ends with the titular's trip or leave, without `until`.
     pub const OPEN_ENDED: usize = 150_000;
+    /// An absence that is a leave ("licencia", "vacaciones") rather than a trip: ministers
+    /// travel far more often than they take leave.
+    pub const LEAVE: usize = 150_000;
 }
 
 /// A person, as the acts name them.
@@ -79,11 +83,12 @@ struct Office {
     titular: Option<Person>,
     /// The day the titular took office.
     since: u32,
-    /// The last day the titular is away on an authorized trip or in charge of another office.
+    /// The last day the titular is away (an authorized trip or leave) or in charge of another
+    /// office.
     busy_until: u32,
 }
 
-/// A recorded trip that a later story may cancel or correct.
+/// A recorded absence, a trip or a leave, that a later story may cancel or correct.
 #[derive(Debug, Clone)]
 struct TripRecord {
     act: ActId,
@@ -92,7 +97,16 @@ struct TripRecord {
     office: OfficeId,
     from: u32,
     until: u32,
-    destination: &'static str,
+    what: Away,
+}
+
+/// What kind of absence a [`TripRecord`] is.
+#[derive(Debug, Clone, Copy)]
+enum Away {
+    /// A trip, to this destination.
+    Trip(&'static str),
+    /// A leave, for this reason.
+    Leave(&'static str),
 }
 
 /// The act numbering of one country: numbers restart every year.
@@ -440,7 +454,7 @@ impl Generator {
         Some(*self.rng.pick(&members))
     }
 
-    /// A minister's trip, with (almost always) another minister put in charge.
+    /// A minister's trip or leave, with (almost always) another minister put in charge.
     fn trip(&mut self) {
         let office = self.rng.below(self.offices.len());
         let Some(person) = self.offices[office].titular.clone() else {
@@ -450,14 +464,23 @@ impl Generator {
         if self.offices[office].busy_until >= from {
             return;
         }
+        let leave = self.rng.chance_ppm(rate::LEAVE);
         let days = if self.rng.chance_ppm(rate::LONG_TRIP) {
             self.rng.between(31, 60)
+        } else if leave {
+            *self.rng.pick(&[1, 2, 3, 5, 5, 7, 10, 14, 15])
         } else {
             *self.rng.pick(&[1, 2, 3, 3, 4, 4, 5, 6, 7, 9])
         };
         let until = from + days - 1;
         let country = self.offices[office].country;
-        let destination = *self.rng.pick(world::DESTINATIONS);
+        let what = if leave {
+            let reason = *self.rng.pick(world::LEAVE_REASONS);
+            Away::Leave(reason)
+        } else {
+            let destination = *self.rng.pick(world::DESTINATIONS);
+            Away::Trip(destination)
+        };
         let delegate = if self.rng.chance_ppm(rate::UNATTENDED) {
             None
         } else if self.rng.chance_ppm(rate::VICE_MINISTER) {
@@ -480,11 +503,25 @@ impl Generator {
                 "del titular"
             }
         };
+        let absence = match what {
+            Away::Trip(destination) => format!(
+                "Autorizan viaje {} {} a {destination}",
+                minister(person.woman),
+                of(self.offices[office].name)
+            ),
+            Away::Leave(_) => format!(
+                "Conceden licencia {} {}",
+                if person.woman {
+                    "a la titular"
+                } else {
+                    "al titular"
+                },
+                of(self.offices[office].name)
+            ),
+        };
         let title = match &delegate {
             Some((d, Some(o))) => format!(
-                "Autorizan viaje {} {} a {destination} y encargan el Despacho {} {}",
-                minister(person.woman),
-                of(self.offices[office].name),
+                "{absence} y encargan el Despacho {} {}",
                 if d.woman {
                     "a la titular"
                 } else {
@@ -492,27 +529,35 @@ impl Generator {
                 },
                 of(self.offices[*o].name)
             ),
-            _ => format!(
-                "Autorizan viaje {} {} a {destination}",
-                minister(person.woman),
-                of(self.offices[office].name)
-            ),
+            _ => absence,
         };
         let act = self.issue(country, self.today, title);
-        let purpose = self
-            .rng
-            .chance(700)
-            .then(|| *self.rng.pick(world::PURPOSES));
-        let trip = Event::TripAuthorized(TripAuthorized {
-            act: act.clone(),
-            person: person.id.clone(),
-            office: self.offices[office].id.clone(),
-            from: day(from),
-            until: day(until),
-            destination: self.rng.chance(950).then(|| destination.to_owned()),
-            purpose: purpose.map(str::to_owned),
-        });
-        let seq = self.push(trip);
+        let event = match what {
+            Away::Trip(destination) => {
+                let purpose = self
+                    .rng
+                    .chance(700)
+                    .then(|| *self.rng.pick(world::PURPOSES));
+                Event::TripAuthorized(TripAuthorized {
+                    act: act.clone(),
+                    person: person.id.clone(),
+                    office: self.offices[office].id.clone(),
+                    from: day(from),
+                    until: day(until),
+                    destination: self.rng.chance(950).then(|| destination.to_owned()),
+                    purpose: purpose.map(str::to_owned),
+                })
+            }
+            Away::Leave(reason) => Event::LeaveGranted(LeaveGranted {
+                act: act.clone(),
+                person: person.id.clone(),
+                office: self.offices[office].id.clone(),
+                from: day(from),
+                until: day(until),
+                reason: self.rng.chance(900).then(|| reason.to_owned()),
+            }),
+        };
+        let seq = self.push(event);
         let busy = &mut self.offices[office].busy_until;
         *busy = (*busy).max(until);
         remember(
@@ -524,7 +569,7 @@ impl Generator {
                 office: self.offices[office].id.clone(),
                 from,
                 until,
-                destination,
+                what,
             },
         );
         if let Some((delegate, delegate_office)) = delegate {
@@ -595,7 +640,7 @@ impl Generator {
             .map_or(0, |o| o.country)
     }
 
-    /// A trip is cancelled: a new act revokes the trip's act.
+    /// A trip or a leave is cancelled: a new act revokes its act.
     fn cancel_trip(&mut self) {
         if self.trips.is_empty() {
             return;
@@ -662,7 +707,8 @@ impl Generator {
         }));
     }
 
-    /// A trip recorded with the wrong dates: retracted, then recorded again, corrected.
+    /// A trip or a leave recorded with the wrong dates: retracted, then recorded again,
+    /// corrected.
     fn correct_trip(&mut self) {
         if self.trips.is_empty() {
             return;
@@ -675,15 +721,25 @@ impl Generator {
             seq: trip.seq,
             reason: reason.to_owned(),
         });
-        let corrected = Event::TripAuthorized(TripAuthorized {
-            act: trip.act.clone(),
-            person: trip.person.clone(),
-            office: trip.office.clone(),
-            from: day(trip.from + shift),
-            until: day(trip.until + shift),
-            destination: Some(trip.destination.to_owned()),
-            purpose: None,
-        });
+        let corrected = match trip.what {
+            Away::Trip(destination) => Event::TripAuthorized(TripAuthorized {
+                act: trip.act.clone(),
+                person: trip.person.clone(),
+                office: trip.office.clone(),
+                from: day(trip.from + shift),
+                until: day(trip.until + shift),
+                destination: Some(destination.to_owned()),
+                purpose: None,
+            }),
+            Away::Leave(reason) => Event::LeaveGranted(LeaveGranted {
+                act: trip.act.clone(),
+                person: trip.person.clone(),
+                office: trip.office.clone(),
+                from: day(trip.from + shift),
+                until: day(trip.until + shift),
+                reason: Some(reason.to_owned()),
+            }),
+        };
         let retraction_seq = self.push(retraction);
         let seq = self.push(corrected);
         remember(&mut self.retractions, retraction_seq);

@@ -432,6 +432,16 @@ pub(crate) const PURPOSES: &[&str] = &[
     "Acompañar al Presidente de la República en la visita oficial",
 ];
 
+/// Why a minister is granted leave ("licencia"): health, holidays, family.
+pub(crate) const LEAVE_REASONS: &[&str] = &[
+    "licencia por salud",
+    "licencia por motivos de salud",
+    "vacaciones",
+    "licencia por motivos personales",
+    "licencia por paternidad",
+    "licencia sin goce de haber",
+];
+
 pub(crate) const LEFT_REASONS: &[&str] = &[
     "renuncia aceptada",
     "renuncia por motivos personales",

@@ -111,6 +111,12 @@ fn streams_look_like_real_gazettes() {
     // Rare things stay rare.
     assert!(types["record_retracted"] < 20_000 / 50, "{types:?}");
     assert!(types["act_revoked"] < 20_000 / 25, "{types:?}");
+    // Leaves: a fraction of the absences, as ministers travel more often than they take leave.
+    let (trips, leaves) = (types["trip_authorized"], types["leave_granted"]);
+    assert!(
+        leaves * 10 > trips && leaves * 3 < trips,
+        "{leaves} leaves for {trips} trips"
+    );
 }
 
 #[test]
@@ -126,6 +132,7 @@ fn anomalies_of_every_kind_occur_at_low_rates() {
         AnomalyKind::OverlappingDelegations,
         AnomalyKind::LeftWithoutHolding,
         AnomalyKind::TripWithoutHolding,
+        AnomalyKind::LeaveWithoutHolding,
         AnomalyKind::DelegateWithoutOffice,
         AnomalyKind::ActRevokedTwice,
         AnomalyKind::DelegationOver30Days,

@@ -273,7 +273,7 @@ pub(crate) async fn act(
     get, path = "/api/v1/offices/{office}/timeline", tag = "queries",
     params(("office" = String, Path, description = "The office, e.g. MINDEF"), WindowQuery),
     responses(
-        (status = 200, description = "The `history --json` object (rows that meet the window), with the office's name, its trips and its unattended days", body = answers::TimelineAnswer),
+        (status = 200, description = "The `history --json` object (rows that meet the window), with the office's name, its trips, its leaves and its unattended days", body = answers::TimelineAnswer),
         (status = 400, description = "A malformed `from`, `until` or `as_of`, or an `as_of` outside the ledger", body = crate::problem::ProblemDetails, content_type = "application/problem+json"),
         (status = 404, description = "No recorded event names the office", body = crate::problem::ProblemDetails, content_type = "application/problem+json"),
     )

@@ -10,7 +10,7 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use serde::Deserialize;
 
-use actledger_core::{Capacity, Day, Role, Seq, WhoHeld};
+use actledger_core::{AbsenceKind, Capacity, Day, Role, Seq, WhoHeld};
 use actledger_store::Ledger;
 
 use crate::params;
@@ -430,6 +430,24 @@ impl OfficePage<'_> {
                 ),
             ));
         }
+        for leave in t.leaves.iter().filter(|r| meets(r.from, Some(r.until))) {
+            let who = escape(leave.name.as_deref().unwrap_or(leave.person.as_str()));
+            let reason = leave
+                .reason
+                .as_deref()
+                .map(|r| format!(" ({})", escape(r)))
+                .unwrap_or_default();
+            rows.push((
+                leave.from,
+                1,
+                format!(
+                    "<tr data-kind=\"leave\"><td>on leave{reason}</td><td>{who}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                    leave.from,
+                    leave.until,
+                    act_link(leave.act.as_str())
+                ),
+            ));
+        }
         for gap in t.unattended.iter().filter(|r| meets(r.from, Some(r.until))) {
             rows.push((
                 gap.from,
@@ -438,9 +456,13 @@ impl OfficePage<'_> {
                     "<tr data-kind=\"unattended\"><td>unattended: titular away, nobody in charge</td><td>nobody</td><td>{}</td><td>{}</td><td>{}</td></tr>",
                     gap.from,
                     gap.until,
-                    gap.trip_acts
+                    gap.absences
                         .iter()
-                        .map(|act| act_link(act.as_str()))
+                        .map(|absence| match absence.kind {
+                            AbsenceKind::Trip => act_link(absence.act.as_str()),
+                            AbsenceKind::Leave =>
+                                format!("leave {}", act_link(absence.act.as_str())),
+                        })
                         .collect::<Vec<_>>()
                         .join(", ")
                 ),
@@ -464,7 +486,7 @@ impl OfficePage<'_> {
     }
 }
 
-const LEGEND: &str = "<p class=\"legend\" aria-hidden=\"true\"><span><i class=\"sw\" style=\"background:#2b6cb0\"></i>titular</span><span><i class=\"sw\" style=\"background:#ed8936\"></i>titular away (trip)</span><span><i class=\"sw\" style=\"background:repeating-linear-gradient(45deg,#b7791f 0 3px,#fefcbf 3px 6px)\"></i>acting</span><span><i class=\"sw\" style=\"background:#fff;border-style:dashed\"></i>vacant</span><span><i class=\"sw\" style=\"background:#e53e3e\"></i>unattended</span> Hover a bar for details; click it for its act's page.</p>";
+const LEGEND: &str = "<p class=\"legend\" aria-hidden=\"true\"><span><i class=\"sw\" style=\"background:#2b6cb0\"></i>titular</span><span><i class=\"sw\" style=\"background:#ed8936\"></i>titular away (trip)</span><span><i class=\"sw\" style=\"background:#b794f4\"></i>titular on leave</span><span><i class=\"sw\" style=\"background:repeating-linear-gradient(45deg,#b7791f 0 3px,#fefcbf 3px 6px)\"></i>acting</span><span><i class=\"sw\" style=\"background:#fff;border-style:dashed\"></i>vacant</span><span><i class=\"sw\" style=\"background:#e53e3e\"></i>unattended</span> Hover a bar for details; click it for its act's page.</p>";
 
 /// "On D, OFFICE was held by ...", with links to the acts.
 fn answer_sentence(answer: &WhoHeld, office_name: Option<&str>) -> String {
@@ -492,20 +514,24 @@ fn answer_sentence(answer: &WhoHeld, office_name: Option<&str>) -> String {
         ),
     };
     if let Some(t) = answer.titular.as_ref().filter(|t| t.absent) {
-        let trip = t
-            .trip_act
-            .as_ref()
-            .map(|a| act_link(a.as_str()))
-            .unwrap_or_default();
+        // "away (trip ACT)" or "away (leave ACT)": the kind of absence is named.
+        let away = format!(
+            "{} {}",
+            t.absence.map_or("trip", AbsenceKind::as_str),
+            t.absence_act
+                .as_ref()
+                .map(|a| act_link(a.as_str()))
+                .unwrap_or_default()
+        );
         if holder.capacity == Capacity::Titular {
             let _ = write!(
                 sentence,
-                " <strong class=\"unattended\">The titular was away (trip {trip}) and nobody was in charge.</strong>"
+                " <strong class=\"unattended\">The titular was away ({away}) and nobody was in charge.</strong>"
             );
         } else {
             let _ = write!(
                 sentence,
-                " Its titular, {}, was away (trip {trip}).",
+                " Its titular, {}, was away ({away}).",
                 escape(t.name.as_deref().unwrap_or(t.person.as_str())),
             );
         }

@@ -13,7 +13,7 @@
 
 use std::fmt::Write as _;
 
-use actledger_core::{Day, HistoryRow, Role};
+use actledger_core::{AbsenceKind, Day, HistoryRow, Role};
 
 use actledger_answers::TimelineAnswer;
 
@@ -103,8 +103,10 @@ const MIN_DEFAULT_DAYS: i64 = 30;
 pub(crate) fn default_window(t: &TimelineAnswer) -> Window {
     let mut starts: Vec<Day> = t.history.iter().map(|r| r.from).collect();
     starts.extend(t.trips.iter().map(|r| r.from));
+    starts.extend(t.leaves.iter().map(|r| r.from));
     let mut ends: Vec<Day> = t.history.iter().filter_map(|r| r.until).collect();
     ends.extend(t.trips.iter().map(|r| r.until));
+    ends.extend(t.leaves.iter().map(|r| r.until));
     ends.extend(t.unattended.iter().map(|r| r.until));
     ends.extend(starts.iter().copied());
     let (Some(first), Some(last)) = (starts.iter().min(), ends.iter().max()) else {
@@ -139,6 +141,21 @@ struct Callout {
     text: String,
     class: &'static str,
     bold: bool,
+}
+
+/// A titular's absence as the drawing marks it: a trip or a leave, drawn alike and named
+/// apart (`kind` is its class and `data-kind`).
+struct Away<'a> {
+    kind: &'static str,
+    person: &'a str,
+    name: Option<&'a str>,
+    from: Day,
+    until: Day,
+    act: &'a str,
+    /// "away in Miami", "on leave (vacaciones)".
+    what: String,
+    /// The sign before the label (✈ for a trip; none for a leave).
+    sign: &'static str,
 }
 
 /// One panel of the drawing (axis, lanes, bars, callouts) over `window`, and its height.
@@ -201,40 +218,75 @@ fn panel(t: &TimelineAnswer, window: Window, on: Option<Day>) -> (String, f64) {
         bars.push_str("</g>");
     }
 
-    // Trips, marked on the titular's bar.
-    for trip in &t.trips {
-        let Some((a, b)) = window.clip(trip.from, Some(trip.until)) else {
-            continue;
-        };
-        let who = trip.name.as_deref().unwrap_or(trip.person.as_str());
+    // Trips and leaves, marked alike on the titular's bar, each named for what it is.
+    let trips = t.trips.iter().map(|trip| {
         let place = trip
             .destination
             .as_deref()
             .map(|d| format!(" in {d}"))
             .unwrap_or_default();
+        Away {
+            kind: "trip",
+            person: trip.person.as_str(),
+            name: trip.name.as_deref(),
+            from: trip.from,
+            until: trip.until,
+            act: trip.act.as_str(),
+            what: format!("away{place}"),
+            sign: "✈",
+        }
+    });
+    let leaves = t.leaves.iter().map(|leave| {
+        let reason = leave
+            .reason
+            .as_deref()
+            .map(|r| format!(" ({r})"))
+            .unwrap_or_default();
+        Away {
+            kind: "leave",
+            person: leave.person.as_str(),
+            name: leave.name.as_deref(),
+            from: leave.from,
+            until: leave.until,
+            act: leave.act.as_str(),
+            what: format!("on leave{reason}"),
+            sign: "",
+        }
+    });
+    for away in trips.chain(leaves) {
+        let Some((a, b)) = window.clip(away.from, Some(away.until)) else {
+            continue;
+        };
+        let who = away.name.unwrap_or(away.person);
+        let what = &away.what;
         let tip = format!(
-            "{who} away{place}, {} ({})",
-            fmt_days(trip.from, Some(trip.until)),
-            trip.act
+            "{who} {what}, {} ({})",
+            fmt_days(away.from, Some(away.until)),
+            away.act
         );
         let (x, w) = span(window, a, b);
-        let act_e = escape(trip.act.as_str());
+        let act_e = escape(away.act);
+        let kind = away.kind;
         let _ = write!(
             bars,
-            "<a href=\"/acts/{act_e}\"><rect class=\"trip\" x=\"{x:.1}\" y=\"{y:.1}\" width=\"{w:.1}\" height=\"{h:.1}\" data-kind=\"trip\" data-person=\"{person}\" data-from=\"{}\" data-until=\"{}\" data-act=\"{act_e}\"><title>{tip_e}</title></rect>",
-            trip.from,
-            trip.until,
+            "<a href=\"/acts/{act_e}\"><rect class=\"{kind}\" x=\"{x:.1}\" y=\"{y:.1}\" width=\"{w:.1}\" height=\"{h:.1}\" data-kind=\"{kind}\" data-person=\"{person}\" data-from=\"{}\" data-until=\"{}\" data-act=\"{act_e}\"><title>{tip_e}</title></rect>",
+            away.from,
+            away.until,
             y = TITULAR_Y + TITULAR_H * 0.45,
             h = TITULAR_H * 0.55,
-            person = escape(trip.person.as_str()),
+            person = escape(away.person),
             tip_e = escape(&tip),
         );
-        let inside = format!("✈ away{place}");
+        let sign = |text: String| match away.sign {
+            "" => text,
+            sign => format!("{sign} {text}"),
+        };
+        let inside = sign(what.clone());
         let labeled = fits(&inside, w, false);
         if labeled {
             let _ = write!(
                 bars,
-                "<text class=\"in-trip\" x=\"{:.1}\" y=\"{:.1}\">{}</text>",
+                "<text class=\"in-{kind}\" x=\"{:.1}\" y=\"{:.1}\">{}</text>",
                 x + LABEL_PAD,
                 TITULAR_Y + TITULAR_H - 6.0,
                 escape(&inside)
@@ -245,11 +297,15 @@ fn panel(t: &TimelineAnswer, window: Window, on: Option<Day>) -> (String, f64) {
             callouts.push(Callout {
                 x,
                 bar_y: TITULAR_Y + TITULAR_H,
-                text: format!(
-                    "✈ {who} away{place}, {}",
-                    fmt_days(trip.from, Some(trip.until))
-                ),
-                class: "note-trip",
+                text: sign(format!(
+                    "{who} {what}, {}",
+                    fmt_days(away.from, Some(away.until))
+                )),
+                class: if kind == "leave" {
+                    "note-leave"
+                } else {
+                    "note-trip"
+                },
                 bold: false,
             });
         }
@@ -290,9 +346,15 @@ fn panel(t: &TimelineAnswer, window: Window, on: Option<Day>) -> (String, f64) {
         };
         let (x, w) = span(window, a, b);
         let days = fmt_days(gap.from, Some(gap.until));
-        // The bar links to the trip that began the run; its title names every trip of it.
-        let act_e = escape(gap.trip_act.as_str());
-        let acts: Vec<&str> = gap.trip_acts.iter().map(|a| a.as_str()).collect();
+        // The bar links to the absence that began the run; its title names every absence of
+        // it, a leave as one ("RS-1, leave RS-2").
+        let act_e = escape(gap.absences.first().map_or("", |a| a.act.as_str()));
+        let acts: Vec<String> = (gap.absences.iter())
+            .map(|a| match a.kind {
+                AbsenceKind::Trip => a.act.to_string(),
+                AbsenceKind::Leave => format!("leave {}", a.act),
+            })
+            .collect();
         let acts_e = escape(&acts.join(", "));
         let _ = write!(
             bars,
@@ -409,6 +471,7 @@ fn closeup_window(t: &TimelineAnswer, window: Window, on: Option<Day>) -> Option
         periods.push((row.from, row.until.unwrap_or(Day::MAX)));
     }
     periods.extend(t.trips.iter().map(|r| (r.from, r.until)));
+    periods.extend(t.leaves.iter().map(|r| (r.from, r.until)));
     periods.extend(t.unattended.iter().map(|r| (r.from, r.until)));
     let narrow: Vec<(Day, Day)> = periods
         .into_iter()
@@ -479,7 +542,7 @@ pub(crate) fn timeline_svg(t: &TimelineAnswer, window: Window, on: Option<Day>) 
     let _ = write!(
         svg,
         "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"timeline\" viewBox=\"0 0 {WIDTH} {height:.0}\" role=\"img\" aria-labelledby=\"timeline-title\" data-office=\"{office}\" data-from=\"{}\" data-until=\"{}\">\
-<title id=\"timeline-title\">{title} from {} to {}: titulars, trips and acting holders</title>\
+<title id=\"timeline-title\">{title} from {} to {}: titulars, trips, leaves and acting holders</title>\
 <defs><pattern id=\"hatch\" patternUnits=\"userSpaceOnUse\" width=\"8\" height=\"8\" patternTransform=\"rotate(45)\"><rect width=\"8\" height=\"8\" fill=\"#fefcbf\"/><rect width=\"3.5\" height=\"8\" fill=\"#b7791f\"/></pattern></defs>\
 <style>\
 text{{font:12px system-ui,sans-serif;fill:#1a202c}}\
@@ -488,15 +551,18 @@ text{{font:12px system-ui,sans-serif;fill:#1a202c}}\
 .in-titular{{fill:#fff;font-weight:600}}\
 .in-acting{{font-weight:700;paint-order:stroke;stroke:#fefcbf;stroke-width:4px;stroke-linejoin:round}}\
 .in-trip{{fill:#1a202c;paint-order:stroke;stroke:#ed8936;stroke-width:3px;stroke-linejoin:round}}\
+.in-leave{{fill:#1a202c;paint-order:stroke;stroke:#b794f4;stroke-width:3px;stroke-linejoin:round}}\
 .in-vacant{{fill:#718096}}\
 .titular{{stroke:#fff;stroke-width:1}}\
 .acting{{stroke:#975a16;stroke-width:1}}\
 .trip{{fill:#ed8936;stroke:#9c4221;stroke-width:1}}\
+.leave{{fill:#b794f4;stroke:#553c9a;stroke-width:1}}\
 .vacant{{fill:#fff;stroke:#a0aec0;stroke-width:1.5;stroke-dasharray:5 4}}\
 .unattended{{fill:#e53e3e;stroke:#9b2c2c}}\
 .closeup-mark{{fill:none;stroke:#4a5568;stroke-width:1;stroke-dasharray:2 2}}\
 .leader{{stroke:#4a5568;stroke-width:1}}\
 .note-trip{{fill:#9c4221}}\
+.note-leave{{fill:#553c9a}}\
 .note-acting{{fill:#744210;font-weight:600}}\
 .note-unattended{{fill:#c53030;font-weight:600}}\
 .note-more{{fill:#4a5568;font-style:italic}}\

@@ -7,7 +7,8 @@
 use std::collections::BTreeMap;
 
 use actledger_core::{
-    Day, Delegation, Departure, Segment, Seq, Stint, Tenure, Timeline, Trip, TripRef,
+    Absence, AbsenceKind, AbsenceRef, Day, Delegation, Departure, Segment, Seq, Stint, Tenure,
+    Timeline,
 };
 
 use crate::error::{StoreError, storage};
@@ -21,19 +22,26 @@ use crate::writes::Writes;
 /// the binary encoding below (its values take about 38% of the bytes of the JSON ones);
 /// version 4 packs segments and items in blocks of [`PER_BLOCK`], a record per block;
 /// version 5 writes no record at all for an empty timeline (version 4 wrote a manifest of
-/// zeros for some), so that each timeline has one form and verification compares records.
-pub const CACHE_VERSION: u32 = 5;
+/// zeros for some), so that each timeline has one form and verification compares records;
+/// version 6 adds the kind of each absence (a trip or a leave, with `leave_granted`) to every
+/// absence ref, so that answers name a leave as one.
+pub const CACHE_VERSION: u32 = 6;
 
 /// The bytes of a cache record's checksum: the first 8 bytes of SHA-256 over a domain tag,
 /// the cache version, the record's key and its body.
 const CHECKSUM_LEN: usize = 8;
 
 pub(crate) fn checksum(key: &[u8], body: &[u8]) -> [u8; CHECKSUM_LEN] {
+    checksum_of_version(CACHE_VERSION, key, body)
+}
+
+/// [`checksum`] as cache version `version` computed it (the tests write older caches).
+fn checksum_of_version(version: u32, key: &[u8], body: &[u8]) -> [u8; CHECKSUM_LEN] {
     use sha2::{Digest, Sha256};
     let mut h = Sha256::new();
     h.update(b"actledger/cache\0");
     // A record of another version never passes for one of this version, whatever its bytes.
-    h.update(CACHE_VERSION.to_be_bytes());
+    h.update(version.to_be_bytes());
     h.update(u32::try_from(key.len()).unwrap_or(u32::MAX).to_be_bytes());
     h.update(key);
     h.update(body);
@@ -112,9 +120,13 @@ impl Encoder {
         self.id(stint.act.as_str());
     }
 
-    fn trip_ref(&mut self, trip: &TripRef) {
-        self.seq(trip.seq);
-        self.id(trip.act.as_str());
+    fn absence_ref(&mut self, absence: &AbsenceRef) {
+        self.seq(absence.seq);
+        self.id(absence.act.as_str());
+        self.u8(match absence.kind {
+            AbsenceKind::Trip => TRIP,
+            AbsenceKind::Leave => LEAVE,
+        });
     }
 }
 
@@ -188,10 +200,15 @@ impl Decoder<'_> {
         })
     }
 
-    fn trip_ref(&mut self) -> Result<TripRef, Malformed> {
-        Ok(TripRef {
+    fn absence_ref(&mut self) -> Result<AbsenceRef, Malformed> {
+        Ok(AbsenceRef {
             seq: self.seq()?,
             act: self.id()?,
+            kind: match self.u8()? {
+                TRIP => AbsenceKind::Trip,
+                LEAVE => AbsenceKind::Leave,
+                _ => return Err(Malformed("an unknown kind of absence")),
+            },
         })
     }
 
@@ -206,28 +223,32 @@ impl Decoder<'_> {
 
 /// The flags byte of a segment: which of its optional holders follow.
 const HAS_TITULAR: u8 = 1;
-const HAS_TRIP: u8 = 2;
+const HAS_ABSENCE: u8 = 2;
 const HAS_ACTING: u8 = 4;
+
+/// The byte that ends an absence ref: which kind of absence it is.
+const TRIP: u8 = 0;
+const LEAVE: u8 = 1;
 
 /// Segments per `S` record, and items per `W` record: an office's cache is a few records
 /// per hundred segments, not one each (sled's open costs in proportion to its records), and an
 /// append that changes the end of a timeline rewrites its last records only.
 const PER_BLOCK: usize = 64;
 
-/// One segment inside a block: its first and last days, the flags, then the titular, the trip
-/// and the acting holder that the flags announce.
+/// One segment inside a block: its first and last days, the flags, then the titular, the
+/// absence and the acting holder that the flags announce.
 fn put_segment(out: &mut Encoder, segment: &Segment) {
     out.day(segment.from);
     out.day(segment.until);
     let flag = |present: bool, flag: u8| if present { flag } else { 0 };
     out.u8(flag(segment.titular.is_some(), HAS_TITULAR)
-        | flag(segment.trip.is_some(), HAS_TRIP)
+        | flag(segment.absence.is_some(), HAS_ABSENCE)
         | flag(segment.acting.is_some(), HAS_ACTING));
     if let Some(stint) = &segment.titular {
         out.stint(stint);
     }
-    if let Some(trip) = &segment.trip {
-        out.trip_ref(trip);
+    if let Some(absence) = &segment.absence {
+        out.absence_ref(absence);
     }
     if let Some(stint) = &segment.acting {
         out.stint(stint);
@@ -238,14 +259,14 @@ fn take_segment(input: &mut Decoder) -> Result<Segment, Malformed> {
     let from = input.day()?;
     let until = input.day()?;
     let flags = input.u8()?;
-    if flags & !(HAS_TITULAR | HAS_TRIP | HAS_ACTING) != 0 {
+    if flags & !(HAS_TITULAR | HAS_ABSENCE | HAS_ACTING) != 0 {
         return Err(Malformed("unknown flags"));
     }
     let titular = (flags & HAS_TITULAR != 0)
         .then(|| input.stint())
         .transpose()?;
-    let trip = (flags & HAS_TRIP != 0)
-        .then(|| input.trip_ref())
+    let absence = (flags & HAS_ABSENCE != 0)
+        .then(|| input.absence_ref())
         .transpose()?;
     let acting = (flags & HAS_ACTING != 0)
         .then(|| input.stint())
@@ -254,7 +275,7 @@ fn take_segment(input: &mut Decoder) -> Result<Segment, Malformed> {
         from,
         until,
         titular,
-        trip,
+        absence,
         acting,
     })
 }
@@ -345,19 +366,19 @@ pub(crate) fn decode_delegation(input: &mut Decoder) -> Result<Delegation, Malfo
     })
 }
 
-fn encode_trip(out: &mut Encoder, trip: &Trip) {
-    out.day(trip.from);
-    out.day(trip.until);
-    out.id(trip.person.as_str());
-    out.trip_ref(&trip.trip);
+fn encode_absence(out: &mut Encoder, absence: &Absence) {
+    out.day(absence.from);
+    out.day(absence.until);
+    out.id(absence.person.as_str());
+    out.absence_ref(&absence.absence);
 }
 
-pub(crate) fn decode_trip(input: &mut Decoder) -> Result<Trip, Malformed> {
-    Ok(Trip {
+pub(crate) fn decode_absence(input: &mut Decoder) -> Result<Absence, Malformed> {
+    Ok(Absence {
         from: input.day()?,
         until: input.day()?,
         person: input.id()?,
-        trip: input.trip_ref()?,
+        absence: input.absence_ref()?,
     })
 }
 
@@ -387,14 +408,16 @@ pub(crate) fn decode_all<T>(
 /// The parts of a timeline stored under `W`, each list item under its own key.
 pub(crate) const TENURES: u8 = b't';
 pub(crate) const DELEGATIONS: u8 = b'd';
-pub(crate) const TRIPS: u8 = b'r';
+/// Absences, trips and leaves alike (`r` from when they were trips only).
+pub(crate) const ABSENCES: u8 = b'r';
 pub(crate) const DEPARTURES: u8 = b'l';
 
 /// The manifest of an office's cached timeline, under `W office 0x00 'n' 0`: how many records
 /// of each kind the timeline has, so that a record gone missing is noticed.
 pub(crate) const MANIFEST: u8 = b'n';
 
-/// What the manifest counts, in this order: segments, tenures, delegations, trips, departures.
+/// What the manifest counts, in this order: segments, tenures, delegations, absences,
+/// departures.
 pub(crate) type Counts = [usize; 5];
 
 pub(crate) fn counts(timeline: &Timeline) -> Counts {
@@ -402,7 +425,7 @@ pub(crate) fn counts(timeline: &Timeline) -> Counts {
         timeline.segments.len(),
         timeline.tenures.len(),
         timeline.delegations.len(),
-        timeline.trips.len(),
+        timeline.absences.len(),
         timeline.departures.len(),
     ]
 }
@@ -475,9 +498,9 @@ pub(crate) fn timeline_records(timeline: &Timeline) -> BTreeMap<Vec<u8>, Vec<u8>
     put_part(
         &mut records,
         &part_prefix,
-        TRIPS,
-        &timeline.trips,
-        encode_trip,
+        ABSENCES,
+        &timeline.absences,
+        encode_absence,
     );
     put_part(
         &mut records,
@@ -586,242 +609,4 @@ impl Ledger {
 }
 
 #[cfg(test)]
-mod tests {
-    use actledger_core::{ActId, Indexed, OfficeId, PersonId};
-
-    use super::*;
-
-    fn day(text: &str) -> Day {
-        Day::parse(text).unwrap()
-    }
-
-    fn stint(person: &str, seq: Seq, act: &str) -> Stint {
-        Stint {
-            person: PersonId::new(person).unwrap(),
-            seq,
-            act: ActId::new(act).unwrap(),
-        }
-    }
-
-    fn trip_ref(seq: Seq) -> TripRef {
-        TripRef {
-            seq,
-            act: ActId::new("RS-200-2024-PCM").unwrap(),
-        }
-    }
-
-    /// A timeline with every kind of record and every optional field both ways, positions
-    /// of one to ten varint bytes included.
-    fn timeline() -> Timeline {
-        let titular = stint("jose-arista", 2, "RS-131-2024-PCM");
-        let acting = stint("walter-astudillo", 300_000, "RS-200-2024-PCM");
-        Timeline {
-            office: OfficeId::new("MEF").unwrap(),
-            segments: vec![
-                Segment {
-                    from: day("2024-06-01"),
-                    until: day("2024-07-01"),
-                    titular: Some(titular.clone()),
-                    trip: None,
-                    acting: None,
-                },
-                Segment {
-                    from: day("2024-07-02"),
-                    until: day("2024-07-05"),
-                    titular: Some(titular.clone()),
-                    trip: Some(trip_ref(127)),
-                    acting: Some(acting.clone()),
-                },
-                Segment {
-                    from: day("2024-09-01"),
-                    until: Day::MAX,
-                    titular: None,
-                    trip: None,
-                    acting: Some(stint("ana", u64::MAX, "A")),
-                },
-            ],
-            tenures: vec![Tenure {
-                stint: titular.clone(),
-                from: day("2024-06-01"),
-                until: Day::MAX,
-            }],
-            delegations: vec![
-                Delegation {
-                    stint: acting.clone(),
-                    from: day("2024-07-02"),
-                    until: day("2024-07-05"),
-                    effective_until: Some(day("2024-07-05")),
-                },
-                Delegation {
-                    stint: acting,
-                    from: day("2024-07-02"),
-                    until: day("2024-07-05"),
-                    effective_until: None,
-                },
-            ],
-            trips: vec![Trip {
-                person: titular.person.clone(),
-                trip: trip_ref(128),
-                from: day("2024-07-02"),
-                until: day("2024-07-05"),
-            }],
-            departures: vec![Departure {
-                stint: titular,
-                on: day("2024-08-31"),
-            }],
-        }
-    }
-
-    /// The timeline `records` hold, read back by the store's own reader ([`Ledger`]'s
-    /// `head_timeline`, with every check of blocks, links and manifest) from a scratch ledger.
-    fn decoded(records: &BTreeMap<Vec<u8>, Vec<u8>>, office: &OfficeId) -> Timeline {
-        let dir = tempfile::tempdir().unwrap();
-        let ledger = Ledger::create(&dir.path().join("ledger")).unwrap();
-        for (key, value) in records {
-            ledger.db.insert(key, value.as_slice()).unwrap();
-        }
-        ledger.head_timeline(office).unwrap().unwrap()
-    }
-
-    /// `timeline()` with `n` one-day segments and as many tenures, so that it needs several
-    /// blocks.
-    fn long_timeline(n: u32) -> Timeline {
-        let mut timeline = timeline();
-        let first = day("2000-01-01").ordinal();
-        timeline.segments = (0..n)
-            .map(|i| Segment {
-                from: Day::from_ordinal(first + 2 * i).unwrap(),
-                until: Day::from_ordinal(first + 2 * i).unwrap(),
-                titular: Some(stint("p", u64::from(i), "A")),
-                trip: None,
-                acting: None,
-            })
-            .collect();
-        timeline.tenures = (0..n)
-            .map(|i| Tenure {
-                stint: stint("p", u64::from(i), "A"),
-                from: Day::from_ordinal(first + 2 * i).unwrap(),
-                until: Day::from_ordinal(first + 2 * i).unwrap(),
-            })
-            .collect();
-        timeline
-    }
-
-    #[test]
-    fn every_record_round_trips() {
-        let timeline = timeline();
-        let records = timeline_records(&timeline);
-        assert_eq!(records.len(), 1 + 1 + 1 + 1 + 1 + 1);
-        assert_eq!(decoded(&records, &timeline.office), timeline);
-        // Several blocks: 130 segments and tenures take 3 records each.
-        let timeline = long_timeline(130);
-        let records = timeline_records(&timeline);
-        assert_eq!(records.len(), 3 + 3 + 1 + 1 + 1 + 1);
-        assert_eq!(decoded(&records, &timeline.office), timeline);
-    }
-
-    #[test]
-    fn blocks_of_segments_name_their_neighbours() {
-        let timeline = long_timeline(130);
-        let links: Vec<_> = timeline_records(&timeline)
-            .iter()
-            .filter(|(key, _)| key[0] == keys::SEGMENT)
-            .map(|(key, value)| {
-                let body = unsealed(key, value).unwrap();
-                let first =
-                    Day::from_ordinal(u32::from_be_bytes(key[key.len() - 4..].try_into().unwrap()))
-                        .unwrap();
-                let block = decode_segment_block(first, body).unwrap();
-                (block.prev, block.next, block.segments.len())
-            })
-            .collect();
-        let from = |i: usize| timeline.segments[i].from.ordinal();
-        assert_eq!(
-            links,
-            [
-                (NO_DAY, from(64), 64),
-                (from(0), from(128), 64),
-                (from(64), NO_DAY, 2)
-            ]
-        );
-    }
-
-    #[test]
-    fn a_record_changed_or_under_another_key_fails_its_checksum() {
-        let records = timeline_records(&timeline());
-        let (key, value) = records.iter().next().unwrap();
-        assert!(unsealed(key, value).is_some());
-        let mut moved = key.clone();
-        moved[2] ^= 1;
-        assert!(unsealed(&moved, value).is_none());
-        for at in 0..value.len() {
-            let mut changed = value.clone();
-            changed[at] ^= 0x10;
-            assert!(unsealed(key, &changed).is_none(), "byte {at}");
-        }
-    }
-
-    #[test]
-    fn a_body_cut_short_or_too_long_is_malformed() {
-        let timeline = timeline();
-        let body = encode_segment_block(&timeline.segments, 1, 2);
-        let from = timeline.segments[0].from;
-        assert_eq!(
-            decode_segment_block(from, &body).unwrap().segments,
-            timeline.segments
-        );
-        for len in 0..body.len() {
-            assert!(
-                decode_segment_block(from, &body[..len]).is_err(),
-                "length {len}"
-            );
-        }
-        let mut longer = body.clone();
-        longer.push(0);
-        assert!(decode_segment_block(from, &longer).is_err());
-        // Another first day than the key's.
-        assert!(decode_segment_block(timeline.segments[1].from, &body).is_err());
-        let mut body = Encoder::default();
-        body.u16(1);
-        encode_delegation(&mut body, &timeline.delegations[0]);
-        for len in 0..body.0.len() {
-            assert!(take_part(&body.0[..len], decode_delegation).is_err());
-        }
-        assert_eq!(
-            take_part(&body.0, decode_delegation).unwrap(),
-            [timeline.delegations[0].clone()]
-        );
-    }
-
-    #[test]
-    fn malformed_fields_are_refused() {
-        let segments = &timeline().segments[..1];
-        let first = segments[0].from;
-        // The flags byte follows the links, the count and the segment's two days.
-        let mut body = encode_segment_block(segments, NO_DAY, NO_DAY);
-        body[18] |= 8;
-        assert!(decode_segment_block(first, &body).is_err());
-        // A day past 9999-12-31.
-        let mut body = encode_segment_block(segments, NO_DAY, NO_DAY);
-        body[14..18].copy_from_slice(&(Day::MAX.ordinal() + 1).to_be_bytes());
-        assert!(decode_segment_block(first, &body).is_err());
-        // No segment, or segments out of order.
-        let mut body = encode_segment_block(segments, NO_DAY, NO_DAY);
-        body[8..10].copy_from_slice(&0u16.to_be_bytes());
-        assert!(decode_segment_block(first, &body).is_err());
-        let twice = [segments[0].clone(), segments[0].clone()];
-        let body = encode_segment_block(&twice, NO_DAY, NO_DAY);
-        assert!(decode_segment_block(first, &body).is_err());
-        // Positions: minimal varints only, and none beyond 64 bits.
-        assert_eq!(Decoder(&[0x80, 0x01]).seq().unwrap(), 128);
-        assert!(Decoder(&[0x80, 0x00]).seq().is_err());
-        assert!(Decoder(&[0xff; 10]).seq().is_err());
-        let mut max = Encoder::default();
-        max.seq(u64::MAX);
-        assert_eq!(Decoder(&max.0).seq().unwrap(), u64::MAX);
-        // An identifier that is not one.
-        assert!(Decoder(b"\x02a b").id::<ActId>().is_err());
-        assert!(Decoder(b"\x00").id::<ActId>().is_err());
-        assert!(Decoder(b"\x05abc").id::<ActId>().is_err());
-    }
-}
+mod tests;

@@ -16,9 +16,9 @@ use actledger_core::{
 };
 
 use crate::cache::{
-    Counts, DELEGATIONS, DEPARTURES, MANIFEST, Malformed, NO_DAY, SegmentBlock, TENURES, TRIPS,
-    counts, decode_all, decode_counts, decode_delegation, decode_departure, decode_segment_block,
-    decode_tenure, decode_trip, manifest_key, take_block, unsealed,
+    ABSENCES, Counts, DELEGATIONS, DEPARTURES, MANIFEST, Malformed, NO_DAY, SegmentBlock, TENURES,
+    counts, decode_absence, decode_all, decode_counts, decode_delegation, decode_departure,
+    decode_segment_block, decode_tenure, manifest_key, take_block, unsealed,
 };
 use crate::error::{Damage, StoreError, damaged, storage};
 use crate::keys;
@@ -419,7 +419,7 @@ impl Indexed for Ledger {
             segments: Vec::new(),
             tenures: Vec::new(),
             delegations: Vec::new(),
-            trips: Vec::new(),
+            absences: Vec::new(),
             departures: Vec::new(),
         };
         let mut found = false;
@@ -447,7 +447,7 @@ impl Indexed for Ledger {
         }
         let prefix = keys::named_prefix(keys::TIMELINE, office.as_str());
         let mut manifest = None;
-        // Blocks seen so far of tenures, delegations, trips and departures.
+        // Blocks seen so far of tenures, delegations, absences and departures.
         let mut blocks = [0usize; 4];
         for item in self.db.scan_prefix(&prefix) {
             let (key, value) = item.map_err(storage(&self.path))?;
@@ -477,12 +477,12 @@ impl Indexed for Ledger {
                     decode_delegation,
                 )
                 .map_err(bad)?,
-                Some(&TRIPS) => take_block(
-                    &mut timeline.trips,
+                Some(&ABSENCES) => take_block(
+                    &mut timeline.absences,
                     &mut blocks[2],
                     index,
                     value,
-                    decode_trip,
+                    decode_absence,
                 )
                 .map_err(bad)?,
                 Some(&DEPARTURES) => take_block(

@@ -7,6 +7,7 @@ mod bad_input;
 mod derived;
 mod docs;
 mod everyday;
+mod leave;
 mod proofs;
 mod readme;
 mod serve;
@@ -279,7 +280,7 @@ fn who_held_answers_the_seed_case() {
         serde_json::json!({
             "office": "MINDEF", "on": "2024-06-03", "as_of": 7, "on_record": true, "record_starts": null,
             "holder": {"person": "jose-arista", "name": "José Arista Arbildo", "capacity": "acting", "basis": ["RS-131-2024-PCM"]},
-            "titular": {"person": "walter-astudillo", "name": "Walter Astudillo", "absent": true, "trip_act": "RS-131-2024-PCM"}
+            "titular": {"person": "walter-astudillo", "name": "Walter Astudillo", "absent": true, "trip_act": "RS-131-2024-PCM", "absence": "trip", "absence_act": "RS-131-2024-PCM"}
         })
     );
     // As of entry 6 the delegation was not recorded yet.

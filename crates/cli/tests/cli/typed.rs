@@ -5,8 +5,8 @@
 //! field or a type added to the core fails to compile here until it has its flag.
 
 use actledger_core::{
-    ActId, ActIssued, ActRevoked, Appointed, Day, DutiesDelegated, Event, LeftOffice, OfficeId,
-    PersonId, RecordRetracted, TripAuthorized,
+    ActId, ActIssued, ActRevoked, Appointed, Day, DutiesDelegated, Event, LeaveGranted, LeftOffice,
+    OfficeId, PersonId, RecordRetracted, TripAuthorized,
 };
 use predicates::str::contains;
 
@@ -87,6 +87,22 @@ fn flags(event: &Event) -> Vec<String> {
             flag("destination", destination.clone());
             flag("purpose", purpose.clone());
             "trip"
+        }
+        Event::LeaveGranted(LeaveGranted {
+            act,
+            person,
+            office,
+            from,
+            until,
+            reason,
+        }) => {
+            flag("act", Some(act.to_string()));
+            flag("person", Some(person.to_string()));
+            flag("office", Some(office.to_string()));
+            flag("from", Some(from.to_string()));
+            flag("until", Some(until.to_string()));
+            flag("reason", reason.clone());
+            "leave"
         }
         Event::DutiesDelegated(DutiesDelegated {
             act,
@@ -289,6 +305,50 @@ fn trip_authorized_flags_are_recorded() {
             until: day("2024-06-04"),
             destination: Some("Miami, Florida, United States".into()),
             purpose: Some("Meeting with the Commander of US Southern Command".into()),
+        }),
+    );
+}
+
+fn leave(reason: Option<&str>) -> Event {
+    Event::LeaveGranted(LeaveGranted {
+        act: act("RS-169-2022-PCM"),
+        person: person("walter-astudillo"),
+        office: office("MINDEF"),
+        from: day("2024-06-20"),
+        until: day("2024-06-24"),
+        reason: reason.map(Into::into),
+    })
+}
+
+#[test]
+fn leave_granted_flags_are_recorded() {
+    let before = [
+        issued("RS-001-2024-PCM"),
+        appointed(),
+        issued("RS-169-2022-PCM"),
+    ];
+    check(&before, leave(None));
+    check(&before, leave(Some("licencia por salud")));
+}
+
+#[test]
+fn a_delegation_without_until_is_bounded_by_the_acts_leave() {
+    let before = [
+        issued("RS-001-2024-PCM"),
+        appointed(),
+        issued("RS-169-2022-PCM"),
+        leave(Some("licencia por salud")),
+    ];
+    check(
+        &before,
+        Event::DutiesDelegated(DutiesDelegated {
+            act: act("RS-169-2022-PCM"),
+            office: office("MINDEF"),
+            delegate: person("jose-arista"),
+            from: day("2024-06-20"),
+            until: None,
+            delegate_name: None,
+            delegate_office: None,
         }),
     );
 }

@@ -161,6 +161,17 @@ fn summary(event: &Event, known: &BTreeSet<OfficeId>) -> String {
                 .map(|d| format!(", {}", escape(d)))
                 .unwrap_or_default()
         ),
+        Event::LeaveGranted(e) => format!(
+            "{} of {} on leave {} – {}{}",
+            who(e.person.as_str(), None),
+            office(&e.office),
+            e.from,
+            e.until,
+            e.reason
+                .as_deref()
+                .map(|r| format!(", {}", escape(r)))
+                .unwrap_or_default()
+        ),
         Event::DutiesDelegated(e) => format!(
             "{}{} in charge of {} from {}{}",
             who(e.delegate.as_str(), e.delegate_name.as_deref()),
@@ -172,7 +183,7 @@ fn summary(event: &Event, known: &BTreeSet<OfficeId>) -> String {
             e.from,
             e.until
                 .map(|u| format!(" until {u}"))
-                .unwrap_or_else(|| " for the trip".into())
+                .unwrap_or_else(|| " for the absence".into())
         ),
         Event::ActRevoked(e) => format!(
             "{} revokes {}{}",

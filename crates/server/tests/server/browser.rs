@@ -338,7 +338,8 @@ const MEASURE: &str = r#"<pre id="result">not measured</pre>
 </script>"#;
 
 /// An office with a crowded history: a dozen titulars, some for days and some for months,
-/// with long names, trips with and without someone in charge, and vacancies between them.
+/// with long names, trips and leaves with and without someone in charge, and vacancies
+/// between them.
 fn crowded_office() -> String {
     let mut events = Vec::new();
     let mut day = chrono::NaiveDate::from_ymd_opt(2023, 1, 2).unwrap();
@@ -359,9 +360,16 @@ fn crowded_office() -> String {
             events.push(format!(
                 r#"{{"type":"act_issued","act":"{trip}","kind":"resolucion_suprema","issuer":"PCM","issued_on":"{from}"}}"#
             ));
-            events.push(format!(
-                r#"{{"type":"trip_authorized","act":"{trip}","person":"person-{i}","office":"MININT","from":"{from}","until":"{until}","destination":"Santiago de Chile, Chile"}}"#
-            ));
+            // Every third absence a leave, drawn like a trip and labelled as a leave.
+            events.push(if i % 3 == 0 {
+                format!(
+                    r#"{{"type":"leave_granted","act":"{trip}","person":"person-{i}","office":"MININT","from":"{from}","until":"{until}","reason":"licencia por salud"}}"#
+                )
+            } else {
+                format!(
+                    r#"{{"type":"trip_authorized","act":"{trip}","person":"person-{i}","office":"MININT","from":"{from}","until":"{until}","destination":"Santiago de Chile, Chile"}}"#
+                )
+            });
             if i % 2 == 1 {
                 events.push(format!(
                     r#"{{"type":"duties_delegated","act":"{trip}","office":"MININT","delegate":"deputy-{i}","delegate_name":"Rosa María Villanueva Quispe","from":"{from}","until":"{until}"}}"#

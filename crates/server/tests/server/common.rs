@@ -18,7 +18,7 @@ pub const SEED: &str = include_str!("../../../cli/data/seed.ndjson");
 pub const TOKEN: &str = "test-token-0123456789";
 
 /// `actledger who-held MINDEF --on 2024-06-03 --json` on the seed case, as the README shows it.
-pub const WHO_HELD_SEED: &str = r#"{"office":"MINDEF","on":"2024-06-03","as_of":7,"on_record":true,"record_starts":null,"holder":{"person":"jose-arista","name":"José Arista Arbildo","capacity":"acting","basis":["RS-131-2024-PCM"]},"titular":{"person":"walter-astudillo","name":"Walter Astudillo","absent":true,"trip_act":"RS-131-2024-PCM"}}"#;
+pub const WHO_HELD_SEED: &str = r#"{"office":"MINDEF","on":"2024-06-03","as_of":7,"on_record":true,"record_starts":null,"holder":{"person":"jose-arista","name":"José Arista Arbildo","capacity":"acting","basis":["RS-131-2024-PCM"]},"titular":{"person":"walter-astudillo","name":"Walter Astudillo","absent":true,"trip_act":"RS-131-2024-PCM","absence":"trip","absence_act":"RS-131-2024-PCM"}}"#;
 
 /// A ledger in a temporary folder.
 pub struct Fixture {

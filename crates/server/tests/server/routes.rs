@@ -394,6 +394,7 @@ async fn timeline_has_the_history_rows_trips_and_a_window() {
     );
     assert_eq!(body["trips"][0]["act"], "RS-131-2024-PCM");
     assert_eq!(body["unattended"], json!([]));
+    assert_eq!(body["leaves"], json!([]));
     let rows = body["history"].clone();
     // After the acting period: only the titular's open tenure meets the window.
     let late = get(&app, "/api/v1/offices/MINDEF/timeline?from=2024-06-05").await;
@@ -406,7 +407,7 @@ async fn timeline_has_the_history_rows_trips_and_a_window() {
     let early = get(&app, "/api/v1/offices/MINDEF/timeline?as_of=6").await;
     assert_eq!(
         early.json()["unattended"],
-        json!([{"from": "2024-06-02", "until": "2024-06-04", "trip_act": "RS-131-2024-PCM", "trip_acts": ["RS-131-2024-PCM"], "events": [6]}])
+        json!([{"from": "2024-06-02", "until": "2024-06-04", "trip_act": "RS-131-2024-PCM", "trip_acts": ["RS-131-2024-PCM"], "absences": [{"kind": "trip", "act": "RS-131-2024-PCM", "seq": 6}], "events": [6]}])
     );
     drop(app);
     let ledger = fixture.open();
@@ -853,6 +854,74 @@ async fn the_office_page_draws_the_seed_case() {
     assert!(page.contains(r#"data-kind="unattended""#));
     assert!(page.contains("The titular was away (trip <a href=\"/acts/RS-131-2024-PCM\">RS-131-2024-PCM</a>) and nobody was in charge."));
     assert!(page.contains("as of entry 6 of 7"));
+}
+
+/// The seed case, then a leave of the titular with the same minister in charge for as long
+/// as it lasts (positions 8 to 10), and a leave of the delegate's own with nobody in charge
+/// (11, 12).
+const LEAVES: &str = r#"{"type":"act_issued","act":"RS-169-2024-PCM","kind":"resolucion_suprema","issuer":"PCM","issued_on":"2024-06-19"}
+{"type":"leave_granted","act":"RS-169-2024-PCM","person":"walter-astudillo","office":"MINDEF","from":"2024-06-20","until":"2024-06-24","reason":"licencia por salud"}
+{"type":"duties_delegated","act":"RS-169-2024-PCM","office":"MINDEF","delegate":"jose-arista","delegate_office":"MEF","from":"2024-06-20"}
+{"type":"act_issued","act":"RS-170-2024-PCM","kind":"resolucion_suprema","issuer":"PCM","issued_on":"2024-06-30"}
+{"type":"leave_granted","act":"RS-170-2024-PCM","person":"walter-astudillo","office":"MINDEF","from":"2024-07-01","until":"2024-07-02"}"#;
+
+#[tokio::test]
+async fn a_leave_is_answered_drawn_and_labelled_as_a_leave() {
+    let fixture = Fixture::with(&format!("{SEED}\n{LEAVES}"));
+    let app = fixture.app();
+    let holder = get(&app, "/api/v1/offices/MINDEF/holder?on=2024-06-22").await;
+    assert_eq!(
+        holder.json()["titular"],
+        json!({"person": "walter-astudillo", "name": "Walter Astudillo", "absent": true, "trip_act": null, "absence": "leave", "absence_act": "RS-169-2024-PCM"})
+    );
+    let timeline = get(&app, "/api/v1/offices/MINDEF/timeline").await.json();
+    assert_eq!(
+        timeline["leaves"],
+        json!([
+            {"person": "walter-astudillo", "name": "Walter Astudillo", "from": "2024-06-20", "until": "2024-06-24", "act": "RS-169-2024-PCM", "seq": 9, "reason": "licencia por salud"},
+            {"person": "walter-astudillo", "name": "Walter Astudillo", "from": "2024-07-01", "until": "2024-07-02", "act": "RS-170-2024-PCM", "seq": 12, "reason": null}
+        ])
+    );
+    // Trips stay trips only.
+    assert_eq!(timeline["trips"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        timeline["unattended"],
+        json!([{"from": "2024-07-01", "until": "2024-07-02", "trip_act": null, "trip_acts": [], "absences": [{"kind": "leave", "act": "RS-170-2024-PCM", "seq": 12}], "events": [12]}])
+    );
+    let audit = get(&app, "/api/v1/audit").await.json();
+    assert_eq!(audit["anomalies"][0]["kind"], "unattended_office");
+    assert_eq!(audit["anomalies"][0]["events"], json!([12]));
+
+    let page = get(&app, "/offices/MINDEF?on=2024-06-22").await;
+    let page = page.text();
+    for needle in [
+        r#"data-kind="leave" data-person="walter-astudillo" data-from="2024-06-20" data-until="2024-06-24" data-act="RS-169-2024-PCM""#,
+        "<title>Walter Astudillo on leave (licencia por salud), 2024-06-20 – 2024-06-24 (RS-169-2024-PCM)</title>",
+        r#"data-kind="unattended" data-from="2024-07-01" data-until="2024-07-02" data-act="RS-170-2024-PCM""#,
+        "the titular away (leave RS-170-2024-PCM) and nobody in charge",
+        r#"<tr data-kind="leave"><td>on leave (licencia por salud)</td><td>Walter Astudillo</td><td>2024-06-20</td><td>2024-06-24</td><td><a href="/acts/RS-169-2024-PCM">RS-169-2024-PCM</a></td></tr>"#,
+        "titular on leave</span>",
+        r#"Its titular, Walter Astudillo, was away (leave <a href="/acts/RS-169-2024-PCM">RS-169-2024-PCM</a>)."#,
+    ] {
+        assert!(page.contains(needle), "{needle} not in {page}");
+    }
+    // A trip is drawn and named as before.
+    assert!(
+        page.contains(r#"data-kind="trip" data-person="walter-astudillo" data-from="2024-06-02""#)
+    );
+    let unattended = get(&app, "/offices/MINDEF?on=2024-07-01").await;
+    assert!(unattended.text().contains(
+        r#"The titular was away (leave <a href="/acts/RS-170-2024-PCM">RS-170-2024-PCM</a>) and nobody was in charge."#
+    ));
+    // The act's page says what the leave is.
+    let act = get(&app, "/acts/RS-169-2024-PCM").await;
+    assert!(
+        act.text()
+            .contains("on leave 2024-06-20 – 2024-06-24, licencia por salud"),
+        "{}",
+        act.text()
+    );
+    assert!(act.text().contains("from 2024-06-20 for the absence"));
 }
 
 #[tokio::test]

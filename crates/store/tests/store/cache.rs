@@ -9,7 +9,7 @@ use actledger_store::{CACHE_VERSION, Ledger};
 
 use crate::common::{SEED, batch, raw, scratch};
 
-/// Later events on top of the seed case: a revocation, a retraction, a new titular.
+/// Later events on top of the seed case: a revocation, a retraction, a new titular, her leave.
 const MORE: &str = r#"{"type":"act_issued","act":"RS-200-2024-PCM","kind":"resolucion_suprema","issuer":"PCM","issued_on":"2024-07-01"}
 {"type":"trip_authorized","act":"RS-200-2024-PCM","person":"jose-arista","office":"MEF","from":"2024-07-02","until":"2024-07-05"}
 {"type":"duties_delegated","act":"RS-200-2024-PCM","office":"MEF","delegate":"walter-astudillo","delegate_office":"MINDEF","from":"2024-07-02"}
@@ -17,7 +17,8 @@ const MORE: &str = r#"{"type":"act_issued","act":"RS-200-2024-PCM","kind":"resol
 {"type":"act_revoked","act":"RS-201-2024-PCM","revokes":"RS-200-2024-PCM"}
 {"type":"record_retracted","seq":11,"reason":"recorded in error"}
 {"type":"act_issued","act":"RS-300-2024-PCM","kind":"resolucion_suprema","issuer":"PCM","issued_on":"2024-08-01"}
-{"type":"appointed","act":"RS-300-2024-PCM","person":"ana-maria","person_name":"Ana María","office":"MINDEF","on":"2024-08-15"}"#;
+{"type":"appointed","act":"RS-300-2024-PCM","person":"ana-maria","person_name":"Ana María","office":"MINDEF","on":"2024-08-15"}
+{"type":"leave_granted","act":"RS-300-2024-PCM","person":"ana-maria","office":"MINDEF","from":"2024-09-02","until":"2024-09-06","reason":"vacaciones"}"#;
 
 fn ledger(path: &std::path::Path) -> Ledger {
     let mut ledger = Ledger::create(path).unwrap();

@@ -252,6 +252,52 @@ fn import_refuses_a_broken_or_non_canonical_export_naming_the_line() {
     refused(&unlines(&header), 1, "not an export line");
 }
 
+/// A leave and the delegation it bounds, on top of the seed case.
+const LEAVE: &str = r#"{"type":"act_issued","act":"RS-169-2024-PCM","kind":"resolucion_suprema","issuer":"PCM","issued_on":"2024-06-19"}
+{"type":"leave_granted","act":"RS-169-2024-PCM","person":"walter-astudillo","office":"MINDEF","from":"2024-06-20","until":"2024-06-24","reason":"licencia por salud"}
+{"type":"duties_delegated","act":"RS-169-2024-PCM","office":"MINDEF","delegate":"jose-arista","delegate_office":"MEF","from":"2024-06-20"}"#;
+
+#[test]
+fn a_leave_is_exported_and_imported_as_it_was_recorded() {
+    let s = scratch();
+    let mut ledger = Ledger::create(&s.path).unwrap();
+    ledger.append(batch(SEED)).unwrap();
+    ledger.append(batch(LEAVE)).unwrap();
+    let bytes = export(&ledger);
+    let exported = lines(&bytes);
+    assert!(
+        exported[7].ends_with(r#""event":{"type":"leave_granted","act":"RS-169-2024-PCM","person":"walter-astudillo","office":"MINDEF","from":"2024-06-20","until":"2024-06-24","reason":"licencia por salud"}}"#),
+        "{}",
+        exported[7]
+    );
+    let copy = import(&s.dir.path().join("copy"), &bytes).unwrap();
+    assert_eq!(copy.head(), ledger.head());
+    assert_eq!(export(&copy), bytes);
+    let on = actledger_core::Day::parse("2024-06-22").unwrap();
+    let answer = actledger_core::who_held(&copy, "MINDEF", on, None).unwrap();
+    assert_eq!(
+        answer,
+        actledger_core::who_held(&ledger, "MINDEF", on, None).unwrap()
+    );
+    let titular = answer.titular.unwrap();
+    assert_eq!(titular.absence, Some(actledger_core::AbsenceKind::Leave));
+    assert_eq!(titular.absence_act.unwrap().as_str(), "RS-169-2024-PCM");
+    assert_eq!(titular.trip_act, None);
+    assert_eq!(answer.holder.unwrap().person.as_str(), "jose-arista");
+
+    // A leave's line with its keys in another order is not the export line.
+    let mut reordered = exported.clone();
+    reordered[7] = reordered[7].replace(
+        r#""from":"2024-06-20","until":"2024-06-24""#,
+        r#""until":"2024-06-24","from":"2024-06-20""#,
+    );
+    refused(&unlines(&reordered), 8, "canonical");
+    // Nor with a field a leave does not have.
+    let mut extra = exported;
+    extra[7] = extra[7].replace(r#""reason":"#, r#""destination":"#);
+    refused(&unlines(&extra), 8, "destination");
+}
+
 #[test]
 fn import_validates_every_event_with_the_core_rules() {
     // A well-formed, well-hashed chain whose second event names an act never issued.

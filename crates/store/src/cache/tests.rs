@@ -1,0 +1,425 @@
+//! The cache's records round trip and refuse what is malformed, and a cache of an older
+//! version is rebuilt rather than read.
+
+use actledger_core::{ActId, Indexed, OfficeId, PersonId, Recorded};
+
+use super::*;
+
+fn day(text: &str) -> Day {
+    Day::parse(text).unwrap()
+}
+
+fn stint(person: &str, seq: Seq, act: &str) -> Stint {
+    Stint {
+        person: PersonId::new(person).unwrap(),
+        seq,
+        act: ActId::new(act).unwrap(),
+    }
+}
+
+fn absence_ref(seq: Seq, kind: AbsenceKind) -> AbsenceRef {
+    AbsenceRef {
+        seq,
+        act: ActId::new("RS-200-2024-PCM").unwrap(),
+        kind,
+    }
+}
+
+/// A timeline with every kind of record and every optional field both ways, positions
+/// of one to ten varint bytes included.
+fn timeline() -> Timeline {
+    let titular = stint("jose-arista", 2, "RS-131-2024-PCM");
+    let acting = stint("walter-astudillo", 300_000, "RS-200-2024-PCM");
+    Timeline {
+        office: OfficeId::new("MEF").unwrap(),
+        segments: vec![
+            Segment {
+                from: day("2024-06-01"),
+                until: day("2024-07-01"),
+                titular: Some(titular.clone()),
+                absence: None,
+                acting: None,
+            },
+            Segment {
+                from: day("2024-07-02"),
+                until: day("2024-07-05"),
+                titular: Some(titular.clone()),
+                absence: Some(absence_ref(127, AbsenceKind::Trip)),
+                acting: Some(acting.clone()),
+            },
+            Segment {
+                from: day("2024-07-06"),
+                until: day("2024-07-08"),
+                titular: Some(titular.clone()),
+                absence: Some(absence_ref(129, AbsenceKind::Leave)),
+                acting: None,
+            },
+            Segment {
+                from: day("2024-09-01"),
+                until: Day::MAX,
+                titular: None,
+                absence: None,
+                acting: Some(stint("ana", u64::MAX, "A")),
+            },
+        ],
+        tenures: vec![Tenure {
+            stint: titular.clone(),
+            from: day("2024-06-01"),
+            until: Day::MAX,
+        }],
+        delegations: vec![
+            Delegation {
+                stint: acting.clone(),
+                from: day("2024-07-02"),
+                until: day("2024-07-05"),
+                effective_until: Some(day("2024-07-05")),
+            },
+            Delegation {
+                stint: acting,
+                from: day("2024-07-02"),
+                until: day("2024-07-05"),
+                effective_until: None,
+            },
+        ],
+        absences: vec![
+            Absence {
+                person: titular.person.clone(),
+                absence: absence_ref(128, AbsenceKind::Trip),
+                from: day("2024-07-02"),
+                until: day("2024-07-05"),
+            },
+            Absence {
+                person: titular.person.clone(),
+                absence: absence_ref(129, AbsenceKind::Leave),
+                from: day("2024-07-06"),
+                until: day("2024-07-08"),
+            },
+        ],
+        departures: vec![Departure {
+            stint: titular,
+            on: day("2024-08-31"),
+        }],
+    }
+}
+
+/// The timeline `records` hold, read back by the store's own reader ([`Ledger`]'s
+/// `head_timeline`, with every check of blocks, links and manifest) from a scratch ledger.
+fn decoded(records: &BTreeMap<Vec<u8>, Vec<u8>>, office: &OfficeId) -> Timeline {
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = Ledger::create(&dir.path().join("ledger")).unwrap();
+    for (key, value) in records {
+        ledger.db.insert(key, value.as_slice()).unwrap();
+    }
+    ledger.head_timeline(office).unwrap().unwrap()
+}
+
+/// `timeline()` with `n` one-day segments and as many tenures, so that it needs several
+/// blocks.
+fn long_timeline(n: u32) -> Timeline {
+    let mut timeline = timeline();
+    let first = day("2000-01-01").ordinal();
+    timeline.segments = (0..n)
+        .map(|i| Segment {
+            from: Day::from_ordinal(first + 2 * i).unwrap(),
+            until: Day::from_ordinal(first + 2 * i).unwrap(),
+            titular: Some(stint("p", u64::from(i), "A")),
+            absence: None,
+            acting: None,
+        })
+        .collect();
+    timeline.tenures = (0..n)
+        .map(|i| Tenure {
+            stint: stint("p", u64::from(i), "A"),
+            from: Day::from_ordinal(first + 2 * i).unwrap(),
+            until: Day::from_ordinal(first + 2 * i).unwrap(),
+        })
+        .collect();
+    timeline
+}
+
+/// The records of `timeline` as cache version 5 wrote them, before leaves: an absence ref
+/// was a trip ref, its position and act with no kind byte after them, and every record
+/// was sealed under version 5. (The other bodies are unchanged.)
+fn version_5_records(timeline: &Timeline) -> BTreeMap<Vec<u8>, Vec<u8>> {
+    fn trip_ref(out: &mut Encoder, absence: &AbsenceRef) {
+        assert_eq!(absence.kind, AbsenceKind::Trip, "version 5 knew trips only");
+        out.seq(absence.seq);
+        out.id(absence.act.as_str());
+    }
+    let mut records = BTreeMap::new();
+    for (key, value) in timeline_records(timeline) {
+        let body = unsealed(&key, &value).unwrap();
+        let mut out = Encoder::default();
+        let part = key.len().checked_sub(5).map(|at| key[at]);
+        if key[0] == keys::SEGMENT {
+            let first = u32::from_be_bytes(key[key.len() - 4..].try_into().unwrap());
+            let block = decode_segment_block(Day::from_ordinal(first).unwrap(), body).unwrap();
+            out.u32(block.prev);
+            out.u32(block.next);
+            out.u16(u16::try_from(block.segments.len()).unwrap());
+            for segment in &block.segments {
+                out.day(segment.from);
+                out.day(segment.until);
+                let flag = |present: bool, flag: u8| if present { flag } else { 0 };
+                out.u8(flag(segment.titular.is_some(), HAS_TITULAR)
+                    | flag(segment.absence.is_some(), HAS_ABSENCE)
+                    | flag(segment.acting.is_some(), HAS_ACTING));
+                if let Some(stint) = &segment.titular {
+                    out.stint(stint);
+                }
+                if let Some(absence) = &segment.absence {
+                    trip_ref(&mut out, absence);
+                }
+                if let Some(stint) = &segment.acting {
+                    out.stint(stint);
+                }
+            }
+        } else if part == Some(ABSENCES) {
+            let trips = take_part(body, decode_absence).unwrap();
+            out.u16(u16::try_from(trips.len()).unwrap());
+            for trip in &trips {
+                out.day(trip.from);
+                out.day(trip.until);
+                out.id(trip.person.as_str());
+                trip_ref(&mut out, &trip.absence);
+            }
+        } else {
+            out.0 = body.to_vec();
+        }
+        let mut sealed = checksum_of_version(5, &key, &out.0).to_vec();
+        sealed.extend_from_slice(&out.0);
+        records.insert(key, sealed);
+    }
+    records
+}
+
+/// Every answer a ledger gives about its offices from day 2024-05-25 to 2024-08-31.
+fn answers(ledger: &Ledger) -> Vec<String> {
+    let mut out = Vec::new();
+    let first = day("2024-05-25").ordinal();
+    for office in ledger.offices().unwrap() {
+        for d in first..first + 100 {
+            let on = Day::from_ordinal(d).unwrap();
+            let answer = actledger_core::who_held(ledger, office.as_str(), on, None);
+            out.push(format!("{:?}", answer.unwrap()));
+        }
+        let history = actledger_core::history(ledger, office.as_str(), None);
+        out.push(format!("{:?}", history.unwrap()));
+    }
+    out.push(format!(
+        "{:?}",
+        actledger_core::anomalies(ledger, None).unwrap()
+    ));
+    out
+}
+
+/// A ledger whose cache was written by the program before leaves (cache version 5)
+/// opens: its cache, of another version, is never read but rebuilt from the log, and it
+/// answers as it did (a trip is still a trip), then takes a leave.
+#[test]
+fn a_ledger_written_with_cache_version_5_opens_and_answers() {
+    const EVENTS: &str = r#"{"type":"act_issued","act":"RS-001","kind":"resolucion_suprema","issuer":"PCM","issued_on":"2024-05-31"}
+{"type":"appointed","act":"RS-001","person":"ana","person_name":"Ana","office":"MINDEF","on":"2024-06-01"}
+{"type":"appointed","act":"RS-001","person":"bruno","office":"MEF","on":"2024-06-01"}
+{"type":"act_issued","act":"RS-002","kind":"resolucion_suprema","issuer":"PCM","issued_on":"2024-06-09"}
+{"type":"trip_authorized","act":"RS-002","person":"ana","office":"MINDEF","from":"2024-06-10","until":"2024-06-14"}
+{"type":"duties_delegated","act":"RS-002","office":"MINDEF","delegate":"bruno","delegate_office":"MEF","from":"2024-06-10"}
+{"type":"trip_authorized","act":"RS-002","person":"bruno","office":"MEF","from":"2024-07-01","until":"2024-07-03"}"#;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ledger");
+    let mut ledger = Ledger::create(&path).unwrap();
+    ledger
+        .append(actledger_core::parse_batch(EVENTS.as_bytes()).unwrap())
+        .unwrap();
+    let expected = answers(&ledger);
+    let count = ledger.head().count;
+    // The cache as version 5 left it: its records, and `Mcache` naming version 5.
+    let mut old = BTreeMap::new();
+    for office in ledger.offices().unwrap() {
+        if let Some(timeline) = ledger.head_timeline(&office).unwrap() {
+            old.extend(version_5_records(&timeline));
+        }
+    }
+    let current: BTreeMap<Vec<u8>, Vec<u8>> = ledger
+        .db
+        .scan_prefix([keys::SEGMENT])
+        .chain(ledger.db.scan_prefix([keys::TIMELINE]))
+        .map(|item| {
+            let (key, value) = item.unwrap();
+            (key.to_vec(), value.to_vec())
+        })
+        .collect();
+    assert_eq!(
+        old.keys().collect::<Vec<_>>(),
+        current.keys().collect::<Vec<_>>()
+    );
+    for key in current.keys() {
+        ledger.db.remove(key).unwrap();
+    }
+    let mut with_trip = 0;
+    for (key, value) in &old {
+        // Sealed under version 5: never taken for a record of this version.
+        assert!(unsealed(key, value).is_none());
+        with_trip += usize::from(value != &current[key]);
+        ledger.db.insert(key, value.as_slice()).unwrap();
+    }
+    assert!(with_trip > 0);
+    let mut record = 5u32.to_be_bytes().to_vec();
+    record.extend_from_slice(&count.to_be_bytes());
+    ledger.db.insert(keys::META_CACHE, record).unwrap();
+    ledger.db.flush().unwrap();
+    drop(ledger);
+
+    let mut ledger = Ledger::open(&path).unwrap();
+    assert_eq!(answers(&ledger), expected);
+    assert_eq!(
+        ledger.db.get(keys::META_CACHE).unwrap().unwrap().as_ref(),
+        crate::ledger::encode_cache_record(count)
+    );
+    assert!(matches!(
+        ledger.verify().unwrap(),
+        crate::Verdict::Intact { .. }
+    ));
+    // And it records a leave, which the rebuilt cache names as one.
+    let leave = r#"{"type":"act_issued","act":"RS-003","kind":"resolucion_suprema","issuer":"PCM","issued_on":"2024-07-09"}
+{"type":"leave_granted","act":"RS-003","person":"ana","office":"MINDEF","from":"2024-07-10","until":"2024-07-12","reason":"vacaciones"}"#;
+    ledger
+        .append(actledger_core::parse_batch(leave.as_bytes()).unwrap())
+        .unwrap();
+    drop(ledger);
+    let ledger = Ledger::open(&path).unwrap();
+    let answer = actledger_core::who_held(&ledger, "MINDEF", day("2024-07-11"), None).unwrap();
+    let titular = answer.titular.unwrap();
+    assert_eq!(titular.absence, Some(AbsenceKind::Leave));
+    assert_eq!(titular.trip_act, None);
+    assert_eq!(titular.absence_act, Some(ActId::new("RS-003").unwrap()));
+}
+
+#[test]
+fn every_record_round_trips() {
+    let timeline = timeline();
+    let records = timeline_records(&timeline);
+    assert_eq!(records.len(), 1 + 1 + 1 + 1 + 1 + 1);
+    // A trip and a leave, both kept as what they are.
+    assert_eq!(timeline.absences[1].absence.kind, AbsenceKind::Leave);
+    assert_eq!(decoded(&records, &timeline.office), timeline);
+    // Several blocks: 130 segments and tenures take 3 records each.
+    let timeline = long_timeline(130);
+    let records = timeline_records(&timeline);
+    assert_eq!(records.len(), 3 + 3 + 1 + 1 + 1 + 1);
+    assert_eq!(decoded(&records, &timeline.office), timeline);
+}
+
+#[test]
+fn blocks_of_segments_name_their_neighbours() {
+    let timeline = long_timeline(130);
+    let links: Vec<_> = timeline_records(&timeline)
+        .iter()
+        .filter(|(key, _)| key[0] == keys::SEGMENT)
+        .map(|(key, value)| {
+            let body = unsealed(key, value).unwrap();
+            let first =
+                Day::from_ordinal(u32::from_be_bytes(key[key.len() - 4..].try_into().unwrap()))
+                    .unwrap();
+            let block = decode_segment_block(first, body).unwrap();
+            (block.prev, block.next, block.segments.len())
+        })
+        .collect();
+    let from = |i: usize| timeline.segments[i].from.ordinal();
+    assert_eq!(
+        links,
+        [
+            (NO_DAY, from(64), 64),
+            (from(0), from(128), 64),
+            (from(64), NO_DAY, 2)
+        ]
+    );
+}
+
+#[test]
+fn a_record_changed_or_under_another_key_fails_its_checksum() {
+    let records = timeline_records(&timeline());
+    let (key, value) = records.iter().next().unwrap();
+    assert!(unsealed(key, value).is_some());
+    let mut moved = key.clone();
+    moved[2] ^= 1;
+    assert!(unsealed(&moved, value).is_none());
+    for at in 0..value.len() {
+        let mut changed = value.clone();
+        changed[at] ^= 0x10;
+        assert!(unsealed(key, &changed).is_none(), "byte {at}");
+    }
+}
+
+#[test]
+fn a_body_cut_short_or_too_long_is_malformed() {
+    let timeline = timeline();
+    let body = encode_segment_block(&timeline.segments, 1, 2);
+    let from = timeline.segments[0].from;
+    assert_eq!(
+        decode_segment_block(from, &body).unwrap().segments,
+        timeline.segments
+    );
+    for len in 0..body.len() {
+        assert!(
+            decode_segment_block(from, &body[..len]).is_err(),
+            "length {len}"
+        );
+    }
+    let mut longer = body.clone();
+    longer.push(0);
+    assert!(decode_segment_block(from, &longer).is_err());
+    // Another first day than the key's.
+    assert!(decode_segment_block(timeline.segments[1].from, &body).is_err());
+    let mut body = Encoder::default();
+    body.u16(1);
+    encode_delegation(&mut body, &timeline.delegations[0]);
+    for len in 0..body.0.len() {
+        assert!(take_part(&body.0[..len], decode_delegation).is_err());
+    }
+    assert_eq!(
+        take_part(&body.0, decode_delegation).unwrap(),
+        [timeline.delegations[0].clone()]
+    );
+}
+
+#[test]
+fn malformed_fields_are_refused() {
+    let segments = &timeline().segments[..1];
+    let first = segments[0].from;
+    // The flags byte follows the links, the count and the segment's two days.
+    let mut body = encode_segment_block(segments, NO_DAY, NO_DAY);
+    body[18] |= 8;
+    assert!(decode_segment_block(first, &body).is_err());
+    // A day past 9999-12-31.
+    let mut body = encode_segment_block(segments, NO_DAY, NO_DAY);
+    body[14..18].copy_from_slice(&(Day::MAX.ordinal() + 1).to_be_bytes());
+    assert!(decode_segment_block(first, &body).is_err());
+    // No segment, or segments out of order.
+    let mut body = encode_segment_block(segments, NO_DAY, NO_DAY);
+    body[8..10].copy_from_slice(&0u16.to_be_bytes());
+    assert!(decode_segment_block(first, &body).is_err());
+    let twice = [segments[0].clone(), segments[0].clone()];
+    let body = encode_segment_block(&twice, NO_DAY, NO_DAY);
+    assert!(decode_segment_block(first, &body).is_err());
+    // Positions: minimal varints only, and none beyond 64 bits.
+    assert_eq!(Decoder(&[0x80, 0x01]).seq().unwrap(), 128);
+    assert!(Decoder(&[0x80, 0x00]).seq().is_err());
+    assert!(Decoder(&[0xff; 10]).seq().is_err());
+    let mut max = Encoder::default();
+    max.seq(u64::MAX);
+    assert_eq!(Decoder(&max.0).seq().unwrap(), u64::MAX);
+    // An absence of a kind that is neither a trip nor a leave.
+    let mut absence = Encoder::default();
+    absence.absence_ref(&absence_ref(7, AbsenceKind::Leave));
+    assert_eq!(
+        Decoder(&absence.0).absence_ref().unwrap().kind,
+        AbsenceKind::Leave
+    );
+    *absence.0.last_mut().unwrap() = 2;
+    assert!(Decoder(&absence.0).absence_ref().is_err());
+    // An identifier that is not one.
+    assert!(Decoder(b"\x02a b").id::<ActId>().is_err());
+    assert!(Decoder(b"\x00").id::<ActId>().is_err());
+    assert!(Decoder(b"\x05abc").id::<ActId>().is_err());
+}
