@@ -522,6 +522,10 @@ impl<'a> Expected<'a> {
     /// Replays every known office's timeline from the indexes (proven equal to the log by
     /// now) and compares its cache records, then looks for records of unknown offices.
     fn check_cache(&mut self) -> Result<(), StoreError> {
+        if self.cache_predates_this_version()? {
+            // Written by an earlier release: never read, rebuilt by the next open.
+            return Ok(());
+        }
         let replayed_from = [
             Table::ActPostings,
             Table::Revocations,
@@ -598,14 +602,32 @@ impl<'a> Expected<'a> {
         Ok(())
     }
 
+    /// Whether the cache's meta record names a cache version older than this one: a ledger
+    /// written by an earlier release. Such a cache is never read (every open rebuilds a cache
+    /// whose record is not exactly this version at the head) and is not compared: an answer
+    /// cannot come from it, and a user who upgrades is not told the ledger was altered.
+    fn cache_predates_this_version(&self) -> Result<bool, StoreError> {
+        let record = self
+            .db()
+            .get(keys::META_CACHE)
+            .map_err(storage(&self.ledger.path))?;
+        Ok(record
+            .as_deref()
+            .and_then(|bytes| <[u8; 12]>::try_from(bytes).ok())
+            .map(|bytes| u32::from_be_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]))
+            .is_some_and(|version| version < crate::cache::CACHE_VERSION))
+    }
+
     fn check_meta(&mut self) -> Result<(), StoreError> {
+        let cache_record = if self.cache_predates_this_version()? {
+            None // any earlier version: see cache_predates_this_version
+        } else {
+            Some(encode_cache_record(self.count).to_vec())
+        };
         let expected: [(&[u8], Option<Vec<u8>>); 4] = [
             (keys::META_FORMAT, None), // checked by every open
             (keys::META_HEAD, None),   // checked with the chain
-            (
-                keys::META_CACHE,
-                Some(encode_cache_record(self.count).to_vec()),
-            ),
+            (keys::META_CACHE, cache_record),
             (keys::META_TREE, Some(self.count.to_be_bytes().to_vec())),
         ];
         let mut seen = BTreeSet::new();
