@@ -250,6 +250,9 @@ impl Recorded for Engine {
     fn offices(&self) -> Result<Vec<OfficeId>, Infallible> {
         self.ledger.offices()
     }
+    fn first_naming(&self, office: &OfficeId) -> Result<Option<Seq>, Infallible> {
+        self.ledger.first_naming(office)
+    }
 }
 
 impl Indexed for Engine {

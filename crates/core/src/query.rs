@@ -393,8 +393,8 @@ fn answer<R: Recorded>(
     })
 }
 
-/// The offices known as of `as_of`: those some event recorded at or before it names, by
-/// office. An answer as of an earlier point must be the one the ledger gave at that point, and
+/// The offices known as of `as_of`: those some event recorded at or before it names (as
+/// `office` or `delegate_office`). An answer as of an earlier point must be the one the ledger gave at that point, and
 /// stay so whatever is appended later.
 pub fn offices_at<R: Recorded>(ledger: &R, as_of: Seq) -> Result<Vec<OfficeId>, R::Error> {
     let mut known = ledger.offices()?;
@@ -402,9 +402,8 @@ pub fn offices_at<R: Recorded>(ledger: &R, as_of: Seq) -> Result<Vec<OfficeId>, 
         let mut kept = Vec::with_capacity(known.len());
         for office in known {
             if ledger
-                .office_events(&office)?
-                .first()
-                .is_some_and(|first| *first <= as_of)
+                .first_naming(&office)?
+                .is_some_and(|first| first <= as_of)
             {
                 kept.push(office);
             }

@@ -5,7 +5,7 @@
 //! over its own tables. Which index entries an event adds is decided once, here, by
 //! [`index_entries`], so every implementation indexes the same way.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use crate::event::{Event, Seq};
 use crate::id::{ActId, OfficeId, PersonId};
@@ -37,6 +37,23 @@ pub trait Recorded {
     fn person_events(&self, person: &PersonId) -> Result<Vec<Seq>, Self::Error>;
     /// Every office any event names (as `office` or `delegate_office`), sorted.
     fn offices(&self) -> Result<Vec<OfficeId>, Self::Error>;
+    /// The position of the first event that names `office` (as `office` or
+    /// `delegate_office`): from there on the office is known. The default reads the office's
+    /// events, and the log up to the first of them for a `delegate_office`; a store keeps it.
+    fn first_naming(&self, office: &OfficeId) -> Result<Option<Seq>, Self::Error> {
+        let first_own = self.office_events(office)?.first().copied();
+        let scan_until = first_own.map_or(self.head(), |seq| seq.saturating_sub(1));
+        for seq in 1..=scan_until {
+            if self
+                .event(seq)?
+                .named_offices()
+                .any(|named| named == office)
+            {
+                return Ok(Some(seq));
+            }
+        }
+        Ok(first_own)
+    }
 }
 
 /// The position of the `act_issued` of `act`, if one is recorded.
@@ -114,7 +131,8 @@ pub struct MemoryLedger {
     by_retracted: HashMap<Seq, Vec<Seq>>,
     by_office: HashMap<OfficeId, Vec<Seq>>,
     by_person: HashMap<PersonId, Vec<Seq>>,
-    offices: BTreeSet<OfficeId>,
+    /// Every office named, with the position of the first event naming it.
+    offices: BTreeMap<OfficeId, Seq>,
 }
 
 /// Reading a [`MemoryLedger`] cannot fail.
@@ -149,7 +167,7 @@ impl MemoryLedger {
                 IndexEntry::Office(o) => self.by_office.entry(o).or_default().push(seq),
                 IndexEntry::Person(p) => self.by_person.entry(p).or_default().push(seq),
                 IndexEntry::KnownOffice(o) => {
-                    self.offices.insert(o);
+                    self.offices.entry(o).or_insert(seq);
                 }
             }
         }
@@ -219,7 +237,11 @@ impl Recorded for MemoryLedger {
     }
 
     fn offices(&self) -> Result<Vec<OfficeId>, Infallible> {
-        Ok(self.offices.iter().cloned().collect())
+        Ok(self.offices.keys().cloned().collect())
+    }
+
+    fn first_naming(&self, office: &OfficeId) -> Result<Option<Seq>, Infallible> {
+        Ok(self.offices.get(office).copied())
     }
 }
 
@@ -302,7 +324,14 @@ impl<R: Recorded> Recorded for WithPending<'_, R> {
 
     fn offices(&self) -> Result<Vec<OfficeId>, R::Error> {
         let mut all: BTreeSet<OfficeId> = self.ledger.offices()?.into_iter().collect();
-        all.extend(self.pending.offices.iter().cloned());
+        all.extend(self.pending.offices.keys().cloned());
         Ok(all.into_iter().collect())
+    }
+
+    fn first_naming(&self, office: &OfficeId) -> Result<Option<Seq>, R::Error> {
+        match self.ledger.first_naming(office)? {
+            Some(seq) => Ok(Some(seq)),
+            None => Ok(self.pending.offices.get(office).copied()),
+        }
     }
 }

@@ -1,7 +1,7 @@
 //! Appending: validating a batch and writing its entries, indexes, tree hashes and cache
 //! records in one atomic step, durable before it is acknowledged.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 
 use chrono::Utc;
 use sled::Batch;
@@ -184,7 +184,7 @@ impl Ledger {
         let Some(first) = entries.first() else {
             return Ok(());
         };
-        let mut named = HashSet::new();
+        let mut named = HashMap::new();
         let mut tree = TreeAppender::new(&self.db, &self.path, first.seq - 1);
         let mut postings = PostingWriter::default();
         for (entry, event) in entries.iter().zip(events) {
@@ -192,6 +192,7 @@ impl Ledger {
             add_index_keys(batch, &mut postings, &mut named, entry.seq, event);
         }
         postings.write(&self.db, &self.path, batch)?;
+        crate::index::add_known_offices(batch, &self.db, &self.path, named)?;
         tree.write(batch)
     }
 }

@@ -161,7 +161,7 @@ impl Memo {
 pub(crate) fn add_index_keys(
     batch: &mut impl Writes,
     postings: &mut PostingWriter,
-    named: &mut HashSet<OfficeId>,
+    named: &mut HashMap<OfficeId, Seq>,
     seq: Seq,
     event: &Event,
 ) {
@@ -179,16 +179,56 @@ pub(crate) fn add_index_keys(
                 postings.add(keys::named_prefix(keys::PERSON, p.as_str()), seq)
             }
             IndexEntry::KnownOffice(o) => {
-                if !named.contains(&o) {
-                    let mut key = Vec::with_capacity(o.as_str().len() + 1);
-                    key.push(keys::KNOWN);
-                    key.extend_from_slice(o.as_str().as_bytes());
-                    batch.insert(key, &[]);
-                    named.insert(o);
-                }
+                named.entry(o).or_insert(seq);
             }
         }
     }
+}
+
+/// The key of `office`'s record in the known offices (`K`).
+pub(crate) fn known_key(office: &OfficeId) -> Vec<u8> {
+    let mut key = Vec::with_capacity(office.as_str().len() + 1);
+    key.push(keys::KNOWN);
+    key.extend_from_slice(office.as_str().as_bytes());
+    key
+}
+
+/// Writes the known-office records of the offices `named` (each with the first position of
+/// the batch that names it) that the ledger does not know yet: a record keeps the position of
+/// the first event naming its office, so it is written once.
+pub(crate) fn add_known_offices(
+    batch: &mut impl Writes,
+    db: &sled::Db,
+    path: &std::path::Path,
+    named: HashMap<OfficeId, Seq>,
+) -> Result<(), StoreError> {
+    for (office, seq) in named {
+        let key = known_key(&office);
+        if !db.contains_key(&key).map_err(storage(path))? {
+            batch.insert(key, &seq.to_be_bytes()[..]);
+        }
+    }
+    Ok(())
+}
+
+/// [`Recorded::first_naming`] by reading the log, for a ledger whose known-office records
+/// predate the position they now keep.
+fn first_naming_by_reading(ledger: &Ledger, office: &OfficeId) -> Result<Option<Seq>, StoreError> {
+    let first_own = ledger.office_events(office)?.first().copied();
+    let until = first_own.map_or(ledger.head.count, |seq| seq.saturating_sub(1));
+    for entry in ledger
+        .entries(1)
+        .take(usize::try_from(until).unwrap_or(usize::MAX))
+    {
+        let entry = entry?;
+        let event = entry
+            .event()
+            .map_err(|_| ledger.unreadable("an entry", "not an event"))?;
+        if event.named_offices().any(|named| named == office) {
+            return Ok(Some(entry.seq));
+        }
+    }
+    Ok(first_own)
 }
 
 impl Ledger {
@@ -368,6 +408,22 @@ impl Recorded for Ledger {
             &self.path,
             &keys::named_prefix(keys::PERSON, person.as_str()),
         )
+    }
+
+    fn first_naming(&self, office: &OfficeId) -> Result<Option<Seq>, StoreError> {
+        let Some(value) = self
+            .db
+            .get(known_key(office))
+            .map_err(storage(&self.path))?
+        else {
+            return Ok(None);
+        };
+        match <[u8; 8]>::try_from(value.as_ref()) {
+            Ok(seq) => Ok(Some(Seq::from_be_bytes(seq))),
+            // Written before the record kept the position (an empty value): read the log.
+            Err(_) if value.is_empty() => first_naming_by_reading(self, office),
+            Err(_) => Err(self.unreadable("a known office", "not a position")),
+        }
     }
 
     fn offices(&self) -> Result<Vec<OfficeId>, StoreError> {

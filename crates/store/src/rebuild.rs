@@ -213,6 +213,10 @@ impl Recorded for ReadAhead<'_> {
     fn offices(&self) -> Result<Vec<OfficeId>, StoreError> {
         self.ledger.offices()
     }
+
+    fn first_naming(&self, office: &OfficeId) -> Result<Option<Seq>, StoreError> {
+        self.ledger.first_naming(office)
+    }
 }
 
 /// The bytes of keys and values a rebuild puts in one sled batch: large enough that batches

@@ -295,3 +295,55 @@ fn an_entry_that_lost_its_event_is_a_typed_error_not_a_panic() {
     let mut out = Vec::new();
     assert!(ledger.export(&mut out, &mut |_| {}).is_err());
 }
+
+/// An office named only as a delegate's own office is known from that event on, as of any
+/// point: `offices_at` and `who_held` as of a point between that event and the head know it
+/// (they did not, while the head did), and a record written before the position was kept
+/// (an empty value) gives the same answers, read from the log, and verifies.
+#[test]
+fn an_office_named_only_as_a_delegates_office_is_known_from_that_event_as_of_any_point() {
+    const EVENTS: &str = r#"{"type":"act_issued","act":"RS-001","kind":"resolucion_suprema","issuer":"PCM","issued_on":"2024-05-31"}
+{"type":"appointed","act":"RS-001","person":"ana","office":"MINDEF","on":"2024-06-01"}
+{"type":"trip_authorized","act":"RS-001","person":"ana","office":"MINDEF","from":"2024-06-10","until":"2024-06-12"}
+{"type":"duties_delegated","act":"RS-001","office":"MINDEF","delegate":"bruno","delegate_office":"MINEM","from":"2024-06-10"}
+{"type":"act_issued","act":"RS-002","kind":"resolucion_suprema","issuer":"PCM","issued_on":"2024-07-01"}
+{"type":"appointed","act":"RS-002","person":"carla","office":"MEF","on":"2024-07-01"}"#;
+    let s = scratch();
+    let mut ledger = Ledger::create(&s.path).unwrap();
+    ledger.append(batch(EVENTS)).unwrap();
+    let known = |ledger: &Ledger, as_of| {
+        actledger_core::offices_at(ledger, as_of)
+            .unwrap()
+            .into_iter()
+            .map(|office| office.as_str().to_owned())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(known(&ledger, 3), ["MINDEF"]);
+    assert_eq!(known(&ledger, 4), ["MINDEF", "MINEM"]);
+    assert_eq!(known(&ledger, 6), ["MEF", "MINDEF", "MINEM"]);
+    let day = actledger_core::Day::parse("2024-06-11").unwrap();
+    // Known or not yet, it has no record: no event shapes its timeline.
+    for as_of in [3, 4, 6] {
+        let answer = actledger_core::who_held(&ledger, "MINEM", day, Some(as_of)).unwrap();
+        assert!(!answer.on_record && answer.holder.is_none(), "{answer:?}");
+    }
+    drop(ledger);
+
+    // Records as the program wrote them before: empty values.
+    let db = crate::common::raw(&s.path);
+    let keys: Vec<_> = db.scan_prefix(b"K").map(|item| item.unwrap().0).collect();
+    assert_eq!(keys.len(), 3);
+    for key in keys {
+        db.insert(key, &[][..]).unwrap();
+    }
+    db.flush().unwrap();
+    drop(db);
+    assert!(matches!(
+        actledger_store::verify_path(&s.path).unwrap(),
+        actledger_store::Verdict::Intact { count: 6, .. }
+    ));
+    let ledger = Ledger::open(&s.path).unwrap();
+    assert_eq!(known(&ledger, 3), ["MINDEF"]);
+    assert_eq!(known(&ledger, 4), ["MINDEF", "MINEM"]);
+    assert_eq!(known(&ledger, 6), ["MEF", "MINDEF", "MINEM"]);
+}

@@ -1009,10 +1009,11 @@ fn known_key(office: &str) -> Vec<u8> {
 #[test]
 fn known_office_changed() {
     case(|db, _| {
-        // Its value is empty: the changed value is one byte.
-        let (key, value) = first_record(db, &[KNOWN]);
-        assert!(value.is_empty());
-        db.insert(&key, vec![0x01]).unwrap();
+        // Its value is the first position naming the office: another position.
+        let (key, mut value) = first_record(db, &[KNOWN]);
+        assert_eq!(value.len(), 8);
+        value[7] ^= 1;
+        db.insert(&key, value).unwrap();
         let office = String::from_utf8(key[1..].to_vec()).unwrap();
         expect(Table::KnownOffices, vec![Subject::Office(office)]).by_path()
     });
