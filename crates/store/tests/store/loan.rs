@@ -2,7 +2,7 @@
 //! and opens it again once given back; a borrower that waits opens it as if nobody held it.
 
 use std::path::Path;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use actledger_store::{LOAN_SOCKET, Ledger, Lender, StoreError};
 
@@ -19,10 +19,41 @@ fn holder_lending(path: &Path, loans: usize) -> std::thread::JoinHandle<u64> {
             let request = lender.next().unwrap();
             drop(held.take());
             request.grant_until_returned();
-            held = Some(Ledger::open(&path).unwrap());
+            held = Some(reopen(&path));
         }
         held.unwrap().head().count
     })
+}
+
+/// Opens the ledger, waiting for whoever has it (the borrower letting go), as a lender does.
+fn reopen(path: &Path) -> Ledger {
+    let started = Instant::now();
+    loop {
+        match Ledger::open(path) {
+            Err(StoreError::InUse { .. }) if started.elapsed() < Duration::from_secs(20) => {
+                std::thread::sleep(Duration::from_millis(2));
+            }
+            other => return other.unwrap(),
+        }
+    }
+}
+
+/// Waits until the holder has the ledger again (an opener would borrow it, not find it free).
+fn held_again(path: &Path) {
+    let started = Instant::now();
+    loop {
+        match Ledger::open(path) {
+            Err(StoreError::InUse { .. }) => return,
+            // Not yet: let go at once, so that the holder gets it.
+            Ok(ledger) => drop(ledger),
+            Err(e) => panic!("{e}"),
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "the holder never reopened"
+        );
+        std::thread::sleep(Duration::from_millis(2));
+    }
 }
 
 #[test]
@@ -35,7 +66,7 @@ fn a_waiting_opener_borrows_the_ledger_and_the_holder_gets_it_back() {
         Ledger::open_waiting(&s.path, Duration::ZERO),
         Err(StoreError::InUse { .. })
     ));
-    for _ in 0..2 {
+    for loan in 0..2 {
         let ledger = Ledger::open_waiting(&s.path, Duration::from_secs(10)).unwrap();
         assert_eq!(ledger.head().count, 6);
         // While it is lent, the holder has let go: a third opener finds it held by the
@@ -44,6 +75,10 @@ fn a_waiting_opener_borrows_the_ledger_and_the_holder_gets_it_back() {
             Ledger::open(&s.path),
             Err(StoreError::InUse { .. })
         ));
+        drop(ledger);
+        if loan == 0 {
+            held_again(&s.path);
+        }
     }
     assert_eq!(holder.join().unwrap(), 6);
     assert!(
