@@ -56,11 +56,36 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<Finding> {
                 open(path, wait).map_err(|e| e.context("nothing of the batch was recorded"))?;
             append(&mut ledger, &input, strict, json.json, quiet, out)?;
         }
-        Command::WhoHeld { office, when, json } => {
+        Command::WhoHeld {
+            office,
+            when,
+            proof: None,
+            json,
+            ..
+        } => {
             let on = when.on.map_or_else(today, Ok)?;
             let ledger = open(path, wait)?;
             let answer = answers::holder(&ledger, &office, on, when.as_of.as_of)?.answer;
             print(out, json.json, &answer, render::who_held_text)?;
+        }
+        Command::WhoHeld {
+            office,
+            when,
+            proof: Some(file),
+            checkpoint,
+            json,
+        } => {
+            let on = when.on.map_or_else(today, Ok)?;
+            let ledger = open(path, wait)?;
+            proofs::who_held_proof(
+                &ledger,
+                &office,
+                on,
+                &file,
+                checkpoint.as_deref(),
+                json.json,
+                out,
+            )?;
         }
         Command::State { when, json } => {
             let on = when.on.map_or_else(today, Ok)?;
@@ -182,6 +207,9 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<Finding> {
             old_checkpoint,
             proof,
         } => proofs::check_proof(&vkey, &checkpoint, old_checkpoint.as_deref(), &proof, out)?,
+        Command::CheckAnswer { vkey, json, bundle } => {
+            proofs::check_answer(&vkey, &bundle, json.json, out)?
+        }
     }
     Ok(Finding::Clean)
 }
