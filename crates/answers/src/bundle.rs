@@ -126,6 +126,13 @@ pub fn make_bundle(
         .open()
         .map_err(|reason| AnswerError::Proof { reason })?;
     let size = kept.size;
+    if size > ledger.head().count || ledger.tree_root(size)? != opened.checkpoint.root {
+        return Err(AnswerError::Proof {
+            reason: format!(
+                "the ledger does not extend the checkpoint kept for size {size}: its root differs"
+            ),
+        });
+    }
     let state = answer_state(ledger, size)?;
     if state.root() != opened.statement.state_root
         || state.offices.len() as u64 != opened.statement.offices

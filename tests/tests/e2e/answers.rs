@@ -170,21 +170,24 @@ fn every_office_on_many_days_is_proven_and_checks_in_rust_and_python() {
     let offices = offices["offices"].as_array().unwrap().clone();
     assert!(offices.len() > 3, "{offices:?}");
     let mut kinds = std::collections::BTreeSet::new();
-    for office in &offices {
+    for (k, office) in offices.iter().enumerate() {
         let id = office["office"].as_str().unwrap();
+        // The day before the record starts, a day its history turns on (a different row from
+        // one office to the next), and the day after the last day on record.
         let mut days = Vec::new();
         if let (Some(first), Some(last)) =
             (office["first_day"].as_str(), office["last_day"].as_str())
         {
-            let (first, last) = (day(first), day(last));
-            days.extend([first.prev().unwrap(), first, last, last.next().unwrap()]);
+            days.extend([day(first).prev().unwrap(), day(last).next().unwrap()]);
             let history: Value =
                 serde_json::from_str(&ok(&s.ledger, &["history", id, "--as-of", &size, "--json"]))
                     .unwrap();
-            for row in history["history"].as_array().unwrap().iter().take(4) {
-                if let Some(from) = row["from"].as_str() {
-                    days.push(day(from));
-                }
+            let rows = history["history"].as_array().unwrap();
+            if let Some(from) = rows
+                .get(k % rows.len().max(1))
+                .and_then(|r| r["from"].as_str())
+            {
+                days.push(day(from));
             }
         } else {
             days.push(day("2024-06-03"));

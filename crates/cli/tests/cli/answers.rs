@@ -310,3 +310,47 @@ fn an_unknown_office_and_a_day_off_the_record_are_proven_too() {
     s.run(&["check-answer", "--vkey", &vkey, "forged.json"])
         .code(3);
 }
+
+/// A kept checkpoint whose root is not the log's (here: another ledger's, signed with the same
+/// key, put in place behind the ledger's back) is a finding of `verify`.
+#[test]
+fn verify_finds_a_kept_checkpoint_the_log_does_not_match() {
+    use actledger_store::testing::{CHECKPOINT, Sled};
+    let (s, key, _) = signed();
+    let other = Sandbox::new();
+    other.run(&["init"]).success();
+    other
+        .cmd()
+        .args(["append", "-"])
+        .write_stdin(crate::SEED.replace("Miami", "Boston"))
+        .assert()
+        .success();
+    let key = s.dir.path().join(key);
+    other
+        .run(&["checkpoint", "--key", key.to_str().unwrap()])
+        .success();
+    let mut record = [CHECKPOINT; 9];
+    record[1..].copy_from_slice(&7u64.to_be_bytes());
+    let theirs = Sled::open(&other.ledger())
+        .unwrap()
+        .get(record)
+        .unwrap()
+        .unwrap();
+    {
+        let db = Sled::open(&s.ledger()).unwrap();
+        db.insert(record, theirs).unwrap();
+        db.flush().unwrap();
+    }
+    s.run(&["verify"])
+        .code(3)
+        .stdout(contains("C (kept checkpoints)"));
+    s.run(&[
+        "who-held",
+        "MINDEF",
+        "--on",
+        "2024-06-03",
+        "--proof",
+        "b.json",
+    ])
+    .code(3);
+}
