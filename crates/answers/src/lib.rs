@@ -29,6 +29,8 @@
 
 mod as_of;
 mod bundle;
+#[cfg(test)]
+mod bundle_tests;
 mod error;
 mod hash;
 mod queries;
