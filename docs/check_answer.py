@@ -206,23 +206,34 @@ def check_bundle(bundle, vkey):
 
 
 def sentence(a):
-    """The who-held sentence (docs/CLI.md), enough of it to read the answer."""
+    """The who-held sentence, as `actledger who-held` prints it (docs/CLI.md)."""
     head = f"{a['office']} on {a['on']}: "
     if a.get("known") is False:
         return head + f"unknown office as of {a['as_of']}"
     if not a["on_record"]:
-        return head + "no record" + (f" (the record starts on {a['record_starts']})"
-                                     if a["record_starts"] else "")
+        if a["record_starts"]:
+            why = f"the ledger's record of {a['office']} starts on {a['record_starts']}"
+        else:
+            why = f"the ledger had no record of {a['office']} as of entry {a['as_of']}"
+        return head + f"no record ({why})"
     h, t = a["holder"], a["titular"]
+    text = head
     if h is None:
-        if t is None:
-            return head + "vacant"
-        return head + f"vacant: titular {t['name'] or t['person']} away ({t['absence']}, "\
-            f"{t['absence_act']}) with nobody in charge"
-    text = head + f"{h['name'] or h['person']}, {h['capacity']} ({', '.join(h['basis'])})"
-    if h["capacity"] == "acting" and t is not None:
-        text += f"; titular {t['name'] or t['person']}" + (
-            f" away ({t['absence']}, {t['absence_act']})" if t["absent"] else "")
+        text += "vacant"
+    else:
+        text += f"{h['name'] or h['person']}, {h['capacity']} ({', '.join(h['basis'])})"
+    if t is not None:
+        is_holder = h is not None and h["capacity"] == "titular" and h["person"] == t["person"]
+        name = t["name"] or t["person"]
+        away = None
+        if t["absence"] is not None and t["absence_act"] is not None:
+            away = f"away ({t['absence']}, {t['absence_act']})"
+        if away and is_holder:
+            text += f"; {away} with nobody in charge"
+        elif away:
+            text += f"; titular {name} {away}"
+        elif not is_holder:
+            text += f"; titular {name} present"
     return text
 
 

@@ -21,12 +21,26 @@ fn signed() -> (Sandbox, String, String) {
 }
 
 fn python_check(s: &Sandbox, vkey: &str, bundle: &str) -> Option<std::process::Output> {
+    python(s, &["--json", vkey, bundle])
+}
+
+fn python(s: &Sandbox, args: &[&str]) -> Option<std::process::Output> {
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/check_answer.py");
     std::process::Command::new("python3")
-        .args([script, "--json", vkey, bundle])
+        .arg(script)
+        .args(args)
         .current_dir(s.dir.path())
         .output()
         .ok()
+}
+
+/// `check-answer` and the Python checker print the same text for `bundle`.
+fn same_text(s: &Sandbox, vkey: &str, bundle: &str) {
+    let rust = stdout_of(&s.run(&["check-answer", "--vkey", vkey, bundle]).success());
+    if let Some(out) = python(s, &[vkey, bundle]) {
+        assert_eq!(out.status.code(), Some(0), "{out:?}");
+        assert_eq!(String::from_utf8(out.stdout).unwrap(), rust);
+    }
 }
 
 #[test]
@@ -108,6 +122,7 @@ fn a_bundle_for_the_seed_case_checks_offline_in_rust_and_in_python() {
         assert_eq!(out.status.code(), Some(0), "{out:?}");
         assert_eq!(String::from_utf8(out.stdout).unwrap(), stdout_of(&json));
     }
+    same_text(&s, &vkey, "b.json");
 }
 
 #[test]
@@ -275,9 +290,7 @@ fn an_unknown_office_and_a_day_off_the_record_are_proven_too() {
         s.run(&["check-answer", "--vkey", &vkey, "u.json"])
             .success()
             .stdout(predicate::str::starts_with(sentence));
-        if let Some(out) = python_check(&s, &vkey, "u.json") {
-            assert_eq!(out.status.code(), Some(0), "{office}: {out:?}");
-        }
+        same_text(&s, &vkey, "u.json");
         // Claiming it known, or another office, fails.
         let text = std::fs::read_to_string(s.dir.path().join("u.json")).unwrap();
         let mut forged: serde_json::Value = serde_json::from_str(&text).unwrap();
@@ -304,6 +317,7 @@ fn an_unknown_office_and_a_day_off_the_record_are_proven_too() {
     s.run(&["check-answer", "--vkey", &vkey, "off.json"])
         .success()
         .stdout(contains("no record"));
+    same_text(&s, &vkey, "off.json");
     let mut forged = bundle.clone();
     forged["answer"]["record_starts"] = "2020-01-01".into();
     s.write("forged.json", &forged.to_string());
