@@ -56,8 +56,8 @@ pub use reports::{
     HeadAnswer, HealthAnswer, ImportAnswer, RepairAnswer, RepairFound, Verified, VerifyAnswer,
 };
 pub use state::{
-    AnswerState, OfficeLeaf, OfficeState, SegmentLeaf, answer_state, office_state, sign_checkpoint,
-    statement,
+    AnswerState, OfficeLeaf, OfficeState, SegmentLeaf, answer_state, check_newest_statement,
+    office_state, sign_checkpoint, statement,
 };
 pub use timeline::{
     AbsenceAct, LeaveRow, TimelineAnswer, TripRow, UnattendedDays, office_timeline,

@@ -268,3 +268,38 @@ pub fn sign_checkpoint(ledger: &Ledger, key: &SignerKey) -> Result<KeptCheckpoin
     ledger.keep_checkpoint(&kept)?;
     Ok(kept)
 }
+
+/// Whether the state statement kept with the newest kept checkpoint signs the state the log
+/// implies: a finding when it does not (or when the kept copy does not open). Older kept
+/// statements are checked when a bundle is made against them.
+pub fn check_newest_statement(
+    ledger: &Ledger,
+) -> Result<Option<actledger_store::Finding>, AnswerError> {
+    use actledger_store::{Difference, Finding, Subject, Table};
+    let Some(kept) = ledger.newest_kept_checkpoint()? else {
+        return Ok(None);
+    };
+    let finding = |difference| Finding {
+        table: Table::KeptCheckpoints,
+        subject: Subject::Record(format!("C{}", kept.size)),
+        difference,
+    };
+    let opened = match kept.open() {
+        Ok(opened) => opened,
+        Err(problem) => return Ok(Some(finding(Difference::Malformed(problem)))),
+    };
+    if kept.size == 0 || kept.size > ledger.head().count {
+        return Ok(None); // the store's own check names it
+    }
+    let implied = statement(ledger, &opened.statement.origin, kept.size)?;
+    Ok((implied != opened.statement).then(|| Finding {
+        table: Table::KeptCheckpoints,
+        subject: Subject::Record(format!(
+            "C{} (its state statement signs state root {}; the log implies {})",
+            kept.size,
+            HexHash(opened.statement.state_root),
+            HexHash(implied.state_root)
+        )),
+        difference: Difference::Different,
+    }))
+}

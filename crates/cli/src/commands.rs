@@ -391,6 +391,24 @@ fn verify(
     })
     .map_err(|e| store_error(e, path))?;
     bar.finish_and_clear();
+    let verdict = match (verdict, scope) {
+        (actledger_store::Verdict::Intact { count, head }, Scope::Everything) => {
+            let ledger = open(path, wait)?;
+            match answers::check_newest_statement(&ledger)? {
+                None => actledger_store::Verdict::Intact { count, head },
+                Some(finding) => {
+                    let mut findings = actledger_store::Findings::default();
+                    findings.push(finding);
+                    actledger_store::Verdict::Diverged {
+                        count,
+                        head,
+                        findings,
+                    }
+                }
+            }
+        }
+        (verdict, _) => verdict,
+    };
     report_verdict(&VerifyAnswer::new(verdict, scope), as_json, out)
 }
 

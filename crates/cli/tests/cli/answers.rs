@@ -368,3 +368,96 @@ fn verify_finds_a_kept_checkpoint_the_log_does_not_match() {
     ])
     .code(3);
 }
+
+/// A statement signed with the ledger's own key over a state the log does not imply (a log
+/// that signed a false state): `verify` recomputes the state and finds it; no bundle is made
+/// against it.
+#[test]
+fn verify_finds_a_kept_statement_of_a_state_the_log_does_not_imply() {
+    use actledger_proof::{SignerKey, Statement};
+    use actledger_store::testing::{CHECKPOINT, Sled};
+    let (s, key, _) = signed();
+    let key = SignerKey::parse(
+        std::fs::read_to_string(s.dir.path().join(key))
+            .unwrap()
+            .trim(),
+    )
+    .unwrap();
+    let mut record = [CHECKPOINT; 9];
+    record[1..].copy_from_slice(&7u64.to_be_bytes());
+    {
+        let db = Sled::open(&s.ledger()).unwrap();
+        let mut kept: serde_json::Value =
+            serde_json::from_slice(&db.get(record).unwrap().unwrap()).unwrap();
+        let mut statement = Statement::open(
+            kept["statement"].as_str().unwrap().as_bytes(),
+            std::slice::from_ref(key.verifier_key()),
+        )
+        .unwrap();
+        statement.state_root[0] ^= 1;
+        kept["statement"] = statement.sign(&key).unwrap().into();
+        db.insert(record, kept.to_string().into_bytes()).unwrap();
+        db.flush().unwrap();
+    }
+    s.run(&["verify"])
+        .code(3)
+        .stdout(contains("C (kept checkpoints)").and(contains("the log implies")));
+    s.run(&[
+        "who-held",
+        "MINDEF",
+        "--on",
+        "2024-06-03",
+        "--proof",
+        "b.json",
+    ])
+    .code(3)
+    .stderr(contains("not the one the kept statement signs"));
+}
+
+/// A timeline cache rewritten behind the ledger's back (another ledger's, in which the trip
+/// and the delegation last a day longer) changes the answers read from it, but gives no bundle
+/// against the checkpoint signed before: the state recomputed differs from the one signed.
+#[test]
+fn a_rewritten_cache_gives_no_bundle_against_a_checkpoint_signed_before() {
+    use actledger_store::testing::{SEGMENT, Sled, TIMELINE};
+    let (s, _, _) = signed();
+    let other = Sandbox::new();
+    other.run(&["init"]).success();
+    other
+        .cmd()
+        .args(["append", "-"])
+        .write_stdin(crate::SEED.replace(r#""until":"2024-06-04""#, r#""until":"2024-06-05""#))
+        .assert()
+        .success();
+    {
+        let theirs = Sled::open(&other.ledger()).unwrap();
+        let ours = Sled::open(&s.ledger()).unwrap();
+        for prefix in [SEGMENT, TIMELINE] {
+            for item in ours.scan_prefix([prefix]) {
+                ours.remove(item.unwrap().0).unwrap();
+            }
+            for item in theirs.scan_prefix([prefix]) {
+                let (key, value) = item.unwrap();
+                ours.insert(key, value).unwrap();
+            }
+        }
+        ours.flush().unwrap();
+    }
+    // The rewritten cache answers...
+    s.run(&["who-held", "MINDEF", "--on", "2024-06-05"])
+        .success()
+        .stdout(contains("acting"));
+    // ...but cannot be proven against the statement signed before it.
+    s.run(&[
+        "who-held",
+        "MINDEF",
+        "--on",
+        "2024-06-05",
+        "--proof",
+        "b.json",
+    ])
+    .code(3)
+    .stderr(contains("not the one the kept statement signs"));
+    assert!(!s.dir.path().join("b.json").exists());
+    s.run(&["verify"]).code(3);
+}
