@@ -157,14 +157,15 @@ def check_bundle(bundle, vkey):
         check(isinstance(office, str) and isinstance(on, str) and DAY.fullmatch(on), "answer")
         check(same(answer, {"office": office, "on": on, "as_of": size, "known": False}),
               "the answer for an unknown office must say known false as of the size")
-        check("office" not in bundle and "segment" not in bundle, "an unknown office's leaf")
+        check(bundle.get("office") is None and bundle.get("segment") is None,
+              "a bundle for an unknown office carries no office leaf")
         found = []
         for proof in bundle.get("neighbours") or []:
             got = leaf(proof, OFFICE_LEAF, OFFICE_NODE, offices, state_root, "neighbour")
             found.append((proof["index"], got["office"].encode()))
         x = office.encode()
         if not found:
-            ok = offices == 0 and bundle.get("neighbours") == []
+            ok = offices == 0 and bundle.get("neighbours") is not None
         elif len(found) == 1:
             (i, o), = found
             ok = (i == 0 and x < o) or (i == offices - 1 and x > o)
@@ -175,7 +176,7 @@ def check_bundle(bundle, vkey):
             ok = False
         check(ok, "the neighbours are not adjacent around the office")
         return answer, cp[0], size
-    check("neighbours" not in bundle, "a known office's bundle carries no neighbours")
+    check(bundle.get("neighbours") is None, "a known office's bundle carries no neighbours")
     on = answer.get("on")
     check(isinstance(on, str) and DAY.fullmatch(on), "the answer's day")
     office = leaf(bundle.get("office"), OFFICE_LEAF, OFFICE_NODE, offices, state_root, "office")
@@ -185,7 +186,7 @@ def check_bundle(bundle, vkey):
           "the segments root")
     starts = office["record_starts"]
     expected = {"office": office["office"], "on": on, "as_of": size}
-    if "segment" in bundle:
+    if bundle.get("segment") is not None:
         seg = leaf(bundle["segment"], SEGMENT_LEAF, SEGMENT_NODE, office["segments"],
                    bytes.fromhex(office["segments_root"]), "segment")
         check(isinstance(seg, dict) and set(seg) == {"from", "until", "holder", "titular"},
