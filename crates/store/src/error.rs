@@ -187,6 +187,16 @@ pub enum Damage {
         /// Why.
         error: EntryError,
     },
+    /// A kept checkpoint (`C`) cannot be read.
+    #[error(
+        "the checkpoint kept for size {size} is malformed: {reason} (sign a new one with `checkpoint --key`)"
+    )]
+    KeptCheckpoint {
+        /// Its size.
+        size: u64,
+        /// What is wrong.
+        reason: String,
+    },
     /// The stored Merkle tree hashes are missing or do not add up.
     #[error("the stored Merkle tree: {reason}")]
     TreeHashes {

@@ -10,7 +10,9 @@ use serde::{Deserialize, Serialize};
 
 use actledger_proof::{Checkpoint, Statement, VerifierKey};
 
-use crate::error::{Difference, Finding, Findings, StoreError, Subject, Table, storage};
+use crate::error::{
+    Damage, Difference, Finding, Findings, StoreError, Subject, Table, damaged, storage,
+};
 use crate::keys;
 use crate::ledger::Ledger;
 
@@ -96,10 +98,8 @@ impl Ledger {
     /// The checkpoint kept for `size`, if any.
     pub fn kept_checkpoint(&self, size: u64) -> Result<Option<KeptCheckpoint>, StoreError> {
         match self.db.get(key(size)).map_err(storage(&self.path))? {
-            Some(value) => Ok(Some(decode(&value).map_err(|problem| {
-                StoreError::Signing {
-                    reason: format!("the checkpoint kept for size {size} is malformed: {problem}"),
-                }
+            Some(value) => Ok(Some(decode(&value).map_err(|reason| {
+                damaged(&self.path, Damage::KeptCheckpoint { size, reason })
             })?)),
             None => Ok(None),
         }
