@@ -461,3 +461,72 @@ fn a_rewritten_cache_gives_no_bundle_against_a_checkpoint_signed_before() {
     assert!(!s.dir.path().join("b.json").exists());
     s.run(&["verify"]).code(3);
 }
+
+/// The Python checker, in one process: every hex digit of every hash of the bundle's paths,
+/// every character of its leaves and of the signed notes' roots changed is refused.
+#[test]
+fn python_refuses_every_changed_hash_digit_and_leaf_character() {
+    let (s, _, vkey) = signed();
+    s.run(&[
+        "who-held",
+        "MINDEF",
+        "--on",
+        "2024-06-03",
+        "--proof",
+        "b.json",
+    ])
+    .success();
+    let docs = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs");
+    let program = r#"
+import copy, json, sys
+sys.path.insert(0, sys.argv[1])
+import check_answer as c
+vkey = c.parse_vkey(open(sys.argv[2]).read())
+good = json.load(open(sys.argv[3]))
+c.check_bundle(good, vkey)
+tried = 0
+def refused(b, what):
+    global tried
+    tried += 1
+    try:
+        c.check_bundle(b, vkey)
+    except c.NotVerified:
+        return
+    sys.exit(f"took {what}")
+for tree in ["office", "segment"]:
+    for i, h in enumerate(good[tree]["path"]):
+        for at in range(64):
+            b = copy.deepcopy(good)
+            b[tree]["path"][i] = h[:at] + ("1" if h[at] == "0" else "0") + h[at + 1:]
+            refused(b, f"{tree} path {i} digit {at}")
+    leaf = good[tree]["leaf"]
+    for at in range(len(leaf)):
+        b = copy.deepcopy(good)
+        b[tree]["leaf"] = leaf[:at] + ("1" if leaf[at] == "0" else "0") + leaf[at + 1:]
+        refused(b, f"{tree} leaf character {at}")
+for note, line in [("checkpoint", 2), ("statement", 3), ("statement", 5)]:
+    lines = good[note].split("\n")
+    for at in range(len(lines[line]) - 1):
+        b = copy.deepcopy(good)
+        changed = list(lines)
+        ch = changed[line][at]
+        changed[line] = changed[line][:at] + ("B" if ch == "A" else "A") + changed[line][at + 1:]
+        b[note] = "\n".join(changed)
+        refused(b, f"{note} line {line} character {at}")
+print(tried)
+"#;
+    let Ok(out) = std::process::Command::new("python3")
+        .args(["-c", program, docs, &vkey, "b.json"])
+        .current_dir(s.dir.path())
+        .output()
+    else {
+        return;
+    };
+    assert!(out.status.success(), "{out:?}");
+    let tried: usize = String::from_utf8(out.stdout)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(tried > 500, "{tried}");
+}
