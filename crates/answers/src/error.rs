@@ -49,6 +49,12 @@ pub enum AnswerError {
         /// What the batch was warned of.
         warnings: Vec<crate::warnings::Warning>,
     },
+    /// An answer cannot be proven against a kept checkpoint: what does not hold.
+    #[error("{reason}")]
+    Proof {
+        /// Why.
+        reason: String,
+    },
     /// The ledger could not be read.
     #[error("reading the ledger")]
     Store(#[from] StoreError),

@@ -28,15 +28,23 @@
 #![deny(missing_docs)]
 
 mod as_of;
+mod bundle;
+#[cfg(test)]
+mod bundle_tests;
 mod error;
 mod hash;
 mod queries;
 mod reports;
+mod state;
 mod timeline;
 mod warnings;
 
 pub use actledger_core::{ActRecord, Anomaly, HistoryRow, WhoHeld};
 pub use as_of::{AsOf, AsOfSyntaxError, Point, resolve};
+pub use bundle::{
+    BUNDLE_FORMAT, Bundle, BundleError, CheckedAgainst, CheckedAnswer, LeafProof, ProvenAnswer,
+    UnknownOffice, check_bundle, make_bundle,
+};
 pub use error::AnswerError;
 pub use hash::HexHash;
 pub use queries::{
@@ -46,6 +54,10 @@ pub use queries::{
 pub use reports::{
     AppendAnswer, AppendStatus, AppendedEvent, CheckpointRef, FindingAnswer, FindingsAnswer,
     HeadAnswer, HealthAnswer, ImportAnswer, RepairAnswer, RepairFound, Verified, VerifyAnswer,
+};
+pub use state::{
+    AnswerState, OfficeLeaf, OfficeState, SegmentLeaf, answer_state, check_newest_statement,
+    office_state, sign_checkpoint, statement,
 };
 pub use timeline::{
     AbsenceAct, LeaveRow, TimelineAnswer, TripRow, UnattendedDays, office_timeline,

@@ -208,11 +208,22 @@ pub enum Command {
         typed: Option<TypedEvent>,
     },
     /// Who held OFFICE on a day, titular or acting, and on what basis
+    ///
+    /// With --proof FILE, also writes an answer bundle to FILE: the answer as of the newest
+    /// checkpoint `checkpoint --key` kept (or the one given with --checkpoint), with the signed
+    /// checkpoint and state statement and the hashes that tie it to them, for `check-answer`.
     WhoHeld {
         /// The office, e.g. MINDEF
         office: String,
         #[command(flatten)]
         when: When,
+        /// Write an answer bundle to FILE, checkable offline with `check-answer`
+        #[arg(long, value_name = "FILE", conflicts_with = "as_of")]
+        proof: Option<PathBuf>,
+        /// With --proof: the signed checkpoint to answer against (its statement must be
+        /// kept in the ledger); default: the newest kept one
+        #[arg(long, value_name = "FILE", requires = "proof")]
+        checkpoint: Option<PathBuf>,
         #[command(flatten)]
         json: Json,
     },
@@ -338,11 +349,16 @@ pub enum Command {
         out: PathBuf,
     },
     /// Sign a checkpoint of the ledger as it stands: origin, size and Merkle root
+    ///
+    /// Also signs, with the same key, a statement of the answers' state at that size, and
+    /// keeps both inside the ledger for `who-held --proof`. The checkpoint is printed (or
+    /// written to FILE); with --out, the statement is written to FILE.statement.
     Checkpoint {
         /// The signer key file (from `actledger keygen`)
         #[arg(long, value_name = "FILE")]
         key: PathBuf,
-        /// Write the checkpoint to FILE instead of printing it
+        /// Write the checkpoint to FILE (and the statement to FILE.statement) instead of
+        /// printing it
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
     },
@@ -412,6 +428,22 @@ pub enum Command {
         /// The proof, as `actledger prove --json` writes it: a file, or `-`
         #[arg(value_name = "PROOF")]
         proof: PathBuf,
+    },
+    /// Check an answer bundle (from `who-held --proof`) offline, without any ledger
+    ///
+    /// Checks both signatures, the statement against the checkpoint, every hash up to the
+    /// state root, and that the answer is exactly what the proven segment says for the day;
+    /// prints the answer and the checkpoint it holds against. Exit 3 when anything does not
+    /// verify.
+    CheckAnswer {
+        /// The verifier key of the ledger's signer: a file, or the key line itself
+        #[arg(long, value_name = "VKEY")]
+        vkey: String,
+        #[command(flatten)]
+        json: Json,
+        /// The answer bundle: a file, or `-`
+        #[arg(value_name = "BUNDLE")]
+        bundle: PathBuf,
     },
     /// Print a completion script for SHELL (source it, or put it where your shell looks)
     #[command(

@@ -56,11 +56,36 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<Finding> {
                 open(path, wait).map_err(|e| e.context("nothing of the batch was recorded"))?;
             append(&mut ledger, &input, strict, json.json, quiet, out)?;
         }
-        Command::WhoHeld { office, when, json } => {
+        Command::WhoHeld {
+            office,
+            when,
+            proof: None,
+            json,
+            ..
+        } => {
             let on = when.on.map_or_else(today, Ok)?;
             let ledger = open(path, wait)?;
             let answer = answers::holder(&ledger, &office, on, when.as_of.as_of)?.answer;
             print(out, json.json, &answer, render::who_held_text)?;
+        }
+        Command::WhoHeld {
+            office,
+            when,
+            proof: Some(file),
+            checkpoint,
+            json,
+        } => {
+            let on = when.on.map_or_else(today, Ok)?;
+            let ledger = open(path, wait)?;
+            proofs::who_held_proof(
+                &ledger,
+                &office,
+                on,
+                &file,
+                checkpoint.as_deref(),
+                json.json,
+                out,
+            )?;
         }
         Command::State { when, json } => {
             let on = when.on.map_or_else(today, Ok)?;
@@ -182,6 +207,9 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<Finding> {
             old_checkpoint,
             proof,
         } => proofs::check_proof(&vkey, &checkpoint, old_checkpoint.as_deref(), &proof, out)?,
+        Command::CheckAnswer { vkey, json, bundle } => {
+            proofs::check_answer(&vkey, &bundle, json.json, out)?
+        }
     }
     Ok(Finding::Clean)
 }
@@ -363,6 +391,24 @@ fn verify(
     })
     .map_err(|e| store_error(e, path))?;
     bar.finish_and_clear();
+    let verdict = match (verdict, scope) {
+        (actledger_store::Verdict::Intact { count, head }, Scope::Everything) => {
+            let ledger = open(path, wait)?;
+            match answers::check_newest_statement(&ledger)? {
+                None => actledger_store::Verdict::Intact { count, head },
+                Some(finding) => {
+                    let mut findings = actledger_store::Findings::default();
+                    findings.push(finding);
+                    actledger_store::Verdict::Diverged {
+                        count,
+                        head,
+                        findings,
+                    }
+                }
+            }
+        }
+        (verdict, _) => verdict,
+    };
     report_verdict(&VerifyAnswer::new(verdict, scope), as_json, out)
 }
 

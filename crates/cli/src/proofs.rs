@@ -92,10 +92,130 @@ pub fn checkpoint(
         fs::read_to_string(key_file).with_context(|| format!("reading {}", key_file.display()))?;
     let key = SignerKey::parse(text.trim())
         .map_err(|e| anyhow!("{} is not a signer key file: {e}", key_file.display()))?;
-    let note = ledger.checkpoint(&key)?;
+    let kept = actledger_answers::sign_checkpoint(ledger, &key)?;
     match file {
-        Some(file) => write_atomically(file, |w| Ok(w.write_all(note.as_bytes())?))?,
-        None => write!(out, "{note}")?,
+        Some(file) => {
+            write_atomically(file, |w| Ok(w.write_all(kept.checkpoint.as_bytes())?))?;
+            let statement = statement_file(file);
+            write_atomically(&statement, |w| Ok(w.write_all(kept.statement.as_bytes())?))?;
+        }
+        None => write!(out, "{}", kept.checkpoint)?,
+    }
+    Ok(())
+}
+
+/// Where `checkpoint --out FILE` writes the statement: FILE.statement.
+fn statement_file(file: &Path) -> std::path::PathBuf {
+    let mut name = file.as_os_str().to_owned();
+    name.push(".statement");
+    name.into()
+}
+
+/// The kept checkpoint an answer bundle is made against: the one of `given`'s size, which
+/// the ledger must extend, or the newest.
+fn kept_for(ledger: &Ledger, given: Option<&Path>) -> Result<actledger_store::KeptCheckpoint> {
+    let Some(file) = given else {
+        return ledger.newest_kept_checkpoint()?.context(
+            "no checkpoint is kept in this ledger: sign one with `actledger checkpoint --key FILE`, then ask again",
+        );
+    };
+    let bytes = fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+    let text = String::from_utf8_lossy(&bytes);
+    let body = text.split("\n\n").next().unwrap_or_default();
+    let size = Checkpoint::parse(&format!("{body}\n"))
+        .map_err(|e| not_verified(format!("{} is not a checkpoint: {e}", file.display())))?
+        .size;
+    let head = ledger.head().count;
+    if size > head {
+        return Err(not_verified(format!(
+            "the ledger does not extend the checkpoint {}: it is of size {size}, the ledger holds {head} entries",
+            file.display()
+        )));
+    }
+    let kept = ledger.kept_checkpoint(size)?.with_context(|| {
+        format!(
+            "no statement is kept for size {size}: a statement must be signed, and `actledger checkpoint --key FILE` signs one of the ledger's current size"
+        )
+    })?;
+    let opened = kept
+        .open()
+        .map_err(|reason| not_verified(format!("the checkpoint kept for size {size}: {reason}")))?;
+    let given = Checkpoint::open(&bytes, std::slice::from_ref(&opened.vkey)).map_err(|e| {
+        not_verified(format!(
+            "the checkpoint {} does not verify with the key of the one kept for size {size}: {e}",
+            file.display()
+        ))
+    })?;
+    if given.checkpoint.root != ledger.tree_root(size)? {
+        return Err(not_verified(format!(
+            "the ledger does not extend the checkpoint {}: its root of size {size} differs",
+            file.display()
+        )));
+    }
+    Ok(actledger_store::KeptCheckpoint {
+        checkpoint: text.into_owned(),
+        ..kept
+    })
+}
+
+pub fn who_held_proof(
+    ledger: &Ledger,
+    office: &str,
+    on: actledger_core::Day,
+    file: &Path,
+    checkpoint: Option<&Path>,
+    as_json: bool,
+    out: &mut dyn Write,
+) -> Result<()> {
+    let kept = kept_for(ledger, checkpoint)?;
+    let bundle = match actledger_answers::make_bundle(ledger, office, on, &kept) {
+        Err(actledger_answers::AnswerError::Proof { reason }) => return Err(not_verified(reason)),
+        other => other?,
+    };
+    write_atomically(file, |w| {
+        serde_json::to_writer(&mut *w, &bundle)?;
+        Ok(w.write_all(b"\n")?)
+    })?;
+    print_proven(&bundle.answer, as_json, out)
+}
+
+fn print_proven(
+    answer: &actledger_answers::ProvenAnswer,
+    as_json: bool,
+    out: &mut dyn Write,
+) -> Result<()> {
+    use actledger_answers::ProvenAnswer;
+    if as_json {
+        serde_json::to_writer(&mut *out, answer)?;
+        writeln!(out)?;
+        return Ok(());
+    }
+    match answer {
+        ProvenAnswer::Held(held) => write!(out, "{}", crate::render::who_held_text(held))?,
+        ProvenAnswer::Unknown(unknown) => writeln!(
+            out,
+            "{} on {}: unknown office as of {}",
+            unknown.office, unknown.on, unknown.as_of
+        )?,
+    }
+    Ok(())
+}
+
+pub fn check_answer(vkey: &str, bundle: &Path, as_json: bool, out: &mut dyn Write) -> Result<()> {
+    let vkey = read_vkey(vkey)?;
+    let bytes = read_input(Some(bundle))?;
+    let checked = actledger_answers::check_bundle(&bytes, &vkey)
+        .map_err(|e| not_verified(format!("the answer bundle does not verify: {e}")))?;
+    if as_json {
+        serde_json::to_writer(&mut *out, &checked)?;
+        writeln!(out)?;
+    } else {
+        print_proven(&checked.answer, false, out)?;
+        writeln!(
+            out,
+            "checked against the checkpoint of {} at size {}",
+            checked.checkpoint.origin, checked.checkpoint.size
+        )?;
     }
     Ok(())
 }

@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeSet, HashSet};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::day::Day;
 use crate::event::{Event, Seq};
@@ -70,7 +70,7 @@ pub fn did_you_mean(suggestions: &[OfficeId]) -> String {
 
 /// Whether the holder holds the office as its titular (appointed) or as the acting holder (in
 /// charge by delegation while the titular is away).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Capacity {
@@ -81,7 +81,7 @@ pub enum Capacity {
 }
 
 /// Who held the office that day: the acting holder if one was in charge, else the titular.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Holder {
     /// The person who held the office.
@@ -97,7 +97,7 @@ pub struct Holder {
 }
 
 /// The titular of the office that day, present or away.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TitularState {
     /// The person appointed to the office.
@@ -120,7 +120,7 @@ pub struct TitularState {
 }
 
 /// The answer to "who held OFFICE on DAY, as of SEQ": the `who-held --json` object.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WhoHeld {
     /// The office asked about.
@@ -330,6 +330,53 @@ impl Record {
     }
 }
 
+/// Who held the office and its titular over a segment, as a who-held answer shows them:
+/// `name` gives a person's name as of the answer's position. The one definition of what a
+/// segment says, shared by [`who_held`] and by the answers' state, which commits to it.
+pub fn held_in<E>(
+    segment: &Segment,
+    mut name: impl FnMut(&PersonId) -> Result<Option<String>, E>,
+) -> Result<(Option<Holder>, Option<TitularState>), E> {
+    let mut titular = None;
+    if let Some(t) = &segment.titular {
+        titular = Some(TitularState {
+            person: t.person.clone(),
+            name: name(&t.person)?,
+            absent: segment.absence.is_some(),
+            trip_act: segment
+                .absence
+                .as_ref()
+                .filter(|absence| absence.kind == AbsenceKind::Trip)
+                .map(|trip| trip.act.clone()),
+            absence: segment.absence.as_ref().map(|absence| absence.kind),
+            absence_act: segment.absence.as_ref().map(|absence| absence.act.clone()),
+        });
+    }
+    let holder = match (&segment.acting, &titular) {
+        (Some(acting), _) => Some(Holder {
+            person: acting.person.clone(),
+            name: name(&acting.person)?,
+            capacity: Capacity::Acting,
+            basis: vec![acting.act.clone()],
+        }),
+        (None, Some(t)) => Some(Holder {
+            person: t.person.clone(),
+            name: t.name.clone(),
+            capacity: Capacity::Titular,
+            basis: vec![
+                segment
+                    .titular
+                    .as_ref()
+                    .expect("titular state comes from it")
+                    .act
+                    .clone(),
+            ],
+        }),
+        (None, None) => None,
+    };
+    Ok((holder, titular))
+}
+
 fn answer<R: Recorded>(
     ledger: &R,
     office: OfficeId,
@@ -338,46 +385,10 @@ fn answer<R: Recorded>(
     segment: Option<&Segment>,
     record: Record,
 ) -> Result<WhoHeld, R::Error> {
-    let mut holder = None;
-    let mut titular = None;
-    if let Some(segment) = segment {
-        if let Some(t) = &segment.titular {
-            titular = Some(TitularState {
-                person: t.person.clone(),
-                name: name_of(ledger, &t.person, as_of)?,
-                absent: segment.absence.is_some(),
-                trip_act: segment
-                    .absence
-                    .as_ref()
-                    .filter(|absence| absence.kind == AbsenceKind::Trip)
-                    .map(|trip| trip.act.clone()),
-                absence: segment.absence.as_ref().map(|absence| absence.kind),
-                absence_act: segment.absence.as_ref().map(|absence| absence.act.clone()),
-            });
-        }
-        holder = match (&segment.acting, &titular) {
-            (Some(acting), _) => Some(Holder {
-                person: acting.person.clone(),
-                name: name_of(ledger, &acting.person, as_of)?,
-                capacity: Capacity::Acting,
-                basis: vec![acting.act.clone()],
-            }),
-            (None, Some(t)) => Some(Holder {
-                person: t.person.clone(),
-                name: t.name.clone(),
-                capacity: Capacity::Titular,
-                basis: vec![
-                    segment
-                        .titular
-                        .as_ref()
-                        .expect("titular state comes from it")
-                        .act
-                        .clone(),
-                ],
-            }),
-            (None, None) => None,
-        };
-    }
+    let (holder, titular) = match segment {
+        Some(segment) => held_in(segment, |person| name_of(ledger, person, as_of))?,
+        None => (None, None),
+    };
     let (on_record, record_starts) = match record {
         Record::On => (true, None),
         Record::Off { starts } => (false, starts),

@@ -196,6 +196,7 @@ impl<'a> Expected<'a> {
         self.check_known()?;
         self.check_cache()?;
         self.check_meta()?;
+        self.ledger.check_kept(count, &mut self.findings)?;
         self.check_unknown()?;
         Ok(self.findings)
     }

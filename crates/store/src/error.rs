@@ -187,6 +187,16 @@ pub enum Damage {
         /// Why.
         error: EntryError,
     },
+    /// A kept checkpoint (`C`) cannot be read.
+    #[error(
+        "the checkpoint kept for size {size} is malformed: {reason} (sign a new one with `checkpoint --key`)"
+    )]
+    KeptCheckpoint {
+        /// Its size.
+        size: u64,
+        /// What is wrong.
+        reason: String,
+    },
     /// The stored Merkle tree hashes are missing or do not add up.
     #[error("the stored Merkle tree: {reason}")]
     TreeHashes {
@@ -450,13 +460,15 @@ pub enum Table {
     TreeHashes,
     /// `M`: the meta records (head, cache and tree records).
     Meta,
+    /// `C`: the signed checkpoints and statements kept by `checkpoint`.
+    KeptCheckpoints,
     /// A record under a prefix the ledger never writes.
     Unknown,
 }
 
 impl Table {
     /// Every table, in the order findings are reported.
-    pub const ALL: [Table; 10] = [
+    pub const ALL: [Table; 11] = [
         Table::ActPostings,
         Table::Revocations,
         Table::Retractions,
@@ -466,6 +478,7 @@ impl Table {
         Table::TimelineCache,
         Table::TreeHashes,
         Table::Meta,
+        Table::KeptCheckpoints,
         Table::Unknown,
     ];
 
@@ -481,6 +494,7 @@ impl Table {
             Table::TimelineCache => "timeline_cache",
             Table::TreeHashes => "tree_hashes",
             Table::Meta => "meta",
+            Table::KeptCheckpoints => "kept_checkpoints",
             Table::Unknown => "unknown",
         }
     }
@@ -497,6 +511,7 @@ impl Table {
             Table::TimelineCache => "S/W",
             Table::TreeHashes => "H",
             Table::Meta => "M",
+            Table::KeptCheckpoints => "C",
             Table::Unknown => "?",
         }
     }
@@ -514,6 +529,7 @@ impl fmt::Display for Table {
             Table::TimelineCache => "timeline cache",
             Table::TreeHashes => "tree hashes",
             Table::Meta => "meta records",
+            Table::KeptCheckpoints => "kept checkpoints",
             Table::Unknown => "unknown records",
         };
         write!(f, "{} ({what})", self.prefix())

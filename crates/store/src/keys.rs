@@ -31,6 +31,10 @@ pub const TIMELINE: u8 = b'W';
 /// (`crate::tree::TILE_LEN`).
 pub const TREE: u8 = b'H';
 
+/// `C` + size (u64 BE): a signed checkpoint and state statement kept by `checkpoint`
+/// (`crate::kept`). Not derived from the log: no repair rebuilds or removes them.
+pub const CHECKPOINT: u8 = b'C';
+
 /// The format version record.
 pub const META_FORMAT: &[u8] = b"Mformat";
 /// The head record: count (u64 BE), hash of the last entry (32), time of the last entry.
@@ -51,8 +55,9 @@ pub const META_REPAIR: &[u8] = b"Mrepair";
 
 /// The prefix of every table the store writes: the meta records, the log and the derived
 /// tables. A key under any other prefix is no record of the ledger's.
-pub const WRITTEN: [u8; 11] = [
+pub const WRITTEN: [u8; 12] = [
     META, ENTRY, ACT, REVOKED, RETRACTED, OFFICE, PERSON, KNOWN, SEGMENT, TIMELINE, TREE,
+    CHECKPOINT,
 ];
 
 /// The tables derived from the log, rebuilt whole when an append was interrupted.

@@ -39,6 +39,7 @@ mod derived;
 mod entry;
 mod error;
 mod index;
+mod kept;
 mod keys;
 mod ledger;
 mod loan;
@@ -67,6 +68,7 @@ pub use error::{
     AppendError, Difference, Finding, Findings, ImportError, Problem, StoreError, Subject, Table,
     Verdict,
 };
+pub use kept::{KeptCheckpoint, OpenedKept};
 pub use ledger::Ledger;
 pub use loan::{LOAN_SOCKET, Lender, Loan, LoanRequest};
 pub use lock::describe_process;

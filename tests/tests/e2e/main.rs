@@ -7,6 +7,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a failing test stops with the value
 
+mod answers;
 mod child;
 mod contention;
 mod corruption;

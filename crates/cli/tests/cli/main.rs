@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 
+mod answers;
 mod bad_input;
 mod derived;
 mod docs;
