@@ -432,7 +432,14 @@ pub fn verify_text(answer: &VerifyAnswer) -> String {
                 plural(findings.total(), "finding", "findings")
             ));
             findings_text(findings, &mut text);
-            text.push_str("`actledger repair` rebuilds them from the log\n");
+            let kept = actledger_store::Table::KeptCheckpoints;
+            if findings.per_table.keys().any(|table| *table != kept) {
+                text.push_str("`actledger repair` rebuilds the derived records from the log\n");
+            }
+            if findings.concern(&[kept]) {
+                // Signed notes cannot be recomputed: nothing rebuilds them.
+                text.push_str("a kept checkpoint or statement the log does not match was not signed over this log as it stands: keep it as evidence; repair does not touch it\n");
+            }
         }
         _ => text.push_str(&format!(
             "ALTERED: {}\n",

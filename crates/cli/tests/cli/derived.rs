@@ -120,7 +120,7 @@ fn a_removed_office_block_is_found_then_repaired() {
          {MISSING_MINDEF}\
          {CACHE_NOT_COMPARED}\
          per table: O (office postings): 1, S/W (timeline cache): 1\n\
-         `actledger repair` rebuilds them from the log\n"
+         `actledger repair` rebuilds the derived records from the log\n"
     ));
     let value = json_of(&s.run(&["verify", "--json"]).code(3).stderr(""));
     assert_eq!(
@@ -457,7 +457,7 @@ fn a_changed_meta_record_is_one_finding() {
         "ALTERED: the log is intact (7 entries, head {head}), but the records answers are read from differ from what it implies (1 finding):\n  \
          M (meta records), record Mtree: different: the stored records differ from what the log implies\n\
          per table: M (meta records): 1\n\
-         `actledger repair` rebuilds them from the log\n"
+         `actledger repair` rebuilds the derived records from the log\n"
     ));
     s.run(&["repair"]).code(0).stderr("").stdout(contains(
         "repaired: every derived record was rebuilt from the log (7 entries",
