@@ -158,14 +158,22 @@ pub fn anomalies_touching<I: Indexed>(
     ledger: &I,
     acts: &BTreeSet<ActId>,
 ) -> Result<Vec<Anomaly>, QueryError<I::Error>> {
-    let as_of = ledger.head();
-    let mut live = Liveness::new(ledger, as_of);
+    let twice = revoked_twice_of(ledger, acts).map_err(QueryError::Ledger)?;
+    found_with(ledger, ledger.head(), twice)
+}
+
+/// `act_revoked_twice` at the head, for `acts` alone.
+pub fn revoked_twice_of<I: Indexed>(
+    ledger: &I,
+    acts: &BTreeSet<ActId>,
+) -> Result<Vec<Anomaly>, I::Error> {
+    let mut live = Liveness::new(ledger, ledger.head());
     let mut twice = Vec::new();
     for act in acts {
         let mut seqs = Vec::new();
-        for seq in ledger.revocations_of(act).map_err(QueryError::Ledger)? {
-            let event = ledger.event(seq).map_err(QueryError::Ledger)?;
-            if live.is_live(seq, &event).map_err(QueryError::Ledger)? {
+        for seq in ledger.revocations_of(act)? {
+            let event = ledger.event(seq)?;
+            if live.is_live(seq, &event)? {
                 seqs.push(seq);
             }
         }
@@ -173,7 +181,7 @@ pub fn anomalies_touching<I: Indexed>(
             twice.push(revoked_twice_anomaly(act, seqs));
         }
     }
-    found_with(ledger, as_of, twice)
+    Ok(twice)
 }
 
 fn found_with<I: Indexed>(
@@ -181,15 +189,35 @@ fn found_with<I: Indexed>(
     as_of: Seq,
     revoked_twice: Vec<Anomaly>,
 ) -> Result<Vec<Anomaly>, QueryError<I::Error>> {
-    let ledger_err = QueryError::Ledger;
     let mut timelines = Vec::new();
-    for office in ledger.offices().map_err(ledger_err)? {
+    let mut offices = BTreeSet::new();
+    for office in ledger.offices().map_err(QueryError::Ledger)? {
         timelines.push(timeline_at(ledger, &office, as_of).map_err(QueryError::Ledger)?);
+        offices.insert(office);
     }
+    let mut found = anomalies_of_offices(&timelines, &offices);
+    found.extend(revoked_twice);
+    sort_anomalies(&mut found);
+    Ok(found)
+}
+
+/// Sorts anomalies as every list of them is: by kind, office, first day and events.
+pub fn sort_anomalies(found: &mut [Anomaly]) {
+    found.sort_by(|a, b| {
+        (a.kind, &a.office, a.from, &a.events).cmp(&(b.kind, &b.office, b.from, &b.events))
+    });
+}
+
+/// The anomalies of `offices` alone (none of `act_revoked_twice`), sorted. An office's
+/// anomalies depend on its own timeline and on where the persons in charge of it (its
+/// delegates) held office and travelled: `timelines` must hold the timeline of each of
+/// `offices` and of every office where one of their delegates is titular or travels; any
+/// other timeline given changes nothing.
+pub fn anomalies_of_offices(timelines: &[Timeline], offices: &BTreeSet<OfficeId>) -> Vec<Anomaly> {
     // Across offices: who was titular where, and who travelled when.
     let mut held: HashMap<&PersonId, Vec<(&OfficeId, Day, Day)>> = HashMap::new();
     let mut travels: HashMap<&PersonId, Vec<(Day, Day, Seq)>> = HashMap::new();
-    for t in &timelines {
+    for t in timelines {
         for tenure in &t.tenures {
             held.entry(&tenure.stint.person).or_default().push((
                 &t.office,
@@ -204,16 +232,15 @@ fn found_with<I: Indexed>(
                 .push((trip.from, trip.until, trip.trip.seq));
         }
     }
-
     let mut found = Vec::new();
-    for t in &timelines {
-        office_anomalies(t, &held, &travels, &mut found);
+    let mut done = BTreeSet::new();
+    for t in timelines {
+        if offices.contains(&t.office) && done.insert(&t.office) {
+            office_anomalies(t, &held, &travels, &mut found);
+        }
     }
-    found.extend(revoked_twice);
-    found.sort_by(|a, b| {
-        (a.kind, &a.office, a.from, &a.events).cmp(&(b.kind, &b.office, b.from, &b.events))
-    });
-    Ok(found)
+    sort_anomalies(&mut found);
+    found
 }
 
 fn office_anomalies(

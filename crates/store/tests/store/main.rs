@@ -13,6 +13,7 @@ mod derived;
 mod engine;
 mod export;
 mod lock;
+mod parts;
 mod proofs;
 mod recovery;
 mod reliability;
