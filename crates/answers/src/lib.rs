@@ -48,4 +48,6 @@ pub use reports::{
     HeadAnswer, HealthAnswer, ImportAnswer, RepairAnswer, RepairFound, Verified, VerifyAnswer,
 };
 pub use timeline::{TimelineAnswer, TripRow, UnattendedDays, office_timeline};
-pub use warnings::{Warning, added_anomalies, append, close_ids, warnings_before_writing};
+pub use warnings::{
+    Warning, added_anomalies, append, append_stream, close_ids, warnings_before_writing,
+};

@@ -3,14 +3,16 @@
 //! anomalies of `audit` the batch adds. Warnings never change what is recorded, except with
 //! `--strict`, which refuses a batch that has any.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use actledger_core::{
-    ActId, Anomaly, BatchError, Event, InputEvent, Liveness, OfficeId, Pending, PersonId, Recorded,
-    anomalies_touching, closest, fold, name_of, office_name, validate_batch,
+    ActId, Anomaly, BatchError, Day, Event, Indexed, InputEvent, Liveness, OfficeId, Pending,
+    PersonId, Recorded, Seq, Timeline, ValidBatch, WithPending, affected_offices,
+    anomalies_of_offices, closest, fold, name_of, office_name, revoked_twice_of, sort_anomalies,
+    validate_batch,
 };
-use actledger_store::{AppendError, Ledger};
+use actledger_store::{AppendError, Ledger, PartCheck, StoreError};
 use serde::Serialize;
 
 use crate::error::AnswerError;
@@ -200,6 +202,172 @@ pub fn added_anomalies(before: &[Anomaly], after: Vec<Anomaly>) -> Vec<Warning> 
         .collect()
 }
 
+/// What the ledger was before a batch (or a part of one), for the anomalies it adds: the
+/// offices it can change, with their timelines then, and its acts' `act_revoked_twice` then.
+///
+/// An office's anomalies depend on its timeline and on where the persons in charge of it
+/// (its delegates) were titular or travelled. A batch changes the timelines of the offices
+/// `affected_offices` names and nothing else, so the anomalies that can change are those of
+/// these offices and of the offices where a person whose tenures or trips they changed is a
+/// delegate; each is computed from the timelines of these offices and of the offices of
+/// their delegates, never from every office's.
+struct Before {
+    acts: BTreeSet<ActId>,
+    twice: Vec<Anomaly>,
+    timelines: BTreeMap<OfficeId, Option<Timeline>>,
+}
+
+impl Before {
+    /// `ledger` before `valid` (whose input events are `batch`) is written.
+    fn of(
+        ledger: &Ledger,
+        batch: &[InputEvent],
+        valid: &ValidBatch,
+    ) -> Result<Before, AnswerError> {
+        let acts = revoked_by(ledger, batch)?;
+        let twice = revoked_twice_of(ledger, &acts)?;
+        let with = WithPending {
+            ledger,
+            pending: &valid.new_events,
+        };
+        let mut timelines = BTreeMap::new();
+        for office in affected_offices(&with, Recorded::head(ledger) + 1..=with.head())? {
+            let timeline = ledger.head_timeline(&office)?;
+            timelines.insert(office, timeline);
+        }
+        Ok(Before {
+            acts,
+            twice,
+            timelines,
+        })
+    }
+
+    /// The anomalies `after` (the ledger with the batch) has that the ledger before did not.
+    fn added<I: Indexed<Error = StoreError>>(self, after: &I) -> Result<Vec<Warning>, AnswerError> {
+        let mut now = BTreeMap::new();
+        for office in self.timelines.keys() {
+            now.insert(office.clone(), after.head_timeline(office)?);
+        }
+        let mut offices: BTreeSet<OfficeId> = self.timelines.keys().cloned().collect();
+        let mut persons = PersonOffices::default();
+        for person in changed_persons(&self.timelines, &now) {
+            for (event, office) in persons.events(after, &person)? {
+                if matches!(event, Role::Delegate) {
+                    offices.insert(office.clone());
+                }
+            }
+        }
+        let mut lists = Vec::new();
+        for state in [&self.timelines, &now] {
+            // Unchanged offices read the same before and after.
+            let timeline = |office: &OfficeId| match state.get(office) {
+                Some(kept) => Ok(kept.clone()),
+                None => after.head_timeline(office),
+            };
+            let mut timelines: BTreeMap<OfficeId, Timeline> = BTreeMap::new();
+            for office in &offices {
+                if let Some(t) = timeline(office)? {
+                    timelines.insert(office.clone(), t);
+                }
+            }
+            let delegates: BTreeSet<PersonId> = timelines
+                .values()
+                .flat_map(|t| t.delegations.iter().map(|d| d.stint.person.clone()))
+                .collect();
+            for person in &delegates {
+                for (_, office) in persons.events(after, person)? {
+                    if !timelines.contains_key(office)
+                        && let Some(t) = timeline(office)?
+                    {
+                        timelines.insert(office.clone(), t);
+                    }
+                }
+            }
+            let timelines: Vec<Timeline> = timelines.into_values().collect();
+            lists.push(anomalies_of_offices(&timelines, &offices));
+        }
+        let after_list = lists.pop().unwrap_or_default();
+        let mut before_list = lists.pop().unwrap_or_default();
+        before_list.extend(self.twice);
+        let mut after_list = after_list;
+        after_list.extend(revoked_twice_of(after, &self.acts)?);
+        sort_anomalies(&mut after_list);
+        Ok(added_anomalies(&before_list, after_list))
+    }
+}
+
+/// How a person is named by an event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Role {
+    /// As the person in charge of a delegation's office.
+    Delegate,
+    /// As the person an appointment, a departure or a trip is about.
+    Person,
+}
+
+/// The offices of each person's events, read once per batch.
+#[derive(Default)]
+struct PersonOffices {
+    known: BTreeMap<PersonId, Vec<(Role, OfficeId)>>,
+}
+
+impl PersonOffices {
+    fn events<I: Indexed<Error = StoreError>>(
+        &mut self,
+        ledger: &I,
+        person: &PersonId,
+    ) -> Result<&[(Role, OfficeId)], AnswerError> {
+        if !self.known.contains_key(person) {
+            let mut offices = Vec::new();
+            for seq in ledger.person_events(person)? {
+                let event = ledger.event(seq)?;
+                let role = match &event {
+                    Event::DutiesDelegated(d) if &d.delegate == person => Role::Delegate,
+                    _ => Role::Person,
+                };
+                if let Some(office) = event.office()
+                    && !offices.contains(&(role, office.clone()))
+                {
+                    offices.push((role, office.clone()));
+                }
+            }
+            self.known.insert(person.clone(), offices);
+        }
+        Ok(self.known.get(person).map_or(&[][..], Vec::as_slice))
+    }
+}
+
+/// The persons whose tenures or trips differ between `before` and `after` (the timelines of
+/// the same offices).
+fn changed_persons(
+    before: &BTreeMap<OfficeId, Option<Timeline>>,
+    after: &BTreeMap<OfficeId, Option<Timeline>>,
+) -> BTreeSet<PersonId> {
+    type Facts<'a> = BTreeMap<&'a PersonId, Vec<(&'a OfficeId, u8, Day, Day, Seq)>>;
+    fn facts(timelines: &BTreeMap<OfficeId, Option<Timeline>>) -> Facts<'_> {
+        let mut facts: Facts<'_> = BTreeMap::new();
+        for (office, t) in timelines {
+            let Some(t) = t else { continue };
+            for x in &t.tenures {
+                let fact = (office, 0, x.from, x.until, x.stint.seq);
+                facts.entry(&x.stint.person).or_default().push(fact);
+            }
+            for x in &t.trips {
+                let fact = (office, 1, x.from, x.until, x.trip.seq);
+                facts.entry(&x.person).or_default().push(fact);
+            }
+        }
+        facts
+    }
+    let (before, after) = (facts(before), facts(after));
+    let persons: BTreeSet<&PersonId> = before.keys().chain(after.keys()).copied().collect();
+    persons
+        .into_iter()
+        .filter(|p| before.get(p) != after.get(p))
+        .cloned()
+        .collect()
+}
+
 /// Every warning about `batch`, computed without writing it (as `append --strict` needs):
 /// the batch is validated against the ledger and the anomalies are those of the ledger as it
 /// would stand with it.
@@ -207,17 +375,70 @@ pub fn warnings_before_writing(
     ledger: &Ledger,
     batch: &[InputEvent],
 ) -> Result<Vec<Warning>, AnswerError> {
-    let mut warnings = close_ids(ledger, batch)?;
     let valid = validate_batch(ledger, batch.to_vec()).map_err(|e| match e {
         BatchError::Invalid(invalid) => AnswerError::Invalid(invalid),
         BatchError::Ledger(store) => AnswerError::Store(store),
     })?;
-    let acts = revoked_by(ledger, batch)?;
-    let before = anomalies_touching(ledger, &acts)?;
-    let pending = Pending::new(ledger, &valid)?;
-    let after = anomalies_touching(&pending, &acts)?;
-    warnings.extend(added_anomalies(&before, after));
+    let mut warnings = close_ids(ledger, batch)?;
+    let before = Before::of(ledger, batch, &valid)?;
+    warnings.extend(before.added(&Pending::new(ledger, &valid)?)?);
     Ok(warnings)
+}
+
+/// The clerk at an append: warnings gathered part by part, and `--strict`'s refusal.
+struct Clerk {
+    strict: bool,
+    warnings: Vec<Warning>,
+    /// The ledger before the part being written, when its anomalies are compared after it.
+    before: Option<Before>,
+}
+
+/// An error of the caller's type, as the store's append carries it.
+struct Stop<E>(E);
+
+impl<E: From<AnswerError>> From<AppendError> for Stop<E> {
+    fn from(error: AppendError) -> Stop<E> {
+        Stop(E::from(AnswerError::from(error)))
+    }
+}
+
+fn stop<E: From<AnswerError>>(error: AnswerError) -> Stop<E> {
+    Stop(E::from(error))
+}
+
+impl<E: From<AnswerError>> PartCheck<Stop<E>> for Clerk {
+    fn before(
+        &mut self,
+        ledger: &Ledger,
+        part: &[InputEvent],
+        valid: &ValidBatch,
+        last: bool,
+    ) -> Result<(), Stop<E>> {
+        self.warnings.extend(close_ids(ledger, part).map_err(stop)?);
+        let before = Before::of(ledger, part, valid).map_err(stop)?;
+        if self.strict {
+            // Before anything is written: a refused batch of one part writes nothing.
+            let pending = Pending::new(ledger, valid).map_err(|e| stop(e.into()))?;
+            self.warnings.extend(before.added(&pending).map_err(stop)?);
+            if last && !self.warnings.is_empty() {
+                return Err(stop(AnswerError::Refused {
+                    warnings: std::mem::take(&mut self.warnings),
+                }));
+            }
+        } else {
+            // After the part is written, from the kept timelines: a replay of every office
+            // the part touches would cost its whole history.
+            self.before = Some(before);
+        }
+        Ok(())
+    }
+
+    fn after(&mut self, ledger: &Ledger, _last: bool) -> Result<(), Stop<E>> {
+        if let Some(before) = self.before.take() {
+            self.warnings.extend(before.added(ledger).map_err(stop)?);
+        }
+        Ok(())
+    }
 }
 
 /// Appends `batch` atomically, as `append` does from either edge, with the clerk's warnings.
@@ -227,29 +448,28 @@ pub fn append(
     batch: Vec<InputEvent>,
     strict: bool,
 ) -> Result<AppendAnswer, AnswerError> {
-    let (mut warnings, before) = if strict {
-        let warnings = warnings_before_writing(ledger, &batch)?;
-        if !warnings.is_empty() {
-            return Err(AnswerError::Refused { warnings });
-        }
-        (warnings, None)
-    } else {
-        let acts = revoked_by(ledger, &batch)?;
-        let before = anomalies_touching(ledger, &acts)?;
-        (close_ids(ledger, &batch)?, Some((acts, before)))
+    append_stream(ledger, batch.into_iter().map(Ok::<_, AnswerError>), strict)
+}
+
+/// [`append`] of the events `events` yields as they are read (a batch of any size, in the
+/// store's parts: [`Ledger::append_stream`]), each part warned of against the ledger holding
+/// the parts before it. `strict`: a batch with any warning is refused and nothing of it is
+/// left written. An error of `events` refuses the batch too.
+pub fn append_stream<E: From<AnswerError>>(
+    ledger: &mut Ledger,
+    events: impl IntoIterator<Item = Result<InputEvent, E>>,
+    strict: bool,
+) -> Result<AppendAnswer, E> {
+    let mut clerk = Clerk {
+        strict,
+        warnings: Vec::new(),
+        before: None,
     };
-    let report = ledger.append(batch).map_err(|e| match e {
-        AppendError::Invalid(invalid) => AnswerError::Invalid(invalid),
-        AppendError::Store(store) => AnswerError::Store(store),
-        other => AnswerError::Append(other),
-    })?;
-    if let Some((acts, before)) = before {
-        warnings.extend(added_anomalies(
-            &before,
-            anomalies_touching(&*ledger, &acts)?,
-        ));
-    }
-    let mut answer = AppendAnswer::from(&report);
-    answer.warnings = warnings;
+    let events = events.into_iter().map(|event| event.map_err(Stop));
+    let report = ledger
+        .append_stream(events, &mut clerk)
+        .map_err(|Stop(e)| e)?;
+    let mut answer = AppendAnswer::from(report);
+    answer.warnings = clerk.warnings;
     Ok(answer)
 }
