@@ -9,8 +9,8 @@ use std::fmt;
 use actledger_core::{
     ActId, Anomaly, BatchError, Day, Event, Indexed, InputEvent, Liveness, OfficeId, Pending,
     PersonId, Recorded, Seq, Timeline, ValidBatch, WithPending, affected_offices,
-    anomalies_of_offices, closest, fold, name_of, office_name, revoked_twice_of, sort_anomalies,
-    validate_batch,
+    anomalies_of_offices, closest, every_office_anomalies, fold, name_of, office_name,
+    revoked_twice_at, revoked_twice_of, sort_anomalies, validate_batch,
 };
 use actledger_store::{AppendError, Ledger, PartCheck, StoreError};
 use serde::Serialize;
@@ -103,71 +103,118 @@ fn close_id(line: usize, field: &'static str, given: &str, known: Vec<String>) -
 
 /// The ids of the batch's events that are new and close to known ones.
 pub fn close_ids(ledger: &Ledger, batch: &[InputEvent]) -> Result<Vec<Warning>, AnswerError> {
-    let head = ledger.head().count;
-    let known_offices: BTreeSet<OfficeId> = ledger.offices()?.into_iter().collect();
-    let mut offices: Option<Vec<(String, Option<String>)>> = None;
-    let mut persons: Option<Vec<(String, Option<String>)>> = None;
-    let mut seen_offices: BTreeSet<OfficeId> = BTreeSet::new();
-    let mut seen_persons: BTreeSet<PersonId> = BTreeSet::new();
-    let mut warnings = Vec::new();
-    for input in batch {
-        let event = &input.event;
-        let (office_field, office_name_given) = match event {
-            Event::Appointed(e) => (Some(("office", &e.office)), e.office_name.as_deref()),
-            _ => (event.office().map(|o| ("office", o)), None),
-        };
-        let delegate_office = match event {
-            Event::DutiesDelegated(e) => e.delegate_office.as_ref().map(|o| ("delegate_office", o)),
-            _ => None,
-        };
-        for (field, office) in office_field.into_iter().chain(delegate_office) {
-            if known_offices.contains(office) || !seen_offices.insert(office.clone()) {
-                continue;
-            }
-            let known = match &mut offices {
-                Some(known) => known,
-                none => {
-                    let mut live = Liveness::new(ledger, head);
-                    let mut named = Vec::new();
-                    for id in &known_offices {
-                        named.push((id.to_string(), office_name(ledger, id, head, &mut live)?));
-                    }
-                    none.insert(named)
-                }
-            };
-            let name = if field == "office" {
-                office_name_given
-            } else {
-                None
-            };
-            let close = close_to(office.as_str(), name, known);
-            warnings.extend(close_id(input.line, field, office.as_str(), close));
-        }
-        if let Some(person) = event.person() {
-            // Each person once per batch: its postings are read at most once.
-            if !seen_persons.insert(person.clone()) || !ledger.person_events(person)?.is_empty() {
-                continue;
-            }
-            let known = match &mut persons {
-                Some(known) => known,
-                none => {
-                    let mut named = Vec::new();
-                    for id in ledger.persons()? {
-                        let name = name_of(ledger, &id, head)?;
-                        named.push((id.to_string(), name));
-                    }
-                    none.insert(named)
-                }
-            };
-            let field = match event {
-                Event::DutiesDelegated(_) => "delegate",
-                _ => "person",
-            };
-            let close = close_to(person.as_str(), event.person_name(), known);
-            warnings.extend(close_id(input.line, field, person.as_str(), close));
-        }
+    CloseIds::new(ledger)?.check(ledger, batch)
+}
+
+/// The ids known before a batch, and those the batch named so far: a batch written in parts
+/// is checked part by part against the ledger as it was before the batch, as a batch written
+/// whole is (a new id is compared with the ids known then, never with the batch's own).
+struct CloseIds {
+    /// The head before the batch.
+    head: Seq,
+    known_offices: BTreeSet<OfficeId>,
+    /// The known offices and persons with their names, read when first needed.
+    offices: Option<Vec<(String, Option<String>)>>,
+    persons: Option<Vec<(String, Option<String>)>>,
+    seen_offices: BTreeSet<OfficeId>,
+    seen_persons: BTreeSet<PersonId>,
+}
+
+impl CloseIds {
+    /// Before a batch is written to `ledger`.
+    fn new(ledger: &Ledger) -> Result<CloseIds, AnswerError> {
+        Ok(CloseIds {
+            head: ledger.head().count,
+            known_offices: ledger.offices()?.into_iter().collect(),
+            offices: None,
+            persons: None,
+            seen_offices: BTreeSet::new(),
+            seen_persons: BTreeSet::new(),
+        })
     }
-    Ok(warnings)
+
+    /// The warnings of `batch` (the batch, or its next part: `ledger` holds the parts before).
+    fn check(
+        &mut self,
+        ledger: &Ledger,
+        batch: &[InputEvent],
+    ) -> Result<Vec<Warning>, AnswerError> {
+        let head = self.head;
+        let mut warnings = Vec::new();
+        for input in batch {
+            let event = &input.event;
+            let (office_field, office_name_given) = match event {
+                Event::Appointed(e) => (Some(("office", &e.office)), e.office_name.as_deref()),
+                _ => (event.office().map(|o| ("office", o)), None),
+            };
+            let delegate_office = match event {
+                Event::DutiesDelegated(e) => {
+                    e.delegate_office.as_ref().map(|o| ("delegate_office", o))
+                }
+                _ => None,
+            };
+            for (field, office) in office_field.into_iter().chain(delegate_office) {
+                if self.known_offices.contains(office) || !self.seen_offices.insert(office.clone())
+                {
+                    continue;
+                }
+                let known = match &mut self.offices {
+                    Some(known) => known,
+                    none => {
+                        let mut live = Liveness::new(ledger, head);
+                        let mut named = Vec::new();
+                        for id in &self.known_offices {
+                            named.push((id.to_string(), office_name(ledger, id, head, &mut live)?));
+                        }
+                        none.insert(named)
+                    }
+                };
+                let name = if field == "office" {
+                    office_name_given
+                } else {
+                    None
+                };
+                let close = close_to(office.as_str(), name, known);
+                warnings.extend(close_id(input.line, field, office.as_str(), close));
+            }
+            if let Some(person) = event.person() {
+                // Each person once per batch: its postings are read at most once. A person the
+                // parts before named has postings: named earlier in the batch, so not warned of.
+                if !self.seen_persons.insert(person.clone())
+                    || !ledger.person_events(person)?.is_empty()
+                {
+                    continue;
+                }
+                let known = match &mut self.persons {
+                    Some(known) => known,
+                    none => {
+                        let mut named = Vec::new();
+                        for id in ledger.persons()? {
+                            // Known before the batch: named by an entry up to its head.
+                            if ledger.head().count > head
+                                && ledger
+                                    .person_events(&id)?
+                                    .first()
+                                    .is_none_or(|seq| *seq > head)
+                            {
+                                continue;
+                            }
+                            let name = name_of(ledger, &id, head)?;
+                            named.push((id.to_string(), name));
+                        }
+                        none.insert(named)
+                    }
+                };
+                let field = match event {
+                    Event::DutiesDelegated(_) => "delegate",
+                    _ => "person",
+                };
+                let close = close_to(person.as_str(), event.person_name(), known);
+                warnings.extend(close_id(input.line, field, person.as_str(), close));
+            }
+        }
+        Ok(warnings)
+    }
 }
 
 /// The acts whose `act_revoked_twice` a batch can change: those it revokes, and those revoked
@@ -250,10 +297,19 @@ impl Before {
         }
         let mut offices: BTreeSet<OfficeId> = self.timelines.keys().cloned().collect();
         let mut persons = PersonOffices::default();
-        for person in changed_persons(&self.timelines, &now) {
-            for (event, office) in persons.events(after, &person)? {
-                if matches!(event, Role::Delegate) {
-                    offices.insert(office.clone());
+        // A batch that changes a good share of the offices is compared over every office:
+        // reading every event of the persons it concerns would cost more than reading every
+        // office's kept timeline.
+        let known = after.offices()?;
+        let every = offices.len() * EVERY_OFFICE >= known.len();
+        if every {
+            offices.extend(known);
+        } else {
+            for person in changed_persons(&self.timelines, &now) {
+                for (event, office) in persons.events(after, &person)? {
+                    if matches!(event, Role::Delegate) {
+                        offices.insert(office.clone());
+                    }
                 }
             }
         }
@@ -274,7 +330,7 @@ impl Before {
                 .values()
                 .flat_map(|t| t.delegations.iter().map(|d| d.stint.person.clone()))
                 .collect();
-            for person in &delegates {
+            for person in delegates.iter().filter(|_| !every) {
                 for (_, office) in persons.events(after, person)? {
                     if !timelines.contains_key(office)
                         && let Some(t) = timeline(office)?
@@ -295,6 +351,9 @@ impl Before {
         Ok(added_anomalies(&before_list, after_list))
     }
 }
+
+/// A batch that changes at least one office in this many is compared over every office.
+const EVERY_OFFICE: usize = 8;
 
 /// How a person is named by an event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -388,9 +447,22 @@ pub fn warnings_before_writing(
 /// The clerk at an append: warnings gathered part by part, and `--strict`'s refusal.
 struct Clerk {
     strict: bool,
+    /// The ids known before the batch (read at its first part).
+    ids: Option<CloseIds>,
     warnings: Vec<Warning>,
-    /// The ledger before the part being written, when its anomalies are compared after it.
+    /// A batch written whole: the ledger before it, when its anomalies are compared after it.
     before: Option<Before>,
+    /// A batch written in parts: the ledger before it, gathered part by part.
+    parts: Option<BeforeParts>,
+}
+
+/// What a batch written in parts is compared with at its end: every office's anomalies before
+/// it (from the timelines kept then, which the parts leave alone), the head then, and the acts
+/// whose `act_revoked_twice` its parts can change.
+struct BeforeParts {
+    head: Seq,
+    anomalies: Vec<Anomaly>,
+    acts: BTreeSet<ActId>,
 }
 
 /// An error of the caller's type, as the store's append carries it.
@@ -406,38 +478,90 @@ fn stop<E: From<AnswerError>>(error: AnswerError) -> Stop<E> {
     Stop(E::from(error))
 }
 
+impl Clerk {
+    /// The refusal of `--strict` when anything was warned of.
+    fn refusal(&mut self) -> Result<(), AnswerError> {
+        if self.strict && !self.warnings.is_empty() {
+            return Err(AnswerError::Refused {
+                warnings: std::mem::take(&mut self.warnings),
+            });
+        }
+        Ok(())
+    }
+
+    fn before_part(
+        &mut self,
+        ledger: &Ledger,
+        part: &[InputEvent],
+        valid: &ValidBatch,
+        whole: bool,
+    ) -> Result<(), AnswerError> {
+        let ids = match &mut self.ids {
+            Some(ids) => ids,
+            none => none.insert(CloseIds::new(ledger)?),
+        };
+        self.warnings.extend(ids.check(ledger, part)?);
+        if !whole {
+            // Compared once, at the end: every office's anomalies before the batch are taken
+            // now, while the kept timelines are still those of before it.
+            let parts = match &mut self.parts {
+                Some(parts) => parts,
+                none => none.insert(BeforeParts {
+                    head: Recorded::head(ledger),
+                    anomalies: every_office_anomalies(ledger)?,
+                    acts: BTreeSet::new(),
+                }),
+            };
+            parts.acts.extend(revoked_by(ledger, part)?);
+            return Ok(());
+        }
+        let before = Before::of(ledger, part, valid)?;
+        if self.strict {
+            // Before anything is written: a refused batch writes nothing.
+            let pending = Pending::new(ledger, valid)?;
+            self.warnings.extend(before.added(&pending)?);
+            return self.refusal();
+        }
+        // After the batch is written, from the kept timelines: a replay of every office it
+        // touches would cost its whole history.
+        self.before = Some(before);
+        Ok(())
+    }
+
+    /// The anomalies a batch written in parts added, `ledger` holding all of it.
+    fn finish_parts(&mut self, ledger: &Ledger) -> Result<(), AnswerError> {
+        if let Some(parts) = self.parts.take() {
+            let mut before = parts.anomalies;
+            before.extend(revoked_twice_at(ledger, &parts.acts, parts.head)?);
+            let mut after = every_office_anomalies(ledger)?;
+            after.extend(revoked_twice_of(ledger, &parts.acts)?);
+            sort_anomalies(&mut after);
+            self.warnings.extend(added_anomalies(&before, after));
+        }
+        self.refusal()
+    }
+}
+
 impl<E: From<AnswerError>> PartCheck<Stop<E>> for Clerk {
     fn before(
         &mut self,
         ledger: &Ledger,
         part: &[InputEvent],
         valid: &ValidBatch,
-        last: bool,
+        whole: bool,
     ) -> Result<(), Stop<E>> {
-        self.warnings.extend(close_ids(ledger, part).map_err(stop)?);
-        let before = Before::of(ledger, part, valid).map_err(stop)?;
-        if self.strict {
-            // Before anything is written: a refused batch of one part writes nothing.
-            let pending = Pending::new(ledger, valid).map_err(|e| stop(e.into()))?;
-            self.warnings.extend(before.added(&pending).map_err(stop)?);
-            if last && !self.warnings.is_empty() {
-                return Err(stop(AnswerError::Refused {
-                    warnings: std::mem::take(&mut self.warnings),
-                }));
-            }
-        } else {
-            // After the part is written, from the kept timelines: a replay of every office
-            // the part touches would cost its whole history.
-            self.before = Some(before);
-        }
-        Ok(())
+        self.before_part(ledger, part, valid, whole).map_err(stop)
     }
 
-    fn after(&mut self, ledger: &Ledger, _last: bool) -> Result<(), Stop<E>> {
+    fn after(&mut self, ledger: &Ledger) -> Result<(), Stop<E>> {
         if let Some(before) = self.before.take() {
             self.warnings.extend(before.added(ledger).map_err(stop)?);
         }
         Ok(())
+    }
+
+    fn finish(&mut self, ledger: &Ledger) -> Result<(), Stop<E>> {
+        self.finish_parts(ledger).map_err(stop)
     }
 }
 
@@ -452,9 +576,12 @@ pub fn append(
 }
 
 /// [`append`] of the events `events` yields as they are read (a batch of any size, in the
-/// store's parts: [`Ledger::append_stream`]), each part warned of against the ledger holding
-/// the parts before it. `strict`: a batch with any warning is refused and nothing of it is
-/// left written. An error of `events` refuses the batch too.
+/// store's parts: [`Ledger::append_stream`]), with the same warnings as if it were written
+/// whole: new ids are compared with the ids known before the batch, part by part, and the
+/// anomalies it adds are those of the ledger after it that were not there before it (for a
+/// batch in parts, over every office's kept timelines, once at the end). `strict`: a batch
+/// with any warning is refused and nothing of it is left written. An error of `events`
+/// refuses the batch too.
 pub fn append_stream<E: From<AnswerError>>(
     ledger: &mut Ledger,
     events: impl IntoIterator<Item = Result<InputEvent, E>>,
@@ -462,8 +589,10 @@ pub fn append_stream<E: From<AnswerError>>(
 ) -> Result<AppendAnswer, E> {
     let mut clerk = Clerk {
         strict,
+        ids: None,
         warnings: Vec::new(),
         before: None,
+        parts: None,
     };
     let events = events.into_iter().map(|event| event.map_err(Stop));
     let report = ledger

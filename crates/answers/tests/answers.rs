@@ -474,3 +474,44 @@ fn strict_refuses_a_batch_in_parts_whose_first_part_warns_and_leaves_nothing() {
     assert_eq!(answer.head.count, head.count + 21);
     assert_eq!(anomaly_kinds(&answer.warnings).len(), 2);
 }
+
+#[test]
+fn a_batch_in_parts_is_warned_of_as_the_same_batch_written_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut ledger = Ledger::create(&dir.path().join("l.db")).unwrap();
+    let mut generator = actledger_gen::Generator::new(5);
+    let mut batch_of = |n: usize| -> Vec<actledger_core::InputEvent> {
+        (1..=n)
+            .map(|line| actledger_core::InputEvent {
+                line,
+                event: generator.next_event(),
+            })
+            .collect()
+    };
+    append(&mut ledger, batch_of(800), false).unwrap();
+    actledger_store::testing::set_part_events(&mut ledger, 90);
+    let batch = batch_of(700);
+    let expected = warnings_over_every_office(&ledger, &batch);
+    assert!(expected.len() > 5, "{expected:?}");
+    let answer = append(&mut ledger, batch.clone(), false).unwrap();
+    assert_eq!(answer.warnings, expected);
+    assert_eq!(answer.head.count, 1_500);
+    // --strict refuses it, with the same warnings, and leaves nothing of it.
+    let dir2 = tempfile::tempdir().unwrap();
+    let mut strict = Ledger::create(&dir2.path().join("l.db")).unwrap();
+    let mut generator = actledger_gen::Generator::new(5);
+    let first: Vec<_> = (1..=800)
+        .map(|line| actledger_core::InputEvent {
+            line,
+            event: generator.next_event(),
+        })
+        .collect();
+    append(&mut strict, first, false).unwrap();
+    actledger_store::testing::set_part_events(&mut strict, 90);
+    let records = actledger_store::testing::all_records(&strict);
+    let Err(AnswerError::Refused { warnings }) = append(&mut strict, batch, true) else {
+        panic!("not refused")
+    };
+    assert_eq!(warnings, expected);
+    assert_eq!(actledger_store::testing::all_records(&strict), records);
+}

@@ -1,6 +1,6 @@
 //! The anomalies of the spec: odd facts the ledger records and reports, never refuses.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use serde::Serialize;
 
@@ -9,6 +9,7 @@ use crate::event::{Event, Seq};
 use crate::id::{ActId, OfficeId, PersonId};
 use crate::liveness::Liveness;
 use crate::query::{Indexed, QueryError, resolve_as_of, timeline_at};
+use crate::recorded::Recorded;
 use crate::timeline::{Timeline, TripRef};
 
 /// The longest delegation Peru's Constitution allows (art. 127), in days.
@@ -163,15 +164,27 @@ pub fn anomalies_touching<I: Indexed>(
 }
 
 /// `act_revoked_twice` at the head, for `acts` alone.
-pub fn revoked_twice_of<I: Indexed>(
-    ledger: &I,
+pub fn revoked_twice_of<R: Recorded>(
+    ledger: &R,
     acts: &BTreeSet<ActId>,
-) -> Result<Vec<Anomaly>, I::Error> {
-    let mut live = Liveness::new(ledger, ledger.head());
+) -> Result<Vec<Anomaly>, R::Error> {
+    revoked_twice_at(ledger, acts, ledger.head())
+}
+
+/// `act_revoked_twice` as of `as_of`, for `acts` alone.
+pub fn revoked_twice_at<R: Recorded>(
+    ledger: &R,
+    acts: &BTreeSet<ActId>,
+    as_of: Seq,
+) -> Result<Vec<Anomaly>, R::Error> {
+    let mut live = Liveness::new(ledger, as_of);
     let mut twice = Vec::new();
     for act in acts {
         let mut seqs = Vec::new();
         for seq in ledger.revocations_of(act)? {
+            if seq > as_of {
+                continue;
+            }
             let event = ledger.event(seq)?;
             if live.is_live(seq, &event)? {
                 seqs.push(seq);
@@ -197,6 +210,59 @@ fn found_with<I: Indexed>(
     }
     let mut found = anomalies_of_offices(&timelines, &offices);
     found.extend(revoked_twice);
+    sort_anomalies(&mut found);
+    Ok(found)
+}
+
+/// Every office's anomalies at the head (none of `act_revoked_twice`), sorted, holding one
+/// office's timeline at a time: passes over the kept timelines gather the persons in charge of
+/// some office (delegates), then where they were titular and when they travelled, then find
+/// each office's anomalies. What
+/// [`anomalies_touching`] finds for the offices, in memory that follows the number of
+/// delegates' tenures and trips instead of every timeline's whole size.
+pub fn every_office_anomalies<I: Indexed>(ledger: &I) -> Result<Vec<Anomaly>, I::Error> {
+    let offices = ledger.offices()?;
+    // Only the persons in charge of some office (delegates) are asked about elsewhere.
+    let mut delegates: HashSet<PersonId> = HashSet::new();
+    for office in &offices {
+        if let Some(t) = ledger.head_timeline(office)? {
+            delegates.extend(t.delegations.into_iter().map(|d| d.stint.person));
+        }
+    }
+    let mut held: HashMap<PersonId, Vec<(OfficeId, Day, Day)>> = HashMap::new();
+    let mut travels: HashMap<PersonId, Vec<(Day, Day, Seq)>> = HashMap::new();
+    for office in &offices {
+        let Some(t) = ledger.head_timeline(office)? else {
+            continue;
+        };
+        for tenure in t.tenures {
+            if delegates.contains(&tenure.stint.person) {
+                let range = (t.office.clone(), tenure.from, tenure.until);
+                held.entry(tenure.stint.person).or_default().push(range);
+            }
+        }
+        for trip in t.trips {
+            if delegates.contains(&trip.person) {
+                let range = (trip.from, trip.until, trip.trip.seq);
+                travels.entry(trip.person).or_default().push(range);
+            }
+        }
+    }
+    drop(delegates);
+    let held: HashMap<&PersonId, Vec<(&OfficeId, Day, Day)>> = held
+        .iter()
+        .map(|(person, ranges)| (person, ranges.iter().map(|(o, f, u)| (o, *f, *u)).collect()))
+        .collect();
+    let travels: HashMap<&PersonId, Vec<(Day, Day, Seq)>> = travels
+        .iter()
+        .map(|(person, trips)| (person, trips.clone()))
+        .collect();
+    let mut found = Vec::new();
+    for office in &offices {
+        if let Some(t) = ledger.head_timeline(office)? {
+            office_anomalies(&t, &held, &travels, &mut found);
+        }
+    }
     sort_anomalies(&mut found);
     Ok(found)
 }

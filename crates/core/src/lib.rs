@@ -46,7 +46,8 @@ mod validate;
 
 pub use anomaly::{
     Anomaly, AnomalyKind, MAX_DELEGATION_DAYS, UnattendedRun, anomalies, anomalies_of_offices,
-    anomalies_touching, revoked_twice_of, sort_anomalies, unattended,
+    anomalies_touching, every_office_anomalies, revoked_twice_at, revoked_twice_of, sort_anomalies,
+    unattended,
 };
 pub use day::{Day, DayError};
 pub use engine::{Engine, NewEvents, affected_offices};

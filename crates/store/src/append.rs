@@ -3,19 +3,19 @@
 //! in parts, under an intent record that takes every part back out unless the last is
 //! written.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use chrono::Utc;
 use sled::{Batch, IVec};
 
 use actledger_core::{
-    BatchError, Event, Indexed, InputEvent, NewEvents, Outcome, Seq, ValidBatch, WithPending,
-    validate_batch,
+    BatchError, Event, Indexed, InputEvent, NewEvents, OfficeId, Outcome, Seq, ValidBatch,
+    WithPending, validate_batch,
 };
 
 use crate::chunk;
 use crate::entry::{Entry, Head, format_time};
-use crate::error::{AppendError, StoreError, storage};
+use crate::error::{AppendError, Problem, StoreError, storage};
 use crate::index::{Memo, add_index_keys};
 use crate::keys;
 use crate::ledger::{Ledger, encode_cache_record, encode_head};
@@ -53,23 +53,29 @@ pub struct AppendReport {
 /// entries and sled batch are what an append holds in memory, whatever the batch's size.
 pub(crate) const PART_EVENTS: usize = 10_000;
 
-/// What [`Ledger::append_stream`] asks its caller about each part of a batch: the clerk's
-/// warnings, and `--strict`'s refusal. An error from either refuses the whole batch, and the
-/// parts already written are taken back out.
+/// What [`Ledger::append_stream`] asks its caller about a batch: the clerk's warnings, and
+/// `--strict`'s refusal. An error refuses the whole batch (the parts already written are
+/// taken back out), except from [`PartCheck::after`], which comes once the batch is durable.
 pub trait PartCheck<E> {
     /// `part` (input events), validated as `valid` against `ledger`, which holds the parts
-    /// before it; `last` when no part follows. Nothing of the part is written yet.
+    /// before it; nothing of the part is written yet. `whole` when the part is the whole batch,
+    /// written in one step: then `ledger`'s timelines are current, and [`PartCheck::after`]
+    /// follows the write. Otherwise the batch is written in parts, and the timelines the
+    /// ledger keeps are those from before the batch until [`PartCheck::finish`].
     fn before(
         &mut self,
         ledger: &Ledger,
         part: &[InputEvent],
         valid: &ValidBatch,
-        last: bool,
+        whole: bool,
     ) -> Result<(), E>;
 
-    /// The part just written: `ledger` holds it. Not yet acknowledged unless `last` (then the
-    /// whole batch is durable and an error no longer takes it back).
-    fn after(&mut self, ledger: &Ledger, last: bool) -> Result<(), E>;
+    /// A batch written whole is durable: `ledger` holds it.
+    fn after(&mut self, ledger: &Ledger) -> Result<(), E>;
+
+    /// A batch written in parts: `ledger` holds every part and keeps the timelines at its
+    /// head, the batch not yet acknowledged (an error takes it back out).
+    fn finish(&mut self, ledger: &Ledger) -> Result<(), E>;
 }
 
 /// No check: every part is written as validated.
@@ -84,16 +90,22 @@ impl PartCheck<AppendError> for () {
         Ok(())
     }
 
-    fn after(&mut self, _: &Ledger, _: bool) -> Result<(), AppendError> {
+    fn after(&mut self, _: &Ledger) -> Result<(), AppendError> {
+        Ok(())
+    }
+
+    fn finish(&mut self, _: &Ledger) -> Result<(), AppendError> {
         Ok(())
     }
 }
 
 /// The values that the keys an append in parts writes had before it, each read before its
-/// first write: what puts the ledger back as it was.
+/// first write: what puts the ledger back as it was. Most keys are new (the batch's chunks,
+/// postings, tree tiles and cache blocks), and are kept apart, as keys alone.
 #[derive(Debug, Default)]
 struct Originals {
-    values: HashMap<IVec, Option<IVec>>,
+    values: HashMap<IVec, IVec>,
+    new: HashSet<IVec>,
 }
 
 impl Originals {
@@ -104,9 +116,15 @@ impl Originals {
         keys: &[IVec],
     ) -> Result<(), StoreError> {
         for key in keys {
-            if !self.values.contains_key(key) {
-                let old = db.get(key).map_err(storage(path))?;
-                self.values.insert(key.clone(), old);
+            if !self.values.contains_key(key) && !self.new.contains(key) {
+                match db.get(key).map_err(storage(path))? {
+                    Some(old) => {
+                        self.values.insert(key.clone(), old);
+                    }
+                    None => {
+                        self.new.insert(key.clone());
+                    }
+                }
             }
         }
         Ok(())
@@ -115,10 +133,10 @@ impl Originals {
     fn into_batch(self) -> Batch {
         let mut batch = Batch::default();
         for (key, value) in self.values {
-            match value {
-                Some(value) => batch.insert(key, value),
-                None => batch.remove(key),
-            }
+            batch.insert(key, value);
+        }
+        for key in self.new {
+            batch.remove(key);
         }
         batch
     }
@@ -146,14 +164,15 @@ impl Ledger {
     /// A batch of up to a part (10,000 events) is validated whole and written in one atomic
     /// step. A larger one is read, validated and written a part at a time, so that its size
     /// does not bound the memory: a durable intent record says that an append in parts is
-    /// unfinished from before its first part until the write of its last, and the values its
-    /// writes replace are kept, so that a refusal, an error of `events` or a failed write takes
-    /// every part written back out (and an open after a crash removes them: `crate::recovery`).
-    /// Each part is validated against the ledger holding the parts before it, which is what
-    /// validating the whole batch does. An error of `events` wins over a refusal of an event
+    /// unfinished from before its first part until the one write that completes it, and the
+    /// values its writes replace are kept, so that a refusal, an error of `events` or a failed
+    /// write takes every part written back out (and an open after a crash removes them:
+    /// `crate::recovery`). Each part is validated against the ledger holding the parts before
+    /// it, which is what validating the whole batch does. The cached timelines are brought up
+    /// to date once, after the last part. An error of `events` wins over a refusal of an event
     /// before it, as when a batch was parsed whole before it was validated: the rest of
-    /// `events` is read to look for one. `check` is asked about every part before and after its
-    /// write.
+    /// `events` is read to look for one. `check` is asked about every part before its write,
+    /// and about the batch once it is written ([`PartCheck`]).
     pub fn append_stream<E: From<AppendError>>(
         &mut self,
         events: impl IntoIterator<Item = Result<InputEvent, E>>,
@@ -167,7 +186,7 @@ impl Ledger {
             let valid = self.validate(part.clone())?;
             check.before(self, &part, &valid, true)?;
             let report = self.write_whole(valid)?;
-            check.after(self, true)?;
+            check.after(self)?;
             return Ok(report);
         }
         let before = self.head;
@@ -175,26 +194,41 @@ impl Ledger {
         let time = self.append_time();
         self.begin_parts(before).map_err(AppendError::from)?;
         let mut parts = Parts {
-            before,
             time,
             originals: Originals::default(),
             outcomes: Vec::new(),
             size,
+            affected: BTreeSet::new(),
         };
-        if let Err(e) = self.write_parts(&mut events, part, following, check, &mut parts) {
+        let written = self
+            .write_parts(&mut events, part, following, check, &mut parts)
+            .and_then(|()| {
+                // The events validation decoded and kept are not asked for again: their memory
+                // is the finish's.
+                self.memo = Memo::default();
+                self.finish_parts(check, &mut parts)
+            });
+        if let Err(e) = written {
             self.roll_back(parts.originals, before, before_time);
             return Err(e);
         }
-        check.after(self, true)?;
+        drop(parts.originals);
+        // The batch is durable: what remains is to say what became of each event.
+        let outcomes = self
+            .with_hashes(parts.outcomes, before.count + 1)
+            .map_err(AppendError::from)?;
         Ok(AppendReport {
-            outcomes: parts.outcomes,
+            outcomes,
             head: self.head,
         })
     }
 
-    /// Writes the parts of an append in parts, the last one with the intent record turned
-    /// into that of an ordinary append (the heads before and after), removed once it is
-    /// durable. On an error, what was written is still there: the caller takes it back out.
+    /// Writes the parts of an append in parts: entries, indexes and tree hashes, each part
+    /// flushed, the head moving with them in memory so that the next part is validated against
+    /// them. The cached timelines are left as they were before the batch (replaying an office
+    /// that a revocation touches, part after part, would cost its whole history each time):
+    /// the offices the parts change are noted, for [`Ledger::finish_parts`]. On an error, what
+    /// was written is still there: the caller takes it back out.
     fn write_parts<E: From<AppendError>>(
         &mut self,
         events: &mut impl Iterator<Item = Result<InputEvent, E>>,
@@ -204,7 +238,6 @@ impl Ledger {
         parts: &mut Parts,
     ) -> Result<(), E> {
         for number in 1.. {
-            let last = following.is_none();
             let valid = match self.validate(part.clone()) {
                 Ok(valid) => valid,
                 Err(AppendError::Invalid(invalid)) => {
@@ -216,18 +249,15 @@ impl Ledger {
                 }
                 Err(e) => return Err(e.into()),
             };
-            check.before(self, &part, &valid, last)?;
-            let first = self.head.count + 1;
-            if !valid.events().is_empty() {
-                let prepared = self.prepare(&valid, &parts.time)?;
+            check.before(self, &part, &valid, false)?;
+            if valid.events().is_empty() {
+                parts.outcomes.extend(valid.outcomes);
+            } else {
+                let prepared = self.prepare_part(&valid, &parts.time, &mut parts.affected)?;
                 parts
                     .originals
                     .note(&self.db, &self.path, prepared.batch.keys())
                     .map_err(AppendError::from)?;
-                if last {
-                    self.begin_append(parts.before, prepared.head)
-                        .map_err(AppendError::from)?;
-                }
                 self.write_durably(prepared.batch.into_batch())
                     .map_err(AppendError::from)?;
                 if self.faults.part_fails(number) {
@@ -236,35 +266,91 @@ impl Ledger {
                     )))
                     .into());
                 }
-                if last {
-                    self.end_append();
-                }
                 self.memo.note(valid.events());
                 self.head = prepared.head;
                 self.last_time = parts.time.clone();
-                parts
-                    .outcomes
-                    .extend(outcomes(valid.outcomes, first, &prepared.hashes));
-            } else {
-                if last {
-                    // Nothing left to write: the parts written are durable, and the batch
-                    // is whole once the intent record is gone.
-                    self.db
-                        .remove(keys::META_PENDING)
-                        .and_then(|_| self.db.flush())
-                        .map_err(storage(&self.path))
-                        .map_err(AppendError::from)?;
-                }
-                parts.outcomes.extend(outcomes(valid.outcomes, first, &[]));
+                parts.outcomes.extend(valid.outcomes);
             }
-            if last {
+            if following.is_none() {
                 return Ok(());
             }
-            check.after(self, false)?;
             part = next_part(events, following.take(), parts.size)?;
             following = events.next().transpose()?;
         }
         Ok(())
+    }
+
+    /// After the last part: the timelines of the offices the parts changed, replayed once
+    /// from the log (in groups, as a rebuild of the cache replays them) and written in batches
+    /// of bounded size; then `check`'s last word; then the cache record and the end of the
+    /// intent record, in one atomic write that makes the batch whole.
+    fn finish_parts<E: From<AppendError>>(
+        &mut self,
+        check: &mut impl PartCheck<E>,
+        parts: &mut Parts,
+    ) -> Result<(), E> {
+        let offices: Vec<OfficeId> = std::mem::take(&mut parts.affected).into_iter().collect();
+        let mut batch = Undoable::default();
+        let mut bytes = 0;
+        let originals = &mut parts.originals;
+        self.each_timeline(offices, FINISH_GROUP_EVENTS, &mut |timeline| {
+            bytes += self.write_timeline(&mut batch, timeline)?;
+            if bytes >= CACHE_BATCH_BYTES {
+                let full = std::mem::take(&mut batch);
+                originals.note(&self.db, &self.path, full.keys())?;
+                self.write_durably(full.into_batch())?;
+                bytes = 0;
+            }
+            Ok(())
+        })
+        .map_err(AppendError::from)?;
+        parts
+            .originals
+            .note(&self.db, &self.path, batch.keys())
+            .map_err(AppendError::from)?;
+        self.write_durably(batch.into_batch())
+            .map_err(AppendError::from)?;
+        check.finish(self)?;
+        let mut commit = Undoable::default();
+        commit.insert(keys::META_CACHE, &encode_cache_record(self.head.count));
+        parts
+            .originals
+            .note(&self.db, &self.path, commit.keys())
+            .map_err(AppendError::from)?;
+        let mut commit = commit.into_batch();
+        // The end of the intent record goes with the cache record: the batch is whole at once.
+        commit.remove(keys::META_PENDING);
+        self.write_durably(commit).map_err(AppendError::from)?;
+        Ok(())
+    }
+
+    /// `outcomes` with the hashes of the events recorded, read back from the log from
+    /// `first` on (the events recorded, in order).
+    fn with_hashes(
+        &self,
+        outcomes: Vec<(usize, Outcome)>,
+        first: Seq,
+    ) -> Result<Vec<(usize, Appended)>, StoreError> {
+        let mut entries = self.entries(first);
+        let mut appended = Vec::with_capacity(outcomes.len());
+        for (line, outcome) in outcomes {
+            let outcome = match outcome {
+                Outcome::Recorded(seq) => {
+                    let entry = entries.next().transpose()?.filter(|e| e.seq == seq);
+                    let entry = entry.ok_or_else(|| StoreError::Broken {
+                        seq,
+                        problem: Problem::Unparsable("the entry is missing".into()),
+                    })?;
+                    Appended::Recorded {
+                        seq,
+                        hash: entry.hash,
+                    }
+                }
+                Outcome::AlreadyRecorded(seq) => Appended::AlreadyRecorded { seq },
+            };
+            appended.push((line, outcome));
+        }
+        Ok(appended)
     }
 
     /// Validates a batch (or part) against the ledger.
@@ -299,23 +385,16 @@ impl Ledger {
             ledger: self,
             pending: &valid.new_events,
         };
-        let mut prev = self.head.hash;
-        let entries: Vec<Entry> = (first..)
-            .zip(valid.events())
-            .map(|(seq, event)| {
-                let entry = Entry::new(seq, time.to_owned(), prev, event.canonical_bytes());
-                prev = entry.hash;
-                entry
-            })
-            .collect();
+        let entries = self.entries_of(valid, time);
+        let prev = entries.last().map_or(self.head.hash, |entry| entry.hash);
         let hashes = entries.iter().map(|entry| entry.hash).collect();
         let mut batch = Undoable::default();
         self.write_entries(&mut batch, &entries, valid.events())?;
         // From the cached timeline at the head: replaying the office's whole history is
-        // needed only when the batch revokes or retracts something.
-        let new_events = NewEvents::of(first, valid.events());
+        // needed only when the batch revokes or retracts one of the office's events.
+        let mut new_events = NewEvents::of(first, valid.events());
         for office in &new_events.offices(&view)? {
-            let before = if new_events.extends_before() {
+            let before = if new_events.extends(office) {
                 self.head_timeline(office)?
             } else {
                 None
@@ -331,6 +410,50 @@ impl Ledger {
             head,
             hashes,
         })
+    }
+
+    /// Lays out the writes of a part of an append in parts: entries, indexes, tree hashes and
+    /// the head record, not the cached timelines, whose offices are added to `affected`.
+    fn prepare_part(
+        &self,
+        valid: &ValidBatch,
+        time: &str,
+        affected: &mut BTreeSet<OfficeId>,
+    ) -> Result<Prepared, AppendError> {
+        let first = self.head.count + 1;
+        let count = self.head.count + valid.events().len() as u64;
+        let view = WithPending {
+            ledger: self,
+            pending: &valid.new_events,
+        };
+        let entries = self.entries_of(valid, time);
+        let hashes: Vec<[u8; 32]> = entries.iter().map(|entry| entry.hash).collect();
+        let mut batch = Undoable::default();
+        self.write_entries(&mut batch, &entries, valid.events())?;
+        affected.extend(NewEvents::of(first, valid.events()).offices(&view)?);
+        let head = Head {
+            count,
+            hash: hashes.last().copied().unwrap_or(self.head.hash),
+        };
+        batch.insert(keys::META_HEAD, encode_head(head, time));
+        Ok(Prepared {
+            batch,
+            head,
+            hashes,
+        })
+    }
+
+    /// The entries of `valid`'s events, the next after the head, recorded at `time`.
+    fn entries_of(&self, valid: &ValidBatch, time: &str) -> Vec<Entry> {
+        let mut prev = self.head.hash;
+        (self.head.count + 1..)
+            .zip(valid.events())
+            .map(|(seq, event)| {
+                let entry = Entry::new(seq, time.to_owned(), prev, event.canonical_bytes());
+                prev = entry.hash;
+                entry
+            })
+            .collect()
     }
 
     /// Writes a validated batch in one atomic step, durable before it returns.
@@ -441,15 +564,25 @@ impl Ledger {
 
 /// What an append in parts carries from part to part.
 struct Parts {
-    /// The head before the append.
-    before: Head,
     /// The recording time of every entry of the batch.
     time: String,
     originals: Originals,
-    outcomes: Vec<(usize, Appended)>,
+    /// What became of each event, its hash read back once the batch is durable (a hash for
+    /// each event of a large batch, held to the end, would be most of its memory).
+    outcomes: Vec<(usize, Outcome)>,
     /// Events per part.
     size: usize,
+    /// The offices whose timelines the parts written change.
+    affected: BTreeSet<OfficeId>,
 }
+
+/// The bytes of cache records written at a time at the end of an append in parts.
+const CACHE_BATCH_BYTES: usize = 4 << 20;
+
+/// The most events of a group of offices replayed at once at the end of an append in parts:
+/// fewer than a rebuild's ([`crate::rebuild::GROUP_EVENTS`]), since the append's outcomes are
+/// held beside them.
+const FINISH_GROUP_EVENTS: usize = 20_000;
 
 /// Up to `size` events: `first`, if given, then the next of `events`.
 fn next_part<E>(

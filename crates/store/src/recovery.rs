@@ -14,9 +14,9 @@
 //!   entry must still be there with its hash.
 //!
 //! An append in parts (`crate::append`) writes a record naming the head before alone while it
-//! writes its parts, each flushed, and turns it into the record above before its last part:
-//! an open that finds the record "unfinished" cuts the log back to the head before, since
-//! no part of such an append was ever acknowledged.
+//! writes its parts, each flushed, and removes it in the one write that completes the batch
+//! (the cache record at the new head): an open that finds the record "unfinished" cuts the log
+//! back to the head before, since no part of such an append was ever acknowledged.
 //!
 //! Either way, any part of the interrupted batch may or may not be in the indexes, the query
 //! cache and the stored Merkle hashes, so all of them are rebuilt from the log. Only then is the
@@ -131,7 +131,7 @@ impl Ledger {
     }
 
     /// Records, durably, that an append in parts from `before` is about to write its parts:
-    /// until the record says where it ends (before the last part), an open removes them.
+    /// until the write that completes the batch removes the record, an open removes them.
     pub(crate) fn begin_parts(&self, before: Head) -> Result<(), StoreError> {
         self.write_intent(Pending {
             before,

@@ -38,9 +38,9 @@ fn append_forever() {
 /// parts of [`PARTS_SIZE`] for ever, printing `ack HEAD` after each.
 pub const PARTS_VAR: &str = "ACTLEDGER_TEST_APPEND_PARTS_FOREVER";
 /// Events per batch in the crash test of appends in parts.
-pub const PARTS_BATCH: usize = 400;
+pub const PARTS_BATCH: usize = 200;
 /// Events per part in the crash test of appends in parts.
-pub const PARTS_SIZE: usize = 50;
+pub const PARTS_SIZE: usize = 40;
 
 #[test]
 fn append_parts_forever() {
