@@ -312,8 +312,11 @@ fn append(
         eprintln!("warning: {warning}");
     }
     if as_json {
-        serde_json::to_writer(io::BufWriter::new(&mut *out), &answer)?;
-        writeln!(out)?;
+        // One line that may list millions of events: buffered, and flushed for its errors.
+        let mut writer = io::BufWriter::new(&mut *out);
+        serde_json::to_writer(&mut writer, &answer)?;
+        writeln!(writer)?;
+        writer.flush()?;
     } else {
         render::write_append(out, &answer, quiet)?;
     }
