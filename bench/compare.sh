@@ -10,8 +10,9 @@
 #   SIZES       event counts, smallest first           (default "10000 100000 1000000")
 #   SEED        generator seed                          (default 1)
 #   RUNS        runs of each short command; the median  (default 7)
-#   APPEND_MAX  largest N appended in one `actledger append` batch (its memory grows with N;
-#               above it the one-batch append is skipped and reported as such) (default 100000)
+#   APPEND_MAX  largest N appended in one `actledger append` batch (above it the one-batch
+#               append is skipped and reported as such; its memory no longer grows with N, the
+#               append being read and written in parts)                        (default 1000000)
 #   TIMEOUT     seconds allowed for each long step; a step that takes longer is reported as a
 #               timeout and the run goes on                                      (default 3600)
 #   OFFICE, DAY the who-held query                      (default PE-MINDEF, 1962-06-03)
@@ -24,7 +25,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 SIZES=${SIZES:-"10000 100000 1000000"}
 SEED=${SEED:-1}
 RUNS=${RUNS:-7}
-APPEND_MAX=${APPEND_MAX:-100000}
+APPEND_MAX=${APPEND_MAX:-1000000}
 TIMEOUT=${TIMEOUT:-3600}
 OFFICE=${OFFICE:-PE-MINDEF}
 DAY=${DAY:-1962-06-03}

@@ -86,6 +86,16 @@ impl From<QueryError<StoreError>> for AnswerError {
     }
 }
 
+impl From<actledger_store::AppendError> for AnswerError {
+    fn from(error: actledger_store::AppendError) -> AnswerError {
+        match error {
+            actledger_store::AppendError::Invalid(invalid) => AnswerError::Invalid(invalid),
+            actledger_store::AppendError::Store(store) => AnswerError::Store(store),
+            other => AnswerError::Append(other),
+        }
+    }
+}
+
 fn warnings_text(n: usize) -> String {
     if n == 1 {
         "1 warning".to_owned()

@@ -62,4 +62,6 @@ pub use state::{
 pub use timeline::{
     AbsenceAct, LeaveRow, TimelineAnswer, TripRow, UnattendedDays, office_timeline,
 };
-pub use warnings::{Warning, added_anomalies, append, close_ids, warnings_before_writing};
+pub use warnings::{
+    Warning, added_anomalies, append, append_stream, close_ids, warnings_before_writing,
+};

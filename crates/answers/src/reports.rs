@@ -79,22 +79,22 @@ impl AppendAnswer {
     }
 }
 
-impl From<&AppendReport> for AppendAnswer {
-    fn from(report: &AppendReport) -> AppendAnswer {
+impl From<AppendReport> for AppendAnswer {
+    fn from(report: AppendReport) -> AppendAnswer {
         let events = report
             .outcomes
-            .iter()
+            .into_iter()
             .map(|(line, outcome)| match outcome {
                 Appended::Recorded { seq, hash } => AppendedEvent {
-                    line: *line,
+                    line,
                     status: AppendStatus::Recorded,
-                    seq: *seq,
-                    hash: Some(HexHash(*hash)),
+                    seq,
+                    hash: Some(HexHash(hash)),
                 },
                 Appended::AlreadyRecorded { seq } => AppendedEvent {
-                    line: *line,
+                    line,
                     status: AppendStatus::AlreadyRecorded,
-                    seq: *seq,
+                    seq,
                     hash: None,
                 },
             })

@@ -3,14 +3,16 @@
 //! anomalies of `audit` the batch adds. Warnings never change what is recorded, except with
 //! `--strict`, which refuses a batch that has any.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use actledger_core::{
-    ActId, Anomaly, BatchError, Event, InputEvent, Liveness, OfficeId, Pending, PersonId, Recorded,
-    anomalies_touching, closest, fold, name_of, office_name, validate_batch,
+    ActId, Anomaly, BatchError, Day, Event, Indexed, InputEvent, Liveness, OfficeId, Pending,
+    PersonId, Recorded, Seq, Timeline, ValidBatch, WithPending, affected_offices,
+    anomalies_of_offices, closest, every_office_anomalies, fold, name_of, office_name,
+    revoked_twice_at, revoked_twice_of, sort_anomalies, validate_batch,
 };
-use actledger_store::{AppendError, Ledger};
+use actledger_store::{AppendError, Ledger, PartCheck, StoreError};
 use serde::Serialize;
 
 use crate::error::AnswerError;
@@ -101,71 +103,118 @@ fn close_id(line: usize, field: &'static str, given: &str, known: Vec<String>) -
 
 /// The ids of the batch's events that are new and close to known ones.
 pub fn close_ids(ledger: &Ledger, batch: &[InputEvent]) -> Result<Vec<Warning>, AnswerError> {
-    let head = ledger.head().count;
-    let known_offices: BTreeSet<OfficeId> = ledger.offices()?.into_iter().collect();
-    let mut offices: Option<Vec<(String, Option<String>)>> = None;
-    let mut persons: Option<Vec<(String, Option<String>)>> = None;
-    let mut seen_offices: BTreeSet<OfficeId> = BTreeSet::new();
-    let mut seen_persons: BTreeSet<PersonId> = BTreeSet::new();
-    let mut warnings = Vec::new();
-    for input in batch {
-        let event = &input.event;
-        let (office_field, office_name_given) = match event {
-            Event::Appointed(e) => (Some(("office", &e.office)), e.office_name.as_deref()),
-            _ => (event.office().map(|o| ("office", o)), None),
-        };
-        let delegate_office = match event {
-            Event::DutiesDelegated(e) => e.delegate_office.as_ref().map(|o| ("delegate_office", o)),
-            _ => None,
-        };
-        for (field, office) in office_field.into_iter().chain(delegate_office) {
-            if known_offices.contains(office) || !seen_offices.insert(office.clone()) {
-                continue;
-            }
-            let known = match &mut offices {
-                Some(known) => known,
-                none => {
-                    let mut live = Liveness::new(ledger, head);
-                    let mut named = Vec::new();
-                    for id in &known_offices {
-                        named.push((id.to_string(), office_name(ledger, id, head, &mut live)?));
-                    }
-                    none.insert(named)
-                }
-            };
-            let name = if field == "office" {
-                office_name_given
-            } else {
-                None
-            };
-            let close = close_to(office.as_str(), name, known);
-            warnings.extend(close_id(input.line, field, office.as_str(), close));
-        }
-        if let Some(person) = event.person() {
-            // Each person once per batch: its postings are read at most once.
-            if !seen_persons.insert(person.clone()) || !ledger.person_events(person)?.is_empty() {
-                continue;
-            }
-            let known = match &mut persons {
-                Some(known) => known,
-                none => {
-                    let mut named = Vec::new();
-                    for id in ledger.persons()? {
-                        let name = name_of(ledger, &id, head)?;
-                        named.push((id.to_string(), name));
-                    }
-                    none.insert(named)
-                }
-            };
-            let field = match event {
-                Event::DutiesDelegated(_) => "delegate",
-                _ => "person",
-            };
-            let close = close_to(person.as_str(), event.person_name(), known);
-            warnings.extend(close_id(input.line, field, person.as_str(), close));
-        }
+    CloseIds::new(ledger)?.check(ledger, batch)
+}
+
+/// The ids known before a batch, and those the batch named so far: a batch written in parts
+/// is checked part by part against the ledger as it was before the batch, as a batch written
+/// whole is (a new id is compared with the ids known then, never with the batch's own).
+struct CloseIds {
+    /// The head before the batch.
+    head: Seq,
+    known_offices: BTreeSet<OfficeId>,
+    /// The known offices and persons with their names, read when first needed.
+    offices: Option<Vec<(String, Option<String>)>>,
+    persons: Option<Vec<(String, Option<String>)>>,
+    seen_offices: BTreeSet<OfficeId>,
+    seen_persons: BTreeSet<PersonId>,
+}
+
+impl CloseIds {
+    /// Before a batch is written to `ledger`.
+    fn new(ledger: &Ledger) -> Result<CloseIds, AnswerError> {
+        Ok(CloseIds {
+            head: ledger.head().count,
+            known_offices: ledger.offices()?.into_iter().collect(),
+            offices: None,
+            persons: None,
+            seen_offices: BTreeSet::new(),
+            seen_persons: BTreeSet::new(),
+        })
     }
-    Ok(warnings)
+
+    /// The warnings of `batch` (the batch, or its next part: `ledger` holds the parts before).
+    fn check(
+        &mut self,
+        ledger: &Ledger,
+        batch: &[InputEvent],
+    ) -> Result<Vec<Warning>, AnswerError> {
+        let head = self.head;
+        let mut warnings = Vec::new();
+        for input in batch {
+            let event = &input.event;
+            let (office_field, office_name_given) = match event {
+                Event::Appointed(e) => (Some(("office", &e.office)), e.office_name.as_deref()),
+                _ => (event.office().map(|o| ("office", o)), None),
+            };
+            let delegate_office = match event {
+                Event::DutiesDelegated(e) => {
+                    e.delegate_office.as_ref().map(|o| ("delegate_office", o))
+                }
+                _ => None,
+            };
+            for (field, office) in office_field.into_iter().chain(delegate_office) {
+                if self.known_offices.contains(office) || !self.seen_offices.insert(office.clone())
+                {
+                    continue;
+                }
+                let known = match &mut self.offices {
+                    Some(known) => known,
+                    none => {
+                        let mut live = Liveness::new(ledger, head);
+                        let mut named = Vec::new();
+                        for id in &self.known_offices {
+                            named.push((id.to_string(), office_name(ledger, id, head, &mut live)?));
+                        }
+                        none.insert(named)
+                    }
+                };
+                let name = if field == "office" {
+                    office_name_given
+                } else {
+                    None
+                };
+                let close = close_to(office.as_str(), name, known);
+                warnings.extend(close_id(input.line, field, office.as_str(), close));
+            }
+            if let Some(person) = event.person() {
+                // Each person once per batch: its postings are read at most once. A person the
+                // parts before named has postings: named earlier in the batch, so not warned of.
+                if !self.seen_persons.insert(person.clone())
+                    || !ledger.person_events(person)?.is_empty()
+                {
+                    continue;
+                }
+                let known = match &mut self.persons {
+                    Some(known) => known,
+                    none => {
+                        let mut named = Vec::new();
+                        for id in ledger.persons()? {
+                            // Known before the batch: named by an entry up to its head.
+                            if ledger.head().count > head
+                                && ledger
+                                    .person_events(&id)?
+                                    .first()
+                                    .is_none_or(|seq| *seq > head)
+                            {
+                                continue;
+                            }
+                            let name = name_of(ledger, &id, head)?;
+                            named.push((id.to_string(), name));
+                        }
+                        none.insert(named)
+                    }
+                };
+                let field = match event {
+                    Event::DutiesDelegated(_) => "delegate",
+                    _ => "person",
+                };
+                let close = close_to(person.as_str(), event.person_name(), known);
+                warnings.extend(close_id(input.line, field, person.as_str(), close));
+            }
+        }
+        Ok(warnings)
+    }
 }
 
 /// The acts whose `act_revoked_twice` a batch can change: those it revokes, and those revoked
@@ -200,6 +249,188 @@ pub fn added_anomalies(before: &[Anomaly], after: Vec<Anomaly>) -> Vec<Warning> 
         .collect()
 }
 
+/// What the ledger was before a batch (or a part of one), for the anomalies it adds: the
+/// offices it can change, with their timelines then, and its acts' `act_revoked_twice` then.
+///
+/// An office's anomalies depend on its timeline and on where the persons in charge of it
+/// (its delegates) were titular or travelled. A batch changes the timelines of the offices
+/// `affected_offices` names and nothing else, so the anomalies that can change are those of
+/// these offices and of the offices where a person whose tenures or trips they changed is a
+/// delegate; each is computed from the timelines of these offices and of the offices of
+/// their delegates, never from every office's.
+struct Before {
+    acts: BTreeSet<ActId>,
+    twice: Vec<Anomaly>,
+    timelines: BTreeMap<OfficeId, Option<Timeline>>,
+}
+
+impl Before {
+    /// `ledger` before `valid` (whose input events are `batch`) is written.
+    fn of(
+        ledger: &Ledger,
+        batch: &[InputEvent],
+        valid: &ValidBatch,
+    ) -> Result<Before, AnswerError> {
+        let acts = revoked_by(ledger, batch)?;
+        let twice = revoked_twice_of(ledger, &acts)?;
+        let with = WithPending {
+            ledger,
+            pending: &valid.new_events,
+        };
+        let mut timelines = BTreeMap::new();
+        for office in affected_offices(&with, Recorded::head(ledger) + 1..=with.head())? {
+            let timeline = ledger.head_timeline(&office)?;
+            timelines.insert(office, timeline);
+        }
+        Ok(Before {
+            acts,
+            twice,
+            timelines,
+        })
+    }
+
+    /// The anomalies `after` (the ledger with the batch) has that the ledger before did not.
+    fn added<I: Indexed<Error = StoreError>>(self, after: &I) -> Result<Vec<Warning>, AnswerError> {
+        let mut now = BTreeMap::new();
+        for office in self.timelines.keys() {
+            now.insert(office.clone(), after.head_timeline(office)?);
+        }
+        let mut offices: BTreeSet<OfficeId> = self.timelines.keys().cloned().collect();
+        let mut persons = PersonOffices::default();
+        // A batch that changes a good share of the offices is compared over every office:
+        // reading every event of the persons it concerns would cost more than reading every
+        // office's kept timeline.
+        let known = after.offices()?;
+        let every = offices.len() * EVERY_OFFICE >= known.len();
+        if every {
+            offices.extend(known);
+        } else {
+            for person in changed_persons(&self.timelines, &now) {
+                for (event, office) in persons.events(after, &person)? {
+                    if matches!(event, Role::Delegate) {
+                        offices.insert(office.clone());
+                    }
+                }
+            }
+        }
+        let mut lists = Vec::new();
+        for state in [&self.timelines, &now] {
+            // Unchanged offices read the same before and after.
+            let timeline = |office: &OfficeId| match state.get(office) {
+                Some(kept) => Ok(kept.clone()),
+                None => after.head_timeline(office),
+            };
+            let mut timelines: BTreeMap<OfficeId, Timeline> = BTreeMap::new();
+            for office in &offices {
+                if let Some(t) = timeline(office)? {
+                    timelines.insert(office.clone(), t);
+                }
+            }
+            let delegates: BTreeSet<PersonId> = timelines
+                .values()
+                .flat_map(|t| t.delegations.iter().map(|d| d.stint.person.clone()))
+                .collect();
+            for person in delegates.iter().filter(|_| !every) {
+                for (_, office) in persons.events(after, person)? {
+                    if !timelines.contains_key(office)
+                        && let Some(t) = timeline(office)?
+                    {
+                        timelines.insert(office.clone(), t);
+                    }
+                }
+            }
+            let timelines: Vec<Timeline> = timelines.into_values().collect();
+            lists.push(anomalies_of_offices(&timelines, &offices));
+        }
+        let after_list = lists.pop().unwrap_or_default();
+        let mut before_list = lists.pop().unwrap_or_default();
+        before_list.extend(self.twice);
+        let mut after_list = after_list;
+        after_list.extend(revoked_twice_of(after, &self.acts)?);
+        sort_anomalies(&mut after_list);
+        Ok(added_anomalies(&before_list, after_list))
+    }
+}
+
+/// A batch that changes at least one office in this many is compared over every office.
+const EVERY_OFFICE: usize = 8;
+
+/// How a person is named by an event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Role {
+    /// As the person in charge of a delegation's office.
+    Delegate,
+    /// As the person an appointment, a departure or a trip is about.
+    Person,
+}
+
+/// The offices of each person's events, read once per batch.
+#[derive(Default)]
+struct PersonOffices {
+    known: BTreeMap<PersonId, Vec<(Role, OfficeId)>>,
+}
+
+impl PersonOffices {
+    fn events<I: Indexed<Error = StoreError>>(
+        &mut self,
+        ledger: &I,
+        person: &PersonId,
+    ) -> Result<&[(Role, OfficeId)], AnswerError> {
+        if !self.known.contains_key(person) {
+            let mut offices = Vec::new();
+            for seq in ledger.person_events(person)? {
+                let event = ledger.event(seq)?;
+                let role = match &event {
+                    Event::DutiesDelegated(d) if &d.delegate == person => Role::Delegate,
+                    _ => Role::Person,
+                };
+                if let Some(office) = event.office()
+                    && !offices.contains(&(role, office.clone()))
+                {
+                    offices.push((role, office.clone()));
+                }
+            }
+            self.known.insert(person.clone(), offices);
+        }
+        Ok(self.known.get(person).map_or(&[][..], Vec::as_slice))
+    }
+}
+
+/// The persons whose tenures or absences (trips, leaves) differ between `before` and `after` (the timelines of
+/// the same offices).
+fn changed_persons(
+    before: &BTreeMap<OfficeId, Option<Timeline>>,
+    after: &BTreeMap<OfficeId, Option<Timeline>>,
+) -> BTreeSet<PersonId> {
+    type Facts<'a> = BTreeMap<&'a PersonId, Vec<(&'a OfficeId, u8, Day, Day, Seq)>>;
+    fn facts(timelines: &BTreeMap<OfficeId, Option<Timeline>>) -> Facts<'_> {
+        let mut facts: Facts<'_> = BTreeMap::new();
+        for (office, t) in timelines {
+            let Some(t) = t else { continue };
+            for x in &t.tenures {
+                let fact = (office, 0, x.from, x.until, x.stint.seq);
+                facts.entry(&x.stint.person).or_default().push(fact);
+            }
+            for x in &t.absences {
+                let kind = match x.absence.kind {
+                    actledger_core::AbsenceKind::Trip => 1,
+                    actledger_core::AbsenceKind::Leave => 2,
+                };
+                let fact = (office, kind, x.from, x.until, x.absence.seq);
+                facts.entry(&x.person).or_default().push(fact);
+            }
+        }
+        facts
+    }
+    let (before, after) = (facts(before), facts(after));
+    let persons: BTreeSet<&PersonId> = before.keys().chain(after.keys()).copied().collect();
+    persons
+        .into_iter()
+        .filter(|p| before.get(p) != after.get(p))
+        .cloned()
+        .collect()
+}
+
 /// Every warning about `batch`, computed without writing it (as `append --strict` needs):
 /// the batch is validated against the ledger and the anomalies are those of the ledger as it
 /// would stand with it.
@@ -207,17 +438,135 @@ pub fn warnings_before_writing(
     ledger: &Ledger,
     batch: &[InputEvent],
 ) -> Result<Vec<Warning>, AnswerError> {
-    let mut warnings = close_ids(ledger, batch)?;
     let valid = validate_batch(ledger, batch.to_vec()).map_err(|e| match e {
         BatchError::Invalid(invalid) => AnswerError::Invalid(invalid),
         BatchError::Ledger(store) => AnswerError::Store(store),
     })?;
-    let acts = revoked_by(ledger, batch)?;
-    let before = anomalies_touching(ledger, &acts)?;
-    let pending = Pending::new(ledger, &valid)?;
-    let after = anomalies_touching(&pending, &acts)?;
-    warnings.extend(added_anomalies(&before, after));
+    let mut warnings = close_ids(ledger, batch)?;
+    let before = Before::of(ledger, batch, &valid)?;
+    warnings.extend(before.added(&Pending::new(ledger, &valid)?)?);
     Ok(warnings)
+}
+
+/// The clerk at an append: warnings gathered part by part, and `--strict`'s refusal.
+struct Clerk {
+    strict: bool,
+    /// The ids known before the batch (read at its first part).
+    ids: Option<CloseIds>,
+    warnings: Vec<Warning>,
+    /// A batch written whole: the ledger before it, when its anomalies are compared after it.
+    before: Option<Before>,
+    /// A batch written in parts: the ledger before it, gathered part by part.
+    parts: Option<BeforeParts>,
+}
+
+/// What a batch written in parts is compared with at its end: every office's anomalies before
+/// it (from the timelines kept then, which the parts leave alone), the head then, and the acts
+/// whose `act_revoked_twice` its parts can change.
+struct BeforeParts {
+    head: Seq,
+    anomalies: Vec<Anomaly>,
+    acts: BTreeSet<ActId>,
+}
+
+/// An error of the caller's type, as the store's append carries it.
+struct Stop<E>(E);
+
+impl<E: From<AnswerError>> From<AppendError> for Stop<E> {
+    fn from(error: AppendError) -> Stop<E> {
+        Stop(E::from(AnswerError::from(error)))
+    }
+}
+
+fn stop<E: From<AnswerError>>(error: AnswerError) -> Stop<E> {
+    Stop(E::from(error))
+}
+
+impl Clerk {
+    /// The refusal of `--strict` when anything was warned of.
+    fn refusal(&mut self) -> Result<(), AnswerError> {
+        if self.strict && !self.warnings.is_empty() {
+            return Err(AnswerError::Refused {
+                warnings: std::mem::take(&mut self.warnings),
+            });
+        }
+        Ok(())
+    }
+
+    fn before_part(
+        &mut self,
+        ledger: &Ledger,
+        part: &[InputEvent],
+        valid: &ValidBatch,
+        whole: bool,
+    ) -> Result<(), AnswerError> {
+        let ids = match &mut self.ids {
+            Some(ids) => ids,
+            none => none.insert(CloseIds::new(ledger)?),
+        };
+        self.warnings.extend(ids.check(ledger, part)?);
+        if !whole {
+            // Compared once, at the end: every office's anomalies before the batch are taken
+            // now, while the kept timelines are still those of before it.
+            let parts = match &mut self.parts {
+                Some(parts) => parts,
+                none => none.insert(BeforeParts {
+                    head: Recorded::head(ledger),
+                    anomalies: every_office_anomalies(ledger)?,
+                    acts: BTreeSet::new(),
+                }),
+            };
+            parts.acts.extend(revoked_by(ledger, part)?);
+            return Ok(());
+        }
+        let before = Before::of(ledger, part, valid)?;
+        if self.strict {
+            // Before anything is written: a refused batch writes nothing.
+            let pending = Pending::new(ledger, valid)?;
+            self.warnings.extend(before.added(&pending)?);
+            return self.refusal();
+        }
+        // After the batch is written, from the kept timelines: a replay of every office it
+        // touches would cost its whole history.
+        self.before = Some(before);
+        Ok(())
+    }
+
+    /// The anomalies a batch written in parts added, `ledger` holding all of it.
+    fn finish_parts(&mut self, ledger: &Ledger) -> Result<(), AnswerError> {
+        if let Some(parts) = self.parts.take() {
+            let mut before = parts.anomalies;
+            before.extend(revoked_twice_at(ledger, &parts.acts, parts.head)?);
+            let mut after = every_office_anomalies(ledger)?;
+            after.extend(revoked_twice_of(ledger, &parts.acts)?);
+            sort_anomalies(&mut after);
+            self.warnings.extend(added_anomalies(&before, after));
+        }
+        self.refusal()
+    }
+}
+
+impl<E: From<AnswerError>> PartCheck<Stop<E>> for Clerk {
+    fn before(
+        &mut self,
+        ledger: &Ledger,
+        part: &[InputEvent],
+        valid: &ValidBatch,
+        whole: bool,
+    ) -> Result<(), Stop<E>> {
+        self.before_part(ledger, part, valid, whole).map_err(stop)
+    }
+
+    fn after(&mut self, ledger: &Ledger) -> Result<(), Stop<E>> {
+        if let Some(before) = self.before.take() {
+            self.warnings.extend(before.added(ledger).map_err(stop)?);
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self, ledger: &Ledger) -> Result<(), Stop<E>> {
+        self.finish_parts(ledger).map_err(stop)
+    }
 }
 
 /// Appends `batch` atomically, as `append` does from either edge, with the clerk's warnings.
@@ -227,29 +576,33 @@ pub fn append(
     batch: Vec<InputEvent>,
     strict: bool,
 ) -> Result<AppendAnswer, AnswerError> {
-    let (mut warnings, before) = if strict {
-        let warnings = warnings_before_writing(ledger, &batch)?;
-        if !warnings.is_empty() {
-            return Err(AnswerError::Refused { warnings });
-        }
-        (warnings, None)
-    } else {
-        let acts = revoked_by(ledger, &batch)?;
-        let before = anomalies_touching(ledger, &acts)?;
-        (close_ids(ledger, &batch)?, Some((acts, before)))
+    append_stream(ledger, batch.into_iter().map(Ok::<_, AnswerError>), strict)
+}
+
+/// [`append`] of the events `events` yields as they are read (a batch of any size, in the
+/// store's parts: [`Ledger::append_stream`]), with the same warnings as if it were written
+/// whole: new ids are compared with the ids known before the batch, part by part, and the
+/// anomalies it adds are those of the ledger after it that were not there before it (for a
+/// batch in parts, over every office's kept timelines, once at the end). `strict`: a batch
+/// with any warning is refused and nothing of it is left written. An error of `events`
+/// refuses the batch too.
+pub fn append_stream<E: From<AnswerError>>(
+    ledger: &mut Ledger,
+    events: impl IntoIterator<Item = Result<InputEvent, E>>,
+    strict: bool,
+) -> Result<AppendAnswer, E> {
+    let mut clerk = Clerk {
+        strict,
+        ids: None,
+        warnings: Vec::new(),
+        before: None,
+        parts: None,
     };
-    let report = ledger.append(batch).map_err(|e| match e {
-        AppendError::Invalid(invalid) => AnswerError::Invalid(invalid),
-        AppendError::Store(store) => AnswerError::Store(store),
-        other => AnswerError::Append(other),
-    })?;
-    if let Some((acts, before)) = before {
-        warnings.extend(added_anomalies(
-            &before,
-            anomalies_touching(&*ledger, &acts)?,
-        ));
-    }
-    let mut answer = AppendAnswer::from(&report);
-    answer.warnings = warnings;
+    let events = events.into_iter().map(|event| event.map_err(Stop));
+    let report = ledger
+        .append_stream(events, &mut clerk)
+        .map_err(|Stop(e)| e)?;
+    let mut answer = AppendAnswer::from(report);
+    answer.warnings = clerk.warnings;
     Ok(answer)
 }

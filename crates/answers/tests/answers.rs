@@ -2,11 +2,17 @@
 //! envelope it owns.
 #![allow(clippy::unwrap_used)] // a failing test stops with the value
 
+use std::collections::BTreeSet;
+
 use actledger_answers::{
-    AnswerError, AsOf, AsOfSyntaxError, act, audit, find_offices, holder, office_history,
-    office_timeline, offices, resolve, state_on,
+    AnswerError, AsOf, AsOfSyntaxError, Warning, act, added_anomalies, append, audit, close_ids,
+    find_offices, holder, office_history, office_timeline, offices, resolve, state_on,
+    warnings_before_writing,
 };
-use actledger_core::{AnomalyKind, Day, Role, parse_batch};
+use actledger_core::{
+    ActId, AnomalyKind, Day, Event, Pending, Recorded, Role, anomalies_touching, parse_batch,
+    validate_batch,
+};
 use actledger_store::Ledger;
 
 const ACTS: &str = r#"
@@ -365,4 +371,213 @@ fn an_act_as_of_a_point_has_only_the_events_recorded_by_then() {
     let now = act(&ledger, "RS-011-2024-PCM", None).unwrap();
     assert_eq!(now.answer.events.len(), 2);
     assert!(!now.point.pinned);
+}
+
+/// The acts whose `act_revoked_twice` a batch can change, as the answers crate finds them.
+fn revoked_by(ledger: &Ledger, batch: &[actledger_core::InputEvent]) -> BTreeSet<ActId> {
+    let mut acts = BTreeSet::new();
+    for input in batch {
+        let mut event = input.event.clone();
+        loop {
+            match event {
+                Event::ActRevoked(revoked) => {
+                    acts.insert(revoked.revokes);
+                    break;
+                }
+                Event::RecordRetracted(retracted) if retracted.seq <= ledger.head().count => {
+                    event = ledger.event(retracted.seq).unwrap();
+                }
+                _ => break,
+            }
+        }
+    }
+    acts
+}
+
+/// The warnings of `batch` as they were computed before the comparison was limited to the
+/// offices a batch can change: every office's anomalies before and after.
+fn warnings_over_every_office(
+    ledger: &Ledger,
+    batch: &[actledger_core::InputEvent],
+) -> Vec<Warning> {
+    let mut warnings = close_ids(ledger, batch).unwrap();
+    let valid = validate_batch(ledger, batch.to_vec()).unwrap();
+    let acts = revoked_by(ledger, batch);
+    let before = anomalies_touching(ledger, &acts).unwrap();
+    let pending = Pending::new(ledger, &valid).unwrap();
+    warnings.extend(added_anomalies(
+        &before,
+        anomalies_touching(&pending, &acts).unwrap(),
+    ));
+    warnings
+}
+
+#[test]
+fn warnings_compared_over_the_offices_a_batch_can_change_are_those_of_every_office() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut ledger = Ledger::create(&dir.path().join("l.db")).unwrap();
+    let mut generator = actledger_gen::Generator::new(3);
+    let mut rng = actledger_gen::Rng::new(11);
+    let (mut batches, mut warned) = (0, 0);
+    while ledger.head().count < 3_000 {
+        let size = 1 + rng.below_u64(40) as usize;
+        let batch: Vec<_> = (1..=size)
+            .map(|line| actledger_core::InputEvent {
+                line,
+                event: generator.next_event(),
+            })
+            .collect();
+        let expected = warnings_over_every_office(&ledger, &batch);
+        assert_eq!(
+            warnings_before_writing(&ledger, &batch).unwrap(),
+            expected,
+            "--strict, batch {batches}"
+        );
+        let answer = append(&mut ledger, batch, false).unwrap();
+        assert_eq!(answer.warnings, expected, "batch {batches}");
+        batches += 1;
+        warned += usize::from(
+            expected
+                .iter()
+                .any(|w| matches!(w, Warning::Anomaly { .. })),
+        );
+    }
+    assert!(warned > 10, "{warned} of {batches} batches add an anomaly");
+}
+
+const TWO_OFFICES: &str = r#"
+{"type":"act_issued","act":"RS-001-2024-PCM","kind":"resolucion_suprema","issuer":"PCM","issued_on":"2024-01-01"}
+{"type":"appointed","act":"RS-001-2024-PCM","person":"ana","office":"MINDEF","on":"2024-01-02"}
+{"type":"appointed","act":"RS-001-2024-PCM","person":"bob","office":"MEF","on":"2024-01-02"}
+{"type":"act_issued","act":"RS-010-2024-PCM","kind":"resolucion_suprema","issuer":"PCM","issued_on":"2024-05-01"}
+{"type":"trip_authorized","act":"RS-010-2024-PCM","person":"ana","office":"MINDEF","from":"2024-05-10","until":"2024-05-12"}
+{"type":"duties_delegated","act":"RS-010-2024-PCM","office":"MINDEF","delegate":"bob","delegate_office":"MEF","from":"2024-05-10","until":"2024-05-12"}
+{"type":"act_issued","act":"RS-020-2024-PCM","kind":"resolucion_suprema","issuer":"PCM","issued_on":"2024-05-01"}
+"#;
+
+fn anomaly_kinds(warnings: &[Warning]) -> Vec<(AnomalyKind, String)> {
+    warnings
+        .iter()
+        .filter_map(|w| match w {
+            Warning::Anomaly { anomaly } => Some((
+                anomaly.kind,
+                anomaly
+                    .office
+                    .as_ref()
+                    .map(|o| o.to_string())
+                    .unwrap_or_default(),
+            )),
+            Warning::CloseId { .. } => None,
+        })
+        .collect()
+}
+
+#[test]
+fn an_anomaly_of_an_office_the_batch_does_not_name_is_still_warned_of() {
+    // bob, titular of MEF, is in charge of MINDEF on 10-12 May. A trip of bob as titular of
+    // MEF leaves MINDEF's acting holder away: an anomaly of MINDEF, which the batch does not
+    // name (besides MEF left unattended).
+    let trip = r#"{"type":"trip_authorized","act":"RS-020-2024-PCM","person":"bob","office":"MEF","from":"2024-05-11","until":"2024-05-11"}"#;
+    // carl appointed to MEF on 5 May ends bob's tenure, a person the batch does not name: bob
+    // is then in charge of MINDEF without holding another office.
+    let successor = r#"{"type":"appointed","act":"RS-020-2024-PCM","person":"carl","office":"MEF","on":"2024-05-05"}"#;
+    let away = vec![
+        (AnomalyKind::UnattendedOffice, "MEF".to_owned()),
+        (AnomalyKind::DelegateAway, "MINDEF".to_owned()),
+    ];
+    let without = vec![(AnomalyKind::DelegateWithoutOffice, "MINDEF".to_owned())];
+    for (batch, expected) in [(trip, away), (successor, without)] {
+        let dir = tempfile::tempdir().unwrap();
+        let mut ledger = ledger(&dir, &[ACTS, TWO_OFFICES]);
+        let batch = parse_batch(batch.as_bytes()).unwrap();
+        assert_eq!(
+            anomaly_kinds(&warnings_before_writing(&ledger, &batch).unwrap()),
+            expected
+        );
+        assert_eq!(
+            anomaly_kinds(&warnings_over_every_office(&ledger, &batch)),
+            expected
+        );
+        let answer = append(&mut ledger, batch, false).unwrap();
+        assert_eq!(anomaly_kinds(&answer.warnings), expected);
+    }
+}
+
+#[test]
+fn strict_refuses_a_batch_in_parts_whose_first_part_warns_and_leaves_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut ledger = ledger(&dir, &[ACTS, TWO_OFFICES]);
+    actledger_store::testing::set_part_events(&mut ledger, 4);
+    let (head, records) = (
+        ledger.head(),
+        actledger_store::testing::all_records(&ledger),
+    );
+    let mut text = String::from(
+        r#"{"type":"trip_authorized","act":"RS-020-2024-PCM","person":"bob","office":"MEF","from":"2024-05-11","until":"2024-05-11"}"#,
+    );
+    for i in 0..20 {
+        text.push_str(&format!(
+            "\n{{\"type\":\"act_issued\",\"act\":\"RS-{}-2024-PCM\",\"kind\":\"ley\",\"issuer\":\"PCM\",\"issued_on\":\"2024-06-01\"}}",
+            100 + i
+        ));
+    }
+    let batch = parse_batch(text.as_bytes()).unwrap();
+    let Err(AnswerError::Refused { warnings }) = append(&mut ledger, batch.clone(), true) else {
+        panic!("not refused")
+    };
+    assert_eq!(
+        anomaly_kinds(&warnings),
+        [
+            (AnomalyKind::UnattendedOffice, "MEF".to_owned()),
+            (AnomalyKind::DelegateAway, "MINDEF".to_owned())
+        ]
+    );
+    assert_eq!(ledger.head(), head);
+    assert_eq!(actledger_store::testing::all_records(&ledger), records);
+    // Without --strict the same batch is written whole, warned of.
+    let answer = append(&mut ledger, batch, false).unwrap();
+    assert_eq!(answer.events.len(), 21);
+    assert_eq!(answer.head.count, head.count + 21);
+    assert_eq!(anomaly_kinds(&answer.warnings).len(), 2);
+}
+
+#[test]
+fn a_batch_in_parts_is_warned_of_as_the_same_batch_written_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut ledger = Ledger::create(&dir.path().join("l.db")).unwrap();
+    let mut generator = actledger_gen::Generator::new(5);
+    let mut batch_of = |n: usize| -> Vec<actledger_core::InputEvent> {
+        (1..=n)
+            .map(|line| actledger_core::InputEvent {
+                line,
+                event: generator.next_event(),
+            })
+            .collect()
+    };
+    append(&mut ledger, batch_of(800), false).unwrap();
+    actledger_store::testing::set_part_events(&mut ledger, 90);
+    let batch = batch_of(700);
+    let expected = warnings_over_every_office(&ledger, &batch);
+    assert!(expected.len() > 5, "{expected:?}");
+    let answer = append(&mut ledger, batch.clone(), false).unwrap();
+    assert_eq!(answer.warnings, expected);
+    assert_eq!(answer.head.count, 1_500);
+    // --strict refuses it, with the same warnings, and leaves nothing of it.
+    let dir2 = tempfile::tempdir().unwrap();
+    let mut strict = Ledger::create(&dir2.path().join("l.db")).unwrap();
+    let mut generator = actledger_gen::Generator::new(5);
+    let first: Vec<_> = (1..=800)
+        .map(|line| actledger_core::InputEvent {
+            line,
+            event: generator.next_event(),
+        })
+        .collect();
+    append(&mut strict, first, false).unwrap();
+    actledger_store::testing::set_part_events(&mut strict, 90);
+    let records = actledger_store::testing::all_records(&strict);
+    let Err(AnswerError::Refused { warnings }) = append(&mut strict, batch, true) else {
+        panic!("not refused")
+    };
+    assert_eq!(warnings, expected);
+    assert_eq!(actledger_store::testing::all_records(&strict), records);
 }

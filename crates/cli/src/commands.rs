@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use actledger_answers as answers;
 use actledger_answers::{AnswerError, HeadAnswer, ImportAnswer, RepairAnswer, VerifyAnswer};
-use actledger_core::{Day, Seq, parse_batch};
+use actledger_core::{BatchReader, Day, ReadError, Seq};
 use actledger_store::{ImportError, Importing, Ledger, Scope, StoreError};
 use anyhow::{Context, Result, anyhow, bail};
 use chrono::Datelike;
@@ -15,7 +15,7 @@ use serde::Serialize;
 
 use crate::Finding;
 use crate::args::{Cli, Command};
-use crate::files::{is_stdin, read_input, write_atomically};
+use crate::files::{input_pieces, is_stdin, write_atomically};
 use crate::signals::{Stop, Stopped};
 use crate::{proofs, render};
 
@@ -35,11 +35,11 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<Finding> {
             json,
             typed,
         } => {
-            let input = match typed {
+            let input: Box<dyn Iterator<Item = Result<Vec<u8>>>> = match typed {
                 Some(event) => {
                     let mut line = event.to_json()?;
                     line.push(b'\n');
-                    line
+                    Box::new(std::iter::once(Ok(line)))
                 }
                 None => {
                     if is_stdin(file.as_deref()) && io::stdin().is_terminal() {
@@ -48,13 +48,13 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<Finding> {
                             "reading events from the terminal: one JSON object a line, then Ctrl-D (or give a FILE)"
                         );
                     }
-                    read_input(file.as_deref())?
+                    Box::new(input_pieces(file.as_deref())?)
                 }
             };
             // Opening can fail for want of room too: still all or nothing.
             let mut ledger =
                 open(path, wait).map_err(|e| e.context("nothing of the batch was recorded"))?;
-            append(&mut ledger, &input, strict, json.json, quiet, out)?;
+            append(&mut ledger, input, strict, json.json, quiet, out)?;
         }
         Command::WhoHeld {
             office,
@@ -301,32 +301,61 @@ pub(crate) fn print<T: Serialize>(
     Ok(())
 }
 
+/// Why an append read from the input stopped.
+enum Failure {
+    /// The input could not be read.
+    Read(anyhow::Error),
+    /// The answers refused or failed.
+    Answer(AnswerError),
+}
+
+impl From<AnswerError> for Failure {
+    fn from(error: AnswerError) -> Failure {
+        Failure::Answer(error)
+    }
+}
+
+/// Appends the events of `input` (read a piece at a time, so that a batch of any size takes
+/// the memory of a part) and prints the answer.
 fn append(
     ledger: &mut Ledger,
-    input: &[u8],
+    input: impl Iterator<Item = Result<Vec<u8>>>,
     strict: bool,
     as_json: bool,
     quiet: bool,
     out: &mut dyn Write,
 ) -> Result<()> {
-    let batch = parse_batch(input)?;
-    let answer = answers::append(ledger, batch, strict).map_err(|e| match e {
-        AnswerError::Invalid(invalid) => anyhow!(invalid),
-        AnswerError::Refused { warnings } => {
+    let events = BatchReader::new(input).map(|event| {
+        event.map_err(|e| match e {
+            ReadError::Invalid(invalid) => Failure::Answer(AnswerError::Invalid(invalid)),
+            ReadError::Read(e) => Failure::Read(e),
+        })
+    });
+    let answer = answers::append_stream(ledger, events, strict).map_err(|e| match e {
+        Failure::Read(e) => e.context("nothing of the batch was recorded"),
+        Failure::Answer(AnswerError::Invalid(invalid)) => anyhow!(invalid),
+        Failure::Answer(AnswerError::Refused { warnings }) => {
             for warning in &warnings {
                 eprintln!("warning: {warning}");
             }
             anyhow!(AnswerError::Refused { warnings })
         }
-        other => anyhow!(other).context("nothing of the batch was recorded"),
+        Failure::Answer(other) => anyhow!(other).context("nothing of the batch was recorded"),
     })?;
     // Warnings are for people, on stderr; they do not change the exit code.
     for warning in &answer.warnings {
         eprintln!("warning: {warning}");
     }
-    print(out, as_json, &answer, |answer| {
-        render::append_text(answer, quiet)
-    })
+    if as_json {
+        // One line that may list millions of events: buffered, and flushed for its errors.
+        let mut writer = io::BufWriter::new(&mut *out);
+        serde_json::to_writer(&mut writer, &answer)?;
+        writeln!(writer)?;
+        writer.flush()?;
+    } else {
+        render::write_append(out, &answer, quiet)?;
+    }
+    Ok(())
 }
 
 fn log(
@@ -578,7 +607,8 @@ fn demo(out: &mut dyn Write) -> Result<()> {
         SEED.lines().count(),
         path.display()
     )?;
-    append(&mut ledger, SEED.as_bytes(), false, false, false, out)?;
+    let seed = std::iter::once(Ok(SEED.as_bytes().to_vec()));
+    append(&mut ledger, seed, false, false, false, out)?;
     writeln!(out, "\nWho held the Ministry of Defense (MINDEF)?")?;
     for day in 1..=5 {
         let on = Day::from_ymd(2024, 6, day).context("a day of June 2024")?;

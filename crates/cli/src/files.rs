@@ -31,6 +31,66 @@ pub(crate) fn read_input(file: Option<&Path>) -> Result<Vec<u8>> {
     Ok(input)
 }
 
+/// How much of an input is read at a time.
+const PIECE: usize = 64 * 1024;
+
+/// The input of `append`: `file`, or standard input when [`is_stdin`], read a piece at a time
+/// (each error names what was read). Opening the file is done here, so that a missing file is
+/// reported before anything else.
+pub(crate) fn input_pieces(
+    file: Option<&Path>,
+) -> Result<impl Iterator<Item = Result<Vec<u8>>> + use<>> {
+    let (reader, name): (Box<dyn Read>, String) = match file {
+        Some(file) if !is_stdin(Some(file)) => (
+            Box::new(File::open(file).with_context(|| format!("reading {}", file.display()))?),
+            file.display().to_string(),
+        ),
+        _ => (Box::new(io::stdin()), "standard input".to_owned()),
+    };
+    Ok(Pieces {
+        reader,
+        name,
+        done: false,
+    })
+}
+
+/// A reader, a piece at a time.
+struct Pieces {
+    reader: Box<dyn Read>,
+    name: String,
+    done: bool,
+}
+
+impl Iterator for Pieces {
+    type Item = Result<Vec<u8>>;
+
+    fn next(&mut self) -> Option<Result<Vec<u8>>> {
+        if self.done {
+            return None;
+        }
+        let mut piece = vec![0; PIECE];
+        loop {
+            match self.reader.read(&mut piece) {
+                Ok(0) => {
+                    self.done = true;
+                    return None;
+                }
+                Ok(n) => {
+                    piece.truncate(n);
+                    return Some(Ok(piece));
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    self.done = true;
+                    return Some(Err(
+                        anyhow::Error::new(e).context(format!("reading {}", self.name))
+                    ));
+                }
+            }
+        }
+    }
+}
+
 /// Writes `file` whole or not at all: into a temporary file beside it, synced, then renamed
 /// over it. A device, a pipe or a socket is written in place: renaming over it would put a
 /// regular file where it was (`export /dev/null` once replaced the machine's `/dev/null`). A

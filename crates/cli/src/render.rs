@@ -323,23 +323,28 @@ pub fn head_text(head: &HeadAnswer) -> String {
 }
 
 /// One line per input event of an append (none when `quiet`), then, for more than one event
-/// or when `quiet`, a summary.
-pub fn append_text(answer: &AppendAnswer, quiet: bool) -> String {
-    let mut text = String::new();
+/// or when `quiet`, a summary: written to `out` line by line (a batch may have millions of
+/// events).
+pub fn write_append(
+    out: &mut dyn std::io::Write,
+    answer: &AppendAnswer,
+    quiet: bool,
+) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let mut out = std::io::BufWriter::with_capacity(64 * 1024, out);
     for event in answer.events.iter().filter(|_| !quiet) {
         match (event.status, event.hash) {
             (AppendStatus::Recorded, Some(hash)) => writeln!(
-                text,
+                out,
                 "line {}: recorded at {}, hash {hash}",
                 event.line, event.seq
             ),
             _ => writeln!(
-                text,
+                out,
                 "line {}: already recorded at {}",
                 event.line, event.seq
             ),
-        }
-        .expect("writing to a String");
+        }?;
     }
     if quiet || answer.events.len() > 1 {
         let recorded = answer
@@ -349,16 +354,15 @@ pub fn append_text(answer: &AppendAnswer, quiet: bool) -> String {
             .count() as u64;
         let already = answer.events.len() as u64 - recorded;
         writeln!(
-            text,
+            out,
             "{} recorded, {} already recorded; head {} {}",
             plural(recorded, "event", "events"),
             already,
             answer.head.count,
             answer.head.hash
-        )
-        .expect("writing to a String");
+        )?;
     }
-    text
+    out.flush()
 }
 
 /// The `import` line.

@@ -1,6 +1,6 @@
 //! The anomalies of the spec: odd facts the ledger records and reports, never refuses.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use serde::Serialize;
 
@@ -9,6 +9,7 @@ use crate::event::{Event, Seq};
 use crate::id::{ActId, OfficeId, PersonId};
 use crate::liveness::Liveness;
 use crate::query::{Indexed, QueryError, resolve_as_of, timeline_at};
+use crate::recorded::Recorded;
 use crate::timeline::{AbsenceKind, AbsenceRef, Timeline};
 
 /// The longest delegation Peru's Constitution allows (art. 127), in days.
@@ -161,14 +162,34 @@ pub fn anomalies_touching<I: Indexed>(
     ledger: &I,
     acts: &BTreeSet<ActId>,
 ) -> Result<Vec<Anomaly>, QueryError<I::Error>> {
-    let as_of = ledger.head();
+    let twice = revoked_twice_of(ledger, acts).map_err(QueryError::Ledger)?;
+    found_with(ledger, ledger.head(), twice)
+}
+
+/// `act_revoked_twice` at the head, for `acts` alone.
+pub fn revoked_twice_of<R: Recorded>(
+    ledger: &R,
+    acts: &BTreeSet<ActId>,
+) -> Result<Vec<Anomaly>, R::Error> {
+    revoked_twice_at(ledger, acts, ledger.head())
+}
+
+/// `act_revoked_twice` as of `as_of`, for `acts` alone.
+pub fn revoked_twice_at<R: Recorded>(
+    ledger: &R,
+    acts: &BTreeSet<ActId>,
+    as_of: Seq,
+) -> Result<Vec<Anomaly>, R::Error> {
     let mut live = Liveness::new(ledger, as_of);
     let mut twice = Vec::new();
     for act in acts {
         let mut seqs = Vec::new();
-        for seq in ledger.revocations_of(act).map_err(QueryError::Ledger)? {
-            let event = ledger.event(seq).map_err(QueryError::Ledger)?;
-            if live.is_live(seq, &event).map_err(QueryError::Ledger)? {
+        for seq in ledger.revocations_of(act)? {
+            if seq > as_of {
+                continue;
+            }
+            let event = ledger.event(seq)?;
+            if live.is_live(seq, &event)? {
                 seqs.push(seq);
             }
         }
@@ -176,7 +197,7 @@ pub fn anomalies_touching<I: Indexed>(
             twice.push(revoked_twice_anomaly(act, seqs));
         }
     }
-    found_with(ledger, as_of, twice)
+    Ok(twice)
 }
 
 fn found_with<I: Indexed>(
@@ -184,15 +205,93 @@ fn found_with<I: Indexed>(
     as_of: Seq,
     revoked_twice: Vec<Anomaly>,
 ) -> Result<Vec<Anomaly>, QueryError<I::Error>> {
-    let ledger_err = QueryError::Ledger;
     let mut timelines = Vec::new();
-    for office in ledger.offices().map_err(ledger_err)? {
+    let mut offices = BTreeSet::new();
+    for office in ledger.offices().map_err(QueryError::Ledger)? {
         timelines.push(timeline_at(ledger, &office, as_of).map_err(QueryError::Ledger)?);
+        offices.insert(office);
     }
+    let mut found = anomalies_of_offices(&timelines, &offices);
+    found.extend(revoked_twice);
+    sort_anomalies(&mut found);
+    Ok(found)
+}
+
+/// Every office's anomalies at the head (none of `act_revoked_twice`), sorted, holding one
+/// office's timeline at a time: passes over the kept timelines gather the persons in charge of
+/// some office (delegates), then where they were titular and when they travelled, then find
+/// each office's anomalies. What
+/// [`anomalies_touching`] finds for the offices, in memory that follows the number of
+/// delegates' tenures and trips instead of every timeline's whole size.
+pub fn every_office_anomalies<I: Indexed>(ledger: &I) -> Result<Vec<Anomaly>, I::Error> {
+    let offices = ledger.offices()?;
+    // Only the persons in charge of some office (delegates) are asked about elsewhere.
+    let mut delegates: HashSet<PersonId> = HashSet::new();
+    for office in &offices {
+        if let Some(t) = ledger.head_timeline(office)? {
+            delegates.extend(t.delegations.into_iter().map(|d| d.stint.person));
+        }
+    }
+    let mut held: HashMap<PersonId, Vec<(OfficeId, Day, Day)>> = HashMap::new();
+    let mut away: HashMap<PersonId, Vec<Away>> = HashMap::new();
+    for office in &offices {
+        let Some(t) = ledger.head_timeline(office)? else {
+            continue;
+        };
+        for tenure in t.tenures {
+            if delegates.contains(&tenure.stint.person) {
+                let range = (t.office.clone(), tenure.from, tenure.until);
+                held.entry(tenure.stint.person).or_default().push(range);
+            }
+        }
+        for absence in t.absences {
+            if delegates.contains(&absence.person) {
+                let range = (
+                    absence.from,
+                    absence.until,
+                    absence.absence.seq,
+                    absence.absence.kind,
+                );
+                away.entry(absence.person).or_default().push(range);
+            }
+        }
+    }
+    drop(delegates);
+    let held: HashMap<&PersonId, Vec<(&OfficeId, Day, Day)>> = held
+        .iter()
+        .map(|(person, ranges)| (person, ranges.iter().map(|(o, f, u)| (o, *f, *u)).collect()))
+        .collect();
+    let away: HashMap<&PersonId, Vec<Away>> = away
+        .iter()
+        .map(|(person, absences)| (person, absences.clone()))
+        .collect();
+    let mut found = Vec::new();
+    for office in &offices {
+        if let Some(t) = ledger.head_timeline(office)? {
+            office_anomalies(&t, &held, &away, &mut found);
+        }
+    }
+    sort_anomalies(&mut found);
+    Ok(found)
+}
+
+/// Sorts anomalies as every list of them is: by kind, office, first day and events.
+pub fn sort_anomalies(found: &mut [Anomaly]) {
+    found.sort_by(|a, b| {
+        (a.kind, &a.office, a.from, &a.events).cmp(&(b.kind, &b.office, b.from, &b.events))
+    });
+}
+
+/// The anomalies of `offices` alone (none of `act_revoked_twice`), sorted. An office's
+/// anomalies depend on its own timeline and on where the persons in charge of it (its
+/// delegates) held office and travelled: `timelines` must hold the timeline of each of
+/// `offices` and of every office where one of their delegates is titular or travels; any
+/// other timeline given changes nothing.
+pub fn anomalies_of_offices(timelines: &[Timeline], offices: &BTreeSet<OfficeId>) -> Vec<Anomaly> {
     // Across offices: who was titular where, and who was away (a trip or a leave) when.
     let mut held: HashMap<&PersonId, Vec<(&OfficeId, Day, Day)>> = HashMap::new();
-    let mut away: HashMap<&PersonId, Vec<(Day, Day, &AbsenceRef)>> = HashMap::new();
-    for t in &timelines {
+    let mut away: HashMap<&PersonId, Vec<Away>> = HashMap::new();
+    for t in timelines {
         for tenure in &t.tenures {
             held.entry(&tenure.stint.person).or_default().push((
                 &t.office,
@@ -204,26 +303,30 @@ fn found_with<I: Indexed>(
             away.entry(&absence.person).or_default().push((
                 absence.from,
                 absence.until,
-                &absence.absence,
+                absence.absence.seq,
+                absence.absence.kind,
             ));
         }
     }
-
     let mut found = Vec::new();
-    for t in &timelines {
-        office_anomalies(t, &held, &away, &mut found);
+    let mut done = BTreeSet::new();
+    for t in timelines {
+        if offices.contains(&t.office) && done.insert(&t.office) {
+            office_anomalies(t, &held, &away, &mut found);
+        }
     }
-    found.extend(revoked_twice);
-    found.sort_by(|a, b| {
-        (a.kind, &a.office, a.from, &a.events).cmp(&(b.kind, &b.office, b.from, &b.events))
-    });
-    Ok(found)
+    sort_anomalies(&mut found);
+    found
 }
+
+/// An absence of a person, as the anomalies of other offices ask about it: its days, its
+/// position and its kind.
+type Away = (Day, Day, Seq, AbsenceKind);
 
 fn office_anomalies(
     t: &Timeline,
     held: &HashMap<&PersonId, Vec<(&OfficeId, Day, Day)>>,
-    away: &HashMap<&PersonId, Vec<(Day, Day, &AbsenceRef)>>,
+    away: &HashMap<&PersonId, Vec<Away>>,
     found: &mut Vec<Anomaly>,
 ) {
     let office = &t.office;
@@ -387,12 +490,11 @@ fn office_anomalies(
     let mut delegates_away: BTreeMap<(Seq, Seq), (Day, Day, AbsenceKind)> = BTreeMap::new();
     for s in &t.segments {
         let Some(acting) = &s.acting else { continue };
-        for (from, until, absence) in away.get(&acting.person).into_iter().flatten() {
+        for (from, until, absence, kind) in away.get(&acting.person).into_iter().flatten() {
             if let Some((f, u)) = overlap((s.from, s.until), (*from, *until)) {
-                let range =
-                    delegates_away
-                        .entry((acting.seq, absence.seq))
-                        .or_insert((f, u, absence.kind));
+                let range = delegates_away
+                    .entry((acting.seq, *absence))
+                    .or_insert((f, u, *kind));
                 range.0 = range.0.min(f);
                 range.1 = range.1.max(u);
             }

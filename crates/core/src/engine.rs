@@ -52,8 +52,11 @@ pub fn affected_offices<R: Recorded>(
 pub struct NewEvents {
     /// The positions of the new events, the last at the head.
     new: std::ops::RangeInclusive<Seq>,
-    /// Whether one of them revokes or retracts something: events already in force may change.
-    changes_force: bool,
+    /// The new events that revoke or retract something: events already in force may change.
+    changing: Vec<Seq>,
+    /// The offices some of whose events already recorded may change force, which are replayed
+    /// ([`NewEvents::offices`] finds them).
+    replayed: BTreeSet<OfficeId>,
     /// Each office's new events, in position order.
     by_office: BTreeMap<OfficeId, Vec<(Seq, Event)>>,
 }
@@ -75,12 +78,13 @@ impl NewEvents {
     pub fn of(first: Seq, events: &[Event]) -> NewEvents {
         let mut new = NewEvents {
             new: first..=first + events.len() as Seq - 1,
-            changes_force: false,
+            changing: Vec::new(),
+            replayed: BTreeSet::new(),
             by_office: BTreeMap::new(),
         };
         for (seq, event) in (first..).zip(events) {
             if matches!(event, Event::ActRevoked(_) | Event::RecordRetracted(_)) {
-                new.changes_force = true;
+                new.changing.push(seq);
             }
             if let Some(office) = event.office() {
                 let list = new.by_office.entry(office.clone()).or_default();
@@ -90,38 +94,45 @@ impl NewEvents {
         new
     }
 
-    /// Whether [`NewEvents::timeline`] extends the timeline before the new events (it does
-    /// unless one of them revokes or retracts something, which replays the office instead):
-    /// a caller need not read that timeline otherwise.
-    pub fn extends_before(&self) -> bool {
-        !self.changes_force
+    /// Whether [`NewEvents::timeline`] extends the office's timeline before the new events
+    /// (it does unless one of them revokes or retracts something that changes one of the
+    /// office's events already recorded, which replays the office instead): a caller need not
+    /// read that timeline otherwise. Known once [`NewEvents::offices`] is asked.
+    pub fn extends(&self, office: &OfficeId) -> bool {
+        !self.replayed.contains(office)
     }
 
-    /// The offices whose timelines the new events change: the offices they name, unless one
-    /// revokes or retracts something ([`affected_offices`] then follows what it touches).
-    pub fn offices<R: Recorded>(&self, ledger: &R) -> Result<BTreeSet<OfficeId>, R::Error> {
-        if self.changes_force {
-            affected_offices(ledger, self.new.clone())
+    /// The offices whose timelines the new events change: the offices they name, and those
+    /// of the events their revocations and retractions touch ([`affected_offices`]), which
+    /// are noted to be replayed.
+    pub fn offices<R: Recorded>(&mut self, ledger: &R) -> Result<BTreeSet<OfficeId>, R::Error> {
+        self.replayed = if self.changing.is_empty() {
+            BTreeSet::new()
         } else {
-            Ok(self.by_office.keys().cloned().collect())
-        }
+            affected_offices(ledger, self.changing.iter().copied())?
+        };
+        let mut offices = self.replayed.clone();
+        offices.extend(self.by_office.keys().cloned());
+        Ok(offices)
     }
 
     /// The office's timeline at the head of `ledger`, given `before`, its timeline at the head
     /// before the new events (`None` when no event in force shaped it).
     ///
-    /// When no new event revokes or retracts anything, every event already in force stays so,
-    /// and `before` is extended with the office's new events that are in force
-    /// ([`Timeline::extended`]): no event of the office's history is read or parsed again,
-    /// though the timeline's parts are rebuilt whole. Otherwise the office is replayed from all
-    /// its events.
+    /// When no new event changes the force of an event of the office already recorded (no
+    /// revocation or retraction touches one), every such event stays in force, and `before` is
+    /// extended with the office's new events that are in force ([`Timeline::extended`]): no
+    /// event of the office's history is read or parsed again, though the timeline's parts are
+    /// rebuilt whole. Otherwise the office is replayed from all its events. A batch that
+    /// revokes one act thus replays the offices of that act's events, not every office it
+    /// names.
     pub fn timeline<R: Recorded>(
         &self,
         ledger: &R,
         office: &OfficeId,
         before: Option<&Timeline>,
     ) -> Result<Timeline, R::Error> {
-        if self.changes_force {
+        if !self.extends(office) {
             return timeline_as_of(ledger, office, *self.new.end());
         }
         let mut live = Liveness::new(ledger, *self.new.end());
@@ -179,7 +190,7 @@ impl Engine {
     }
 
     fn refresh(&mut self, new: std::ops::RangeInclusive<Seq>) {
-        let events = NewEvents::read(&self.ledger, new).unwrap_or_else(|never| match never {});
+        let mut events = NewEvents::read(&self.ledger, new).unwrap_or_else(|never| match never {});
         let offices = events
             .offices(&self.ledger)
             .unwrap_or_else(|never| match never {});

@@ -38,13 +38,15 @@ mod openapi_tests;
 mod parse;
 mod pending;
 mod query;
+mod read;
 mod recorded;
 mod search;
 mod timeline;
 mod validate;
 
 pub use anomaly::{
-    Anomaly, AnomalyKind, MAX_DELEGATION_DAYS, UnattendedRun, anomalies, anomalies_touching,
+    Anomaly, AnomalyKind, MAX_DELEGATION_DAYS, UnattendedRun, anomalies, anomalies_of_offices,
+    anomalies_touching, every_office_anomalies, revoked_twice_at, revoked_twice_of, sort_anomalies,
     unattended,
 };
 pub use day::{Day, DayError};
@@ -56,8 +58,8 @@ pub use event::{
 pub use id::{ActId, IdError, MAX_ID_LEN, OfficeId, PersonId, check_id};
 pub use liveness::Liveness;
 pub use parse::{
-    EVENT_TYPES, FieldError, InputEvent, InvalidEvent, closest, parse_batch, parse_event,
-    parse_field, quote,
+    BatchReader, EVENT_TYPES, FieldError, InputEvent, InvalidEvent, ReadError, closest,
+    parse_batch, parse_event, parse_field, quote,
 };
 pub use pending::Pending;
 pub use query::{

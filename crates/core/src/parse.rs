@@ -20,6 +20,7 @@ use crate::event::{
     MAX_EVENT_BYTES, RecordRetracted, TripAuthorized,
 };
 use crate::id::IdError;
+pub use crate::read::{BatchReader, ReadError};
 
 /// Messages never repeat more than this many characters of the input.
 const MAX_QUOTED_CHARS: usize = 200;
@@ -74,7 +75,7 @@ impl FieldError {
         }
     }
 
-    fn whole(reason: impl Into<String>) -> FieldError {
+    pub(crate) fn whole(reason: impl Into<String>) -> FieldError {
         FieldError {
             field: None,
             reason: reason.into(),
@@ -111,94 +112,92 @@ pub fn quote(text: &str) -> String {
 
 /// Parses a whole input: one JSON object (which may span lines) or NDJSON (one object a
 /// line; CRLF line ends and blank lines are fine). Any failure names the line.
+///
+/// The same parser as [`BatchReader`], given the input in one piece.
 pub fn parse_batch(input: &[u8]) -> Result<Vec<InputEvent>, InvalidEvent> {
-    if input.starts_with(b"\xEF\xBB\xBF") {
-        return Err(InvalidEvent {
-            line: 1,
-            field: None,
-            reason: "the input starts with a byte-order mark: save it as UTF-8 without BOM".into(),
-        });
-    }
-    let lines: Vec<&[u8]> = input.split(|b| *b == b'\n').collect();
-    let is_blank = |l: &&[u8]| l.iter().all(u8::is_ascii_whitespace);
-    let Some(first) = lines.iter().position(|l| !is_blank(l)) else {
-        return Err(InvalidEvent {
-            line: 1,
-            field: None,
-            reason: "the input holds no event: write one JSON object, or one object a line".into(),
-        });
-    };
-
-    // A first line that is valid JSON so far but ends early starts a multi-line object.
-    let first_line = strip_cr(lines[first]);
-    if first_line.len() <= MAX_EVENT_BYTES
-        && std::str::from_utf8(first_line).is_ok()
-        && let Err(e) = serde_json::from_slice::<IgnoredAny>(first_line)
-        && e.is_eof()
-    {
-        let start: usize = lines[..first].iter().map(|l| l.len() + 1).sum();
-        return parse_multiline(&input[start..], first + 1).map(|e| vec![e]);
-    }
-
-    let mut events = Vec::new();
-    for (index, line) in lines.iter().enumerate().skip(first) {
-        if is_blank(line) {
-            continue;
-        }
-        let number = index + 1;
-        let event = parse_event(strip_cr(line)).map_err(|e| e.at_line(number))?;
-        events.push(InputEvent {
-            line: number,
-            event,
-        });
-    }
-    Ok(events)
+    let pieces = std::iter::once(Ok::<_, std::convert::Infallible>(input));
+    BatchReader::new(pieces)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| match e {
+            ReadError::Invalid(invalid) => invalid,
+            ReadError::Read(never) => match never {},
+        })
 }
 
-fn strip_cr(line: &[u8]) -> &[u8] {
+pub(crate) fn strip_cr(line: &[u8]) -> &[u8] {
     line.strip_suffix(b"\r").unwrap_or(line)
 }
 
-fn parse_multiline(text: &[u8], first_line: usize) -> Result<InputEvent, InvalidEvent> {
+/// Whether a line is blank: only ASCII whitespace.
+pub(crate) fn is_blank(line: &[u8]) -> bool {
+    line.iter().all(u8::is_ascii_whitespace)
+}
+
+/// Whether the first non-blank line (without its CR) starts an object it does not end: then
+/// the whole input from it is one multi-line object.
+pub(crate) fn opens_object(first_line: &[u8]) -> bool {
+    first_line.len() <= MAX_EVENT_BYTES
+        && std::str::from_utf8(first_line).is_ok()
+        && serde_json::from_slice::<IgnoredAny>(first_line).is_err_and(|e| e.is_eof())
+}
+
+/// Parses `text`, the input from the first line of a multi-line object (line `first_line`)
+/// to its end.
+pub(crate) fn parse_multiline(text: &[u8], first_line: usize) -> Result<InputEvent, InvalidEvent> {
     match parse_event(text) {
         Ok(event) => Ok(InputEvent {
             line: first_line,
             event,
         }),
-        Err(mut e) => {
-            // A syntax error knows its own line inside the object.
-            let mut line = first_line;
-            if let Err(json) = serde_json::from_slice::<IgnoredAny>(text) {
-                // An object the input ends inside is reported where it starts: serde's line
-                // of the end of input is past the last line written (after its newline).
-                if !json.is_eof() {
-                    line = first_line + json.line().saturating_sub(1);
-                }
-                if json.is_eof() {
-                    e = FieldError::whole(
-                        "malformed JSON: the input ends inside the object that starts on this line (is a closing } missing?)",
-                    );
-                } else if json.is_syntax() {
-                    e = FieldError::whole(describe_json_error(&json));
-                    if json.is_syntax() && json.to_string().starts_with("trailing characters") {
-                        e = FieldError::whole(
-                            "more JSON after the event: write one object a line (NDJSON), or a single object",
-                        );
-                    }
-                }
-            }
-            Err(e.at_line(line))
+        Err(e) => {
+            let json = serde_json::from_slice::<IgnoredAny>(text).map(|_| ());
+            Err(multiline_failure(e, json, first_line))
         }
     }
+}
+
+/// The error of a multi-line object that does not parse as an event (`e`), told more exactly
+/// by what serde says of its text as JSON (`json`).
+pub(crate) fn multiline_failure(
+    mut e: FieldError,
+    json: Result<(), serde_json::Error>,
+    first_line: usize,
+) -> InvalidEvent {
+    // A syntax error knows its own line inside the object.
+    let mut line = first_line;
+    if let Err(json) = json {
+        // An object the input ends inside is reported where it starts: serde's line of the
+        // end of input is past the last line written (after its newline).
+        if !json.is_eof() {
+            line = first_line + json.line().saturating_sub(1);
+        }
+        if json.is_eof() {
+            e = FieldError::whole(
+                "malformed JSON: the input ends inside the object that starts on this line (is a closing } missing?)",
+            );
+        } else if json.is_syntax() {
+            e = FieldError::whole(describe_json_error(&json));
+            if json.is_syntax() && json.to_string().starts_with("trailing characters") {
+                e = FieldError::whole(
+                    "more JSON after the event: write one object a line (NDJSON), or a single object",
+                );
+            }
+        }
+    }
+    e.at_line(line)
+}
+
+/// Why an event of `len` bytes is refused.
+pub(crate) fn too_long(len: usize) -> FieldError {
+    FieldError::whole(format!(
+        "the event is {len} bytes long; at most {MAX_EVENT_BYTES} are allowed"
+    ))
 }
 
 /// Parses one event's JSON (one object, no line context).
 pub fn parse_event(json: &[u8]) -> Result<Event, FieldError> {
     if json.len() > MAX_EVENT_BYTES {
-        return Err(FieldError::whole(format!(
-            "the event is {} bytes long; at most {MAX_EVENT_BYTES} are allowed",
-            json.len()
-        )));
+        return Err(too_long(json.len()));
     }
     // One UTF-8 check of the whole event, then parsing text: parsing bytes checks each string
     // apart, which costs more.

@@ -1,19 +1,22 @@
 //! Appending: validating a batch and writing its entries, indexes, tree hashes and cache
-//! records in one atomic step, durable before it is acknowledged.
+//! records in one atomic step, durable before it is acknowledged; a batch larger than a part
+//! in parts, under an intent record that takes every part back out unless the last is
+//! written.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use chrono::Utc;
-use sled::Batch;
+use sled::{Batch, IVec};
 
 use actledger_core::{
-    BatchError, Event, Indexed, InputEvent, NewEvents, Outcome, Seq, WithPending, validate_batch,
+    BatchError, Event, Indexed, InputEvent, NewEvents, OfficeId, Outcome, Seq, ValidBatch,
+    WithPending, validate_batch,
 };
 
 use crate::chunk;
 use crate::entry::{Entry, Head, format_time};
-use crate::error::{AppendError, StoreError, storage};
-use crate::index::add_index_keys;
+use crate::error::{AppendError, Problem, StoreError, storage};
+use crate::index::{Memo, add_index_keys};
 use crate::keys;
 use crate::ledger::{Ledger, encode_cache_record, encode_head};
 use crate::postings::PostingWriter;
@@ -46,62 +49,425 @@ pub struct AppendReport {
     pub head: Head,
 }
 
+/// Events per part of a batch written in parts ([`Ledger::append_stream`]): a part's events,
+/// entries and sled batch are what an append holds in memory, whatever the batch's size.
+pub(crate) const PART_EVENTS: usize = 10_000;
+
+/// What [`Ledger::append_stream`] asks its caller about a batch: the clerk's warnings, and
+/// `--strict`'s refusal. An error refuses the whole batch (the parts already written are
+/// taken back out), except from [`PartCheck::after`], which comes once the batch is durable.
+pub trait PartCheck<E> {
+    /// `part` (input events), validated as `valid` against `ledger`, which holds the parts
+    /// before it; nothing of the part is written yet. `whole` when the part is the whole batch,
+    /// written in one step: then `ledger`'s timelines are current, and [`PartCheck::after`]
+    /// follows the write. Otherwise the batch is written in parts, and the timelines the
+    /// ledger keeps are those from before the batch until [`PartCheck::finish`].
+    fn before(
+        &mut self,
+        ledger: &Ledger,
+        part: &[InputEvent],
+        valid: &ValidBatch,
+        whole: bool,
+    ) -> Result<(), E>;
+
+    /// A batch written whole is durable: `ledger` holds it.
+    fn after(&mut self, ledger: &Ledger) -> Result<(), E>;
+
+    /// A batch written in parts: `ledger` holds every part and keeps the timelines at its
+    /// head, the batch not yet acknowledged (an error takes it back out).
+    fn finish(&mut self, ledger: &Ledger) -> Result<(), E>;
+}
+
+/// No check: every part is written as validated.
+impl PartCheck<AppendError> for () {
+    fn before(
+        &mut self,
+        _: &Ledger,
+        _: &[InputEvent],
+        _: &ValidBatch,
+        _: bool,
+    ) -> Result<(), AppendError> {
+        Ok(())
+    }
+
+    fn after(&mut self, _: &Ledger) -> Result<(), AppendError> {
+        Ok(())
+    }
+
+    fn finish(&mut self, _: &Ledger) -> Result<(), AppendError> {
+        Ok(())
+    }
+}
+
+/// The values that the keys an append in parts writes had before it, each read before its
+/// first write: what puts the ledger back as it was. Most keys are new (the batch's chunks,
+/// postings, tree tiles and cache blocks), and are kept apart, as keys alone.
+#[derive(Debug, Default)]
+struct Originals {
+    values: HashMap<IVec, IVec>,
+    new: HashSet<IVec>,
+}
+
+impl Originals {
+    fn note(
+        &mut self,
+        db: &sled::Db,
+        path: &std::path::Path,
+        keys: &[IVec],
+    ) -> Result<(), StoreError> {
+        for key in keys {
+            if !self.values.contains_key(key) && !self.new.contains(key) {
+                match db.get(key).map_err(storage(path))? {
+                    Some(old) => {
+                        self.values.insert(key.clone(), old);
+                    }
+                    None => {
+                        self.new.insert(key.clone());
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn into_batch(self) -> Batch {
+        let mut batch = Batch::default();
+        for (key, value) in self.values {
+            batch.insert(key, value);
+        }
+        for key in self.new {
+            batch.remove(key);
+        }
+        batch
+    }
+}
+
+/// A batch validated and laid out, not yet applied.
+struct Prepared {
+    batch: Undoable,
+    head: Head,
+    hashes: Vec<[u8; 32]>,
+}
+
 impl Ledger {
     /// Validates `batch` against the ledger and the batch so far, then writes it whole, with
-    /// its index and cache updates, in one atomic step, and flushes it to disk before
-    /// returning. An invalid batch writes nothing; events already recorded are reported and
-    /// skipped.
+    /// its index and cache updates, and flushes it to disk before returning. An invalid batch
+    /// writes nothing; events already recorded are reported and skipped. A batch larger than
+    /// a part is written as [`Ledger::append_stream`] writes it.
     pub fn append(&mut self, batch: Vec<InputEvent>) -> Result<AppendReport, AppendError> {
-        let valid = validate_batch(&*self, batch).map_err(|e| match e {
+        self.append_stream(batch.into_iter().map(Ok), &mut ())
+    }
+
+    /// Appends the events `events` yields, in order, as one batch: all or nothing, durable
+    /// before it returns, events already recorded reported and skipped, as [`Ledger::append`].
+    ///
+    /// A batch of up to a part (10,000 events) is validated whole and written in one atomic
+    /// step. A larger one is read, validated and written a part at a time, so that its size
+    /// does not bound the memory: a durable intent record says that an append in parts is
+    /// unfinished from before its first part until the one write that completes it, and the
+    /// values its writes replace are kept, so that a refusal, an error of `events` or a failed
+    /// write takes every part written back out (and an open after a crash removes them:
+    /// `crate::recovery`). Each part is validated against the ledger holding the parts before
+    /// it, which is what validating the whole batch does. The cached timelines are brought up
+    /// to date once, after the last part. An error of `events` wins over a refusal of an event
+    /// before it, as when a batch was parsed whole before it was validated: the rest of
+    /// `events` is read to look for one. `check` is asked about every part before its write,
+    /// and about the batch once it is written ([`PartCheck`]).
+    pub fn append_stream<E: From<AppendError>>(
+        &mut self,
+        events: impl IntoIterator<Item = Result<InputEvent, E>>,
+        check: &mut impl PartCheck<E>,
+    ) -> Result<AppendReport, E> {
+        let mut events = events.into_iter();
+        let size = self.faults.part_events();
+        let part = next_part(&mut events, None, size)?;
+        let following = events.next().transpose()?;
+        if following.is_none() {
+            let valid = self.validate(part.clone())?;
+            check.before(self, &part, &valid, true)?;
+            let report = self.write_whole(valid)?;
+            check.after(self)?;
+            return Ok(report);
+        }
+        let before = self.head;
+        let before_time = self.last_time.clone();
+        let time = self.append_time();
+        self.begin_parts(before).map_err(AppendError::from)?;
+        let mut parts = Parts {
+            time,
+            originals: Originals::default(),
+            outcomes: Vec::new(),
+            size,
+            affected: BTreeSet::new(),
+        };
+        let written = self
+            .write_parts(&mut events, part, following, check, &mut parts)
+            .and_then(|()| {
+                // The events validation decoded and kept are not asked for again: their memory
+                // is the finish's.
+                self.memo = Memo::default();
+                self.finish_parts(check, &mut parts)
+            });
+        if let Err(e) = written {
+            self.roll_back(parts.originals, before, before_time);
+            return Err(e);
+        }
+        drop(parts.originals);
+        // The batch is durable: what remains is to say what became of each event.
+        let outcomes = self
+            .with_hashes(parts.outcomes, before.count + 1)
+            .map_err(AppendError::from)?;
+        Ok(AppendReport {
+            outcomes,
+            head: self.head,
+        })
+    }
+
+    /// Writes the parts of an append in parts: entries, indexes and tree hashes, each part
+    /// flushed, the head moving with them in memory so that the next part is validated against
+    /// them. The cached timelines are left as they were before the batch (replaying an office
+    /// that a revocation touches, part after part, would cost its whole history each time):
+    /// the offices the parts change are noted, for [`Ledger::finish_parts`]. On an error, what
+    /// was written is still there: the caller takes it back out.
+    fn write_parts<E: From<AppendError>>(
+        &mut self,
+        events: &mut impl Iterator<Item = Result<InputEvent, E>>,
+        mut part: Vec<InputEvent>,
+        mut following: Option<InputEvent>,
+        check: &mut impl PartCheck<E>,
+        parts: &mut Parts,
+    ) -> Result<(), E> {
+        for number in 1.. {
+            let valid = match self.validate(part.clone()) {
+                Ok(valid) => valid,
+                Err(AppendError::Invalid(invalid)) => {
+                    // An error of the input after the refused event is the one reported.
+                    for event in events.by_ref() {
+                        event?;
+                    }
+                    return Err(AppendError::Invalid(invalid).into());
+                }
+                Err(e) => return Err(e.into()),
+            };
+            check.before(self, &part, &valid, false)?;
+            if valid.events().is_empty() {
+                parts.outcomes.extend(valid.outcomes);
+            } else {
+                let prepared = self.prepare_part(&valid, &parts.time, &mut parts.affected)?;
+                parts
+                    .originals
+                    .note(&self.db, &self.path, prepared.batch.keys())
+                    .map_err(AppendError::from)?;
+                self.write_durably(prepared.batch.into_batch())
+                    .map_err(AppendError::from)?;
+                if self.faults.part_fails(number) {
+                    return Err(AppendError::from(storage(&self.path)(sled::Error::Io(
+                        std::io::Error::other(format!("injected failure of part {number}")),
+                    )))
+                    .into());
+                }
+                self.memo.note(valid.events());
+                self.head = prepared.head;
+                self.last_time = parts.time.clone();
+                parts.outcomes.extend(valid.outcomes);
+            }
+            if following.is_none() {
+                return Ok(());
+            }
+            part = next_part(events, following.take(), parts.size)?;
+            following = events.next().transpose()?;
+        }
+        Ok(())
+    }
+
+    /// After the last part: the timelines of the offices the parts changed, replayed once
+    /// from the log (in groups, as a rebuild of the cache replays them) and written in batches
+    /// of bounded size; then `check`'s last word; then the cache record and the end of the
+    /// intent record, in one atomic write that makes the batch whole.
+    fn finish_parts<E: From<AppendError>>(
+        &mut self,
+        check: &mut impl PartCheck<E>,
+        parts: &mut Parts,
+    ) -> Result<(), E> {
+        let offices: Vec<OfficeId> = std::mem::take(&mut parts.affected).into_iter().collect();
+        let mut batch = Undoable::default();
+        let mut bytes = 0;
+        let originals = &mut parts.originals;
+        self.each_timeline(offices, FINISH_GROUP_EVENTS, &mut |timeline| {
+            bytes += self.write_timeline(&mut batch, timeline)?;
+            if bytes >= CACHE_BATCH_BYTES {
+                let full = std::mem::take(&mut batch);
+                originals.note(&self.db, &self.path, full.keys())?;
+                self.write_durably(full.into_batch())?;
+                bytes = 0;
+            }
+            Ok(())
+        })
+        .map_err(AppendError::from)?;
+        parts
+            .originals
+            .note(&self.db, &self.path, batch.keys())
+            .map_err(AppendError::from)?;
+        self.write_durably(batch.into_batch())
+            .map_err(AppendError::from)?;
+        check.finish(self)?;
+        let mut commit = Undoable::default();
+        commit.insert(keys::META_CACHE, &encode_cache_record(self.head.count));
+        parts
+            .originals
+            .note(&self.db, &self.path, commit.keys())
+            .map_err(AppendError::from)?;
+        let mut commit = commit.into_batch();
+        // The end of the intent record goes with the cache record: the batch is whole at once.
+        commit.remove(keys::META_PENDING);
+        self.write_durably(commit).map_err(AppendError::from)?;
+        Ok(())
+    }
+
+    /// `outcomes` with the hashes of the events recorded, read back from the log from
+    /// `first` on (the events recorded, in order).
+    fn with_hashes(
+        &self,
+        outcomes: Vec<(usize, Outcome)>,
+        first: Seq,
+    ) -> Result<Vec<(usize, Appended)>, StoreError> {
+        let mut entries = self.entries(first);
+        let mut appended = Vec::with_capacity(outcomes.len());
+        for (line, outcome) in outcomes {
+            let outcome = match outcome {
+                Outcome::Recorded(seq) => {
+                    let entry = entries.next().transpose()?.filter(|e| e.seq == seq);
+                    let entry = entry.ok_or_else(|| StoreError::Broken {
+                        seq,
+                        problem: Problem::Unparsable("the entry is missing".into()),
+                    })?;
+                    Appended::Recorded {
+                        seq,
+                        hash: entry.hash,
+                    }
+                }
+                Outcome::AlreadyRecorded(seq) => Appended::AlreadyRecorded { seq },
+            };
+            appended.push((line, outcome));
+        }
+        Ok(appended)
+    }
+
+    /// Validates a batch (or part) against the ledger.
+    fn validate(&self, batch: Vec<InputEvent>) -> Result<ValidBatch, AppendError> {
+        validate_batch(self, batch).map_err(|e| match e {
             BatchError::Invalid(invalid) => AppendError::Invalid(invalid),
             BatchError::Ledger(store) => AppendError::Store(store),
-        })?;
+        })
+    }
+
+    /// The recording time of a batch appended now: the clock's, or the last entry's if that
+    /// is later, so that times never decrease along the chain even if the clock steps back.
+    fn append_time(&self) -> String {
+        let now = self
+            .faults
+            .fixed_time()
+            .unwrap_or_else(|| format_time(Utc::now()));
+        if now < self.last_time {
+            self.last_time.clone()
+        } else {
+            now
+        }
+    }
+
+    /// Lays out the writes of `valid`, the next events after the head, recorded at `time`:
+    /// entries, indexes, tree hashes, the affected offices' cache records, head and cache
+    /// records.
+    fn prepare(&self, valid: &ValidBatch, time: &str) -> Result<Prepared, AppendError> {
         let first = self.head.count + 1;
         let count = self.head.count + valid.events().len() as u64;
-        let mut hashes = Vec::with_capacity(valid.events().len());
-        if !valid.events().is_empty() {
-            let now = format_time(Utc::now());
-            // Recording times never decrease along the chain, even if the clock steps back.
-            let time = if now < self.last_time {
-                self.last_time.clone()
+        let view = WithPending {
+            ledger: self,
+            pending: &valid.new_events,
+        };
+        let entries = self.entries_of(valid, time);
+        let prev = entries.last().map_or(self.head.hash, |entry| entry.hash);
+        let hashes = entries.iter().map(|entry| entry.hash).collect();
+        let mut batch = Undoable::default();
+        self.write_entries(&mut batch, &entries, valid.events())?;
+        // From the cached timeline at the head: replaying the office's whole history is
+        // needed only when the batch revokes or retracts one of the office's events.
+        let mut new_events = NewEvents::of(first, valid.events());
+        for office in &new_events.offices(&view)? {
+            let before = if new_events.extends(office) {
+                self.head_timeline(office)?
             } else {
-                now
+                None
             };
-            let view = WithPending {
-                ledger: &*self,
-                pending: &valid.new_events,
-            };
-            let mut prev = self.head.hash;
-            let entries: Vec<Entry> = (first..)
-                .zip(valid.events())
-                .map(|(seq, event)| {
-                    let entry = Entry::new(seq, time.clone(), prev, event.canonical_bytes());
-                    prev = entry.hash;
-                    entry
-                })
-                .collect();
-            hashes.extend(entries.iter().map(|entry| entry.hash));
-            let mut batch = Undoable::default();
-            self.write_entries(&mut batch, &entries, valid.events())?;
-            // From the cached timeline at the head: replaying the office's whole history is
-            // needed only when the batch revokes or retracts something.
-            let new_events = NewEvents::of(first, valid.events());
-            for office in &new_events.offices(&view)? {
-                let before = if new_events.extends_before() {
-                    self.head_timeline(office)?
-                } else {
-                    None
-                };
-                let timeline = new_events.timeline(&view, office, before.as_ref())?;
-                self.write_timeline(&mut batch, &timeline)?;
-            }
-            let head = Head { count, hash: prev };
-            batch.insert(keys::META_HEAD, encode_head(head, &time));
-            batch.insert(keys::META_CACHE, &encode_cache_record(count));
-            let (batch, undo) = batch.with_undo(&self.db, &self.path)?;
+            let timeline = new_events.timeline(&view, office, before.as_ref())?;
+            self.write_timeline(&mut batch, &timeline)?;
+        }
+        let head = Head { count, hash: prev };
+        batch.insert(keys::META_HEAD, encode_head(head, time));
+        batch.insert(keys::META_CACHE, &encode_cache_record(count));
+        Ok(Prepared {
+            batch,
+            head,
+            hashes,
+        })
+    }
+
+    /// Lays out the writes of a part of an append in parts: entries, indexes, tree hashes and
+    /// the head record, not the cached timelines, whose offices are added to `affected`.
+    fn prepare_part(
+        &self,
+        valid: &ValidBatch,
+        time: &str,
+        affected: &mut BTreeSet<OfficeId>,
+    ) -> Result<Prepared, AppendError> {
+        let first = self.head.count + 1;
+        let count = self.head.count + valid.events().len() as u64;
+        let view = WithPending {
+            ledger: self,
+            pending: &valid.new_events,
+        };
+        let entries = self.entries_of(valid, time);
+        let hashes: Vec<[u8; 32]> = entries.iter().map(|entry| entry.hash).collect();
+        let mut batch = Undoable::default();
+        self.write_entries(&mut batch, &entries, valid.events())?;
+        affected.extend(NewEvents::of(first, valid.events()).offices(&view)?);
+        let head = Head {
+            count,
+            hash: hashes.last().copied().unwrap_or(self.head.hash),
+        };
+        batch.insert(keys::META_HEAD, encode_head(head, time));
+        Ok(Prepared {
+            batch,
+            head,
+            hashes,
+        })
+    }
+
+    /// The entries of `valid`'s events, the next after the head, recorded at `time`.
+    fn entries_of(&self, valid: &ValidBatch, time: &str) -> Vec<Entry> {
+        let mut prev = self.head.hash;
+        (self.head.count + 1..)
+            .zip(valid.events())
+            .map(|(seq, event)| {
+                let entry = Entry::new(seq, time.to_owned(), prev, event.canonical_bytes());
+                prev = entry.hash;
+                entry
+            })
+            .collect()
+    }
+
+    /// Writes a validated batch in one atomic step, durable before it returns.
+    fn write_whole(&mut self, valid: ValidBatch) -> Result<AppendReport, AppendError> {
+        let first = self.head.count + 1;
+        let mut hashes = Vec::new();
+        if !valid.events().is_empty() {
+            let time = self.append_time();
+            let prepared = self.prepare(&valid, &time)?;
+            hashes = prepared.hashes;
+            let (batch, undo) = prepared.batch.with_undo(&self.db, &self.path)?;
             // sled does not keep a batch whole when its own writes fail: the intent record
             // lets the next open undo whatever part of this one reached the disk.
-            self.begin_append(self.head, head)?;
+            self.begin_append(self.head, prepared.head)?;
             if let Err(e) = self.write_durably(batch) {
                 // The tree holds (some of) the batch, which was not acknowledged: take it back
                 // out before an answer or the next append sees it.
@@ -111,27 +477,27 @@ impl Ledger {
             self.end_append();
             // Only now, the append durable, does anything held in memory move.
             self.memo.note(valid.events());
-            self.head = head;
+            self.head = prepared.head;
             self.last_time = time;
         }
-        let outcomes = valid
-            .outcomes
-            .into_iter()
-            .map(|(line, outcome)| {
-                let appended = match outcome {
-                    Outcome::Recorded(seq) => Appended::Recorded {
-                        seq,
-                        hash: hashes[(seq - first) as usize],
-                    },
-                    Outcome::AlreadyRecorded(seq) => Appended::AlreadyRecorded { seq },
-                };
-                (line, appended)
-            })
-            .collect();
         Ok(AppendReport {
-            outcomes,
+            outcomes: outcomes(valid.outcomes, first, &hashes).collect(),
             head: self.head,
         })
+    }
+
+    /// Takes the parts of an append in parts back out (every key written put back as it was
+    /// before the first part), then drops the intent record. In memory, the ledger is back at
+    /// once; when the disk fails again, the intent record stays and the next open removes the
+    /// parts (`crate::recovery`).
+    fn roll_back(&mut self, originals: Originals, before: Head, time: String) {
+        self.head = before;
+        self.last_time = time;
+        self.memo = Memo::default();
+        if self.db.apply_batch(originals.into_batch()).is_ok() && self.db.flush().is_ok() {
+            self.end_append();
+            let _ = self.db.flush();
+        }
     }
 
     /// Applies an append's batch and flushes it.
@@ -195,4 +561,61 @@ impl Ledger {
         crate::index::add_known_offices(batch, &self.db, &self.path, named)?;
         tree.write(batch)
     }
+}
+
+/// What an append in parts carries from part to part.
+struct Parts {
+    /// The recording time of every entry of the batch.
+    time: String,
+    originals: Originals,
+    /// What became of each event, its hash read back once the batch is durable (a hash for
+    /// each event of a large batch, held to the end, would be most of its memory).
+    outcomes: Vec<(usize, Outcome)>,
+    /// Events per part.
+    size: usize,
+    /// The offices whose timelines the parts written change.
+    affected: BTreeSet<OfficeId>,
+}
+
+/// The bytes of cache records written at a time at the end of an append in parts.
+const CACHE_BATCH_BYTES: usize = 4 << 20;
+
+/// The most events of a group of offices replayed at once at the end of an append in parts:
+/// fewer than a rebuild's ([`crate::rebuild::GROUP_EVENTS`]), since the append's outcomes are
+/// held beside them.
+const FINISH_GROUP_EVENTS: usize = 20_000;
+
+/// Up to `size` events: `first`, if given, then the next of `events`.
+fn next_part<E>(
+    events: &mut impl Iterator<Item = Result<InputEvent, E>>,
+    first: Option<InputEvent>,
+    size: usize,
+) -> Result<Vec<InputEvent>, E> {
+    let mut part = Vec::with_capacity(size.min(1024));
+    part.extend(first);
+    while part.len() < size {
+        match events.next() {
+            Some(event) => part.push(event?),
+            None => break,
+        }
+    }
+    Ok(part)
+}
+
+/// The outcomes of a validated batch whose new events start at `first` and have `hashes`.
+fn outcomes<'a>(
+    outcomes: Vec<(usize, Outcome)>,
+    first: Seq,
+    hashes: &'a [[u8; 32]],
+) -> impl Iterator<Item = (usize, Appended)> + 'a {
+    outcomes.into_iter().map(move |(line, outcome)| {
+        let appended = match outcome {
+            Outcome::Recorded(seq) => Appended::Recorded {
+                seq,
+                hash: hashes[(seq - first) as usize],
+            },
+            Outcome::AlreadyRecorded(seq) => Appended::AlreadyRecorded { seq },
+        };
+        (line, appended)
+    })
 }

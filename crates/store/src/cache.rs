@@ -583,28 +583,37 @@ pub(crate) fn insert_timeline(batch: &mut impl Writes, timeline: &Timeline) -> u
 
 impl Ledger {
     /// Rewrites an office's cache records in `batch`, touching only the keys that change (an
-    /// append usually adds to the end of a timeline, so most records stay as they are).
+    /// append usually adds to the end of a timeline, so most records stay as they are), and
+    /// says how many bytes of keys and values it put in.
     pub(crate) fn write_timeline(
         &self,
         batch: &mut impl Writes,
         timeline: &Timeline,
-    ) -> Result<(), StoreError> {
+    ) -> Result<usize, StoreError> {
         let mut new = timeline_records(timeline);
         let office = timeline.office.as_str();
+        let mut bytes = 0;
         for prefix in [keys::SEGMENT, keys::TIMELINE] {
             for item in self.db.scan_prefix(keys::named_prefix(prefix, office)) {
                 let (key, old) = item.map_err(storage(&self.path))?;
                 match new.remove(key.as_ref()) {
                     Some(value) if value == old.as_ref() => {}
-                    Some(value) => batch.insert(key, value),
-                    None => batch.remove(key),
+                    Some(value) => {
+                        bytes += key.len() + value.len();
+                        batch.insert(key, value);
+                    }
+                    None => {
+                        bytes += key.len();
+                        batch.remove(key);
+                    }
                 }
             }
         }
         for (key, value) in new {
+            bytes += key.len() + value.len();
             batch.insert(key, value);
         }
-        Ok(())
+        Ok(bytes)
     }
 }
 

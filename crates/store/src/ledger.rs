@@ -31,15 +31,64 @@ pub struct Ledger {
 }
 
 /// Failures a test asks for, with the `fault-injection` feature (which only the store's own
-/// tests enable, through its dev-dependencies); without it, none and no field.
+/// tests enable, through its dev-dependencies); without it, none and no field. Also the size
+/// of the parts a large append is written in, which tests make small.
 #[derive(Debug, Default)]
 pub(crate) struct Faults {
     /// The next append's flush reports a failure (after flushing).
     #[cfg(feature = "fault-injection")]
     pub(crate) fail_append_flush: std::sync::atomic::AtomicBool,
+    /// The write of this part (from 1) of an append in parts reports a failure once flushed.
+    #[cfg(feature = "fault-injection")]
+    pub(crate) fail_part: std::sync::atomic::AtomicUsize,
+    /// The recording time of every append, instead of the clock's.
+    #[cfg(feature = "fault-injection")]
+    pub(crate) fixed_time: std::sync::Mutex<Option<String>>,
+    /// Events per part of an append written in parts; 0 for [`crate::append::PART_EVENTS`].
+    pub(crate) part_events: usize,
 }
 
 impl Faults {
+    /// Whether the write of part `part` (from 1) of an append in parts is to fail.
+    pub(crate) fn part_fails(&self, part: usize) -> bool {
+        #[cfg(feature = "fault-injection")]
+        {
+            self.fail_part
+                .compare_exchange(
+                    part,
+                    0,
+                    std::sync::atomic::Ordering::Relaxed,
+                    std::sync::atomic::Ordering::Relaxed,
+                )
+                .is_ok()
+        }
+        #[cfg(not(feature = "fault-injection"))]
+        {
+            let _ = part;
+            false
+        }
+    }
+
+    /// The recording time a test fixed, if it did.
+    pub(crate) fn fixed_time(&self) -> Option<String> {
+        #[cfg(feature = "fault-injection")]
+        {
+            self.fixed_time.lock().ok().and_then(|time| time.clone())
+        }
+        #[cfg(not(feature = "fault-injection"))]
+        {
+            None
+        }
+    }
+
+    /// Events per part of an append written in parts.
+    pub(crate) fn part_events(&self) -> usize {
+        match self.part_events {
+            0 => crate::append::PART_EVENTS,
+            n => n,
+        }
+    }
+
     /// Whether the append flushing now is to fail (asked once per append).
     pub(crate) fn append_flush_fails(&self) -> bool {
         #[cfg(feature = "fault-injection")]

@@ -58,7 +58,7 @@ mod varint;
 mod verify;
 mod writes;
 
-pub use append::{AppendReport, Appended};
+pub use append::{AppendReport, Appended, PartCheck};
 pub use cache::CACHE_VERSION;
 pub use entry::{
     Entry, EntryError, FORMAT_VERSION, HASH_DOMAIN, Head, LAYOUT_VERSION, TIME_LEN, ZERO_HASH,
@@ -219,6 +219,18 @@ pub mod testing {
         ledger.rebuild_cache_in_groups(events_per_group).unwrap();
     }
 
+    /// Every record (key and value) of an open ledger, in key order.
+    pub fn all_records(ledger: &crate::Ledger) -> Vec<(Vec<u8>, Vec<u8>)> {
+        ledger
+            .db
+            .iter()
+            .map(|item| {
+                let (key, value) = item.unwrap();
+                (key.to_vec(), value.to_vec())
+            })
+            .collect()
+    }
+
     /// Every cache record (`S` and `W` keys and values) of an open ledger, in key order.
     pub fn cache_records(ledger: &crate::Ledger) -> Vec<(Vec<u8>, Vec<u8>)> {
         [SEGMENT, TIMELINE]
@@ -233,7 +245,45 @@ pub mod testing {
 
     /// The stored bytes of the intent record of an append from `before` to `after`.
     pub fn encode_pending(before: crate::Head, after: crate::Head) -> Vec<u8> {
-        crate::recovery::Pending { before, after }.encode().to_vec()
+        crate::recovery::Pending {
+            before,
+            after: Some(after),
+        }
+        .encode()
+    }
+
+    /// The stored bytes of the intent record of an unfinished append in parts from `before`.
+    pub fn encode_unfinished(before: crate::Head) -> Vec<u8> {
+        crate::recovery::Pending {
+            before,
+            after: None,
+        }
+        .encode()
+    }
+
+    /// Makes `ledger` write appends larger than `events` events in parts of `events` (0: the
+    /// store's own size, 10,000).
+    pub fn set_part_events(ledger: &mut crate::Ledger, events: usize) {
+        ledger.faults.part_events = events;
+    }
+
+    /// Makes the write of part `part` (from 1) of the next append in parts of `ledger` fail
+    /// once flushed (the `fault-injection` feature, for tests only).
+    #[cfg(feature = "fault-injection")]
+    pub fn fail_part(ledger: &crate::Ledger, part: usize) {
+        ledger
+            .faults
+            .fail_part
+            .store(part, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Makes every append of `ledger` record its entries at `time` (RFC 3339, as stored)
+    /// instead of the clock's time (the `fault-injection` feature, for tests only).
+    #[cfg(feature = "fault-injection")]
+    pub fn fix_time(ledger: &crate::Ledger, time: &str) {
+        if let Ok(mut fixed) = ledger.faults.fixed_time.lock() {
+            *fixed = Some(time.to_owned());
+        }
     }
 
     /// Makes the next append of `ledger` fail once its batch is written and flushed, as when

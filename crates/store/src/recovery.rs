@@ -13,6 +13,11 @@
 //! - otherwise it was never acknowledged, and the log is cut back to the head before, whose
 //!   entry must still be there with its hash.
 //!
+//! An append in parts (`crate::append`) writes a record naming the head before alone while it
+//! writes its parts, each flushed, and removes it in the one write that completes the batch
+//! (the cache record at the new head): an open that finds the record "unfinished" cuts the log
+//! back to the head before, since no part of such an append was ever acknowledged.
+//!
 //! Either way, any part of the interrupted batch may or may not be in the indexes, the query
 //! cache and the stored Merkle hashes, so all of them are rebuilt from the log. Only then is the
 //! intent record removed: a recovery interrupted in its turn is done again, and it decides the
@@ -69,45 +74,74 @@ impl std::fmt::Display for Recovery {
     }
 }
 
-/// The intent record of an append: the heads before and after it.
+/// The intent record of an append: the heads before and after it, or, while an append in
+/// parts has parts still to write, the head before alone ("unfinished").
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Pending {
     pub before: Head,
-    pub after: Head,
+    /// `None` while an append in parts is unfinished.
+    pub after: Option<Head>,
 }
 
-const PENDING_LEN: usize = 2 * (8 + 32);
+const HEAD_LEN: usize = 8 + 32;
 
 impl Pending {
-    pub(crate) fn encode(&self) -> [u8; PENDING_LEN] {
-        let mut out = [0; PENDING_LEN];
-        out[..8].copy_from_slice(&self.before.count.to_be_bytes());
-        out[8..40].copy_from_slice(&self.before.hash);
-        out[40..48].copy_from_slice(&self.after.count.to_be_bytes());
-        out[48..].copy_from_slice(&self.after.hash);
+    pub(crate) fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(2 * HEAD_LEN);
+        for head in std::iter::once(self.before).chain(self.after) {
+            out.extend_from_slice(&head.count.to_be_bytes());
+            out.extend_from_slice(&head.hash);
+        }
         out
     }
 
     fn decode(bytes: &[u8]) -> Option<Pending> {
-        let bytes: &[u8; PENDING_LEN] = bytes.try_into().ok()?;
-        let head = |at: usize| Head {
-            count: u64::from_be_bytes(bytes[at..at + 8].try_into().unwrap_or_default()),
-            hash: bytes[at + 8..at + 40].try_into().unwrap_or_default(),
+        let head = |bytes: &[u8]| {
+            let (count, hash) = bytes.split_first_chunk::<8>()?;
+            Some(Head {
+                count: u64::from_be_bytes(*count),
+                hash: hash.try_into().ok()?,
+            })
         };
-        let pending = Pending {
-            before: head(0),
-            after: head(40),
-        };
-        (pending.before.count < pending.after.count).then_some(pending)
+        match bytes.len() {
+            HEAD_LEN => Some(Pending {
+                before: head(bytes)?,
+                after: None,
+            }),
+            len if len == 2 * HEAD_LEN => {
+                let pending = Pending {
+                    before: head(&bytes[..HEAD_LEN])?,
+                    after: Some(head(&bytes[HEAD_LEN..])?),
+                };
+                let after = pending.after?;
+                (pending.before.count < after.count).then_some(pending)
+            }
+            _ => None,
+        }
     }
 }
 
 impl Ledger {
     /// Records, durably, that an append from `before` to `after` is about to be written.
     pub(crate) fn begin_append(&self, before: Head, after: Head) -> Result<(), StoreError> {
-        let record = Pending { before, after }.encode();
+        self.write_intent(Pending {
+            before,
+            after: Some(after),
+        })
+    }
+
+    /// Records, durably, that an append in parts from `before` is about to write its parts:
+    /// until the write that completes the batch removes the record, an open removes them.
+    pub(crate) fn begin_parts(&self, before: Head) -> Result<(), StoreError> {
+        self.write_intent(Pending {
+            before,
+            after: None,
+        })
+    }
+
+    fn write_intent(&self, pending: Pending) -> Result<(), StoreError> {
         self.db
-            .insert(keys::META_PENDING, &record[..])
+            .insert(keys::META_PENDING, pending.encode())
             .map_err(storage(&self.path))?;
         self.db.flush().map_err(storage(&self.path))?;
         Ok(())
@@ -132,23 +166,26 @@ impl Ledger {
         };
         let pending =
             Pending::decode(&record).ok_or_else(|| damaged(&self.path, Damage::PendingRecord))?;
-        let recovery = if self.log_reaches(pending)? {
-            Recovery::Kept {
-                head: pending.after,
+        // An unfinished append in parts ends, as far as it got, at the head its last part
+        // written recorded.
+        let after = pending.after.unwrap_or(self.head);
+        let recovery = match pending.after {
+            Some(after) if self.log_reaches(pending.before, after)? => {
+                Recovery::Kept { head: after }
             }
-        } else if self.log_holds(pending.before)? {
-            Recovery::RolledBack {
+            _ if self.log_holds(pending.before)? => Recovery::RolledBack {
                 head: pending.before,
-                undone: pending.after.count - pending.before.count,
+                undone: after.count.saturating_sub(pending.before.count),
+            },
+            _ => {
+                return Err(damaged(
+                    &self.path,
+                    Damage::InterruptedAppend {
+                        before: pending.before.count,
+                        after: after.count,
+                    },
+                ));
             }
-        } else {
-            return Err(damaged(
-                &self.path,
-                Damage::InterruptedAppend {
-                    before: pending.before.count,
-                    after: pending.after.count,
-                },
-            ));
         };
         let head = match recovery {
             Recovery::Kept { head } | Recovery::RolledBack { head, .. } => head,
@@ -162,10 +199,9 @@ impl Ledger {
         Ok(Some(recovery))
     }
 
-    /// Whether the log holds every entry after `pending.before` up to `pending.after`, each
-    /// sound and linked to the one before.
-    fn log_reaches(&self, pending: Pending) -> Result<bool, StoreError> {
-        let Pending { before, after } = pending;
+    /// Whether the log holds every entry after `before` up to `after`, each sound and linked
+    /// to the one before.
+    fn log_reaches(&self, before: Head, after: Head) -> Result<bool, StoreError> {
         let mut expected = before.count + 1;
         let mut prev = before.hash;
         let start = keys::entry(chunk::chunk_first(expected));
@@ -297,21 +333,30 @@ mod tests {
 
     #[test]
     fn the_intent_record_round_trips_and_refuses_nonsense() {
+        let before = Head {
+            count: 7,
+            hash: [1; 32],
+        };
+        let after = Head {
+            count: 9,
+            hash: [2; 32],
+        };
         let pending = Pending {
-            before: Head {
-                count: 7,
-                hash: [1; 32],
-            },
-            after: Head {
-                count: 9,
-                hash: [2; 32],
-            },
+            before,
+            after: Some(after),
         };
         assert_eq!(Pending::decode(&pending.encode()), Some(pending));
         assert_eq!(Pending::decode(&pending.encode()[1..]), None);
+        let unfinished = Pending {
+            before,
+            after: None,
+        };
+        assert_eq!(unfinished.encode().len(), 40);
+        assert_eq!(Pending::decode(&unfinished.encode()), Some(unfinished));
+        assert_eq!(Pending::decode(&unfinished.encode()[1..]), None);
         let backwards = Pending {
-            before: pending.after,
-            after: pending.before,
+            before: after,
+            after: Some(before),
         };
         assert_eq!(Pending::decode(&backwards.encode()), None);
     }

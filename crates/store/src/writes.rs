@@ -49,6 +49,16 @@ impl Writes for Undoable {
 }
 
 impl Undoable {
+    /// Every key written, in the order written (a key may come more than once).
+    pub(crate) fn keys(&self) -> &[IVec] {
+        &self.keys
+    }
+
+    /// The batch alone.
+    pub(crate) fn into_batch(self) -> Batch {
+        self.batch
+    }
+
     /// The batch, and the batch that puts back every key it writes as `db` holds it now.
     pub(crate) fn with_undo(self, db: &Db, path: &Path) -> Result<(Batch, Batch), StoreError> {
         let mut keys = self.keys;

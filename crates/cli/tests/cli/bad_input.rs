@@ -250,3 +250,63 @@ fn a_bad_export_line_is_refused_by_import_naming_the_line() {
         .stderr(contains("error: line 4: "));
     assert!(!target.exists());
 }
+
+/// A batch of 12,000 acts from standard input: more than one part of an append (10,000 events).
+fn acts_past_a_part() -> Vec<String> {
+    (0..12_000)
+        .map(|i| {
+            format!(
+                r#"{{"type":"act_issued","act":"RS-{i}-2030-PCM","kind":"ley","issuer":"PCM","issued_on":"2030-01-01"}}"#
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn an_error_late_in_a_batch_larger_than_a_part_changes_nothing() {
+    let s = Sandbox::seeded();
+    // Refused by its rules, in the second part: the first part, written, is taken back out.
+    let mut lines = acts_past_a_part();
+    lines[11_990] = ACT.replace("2024-07-01", "2024-07-02");
+    lines[11_989] = ACT.to_owned();
+    refused(
+        &s,
+        lines.join("\n").into_bytes(),
+        11_991,
+        Some("act"),
+        "already issued with different content",
+    );
+    // Refused in the first part, with malformed JSON further on: the malformed line is the
+    // one reported, as when the whole input was parsed first.
+    let mut lines = acts_past_a_part();
+    lines[10] = appointed("nobody", "2030-01-01").replace("RS-900-2024-PCM", "NEVER");
+    lines[11_995] = r#"{"type":"act_issued","#.to_owned();
+    refused(
+        &s,
+        lines.join("\n").into_bytes(),
+        11_996,
+        None,
+        "malformed JSON",
+    );
+    // The same batch, whole and right, is recorded: every line said, then the summary.
+    let before = s.head();
+    let output = s
+        .cmd()
+        .args(["append", "-"])
+        .write_stdin(acts_past_a_part().join("\n"))
+        .assert()
+        .success()
+        .stderr("");
+    let stdout = String::from_utf8(output.get_output().stdout.clone()).unwrap();
+    assert_eq!(stdout.lines().count(), 12_001);
+    assert!(stdout.starts_with("line 1: recorded at "), "{stdout:.200}");
+    assert!(
+        stdout
+            .lines()
+            .last()
+            .unwrap()
+            .starts_with("12000 events recorded, 0 already recorded; head "),
+        "{stdout:.200}"
+    );
+    assert_ne!(s.head(), before);
+}

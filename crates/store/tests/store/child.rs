@@ -34,6 +34,32 @@ fn append_forever() {
     }
 }
 
+/// The crash test of appends in parts: appends numbered batches of [`PARTS_BATCH`] events in
+/// parts of [`PARTS_SIZE`] for ever, printing `ack HEAD` after each.
+pub const PARTS_VAR: &str = "ACTLEDGER_TEST_APPEND_PARTS_FOREVER";
+/// Events per batch in the crash test of appends in parts.
+pub const PARTS_BATCH: usize = 200;
+/// Events per part in the crash test of appends in parts.
+pub const PARTS_SIZE: usize = 40;
+
+#[test]
+fn append_parts_forever() {
+    let Some(path) = std::env::var_os(PARTS_VAR).map(PathBuf::from) else {
+        return;
+    };
+    let mut ledger = Ledger::open(&path).unwrap();
+    actledger_store::testing::set_part_events(&mut ledger, PARTS_SIZE);
+    let mut out = std::io::stdout().lock();
+    loop {
+        let k = ledger.head().count / PARTS_BATCH as u64;
+        let report = ledger
+            .append(batch(&numbered_batch(k, PARTS_BATCH)))
+            .unwrap();
+        writeln!(out, "ack {}", report.head.count).unwrap();
+        out.flush().unwrap();
+    }
+}
+
 #[test]
 fn try_open() {
     let Some(path) = std::env::var_os(OPEN_VAR).map(PathBuf::from) else {

@@ -14,6 +14,7 @@ mod engine;
 mod export;
 mod loan;
 mod lock;
+mod parts;
 mod proofs;
 mod recovery;
 mod reliability;
