@@ -104,7 +104,7 @@ fn bad(reason: impl Into<String>) -> BundleError {
 
 fn leaf_proof(tree: StateTree, leaf: String, index: usize, hashes: &[Hash]) -> LeafProof {
     let path = tree
-        .path(&hashes.to_vec(), index as u64)
+        .path(hashes, index as u64)
         .expect("the index is a leaf of the tree");
     LeafProof {
         leaf,
@@ -143,21 +143,13 @@ pub fn make_bundle(
             ),
         });
     }
-    let mut bundle = Bundle {
-        bundle: BUNDLE_FORMAT.to_owned(),
-        answer: (),
-        checkpoint: kept.checkpoint.clone(),
-        statement: kept.statement.clone(),
-        office: None,
-        segment: None,
-        neighbours: None,
-    };
-    let proven = match state.find(office) {
+    let (mut office_proof, mut segment_proof, mut neighbour_proofs) = (None, None, None);
+    let answer = match state.find(office) {
         Ok(i) => {
             let id = state.offices[i].office.clone();
             let answer = crate::holder(ledger, id.as_str(), on, Some(AsOf::Seq(size)))?.answer;
             let office_state = office_state(ledger, &id, size)?;
-            bundle.office = Some(leaf_proof(
+            office_proof = Some(leaf_proof(
                 StateTree::Offices,
                 canonical(&state.offices[i]),
                 i,
@@ -165,12 +157,12 @@ pub fn make_bundle(
             ));
             let segment = office_state.segment_at(on);
             if let Some(j) = segment {
-                let data = office_state.segment_data();
-                let hashes: Vec<Hash> = data
-                    .iter()
-                    .map(|d| StateTree::Segments.leaf_hash(d.as_bytes()))
-                    .collect();
-                bundle.segment = Some(leaf_proof(StateTree::Segments, data[j].clone(), j, &hashes));
+                segment_proof = Some(leaf_proof(
+                    StateTree::Segments,
+                    canonical(&office_state.segments[j]),
+                    j,
+                    &office_state.hashes,
+                ));
             }
             let said = what_it_says(
                 &office_state.leaf,
@@ -188,7 +180,7 @@ pub fn make_bundle(
             ProvenAnswer::Held(answer)
         }
         Err(at) => {
-            bundle.neighbours = Some(neighbours(&state, at));
+            neighbour_proofs = Some(neighbours(&state, at));
             ProvenAnswer::Unknown(UnknownOffice {
                 office: office.to_owned(),
                 on,
@@ -198,13 +190,13 @@ pub fn make_bundle(
         }
     };
     Ok(Bundle {
-        bundle: bundle.bundle,
-        answer: proven,
-        checkpoint: bundle.checkpoint,
-        statement: bundle.statement,
-        office: bundle.office,
-        segment: bundle.segment,
-        neighbours: bundle.neighbours,
+        bundle: BUNDLE_FORMAT.to_owned(),
+        answer,
+        checkpoint: kept.checkpoint.clone(),
+        statement: kept.statement.clone(),
+        office: office_proof,
+        segment: segment_proof,
+        neighbours: neighbour_proofs,
     })
 }
 
@@ -300,10 +292,7 @@ pub fn check_bundle(bytes: &[u8], vkey: &VerifierKey) -> Result<CheckedAnswer, B
             vkey.name()
         ))
     })?;
-    if statement.origin != checkpoint.origin
-        || statement.size != checkpoint.size
-        || statement.log_root != checkpoint.root
-    {
+    if !statement.binds(&checkpoint) {
         return Err(bad(
             "the statement does not name the checkpoint's origin, size and root",
         ));

@@ -65,14 +65,11 @@ pub struct OfficeState {
     pub leaf: OfficeLeaf,
     /// Its answer segments, by day.
     pub segments: Vec<SegmentLeaf>,
+    /// Their leaf hashes.
+    pub hashes: Vec<Hash>,
 }
 
 impl OfficeState {
-    /// The leaf data of each segment, as hashed.
-    pub fn segment_data(&self) -> Vec<String> {
-        self.segments.iter().map(canonical).collect()
-    }
-
     /// The index of the segment covering `day`, if any.
     pub fn segment_at(&self, day: Day) -> Option<usize> {
         let after = self.segments.partition_point(|s| s.from <= day);
@@ -118,7 +115,15 @@ struct Names<'a> {
     known: HashMap<PersonId, Option<String>>,
 }
 
-impl Names<'_> {
+impl<'a> Names<'a> {
+    fn new(ledger: &'a Ledger, size: Seq) -> Names<'a> {
+        Names {
+            ledger,
+            size,
+            known: HashMap::new(),
+        }
+    }
+
     fn of(&mut self, person: &PersonId) -> Result<Option<String>, StoreError> {
         if let Some(name) = self.known.get(person) {
             return Ok(name.clone());
@@ -184,6 +189,7 @@ fn office_state_with(
             segments_root: HexHash(StateTree::Segments.root(&hashes)),
         },
         segments: runs,
+        hashes,
     })
 }
 
@@ -193,25 +199,17 @@ pub fn office_state(
     office: &OfficeId,
     size: Seq,
 ) -> Result<OfficeState, AnswerError> {
-    let mut names = Names {
-        ledger,
-        size,
-        known: HashMap::new(),
-    };
-    office_state_with(ledger, office, &mut names)
+    office_state_with(ledger, office, &mut Names::new(ledger, size))
 }
 
-/// The answers' state as of `size` (1 to the head), computed from the log.
+/// The answers' state as of `size` (0 to the head), computed from the log: at size 0, no
+/// office.
 pub fn answer_state(ledger: &Ledger, size: Seq) -> Result<AnswerState, AnswerError> {
     let head = ledger.head().count;
-    if size == 0 || size > head {
+    if size > head {
         return Err(AnswerError::AsOfOutOfRange { as_of: size, head });
     }
-    let mut names = Names {
-        ledger,
-        size,
-        known: HashMap::new(),
-    };
+    let mut names = Names::new(ledger, size);
     let mut known = offices_at(ledger, size)?;
     known.sort_by(|a, b| a.as_str().as_bytes().cmp(b.as_str().as_bytes()));
     let mut offices = Vec::with_capacity(known.len());
@@ -245,20 +243,11 @@ pub fn statement(ledger: &Ledger, origin: &str, size: Seq) -> Result<Statement, 
 pub fn sign_checkpoint(ledger: &Ledger, key: &SignerKey) -> Result<KeptCheckpoint, AnswerError> {
     let size = ledger.head().count;
     let checkpoint = ledger.checkpoint(key)?;
-    let statement = if size == 0 {
-        Statement {
-            origin: key.name().to_owned(),
-            size,
-            log_root: ledger.tree_root(0)?,
-            offices: 0,
-            state_root: StateTree::Offices.empty_root(),
-        }
-    } else {
-        statement(ledger, key.name(), size)?
-    };
-    let statement = statement.sign(key).map_err(|e| StoreError::Signing {
-        reason: e.to_string(),
-    })?;
+    let statement = statement(ledger, key.name(), size)?
+        .sign(key)
+        .map_err(|e| StoreError::Signing {
+            reason: e.to_string(),
+        })?;
     let kept = KeptCheckpoint {
         size,
         vkey: key.verifier_key().to_string(),
@@ -288,7 +277,7 @@ pub fn check_newest_statement(
         Ok(opened) => opened,
         Err(problem) => return Ok(Some(finding(Difference::Malformed(problem)))),
     };
-    if kept.size == 0 || kept.size > ledger.head().count {
+    if kept.size > ledger.head().count {
         return Ok(None); // the store's own check names it
     }
     let implied = statement(ledger, &opened.statement.origin, kept.size)?;

@@ -82,7 +82,7 @@ impl StateTree {
     }
 
     /// The root of the tree over `leaves` (leaf hashes).
-    pub fn root(self, leaves: &impl Leaves) -> Hash {
+    pub fn root(self, leaves: &(impl Leaves + ?Sized)) -> Hash {
         match leaves.len() {
             0 => self.empty_root(),
             n => self.subtree(leaves, 0, n),
@@ -91,7 +91,7 @@ impl StateTree {
 
     /// The audit path of the leaf at `index` (RFC 6962 §2.1.1, leaf first): the hashes
     /// [`StateTree::root_from_path`] takes. `None` when `index` is not a leaf of the tree.
-    pub fn path(self, leaves: &impl Leaves, index: u64) -> Option<Vec<Hash>> {
+    pub fn path(self, leaves: &(impl Leaves + ?Sized), index: u64) -> Option<Vec<Hash>> {
         if index >= leaves.len() {
             return None;
         }
@@ -112,7 +112,7 @@ impl StateTree {
         root_from_inclusion(leaf, index, size, path, self.node())
     }
 
-    fn subtree(self, leaves: &impl Leaves, lo: u64, hi: u64) -> Hash {
+    fn subtree(self, leaves: &(impl Leaves + ?Sized), lo: u64, hi: u64) -> Hash {
         if let Some(known) = leaves.complete(lo, hi) {
             return known;
         }
@@ -126,7 +126,14 @@ impl StateTree {
         )
     }
 
-    fn push_path(self, leaves: &impl Leaves, index: u64, lo: u64, hi: u64, path: &mut Vec<Hash>) {
+    fn push_path(
+        self,
+        leaves: &(impl Leaves + ?Sized),
+        index: u64,
+        lo: u64,
+        hi: u64,
+        path: &mut Vec<Hash>,
+    ) {
         if hi - lo == 1 {
             return;
         }
@@ -335,6 +342,14 @@ impl Statement {
             offices: number(offices, 5)?,
             state_root: root(state_root, 6)?,
         })
+    }
+
+    /// Whether the statement names `checkpoint`'s origin, size and log root: the two notes are
+    /// of one log at one size.
+    pub fn binds(&self, checkpoint: &crate::Checkpoint) -> bool {
+        self.origin == checkpoint.origin
+            && self.size == checkpoint.size
+            && self.log_root == checkpoint.root
     }
 
     /// Signs the statement with `key`, whose name must be the origin: the signed note.

@@ -6,7 +6,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, PoisonError, RwLock};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use actledger_store::{Ledger, Lender, LoanRequest, StoreError};
 
@@ -76,19 +76,9 @@ fn lend(request: LoanRequest, ledger: &RwLock<Option<Ledger>>, path: &Path, hold
 }
 
 /// Opens the ledger again, waiting for the borrower (or whoever took it meanwhile) to let go,
-/// and says again who holds it.
+/// without borrowing it back, and says again who holds it.
 fn reopen(path: &Path, holder: &str) -> Result<Ledger, StoreError> {
-    let started = Instant::now();
-    loop {
-        match Ledger::open(path) {
-            Err(StoreError::InUse { .. }) if started.elapsed() < REOPEN_WAIT => {
-                std::thread::sleep(Duration::from_millis(5));
-            }
-            Ok(ledger) => {
-                ledger.describe_holder(holder)?;
-                return Ok(ledger);
-            }
-            Err(e) => return Err(e),
-        }
-    }
+    let ledger = Ledger::open_waiting_to_hold(path, REOPEN_WAIT)?;
+    ledger.describe_holder(holder)?;
+    Ok(ledger)
 }

@@ -61,10 +61,7 @@ impl KeptCheckpoint {
                 checkpoint.size, self.size
             ));
         }
-        if statement.origin != checkpoint.origin
-            || statement.size != checkpoint.size
-            || statement.log_root != checkpoint.root
-        {
+        if !statement.binds(&checkpoint) {
             return Err(
                 "the kept statement does not name the checkpoint's origin, size and root"
                     .to_owned(),
@@ -107,19 +104,19 @@ impl Ledger {
 
     /// The kept checkpoint of the largest size, if any.
     pub fn newest_kept_checkpoint(&self) -> Result<Option<KeptCheckpoint>, StoreError> {
-        match self
+        let Some((key, value)) = self
             .db
             .scan_prefix([keys::CHECKPOINT])
             .next_back()
             .transpose()
             .map_err(storage(&self.path))?
-        {
-            Some((key, _)) => {
-                let size = keys::seq_suffix(&key).unwrap_or(0);
-                self.kept_checkpoint(size)
-            }
-            None => Ok(None),
-        }
+        else {
+            return Ok(None);
+        };
+        let size = keys::seq_suffix(&key).unwrap_or(0);
+        decode(&value)
+            .map(Some)
+            .map_err(|reason| damaged(&self.path, Damage::KeptCheckpoint { size, reason }))
     }
 
     /// Checks every kept checkpoint against the log of `count` entries (already verified).
