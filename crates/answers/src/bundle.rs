@@ -10,7 +10,9 @@ use serde::{Deserialize, Serialize};
 use crate::as_of::AsOf;
 use crate::error::AnswerError;
 use crate::hash::HexHash;
-use crate::state::{AnswerState, OfficeLeaf, SegmentLeaf, answer_state, canonical, office_state};
+use crate::state::{
+    AnswerState, OfficeLeaf, SegmentLeaf, answer_state, kept_head_state, office_state,
+};
 
 /// The first field of every bundle: its format and version.
 pub const BUNDLE_FORMAT: &str = "actledger answer bundle v1";
@@ -133,13 +135,19 @@ pub fn make_bundle(
             ),
         });
     }
-    let state = answer_state(ledger, size)?;
+    // At the head, the state the ledger keeps; before it, the state computed from the log.
+    let at_head = size == ledger.head().count;
+    let (state, whence) = if at_head {
+        (kept_head_state(ledger)?, "kept in the ledger at its head")
+    } else {
+        (answer_state(ledger, size)?, "recomputed from the log")
+    };
     if state.root() != opened.statement.state_root
         || state.offices.len() as u64 != opened.statement.offices
     {
         return Err(AnswerError::Proof {
             reason: format!(
-                "the state recomputed from the log as of {size} is not the one the kept statement signs"
+                "the state {whence} as of {size} is not the one the kept statement signs (`actledger verify` names what differs)"
             ),
         });
     }
@@ -148,10 +156,21 @@ pub fn make_bundle(
         Ok(i) => {
             let id = state.offices[i].office.clone();
             let answer = crate::holder(ledger, id.as_str(), on, Some(AsOf::Seq(size)))?.answer;
-            let office_state = office_state(ledger, &id, size)?;
+            let office_state = if at_head {
+                ledger.head_office_state(&id)?
+            } else {
+                Some(office_state(ledger, &id, size)?)
+            };
+            let office_state = office_state
+                .filter(|computed| computed.leaf == state.offices[i])
+                .ok_or_else(|| AnswerError::Proof {
+                    reason: format!(
+                        "the answer segments of {id} as of {size} are not the ones its leaf of the state commits to (`actledger verify` names what differs)"
+                    ),
+                })?;
             office_proof = Some(leaf_proof(
                 StateTree::Offices,
-                canonical(&state.offices[i]),
+                state.offices[i].canonical(),
                 i,
                 &state.hashes,
             ));
@@ -159,7 +178,7 @@ pub fn make_bundle(
             if let Some(j) = segment {
                 segment_proof = Some(leaf_proof(
                     StateTree::Segments,
-                    canonical(&office_state.segments[j]),
+                    office_state.segments[j].canonical(),
                     j,
                     &office_state.hashes,
                 ));
@@ -213,7 +232,7 @@ fn neighbours(state: &AnswerState, at: usize) -> Vec<LeafProof> {
         .map(|i| {
             leaf_proof(
                 StateTree::Offices,
-                canonical(&state.offices[i]),
+                state.offices[i].canonical(),
                 i,
                 &state.hashes,
             )

@@ -57,7 +57,7 @@ pub use reports::{
 };
 pub use state::{
     AnswerState, OfficeLeaf, OfficeState, SegmentLeaf, answer_state, check_newest_statement,
-    office_state, sign_checkpoint, statement,
+    kept_head_state, office_state, sign_checkpoint, statement,
 };
 pub use timeline::{
     AbsenceAct, LeaveRow, TimelineAnswer, TripRow, UnattendedDays, office_timeline,

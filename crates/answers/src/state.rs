@@ -7,77 +7,24 @@
 //! titular (names as of N), vacancies included. Each run is a leaf of the office's segments
 //! tree; the office, the start of its record, its number of runs and their root are a leaf of
 //! the offices tree, over every office known as of N in the byte order of their ids, whose root
-//! is the state root. Leaves are canonical JSON (serde's serialization of the types below),
-//! hashed as the bytes they are.
+//! is the state root. Leaves are canonical JSON (serde's serialization of the core's
+//! `SegmentLeaf` and `OfficeLeaf`), hashed as the bytes they are.
+//!
+//! Two ways to the state: computed again from the log as of any size ([`answer_state`], what
+//! a monitor and `verify` do), or, at the head, read from the leaves the store keeps with each
+//! append ([`kept_head_state`], what signing and proving at the head do).
 
 use std::collections::HashMap;
 
-use actledger_core::{
-    Day, Holder, OfficeId, PersonId, Seq, TitularState, held_in, name_of, offices_at, timeline_at,
-};
+use actledger_core::{OfficeId, PersonId, Seq, name_of, offices_at, timeline_at};
 use actledger_proof::{Hash, SignerKey, StateTree, Statement};
-use actledger_store::{KeptCheckpoint, Ledger, StoreError};
-use serde::{Deserialize, Serialize};
+use actledger_store::{KeptCheckpoint, Ledger, StoreError, office_leaf_hash};
 
 use crate::error::AnswerError;
 use crate::hash::HexHash;
 
-/// One answer segment: days `from..=until` (`until` null: to the end of time) over which
-/// who-held gives this holder and titular. The leaf data of an office's segments tree.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SegmentLeaf {
-    /// The first day.
-    pub from: Day,
-    /// The last day; null when the run never ends.
-    pub until: Option<Day>,
-    /// Who held the office, as `who-held --json` says it; null when vacant.
-    pub holder: Option<Holder>,
-    /// Its titular, present or away, as `who-held --json` says it; null when none.
-    pub titular: Option<TitularState>,
-}
-
-impl SegmentLeaf {
-    /// Whether the run covers `day`.
-    pub fn covers(&self, day: Day) -> bool {
-        self.from <= day && self.until.is_none_or(|until| day <= until)
-    }
-}
-
-/// One office as the state commits to it: the leaf data of the offices tree.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct OfficeLeaf {
-    /// The office.
-    pub office: OfficeId,
-    /// The first day on its record; null when no event in force shapes it.
-    pub record_starts: Option<Day>,
-    /// How many answer segments (the leaves of its segments tree).
-    pub segments: u64,
-    /// The root of its segments tree.
-    pub segments_root: HexHash,
-}
-
-/// An office's answer segments and its leaf, as of a size.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OfficeState {
-    /// The office's leaf.
-    pub leaf: OfficeLeaf,
-    /// Its answer segments, by day.
-    pub segments: Vec<SegmentLeaf>,
-    /// Their leaf hashes.
-    pub hashes: Vec<Hash>,
-}
-
-impl OfficeState {
-    /// The index of the segment covering `day`, if any.
-    pub fn segment_at(&self, day: Day) -> Option<usize> {
-        let after = self.segments.partition_point(|s| s.from <= day);
-        after
-            .checked_sub(1)
-            .filter(|&i| self.segments[i].covers(day))
-    }
-}
+pub use actledger_core::{OfficeLeaf, SegmentLeaf};
+pub use actledger_store::OfficeState;
 
 /// The state as of a size: every known office's leaf, in order.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -101,11 +48,6 @@ impl AnswerState {
         self.offices
             .binary_search_by(|leaf| leaf.office.as_str().as_bytes().cmp(office.as_bytes()))
     }
-}
-
-/// The canonical JSON of a leaf.
-pub(crate) fn canonical<T: Serialize>(leaf: &T) -> String {
-    serde_json::to_string(leaf).expect("a leaf serializes")
 }
 
 /// Names of persons as of a size, each read once.
@@ -140,57 +82,7 @@ fn office_state_with(
     names: &mut Names<'_>,
 ) -> Result<OfficeState, AnswerError> {
     let timeline = timeline_at(ledger, office, names.size)?;
-    let record_starts = timeline.days_on_record().map(|(first, _)| first);
-    let mut runs: Vec<SegmentLeaf> = Vec::new();
-    let mut push = |from: Day, until: Day, holder, titular| {
-        let until = (until != Day::MAX).then_some(until);
-        if let Some(last) = runs.last_mut()
-            && last.holder == holder
-            && last.titular == titular
-            && last.until.and_then(Day::next) == Some(from)
-        {
-            last.until = until;
-            return;
-        }
-        runs.push(SegmentLeaf {
-            from,
-            until,
-            holder,
-            titular,
-        });
-    };
-    if let Some(start) = record_starts {
-        // The next day no run covers yet; `None` once a run reaches the end of time.
-        let mut next = Some(start.min(timeline.segments.first().map_or(start, |s| s.from)));
-        for segment in &timeline.segments {
-            if let Some(day) = next
-                && day < segment.from
-            {
-                let before = segment.from.prev().expect("a day before a later one");
-                push(day, before, None, None);
-            }
-            let (holder, titular) = held_in(segment, |person| names.of(person))?;
-            push(segment.from, segment.until, holder, titular);
-            next = segment.until.next();
-        }
-        if let Some(day) = next {
-            push(day, Day::MAX, None, None);
-        }
-    }
-    let hashes: Vec<Hash> = runs
-        .iter()
-        .map(|run| StateTree::Segments.leaf_hash(canonical(run).as_bytes()))
-        .collect();
-    Ok(OfficeState {
-        leaf: OfficeLeaf {
-            office: office.clone(),
-            record_starts,
-            segments: hashes.len() as u64,
-            segments_root: HexHash(StateTree::Segments.root(&hashes)),
-        },
-        segments: runs,
-        hashes,
-    })
+    Ok(OfficeState::of(&timeline, |person| names.of(person))?)
 }
 
 /// An office's answer segments and leaf as of `size` (an office known at that size).
@@ -216,7 +108,7 @@ pub fn answer_state(ledger: &Ledger, size: Seq) -> Result<AnswerState, AnswerErr
     let mut hashes = Vec::with_capacity(known.len());
     for office in &known {
         let state = office_state_with(ledger, office, &mut names)?;
-        hashes.push(StateTree::Offices.leaf_hash(canonical(&state.leaf).as_bytes()));
+        hashes.push(office_leaf_hash(&state.leaf));
         offices.push(state.leaf);
     }
     Ok(AnswerState {
@@ -226,16 +118,37 @@ pub fn answer_state(ledger: &Ledger, size: Seq) -> Result<AnswerState, AnswerErr
     })
 }
 
-/// The statement of the state as of `size`, under `origin`.
-pub fn statement(ledger: &Ledger, origin: &str, size: Seq) -> Result<Statement, AnswerError> {
-    let state = answer_state(ledger, size)?;
+/// The state at the head as the ledger keeps it (its `V` records, brought up to date with
+/// each append and checked by `verify`): what signing a statement reads, instead of computing
+/// every office's answers again.
+pub fn kept_head_state(ledger: &Ledger) -> Result<AnswerState, AnswerError> {
+    let offices = ledger.stored_state()?;
+    let hashes = offices.iter().map(office_leaf_hash).collect();
+    Ok(AnswerState {
+        size: ledger.head().count,
+        offices,
+        hashes,
+    })
+}
+
+/// The statement of `state` under `origin`.
+fn statement_of(
+    ledger: &Ledger,
+    origin: &str,
+    state: &AnswerState,
+) -> Result<Statement, AnswerError> {
     Ok(Statement {
         origin: origin.to_owned(),
-        size,
-        log_root: ledger.tree_root(size)?,
+        size: state.size,
+        log_root: ledger.tree_root(state.size)?,
         offices: state.offices.len() as u64,
         state_root: state.root(),
     })
+}
+
+/// The statement of the state as of `size`, under `origin`.
+pub fn statement(ledger: &Ledger, origin: &str, size: Seq) -> Result<Statement, AnswerError> {
+    statement_of(ledger, origin, &answer_state(ledger, size)?)
 }
 
 /// Signs a checkpoint of the ledger at its head and the statement of its state with `key`,
@@ -243,7 +156,7 @@ pub fn statement(ledger: &Ledger, origin: &str, size: Seq) -> Result<Statement, 
 pub fn sign_checkpoint(ledger: &Ledger, key: &SignerKey) -> Result<KeptCheckpoint, AnswerError> {
     let size = ledger.head().count;
     let checkpoint = ledger.checkpoint(key)?;
-    let statement = statement(ledger, key.name(), size)?
+    let statement = statement_of(ledger, key.name(), &kept_head_state(ledger)?)?
         .sign(key)
         .map_err(|e| StoreError::Signing {
             reason: e.to_string(),

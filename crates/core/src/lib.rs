@@ -31,6 +31,7 @@ mod day;
 mod docs_tests;
 mod engine;
 mod event;
+mod hash;
 mod id;
 mod liveness;
 #[cfg(all(test, feature = "openapi"))]
@@ -41,6 +42,7 @@ mod query;
 mod read;
 mod recorded;
 mod search;
+mod state;
 mod timeline;
 mod validate;
 
@@ -55,6 +57,7 @@ pub use event::{
     ActIssued, ActRevoked, Appointed, DutiesDelegated, Event, EventDigest, LeaveGranted,
     LeftOffice, MAX_EVENT_BYTES, RecordRetracted, Seq, TripAuthorized,
 };
+pub use hash::HexHash;
 pub use id::{ActId, IdError, MAX_ID_LEN, OfficeId, PersonId, check_id};
 pub use liveness::Liveness;
 pub use parse::{
@@ -73,6 +76,7 @@ pub use recorded::{
     index_entries, issued_at,
 };
 pub use search::{contains, fold, suggest};
+pub use state::{OfficeLeaf, SegmentLeaf, answer_segments};
 pub use timeline::{
     Absence, AbsenceKind, AbsenceRef, Delegation, Departure, Segment, Stint, Tenure, Timeline,
     segment_covering,

@@ -20,6 +20,7 @@ use crate::index::{Memo, add_index_keys};
 use crate::keys;
 use crate::ledger::{Ledger, encode_cache_record, encode_head};
 use crate::postings::PostingWriter;
+use crate::state::Touched;
 use crate::tree::TreeAppender;
 use crate::writes::{Undoable, Writes};
 
@@ -199,6 +200,7 @@ impl Ledger {
             outcomes: Vec::new(),
             size,
             affected: BTreeSet::new(),
+            touched: Touched::default(),
         };
         let written = self
             .write_parts(&mut events, part, following, check, &mut parts)
@@ -253,7 +255,12 @@ impl Ledger {
             if valid.events().is_empty() {
                 parts.outcomes.extend(valid.outcomes);
             } else {
-                let prepared = self.prepare_part(&valid, &parts.time, &mut parts.affected)?;
+                let prepared = self.prepare_part(
+                    &valid,
+                    &parts.time,
+                    &mut parts.affected,
+                    &mut parts.touched,
+                )?;
                 parts
                     .originals
                     .note(&self.db, &self.path, prepared.batch.keys())
@@ -292,9 +299,14 @@ impl Ledger {
         let offices: Vec<OfficeId> = std::mem::take(&mut parts.affected).into_iter().collect();
         let mut batch = Undoable::default();
         let mut bytes = 0;
+        let touched = std::mem::take(&mut parts.touched);
+        let mut restating = self
+            .restating(self, self.head.count, touched, &mut batch)
+            .map_err(AppendError::from)?;
         let originals = &mut parts.originals;
         self.each_timeline(offices, FINISH_GROUP_EVENTS, &mut |timeline| {
             bytes += self.write_timeline(&mut batch, timeline)?;
+            restating.office(timeline, &mut batch)?;
             if bytes >= CACHE_BATCH_BYTES {
                 let full = std::mem::take(&mut batch);
                 originals.note(&self.db, &self.path, full.keys())?;
@@ -304,6 +316,9 @@ impl Ledger {
             Ok(())
         })
         .map_err(AppendError::from)?;
+        restating
+            .finish(self, &mut batch)
+            .map_err(AppendError::from)?;
         parts
             .originals
             .note(&self.db, &self.path, batch.keys())
@@ -393,6 +408,9 @@ impl Ledger {
         // From the cached timeline at the head: replaying the office's whole history is
         // needed only when the batch revokes or retracts one of the office's events.
         let mut new_events = NewEvents::of(first, valid.events());
+        let mut touched = Touched::default();
+        touched.add(&view, valid.events())?;
+        let mut restating = self.restating(&view, count, touched, &mut batch)?;
         for office in &new_events.offices(&view)? {
             let before = if new_events.extends(office) {
                 self.head_timeline(office)?
@@ -401,7 +419,9 @@ impl Ledger {
             };
             let timeline = new_events.timeline(&view, office, before.as_ref())?;
             self.write_timeline(&mut batch, &timeline)?;
+            restating.office(&timeline, &mut batch)?;
         }
+        restating.finish(&view, &mut batch)?;
         let head = Head { count, hash: prev };
         batch.insert(keys::META_HEAD, encode_head(head, time));
         batch.insert(keys::META_CACHE, &encode_cache_record(count));
@@ -419,6 +439,7 @@ impl Ledger {
         valid: &ValidBatch,
         time: &str,
         affected: &mut BTreeSet<OfficeId>,
+        touched: &mut Touched,
     ) -> Result<Prepared, AppendError> {
         let first = self.head.count + 1;
         let count = self.head.count + valid.events().len() as u64;
@@ -431,6 +452,7 @@ impl Ledger {
         let mut batch = Undoable::default();
         self.write_entries(&mut batch, &entries, valid.events())?;
         affected.extend(NewEvents::of(first, valid.events()).offices(&view)?);
+        touched.add(&view, valid.events())?;
         let head = Head {
             count,
             hash: hashes.last().copied().unwrap_or(self.head.hash),
@@ -575,6 +597,8 @@ struct Parts {
     size: usize,
     /// The offices whose timelines the parts written change.
     affected: BTreeSet<OfficeId>,
+    /// What else of the state the parts may change.
+    touched: Touched,
 }
 
 /// The bytes of cache records written at a time at the end of an append in parts.

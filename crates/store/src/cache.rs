@@ -24,8 +24,9 @@ use crate::writes::Writes;
 /// version 5 writes no record at all for an empty timeline (version 4 wrote a manifest of
 /// zeros for some), so that each timeline has one form and verification compares records;
 /// version 6 adds the kind of each absence (a trip or a leave, with `leave_granted`) to every
-/// absence ref, so that answers name a leave as one.
-pub const CACHE_VERSION: u32 = 6;
+/// absence ref, so that answers name a leave as one; version 7 keeps beside the timelines the
+/// names (`N`) and the answers' state (`V`) at the head (`crate::state`).
+pub const CACHE_VERSION: u32 = 7;
 
 /// The bytes of a cache record's checksum: the first 8 bytes of SHA-256 over a domain tag,
 /// the cache version, the record's key and its body.

@@ -21,13 +21,15 @@
 //!   name the acts concerned.
 //! - the timeline cache is replayed office by office, through the same code that builds it
 //!   ([`Ledger::each_timeline`]), from the indexes just proven equal to the log, and compared
-//!   record by record.
+//!   record by record; each person's name at the head is read again from the log, and each
+//!   office's leaf of the answers' state computed again from its replayed timeline and those
+//!   names.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use sha2::{Digest, Sha256};
 
-use actledger_core::{IndexEntry, OfficeId, Seq};
+use actledger_core::{IndexEntry, OfficeId, PersonId, Seq, name_of};
 use actledger_proof::{Hash, HashReader, leaf_hash, split_stored_hash_index};
 
 use crate::entry::Entry;
@@ -36,6 +38,7 @@ use crate::error::{Difference, Finding, Findings, OutOfRange, StoreError, Subjec
 use crate::keys;
 use crate::ledger::{Ledger, encode_cache_record};
 use crate::postings::{self, ACT_BUCKETS, BLOCK_LEN};
+use crate::state::OfficeState;
 use crate::tree::TILE_LEN;
 
 /// The most act buckets read again from the log to name the acts that differ in them.
@@ -549,10 +552,31 @@ impl<'a> Expected<'a> {
             });
             return Ok(());
         }
+        let names = self.check_names()?;
         let offices: Vec<OfficeId> = self.known.keys().cloned().collect();
         let ledger = self.ledger;
         let mut findings = std::mem::take(&mut self.findings);
         ledger.each_timeline(offices, crate::rebuild::GROUP_EVENTS, &mut |timeline| {
+            if let Some(names) = &names {
+                let state = OfficeState::of(timeline, |person| {
+                    Ok::<_, StoreError>(names.get(person).cloned())
+                })?;
+                let stored = ledger
+                    .db
+                    .get(keys::id_key(keys::STATE, timeline.office.as_str()));
+                let stored = stored.map_err(storage(&ledger.path))?;
+                if stored.as_deref() != Some(state.leaf.canonical().as_bytes()) {
+                    findings.push(Finding {
+                        table: Table::State,
+                        subject: Subject::Office(timeline.office.as_str().to_owned()),
+                        difference: if stored.is_none() {
+                            Difference::Missing
+                        } else {
+                            Difference::Different
+                        },
+                    });
+                }
+            }
             let implied = crate::cache::timeline_records(timeline);
             let mut stored = BTreeMap::new();
             for prefix in [keys::SEGMENT, keys::TIMELINE] {
@@ -576,6 +600,18 @@ impl<'a> Expected<'a> {
             Ok(())
         })?;
         self.findings = findings;
+        // A leaf of an office the ledger does not know.
+        for item in self.db().scan_prefix([keys::STATE]) {
+            let (key, _) = item.map_err(storage(&self.ledger.path))?;
+            let office = String::from_utf8_lossy(&key[1..]).into_owned();
+            if !self.known.keys().any(|known| known.as_str() == office) {
+                self.findings.push(Finding {
+                    table: Table::State,
+                    subject: Subject::Office(office),
+                    difference: Difference::Extra,
+                });
+            }
+        }
         // Records between the known offices' ranges belong to no known office.
         for prefix in [keys::SEGMENT, keys::TIMELINE] {
             let mut from = vec![prefix];
@@ -606,6 +642,59 @@ impl<'a> Expected<'a> {
             }
         }
         Ok(())
+    }
+
+    /// Compares the kept names (`N`) with every person's name at the head as the log implies
+    /// it, and returns those names; `None` when the person postings they are read through
+    /// differ from the log (the names and the state are then not compared).
+    fn check_names(&mut self) -> Result<Option<BTreeMap<PersonId, String>>, StoreError> {
+        if self
+            .findings
+            .concern(&[Table::PersonPostings, Table::Retractions])
+        {
+            for table in [Table::Names, Table::State] {
+                self.findings.push(Finding {
+                    table,
+                    subject: Subject::Record("every record".into()),
+                    difference: Difference::NotCompared(
+                        "the postings names are read through differ from the log".into(),
+                    ),
+                });
+            }
+            return Ok(None);
+        }
+        let ledger = self.ledger;
+        let mut implied = BTreeMap::new();
+        for person in ledger.persons()? {
+            if let Some(name) = name_of(ledger, &person, ledger.head.count)? {
+                implied.insert(person, name);
+            }
+        }
+        let mut stored = BTreeMap::new();
+        for item in self.db().scan_prefix([keys::NAME]) {
+            let (key, value) = item.map_err(storage(&ledger.path))?;
+            stored.insert(key[1..].to_vec(), value.to_vec());
+        }
+        for (person, name) in &implied {
+            let difference = match stored.remove(person.as_str().as_bytes()) {
+                Some(value) if value == name.as_bytes() => continue,
+                Some(_) => Difference::Different,
+                None => Difference::Missing,
+            };
+            self.findings.push(Finding {
+                table: Table::Names,
+                subject: Subject::Person(person.as_str().to_owned()),
+                difference,
+            });
+        }
+        for person in stored.into_keys() {
+            self.findings.push(Finding {
+                table: Table::Names,
+                subject: Subject::Person(String::from_utf8_lossy(&person).into_owned()),
+                difference: Difference::Extra,
+            });
+        }
+        Ok(Some(implied))
     }
 
     /// Whether the cache's meta record names a cache version older than this one: a ledger

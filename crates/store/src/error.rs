@@ -456,6 +456,10 @@ pub enum Table {
     KnownOffices,
     /// `S` and `W`: the timelines at the head.
     TimelineCache,
+    /// `N`: every person's name at the head.
+    Names,
+    /// `V`: every known office's leaf of the answers' state at the head.
+    State,
     /// `H`: the stored Merkle tree hashes.
     TreeHashes,
     /// `M`: the meta records (head, cache and tree records).
@@ -468,7 +472,7 @@ pub enum Table {
 
 impl Table {
     /// Every table, in the order findings are reported.
-    pub const ALL: [Table; 11] = [
+    pub const ALL: [Table; 13] = [
         Table::ActPostings,
         Table::Revocations,
         Table::Retractions,
@@ -476,6 +480,8 @@ impl Table {
         Table::PersonPostings,
         Table::KnownOffices,
         Table::TimelineCache,
+        Table::Names,
+        Table::State,
         Table::TreeHashes,
         Table::Meta,
         Table::KeptCheckpoints,
@@ -492,6 +498,8 @@ impl Table {
             Table::PersonPostings => "person_postings",
             Table::KnownOffices => "known_offices",
             Table::TimelineCache => "timeline_cache",
+            Table::Names => "names",
+            Table::State => "state",
             Table::TreeHashes => "tree_hashes",
             Table::Meta => "meta",
             Table::KeptCheckpoints => "kept_checkpoints",
@@ -509,6 +517,8 @@ impl Table {
             Table::PersonPostings => "P",
             Table::KnownOffices => "K",
             Table::TimelineCache => "S/W",
+            Table::Names => "N",
+            Table::State => "V",
             Table::TreeHashes => "H",
             Table::Meta => "M",
             Table::KeptCheckpoints => "C",
@@ -527,6 +537,8 @@ impl fmt::Display for Table {
             Table::PersonPostings => "person postings",
             Table::KnownOffices => "known offices",
             Table::TimelineCache => "timeline cache",
+            Table::Names => "names",
+            Table::State => "answers' state",
             Table::TreeHashes => "tree hashes",
             Table::Meta => "meta records",
             Table::KeptCheckpoints => "kept checkpoints",

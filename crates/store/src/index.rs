@@ -278,7 +278,7 @@ impl Ledger {
             .map_err(|e| self.unreadable("a timeline manifest", e))
     }
 
-    fn unreadable(&self, what: &'static str, why: impl Into<Why>) -> StoreError {
+    pub(crate) fn unreadable(&self, what: &'static str, why: impl Into<Why>) -> StoreError {
         damaged(
             &self.path,
             Damage::Unreadable {
@@ -326,7 +326,7 @@ impl Ledger {
 }
 
 /// Why a record is unreadable: a decoding failure, or words.
-struct Why(&'static str);
+pub(crate) struct Why(&'static str);
 
 impl From<&'static str> for Why {
     fn from(why: &'static str) -> Why {

@@ -25,6 +25,10 @@ pub const KNOWN: u8 = b'K';
 pub const SEGMENT: u8 = b'S';
 /// `W` + office + 0x00 + part + index (u32 BE): the rest of the cached timeline at the head.
 pub const TIMELINE: u8 = b'W';
+/// `N` + person: the person's name at the head (absent: none recorded).
+pub const NAME: u8 = b'N';
+/// `V` + office: the office's leaf of the answers' state at the head (`crate::state`).
+pub const STATE: u8 = b'V';
 
 /// `H` + tile (u64 BE) -> up to 128 hashes of 32 bytes: the Merkle tree over the entries, in
 /// the stored-hash layout of Go's `sumdb/tlog`, a tile per 128 stored-hash indexes
@@ -55,15 +59,24 @@ pub const META_REPAIR: &[u8] = b"Mrepair";
 
 /// The prefix of every table the store writes: the meta records, the log and the derived
 /// tables. A key under any other prefix is no record of the ledger's.
-pub const WRITTEN: [u8; 12] = [
-    META, ENTRY, ACT, REVOKED, RETRACTED, OFFICE, PERSON, KNOWN, SEGMENT, TIMELINE, TREE,
-    CHECKPOINT,
+pub const WRITTEN: [u8; 14] = [
+    META, ENTRY, ACT, REVOKED, RETRACTED, OFFICE, PERSON, KNOWN, SEGMENT, TIMELINE, NAME, STATE,
+    TREE, CHECKPOINT,
 ];
 
 /// The tables derived from the log, rebuilt whole when an append was interrupted.
-pub const DERIVED: [u8; 9] = [
-    ACT, REVOKED, RETRACTED, OFFICE, PERSON, KNOWN, SEGMENT, TIMELINE, TREE,
+pub const DERIVED: [u8; 11] = [
+    ACT, REVOKED, RETRACTED, OFFICE, PERSON, KNOWN, SEGMENT, TIMELINE, NAME, STATE, TREE,
 ];
+
+/// `prefix + id`: the key of a one-record-per-identifier table (`N`, `V`). Identifiers of one
+/// kind sort as their keys do.
+pub fn id_key(prefix: u8, id: &str) -> Vec<u8> {
+    let mut key = Vec::with_capacity(id.len() + 1);
+    key.push(prefix);
+    key.extend_from_slice(id.as_bytes());
+    key
+}
 
 /// The key of the tile of stored tree hashes numbered `tile` (indexes `tile * 128 ..`).
 pub fn tree_hash(tile: u64) -> [u8; 9] {

@@ -52,6 +52,7 @@ mod rebuild;
 mod recovery;
 mod repair;
 mod staging;
+mod state;
 mod transfer;
 mod tree;
 mod varint;
@@ -74,6 +75,7 @@ pub use loan::{LOAN_SOCKET, Lender, Loan, LoanRequest};
 pub use lock::describe_process;
 pub use recovery::Recovery;
 pub use repair::{Repair, repair_path};
+pub use state::{OfficeState, office_leaf_hash};
 pub use transfer::Importing;
 pub use verify::{
     Scope, verify_path, verify_path_against, verify_path_against_waiting, verify_path_reporting,

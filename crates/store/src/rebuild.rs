@@ -1,4 +1,5 @@
-//! The rebuild of the cache of timelines at the head (`S` and `W` records) from the log.
+//! The rebuild of the cache of timelines at the head (`S` and `W` records), and of the names
+//! and the answers' state kept beside them (`N` and `V`, `crate::state`), from the log.
 //!
 //! An office's events are spread over the whole log (an office shapes one event in fifty or
 //! so), so replaying the offices one after the other, each reading its own events, reads
@@ -13,7 +14,11 @@ use std::path::Path;
 
 use sled::{Batch, Db};
 
-use actledger_core::{ActId, Event, OfficeId, PersonId, Recorded, Seq, Timeline, timeline_as_of};
+use std::collections::HashMap;
+
+use actledger_core::{
+    ActId, Event, OfficeId, PersonId, Recorded, Seq, Timeline, name_of, timeline_as_of,
+};
 
 use crate::entry::{EntryError, parse_event_bytes};
 use crate::error::StoreError;
@@ -21,6 +26,7 @@ use crate::error::storage;
 use crate::keys;
 use crate::ledger::{Ledger, encode_cache_record};
 use crate::read::unparsable;
+use crate::state::{HeadNames, OfficeState};
 
 /// The most events of a group of offices, kept while the group's timelines are replayed: at a
 /// few hundred bytes each, tens of megabytes. An office with more events is a group alone.
@@ -45,7 +51,7 @@ impl Ledger {
             .map_err(storage(&self.path))?;
         self.db.flush().map_err(storage(&self.path))?;
         let mut writer = BoundedBatch::new(&self.db, &self.path);
-        for prefix in [keys::SEGMENT, keys::TIMELINE] {
+        for prefix in [keys::SEGMENT, keys::TIMELINE, keys::NAME, keys::STATE] {
             for item in self.db.scan_prefix([prefix]) {
                 let (key, _) = item.map_err(storage(&self.path))?;
                 writer.counted(key.len() + REMOVAL_COST)?;
@@ -53,9 +59,24 @@ impl Ledger {
             }
         }
         writer.apply()?;
+        // The names first, applied: the offices' leaves read them.
+        for person in self.persons()? {
+            if let Some(name) = name_of(self, &person, self.head.count)? {
+                let key = keys::id_key(keys::NAME, person.as_str());
+                writer.counted(key.len() + name.len())?;
+                writer.batch.insert(key, name.as_bytes());
+            }
+        }
+        writer.apply()?;
         let offices = self.offices()?;
+        let mut names = HeadNames::new(self, HashMap::new());
         self.each_timeline(offices, events_per_group, &mut |timeline| {
-            let bytes = crate::cache::insert_timeline(&mut writer.batch, timeline);
+            let mut bytes = crate::cache::insert_timeline(&mut writer.batch, timeline);
+            let state = OfficeState::of(timeline, |person| names.of(person))?;
+            let key = keys::id_key(keys::STATE, timeline.office.as_str());
+            let value = state.leaf.canonical();
+            bytes += key.len() + value.len();
+            writer.batch.insert(key, value.as_bytes());
             writer.counted(bytes)
         })?;
         // Applied and flushed: the cache record vouches for the records only once they are

@@ -517,10 +517,16 @@ fn expect(table: Table, subjects: Vec<Subject>) -> Expect {
     Expect {
         table,
         subjects,
-        also: if replayed.contains(&table) {
-            vec![Table::TimelineCache]
-        } else {
-            Vec::new()
+        also: {
+            let mut also = Vec::new();
+            if replayed.contains(&table) {
+                also.push(Table::TimelineCache);
+            }
+            // Names are read through the person postings and the retractions.
+            if matches!(table, Table::PersonPostings | Table::Retractions) {
+                also.extend([Table::Names, Table::State]);
+            }
+            also
         },
         heals_on_open: false,
         probe: None,
@@ -1719,4 +1725,74 @@ fn an_interrupted_first_append_leaves_an_empty_ledger_that_verifies_intact() {
     assert!(ledger.recovery().is_some());
     let verdict = ledger.verify().unwrap();
     assert!(verdict.is_intact(), "{verdict:?}");
+}
+
+// The names and the answers' state kept at the head (`N`, `V`).
+
+/// `prefix + id`: a key of the names or the state.
+fn id_key(prefix: u8, id: &str) -> Vec<u8> {
+    let mut key = vec![prefix];
+    key.extend_from_slice(id.as_bytes());
+    key
+}
+
+#[test]
+fn name_changed() {
+    case(|db, p| {
+        let person = p.persons[0].clone();
+        let key = id_key(b'N', &person);
+        db.insert(&key, "Someone Else".as_bytes()).unwrap();
+        expect(Table::Names, vec![Subject::Person(person)]).by_path()
+    });
+}
+
+#[test]
+fn name_removed() {
+    case(|db, p| {
+        let person = p.persons[0].clone();
+        db.remove(id_key(b'N', &person)).unwrap().unwrap();
+        expect(Table::Names, vec![Subject::Person(person)])
+    });
+}
+
+#[test]
+fn name_added() {
+    case(|db, _| {
+        db.insert(id_key(b'N', "zz-nobody"), "Nobody".as_bytes())
+            .unwrap();
+        expect(Table::Names, vec![Subject::Person("zz-nobody".into())])
+    });
+}
+
+#[test]
+fn state_leaf_changed() {
+    case(|db, p| {
+        // Another holder's run count: a leaf that still parses, for the acting office.
+        let office = p.acting.0.clone();
+        let key = id_key(b'V', &office);
+        let leaf = String::from_utf8(db.get(&key).unwrap().unwrap().to_vec()).unwrap();
+        let forged = leaf.replace("\"segments\":", "\"segments\":1");
+        assert_ne!(forged, leaf);
+        db.insert(&key, forged.as_bytes()).unwrap();
+        expect(Table::State, vec![Subject::Office(office)]).by_path()
+    });
+}
+
+#[test]
+fn state_leaf_removed() {
+    case(|db, p| {
+        let office = p.acting.0.clone();
+        db.remove(id_key(b'V', &office)).unwrap().unwrap();
+        expect(Table::State, vec![Subject::Office(office)])
+    });
+}
+
+#[test]
+fn state_leaf_added() {
+    case(|db, p| {
+        let from = id_key(b'V', &p.acting.0);
+        let leaf = db.get(&from).unwrap().unwrap();
+        db.insert(id_key(b'V', "ZZ-NOWHERE"), leaf).unwrap();
+        expect(Table::State, vec![Subject::Office("ZZ-NOWHERE".into())])
+    });
 }

@@ -1,0 +1,111 @@
+//! The answers' state: what every who-held answer about an office says, as the leaves that the
+//! proof crate's state trees hash (`docs/PROOFS.md`, "The state").
+//!
+//! An office's **answer segments** partition the days from the start of its record to the end
+//! of time into maximal runs over which `who-held` gives the same holder and titular (names
+//! included), vacancies included. Each run is a leaf of the office's segments tree; the office,
+//! the start of its record, its number of runs and their root are a leaf of the offices tree,
+//! whose root is the state root. Leaves are canonical JSON (serde's serialization of the types
+//! below), hashed as the bytes they are. This module computes them from a timeline and a way
+//! to name persons; the hashing is the proof crate's, the keeping the store's.
+
+use serde::{Deserialize, Serialize};
+
+use crate::day::Day;
+use crate::hash::HexHash;
+use crate::id::{OfficeId, PersonId};
+use crate::query::{Holder, TitularState, held_in};
+use crate::timeline::Timeline;
+
+/// One answer segment: days `from..=until` (`until` null: to the end of time) over which
+/// who-held gives this holder and titular. The leaf data of an office's segments tree.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SegmentLeaf {
+    /// The first day.
+    pub from: Day,
+    /// The last day; null when the run never ends.
+    pub until: Option<Day>,
+    /// Who held the office, as `who-held --json` says it; null when vacant.
+    pub holder: Option<Holder>,
+    /// Its titular, present or away, as `who-held --json` says it; null when none.
+    pub titular: Option<TitularState>,
+}
+
+impl SegmentLeaf {
+    /// Whether the run covers `day`.
+    pub fn covers(&self, day: Day) -> bool {
+        self.from <= day && self.until.is_none_or(|until| day <= until)
+    }
+
+    /// The leaf's canonical JSON: the bytes its segments tree hashes.
+    pub fn canonical(&self) -> String {
+        serde_json::to_string(self).expect("a segment leaf serializes")
+    }
+}
+
+/// One office as the state commits to it: the leaf data of the offices tree.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OfficeLeaf {
+    /// The office.
+    pub office: OfficeId,
+    /// The first day on its record; null when no event in force shapes it.
+    pub record_starts: Option<Day>,
+    /// How many answer segments (the leaves of its segments tree).
+    pub segments: u64,
+    /// The root of its segments tree.
+    pub segments_root: HexHash,
+}
+
+impl OfficeLeaf {
+    /// The leaf's canonical JSON: the bytes the offices tree hashes.
+    pub fn canonical(&self) -> String {
+        serde_json::to_string(self).expect("an office leaf serializes")
+    }
+}
+
+/// The first day on `timeline`'s record and its answer segments, persons named by `name`.
+pub fn answer_segments<E>(
+    timeline: &Timeline,
+    mut name: impl FnMut(&PersonId) -> Result<Option<String>, E>,
+) -> Result<(Option<Day>, Vec<SegmentLeaf>), E> {
+    let record_starts = timeline.days_on_record().map(|(first, _)| first);
+    let mut runs: Vec<SegmentLeaf> = Vec::new();
+    let mut push = |from: Day, until: Day, holder, titular| {
+        let until = (until != Day::MAX).then_some(until);
+        if let Some(last) = runs.last_mut()
+            && last.holder == holder
+            && last.titular == titular
+            && last.until.and_then(Day::next) == Some(from)
+        {
+            last.until = until;
+            return;
+        }
+        runs.push(SegmentLeaf {
+            from,
+            until,
+            holder,
+            titular,
+        });
+    };
+    if let Some(start) = record_starts {
+        // The next day no run covers yet; `None` once a run reaches the end of time.
+        let mut next = Some(start.min(timeline.segments.first().map_or(start, |s| s.from)));
+        for segment in &timeline.segments {
+            if let Some(day) = next
+                && day < segment.from
+            {
+                let before = segment.from.prev().expect("a day before a later one");
+                push(day, before, None, None);
+            }
+            let (holder, titular) = held_in(segment, &mut name)?;
+            push(segment.from, segment.until, holder, titular);
+            next = segment.until.next();
+        }
+        if let Some(day) = next {
+            push(day, Day::MAX, None, None);
+        }
+    }
+    Ok((record_starts, runs))
+}

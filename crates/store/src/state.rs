@@ -1,0 +1,316 @@
+//! The answers' state at the head, kept beside the timeline cache so that signing it and
+//! proving an answer cost little: `N` + person holds each person's name at the head, `V` +
+//! office each known office's leaf of the state (`docs/PROOFS.md`, "The state").
+//!
+//! Both are derived records, vouched for by the cache record like the timelines: every write
+//! that brings a timeline up to date brings them up to date in the same batch, `verify`
+//! compares them with what the log implies (names by `name_of`, leaves from the replayed
+//! timelines), and a rebuild of the cache rebuilds them. What an office's leaf says depends on
+//! its timeline and on the names of the persons in it, so an append restates the offices whose
+//! timelines it changes, the offices it names for the first time, and the offices in which a
+//! person it renames appears.
+
+use std::collections::{BTreeSet, HashMap};
+
+use actledger_core::{
+    Day, Event, HexHash, OfficeId, OfficeLeaf, PersonId, Recorded, SegmentLeaf, Seq, Timeline,
+    answer_segments, name_of,
+};
+use actledger_proof::{Hash, StateTree};
+
+use crate::error::{StoreError, storage};
+use crate::keys;
+use crate::ledger::Ledger;
+use crate::writes::Writes;
+
+/// An office's answer segments, their leaf hashes and its leaf.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OfficeState {
+    /// The office's leaf.
+    pub leaf: OfficeLeaf,
+    /// Its answer segments, by day.
+    pub segments: Vec<SegmentLeaf>,
+    /// Their leaf hashes.
+    pub hashes: Vec<Hash>,
+}
+
+impl OfficeState {
+    /// The state of `timeline`'s office, persons named by `name`.
+    pub fn of<E>(
+        timeline: &Timeline,
+        name: impl FnMut(&PersonId) -> Result<Option<String>, E>,
+    ) -> Result<OfficeState, E> {
+        let (record_starts, segments) = answer_segments(timeline, name)?;
+        let hashes: Vec<Hash> = segments
+            .iter()
+            .map(|segment| StateTree::Segments.leaf_hash(segment.canonical().as_bytes()))
+            .collect();
+        Ok(OfficeState {
+            leaf: OfficeLeaf {
+                office: timeline.office.clone(),
+                record_starts,
+                segments: hashes.len() as u64,
+                segments_root: HexHash(StateTree::Segments.root(&hashes)),
+            },
+            segments,
+            hashes,
+        })
+    }
+
+    /// The index of the segment covering `day`, if any.
+    pub fn segment_at(&self, day: Day) -> Option<usize> {
+        let after = self.segments.partition_point(|s| s.from <= day);
+        after
+            .checked_sub(1)
+            .filter(|&i| self.segments[i].covers(day))
+    }
+}
+
+/// The hash of an office's leaf in the offices tree.
+pub fn office_leaf_hash(leaf: &OfficeLeaf) -> Hash {
+    StateTree::Offices.leaf_hash(leaf.canonical().as_bytes())
+}
+
+/// Names of persons at the head, each read once: the ones an append is changing first, then
+/// the `N` records.
+pub(crate) struct HeadNames<'a> {
+    ledger: &'a Ledger,
+    known: HashMap<PersonId, Option<String>>,
+}
+
+impl<'a> HeadNames<'a> {
+    /// The names `ledger` keeps, with `changed` (what a batch not yet written renames) over
+    /// them.
+    pub(crate) fn new(
+        ledger: &'a Ledger,
+        changed: HashMap<PersonId, Option<String>>,
+    ) -> HeadNames<'a> {
+        HeadNames {
+            ledger,
+            known: changed,
+        }
+    }
+
+    pub(crate) fn of(&mut self, person: &PersonId) -> Result<Option<String>, StoreError> {
+        if let Some(name) = self.known.get(person) {
+            return Ok(name.clone());
+        }
+        let name = self.ledger.stored_name(person)?;
+        self.known.insert(person.clone(), name.clone());
+        Ok(name)
+    }
+}
+
+impl Ledger {
+    /// `person`'s name at the head, as the `N` records keep it.
+    pub fn stored_name(&self, person: &PersonId) -> Result<Option<String>, StoreError> {
+        let value = self
+            .db
+            .get(keys::id_key(keys::NAME, person.as_str()))
+            .map_err(storage(&self.path))?;
+        value
+            .map(|bytes| {
+                String::from_utf8(bytes.to_vec())
+                    .map_err(|_| self.unreadable("a name", "not UTF-8"))
+            })
+            .transpose()
+    }
+
+    /// `office`'s leaf of the state at the head, as the `V` records keep it.
+    pub fn stored_office_leaf(&self, office: &str) -> Result<Option<OfficeLeaf>, StoreError> {
+        let value = self
+            .db
+            .get(keys::id_key(keys::STATE, office))
+            .map_err(storage(&self.path))?;
+        value.map(|bytes| self.decode_leaf(&bytes)).transpose()
+    }
+
+    /// Every known office's leaf of the state at the head, by id, as the `V` records keep
+    /// them.
+    pub fn stored_state(&self) -> Result<Vec<OfficeLeaf>, StoreError> {
+        self.db
+            .scan_prefix([keys::STATE])
+            .map(|item| {
+                let (_, value) = item.map_err(storage(&self.path))?;
+                self.decode_leaf(&value)
+            })
+            .collect()
+    }
+
+    /// `office`'s state at the head, from its cached timeline and the kept names; `None` for
+    /// an office the ledger does not know.
+    pub fn head_office_state(&self, office: &OfficeId) -> Result<Option<OfficeState>, StoreError> {
+        if self.stored_office_leaf(office.as_str())?.is_none() {
+            return Ok(None);
+        }
+        let timeline = self.timeline_or_empty(office)?;
+        let mut names = HeadNames::new(self, HashMap::new());
+        OfficeState::of(&timeline, |person| names.of(person)).map(Some)
+    }
+
+    fn decode_leaf(&self, bytes: &[u8]) -> Result<OfficeLeaf, StoreError> {
+        serde_json::from_slice(bytes)
+            .map_err(|_| self.unreadable("an office's leaf of the state", "not an office leaf"))
+    }
+
+    /// Starts bringing the `N` and `V` records up to date in `batch` for a batch that `view`
+    /// holds up to `count`: writes the names of `touched`'s persons that change. The offices
+    /// whose timelines the batch changes are then restated one by one
+    /// ([`Restating::office`]), and the rest at [`Restating::finish`].
+    pub(crate) fn restating<'a, R: Recorded<Error = StoreError>>(
+        &'a self,
+        view: &R,
+        count: Seq,
+        touched: Touched,
+        batch: &mut impl Writes,
+    ) -> Result<Restating<'a>, StoreError> {
+        let changed = self.rename(view, count, &touched.persons, batch)?;
+        let renamed: Vec<PersonId> = changed.keys().cloned().collect();
+        Ok(Restating {
+            ledger: self,
+            names: HeadNames::new(self, changed),
+            done: BTreeSet::new(),
+            renamed,
+            offices: touched.offices,
+        })
+    }
+
+    /// `office`'s timeline at the head, as cached (empty when it has none).
+    fn timeline_or_empty(&self, office: &OfficeId) -> Result<Timeline, StoreError> {
+        use actledger_core::Indexed;
+        Ok(self
+            .head_timeline(office)?
+            .unwrap_or_else(|| Timeline::build(office.clone(), &[])))
+    }
+
+    /// Writes in `batch` the names of `persons` at `count` that differ from the kept ones,
+    /// and returns them.
+    fn rename<R: Recorded<Error = StoreError>>(
+        &self,
+        view: &R,
+        count: Seq,
+        persons: &BTreeSet<PersonId>,
+        batch: &mut impl Writes,
+    ) -> Result<HashMap<PersonId, Option<String>>, StoreError> {
+        let mut changed = HashMap::new();
+        for person in persons {
+            let name = name_of(view, person, count)?;
+            if name != self.stored_name(person)? {
+                let key = keys::id_key(keys::NAME, person.as_str());
+                match &name {
+                    Some(name) => batch.insert(key, name.as_bytes()),
+                    None => batch.remove(key),
+                }
+                changed.insert(person.clone(), name);
+            }
+        }
+        Ok(changed)
+    }
+
+    /// Writes `leaf` in `batch` unless it is the one kept.
+    fn write_leaf(&self, batch: &mut impl Writes, leaf: &OfficeLeaf) -> Result<(), StoreError> {
+        let key = keys::id_key(keys::STATE, leaf.office.as_str());
+        let value = leaf.canonical();
+        let kept = self.db.get(&key).map_err(storage(&self.path))?;
+        if kept.as_deref() != Some(value.as_bytes()) {
+            batch.insert(key, value.into_bytes());
+        }
+        Ok(())
+    }
+}
+
+/// The restating of the offices an append changes ([`Ledger::restating`]).
+pub(crate) struct Restating<'a> {
+    ledger: &'a Ledger,
+    names: HeadNames<'a>,
+    /// The offices restated.
+    done: BTreeSet<OfficeId>,
+    /// The persons the batch renames.
+    renamed: Vec<PersonId>,
+    /// The offices the batch names.
+    offices: BTreeSet<OfficeId>,
+}
+
+impl Restating<'_> {
+    /// Restates the office of `timeline`, as it is after the batch.
+    pub(crate) fn office(
+        &mut self,
+        timeline: &Timeline,
+        batch: &mut impl Writes,
+    ) -> Result<(), StoreError> {
+        let state = OfficeState::of(timeline, |person| self.names.of(person))?;
+        self.ledger.write_leaf(batch, &state.leaf)?;
+        self.done.insert(timeline.office.clone());
+        Ok(())
+    }
+
+    /// Restates what the batch changes beyond the timelines restated: the offices it names
+    /// that have no leaf yet, and the offices where a person it renames appears (their
+    /// timelines unchanged, as cached). `view` holds the batch.
+    pub(crate) fn finish<R: Recorded<Error = StoreError>>(
+        mut self,
+        view: &R,
+        batch: &mut impl Writes,
+    ) -> Result<(), StoreError> {
+        let mut more = BTreeSet::new();
+        for person in &self.renamed {
+            for seq in view.person_events(person)? {
+                more.extend(view.event(seq)?.office().cloned());
+            }
+        }
+        for office in std::mem::take(&mut self.offices) {
+            if self.ledger.stored_office_leaf(office.as_str())?.is_none() {
+                more.insert(office);
+            }
+        }
+        for office in more {
+            if !self.done.contains(&office) {
+                let timeline = self.ledger.timeline_or_empty(&office)?;
+                self.office(&timeline, batch)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// What a batch of events may change in the state beyond the timelines it changes: the
+/// persons it may rename (those it names, and those of the events its retractions reach,
+/// retracted or brought back) and the offices it names.
+#[derive(Debug, Default)]
+pub(crate) struct Touched {
+    pub(crate) persons: BTreeSet<PersonId>,
+    pub(crate) offices: BTreeSet<OfficeId>,
+}
+
+impl Touched {
+    /// Adds what `events` touch; `view` holds them.
+    pub(crate) fn add<R: Recorded>(&mut self, view: &R, events: &[Event]) -> Result<(), R::Error> {
+        for event in events {
+            if event.person_name().is_some()
+                && let Some(person) = event.person()
+            {
+                self.persons.insert(person.clone());
+            }
+            self.offices.extend(event.office().cloned());
+            self.offices.extend(event.named_offices().cloned());
+            // A retraction changes the names its target (or, for a retracted retraction, the
+            // target of that) gave.
+            let mut target = match event {
+                Event::RecordRetracted(e) => Some(e.seq),
+                _ => None,
+            };
+            let mut seen = BTreeSet::new();
+            while let Some(seq) = target.filter(|seq| seen.insert(*seq)) {
+                let retracted = view.event(seq)?;
+                if let Some(person) = retracted.person() {
+                    self.persons.insert(person.clone());
+                }
+                target = match retracted {
+                    Event::RecordRetracted(e) => Some(e.seq),
+                    _ => None,
+                };
+            }
+        }
+        Ok(())
+    }
+}
