@@ -419,7 +419,7 @@ fn verify_finds_a_kept_statement_of_a_state_the_log_does_not_imply() {
 /// against the checkpoint signed before: the state recomputed differs from the one signed.
 #[test]
 fn a_rewritten_cache_gives_no_bundle_against_a_checkpoint_signed_before() {
-    use actledger_store::testing::{SEGMENT, Sled, TIMELINE};
+    use actledger_store::testing::{NAME, SEGMENT, STATE, Sled, TIMELINE};
     let (s, _, _) = signed();
     let other = Sandbox::new();
     other.run(&["init"]).success();
@@ -429,10 +429,10 @@ fn a_rewritten_cache_gives_no_bundle_against_a_checkpoint_signed_before() {
         .write_stdin(crate::SEED.replace(r#""until":"2024-06-04""#, r#""until":"2024-06-05""#))
         .assert()
         .success();
-    {
+    let copy = |prefixes: &[u8]| {
         let theirs = Sled::open(&other.ledger()).unwrap();
         let ours = Sled::open(&s.ledger()).unwrap();
-        for prefix in [SEGMENT, TIMELINE] {
+        for &prefix in prefixes {
             for item in ours.scan_prefix([prefix]) {
                 ours.remove(item.unwrap().0).unwrap();
             }
@@ -442,22 +442,33 @@ fn a_rewritten_cache_gives_no_bundle_against_a_checkpoint_signed_before() {
             }
         }
         ours.flush().unwrap();
-    }
-    // The rewritten cache answers...
+    };
+    let prove = || {
+        s.run(&[
+            "who-held",
+            "MINDEF",
+            "--on",
+            "2024-06-05",
+            "--proof",
+            "b.json",
+        ])
+    };
+    // The timelines alone rewritten: they answer...
+    copy(&[SEGMENT, TIMELINE]);
     s.run(&["who-held", "MINDEF", "--on", "2024-06-05"])
         .success()
         .stdout(contains("acting"));
-    // ...but cannot be proven against the statement signed before it.
-    s.run(&[
-        "who-held",
-        "MINDEF",
-        "--on",
-        "2024-06-05",
-        "--proof",
-        "b.json",
-    ])
-    .code(3)
-    .stderr(contains("not the one the kept statement signs"));
+    // ...but their segments are not those the kept state commits to.
+    prove()
+        .code(3)
+        .stderr(contains("not the ones its leaf of the state commits to"));
+    assert!(!s.dir.path().join("b.json").exists());
+    // The kept state rewritten with them, consistently: it is not the state the statement
+    // signed before it signs.
+    copy(&[NAME, STATE]);
+    prove()
+        .code(3)
+        .stderr(contains("not the one the kept statement signs"));
     assert!(!s.dir.path().join("b.json").exists());
     s.run(&["verify"]).code(3);
 }
