@@ -4,7 +4,7 @@
 
 use actledger_core::{Day, Seq, WhoHeld};
 use actledger_proof::{Checkpoint, Hash, StateTree, Statement, VerifierKey};
-use actledger_store::{KeptCheckpoint, Ledger};
+use actledger_store::{KeptCheckpoint, Ledger, office_leaf_hash};
 use serde::{Deserialize, Serialize};
 
 use crate::as_of::AsOf;
@@ -135,10 +135,22 @@ pub fn make_bundle(
             ),
         });
     }
-    // At the head, the state the ledger keeps; before it, the state computed from the log.
+    // At the head, the state the ledger keeps; before it, the leaves kept with the checkpoint
+    // (checked against its statement when opened), or the state computed from the log.
     let at_head = size == ledger.head().count;
     let (state, whence) = if at_head {
         (kept_head_state(ledger)?, "kept in the ledger at its head")
+    } else if !kept.offices.is_empty() {
+        let hashes = kept.offices.iter().map(office_leaf_hash).collect();
+        let offices = kept.offices.clone();
+        (
+            AnswerState {
+                size,
+                offices,
+                hashes,
+            },
+            "kept with the checkpoint",
+        )
     } else {
         (answer_state(ledger, size)?, "recomputed from the log")
     };

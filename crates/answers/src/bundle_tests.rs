@@ -127,3 +127,47 @@ fn a_state_the_statement_does_not_sign_gives_no_bundle() {
         .unwrap();
     assert_eq!(make_bundle(&ledger, "MINDEF", on, &kept).unwrap(), before);
 }
+
+#[test]
+fn a_bundle_against_an_older_checkpoint_reads_the_leaves_kept_with_it() {
+    let (_dir, mut ledger, key) = seeded();
+    let kept = sign_checkpoint(&ledger, &key).unwrap();
+    assert_eq!(
+        kept.offices.len() as u64,
+        ledger.stored_state().unwrap().len() as u64
+    );
+    // A later append renames the acting minister and adds an office: the head's state moves.
+    ledger
+        .append(parse_batch(br#"{"type":"act_issued","act":"RS-9-2024-PCM","kind":"ley","issuer":"PCM","issued_on":"2024-01-01"}
+{"type":"appointed","act":"RS-9-2024-PCM","person":"jose-arista","person_name":"J. Arista","office":"MINEDU","on":"2024-01-02"}"#).unwrap())
+        .unwrap();
+    // The kept state at the head followed the rename into MINDEF, where the renamed person
+    // was acting, and the new office: it is the state recomputed from the log.
+    let head = ledger.head().count;
+    let kept_now = crate::state::kept_head_state(&ledger).unwrap();
+    assert_eq!(kept_now, crate::state::answer_state(&ledger, head).unwrap());
+    assert_ne!(kept_now.offices, kept.offices);
+    let on = Day::parse("2024-06-03").unwrap();
+    let vkey = key.verifier_key().clone();
+    // From the kept leaves, or from the state recomputed (a copy kept without them): the same
+    // bundle, and it checks, as of the checkpoint's size.
+    let bundle = make_bundle(&ledger, "MINDEF", on, &kept).unwrap();
+    let recomputed = actledger_store::KeptCheckpoint {
+        offices: Vec::new(),
+        ..kept.clone()
+    };
+    assert_eq!(
+        make_bundle(&ledger, "MINDEF", on, &recomputed).unwrap(),
+        bundle
+    );
+    let checked = check_bundle(text(&bundle).as_bytes(), &vkey).unwrap();
+    assert_eq!(checked.checkpoint.size, kept.size);
+    // Kept leaves that are not the signed state do not open.
+    let mut forged = kept.clone();
+    forged.offices[0].segments += 1;
+    assert!(forged.open().is_err());
+    assert!(matches!(
+        make_bundle(&ledger, "MINDEF", on, &forged),
+        Err(crate::AnswerError::Proof { .. })
+    ));
+}

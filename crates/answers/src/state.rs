@@ -156,7 +156,8 @@ pub fn statement(ledger: &Ledger, origin: &str, size: Seq) -> Result<Statement, 
 pub fn sign_checkpoint(ledger: &Ledger, key: &SignerKey) -> Result<KeptCheckpoint, AnswerError> {
     let size = ledger.head().count;
     let checkpoint = ledger.checkpoint(key)?;
-    let statement = statement_of(ledger, key.name(), &kept_head_state(ledger)?)?
+    let state = kept_head_state(ledger)?;
+    let statement = statement_of(ledger, key.name(), &state)?
         .sign(key)
         .map_err(|e| StoreError::Signing {
             reason: e.to_string(),
@@ -166,6 +167,7 @@ pub fn sign_checkpoint(ledger: &Ledger, key: &SignerKey) -> Result<KeptCheckpoin
         vkey: key.verifier_key().to_string(),
         checkpoint,
         statement,
+        offices: state.offices,
     };
     ledger.keep_checkpoint(&kept)?;
     Ok(kept)

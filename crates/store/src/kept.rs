@@ -8,13 +8,15 @@
 
 use serde::{Deserialize, Serialize};
 
-use actledger_proof::{Checkpoint, Statement, VerifierKey};
+use actledger_core::OfficeLeaf;
+use actledger_proof::{Checkpoint, StateTree, Statement, VerifierKey};
 
 use crate::error::{
     Damage, Difference, Finding, Findings, StoreError, Subject, Table, damaged, storage,
 };
 use crate::keys;
 use crate::ledger::Ledger;
+use crate::state::office_leaf_hash;
 
 /// A checkpoint and the state statement signed with it, as the ledger keeps them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -27,6 +29,11 @@ pub struct KeptCheckpoint {
     pub checkpoint: String,
     /// The signed statement note.
     pub statement: String,
+    /// The leaves of the offices tree the statement signs the root of, kept so that a bundle
+    /// against this checkpoint, once the ledger has moved on, recomputes the asked office's
+    /// state alone; empty in copies kept before they were (or for a state of no office).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub offices: Vec<OfficeLeaf>,
 }
 
 /// What a kept copy holds, once opened with its own key.
@@ -66,6 +73,17 @@ impl KeptCheckpoint {
                 "the kept statement does not name the checkpoint's origin, size and root"
                     .to_owned(),
             );
+        }
+        if !self.offices.is_empty() {
+            let hashes: Vec<_> = self.offices.iter().map(office_leaf_hash).collect();
+            if hashes.len() as u64 != statement.offices
+                || StateTree::Offices.root(&hashes) != statement.state_root
+            {
+                return Err(
+                    "the kept leaves of the offices are not the state the kept statement signs"
+                        .to_owned(),
+                );
+            }
         }
         Ok(OpenedKept {
             checkpoint,
