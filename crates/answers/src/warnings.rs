@@ -7,8 +7,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use actledger_core::{
-    ActId, Anomaly, BatchError, Day, Event, Indexed, InputEvent, Liveness, OfficeId, Pending,
-    PersonId, Recorded, Seq, Timeline, ValidBatch, WithPending, affected_offices,
+    ActId, Anomaly, BatchError, Day, Delegation, Event, Indexed, InputEvent, Liveness, OfficeId,
+    Pending, PersonId, Recorded, Seq, Timeline, ValidBatch, WithPending, affected_offices,
     anomalies_of_offices, closest, every_office_anomalies, fold, name_of, office_name,
     revoked_twice_at, revoked_twice_of, sort_anomalies, validate_batch,
 };
@@ -313,6 +313,13 @@ impl Before {
                 }
             }
         }
+        // The delegates whose own offices are read: those of the delegations the batch adds,
+        // removes or changes. An unchanged delegation's anomalies read the same timelines
+        // before and after (its delegate's offices are read for both or for neither), so they
+        // are the same on both sides and none of them is added: reading every delegate's
+        // offices would cost, for an office with a long history, every event of every person
+        // who was ever in charge of it.
+        let delegates = changed_delegates(&self.timelines, &now);
         let mut lists = Vec::new();
         for state in [&self.timelines, &now] {
             // Unchanged offices read the same before and after.
@@ -326,10 +333,6 @@ impl Before {
                     timelines.insert(office.clone(), t);
                 }
             }
-            let delegates: BTreeSet<PersonId> = timelines
-                .values()
-                .flat_map(|t| t.delegations.iter().map(|d| d.stint.person.clone()))
-                .collect();
             for person in delegates.iter().filter(|_| !every) {
                 for (_, office) in persons.events(after, person)? {
                     if !timelines.contains_key(office)
@@ -394,6 +397,34 @@ impl PersonOffices {
         }
         Ok(self.known.get(person).map_or(&[][..], Vec::as_slice))
     }
+}
+
+/// The delegates of the delegations that differ between `before` and `after` (the timelines
+/// of the same offices).
+fn changed_delegates(
+    before: &BTreeMap<OfficeId, Option<Timeline>>,
+    after: &BTreeMap<OfficeId, Option<Timeline>>,
+) -> BTreeSet<PersonId> {
+    // By the position of their event: one delegation per `duties_delegated`.
+    fn delegations(t: Option<&Option<Timeline>>) -> BTreeMap<Seq, &Delegation> {
+        t.and_then(Option::as_ref)
+            .map(|t| t.delegations.iter().map(|d| (d.stint.seq, d)).collect())
+            .unwrap_or_default()
+    }
+    let mut persons = BTreeSet::new();
+    for office in before.keys().chain(after.keys()) {
+        let old = delegations(before.get(office));
+        let new = delegations(after.get(office));
+        for (these, those) in [(&old, &new), (&new, &old)] {
+            persons.extend(
+                these
+                    .iter()
+                    .filter(|(seq, d)| those.get(*seq) != Some(*d))
+                    .map(|(_, d)| d.stint.person.clone()),
+            );
+        }
+    }
+    persons
 }
 
 /// The persons whose tenures or absences (trips, leaves) differ between `before` and `after` (the timelines of
