@@ -14,8 +14,15 @@ use crate::id::{ActId, OfficeId, PersonId};
 /// A position in the ledger: the first event recorded is 1, the next 2, with no gaps.
 pub type Seq = u64;
 
-/// The largest event, in bytes of JSON, that the ledger accepts.
-pub const MAX_EVENT_BYTES: usize = 64 * 1024;
+/// The largest event, in bytes of JSON, that the ledger accepts: 65,000, so that every export
+/// line (the canonical JSON, never longer than the text it was parsed from) fits the 16-bit
+/// length of a C2SP tlog-tiles entry bundle. Ledgers written before this cap may hold events
+/// of up to 64 KiB (`MAX_STORED_EVENT_BYTES`).
+pub const MAX_EVENT_BYTES: usize = 65_000;
+
+/// The largest event a stored entry may hold: the cap before it was lowered to
+/// [`MAX_EVENT_BYTES`], so that ledgers written then still read.
+pub const MAX_STORED_EVENT_BYTES: usize = 64 * 1024;
 
 /// `act_issued`: a legal act exists, e.g. act `RS-131-2024-PCM`, kind `resolucion_suprema`,
 /// issuer `PCM`. Every other event but `record_retracted` names an act issued before it.
@@ -197,7 +204,7 @@ pub struct RecordRetracted {
 
 /// One event: a government act or a clerical correction, as a user writes it and as the
 /// ledger records it. `type` names the kind of event; unknown fields are refused, `null` is
-/// never a value (omit the field), and one event's JSON is at most 65,536 bytes.
+/// never a value (omit the field), and one event's JSON is at most 65,000 bytes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "type", rename_all = "snake_case")]

@@ -55,7 +55,7 @@ pub use day::{Day, DayError};
 pub use engine::{Engine, NewEvents, affected_offices};
 pub use event::{
     ActIssued, ActRevoked, Appointed, DutiesDelegated, Event, EventDigest, LeaveGranted,
-    LeftOffice, MAX_EVENT_BYTES, RecordRetracted, Seq, TripAuthorized,
+    LeftOffice, MAX_EVENT_BYTES, MAX_STORED_EVENT_BYTES, RecordRetracted, Seq, TripAuthorized,
 };
 pub use hash::HexHash;
 pub use id::{ActId, IdError, MAX_ID_LEN, OfficeId, PersonId, check_id};

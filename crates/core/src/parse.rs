@@ -654,6 +654,29 @@ mod tests {
 
     use super::{has_control, parse_batch, parse_event};
 
+    /// An `act_issued` whose JSON is exactly `len` bytes (its title padded).
+    fn act_of_len(len: usize) -> String {
+        let bare = r#"{"type":"act_issued","act":"RS-1-2024-PCM","kind":"ley","issuer":"PCM","issued_on":"2024-01-01","title":""}"#;
+        let json = bare.replace(
+            r#""title":""#,
+            &format!(r#""title":"{}"#, "t".repeat(len - bare.len())),
+        );
+        assert_eq!(json.len(), len);
+        json
+    }
+
+    #[test]
+    fn an_event_of_65000_bytes_is_accepted_and_one_more_byte_is_refused() {
+        let at_cap = parse_event(act_of_len(65_000).as_bytes()).unwrap();
+        assert_eq!(at_cap.canonical_bytes().len(), 65_000);
+        let over = parse_event(act_of_len(65_001).as_bytes()).unwrap_err();
+        assert!(over.reason.contains("at most 65000"), "{over:?}");
+        // In a batch too, by line.
+        let batch = format!("{}\n{}\n", act_of_len(200), act_of_len(65_001));
+        let refused = parse_batch(batch.as_bytes()).unwrap_err();
+        assert!(refused.to_string().contains("line 2"), "{refused}");
+    }
+
     #[test]
     fn an_object_left_open_is_reported_on_the_line_it_starts() {
         for input in [

@@ -19,7 +19,7 @@
 
 use sled::Db;
 
-use actledger_core::{MAX_EVENT_BYTES, Seq};
+use actledger_core::{MAX_STORED_EVENT_BYTES, Seq};
 
 use crate::entry::{Entry, EntryError, Stored};
 use crate::error::storage;
@@ -40,9 +40,10 @@ const CHUNK_V3: u8 = 2;
 
 /// The longest body a chunk of sound entries can have: its `prev`, then [`CHUNK`] entries of
 /// a tag (a varint of at most 10 bytes), a time (a length byte and at most 255 bytes), a hash
-/// and an event of at most [`MAX_EVENT_BYTES`]. A larger declared length is refused before
+/// and an event of at most [`MAX_STORED_EVENT_BYTES`]. A larger declared length is refused before
 /// anything is allocated.
-pub(crate) const MAX_BODY: usize = 32 + CHUNK as usize * (10 + 1 + 255 + 32 + MAX_EVENT_BYTES);
+pub(crate) const MAX_BODY: usize =
+    32 + CHUNK as usize * (10 + 1 + 255 + 32 + MAX_STORED_EVENT_BYTES);
 
 /// The first position of the chunk holding `seq` (from 1).
 pub(crate) fn chunk_first(seq: Seq) -> Seq {
