@@ -46,9 +46,8 @@ pub(crate) async fn holder_bundle(
 /// The kept checkpoint of `size`, or the newest: a 409 naming how to sign one when there is
 /// none, a 400 for a size the ledger cannot have.
 fn kept_for(ledger: &Ledger, size: Option<u64>) -> Result<KeptCheckpoint, Problem> {
-    let newest = ledger.newest_kept_checkpoint()?;
     let Some(size) = size else {
-        return newest.ok_or_else(|| {
+        return ledger.newest_kept_checkpoint()?.ok_or_else(|| {
             no_kept(format!(
                 "no checkpoint is kept in this ledger to prove the answer against: {HOW_TO_SIGN}"
             ))
@@ -63,18 +62,19 @@ fn kept_for(ledger: &Ledger, size: Option<u64>) -> Result<KeptCheckpoint, Proble
             ),
         ));
     }
-    ledger.kept_checkpoint(size)?.ok_or_else(|| {
-        let newest = match newest {
-            Some(newest) => format!(
-                "the newest kept is of size {} (leave out checkpoint to use it)",
-                newest.size
-            ),
-            None => "none is kept".to_owned(),
-        };
-        no_kept(format!(
-            "no checkpoint is kept for size {size}: {newest}; to keep one of the current size, {HOW_TO_SIGN}"
-        ))
-    })
+    if let Some(kept) = ledger.kept_checkpoint(size)? {
+        return Ok(kept);
+    }
+    let newest = match ledger.newest_kept_checkpoint()? {
+        Some(newest) => format!(
+            "the newest kept is of size {} (leave out checkpoint to use it)",
+            newest.size
+        ),
+        None => "none is kept".to_owned(),
+    };
+    Err(no_kept(format!(
+        "no checkpoint is kept for size {size}: {newest}; to keep one of the current size, {HOW_TO_SIGN}"
+    )))
 }
 
 fn no_kept(detail: String) -> Problem {
