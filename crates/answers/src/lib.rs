@@ -33,6 +33,7 @@ mod bundle;
 mod bundle_tests;
 mod error;
 mod hash;
+mod monitor;
 mod queries;
 mod reports;
 mod state;
@@ -47,6 +48,7 @@ pub use bundle::{
 };
 pub use error::AnswerError;
 pub use hash::HexHash;
+pub use monitor::{NotChecked, StateCheck, StateRoot, StatementSource, check_statement};
 pub use queries::{
     AsOfAnswer, AuditAnswer, HistoryAnswer, OfficeName, OfficesAnswer, StateAnswer, act, audit,
     find_offices, holder, office_history, offices, state_on,

@@ -8,6 +8,7 @@ use actledger_store::{AppendReport, Appended, Findings, Head, Repair, Scope, Ver
 use serde::Serialize;
 
 use crate::hash::HexHash;
+use crate::monitor::StateCheck;
 
 /// The head of the ledger: the `head --json` object.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -202,6 +203,10 @@ pub struct VerifyAnswer {
     /// The checkpoint the ledger was checked against, if any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub checkpoint: Option<CheckpointRef>,
+    /// With a checkpoint: whether the state statement of its size signs the state the log
+    /// implies (a false one makes the answer not intact).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub state: Option<StateCheck>,
     /// The store's verdict.
     #[serde(skip)]
     pub verdict: Verdict,
@@ -224,6 +229,7 @@ impl VerifyAnswer {
             problem: None,
             findings: None,
             checkpoint: None,
+            state: None,
             verdict: verdict.clone(),
             scope,
         };
@@ -264,6 +270,16 @@ impl VerifyAnswer {
     /// The same answer, checked against `checkpoint`.
     pub fn against(mut self, checkpoint: CheckpointRef) -> VerifyAnswer {
         self.checkpoint = Some(checkpoint);
+        self
+    }
+
+    /// The same answer with the state check of its checkpoint: not intact when the statement
+    /// signs a state the log does not imply.
+    pub fn with_state(mut self, state: StateCheck) -> VerifyAnswer {
+        if state.is_false() {
+            self.intact = false;
+        }
+        self.state = Some(state);
         self
     }
 }

@@ -290,6 +290,10 @@ pub enum Command {
     /// With --checkpoint and --vkey, also check that the ledger extends that signed
     /// checkpoint: it still holds every entry the checkpoint vouches for, unchanged. This
     /// catches removed tail entries and rewritten history that the chain alone cannot show.
+    /// Then the state statement of the checkpoint's size (FILE.statement beside it, else the
+    /// one the ledger kept) must verify with the same key and sign the state the log implies:
+    /// a log that signed a false state is exit 3. With no statement, the output says the state
+    /// was not checked.
     Verify {
         /// Check the log alone (chain, positions, times, events, head record): faster, but
         /// says nothing of the indexes, timeline cache and tree hashes that answers are read

@@ -422,23 +422,32 @@ fn verify(
     bar.finish_and_clear();
     let verdict = match (verdict, scope) {
         (actledger_store::Verdict::Intact { count, head }, Scope::Everything) => {
-            let ledger = open(path, wait)?;
-            match answers::check_newest_statement(&ledger)? {
-                None => actledger_store::Verdict::Intact { count, head },
-                Some(finding) => {
-                    let mut findings = actledger_store::Findings::default();
-                    findings.push(finding);
-                    actledger_store::Verdict::Diverged {
-                        count,
-                        head,
-                        findings,
-                    }
-                }
-            }
+            with_newest_statement(&open(path, wait)?, count, head)?
         }
         (verdict, _) => verdict,
     };
     report_verdict(&VerifyAnswer::new(verdict, scope), as_json, out)
+}
+
+/// The verdict on a ledger found intact (`count` entries, `head`), once the newest kept state
+/// statement is checked against the state the log implies: diverged when it signs another.
+pub(crate) fn with_newest_statement(
+    ledger: &Ledger,
+    count: u64,
+    head: [u8; 32],
+) -> Result<actledger_store::Verdict> {
+    Ok(match answers::check_newest_statement(ledger)? {
+        None => actledger_store::Verdict::Intact { count, head },
+        Some(finding) => {
+            let mut findings = actledger_store::Findings::default();
+            findings.push(finding);
+            actledger_store::Verdict::Diverged {
+                count,
+                head,
+                findings,
+            }
+        }
+    })
 }
 
 /// Prints a verification; every verdict but intact is exit 3.

@@ -5,12 +5,14 @@ use std::fs;
 use std::io::Write;
 use std::path::Path;
 
-use actledger_answers::{CheckpointRef, HexHash, VerifyAnswer};
-use actledger_proof::{
-    Checkpoint, ConsistencyProof, InclusionProof, SignedCheckpoint, SignerKey, VerifierKey,
-    hash_to_hex,
+use actledger_answers::{
+    CheckpointRef, HexHash, NotChecked, StateCheck, StatementSource, VerifyAnswer, check_statement,
 };
-use actledger_store::{Ledger, Scope};
+use actledger_proof::{
+    Checkpoint, ConsistencyProof, InclusionProof, SignedCheckpoint, SignerKey, Statement,
+    VerifierKey, hash_to_hex,
+};
+use actledger_store::{Ledger, Scope, Verdict};
 use anyhow::{Context, Result, anyhow, bail};
 
 use crate::Finding;
@@ -399,6 +401,10 @@ pub fn check_proof(
     Ok(())
 }
 
+/// `verify --checkpoint CP --vkey VKEY`: the ledger verified and checked to extend CP, then
+/// (the log and the records answers are read from being intact) the state statement of CP's
+/// size compared with the state the log implies: `CP.statement` when it exists, else the one
+/// kept in the ledger for that size. A statement that signs a false state is exit 3.
 pub fn verify_against(
     path: &Path,
     checkpoint: &Path,
@@ -411,12 +417,116 @@ pub fn verify_against(
     let vkey = read_vkey(vkey)?;
     let signed = open_checkpoint(checkpoint, &vkey)?;
     let cp = &signed.checkpoint;
+    // A statement file that is there must hold before anything else is read, as the
+    // checkpoint must: it is the monitor's evidence.
+    let file = statement_file(checkpoint);
+    let beside = open_statement_beside(&file, cp, &vkey)?;
+    let file = file.display().to_string();
     let verdict = actledger_store::verify_path_against_waiting(path, cp, scope, wait)
         .map_err(|e| store_error(e, path))?;
-    let answer = VerifyAnswer::new(verdict, scope).against(CheckpointRef {
-        origin: cp.origin.clone(),
-        size: cp.size,
-        root: HexHash(cp.root),
-    });
+    let (verdict, state) = match (verdict, scope) {
+        (Verdict::Intact { count, head }, Scope::Everything) => {
+            let ledger = crate::commands::open(path, wait)?;
+            let state = check_state(&ledger, cp, &vkey, beside, file)?;
+            let verdict = crate::commands::with_newest_statement(&ledger, count, head)?;
+            (verdict, state)
+        }
+        (verdict @ Verdict::Intact { .. }, _) => (
+            verdict,
+            StateCheck::not_checked(cp.size, NotChecked::LogOnly, Some(file), None),
+        ),
+        (verdict, _) => (
+            verdict,
+            StateCheck::not_checked(cp.size, NotChecked::LedgerNotVerified, Some(file), None),
+        ),
+    };
+    let answer = VerifyAnswer::new(verdict, scope)
+        .against(CheckpointRef {
+            origin: cp.origin.clone(),
+            size: cp.size,
+            root: HexHash(cp.root),
+        })
+        .with_state(state);
     crate::commands::report_verdict(&answer, as_json, out)
+}
+
+/// The statement in `file` (beside the checkpoint), if there is one: it must verify with
+/// `vkey` and name `checkpoint`, else exit 3.
+fn open_statement_beside(
+    file: &Path,
+    checkpoint: &Checkpoint,
+    vkey: &VerifierKey,
+) -> Result<Option<Statement>> {
+    if !file.exists() {
+        return Ok(None);
+    }
+    let bytes = fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+    let statement = Statement::open(&bytes, std::slice::from_ref(vkey)).map_err(|e| {
+        not_verified(format!(
+            "the statement {} does not verify with key {}: {e}",
+            file.display(),
+            vkey.name()
+        ))
+    })?;
+    if !statement.binds(checkpoint) {
+        return Err(not_verified(format!(
+            "the statement {} is not of the checkpoint: it does not name its origin, size {} and root",
+            file.display(),
+            checkpoint.size
+        )));
+    }
+    Ok(Some(statement))
+}
+
+/// The state check of an intact ledger against `checkpoint`: the statement `beside` it when
+/// there is one, else the one kept for its size when `vkey` signed it, else none.
+fn check_state(
+    ledger: &Ledger,
+    checkpoint: &Checkpoint,
+    vkey: &VerifierKey,
+    beside: Option<Statement>,
+    file: String,
+) -> Result<StateCheck> {
+    let size = checkpoint.size;
+    if let Some(statement) = beside {
+        return Ok(check_statement(
+            ledger,
+            &statement,
+            StatementSource::File,
+            Some(file),
+        )?);
+    }
+    let Some(kept) = ledger.kept_checkpoint(size)? else {
+        return Ok(StateCheck::not_checked(
+            size,
+            NotChecked::NoStatement,
+            Some(file),
+            None,
+        ));
+    };
+    let statement = match Statement::open(kept.statement.as_bytes(), std::slice::from_ref(vkey)) {
+        Ok(statement) => statement,
+        // Signed with another key, it says nothing of this signer's log.
+        Err(e) => {
+            return Ok(StateCheck::not_checked(
+                size,
+                NotChecked::KeptUnderAnotherKey,
+                Some(file),
+                Some(format!("{e} (key {})", vkey.name())),
+            ));
+        }
+    };
+    if !statement.binds(checkpoint) {
+        // The same key signed this checkpoint and a statement of another log at its size.
+        return Err(not_verified(format!(
+            "the statement kept for size {size}, signed with key {}, does not name the checkpoint's origin and root: the key signed two different logs of size {size}",
+            vkey.name()
+        )));
+    }
+    Ok(check_statement(
+        ledger,
+        &statement,
+        StatementSource::Kept,
+        None,
+    )?)
 }

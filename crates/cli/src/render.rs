@@ -403,6 +403,22 @@ fn findings_text(findings: &Findings, text: &mut String) {
 pub fn verify_text(answer: &VerifyAnswer) -> String {
     let mut text = String::new();
     match &answer.verdict {
+        // The log and its records hold, but the statement of the checkpoint's size signs a
+        // state the log does not imply: the signed statement is the evidence.
+        Verdict::Intact { count, head } if !answer.intact => {
+            let state = answer.state.as_ref().map_or("", |s| s.message.as_str());
+            text.push_str(&format!("ALTERED: {state}\n"));
+            text.push_str(&format!(
+                "the log is intact ({count} entries, head {}) and every record answers are read from matches it\n",
+                hex::encode(head)
+            ));
+            if let Some(checkpoint) = &answer.checkpoint {
+                text.push_str(&format!(
+                    "it extends the checkpoint of {} entries signed by {}: keep the checkpoint and the statement, both signed with that key, as evidence\n",
+                    checkpoint.size, checkpoint.origin
+                ));
+            }
+        }
         Verdict::Intact { count, head } => {
             text.push_str(&format!(
                 "intact: {count} entries, head {}\n",
@@ -421,6 +437,7 @@ pub fn verify_text(answer: &VerifyAnswer) -> String {
             } else {
                 text.push_str(&format!("{LOG_ONLY_NOTE}\n"));
             }
+            state_line(answer, &mut text);
         }
         Verdict::Broken { seq, problem } => {
             text.push_str(&format!("ALTERED: entry {seq}: {problem}\n"))
@@ -444,6 +461,7 @@ pub fn verify_text(answer: &VerifyAnswer) -> String {
                 // Signed notes cannot be recomputed: nothing rebuilds them.
                 text.push_str("a kept checkpoint or statement the log does not match was not signed over this log as it stands: keep it as evidence; repair does not touch it\n");
             }
+            state_line(answer, &mut text);
         }
         _ => text.push_str(&format!(
             "ALTERED: {}\n",
@@ -454,6 +472,19 @@ pub fn verify_text(answer: &VerifyAnswer) -> String {
         )),
     }
     text
+}
+
+/// The state check of `verify --checkpoint`, when the ledger was intact enough to make one
+/// (a ledger that does not verify has no state to speak of).
+fn state_line(answer: &VerifyAnswer, text: &mut String) {
+    if let Some(state) = answer
+        .state
+        .as_ref()
+        .filter(|s| s.reason != Some(actledger_answers::NotChecked::LedgerNotVerified))
+    {
+        text.push_str(&state.message);
+        text.push('\n');
+    }
 }
 
 /// The `repair` text: what was found and what was done.

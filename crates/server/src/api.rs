@@ -34,6 +34,30 @@ pub(crate) struct OnQuery {
     pub as_of: Option<String>,
 }
 
+/// `?on=D&as_of=S&proof=1&checkpoint=SIZE`
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct HolderQuery {
+    /// The day asked about, `YYYY-MM-DD`.
+    #[param(required = true, value_type = String, format = Date, example = "2024-06-03")]
+    pub on: Option<String>,
+    /// Answer as the ledger stood at this position, or at this RFC 3339 time (default: the
+    /// head). An answer with `as_of` is immutable. Not with `proof`: a bundle is as of its
+    /// checkpoint's size.
+    #[param(value_type = Option<String>, example = "7")]
+    pub as_of: Option<String>,
+    /// `1` (or `true`): answer with the answer bundle that `who-held --proof` writes, made
+    /// against the newest checkpoint the ledger kept (or the one of `checkpoint`), to be
+    /// checked offline with `actledger check-answer --vkey VKEY FILE`. An office unknown at
+    /// that size gets the bundle that proves it unknown, not a 404.
+    #[param(value_type = Option<bool>)]
+    pub proof: Option<String>,
+    /// With `proof`: the size of the kept checkpoint to make the bundle against (default:
+    /// the newest kept). A bundle against a named checkpoint is immutable.
+    #[param(value_type = Option<u64>, minimum = 1)]
+    pub checkpoint: Option<String>,
+}
+
 /// `?as_of=S`
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -159,28 +183,48 @@ pub(crate) async fn offices(
     .await
 }
 
-/// Who held the office on a day: exactly the `who-held --json` object.
+/// Who held the office on a day: exactly the `who-held --json` object; with `proof=1`, the
+/// answer bundle that proves it against a kept checkpoint.
 #[utoipa::path(
     get, path = "/api/v1/offices/{office}/holder", tag = "queries",
-    params(("office" = String, Path, description = "The office, e.g. MINDEF"), OnQuery),
+    params(("office" = String, Path, description = "The office, e.g. MINDEF"), HolderQuery),
     responses(
-        (status = 200, description = "The `who-held --json` object: `holder` is null when the office was vacant", body = answers::WhoHeld),
-        (status = 400, description = "A malformed `on` or `as_of`, or an `as_of` outside the ledger", body = crate::problem::ProblemDetails, content_type = "application/problem+json"),
-        (status = 404, description = "No recorded event names the office; `suggestions` lists close names", body = crate::problem::ProblemDetails, content_type = "application/problem+json"),
+        (status = 200, description = "The `who-held --json` object: `holder` is null when the office was vacant. With `proof=1`: the answer bundle `who-held --proof` writes (`docs/PROOFS.md`), as of the kept checkpoint's size, immutable with `checkpoint`, else revalidated with an `ETag` of the newest kept checkpoint", body = crate::bundles::schema::HolderAnswer),
+        (status = 400, description = "A malformed `on`, `as_of`, `proof` or `checkpoint`, an `as_of` outside the ledger, `as_of` with `proof`, or `checkpoint` without it", body = crate::problem::ProblemDetails, content_type = "application/problem+json"),
+        (status = 404, description = "No recorded event names the office; `suggestions` lists close names (with `proof=1`, an unknown office gets the bundle proving it unknown instead)", body = crate::problem::ProblemDetails, content_type = "application/problem+json"),
+        (status = 409, description = "With `proof=1`: no checkpoint is kept (or none of size `checkpoint`) to make the bundle against; `detail` says how to sign one", body = crate::problem::ProblemDetails, content_type = "application/problem+json"),
+        (status = 500, description = "With `proof=1`: the ledger cannot prove the answer against the checkpoint it kept (it does not extend it, or its state is not the one the kept statement signs); `actledger verify` says what differs", body = crate::problem::ProblemDetails, content_type = "application/problem+json"),
     )
 )]
 pub(crate) async fn holder(
     State(app): State<AppState>,
     Path(office): Path<String>,
-    Query(query): Query<OnQuery>,
+    Query(query): Query<HolderQuery>,
     headers: HeaderMap,
 ) -> Result<Response, Problem> {
     let on = params::day("on", query.on.as_deref())?;
     let as_of = params::as_of(query.as_of.as_deref())?;
-    json_as_of(&app, &headers, as_of, move |ledger, as_of| {
-        answers::holder(ledger, &office, on, as_of)
-    })
-    .await
+    let proof = params::flag("proof", query.proof.as_deref())?;
+    let checkpoint = params::number("checkpoint", query.checkpoint.as_deref())?;
+    if !proof {
+        if checkpoint.is_some() {
+            return Err(Problem::bad_parameter(
+                "checkpoint",
+                "checkpoint names the kept checkpoint an answer bundle is made against: it goes with proof=1",
+            ));
+        }
+        return json_as_of(&app, &headers, as_of, move |ledger, as_of| {
+            answers::holder(ledger, &office, on, as_of)
+        })
+        .await;
+    }
+    if as_of.is_some() {
+        return Err(Problem::bad_parameter(
+            "as_of",
+            "a bundle is as of its checkpoint's size: leave out as_of, and name a kept checkpoint with checkpoint=SIZE",
+        ));
+    }
+    crate::bundles::holder_bundle(&app, &headers, office, on, checkpoint).await
 }
 
 /// The answer `ask` makes as of `as_of`, serialized on the ledger's thread: pinned when it

@@ -12,6 +12,7 @@ use serde::Deserialize;
 
 use actledger_core::{AbsenceKind, Capacity, Day, Role, Seq, WhoHeld};
 use actledger_store::Ledger;
+use sha2::Digest as _;
 
 use crate::params;
 use crate::problem::Problem;
@@ -278,6 +279,21 @@ pub(crate) async fn office(
                 window.from = until;
             }
         }
+        // A page pinned by `as_of` names only the checkpoint kept at its own size, so that
+        // it never changes; the others name the newest kept, and their tag changes with it.
+        let kept = if resolved.pinned {
+            ledger.kept_checkpoint(timeline.as_of)?
+        } else {
+            ledger.newest_kept_checkpoint()?
+        };
+        let freshness = match &kept {
+            Some(kept) if !resolved.pinned => {
+                let mut both = head.hash.to_vec();
+                both.extend_from_slice(&crate::bundles::notes_hash(kept));
+                Freshness::Hashed(sha2::Sha256::digest(&both).into())
+            }
+            _ => Freshness::new(resolved.pinned, head.hash),
+        };
         let view = OfficePage {
             timeline: &timeline,
             window,
@@ -289,13 +305,85 @@ pub(crate) async fn office(
             Some(name) => format!("{name} ({})", timeline.office),
             None => timeline.office.to_string(),
         };
+        let mut body = view.body();
+        body.push_str(&checkable(
+            &timeline.office,
+            on,
+            timeline.as_of,
+            resolved.pinned,
+            kept.as_ref(),
+        ));
         Ok(Answer::new(
-            page(&title, &view.body(), &source.footer(head.count)),
+            page(&title, &body, &source.footer(head.count)),
             HTML,
-            Freshness::new(resolved.pinned, head.hash),
+            freshness,
         ))
     })
     .await
+}
+
+/// Which checkpoint the page's answers can be checked against (`kept`: the one kept at the
+/// page's size when `pinned`, else the newest), and how: the holder API's `proof=1`, or
+/// `who-held --proof` then `check-answer`. Says so when none is kept.
+fn checkable(
+    office: &actledger_core::OfficeId,
+    on: Option<Day>,
+    size: Seq,
+    pinned: bool,
+    kept: Option<&actledger_store::KeptCheckpoint>,
+) -> String {
+    let id = escape(office.as_str());
+    let Some(kept) = kept else {
+        let text = if pinned {
+            format!(
+                "No checkpoint is kept at size {size}, the size this page is drawn at, so its answers cannot be checked offline as of this size; <a href=\"/offices/{id}\">the page as of the head</a> names the newest checkpoint kept, if any."
+            )
+        } else {
+            "No checkpoint is kept in this ledger, so its answers cannot be checked offline yet: <code>actledger checkpoint --key FILE</code> signs and keeps one.".to_owned()
+        };
+        return format!("<p class=\"checkable\" id=\"checkable\">{text}</p>");
+    };
+    let origin = match kept.open() {
+        Ok(opened) => escape(&opened.checkpoint.origin),
+        Err(reason) => {
+            return format!(
+                "<p class=\"checkable\" id=\"checkable\">The checkpoint kept for size {} does not open ({}): no answer can be checked against it; <code>actledger verify</code> says more.</p>",
+                kept.size,
+                escape(&reason)
+            );
+        }
+    };
+    let n = kept.size;
+    let (day, api) = match on {
+        Some(day) => {
+            let href =
+                format!("/api/v1/offices/{id}/holder?on={day}&amp;proof=1&amp;checkpoint={n}");
+            (
+                day.to_string(),
+                format!("<a href=\"{href}\"><code>{href}</code></a>"),
+            )
+        }
+        None => (
+            "D".to_owned(),
+            format!("<code>/api/v1/offices/{id}/holder?on=D&amp;proof=1&amp;checkpoint={n}</code>"),
+        ),
+    };
+    let which = if n == size {
+        format!(
+            "Answers on this page can be checked against the checkpoint of <code>{origin}</code> at size {n}"
+        )
+    } else {
+        let at = match on {
+            Some(day) => format!("/offices/{id}?on={day}&amp;as_of={n}"),
+            None => format!("/offices/{id}?as_of={n}"),
+        };
+        format!(
+            "The newest checkpoint kept is that of <code>{origin}</code> at size {n}, while this page is drawn from {size} entries: answers as of entry {n} (<a href=\"{at}\">this page as of entry {n}</a>) can be checked against it"
+        )
+    };
+    format!(
+        "<p class=\"checkable\" id=\"checkable\">{which}: add <code>&amp;proof=1</code> to the holder API ({api}) for the answer bundle, or run <code>actledger who-held {id} --on {day} --proof FILE</code>, then check it offline with <code>actledger check-answer --vkey VKEY FILE</code>.</p>"
+    )
 }
 
 struct OfficePage<'a> {

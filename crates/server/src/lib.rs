@@ -34,6 +34,7 @@
 #![deny(missing_docs)]
 
 mod api;
+mod bundles;
 mod html;
 mod lending;
 mod openapi;

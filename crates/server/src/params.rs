@@ -52,15 +52,15 @@ pub(crate) fn as_of(value: Option<&str>) -> Result<Option<AsOf>, Problem> {
     })
 }
 
-/// An optional boolean: `true` or `false` (an empty value, or none, is `false`).
+/// An optional boolean: `true` or `1`, `false` or `0` (an empty value, or none, is `false`).
 pub(crate) fn flag(name: &str, value: Option<&str>) -> Result<bool, Problem> {
     match value {
-        None | Some("") | Some("false") => Ok(false),
-        Some("true") => Ok(true),
+        None | Some("" | "false" | "0") => Ok(false),
+        Some("true" | "1") => Ok(true),
         Some(text) => Err(Problem::bad_parameter(
             name,
             format!(
-                "{name}={} is neither true nor false",
+                "{name}={} is neither true (1) nor false (0)",
                 actledger_core::quote(text)
             ),
         )),

@@ -32,6 +32,12 @@ pub(crate) mod kind {
     pub const REFUSED_BY_STRICT: &str = "urn:actledger:problem:refused-by-strict";
     /// The ledger could not be read or written.
     pub const LEDGER_FAILURE: &str = "urn:actledger:problem:ledger-failure";
+    /// An answer bundle was asked for, and no checkpoint (or none of that size) is kept to
+    /// make it against.
+    pub const NO_KEPT_CHECKPOINT: &str = "urn:actledger:problem:no-kept-checkpoint";
+    /// The ledger cannot prove an answer against the checkpoint it kept: it does not extend
+    /// it, or its state is not the one the kept statement signs.
+    pub const UNPROVABLE: &str = "urn:actledger:problem:unprovable";
     /// Generic: the status code says it all.
     pub const BLANK: &str = "about:blank";
 }
@@ -216,6 +222,12 @@ impl From<AnswerError> for Problem {
             ),
             AnswerError::Store(e) => Problem::from(e),
             AnswerError::Invalid(invalid) => Problem::from(invalid),
+            AnswerError::Proof { .. } => Problem::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                kind::UNPROVABLE,
+                "the answer cannot be proven against the kept checkpoint",
+                format!("{detail}; `actledger verify` says what differs"),
+            ),
             AnswerError::Refused { warnings } => {
                 let mut problem = Problem::new(
                     StatusCode::UNPROCESSABLE_ENTITY,

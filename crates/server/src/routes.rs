@@ -232,6 +232,9 @@ pub(crate) enum Freshness {
     /// As of the head with this hash and about this day, today: the ETag names both, so
     /// that the answer is asked again after midnight.
     HeadOn([u8; 32], Day),
+    /// Made from what hashes to this: the newest kept checkpoint and its statement (with the
+    /// head, for a page), which a newly kept checkpoint changes while the head stays.
+    Hashed([u8; 32]),
 }
 
 impl Freshness {
@@ -241,6 +244,23 @@ impl Freshness {
         } else {
             Freshness::Head(head)
         }
+    }
+
+    /// The ETag: none for a pinned answer.
+    fn tag(self) -> Option<String> {
+        match self {
+            Freshness::Pinned => None,
+            Freshness::Head(hash) | Freshness::Hashed(hash) => {
+                Some(format!("\"{}\"", hex::encode(hash)))
+            }
+            Freshness::HeadOn(hash, day) => Some(format!("\"{}-{day}\"", hex::encode(hash))),
+        }
+    }
+
+    /// Whether `request` already has the answer of this freshness (`If-None-Match` names its
+    /// tag): a route whose answer is costly to make can skip making it.
+    pub(crate) fn already_in(self, request: &HeaderMap) -> bool {
+        self.tag().is_some_and(|tag| none_match(request, &tag))
     }
 }
 
@@ -281,12 +301,7 @@ impl Answer {
     pub(crate) fn respond(self, request: &HeaderMap) -> Response {
         let mut headers = HeaderMap::new();
         let mut status = StatusCode::OK;
-        let tag = match self.freshness {
-            Freshness::Pinned => None,
-            Freshness::Head(hash) => Some(format!("\"{}\"", hex::encode(hash))),
-            Freshness::HeadOn(hash, day) => Some(format!("\"{}-{day}\"", hex::encode(hash))),
-        };
-        match tag {
+        match self.freshness.tag() {
             None => {
                 headers.insert(
                     header::CACHE_CONTROL,

@@ -2,7 +2,9 @@
 //! vacancies, leaves): a bundle for every office on many days, for unknown offices and for
 //! days before the record starts, each equal to `who-held --as-of N --json` and checked by
 //! `check-answer` and by `docs/check_answer.py`; every changed hash or answer field refused
-//! by both.
+//! by both. And the monitor's side: answers rewritten behind the ledger's back prove nothing
+//! against a checkpoint signed before, and a checkpoint signed over them is caught by
+//! `verify --checkpoint`, by its statement once the answers are put back.
 
 use std::path::{Path, PathBuf};
 use std::process::Output;
@@ -354,4 +356,267 @@ fn every_changed_hash_or_answer_field_is_refused_by_both_checkers() {
         ],
     );
     assert_eq!(out.status.code(), Some(3));
+}
+
+/// A ledger of `text` (NDJSON) at `path`, or why it was refused.
+fn ledger_of(path: &Path, text: &str) -> Result<(), String> {
+    ok(path, &["init"]);
+    let file = path.with_extension("ndjson");
+    std::fs::write(&file, text).unwrap();
+    let out = run(path, &["append", "--quiet", file.to_str().unwrap()]);
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(String::from_utf8_lossy(&out.stderr).into_owned())
+    }
+}
+
+/// The state root a statement file signs, as hex, opened with the verifier key.
+fn state_root_of(statement: &Path, vkey: &Path) -> String {
+    let vkey: actledger_proof::VerifierKey = std::fs::read_to_string(vkey)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let bytes = std::fs::read(statement).unwrap();
+    let statement = actledger_proof::Statement::open(&bytes, &[vkey]).unwrap();
+    actledger_proof::hash_to_hex(&statement.state_root)
+}
+
+/// Every record of `ours` but the log, the meta records, the kept checkpoints and the stored
+/// tree hashes replaced by those of `theirs`: the cached timelines (`S`, `W`), the indexes,
+/// and whatever else answers are read from, rewritten behind the ledger's back. The tree
+/// hashes stay, so that the ledger still signs its own log's root: only its answers lie.
+fn rewrite_answers(ours: &Path, theirs: &Path) -> usize {
+    use actledger_store::testing::{CHECKPOINT, ENTRY, META, Sled, TREE};
+    let kept = |key: &[u8]| [ENTRY, META, CHECKPOINT, TREE].contains(&key[0]);
+    let theirs = Sled::open(theirs).unwrap();
+    let ours = Sled::open(ours).unwrap();
+    let mine: Vec<Vec<u8>> = ours
+        .iter()
+        .keys()
+        .map(|k| k.unwrap().to_vec())
+        .filter(|k| !kept(k))
+        .collect();
+    for key in &mine {
+        ours.remove(key).unwrap();
+    }
+    let mut written = 0;
+    for item in theirs.iter() {
+        let (key, value) = item.unwrap();
+        if !kept(&key) {
+            ours.insert(key, value).unwrap();
+            written += 1;
+        }
+    }
+    ours.flush().unwrap();
+    written
+}
+
+/// The issue's monitor requirement, end to end on a generated ledger: a ledger whose answers
+/// were rewritten behind its back (here: another ledger's, in which one trip and what goes with
+/// it last a day longer) cannot produce a bundle that passes against the checkpoint signed
+/// before; a checkpoint signed over it is caught by `verify --checkpoint`, and still is once
+/// `repair` has put the answers back, by the statement signed with it.
+#[test]
+fn rewritten_answers_prove_nothing_and_a_checkpoint_signed_over_them_is_caught() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let mut text = Vec::new();
+    actledger_gen::Generator::new(crate::support::seed("monitor"))
+        .write_ndjson(400, &mut text)
+        .unwrap();
+    let text = String::from_utf8(text).unwrap();
+    let ledger = root.join("ledger.db");
+    ledger_of(&ledger, &text).unwrap();
+    // The twin: one trip (and every event of its act ending that day) a day longer, such that
+    // the answer for the office on the day after the trip changes.
+    let mut twin = None;
+    for (i, line) in text.lines().enumerate() {
+        let event: Value = serde_json::from_str(line).unwrap();
+        if event["type"] != "trip_authorized" {
+            continue;
+        }
+        let (act, office) = (
+            event["act"].as_str().unwrap(),
+            event["office"].as_str().unwrap(),
+        );
+        let until = event["until"].as_str().unwrap();
+        let after = day(until).next().unwrap().to_string();
+        let changed: Vec<String> = text
+            .lines()
+            .map(|l| {
+                if l.contains(&format!("\"act\":\"{act}\",")) {
+                    l.replace(
+                        &format!("\"until\":\"{until}\""),
+                        &format!("\"until\":\"{after}\""),
+                    )
+                } else {
+                    l.to_owned()
+                }
+            })
+            .collect();
+        let path = root.join(format!("twin{i}.db"));
+        if ledger_of(&path, &(changed.join("\n") + "\n")).is_err() {
+            continue;
+        }
+        let ask = ["who-held", office, "--on", &after, "--json"];
+        let (honest, theirs) = (ok(&ledger, &ask), ok(&path, &ask));
+        if honest != theirs {
+            twin = Some((path, office.to_owned(), after, honest, theirs));
+            break;
+        }
+    }
+    let (twin, office, on, honest, lie) = twin.expect("a trip whose extra day changes an answer");
+
+    let keys = root.join("keys");
+    ok(
+        &ledger,
+        &["keygen", "example.org/gen", "--out", keys.to_str().unwrap()],
+    );
+    let key = keys.join("example.org_gen.key");
+    let vkey = keys.join("example.org_gen.vkey");
+    let before = root.join("before");
+    ok(
+        &ledger,
+        &[
+            "checkpoint",
+            "--key",
+            key.to_str().unwrap(),
+            "--out",
+            before.to_str().unwrap(),
+        ],
+    );
+    let verify = |checkpoint: &Path| {
+        let out = run(
+            &ledger,
+            &[
+                "verify",
+                "--checkpoint",
+                checkpoint.to_str().unwrap(),
+                "--vkey",
+                vkey.to_str().unwrap(),
+            ],
+        );
+        (out.status.code(), String::from_utf8(out.stdout).unwrap())
+    };
+    assert_eq!(verify(&before).0, Some(0));
+
+    assert!(rewrite_answers(&ledger, &twin) > 0);
+    // The rewritten records answer...
+    assert_eq!(
+        ok(&ledger, &["who-held", &office, "--on", &on, "--json"]),
+        lie
+    );
+    assert_ne!(lie, honest);
+    // ...but no bundle of that answer passes against the checkpoint signed before: none is
+    // made, or the one made does not check.
+    let bundle = root.join("b.json");
+    for against in [None, Some(&before)] {
+        let mut args = vec![
+            "who-held",
+            &office,
+            "--on",
+            &on,
+            "--proof",
+            bundle.to_str().unwrap(),
+        ];
+        if let Some(cp) = against {
+            args.extend(["--checkpoint", cp.to_str().unwrap()]);
+        }
+        let _ = std::fs::remove_file(&bundle);
+        let made = run(&ledger, &args);
+        if made.status.success() {
+            let out = run(
+                &ledger,
+                &[
+                    "check-answer",
+                    "--vkey",
+                    vkey.to_str().unwrap(),
+                    bundle.to_str().unwrap(),
+                ],
+            );
+            assert_eq!(
+                out.status.code(),
+                Some(3),
+                "a bundle of the rewritten answer checked"
+            );
+        } else {
+            assert_eq!(
+                made.status.code(),
+                Some(3),
+                "{}",
+                String::from_utf8_lossy(&made.stderr)
+            );
+            assert!(!bundle.exists());
+        }
+    }
+    assert_eq!(verify(&before).0, Some(3));
+
+    // A checkpoint signed over the rewritten answers is caught...
+    let after = root.join("after");
+    let signed = run(
+        &ledger,
+        &[
+            "checkpoint",
+            "--key",
+            key.to_str().unwrap(),
+            "--out",
+            after.to_str().unwrap(),
+        ],
+    );
+    if !signed.status.success() {
+        // Refusing to sign over answers that are not the log's is as good: nothing to catch.
+        assert!(!after.exists());
+        return;
+    }
+    let (code, out) = verify(&after);
+    assert_eq!(code, Some(3), "{out}");
+    assert!(out.starts_with("ALTERED"), "{out}");
+    // ...and so is the statement signed with it, once the answers are put back: the log
+    // signed a false state, and the signed statement names it, beside the checkpoint or kept.
+    let false_root = state_root_of(&root.join("after.statement"), &vkey);
+    let true_root = state_root_of(&root.join("before.statement"), &vkey);
+    assert_ne!(false_root, true_root);
+    ok(&ledger, &["repair"]);
+    assert_eq!(
+        ok(&ledger, &["who-held", &office, "--on", &on, "--json"]),
+        honest
+    );
+    // A newer honest checkpoint kept, so that only the monitor's check looks at the old size.
+    let more = root.join("more.ndjson");
+    std::fs::write(
+        &more,
+        r#"{"type":"act_issued","act":"RS-9999-2099-PCM","kind":"ley","issuer":"PCM","issued_on":"2099-01-01"}"#,
+    )
+    .unwrap();
+    ok(&ledger, &["append", "--quiet", more.to_str().unwrap()]);
+    ok(&ledger, &["checkpoint", "--key", key.to_str().unwrap()]);
+    let (code, out) = verify(&after);
+    assert_eq!(code, Some(3), "{out}");
+    assert!(
+        out.starts_with("ALTERED: the log signed a false state"),
+        "{out}"
+    );
+    for expected in [
+        format!("signs state root {false_root}"),
+        format!("the log implies state root {true_root}"),
+    ] {
+        assert!(out.contains(&expected), "{expected:?} in {out}");
+    }
+    std::fs::remove_file(root.join("after.statement")).unwrap();
+    let (code, out) = verify(&after);
+    assert_eq!(code, Some(3), "{out}");
+    assert!(
+        out.contains("(kept in the ledger) signs state root"),
+        "{out}"
+    );
+    assert!(
+        out.contains(&false_root) && out.contains(&true_root),
+        "{out}"
+    );
+    // The checkpoint signed before, and its statement, still hold.
+    let (code, out) = verify(&before);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("signs the state the log implies"), "{out}");
 }

@@ -9,6 +9,7 @@ mod derived;
 mod docs;
 mod everyday;
 mod leave;
+mod monitor;
 mod proofs;
 mod readme;
 mod serve;

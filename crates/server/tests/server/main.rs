@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used)] // a failing test stops at the value
 
 mod browser;
+mod bundles;
 mod common;
 mod lending;
 mod loopback;

@@ -136,6 +136,8 @@ fn response_schema(doc: &Value, path: &str, method: &str, status: &str, media: &
 async fn every_json_answer_fits_its_documented_schema() {
     let fixture = Fixture::seed();
     let key = actledger_proof::SignerKey::from_seed("example.org/actledger", [7; 32]).unwrap();
+    // A checkpoint kept, for the answer bundles.
+    actledger_answers::sign_checkpoint(&fixture.open(), &key).unwrap();
     let app = actledger_server::router(
         actledger_server::AppState::new(fixture.open(), Some(TOKEN), Default::default())
             .with_signer(key),
@@ -172,6 +174,34 @@ async fn every_json_answer_fits_its_documented_schema() {
             "/api/v1/offices/{office}/holder",
             "get",
             "404",
+            problem,
+        ),
+        (
+            "/api/v1/offices/MINDEF/holder?on=2024-06-03&proof=1",
+            "/api/v1/offices/{office}/holder",
+            "get",
+            "200",
+            json,
+        ),
+        (
+            "/api/v1/offices/MINDEF/holder?on=2020-01-01&proof=1&checkpoint=7",
+            "/api/v1/offices/{office}/holder",
+            "get",
+            "200",
+            json,
+        ),
+        (
+            "/api/v1/offices/MINDEFF/holder?on=2024-06-03&proof=1",
+            "/api/v1/offices/{office}/holder",
+            "get",
+            "200",
+            json,
+        ),
+        (
+            "/api/v1/offices/MINDEF/holder?on=2024-06-03&proof=1&checkpoint=5",
+            "/api/v1/offices/{office}/holder",
+            "get",
+            "409",
             problem,
         ),
         (
