@@ -76,7 +76,7 @@ pub use recorded::{
     index_entries, issued_at,
 };
 pub use search::{contains, fold, suggest};
-pub use state::{OfficeLeaf, SegmentLeaf, answer_segments};
+pub use state::{OfficeLeaf, SegmentLeaf, answer_segments, each_answer_segment};
 pub use timeline::{
     Absence, AbsenceKind, AbsenceRef, Delegation, Departure, Segment, Stint, Tenure, Timeline,
     segment_covering,

@@ -68,13 +68,26 @@ impl OfficeLeaf {
 /// The first day on `timeline`'s record and its answer segments, persons named by `name`.
 pub fn answer_segments<E>(
     timeline: &Timeline,
-    mut name: impl FnMut(&PersonId) -> Result<Option<String>, E>,
+    name: impl FnMut(&PersonId) -> Result<Option<String>, E>,
 ) -> Result<(Option<Day>, Vec<SegmentLeaf>), E> {
+    let mut segments = Vec::new();
+    let record_starts = each_answer_segment(timeline, name, |segment| segments.push(segment))?;
+    Ok((record_starts, segments))
+}
+
+/// [`answer_segments`] one at a time, in day order, holding none of them: what hashing the
+/// segments of an office with a long history needs. Returns the first day on the record.
+pub fn each_answer_segment<E>(
+    timeline: &Timeline,
+    mut name: impl FnMut(&PersonId) -> Result<Option<String>, E>,
+    mut emit: impl FnMut(SegmentLeaf),
+) -> Result<Option<Day>, E> {
     let record_starts = timeline.days_on_record().map(|(first, _)| first);
-    let mut runs: Vec<SegmentLeaf> = Vec::new();
+    // The run being extended: emitted once the next one starts.
+    let mut open: Option<SegmentLeaf> = None;
     let mut push = |from: Day, until: Day, holder, titular| {
         let until = (until != Day::MAX).then_some(until);
-        if let Some(last) = runs.last_mut()
+        if let Some(last) = open.as_mut()
             && last.holder == holder
             && last.titular == titular
             && last.until.and_then(Day::next) == Some(from)
@@ -82,12 +95,14 @@ pub fn answer_segments<E>(
             last.until = until;
             return;
         }
-        runs.push(SegmentLeaf {
+        if let Some(done) = open.replace(SegmentLeaf {
             from,
             until,
             holder,
             titular,
-        });
+        }) {
+            emit(done);
+        }
     };
     if let Some(start) = record_starts {
         // The next day no run covers yet; `None` once a run reaches the end of time.
@@ -107,5 +122,8 @@ pub fn answer_segments<E>(
             push(day, Day::MAX, None, None);
         }
     }
-    Ok((record_starts, runs))
+    if let Some(last) = open {
+        emit(last);
+    }
+    Ok(record_starts)
 }

@@ -195,6 +195,7 @@ impl Ledger {
         let time = self.append_time();
         self.begin_parts(before).map_err(AppendError::from)?;
         let mut parts = Parts {
+            first: before.count + 1,
             time,
             originals: Originals::default(),
             outcomes: Vec::new(),
@@ -301,7 +302,7 @@ impl Ledger {
         let mut bytes = 0;
         let touched = std::mem::take(&mut parts.touched);
         let mut restating = self
-            .restating(self, self.head.count, touched, &mut batch)
+            .restating_parts(parts.first, touched, &mut batch)
             .map_err(AppendError::from)?;
         let originals = &mut parts.originals;
         self.each_timeline(offices, FINISH_GROUP_EVENTS, &mut |timeline| {
@@ -587,6 +588,8 @@ impl Ledger {
 
 /// What an append in parts carries from part to part.
 struct Parts {
+    /// The position of the batch's first event.
+    first: Seq,
     /// The recording time of every entry of the batch.
     time: String,
     originals: Originals,

@@ -29,7 +29,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use sha2::{Digest, Sha256};
 
-use actledger_core::{IndexEntry, OfficeId, PersonId, Seq, name_of};
+use actledger_core::{IndexEntry, OfficeId, PersonId, Seq};
 use actledger_proof::{Hash, HashReader, leaf_hash, split_stored_hash_index};
 
 use crate::entry::Entry;
@@ -558,14 +558,14 @@ impl<'a> Expected<'a> {
         let mut findings = std::mem::take(&mut self.findings);
         ledger.each_timeline(offices, crate::rebuild::GROUP_EVENTS, &mut |timeline| {
             if let Some(names) = &names {
-                let state = OfficeState::of(timeline, |person| {
+                let leaf = OfficeState::leaf_of(timeline, |person| {
                     Ok::<_, StoreError>(names.get(person).cloned())
                 })?;
                 let stored = ledger
                     .db
                     .get(keys::id_key(keys::STATE, timeline.office.as_str()));
                 let stored = stored.map_err(storage(&ledger.path))?;
-                if stored.as_deref() != Some(state.leaf.canonical().as_bytes()) {
+                if stored.as_deref() != Some(leaf.canonical().as_bytes()) {
                     findings.push(Finding {
                         table: Table::State,
                         subject: Subject::Office(timeline.office.as_str().to_owned()),
@@ -664,12 +664,11 @@ impl<'a> Expected<'a> {
             return Ok(None);
         }
         let ledger = self.ledger;
-        let mut implied = BTreeMap::new();
-        for person in ledger.persons()? {
-            if let Some(name) = name_of(ledger, &person, ledger.head.count)? {
-                implied.insert(person, name);
-            }
-        }
+        let implied: BTreeMap<PersonId, String> = ledger
+            .names_from(1, None)?
+            .into_iter()
+            .filter_map(|(person, name)| Some((person, name?)))
+            .collect();
         let mut stored = BTreeMap::new();
         for item in self.db().scan_prefix([keys::NAME]) {
             let (key, value) = item.map_err(storage(&ledger.path))?;

@@ -16,9 +16,7 @@ use sled::{Batch, Db};
 
 use std::collections::HashMap;
 
-use actledger_core::{
-    ActId, Event, OfficeId, PersonId, Recorded, Seq, Timeline, name_of, timeline_as_of,
-};
+use actledger_core::{ActId, Event, OfficeId, PersonId, Recorded, Seq, Timeline, timeline_as_of};
 
 use crate::entry::{EntryError, parse_event_bytes};
 use crate::error::StoreError;
@@ -60,8 +58,8 @@ impl Ledger {
         }
         writer.apply()?;
         // The names first, applied: the offices' leaves read them.
-        for person in self.persons()? {
-            if let Some(name) = name_of(self, &person, self.head.count)? {
+        for (person, name) in self.names_from(1, None)? {
+            if let Some(name) = name {
                 let key = keys::id_key(keys::NAME, person.as_str());
                 writer.counted(key.len() + name.len())?;
                 writer.batch.insert(key, name.as_bytes());
@@ -72,9 +70,9 @@ impl Ledger {
         let mut names = HeadNames::new(self, HashMap::new());
         self.each_timeline(offices, events_per_group, &mut |timeline| {
             let mut bytes = crate::cache::insert_timeline(&mut writer.batch, timeline);
-            let state = OfficeState::of(timeline, |person| names.of(person))?;
+            let leaf = OfficeState::leaf_of(timeline, |person| names.of(person))?;
             let key = keys::id_key(keys::STATE, timeline.office.as_str());
-            let value = state.leaf.canonical();
+            let value = leaf.canonical();
             bytes += key.len() + value.len();
             writer.batch.insert(key, value.as_bytes());
             writer.counted(bytes)

@@ -13,11 +13,12 @@
 use std::collections::{BTreeSet, HashMap};
 
 use actledger_core::{
-    Day, Event, HexHash, OfficeId, OfficeLeaf, PersonId, Recorded, SegmentLeaf, Seq, Timeline,
-    answer_segments, name_of,
+    Day, Event, HexHash, Liveness, OfficeId, OfficeLeaf, PersonId, Recorded, SegmentLeaf, Seq,
+    Timeline, answer_segments, each_answer_segment, name_of,
 };
 use actledger_proof::{Hash, StateTree};
 
+use crate::entry::parse_event_bytes;
 use crate::error::{StoreError, storage};
 use crate::keys;
 use crate::ledger::Ledger;
@@ -54,6 +55,24 @@ impl OfficeState {
             },
             segments,
             hashes,
+        })
+    }
+
+    /// The leaf of `timeline`'s office alone, persons named by `name`: its segments hashed one
+    /// at a time, none of them held (what restating and rebuilding need).
+    pub fn leaf_of<E>(
+        timeline: &Timeline,
+        name: impl FnMut(&PersonId) -> Result<Option<String>, E>,
+    ) -> Result<OfficeLeaf, E> {
+        let mut hashes = Vec::new();
+        let record_starts = each_answer_segment(timeline, name, |segment| {
+            hashes.push(StateTree::Segments.leaf_hash(segment.canonical().as_bytes()));
+        })?;
+        Ok(OfficeLeaf {
+            office: timeline.office.clone(),
+            record_starts,
+            segments: hashes.len() as u64,
+            segments_root: HexHash(StateTree::Segments.root(&hashes)),
         })
     }
 
@@ -164,15 +183,36 @@ impl Ledger {
         touched: Touched,
         batch: &mut impl Writes,
     ) -> Result<Restating<'a>, StoreError> {
-        let changed = self.rename(view, count, &touched.persons, batch)?;
+        let changed = self.rename(view, count, &touched.persons, None, batch)?;
+        Ok(self.restating_with(changed, touched.offices))
+    }
+
+    /// [`Ledger::restating`] for a batch written in parts, which the ledger holds from
+    /// `first` on: the names of its persons read in one pass over the batch.
+    pub(crate) fn restating_parts(
+        &self,
+        first: Seq,
+        touched: Touched,
+        batch: &mut impl Writes,
+    ) -> Result<Restating<'_>, StoreError> {
+        let known = self.names_from(first, Some(&touched.persons))?;
+        let changed = self.rename(self, self.head.count, &touched.persons, Some(known), batch)?;
+        Ok(self.restating_with(changed, touched.offices))
+    }
+
+    fn restating_with(
+        &self,
+        changed: HashMap<PersonId, Option<String>>,
+        offices: BTreeSet<OfficeId>,
+    ) -> Restating<'_> {
         let renamed: Vec<PersonId> = changed.keys().cloned().collect();
-        Ok(Restating {
+        Restating {
             ledger: self,
             names: HeadNames::new(self, changed),
             done: BTreeSet::new(),
             renamed,
-            offices: touched.offices,
-        })
+            offices,
+        }
     }
 
     /// `office`'s timeline at the head, as cached (empty when it has none).
@@ -183,18 +223,115 @@ impl Ledger {
             .unwrap_or_else(|| Timeline::build(office.clone(), &[])))
     }
 
+    /// The names at the head of `persons` (every person named from `from` on, when `None`),
+    /// as `name_of` gives them, read in one pass over the log from `from`: the latest naming
+    /// event of each not retracted, or, for a person none of whose naming events from `from`
+    /// on holds, `name_of` itself. Asking `name_of` person by person reads each person's
+    /// latest events wherever they are: at 1,000,000 events, tens of thousands of scattered
+    /// chunk reads that took 15 s and grew sled's memory by 200 MiB.
+    pub(crate) fn names_from(
+        &self,
+        from: Seq,
+        persons: Option<&BTreeSet<PersonId>>,
+    ) -> Result<HashMap<PersonId, Option<String>>, StoreError> {
+        // The last few naming events of each person, newest last.
+        const KEPT: usize = 4;
+        /// Positions read at a time: chunk by chunk, each read once (a range scan of the
+        /// whole log grew sled's memory by 200 MiB at 1,000,000 events; reads by key do not).
+        const WINDOW: Seq = 1 << 16;
+        let head = self.head.count;
+        let mut named: HashMap<PersonId, Vec<(Seq, String)>> = HashMap::new();
+        let mut start = from.max(1);
+        while start <= head {
+            let end = head.min(start + WINDOW - 1);
+            let seqs: Vec<Seq> = (start..=end).collect();
+            let mut failed = None;
+            let missing = self.each_stored(&seqs, &mut |stored| {
+                // Only events that name a person carry one of these fields.
+                let bytes = stored.event;
+                if failed.is_some()
+                    || !contains(bytes, b"\"person_name\":")
+                        && !contains(bytes, b"\"delegate_name\":")
+                {
+                    return;
+                }
+                let event = match parse_event_bytes(bytes) {
+                    Ok(event) => event,
+                    Err(e) => {
+                        failed = Some(crate::read::unparsable(stored.seq, e));
+                        return;
+                    }
+                };
+                if let (Some(person), Some(name)) = (event.person(), event.person_name())
+                    && persons.is_none_or(|wanted| wanted.contains(person))
+                {
+                    let names = named.entry(person.clone()).or_default();
+                    if names.len() == KEPT {
+                        names.remove(0);
+                    }
+                    names.push((stored.seq, name.to_owned()));
+                }
+            })?;
+            if let Some(e) = failed {
+                return Err(e);
+            }
+            if let Some(seq) = missing {
+                return Err(crate::read::unparsable(
+                    seq,
+                    crate::entry::EntryError::Missing,
+                ));
+            }
+            start = end + 1;
+        }
+        let mut live = Liveness::new(self, head);
+        let mut names = HashMap::new();
+        let mut unresolved: Vec<PersonId> = persons
+            .map(|wanted| {
+                wanted
+                    .iter()
+                    .filter(|p| !named.contains_key(*p))
+                    .cloned()
+                    .collect()
+            })
+            .unwrap_or_default();
+        for (person, candidates) in named {
+            let mut found = None;
+            for (seq, name) in candidates.into_iter().rev() {
+                if !live.is_retracted(seq)? {
+                    found = Some(name);
+                    break;
+                }
+            }
+            match found {
+                Some(name) => {
+                    names.insert(person, Some(name));
+                }
+                None => unresolved.push(person),
+            }
+        }
+        for person in unresolved {
+            let name = name_of(self, &person, head)?;
+            names.insert(person, name);
+        }
+        Ok(names)
+    }
+
     /// Writes in `batch` the names of `persons` at `count` that differ from the kept ones,
-    /// and returns them.
+    /// and returns them. `known`: their names, when already read.
     fn rename<R: Recorded<Error = StoreError>>(
         &self,
         view: &R,
         count: Seq,
         persons: &BTreeSet<PersonId>,
+        mut known: Option<HashMap<PersonId, Option<String>>>,
         batch: &mut impl Writes,
     ) -> Result<HashMap<PersonId, Option<String>>, StoreError> {
         let mut changed = HashMap::new();
         for person in persons {
-            let name = name_of(view, person, count)?;
+            let name = match known.as_mut().and_then(|known| known.remove(person)) {
+                Some(name) => name,
+                None => name_of(view, person, count)?,
+            };
             if name != self.stored_name(person)? {
                 let key = keys::id_key(keys::NAME, person.as_str());
                 match &name {
@@ -219,6 +356,13 @@ impl Ledger {
     }
 }
 
+/// Whether `needle` occurs in `haystack`.
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack
+        .windows(needle.len())
+        .any(|window| window == needle)
+}
+
 /// The restating of the offices an append changes ([`Ledger::restating`]).
 pub(crate) struct Restating<'a> {
     ledger: &'a Ledger,
@@ -238,8 +382,8 @@ impl Restating<'_> {
         timeline: &Timeline,
         batch: &mut impl Writes,
     ) -> Result<(), StoreError> {
-        let state = OfficeState::of(timeline, |person| self.names.of(person))?;
-        self.ledger.write_leaf(batch, &state.leaf)?;
+        let leaf = OfficeState::leaf_of(timeline, |person| self.names.of(person))?;
+        self.ledger.write_leaf(batch, &leaf)?;
         self.done.insert(timeline.office.clone());
         Ok(())
     }
