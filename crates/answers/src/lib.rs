@@ -2,7 +2,9 @@
 //!
 //! The core computes (timelines, who held what, anomalies) and the store keeps (the log, its
 //! indexes, verification); this crate turns both into the one typed answer of each question,
-//! envelope included: the point it is "as of", the office's name, the report of an append.
+//! envelope included: the point it is "as of", the office's name, the report of an append
+//! (said event by event as it is walked, so that a batch of any size is answered in bounded
+//! memory).
 //! The CLI prints these values as sentences, tables or `--json` (serde's serialization of
 //! them); the server serves the very same serialization; with the `openapi` feature every
 //! answer also derives its OpenAPI schema, so the HTTP document describes these types and no
@@ -27,6 +29,7 @@
 //! ```
 #![deny(missing_docs)]
 
+mod appended;
 mod as_of;
 mod bundle;
 #[cfg(test)]
@@ -41,6 +44,7 @@ mod timeline;
 mod warnings;
 
 pub use actledger_core::{ActRecord, Anomaly, HistoryRow, WhoHeld};
+pub use appended::{AppendAnswer, AppendOutcomes, AppendStatus, AppendedEvent};
 pub use as_of::{AsOf, AsOfSyntaxError, Point, resolve};
 pub use bundle::{
     BUNDLE_FORMAT, Bundle, BundleError, CheckedAgainst, CheckedAnswer, LeafProof, ProvenAnswer,
@@ -54,8 +58,8 @@ pub use queries::{
     find_offices, holder, office_history, offices, state_on,
 };
 pub use reports::{
-    AppendAnswer, AppendStatus, AppendedEvent, CheckpointRef, FindingAnswer, FindingsAnswer,
-    HeadAnswer, HealthAnswer, ImportAnswer, RepairAnswer, RepairFound, Verified, VerifyAnswer,
+    CheckpointRef, FindingAnswer, FindingsAnswer, HeadAnswer, HealthAnswer, ImportAnswer,
+    RepairAnswer, RepairFound, Verified, VerifyAnswer,
 };
 pub use state::{
     AnswerState, OfficeLeaf, OfficeState, SegmentLeaf, answer_state, check_newest_statement,

@@ -1,10 +1,10 @@
-//! What the ledger says of itself and of what was done to it: its head, an append, an
-//! import, a verification, a repair, and the server's health.
+//! What the ledger says of itself and of what was done to it: its head, an import, a
+//! verification, a repair, and the server's health (an append's report is `appended`).
 
 use std::collections::BTreeMap;
 
 use actledger_core::Seq;
-use actledger_store::{AppendReport, Appended, Findings, Head, Repair, Scope, Verdict};
+use actledger_store::{Findings, Head, Repair, Scope, Verdict};
 use serde::Serialize;
 
 use crate::hash::HexHash;
@@ -26,84 +26,6 @@ impl From<Head> for HeadAnswer {
         HeadAnswer {
             count: head.count,
             hash: HexHash(head.hash),
-        }
-    }
-}
-
-/// What became of one input event.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(rename_all = "snake_case")]
-pub enum AppendStatus {
-    /// Written at `seq`.
-    Recorded,
-    /// An identical event is already at `seq`: nothing written.
-    AlreadyRecorded,
-}
-
-/// One input event of an append.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct AppendedEvent {
-    /// Its line in the input (1 for a single JSON object).
-    pub line: usize,
-    /// Recorded now, or already recorded.
-    pub status: AppendStatus,
-    /// Its position.
-    pub seq: Seq,
-    /// The new entry's hash (recorded events only).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub hash: Option<HexHash>,
-}
-
-/// What an append did: the `append --json` object.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[cfg_attr(feature = "openapi", schema(as = AppendReport))]
-pub struct AppendAnswer {
-    /// Every input event, in input order.
-    pub events: Vec<AppendedEvent>,
-    /// The head after the append.
-    pub head: HeadAnswer,
-    /// What the clerk is warned of: ids close to known ones, anomalies the batch added
-    /// (absent when there are none).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub warnings: Vec<crate::warnings::Warning>,
-}
-
-impl AppendAnswer {
-    /// Whether anything was written (some event was not already recorded).
-    pub fn wrote(&self) -> bool {
-        self.events
-            .iter()
-            .any(|e| e.status == AppendStatus::Recorded)
-    }
-}
-
-impl From<AppendReport> for AppendAnswer {
-    fn from(report: AppendReport) -> AppendAnswer {
-        let events = report
-            .outcomes
-            .into_iter()
-            .map(|(line, outcome)| match outcome {
-                Appended::Recorded { seq, hash } => AppendedEvent {
-                    line,
-                    status: AppendStatus::Recorded,
-                    seq,
-                    hash: Some(HexHash(hash)),
-                },
-                Appended::AlreadyRecorded { seq } => AppendedEvent {
-                    line,
-                    status: AppendStatus::AlreadyRecorded,
-                    seq,
-                    hash: None,
-                },
-            })
-            .collect();
-        AppendAnswer {
-            events,
-            head: report.head.into(),
-            warnings: Vec::new(),
         }
     }
 }

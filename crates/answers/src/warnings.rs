@@ -15,8 +15,8 @@ use actledger_core::{
 use actledger_store::{AppendError, Ledger, PartCheck, StoreError};
 use serde::Serialize;
 
+use crate::appended::{AppendAnswer, AppendOutcomes};
 use crate::error::AnswerError;
-use crate::reports::AppendAnswer;
 
 /// One warning about a batch.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -600,14 +600,15 @@ impl<E: From<AnswerError>> PartCheck<Stop<E>> for Clerk {
     }
 }
 
-/// Appends `batch` atomically, as `append` does from either edge, with the clerk's warnings.
-/// `strict`: a batch with any warning is refused and nothing is written.
+/// Appends `batch` atomically, as `append` does from either edge, with the clerk's warnings,
+/// and answers with every event held ([`AppendAnswer`]: a batch of bounded size, as the
+/// server's are). `strict`: a batch with any warning is refused and nothing is written.
 pub fn append(
     ledger: &mut Ledger,
     batch: Vec<InputEvent>,
     strict: bool,
 ) -> Result<AppendAnswer, AnswerError> {
-    append_stream(ledger, batch.into_iter().map(Ok::<_, AnswerError>), strict)
+    append_stream(ledger, batch.into_iter().map(Ok::<_, AnswerError>), strict)?.to_answer()
 }
 
 /// [`append`] of the events `events` yields as they are read (a batch of any size, in the
@@ -616,12 +617,13 @@ pub fn append(
 /// anomalies it adds are those of the ledger after it that were not there before it (for a
 /// batch in parts, over every office's kept timelines, once at the end). `strict`: a batch
 /// with any warning is refused and nothing of it is left written. An error of `events`
-/// refuses the batch too.
+/// refuses the batch too. The answer says what became of each event as it is walked, in
+/// memory that does not grow with the batch ([`AppendOutcomes`]).
 pub fn append_stream<E: From<AnswerError>>(
     ledger: &mut Ledger,
     events: impl IntoIterator<Item = Result<InputEvent, E>>,
     strict: bool,
-) -> Result<AppendAnswer, E> {
+) -> Result<AppendOutcomes<'_>, E> {
     let mut clerk = Clerk {
         strict,
         ids: None,
@@ -633,7 +635,5 @@ pub fn append_stream<E: From<AnswerError>>(
     let report = ledger
         .append_stream(events, &mut clerk)
         .map_err(|Stop(e)| e)?;
-    let mut answer = AppendAnswer::from(report);
-    answer.warnings = clerk.warnings;
-    Ok(answer)
+    Ok(AppendOutcomes::new(ledger, report, clerk.warnings))
 }

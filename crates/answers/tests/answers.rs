@@ -5,9 +5,9 @@
 use std::collections::BTreeSet;
 
 use actledger_answers::{
-    AnswerError, AsOf, AsOfSyntaxError, Warning, act, added_anomalies, append, audit, close_ids,
-    find_offices, holder, office_history, office_timeline, offices, resolve, state_on,
-    warnings_before_writing,
+    AnswerError, AsOf, AsOfSyntaxError, Warning, act, added_anomalies, append, append_stream,
+    audit, close_ids, find_offices, holder, office_history, office_timeline, offices, resolve,
+    state_on, warnings_before_writing,
 };
 use actledger_core::{
     ActId, AnomalyKind, Day, Event, Pending, Recorded, Role, anomalies_touching, parse_batch,
@@ -580,4 +580,72 @@ fn a_batch_in_parts_is_warned_of_as_the_same_batch_written_whole() {
     };
     assert_eq!(warnings, expected);
     assert_eq!(actledger_store::testing::all_records(&strict), records);
+}
+
+/// A batch with new events, events already recorded, a blank line and warnings: the JSON
+/// streamed from the walk of its outcomes is, byte for byte, the serialized `AppendAnswer`,
+/// whether the batch is written whole or in parts; without warnings too.
+#[test]
+fn the_streamed_append_json_is_the_append_answer_serialized() {
+    let batch = [
+        r#"{"type":"act_issued","act":"RS-030-2024-PCM","kind":"ley","issuer":"PCM","issued_on":"2024-06-01"}"#,
+        "",
+        TWO_OFFICES.lines().nth(2).unwrap(),
+        r#"{"type":"trip_authorized","act":"RS-020-2024-PCM","person":"bob","office":"MEF","from":"2024-05-11","until":"2024-05-11"}"#,
+        r#"{"type":"appointed","act":"RS-020-2024-PCM","person":"dan","office":"MINDEFF","on":"2024-06-01"}"#,
+        r#"{"type":"act_issued","act":"RS-031-2024-PCM","kind":"ley","issuer":"PCM","issued_on":"2024-06-01"}"#,
+        TWO_OFFICES.lines().nth(3).unwrap(),
+    ]
+    .join("\n");
+    let quiet = r#"{"type":"act_issued","act":"RS-040-2024-PCM","kind":"ley","issuer":"PCM","issued_on":"2024-06-01"}
+{"type":"act_issued","act":"RS-001-2024-PCM","kind":"resolucion_suprema","issuer":"PCM","issued_on":"2024-01-01"}"#;
+    for (text, part, warned) in [
+        (&*batch, None, true),
+        (&*batch, Some(3), true),
+        (quiet, None, false),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let mut ledger = ledger(&dir, &[ACTS, TWO_OFFICES]);
+        if let Some(events) = part {
+            actledger_store::testing::set_part_events(&mut ledger, events);
+        }
+        let events = parse_batch(text.as_bytes()).unwrap();
+        let outcomes = append_stream(
+            &mut ledger,
+            events.into_iter().map(Ok::<_, AnswerError>),
+            false,
+        )
+        .unwrap();
+        let streamed = serde_json::to_string(&outcomes).unwrap();
+        let answer = outcomes.to_answer().unwrap();
+        assert_eq!(
+            streamed,
+            serde_json::to_string(&answer).unwrap(),
+            "{part:?}"
+        );
+        assert_eq!(outcomes.wrote(), answer.wrote());
+        assert_eq!(outcomes.count(), answer.events.len() as u64);
+        let statuses: BTreeSet<_> = answer
+            .events
+            .iter()
+            .map(|e| format!("{:?}", e.status))
+            .collect();
+        assert_eq!(statuses.len(), 2, "{streamed}");
+        assert_eq!(!answer.warnings.is_empty(), warned, "{streamed}");
+        // Each recorded event's hash is its entry's, read back from the log.
+        for event in &answer.events {
+            if let Some(hash) = event.hash {
+                let entry = outcomes.ledger().entry(event.seq).unwrap().unwrap();
+                assert_eq!(hash.0, entry.hash);
+            }
+        }
+        if warned {
+            assert_eq!(
+                answer.events.iter().map(|e| e.line).collect::<Vec<_>>(),
+                [1, 3, 4, 5, 6, 7]
+            );
+            assert_eq!(outcomes.recorded(), 4);
+            assert!(streamed.contains(r#""kind":"close_id""#), "{streamed}");
+        }
+    }
 }

@@ -331,7 +331,7 @@ fn append(
             ReadError::Read(e) => Failure::Read(e),
         })
     });
-    let answer = answers::append_stream(ledger, events, strict).map_err(|e| match e {
+    let outcomes = answers::append_stream(ledger, events, strict).map_err(|e| match e {
         Failure::Read(e) => e.context("nothing of the batch was recorded"),
         Failure::Answer(AnswerError::Invalid(invalid)) => anyhow!(invalid),
         Failure::Answer(AnswerError::Refused { warnings }) => {
@@ -343,17 +343,18 @@ fn append(
         Failure::Answer(other) => anyhow!(other).context("nothing of the batch was recorded"),
     })?;
     // Warnings are for people, on stderr; they do not change the exit code.
-    for warning in &answer.warnings {
+    for warning in outcomes.warnings() {
         eprintln!("warning: {warning}");
     }
     if as_json {
-        // One line that may list millions of events: buffered, and flushed for its errors.
+        // One line that may list millions of events, written as they are walked: buffered,
+        // and flushed for its errors.
         let mut writer = io::BufWriter::new(&mut *out);
-        serde_json::to_writer(&mut writer, &answer)?;
+        serde_json::to_writer(&mut writer, &outcomes)?;
         writeln!(writer)?;
         writer.flush()?;
     } else {
-        render::write_append(out, &answer, quiet)?;
+        render::write_append(out, &outcomes, quiet)?;
     }
     Ok(())
 }

@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use actledger_answers::{
-    AppendAnswer, AppendStatus, AuditAnswer, HeadAnswer, HistoryAnswer, ImportAnswer,
+    AppendOutcomes, AppendStatus, AuditAnswer, HeadAnswer, HistoryAnswer, ImportAnswer,
     OfficesAnswer, RepairAnswer, RepairFound, StateAnswer, VerifyAnswer,
 };
 use actledger_core::{AbsenceKind, ActRecord, Capacity, Event, Role, Status, WhoHeld};
@@ -322,17 +322,18 @@ pub fn head_text(head: &HeadAnswer) -> String {
     format!("{} entries, head {}\n", head.count, head.hash)
 }
 
-/// One line per input event of an append (none when `quiet`), then, for more than one event
-/// or when `quiet`, a summary: written to `out` line by line (a batch may have millions of
-/// events).
+/// One line per input event of an append (none when `quiet`: then no event is walked), then,
+/// for more than one event or when `quiet`, a summary: written to `out` line by line, as the
+/// events are walked (a batch may have millions of events).
 pub fn write_append(
     out: &mut dyn std::io::Write,
-    answer: &AppendAnswer,
+    answer: &AppendOutcomes<'_>,
     quiet: bool,
-) -> std::io::Result<()> {
+) -> anyhow::Result<()> {
     use std::io::Write as _;
     let mut out = std::io::BufWriter::with_capacity(64 * 1024, out);
-    for event in answer.events.iter().filter(|_| !quiet) {
+    for event in answer.events().filter(|_| !quiet) {
+        let event = event?;
         match (event.status, event.hash) {
             (AppendStatus::Recorded, Some(hash)) => writeln!(
                 out,
@@ -346,23 +347,20 @@ pub fn write_append(
             ),
         }?;
     }
-    if quiet || answer.events.len() > 1 {
-        let recorded = answer
-            .events
-            .iter()
-            .filter(|e| e.status == AppendStatus::Recorded)
-            .count() as u64;
-        let already = answer.events.len() as u64 - recorded;
+    if quiet || answer.count() > 1 {
+        let recorded = answer.recorded();
+        let head = answer.head();
         writeln!(
             out,
             "{} recorded, {} already recorded; head {} {}",
             plural(recorded, "event", "events"),
-            already,
-            answer.head.count,
-            answer.head.hash
+            answer.count() - recorded,
+            head.count,
+            head.hash
         )?;
     }
-    out.flush()
+    out.flush()?;
+    Ok(())
 }
 
 /// The `import` line.

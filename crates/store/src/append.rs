@@ -9,46 +9,21 @@ use chrono::Utc;
 use sled::{Batch, IVec};
 
 use actledger_core::{
-    BatchError, Event, Indexed, InputEvent, NewEvents, OfficeId, Outcome, Seq, ValidBatch,
-    WithPending, validate_batch,
+    BatchError, Event, Indexed, InputEvent, NewEvents, OfficeId, Seq, ValidBatch, WithPending,
+    validate_batch,
 };
 
 use crate::chunk;
 use crate::entry::{Entry, Head, format_time};
-use crate::error::{AppendError, Problem, StoreError, storage};
+use crate::error::{AppendError, StoreError, storage};
 use crate::index::{Memo, add_index_keys};
 use crate::keys;
 use crate::ledger::{Ledger, encode_cache_record, encode_head};
 use crate::postings::PostingWriter;
+use crate::report::{AppendReport, Runs};
 use crate::state::Touched;
 use crate::tree::TreeAppender;
 use crate::writes::{Undoable, Writes};
-
-/// What became of one event of an appended batch.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Appended {
-    /// Recorded at `seq`, with this entry hash.
-    Recorded {
-        /// Its position.
-        seq: Seq,
-        /// The hash of its entry.
-        hash: [u8; 32],
-    },
-    /// Identical to the event already recorded at `seq`: skipped.
-    AlreadyRecorded {
-        /// The position of the identical event.
-        seq: Seq,
-    },
-}
-
-/// The result of an append that succeeded: durable on disk before it is returned.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AppendReport {
-    /// For each input event, in input order: its input line and what became of it.
-    pub outcomes: Vec<(usize, Appended)>,
-    /// The head after the append.
-    pub head: Head,
-}
 
 /// Events per part of a batch written in parts ([`Ledger::append_stream`]): a part's events,
 /// entries and sled batch are what an append holds in memory, whatever the batch's size.
@@ -147,7 +122,6 @@ impl Originals {
 struct Prepared {
     batch: Undoable,
     head: Head,
-    hashes: Vec<[u8; 32]>,
 }
 
 impl Ledger {
@@ -198,7 +172,7 @@ impl Ledger {
             first: before.count + 1,
             time,
             originals: Originals::default(),
-            outcomes: Vec::new(),
+            runs: Runs::default(),
             size,
             affected: BTreeSet::new(),
             touched: Touched::default(),
@@ -215,15 +189,7 @@ impl Ledger {
             self.roll_back(parts.originals, before, before_time);
             return Err(e);
         }
-        drop(parts.originals);
-        // The batch is durable: what remains is to say what became of each event.
-        let outcomes = self
-            .with_hashes(parts.outcomes, before.count + 1)
-            .map_err(AppendError::from)?;
-        Ok(AppendReport {
-            outcomes,
-            head: self.head,
-        })
+        Ok(AppendReport::new(parts.runs, self.head))
     }
 
     /// Writes the parts of an append in parts: entries, indexes and tree hashes, each part
@@ -254,7 +220,7 @@ impl Ledger {
             };
             check.before(self, &part, &valid, false)?;
             if valid.events().is_empty() {
-                parts.outcomes.extend(valid.outcomes);
+                parts.runs.extend(valid.outcomes);
             } else {
                 let prepared = self.prepare_part(
                     &valid,
@@ -277,7 +243,7 @@ impl Ledger {
                 self.memo.note(valid.events());
                 self.head = prepared.head;
                 self.last_time = parts.time.clone();
-                parts.outcomes.extend(valid.outcomes);
+                parts.runs.extend(valid.outcomes);
             }
             if following.is_none() {
                 return Ok(());
@@ -340,35 +306,6 @@ impl Ledger {
         Ok(())
     }
 
-    /// `outcomes` with the hashes of the events recorded, read back from the log from
-    /// `first` on (the events recorded, in order).
-    fn with_hashes(
-        &self,
-        outcomes: Vec<(usize, Outcome)>,
-        first: Seq,
-    ) -> Result<Vec<(usize, Appended)>, StoreError> {
-        let mut entries = self.entries(first);
-        let mut appended = Vec::with_capacity(outcomes.len());
-        for (line, outcome) in outcomes {
-            let outcome = match outcome {
-                Outcome::Recorded(seq) => {
-                    let entry = entries.next().transpose()?.filter(|e| e.seq == seq);
-                    let entry = entry.ok_or_else(|| StoreError::Broken {
-                        seq,
-                        problem: Problem::Unparsable("the entry is missing".into()),
-                    })?;
-                    Appended::Recorded {
-                        seq,
-                        hash: entry.hash,
-                    }
-                }
-                Outcome::AlreadyRecorded(seq) => Appended::AlreadyRecorded { seq },
-            };
-            appended.push((line, outcome));
-        }
-        Ok(appended)
-    }
-
     /// Validates a batch (or part) against the ledger.
     fn validate(&self, batch: Vec<InputEvent>) -> Result<ValidBatch, AppendError> {
         validate_batch(self, batch).map_err(|e| match e {
@@ -403,7 +340,6 @@ impl Ledger {
         };
         let entries = self.entries_of(valid, time);
         let prev = entries.last().map_or(self.head.hash, |entry| entry.hash);
-        let hashes = entries.iter().map(|entry| entry.hash).collect();
         let mut batch = Undoable::default();
         self.write_entries(&mut batch, &entries, valid.events())?;
         // From the cached timeline at the head: replaying the office's whole history is
@@ -426,11 +362,7 @@ impl Ledger {
         let head = Head { count, hash: prev };
         batch.insert(keys::META_HEAD, encode_head(head, time));
         batch.insert(keys::META_CACHE, &encode_cache_record(count));
-        Ok(Prepared {
-            batch,
-            head,
-            hashes,
-        })
+        Ok(Prepared { batch, head })
     }
 
     /// Lays out the writes of a part of an append in parts: entries, indexes, tree hashes and
@@ -449,21 +381,16 @@ impl Ledger {
             pending: &valid.new_events,
         };
         let entries = self.entries_of(valid, time);
-        let hashes: Vec<[u8; 32]> = entries.iter().map(|entry| entry.hash).collect();
         let mut batch = Undoable::default();
         self.write_entries(&mut batch, &entries, valid.events())?;
         affected.extend(NewEvents::of(first, valid.events()).offices(&view)?);
         touched.add(&view, valid.events())?;
         let head = Head {
             count,
-            hash: hashes.last().copied().unwrap_or(self.head.hash),
+            hash: entries.last().map_or(self.head.hash, |entry| entry.hash),
         };
         batch.insert(keys::META_HEAD, encode_head(head, time));
-        Ok(Prepared {
-            batch,
-            head,
-            hashes,
-        })
+        Ok(Prepared { batch, head })
     }
 
     /// The entries of `valid`'s events, the next after the head, recorded at `time`.
@@ -481,12 +408,9 @@ impl Ledger {
 
     /// Writes a validated batch in one atomic step, durable before it returns.
     fn write_whole(&mut self, valid: ValidBatch) -> Result<AppendReport, AppendError> {
-        let first = self.head.count + 1;
-        let mut hashes = Vec::new();
         if !valid.events().is_empty() {
             let time = self.append_time();
             let prepared = self.prepare(&valid, &time)?;
-            hashes = prepared.hashes;
             let (batch, undo) = prepared.batch.with_undo(&self.db, &self.path)?;
             // sled does not keep a batch whole when its own writes fail: the intent record
             // lets the next open undo whatever part of this one reached the disk.
@@ -503,10 +427,9 @@ impl Ledger {
             self.head = prepared.head;
             self.last_time = time;
         }
-        Ok(AppendReport {
-            outcomes: outcomes(valid.outcomes, first, &hashes).collect(),
-            head: self.head,
-        })
+        let mut runs = Runs::default();
+        runs.extend(valid.outcomes);
+        Ok(AppendReport::new(runs, self.head))
     }
 
     /// Takes the parts of an append in parts back out (every key written put back as it was
@@ -593,9 +516,9 @@ struct Parts {
     /// The recording time of every entry of the batch.
     time: String,
     originals: Originals,
-    /// What became of each event, its hash read back once the batch is durable (a hash for
-    /// each event of a large batch, held to the end, would be most of its memory).
-    outcomes: Vec<(usize, Outcome)>,
+    /// What became of each event, as runs (a batch of new events is one run, whatever its
+    /// size), without hashes: [`Ledger::appended`] reads them back from the log.
+    runs: Runs,
     /// Events per part.
     size: usize,
     /// The offices whose timelines the parts written change.
@@ -608,8 +531,8 @@ struct Parts {
 const CACHE_BATCH_BYTES: usize = 4 << 20;
 
 /// The most events of a group of offices replayed at once at the end of an append in parts:
-/// fewer than a rebuild's ([`crate::rebuild::GROUP_EVENTS`]), since the append's outcomes are
-/// held beside them.
+/// fewer than a rebuild's ([`crate::rebuild::GROUP_EVENTS`]), since what the append keeps to
+/// the end (the keys its parts wrote, the clerk's ids and warnings) is held beside them.
 const FINISH_GROUP_EVENTS: usize = 20_000;
 
 /// Up to `size` events: `first`, if given, then the next of `events`.
@@ -627,22 +550,4 @@ fn next_part<E>(
         }
     }
     Ok(part)
-}
-
-/// The outcomes of a validated batch whose new events start at `first` and have `hashes`.
-fn outcomes<'a>(
-    outcomes: Vec<(usize, Outcome)>,
-    first: Seq,
-    hashes: &'a [[u8; 32]],
-) -> impl Iterator<Item = (usize, Appended)> + 'a {
-    outcomes.into_iter().map(move |(line, outcome)| {
-        let appended = match outcome {
-            Outcome::Recorded(seq) => Appended::Recorded {
-                seq,
-                hash: hashes[(seq - first) as usize],
-            },
-            Outcome::AlreadyRecorded(seq) => Appended::AlreadyRecorded { seq },
-        };
-        (line, appended)
-    })
 }

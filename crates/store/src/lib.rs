@@ -18,7 +18,8 @@
 //! {"type":"act_issued","act":"RS-001-2024-PCM","kind":"resolucion_suprema","issuer":"PCM","issued_on":"2024-01-01"}
 //! {"type":"appointed","act":"RS-001-2024-PCM","person":"walter-astudillo","office":"MINDEF","on":"2024-01-02"}
 //! "#)?)?;
-//! assert!(matches!(report.outcomes[1], (3, Appended::Recorded { seq: 2, .. })));
+//! let appended = ledger.appended(&report).collect::<Result<Vec<_>, _>>()?;
+//! assert!(matches!(appended[1], (3, Appended::Recorded { seq: 2, .. })));
 //!
 //! let answer = who_held(&ledger, "MINDEF", Day::parse("2024-06-05")?, None)?;
 //! assert_eq!(answer.holder.unwrap().person.as_str(), "walter-astudillo");
@@ -51,6 +52,7 @@ mod read;
 mod rebuild;
 mod recovery;
 mod repair;
+mod report;
 mod staging;
 mod state;
 mod transfer;
@@ -59,7 +61,7 @@ mod varint;
 mod verify;
 mod writes;
 
-pub use append::{AppendReport, Appended, PartCheck};
+pub use append::PartCheck;
 pub use cache::CACHE_VERSION;
 pub use entry::{
     Entry, EntryError, FORMAT_VERSION, HASH_DOMAIN, Head, LAYOUT_VERSION, TIME_LEN, ZERO_HASH,
@@ -75,6 +77,7 @@ pub use loan::{LOAN_SOCKET, Lender, Loan, LoanRequest};
 pub use lock::describe_process;
 pub use recovery::Recovery;
 pub use repair::{Repair, repair_path};
+pub use report::{AppendReport, Appended, Run};
 pub use state::{OfficeState, office_leaf_hash};
 pub use transfer::Importing;
 pub use verify::{

@@ -7,7 +7,7 @@ use actledger_store::{
     AppendError, Appended, Head, Ledger, StoreError, Verdict, parse_time, verify_path,
 };
 
-use crate::common::{SEED, batch, ledger_with, names_in, numbered_batch, raw, scratch};
+use crate::common::{SEED, batch, ledger_with, names_in, numbered_batch, outcomes, raw, scratch};
 
 #[test]
 fn a_refused_batch_writes_nothing_and_leaves_the_head_unchanged() {
@@ -40,7 +40,7 @@ fn a_refused_batch_writes_nothing_and_leaves_the_head_unchanged() {
         .append(batch(refused.lines().next().unwrap()))
         .unwrap();
     assert!(matches!(
-        report.outcomes[..],
+        outcomes(&ledger, &report)[..],
         [(1, Appended::Recorded { seq: 7, .. })]
     ));
 }
@@ -51,7 +51,7 @@ fn a_duplicate_is_reported_already_recorded_with_its_position() {
     let mut ledger = Ledger::create(&s.path).unwrap();
     let first = ledger.append(batch(SEED)).unwrap();
     assert_eq!(first.head.count, 6);
-    for (i, (line, outcome)) in first.outcomes.iter().enumerate() {
+    for (i, (line, outcome)) in outcomes(&ledger, &first).iter().enumerate() {
         let seq = i as u64 + 1;
         assert_eq!(*line, i + 1);
         let stored = ledger.entry(seq).unwrap().unwrap();
@@ -71,22 +71,11 @@ fn a_duplicate_is_reported_already_recorded_with_its_position() {
 {"type":"act_issued","act":"RS-900","kind":"ley","issuer":"PCM","issued_on":"2024-01-01"}
 {"type":"act_issued","act":"RS-900","kind":"ley","issuer":"PCM","issued_on":"2024-01-01"}"#;
     let report = ledger.append(batch(again)).unwrap();
-    assert_eq!(
-        report.outcomes[0],
-        (1, Appended::AlreadyRecorded { seq: 2 })
-    );
-    assert_eq!(
-        report.outcomes[1],
-        (2, Appended::AlreadyRecorded { seq: 3 })
-    );
-    assert!(matches!(
-        report.outcomes[2],
-        (3, Appended::Recorded { seq: 7, .. })
-    ));
-    assert_eq!(
-        report.outcomes[3],
-        (4, Appended::AlreadyRecorded { seq: 7 })
-    );
+    let found = outcomes(&ledger, &report);
+    assert_eq!(found[0], (1, Appended::AlreadyRecorded { seq: 2 }));
+    assert_eq!(found[1], (2, Appended::AlreadyRecorded { seq: 3 }));
+    assert!(matches!(found[2], (3, Appended::Recorded { seq: 7, .. })));
+    assert_eq!(found[3], (4, Appended::AlreadyRecorded { seq: 7 }));
     assert_eq!(report.head.count, 7);
 
     // A batch of nothing but duplicates writes nothing.
@@ -94,12 +83,110 @@ fn a_duplicate_is_reported_already_recorded_with_its_position() {
     let report = ledger.append(batch(SEED)).unwrap();
     assert_eq!(report.head, head);
     assert!(
-        report
-            .outcomes
+        outcomes(&ledger, &report)
             .iter()
             .all(|(_, o)| matches!(o, Appended::AlreadyRecorded { .. }))
     );
     assert!(ledger.verify().unwrap().is_intact());
+}
+
+/// A batch with blank lines and events already recorded among new ones: its runs split where
+/// the lines skip or the fate changes, and the walk gives every event in input order, each
+/// recorded one with the hash of its entry, read back from the log, the same after a later
+/// append.
+#[test]
+fn the_walk_of_an_irregular_batch_reads_each_hash_back() {
+    let s = scratch();
+    let mut ledger = Ledger::create(&s.path).unwrap();
+    ledger.append(batch(SEED)).unwrap();
+    let seed: Vec<&str> = SEED.lines().collect();
+    let new: Vec<String> = numbered_batch(1, 4).lines().map(str::to_owned).collect();
+    // Lines: 1-2 new, 3 blank, 4 new, 5-6 already recorded (2 and 3), 7 new, 8 blank.
+    let text = [
+        new[0].as_str(),
+        &new[1],
+        "",
+        &new[2],
+        seed[1],
+        seed[2],
+        &new[3],
+        "",
+    ]
+    .join("\n");
+    let report = ledger.append(batch(&text)).unwrap();
+    let runs: Vec<_> = report
+        .runs()
+        .iter()
+        .map(|r| (r.first_line, r.first_seq, r.len, r.recorded))
+        .collect();
+    assert_eq!(
+        runs,
+        [
+            (1, 7, 2, true),
+            (4, 9, 1, true),
+            (5, 2, 2, false),
+            (7, 10, 1, true)
+        ]
+    );
+    assert_eq!((report.events(), report.recorded()), (6, 4));
+    let hash = |seq| ledger.entry(seq).unwrap().unwrap().hash;
+    let expected = vec![
+        (
+            1,
+            Appended::Recorded {
+                seq: 7,
+                hash: hash(7),
+            },
+        ),
+        (
+            2,
+            Appended::Recorded {
+                seq: 8,
+                hash: hash(8),
+            },
+        ),
+        (
+            4,
+            Appended::Recorded {
+                seq: 9,
+                hash: hash(9),
+            },
+        ),
+        (5, Appended::AlreadyRecorded { seq: 2 }),
+        (6, Appended::AlreadyRecorded { seq: 3 }),
+        (
+            7,
+            Appended::Recorded {
+                seq: 10,
+                hash: hash(10),
+            },
+        ),
+    ];
+    assert_eq!(outcomes(&ledger, &report), expected);
+    assert_eq!(
+        report
+            .outcomes()
+            .map(|(line, o)| (line, o.seq()))
+            .collect::<Vec<_>>(),
+        [(1, 7), (2, 8), (4, 9), (5, 2), (6, 3), (7, 10)]
+    );
+
+    ledger.append(batch(&numbered_batch(2, 3))).unwrap();
+    assert_eq!(outcomes(&ledger, &report), expected);
+}
+
+/// Nothing recorded: one run, and a walk that needs no entry.
+#[test]
+fn the_walk_of_a_batch_already_recorded_reads_no_entry() {
+    let s = scratch();
+    let mut ledger = Ledger::create(&s.path).unwrap();
+    ledger.append(batch(SEED)).unwrap();
+    let report = ledger.append(batch(SEED)).unwrap();
+    assert_eq!(report.runs().len(), 1);
+    let expected: Vec<_> = (1..=6)
+        .map(|i| (i, Appended::AlreadyRecorded { seq: i as u64 }))
+        .collect();
+    assert_eq!(outcomes(&ledger, &report), expected);
 }
 
 /// Layout version 2 stores no digests: an identical event is found through its act, or, for a
@@ -114,7 +201,7 @@ fn duplicates_are_found_without_a_digest_index() {
     let retraction = r#"{"type":"record_retracted","seq":2,"reason":"error"}"#;
     let report = ledger.append(batch(retraction)).unwrap();
     assert!(matches!(
-        report.outcomes[..],
+        outcomes(&ledger, &report)[..],
         [(1, Appended::Recorded { seq: 7, .. })]
     ));
     drop(ledger);
@@ -126,7 +213,7 @@ fn duplicates_are_found_without_a_digest_index() {
     );
     let report = ledger.append(batch(&again)).unwrap();
     assert_eq!(
-        report.outcomes,
+        outcomes(&ledger, &report),
         vec![
             (1, Appended::AlreadyRecorded { seq: 7 }),
             (

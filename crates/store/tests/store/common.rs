@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use actledger_core::{InputEvent, parse_batch};
-use actledger_store::Ledger;
+use actledger_store::{AppendReport, Appended, Ledger};
 
 /// A temporary folder and the path of a ledger inside it (not created).
 pub struct Scratch {
@@ -15,6 +15,14 @@ pub fn scratch() -> Scratch {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("ledger");
     Scratch { dir, path }
+}
+
+/// What became of each event of the append `report` reports, each hash read back from the log.
+pub fn outcomes(ledger: &Ledger, report: &AppendReport) -> Vec<(usize, Appended)> {
+    ledger
+        .appended(report)
+        .collect::<Result<_, _>>()
+        .expect("the appended entries read back")
 }
 
 pub fn batch(text: &str) -> Vec<InputEvent> {

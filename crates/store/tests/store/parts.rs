@@ -8,7 +8,7 @@ use actledger_store::testing::{
 };
 use actledger_store::{AppendError, Appended, Ledger, Recovery, StoreError, Verdict, verify_path};
 
-use crate::common::{raw, scratch};
+use crate::common::{outcomes, raw, scratch};
 
 const TIME: &str = "2026-12-01T10:00:00.000000Z";
 const PART: usize = 150;
@@ -77,11 +77,16 @@ fn a_batch_in_parts_makes_the_ledger_that_small_batches_make() {
     let batch = big_batch();
 
     let report = whole.append(batch.clone()).unwrap();
-    let mut outcomes = Vec::new();
+    let mut in_small = Vec::new();
     for chunk in batch.chunks(100) {
-        outcomes.extend(small.append(chunk.to_vec()).unwrap().outcomes);
+        let report = small.append(chunk.to_vec()).unwrap();
+        in_small.extend(outcomes(&small, &report));
     }
-    assert_eq!(report.outcomes, outcomes);
+    let in_whole = outcomes(&whole, &report);
+    assert_eq!(in_whole, in_small);
+    // A new run for each event already recorded, and for the new events after it.
+    assert_eq!(report.runs().len(), 7);
+    assert_eq!((report.events(), report.recorded()), (1_703, 1_700));
     assert_eq!(report.head, small.head());
     assert_eq!(report.head.count, 2_000);
     let already = |outcomes: &[(usize, Appended)]| {
@@ -92,13 +97,27 @@ fn a_batch_in_parts_makes_the_ledger_that_small_batches_make() {
             .collect::<Vec<_>>()
     };
     assert_eq!(
-        already(&report.outcomes),
+        already(&in_whole),
         [
             (11, Appended::AlreadyRecorded { seq: 6 }),
             (401, Appended::AlreadyRecorded { seq: 304 }),
             (1_501, Appended::AlreadyRecorded { seq: 300 }),
         ]
     );
+    // The walk read each new entry's hash back, across the parts.
+    let walked: Vec<_> = in_whole
+        .iter()
+        .filter_map(|(_, a)| match *a {
+            Appended::Recorded { seq, hash } => Some((seq, hash)),
+            Appended::AlreadyRecorded { .. } => None,
+        })
+        .collect();
+    let entries: Vec<_> = whole
+        .entries(301)
+        .map(|e| e.map(|e| (e.seq, e.hash)))
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(walked, entries);
     assert_eq!(export(&whole), export(&small));
     assert_eq!(all_records(&whole), all_records(&small));
     intact(&whole, 2_000);

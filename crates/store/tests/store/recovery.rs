@@ -206,10 +206,9 @@ fn a_failed_flush_moves_neither_the_head_nor_the_answers() {
     // The same batch again is new to the ledger (no index kept it), and lands right after.
     let report = ledger.append(next).unwrap();
     assert!(
-        report
-            .outcomes
-            .iter()
-            .all(|(_, appended)| matches!(appended, actledger_store::Appended::Recorded { .. }))
+        report.runs().iter().all(|run| run.recorded),
+        "{:?}",
+        report.runs()
     );
     assert_eq!(report.head.count, head.count + 20);
     let after = (ledger.head(), answers(&ledger), export(&ledger));
