@@ -9,7 +9,7 @@ use chrono::Utc;
 use sled::{Batch, IVec};
 
 use actledger_core::{
-    BatchError, Event, Indexed, InputEvent, NewEvents, OfficeId, Seq, ValidBatch, WithPending,
+    BatchError, Event, Indexed, InputEvent, NewEvents, OfficeId, ValidBatch, WithPending,
     validate_batch,
 };
 
@@ -169,7 +169,6 @@ impl Ledger {
         let time = self.append_time();
         self.begin_parts(before).map_err(AppendError::from)?;
         let mut parts = Parts {
-            first: before.count + 1,
             time,
             originals: Originals::default(),
             runs: Runs::default(),
@@ -268,7 +267,7 @@ impl Ledger {
         let mut bytes = 0;
         let touched = std::mem::take(&mut parts.touched);
         let mut restating = self
-            .restating_parts(parts.first, touched, &mut batch)
+            .restating_parts(touched, &mut batch)
             .map_err(AppendError::from)?;
         let originals = &mut parts.originals;
         self.each_timeline(offices, FINISH_GROUP_EVENTS, &mut |timeline| {
@@ -346,7 +345,7 @@ impl Ledger {
         // needed only when the batch revokes or retracts one of the office's events.
         let mut new_events = NewEvents::of(first, valid.events());
         let mut touched = Touched::default();
-        touched.add(&view, valid.events())?;
+        touched.add(&view, first, valid.events())?;
         let mut restating = self.restating(&view, count, touched, &mut batch)?;
         for office in &new_events.offices(&view)? {
             let before = if new_events.extends(office) {
@@ -384,7 +383,7 @@ impl Ledger {
         let mut batch = Undoable::default();
         self.write_entries(&mut batch, &entries, valid.events())?;
         affected.extend(NewEvents::of(first, valid.events()).offices(&view)?);
-        touched.add(&view, valid.events())?;
+        touched.add(&view, first, valid.events())?;
         let head = Head {
             count,
             hash: entries.last().map_or(self.head.hash, |entry| entry.hash),
@@ -511,8 +510,6 @@ impl Ledger {
 
 /// What an append in parts carries from part to part.
 struct Parts {
-    /// The position of the batch's first event.
-    first: Seq,
     /// The recording time of every entry of the batch.
     time: String,
     originals: Originals,

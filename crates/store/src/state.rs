@@ -187,17 +187,21 @@ impl Ledger {
         Ok(self.restating_with(changed, touched.offices))
     }
 
-    /// [`Ledger::restating`] for a batch written in parts, which the ledger holds from
-    /// `first` on: the names of its persons read in one pass over the batch.
+    /// [`Ledger::restating`] for a batch written in parts, which the ledger now holds: the
+    /// names of its persons from the naming events its parts noted, never read again.
     pub(crate) fn restating_parts(
         &self,
-        first: Seq,
         touched: Touched,
         batch: &mut impl Writes,
     ) -> Result<Restating<'_>, StoreError> {
-        let known = self.names_from(first, Some(&touched.persons))?;
-        let changed = self.rename(self, self.head.count, &touched.persons, Some(known), batch)?;
-        Ok(self.restating_with(changed, touched.offices))
+        let Touched {
+            persons,
+            offices,
+            named,
+        } = touched;
+        let known = self.resolve_names(named, &persons)?;
+        let changed = self.rename(self, self.head.count, &persons, Some(known), batch)?;
+        Ok(self.restating_with(changed, offices))
     }
 
     fn restating_with(
@@ -234,13 +238,10 @@ impl Ledger {
         from: Seq,
         persons: Option<&BTreeSet<PersonId>>,
     ) -> Result<HashMap<PersonId, Option<String>>, StoreError> {
-        // The last few naming events of each person, newest last.
-        const KEPT: usize = 4;
-        /// Positions read at a time: chunk by chunk, each read once (a range scan of the
-        /// whole log grew sled's memory by 200 MiB at 1,000,000 events; reads by key do not).
+        /// Positions read at a time, chunk by chunk, each chunk once.
         const WINDOW: Seq = 1 << 16;
         let head = self.head.count;
-        let mut named: HashMap<PersonId, Vec<(Seq, String)>> = HashMap::new();
+        let mut named = NamingEvents::default();
         let mut start = from.max(1);
         while start <= head {
             let end = head.min(start + WINDOW - 1);
@@ -255,21 +256,15 @@ impl Ledger {
                 {
                     return;
                 }
-                let event = match parse_event_bytes(bytes) {
-                    Ok(event) => event,
-                    Err(e) => {
-                        failed = Some(crate::read::unparsable(stored.seq, e));
-                        return;
+                match parse_event_bytes(bytes) {
+                    Ok(event) => {
+                        if let (Some(person), Some(name)) = (event.person(), event.person_name())
+                            && persons.is_none_or(|wanted| wanted.contains(person))
+                        {
+                            named.push(person, stored.seq, name);
+                        }
                     }
-                };
-                if let (Some(person), Some(name)) = (event.person(), event.person_name())
-                    && persons.is_none_or(|wanted| wanted.contains(person))
-                {
-                    let names = named.entry(person.clone()).or_default();
-                    if names.len() == KEPT {
-                        names.remove(0);
-                    }
-                    names.push((stored.seq, name.to_owned()));
+                    Err(e) => failed = Some(crate::read::unparsable(stored.seq, e)),
                 }
             })?;
             if let Some(e) = failed {
@@ -283,35 +278,40 @@ impl Ledger {
             }
             start = end + 1;
         }
+        let wanted = persons.map_or_else(|| named.persons(), Clone::clone);
+        self.resolve_names(named, &wanted)
+    }
+
+    /// The names at the head of `persons`, from `named` (naming events that include every
+    /// one after those the ledger held before them): the latest not retracted, or, for a
+    /// person with none, `name_of` itself.
+    pub(crate) fn resolve_names(
+        &self,
+        named: NamingEvents,
+        persons: &BTreeSet<PersonId>,
+    ) -> Result<HashMap<PersonId, Option<String>>, StoreError> {
+        let head = self.head.count;
         let mut live = Liveness::new(self, head);
         let mut names = HashMap::new();
-        let mut unresolved: Vec<PersonId> = persons
-            .map(|wanted| {
-                wanted
-                    .iter()
-                    .filter(|p| !named.contains_key(*p))
-                    .cloned()
-                    .collect()
-            })
-            .unwrap_or_default();
-        for (person, candidates) in named {
+        let mut by_person = named.0;
+        for person in persons {
             let mut found = None;
-            for (seq, name) in candidates.into_iter().rev() {
+            for (seq, name) in by_person
+                .remove(person)
+                .unwrap_or_default()
+                .into_iter()
+                .rev()
+            {
                 if !live.is_retracted(seq)? {
                     found = Some(name);
                     break;
                 }
             }
-            match found {
-                Some(name) => {
-                    names.insert(person, Some(name));
-                }
-                None => unresolved.push(person),
-            }
-        }
-        for person in unresolved {
-            let name = name_of(self, &person, head)?;
-            names.insert(person, name);
+            let name = match found {
+                Some(name) => Some(name),
+                None => name_of(self, person, head)?,
+            };
+            names.insert(person.clone(), name);
         }
         Ok(names)
     }
@@ -353,6 +353,28 @@ impl Ledger {
             batch.insert(key, value.into_bytes());
         }
         Ok(())
+    }
+}
+
+/// The last few naming events of each person, newest last: what names a person at the head
+/// unless all of them are retracted.
+#[derive(Debug, Default)]
+pub(crate) struct NamingEvents(HashMap<PersonId, Vec<(Seq, String)>>);
+
+impl NamingEvents {
+    /// Naming events kept per person.
+    const KEPT: usize = 4;
+
+    fn push(&mut self, person: &PersonId, seq: Seq, name: &str) {
+        let names = self.0.entry(person.clone()).or_default();
+        if names.len() == Self::KEPT {
+            names.remove(0);
+        }
+        names.push((seq, name.to_owned()));
+    }
+
+    fn persons(&self) -> BTreeSet<PersonId> {
+        self.0.keys().cloned().collect()
     }
 }
 
@@ -424,16 +446,23 @@ impl Restating<'_> {
 pub(crate) struct Touched {
     pub(crate) persons: BTreeSet<PersonId>,
     pub(crate) offices: BTreeSet<OfficeId>,
+    /// The batch's last naming events of each person it names, so that a batch written in
+    /// parts knows its names without reading itself again.
+    pub(crate) named: NamingEvents,
 }
 
 impl Touched {
-    /// Adds what `events` touch; `view` holds them.
-    pub(crate) fn add<R: Recorded>(&mut self, view: &R, events: &[Event]) -> Result<(), R::Error> {
-        for event in events {
-            if event.person_name().is_some()
-                && let Some(person) = event.person()
-            {
+    /// Adds what `events` touch, the next after position `first - 1`; `view` holds them.
+    pub(crate) fn add<R: Recorded>(
+        &mut self,
+        view: &R,
+        first: Seq,
+        events: &[Event],
+    ) -> Result<(), R::Error> {
+        for (seq, event) in (first..).zip(events) {
+            if let (Some(name), Some(person)) = (event.person_name(), event.person()) {
                 self.persons.insert(person.clone());
+                self.named.push(person, seq, name);
             }
             self.offices.extend(event.office().cloned());
             self.offices.extend(event.named_offices().cloned());
