@@ -11,6 +11,7 @@ mod everyday;
 mod leave;
 mod monitor;
 mod proofs;
+mod publish;
 mod readme;
 mod serve;
 mod sharing;
