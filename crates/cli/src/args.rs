@@ -384,6 +384,27 @@ pub enum Command {
         #[command(flatten)]
         json: Json,
     },
+    /// Make LEDGER a verified copy of the mirror in SOURCE, or bring that copy up to date
+    ///
+    /// SOURCE is a folder `publish` wrote. The checkpoint must verify with VKEY and the
+    /// statement must name it; every entry of the bundles must hash to the checkpoint's root and
+    /// every tile must hold those hashes; then the entries are imported with every check of
+    /// `import`. Run again on the clone, it fetches only the new bundles and tiles and refuses a
+    /// mirror that does not extend the entries it holds. Anything that does not verify: exit 3,
+    /// and nothing is made or changed.
+    Clone {
+        /// The mirror: a folder (http(s) URLs are not read yet)
+        #[arg(value_name = "SOURCE")]
+        source: String,
+        /// The ledger to create, or to bring up to date
+        #[arg(value_name = "LEDGER")]
+        ledger: PathBuf,
+        /// The verifier key of the mirror's signer: a file, or the key line itself
+        #[arg(long, value_name = "VKEY")]
+        vkey: String,
+        #[command(flatten)]
+        json: Json,
+    },
     /// Prove that an entry is in the ledger, or that the ledger of NEW entries extends OLD
     ///
     /// `prove SEQ|ACT [--size N]`: an inclusion proof of the entry at SEQ (or of the act's

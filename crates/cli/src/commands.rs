@@ -175,6 +175,12 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<Finding> {
             let ledger = open(path, wait)?;
             mirror::publish(&ledger, path, &dir, &key, json.json, out)?;
         }
+        Command::Clone {
+            source,
+            ledger,
+            vkey,
+            json,
+        } => mirror::clone(&source, &ledger, &vkey, wait, json.json, out)?,
         Command::Prove {
             target,
             event,

@@ -30,7 +30,7 @@ pub(crate) fn not_verified(message: impl Into<String>) -> anyhow::Error {
 
 /// `--vkey` takes a file holding the verifier key line, or the line itself (a path that
 /// exists wins).
-fn read_vkey(arg: &str) -> Result<VerifierKey> {
+pub(crate) fn read_vkey(arg: &str) -> Result<VerifierKey> {
     let path = Path::new(arg);
     let text = if path.exists() {
         fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?

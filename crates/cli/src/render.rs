@@ -533,3 +533,31 @@ pub fn published_text(published: &actledger_mirror::Published, dir: &std::path::
         published.unchanged
     )
 }
+
+/// What `clone` did, in a sentence or two.
+pub fn cloned_text(cloned: &actledger_mirror::Cloned, ledger: &std::path::Path) -> String {
+    let entries = plural(cloned.size, "entry", "entries");
+    let what = match cloned.previous_size {
+        None => format!(
+            "cloned {entries} of {} into {}",
+            cloned.origin,
+            ledger.display()
+        ),
+        Some(previous) if previous == cloned.size => format!(
+            "{} is up to date with the mirror of {}: {entries}",
+            ledger.display(),
+            cloned.origin
+        ),
+        Some(previous) => format!(
+            "brought {} from {previous} to {entries} of {}",
+            ledger.display(),
+            cloned.origin
+        ),
+    };
+    format!(
+        "{what}, verified against the checkpoint (root {}); head {}\n{} fetched\n",
+        cloned.root,
+        cloned.head,
+        plural(cloned.fetched.len() as u64, "file", "files")
+    )
+}

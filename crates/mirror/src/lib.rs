@@ -35,9 +35,11 @@
 //! ```
 #![deny(missing_docs)]
 
+mod clone;
 mod error;
 mod files;
 mod publish;
 
+pub use clone::{CloneError, Cloned, clone_mirror};
 pub use error::PublishError;
 pub use publish::{CHECKPOINT_FILE, Published, STATEMENT_FILE, publish, published_size};

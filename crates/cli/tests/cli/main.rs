@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 mod answers;
 mod bad_input;
+mod clone;
 mod derived;
 mod docs;
 mod everyday;
