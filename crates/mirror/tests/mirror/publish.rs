@@ -209,3 +209,82 @@ fn publish_elsewhere_bundle(s: &Sandbox) -> Vec<u8> {
     publish(&s.ledger, &elsewhere, &s.sign(), &mut |_| {}).unwrap();
     std::fs::read(elsewhere.join("tile/entries/000")).unwrap()
 }
+
+/// A ledger from before the 65,000-byte event cap may hold an entry whose export line does not
+/// fit a bundle's 16-bit length: publish refuses it by its position, before writing anything.
+#[test]
+fn an_entry_too_long_for_a_bundle_is_refused_by_name_and_nothing_is_written() {
+    use actledger_store::testing::{META_HEAD, Sled, encode_head, read_entry, write_entry_raw};
+    use actledger_store::{Entry, Head, Ledger};
+    let mut s = Sandbox::new();
+    s.grow_to(3);
+    let path = s.dir.path().join("ledger");
+    let key = s.key.clone();
+    let dir = s.dir;
+    drop(s.ledger);
+    {
+        // Written as an older version did: an event of 65,400 bytes, within the old bound.
+        let db = Sled::open(&path).unwrap();
+        let last = read_entry(&db, 3);
+        let mut event = r#"{"type":"act_issued","act":"RS-900-2024-PCM","kind":"resolucion_suprema","issuer":"PCM","issued_on":"2024-01-01","title":""#.to_owned();
+        event.push_str(&"a".repeat(65_400 - event.len() - 2));
+        event.push_str("\"}");
+        let long = Entry::new(4, last.time.clone(), last.hash, event.into_bytes());
+        write_entry_raw(&db, 4, &long);
+        let head = Head {
+            count: 4,
+            hash: long.hash,
+        };
+        db.insert(META_HEAD, encode_head(head, &long.time)).unwrap();
+        db.flush().unwrap();
+    }
+    let ledger = Ledger::open(&path).unwrap();
+    assert_eq!(ledger.head().count, 4);
+    let signed = actledger_answers::sign_checkpoint(&ledger, &key).unwrap();
+    let mirror = dir.path().join("mirror");
+    let refused = publish(&ledger, &mirror, &signed, &mut |_| {}).unwrap_err();
+    assert!(
+        matches!(refused, PublishError::EntryTooLong { seq: 4, len } if len > 65_535),
+        "{refused}"
+    );
+    assert!(
+        refused
+            .to_string()
+            .starts_with("entry 4 cannot be published"),
+        "{refused}"
+    );
+    assert!(snapshot(&mirror).is_empty(), "nothing is written");
+}
+
+/// The larger turns, end to end: 65,536 entries (a full level-1 tile, a level-2 tile of width
+/// 1), then 65,793 (one more full level-0 tile and bundle, and a level-1 tile of width 1).
+#[test]
+fn a_mirror_reads_back_at_65_536_and_65_793_entries_and_keeps_its_full_tiles() {
+    let mut s = Sandbox::new();
+    s.grow_to(65_536);
+    let published = s.publish();
+    assert_eq!(published.written.len(), 256 + 256 + 1 + 1 + 2);
+    read_back(&s);
+    let before = snapshot(&s.mirror());
+    s.grow_to(65_793);
+    let published = s.publish();
+    assert_eq!(
+        published.written,
+        [
+            "tile/0/256",
+            "tile/0/257.p/1",
+            "tile/1/001.p/1",
+            "tile/entries/256",
+            "tile/entries/257.p/1",
+            "statement",
+            "checkpoint"
+        ]
+    );
+    read_back(&s);
+    let after = snapshot(&s.mirror());
+    for (name, file) in &before {
+        if name != "checkpoint" && name != "statement" {
+            assert_eq!(after.get(name), Some(file), "{name} changed");
+        }
+    }
+}

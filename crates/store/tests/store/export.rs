@@ -554,10 +554,16 @@ fn extending_with_the_rest_of_an_export_gives_the_longer_ledger_or_nothing() {
     let refused = short
         .extend_from_export(&mut &unlines(&gap)[..], &mut |_| {})
         .unwrap_err();
-    assert!(matches!(refused, ImportError::Line { line: 4, .. }), "{refused}");
+    assert!(
+        matches!(refused, ImportError::Line { line: 4, .. }),
+        "{refused}"
+    );
     assert_eq!(short.head().count, 9);
     assert_eq!(export(&short), before);
-    assert!(matches!(short.verify().unwrap(), Verdict::Intact { count: 9, .. }));
+    assert!(matches!(
+        short.verify().unwrap(),
+        Verdict::Intact { count: 9, .. }
+    ));
 
     // The rest: the longer ledger.
     let added = short
