@@ -1,6 +1,11 @@
 //! The files of a mirror: each written whole or not at all (a temporary file beside it, synced,
 //! then renamed over it), so that a reader, or the next publish, finds either nothing or the
 //! whole file. New files follow the umask: a mirror is meant to be served.
+//!
+//! A publish killed outright leaves its temporary file (`.actledger-XXXXXX.tmp`, hidden) in
+//! the folder it was writing into; the next publish that writes into that folder removes it.
+//! Two publishes never write one mirror at once: each holds its ledger open, and a folder
+//! holding another ledger's mirror is refused before anything is written.
 
 use std::collections::BTreeSet;
 use std::fs::{self, File, OpenOptions};
@@ -8,6 +13,10 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 use crate::error::PublishError;
+
+/// How the temporary file of a file being written is named: `.actledger-XXXXXX.tmp`.
+const TEMP_PREFIX: &str = ".actledger-";
+const TEMP_SUFFIX: &str = ".tmp";
 
 /// A mirror's folder, and the folders a publish wrote into (synced before the checkpoint).
 #[derive(Debug)]
@@ -61,10 +70,13 @@ impl MirrorDir {
         };
         let dir = path.parent().unwrap_or(&self.root).to_owned();
         fs::create_dir_all(&dir).map_err(failed)?;
+        if !self.touched.contains(&dir) {
+            remove_leftovers(&dir).map_err(failed)?;
+        }
         // Opened by us rather than by `NamedTempFile`, whose files are 0600 whatever the umask.
         let temp = tempfile::Builder::new()
-            .prefix(".actledger-")
-            .suffix(".tmp")
+            .prefix(TEMP_PREFIX)
+            .suffix(TEMP_SUFFIX)
             .make_in(&dir, |temp| {
                 OpenOptions::new().write(true).create_new(true).open(temp)
             })
@@ -88,4 +100,20 @@ impl MirrorDir {
         }
         Ok(())
     }
+}
+
+/// Removes what killed publishes left in `dir`: their temporary files, which no reader asks for.
+fn remove_leftovers(dir: &Path) -> io::Result<()> {
+    for item in fs::read_dir(dir)? {
+        let item = item?;
+        let name = item.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with(TEMP_PREFIX)
+            && name.ends_with(TEMP_SUFFIX)
+            && item.file_type()?.is_file()
+        {
+            fs::remove_file(item.path())?;
+        }
+    }
+    Ok(())
 }

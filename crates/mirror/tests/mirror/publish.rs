@@ -288,3 +288,25 @@ fn a_mirror_reads_back_at_65_536_and_65_793_entries_and_keeps_its_full_tiles() {
         }
     }
 }
+
+/// A publish killed outright leaves a temporary file where it was writing; the next publish
+/// that writes there removes it.
+#[test]
+fn the_next_publish_removes_what_a_killed_one_left() {
+    let mut s = Sandbox::new();
+    s.grow_to(3);
+    s.publish();
+    let left = [
+        s.mirror().join(".actledger-Ab12Cd.tmp"),
+        s.mirror().join("tile/0/000.p/.actledger-Xy34Zw.tmp"),
+    ];
+    for file in &left {
+        std::fs::write(file, b"half a tile").unwrap();
+    }
+    s.grow_to(4);
+    s.publish();
+    for file in &left {
+        assert!(!file.exists(), "{} is still there", file.display());
+    }
+    read_back(&s);
+}
