@@ -386,14 +386,14 @@ pub enum Command {
     },
     /// Make LEDGER a verified copy of the mirror in SOURCE, or bring that copy up to date
     ///
-    /// SOURCE is a folder `publish` wrote. The checkpoint must verify with VKEY and the
+    /// SOURCE is a folder `publish` wrote, or the http(s):// URL it is served at. The checkpoint must verify with VKEY and the
     /// statement must name it; every entry of the bundles must hash to the checkpoint's root and
     /// every tile must hold those hashes; then the entries are imported with every check of
     /// `import`. Run again on the clone, it fetches only the new bundles and tiles and refuses a
     /// mirror that does not extend the entries it holds. Anything that does not verify: exit 3,
     /// and nothing is made or changed.
     Clone {
-        /// The mirror: a folder (http(s) URLs are not read yet)
+        /// The mirror: a folder, or an http:// or https:// URL
         #[arg(value_name = "SOURCE")]
         source: String,
         /// The ledger to create, or to bring up to date

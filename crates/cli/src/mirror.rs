@@ -7,7 +7,7 @@ use std::path::Path;
 
 use actledger_mirror::{CloneError, PublishError};
 use actledger_store::{ImportError, Importing, Ledger};
-use anyhow::{Context, Result, anyhow, bail};
+use anyhow::{Context, Result, anyhow};
 
 use crate::commands::{Unit, print, progress_bar, store_error};
 use crate::proofs::{not_verified, read_signer_key, read_vkey};
@@ -51,13 +51,7 @@ pub fn clone(
     as_json: bool,
     out: &mut dyn Write,
 ) -> Result<()> {
-    if source.starts_with("http://") || source.starts_with("https://") {
-        bail!(
-            "clone reads a mirror from a folder for now: fetch {source} into one (e.g. with wget --mirror), then clone the folder"
-        );
-    }
     let vkey = read_vkey(vkey)?;
-    let source = Path::new(source);
     // Ctrl-C or SIGTERM stops the import of a new clone between lines; nothing is left.
     let stop = Stop::catch().context("catching Ctrl-C and SIGTERM")?;
     let how = Importing {

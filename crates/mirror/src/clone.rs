@@ -46,7 +46,7 @@ pub enum CloneError {
     /// The ledger could not be read or written.
     #[error(transparent)]
     Store(#[from] StoreError),
-    /// A file of the mirror could not be read.
+    /// A file of the mirror could not be read from its folder.
     #[error("reading {}", path.display())]
     Read {
         /// The file.
@@ -55,24 +55,32 @@ pub enum CloneError {
         #[source]
         source: io::Error,
     },
+    /// A file of the mirror could not be fetched over HTTP.
+    #[error("fetching {url}: {reason}")]
+    Fetch {
+        /// The file's URL.
+        url: String,
+        /// Why (the status, or what failed).
+        reason: String,
+    },
     /// The scratch file the verified entries wait in could not be written or read.
     #[error("keeping the verified entries in a scratch file beside the ledger")]
     Scratch(#[source] io::Error),
     /// The mirror's checkpoint or statement does not verify.
-    #[error("{} does not verify with key {key}: {reason}", path.display())]
+    #[error("{path} does not verify with key {key}: {reason}")]
     NotSigned {
-        /// The file.
-        path: PathBuf,
+        /// The file (a path, or a URL).
+        path: String,
         /// The key's name.
         key: String,
         /// Why.
         reason: String,
     },
     /// A bundle that is not one, or not of the width the checkpoint implies.
-    #[error("{} is not the bundle the checkpoint implies: {reason}", path.display())]
+    #[error("{path} is not the bundle the checkpoint implies: {reason}")]
     Bundle {
-        /// The file.
-        path: PathBuf,
+        /// The file (a path, or a URL).
+        path: String,
         /// Why.
         reason: String,
     },
@@ -85,13 +93,10 @@ pub enum CloneError {
         size: u64,
     },
     /// A tile that does not hold the hashes of the verified entries.
-    #[error(
-        "{} does not hold the hashes of the entries the checkpoint signs",
-        path.display()
-    )]
+    #[error("{path} does not hold the hashes of the entries the checkpoint signs")]
     TileDiffers {
-        /// The file.
-        path: PathBuf,
+        /// The file (a path, or a URL).
+        path: String,
     },
     /// The mirror's checkpoint is of fewer entries than the clone holds.
     #[error(
@@ -140,16 +145,73 @@ impl CloneError {
     }
 }
 
+/// Where a mirror is read from.
+enum Origin {
+    /// A folder.
+    Dir(PathBuf),
+    /// An `http(s)://` prefix (no trailing `/`), read with one agent (its connections reused).
+    Http { prefix: String, agent: ureq::Agent },
+}
+
+/// The most a file of a mirror may hold: a full bundle of the longest entries, with room.
+const MAX_FILE: u64 = 32 << 20;
+
 /// The mirror, and the paths read from it.
-struct Source<'a> {
-    dir: &'a Path,
+struct Source {
+    origin: Origin,
     fetched: Vec<String>,
 }
 
-impl Source<'_> {
+impl Source {
+    /// The mirror at `source`: an `http://` or `https://` URL, else a folder.
+    fn new(source: &str) -> Source {
+        let origin = if source.starts_with("http://") || source.starts_with("https://") {
+            // ureq verifies TLS with the web's roots (webpki-roots) and nothing else, and
+            // accepts gzip, as tlog-tiles asks of clients.
+            Origin::Http {
+                prefix: source.trim_end_matches('/').to_owned(),
+                agent: ureq::Agent::new_with_defaults(),
+            }
+        } else {
+            Origin::Dir(PathBuf::from(source))
+        };
+        Source {
+            origin,
+            fetched: Vec::new(),
+        }
+    }
+
+    /// How messages name the file `name` of the mirror.
+    fn location(&self, name: &str) -> String {
+        match &self.origin {
+            Origin::Dir(dir) => dir.join(name).display().to_string(),
+            Origin::Http { prefix, .. } => format!("{prefix}/{name}"),
+        }
+    }
+
     fn read(&mut self, name: &str) -> Result<Vec<u8>, CloneError> {
-        let path = self.dir.join(name);
-        let bytes = std::fs::read(&path).map_err(|source| CloneError::Read { path, source })?;
+        let bytes = match &self.origin {
+            Origin::Dir(dir) => {
+                let path = dir.join(name);
+                std::fs::read(&path).map_err(|source| CloneError::Read { path, source })?
+            }
+            Origin::Http { prefix, agent } => {
+                let url = format!("{prefix}/{name}");
+                let failed = |e: ureq::Error| CloneError::Fetch {
+                    url: url.clone(),
+                    reason: e.to_string(),
+                };
+                agent
+                    .get(&url)
+                    .call()
+                    .map_err(failed)?
+                    .body_mut()
+                    .with_config()
+                    .limit(MAX_FILE)
+                    .read_to_vec()
+                    .map_err(failed)?
+            }
+        };
         self.fetched.push(name.to_owned());
         Ok(bytes)
     }
@@ -162,22 +224,23 @@ struct Signed {
     statement_text: String,
 }
 
-fn open_signed(source: &mut Source<'_>, vkey: &VerifierKey) -> Result<Signed, CloneError> {
+fn open_signed(source: &mut Source, vkey: &VerifierKey) -> Result<Signed, CloneError> {
     let keys = std::slice::from_ref(vkey);
-    let not_signed = |name: &str, reason: String| CloneError::NotSigned {
-        path: source.dir.join(name),
+    let not_signed = |source: &Source, name: &str, reason: String| CloneError::NotSigned {
+        path: source.location(name),
         key: vkey.name().to_owned(),
         reason,
     };
     let checkpoint_bytes = source.read(CHECKPOINT_FILE)?;
     let checkpoint = Checkpoint::open(&checkpoint_bytes, keys)
-        .map_err(|e| not_signed(CHECKPOINT_FILE, e.to_string()))?
+        .map_err(|e| not_signed(source, CHECKPOINT_FILE, e.to_string()))?
         .checkpoint;
     let statement_bytes = source.read(STATEMENT_FILE)?;
     let statement = Statement::open(&statement_bytes, keys)
-        .map_err(|e| not_signed(STATEMENT_FILE, e.to_string()))?;
+        .map_err(|e| not_signed(source, STATEMENT_FILE, e.to_string()))?;
     if !statement.binds(&checkpoint) {
         return Err(not_signed(
+            source,
             STATEMENT_FILE,
             "it does not name the checkpoint's origin, size and root".to_owned(),
         ));
@@ -240,7 +303,7 @@ fn tree_failed(error: TreeError<HashesError>) -> CloneError {
 /// against the checkpoint with the clone's own tree (`kept`) below them, and written as export
 /// lines into `scratch`.
 fn fetch_verified(
-    source: &mut Source<'_>,
+    source: &mut Source,
     signed: &Signed,
     kept: Option<TreeHashes<'_>>,
     count: u64,
@@ -256,8 +319,9 @@ fn fetch_verified(
     for bundle in bundles_since(count, size) {
         let name = bundle.path();
         let bytes = source.read(&name)?;
+        let location = source.location(&name);
         let bad = |reason: String| CloneError::Bundle {
-            path: source.dir.join(&name),
+            path: location.clone(),
             reason,
         };
         let entries = decode_bundle(&bytes).map_err(|e| bad(e.to_string()))?;
@@ -292,7 +356,7 @@ fn fetch_verified(
         let bytes = source.read(&name)?;
         if bytes != tile_bytes(tile, &tree).map_err(tree_failed)? {
             return Err(CloneError::TileDiffers {
-                path: source.dir.join(&name),
+                path: source.location(&name),
             });
         }
     }
@@ -309,21 +373,19 @@ fn scratch_beside(ledger: &Path) -> Result<File, CloneError> {
     tempfile::tempfile_in(dir).map_err(CloneError::Scratch)
 }
 
-/// Makes the ledger at `ledger_path` a clone of the mirror in the folder `source`, whose
+/// Makes the ledger at `ledger_path` a clone of the mirror at `source` (a folder, or an
+/// `http://` or `https://` URL of one: the prefix its files are under), whose
 /// checkpoint `vkey` signs: a new ledger when there is none (or an empty one), else the
 /// clone there brought up to the mirror's checkpoint. `progress` receives the bytes of
 /// entries imported so far. See the module's comment for what is checked.
 pub fn clone_mirror(
-    source: &Path,
+    source: &str,
     ledger_path: &Path,
     vkey: &VerifierKey,
     how: Importing<'_>,
     progress: &mut dyn FnMut(u64),
 ) -> Result<Cloned, CloneError> {
-    let mut source = Source {
-        dir: source,
-        fetched: Vec::new(),
-    };
+    let mut source = Source::new(source);
     let signed = open_signed(&mut source, vkey)?;
     let existing = match Ledger::open_waiting(ledger_path, how.wait) {
         Ok(ledger) if ledger.head().count > 0 => Some(ledger),

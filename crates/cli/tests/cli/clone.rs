@@ -233,3 +233,90 @@ fn a_mirror_that_rewrote_history_is_refused_and_the_clone_stays() {
         .stdout(before);
     s.run(&["--ledger", copy, "verify"]).success();
 }
+
+/// Serves the files under `root` over HTTP/1.1 on a local port, one connection at a time,
+/// each closed after its answer, until the test process ends; returns the URL of `root`.
+fn serve_folder(root: std::path::PathBuf) -> String {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut request = String::new();
+            if reader.read_line(&mut request).is_err() {
+                continue;
+            }
+            // The headers, up to the empty line.
+            let mut line = String::new();
+            while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
+                line.clear();
+            }
+            let path = request.split_whitespace().nth(1).unwrap_or("/");
+            let file = root.join(path.trim_start_matches('/'));
+            let answer = match std::fs::read(&file) {
+                Ok(body) if !path.contains("..") => {
+                    let mut answer = format!(
+                        "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                        body.len()
+                    )
+                    .into_bytes();
+                    answer.extend(body);
+                    answer
+                }
+                _ => b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                    .to_vec(),
+            };
+            let _ = stream.write_all(&answer);
+        }
+    });
+    url
+}
+
+#[test]
+fn a_clone_over_http_checks_the_same_and_brings_the_same_ledger() {
+    let s = published();
+    let url = serve_folder(s.dir.path().to_owned());
+    let site = format!("{url}/site/");
+    let cloned = json(
+        &s.run(&["clone", &site, "copy.db", "--vkey", VKEY, "--json"])
+            .success(),
+    );
+    assert_eq!(
+        cloned["fetched"],
+        serde_json::json!([
+            "checkpoint",
+            "statement",
+            "tile/entries/000.p/7",
+            "tile/0/000.p/7"
+        ])
+    );
+    let copy = s.dir.path().join("copy.db");
+    let copy = copy.to_str().unwrap();
+    s.run(&["--ledger", copy, "head", "--json"])
+        .success()
+        .stdout(s.head());
+    // A changed tile served: exit 3, and the clone stays as it was.
+    let tile = s.dir.path().join("site/tile/0/000.p/7");
+    let mut changed = std::fs::read(&tile).unwrap();
+    changed[3] ^= 1;
+    std::fs::write(&tile, &changed).unwrap();
+    s.run(&["clone", &site, "other.db", "--vkey", VKEY])
+        .code(3)
+        .stderr(contains(format!(
+            "{url}/site/tile/0/000.p/7 does not hold the hashes"
+        )));
+    assert!(!s.dir.path().join("other.db").exists());
+    // A mirror that is not there: an error naming the URL, exit 1.
+    s.run(&[
+        "clone",
+        &format!("{url}/nowhere"),
+        "other.db",
+        "--vkey",
+        VKEY,
+    ])
+    .code(1)
+    .stderr(contains(format!("fetching {url}/nowhere/checkpoint")));
+    assert!(!s.dir.path().join("other.db").exists());
+}
