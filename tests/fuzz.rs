@@ -9,7 +9,8 @@
 
 use actledger_core::{parse_batch, parse_event};
 use actledger_proof::{
-    Checkpoint, ConsistencyProof, InclusionProof, MemoryTree, SignerKey, VerifierKey, open_note,
+    Checkpoint, ConsistencyProof, InclusionProof, MemoryTree, SignerKey, TilePath, VerifierKey,
+    decode_bundle, encode_bundle, open_note, parse_tile_path,
 };
 use actledger_store::{Entry, Ledger, parse_time, testing};
 
@@ -31,11 +32,14 @@ pub enum Target {
     ProofJson,
     /// Key files: the signer key (`.key`) and the verifier key line (`.vkey`).
     KeyFile,
+    /// What `clone` reads from a mirror besides its notes: an entry bundle
+    /// ([`decode_bundle`]) and a tile or bundle path ([`parse_tile_path`]).
+    Tiles,
 }
 
 impl Target {
     /// Every target.
-    pub const ALL: [Target; 7] = [
+    pub const ALL: [Target; 8] = [
         Target::EventBatch,
         Target::ExportLine,
         Target::Import,
@@ -43,6 +47,7 @@ impl Target {
         Target::Checkpoint,
         Target::ProofJson,
         Target::KeyFile,
+        Target::Tiles,
     ];
 
     /// The target's name, as its cargo-fuzz target is named.
@@ -55,6 +60,7 @@ impl Target {
             Target::Checkpoint => "checkpoint",
             Target::ProofJson => "proof_json",
             Target::KeyFile => "key_file",
+            Target::Tiles => "tiles",
         }
     }
 }
@@ -76,6 +82,7 @@ pub fn run(target: Target, data: &[u8]) {
         Target::Checkpoint => checkpoint(data),
         Target::ProofJson => proof_json(data),
         Target::KeyFile => key_file(data),
+        Target::Tiles => tiles(data),
     }
 }
 
@@ -185,6 +192,24 @@ fn proof_json(data: &[u8]) {
     if let Ok(proof) = serde_json::from_slice::<ConsistencyProof>(data) {
         let _ = proof.check(&old, &new);
         let _ = proof.check(&new, &old);
+    }
+}
+
+fn tiles(data: &[u8]) {
+    if let Ok(entries) = decode_bundle(data) {
+        // A bundle read writes back to the same bytes.
+        let again = encode_bundle(entries.iter().copied()).expect("a read bundle encodes");
+        assert_eq!(again, data);
+    }
+    if let Ok(text) = std::str::from_utf8(data)
+        && let Ok(path) = parse_tile_path(text)
+    {
+        // Only the canonical spelling of a path reads.
+        let written = match path {
+            TilePath::Tile(tile) => tile.path(),
+            TilePath::Bundle(bundle) => bundle.path(),
+        };
+        assert_eq!(written, text);
     }
 }
 
@@ -321,6 +346,16 @@ pub fn seeds(target: Target) -> Vec<Vec<u8>> {
             vec![
                 key.encode().into_bytes(),
                 format!("{}\n", key.verifier_key()).into_bytes(),
+            ]
+        }
+        Target::Tiles => {
+            let bundle = encode_bundle(lines.iter().map(|l| l.as_bytes())).expect("short lines");
+            vec![
+                bundle,
+                encode_bundle([&b""[..]]).expect("an empty entry"),
+                b"tile/0/x001/x234/067".to_vec(),
+                b"tile/entries/000.p/7".to_vec(),
+                b"tile/2/003.p/255".to_vec(),
             ]
         }
     }

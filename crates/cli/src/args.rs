@@ -366,6 +366,45 @@ pub enum Command {
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
     },
+    /// Publish a static mirror of the ledger in DIR: C2SP tlog-tiles, with a new checkpoint
+    ///
+    /// Signs a checkpoint of the ledger as it stands and its state statement (as `checkpoint
+    /// --key` does, keeping both in the ledger), then writes into DIR, or brings up to date, the
+    /// tiles of the Merkle tree (tile/<L>/<N>[.p/<W>]), the entries in bundles
+    /// (tile/entries/<N>[.p/<W>]), `statement`, and last `checkpoint`. A full tile or bundle is
+    /// never rewritten; publishing again with nothing new writes nothing. A DIR whose checkpoint
+    /// another key signed, or that this ledger does not extend, is refused (exit 3).
+    Publish {
+        /// The mirror's folder (created if missing)
+        #[arg(value_name = "DIR")]
+        dir: PathBuf,
+        /// The signer key file (from `actledger keygen`)
+        #[arg(long, value_name = "FILE")]
+        key: PathBuf,
+        #[command(flatten)]
+        json: Json,
+    },
+    /// Make LEDGER a verified copy of the mirror in SOURCE, or bring that copy up to date
+    ///
+    /// SOURCE is a folder `publish` wrote, or the http(s):// URL it is served at. The checkpoint must verify with VKEY and the
+    /// statement must name it; every entry of the bundles must hash to the checkpoint's root and
+    /// every tile must hold those hashes; then the entries are imported with every check of
+    /// `import`. Run again on the clone, it fetches only the new bundles and tiles and refuses a
+    /// mirror that does not extend the entries it holds. Anything that does not verify: exit 3,
+    /// and nothing is made or changed.
+    Clone {
+        /// The mirror: a folder, or an http:// or https:// URL
+        #[arg(value_name = "SOURCE")]
+        source: String,
+        /// The ledger to create, or to bring up to date
+        #[arg(value_name = "LEDGER")]
+        ledger: PathBuf,
+        /// The verifier key of the mirror's signer: a file, or the key line itself
+        #[arg(long, value_name = "VKEY")]
+        vkey: String,
+        #[command(flatten)]
+        json: Json,
+    },
     /// Prove that an entry is in the ledger, or that the ledger of NEW entries extends OLD
     ///
     /// `prove SEQ|ACT [--size N]`: an inclusion proof of the entry at SEQ (or of the act's

@@ -17,7 +17,7 @@ use crate::Finding;
 use crate::args::{Cli, Command};
 use crate::files::{input_pieces, is_stdin, write_atomically};
 use crate::signals::{Stop, Stopped};
-use crate::{proofs, render};
+use crate::{mirror, proofs, render};
 
 /// Runs one command, writing its answer to `out`.
 pub fn run(cli: Cli, out: &mut dyn Write) -> Result<Finding> {
@@ -171,6 +171,16 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<Finding> {
             let ledger = open(path, wait)?;
             proofs::checkpoint(&ledger, &key, file.as_deref(), out)?;
         }
+        Command::Publish { dir, key, json } => {
+            let ledger = open(path, wait)?;
+            mirror::publish(&ledger, path, &dir, &key, json.json, out)?;
+        }
+        Command::Clone {
+            source,
+            ledger,
+            vkey,
+            json,
+        } => mirror::clone(&source, &ledger, &vkey, wait, json.json, out)?,
         Command::Prove {
             target,
             event,
@@ -477,7 +487,7 @@ fn repair(path: &Path, wait: Duration, as_json: bool, out: &mut dyn Write) -> Re
 
 /// What a progress bar counts.
 #[derive(Debug, Clone, Copy)]
-enum Unit {
+pub(crate) enum Unit {
     /// Bytes of an input: shown in MB, with a rate in MB/s.
     Bytes,
     /// Entries: shown as counts with thousands separators, with a rate in entries/s.
@@ -486,7 +496,7 @@ enum Unit {
 
 /// A progress bar on stderr, drawn only on a terminal (indicatif hides it elsewhere), in
 /// units people read: MB or entries, a rate and the time left.
-fn progress_bar(total: Option<u64>, what: &str, unit: Unit) -> indicatif::ProgressBar {
+pub(crate) fn progress_bar(total: Option<u64>, what: &str, unit: Unit) -> indicatif::ProgressBar {
     let bar = match total {
         Some(total) => indicatif::ProgressBar::new(total),
         None => indicatif::ProgressBar::new_spinner(),

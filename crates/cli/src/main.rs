@@ -5,6 +5,7 @@
 mod args;
 mod commands;
 mod files;
+mod mirror;
 mod proofs;
 mod render;
 mod signals;

@@ -24,13 +24,13 @@ use crate::files::{read_input, write_atomically};
 #[error("{0}")]
 pub struct NotVerified(pub String);
 
-fn not_verified(message: impl Into<String>) -> anyhow::Error {
+pub(crate) fn not_verified(message: impl Into<String>) -> anyhow::Error {
     NotVerified(message.into()).into()
 }
 
 /// `--vkey` takes a file holding the verifier key line, or the line itself (a path that
 /// exists wins).
-fn read_vkey(arg: &str) -> Result<VerifierKey> {
+pub(crate) fn read_vkey(arg: &str) -> Result<VerifierKey> {
     let path = Path::new(arg);
     let text = if path.exists() {
         fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?
@@ -84,16 +84,21 @@ pub fn keygen(name: &str, dir: &Path, out: &mut dyn Write) -> Result<()> {
     Ok(())
 }
 
+/// The signer key in `key_file` (from `keygen`).
+pub(crate) fn read_signer_key(key_file: &Path) -> Result<SignerKey> {
+    let text =
+        fs::read_to_string(key_file).with_context(|| format!("reading {}", key_file.display()))?;
+    SignerKey::parse(text.trim())
+        .map_err(|e| anyhow!("{} is not a signer key file: {e}", key_file.display()))
+}
+
 pub fn checkpoint(
     ledger: &Ledger,
     key_file: &Path,
     file: Option<&Path>,
     out: &mut dyn Write,
 ) -> Result<()> {
-    let text =
-        fs::read_to_string(key_file).with_context(|| format!("reading {}", key_file.display()))?;
-    let key = SignerKey::parse(text.trim())
-        .map_err(|e| anyhow!("{} is not a signer key file: {e}", key_file.display()))?;
+    let key = read_signer_key(key_file)?;
     let kept = actledger_answers::sign_checkpoint(ledger, &key)?;
     match file {
         Some(file) => {

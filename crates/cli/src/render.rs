@@ -507,3 +507,55 @@ pub fn repair_text(answer: &RepairAnswer) -> String {
         },
     }
 }
+
+/// What `publish` did, in a sentence or two.
+pub fn published_text(published: &actledger_mirror::Published, dir: &std::path::Path) -> String {
+    let entries = plural(published.size, "entry", "entries");
+    if published.written.is_empty() {
+        return format!(
+            "the mirror at {} is up to date: {entries} of {}, nothing written\n",
+            dir.display(),
+            published.origin
+        );
+    }
+    let since = match published.previous_size {
+        Some(previous) => format!(" (it held {})", plural(previous, "entry", "entries")),
+        None => String::new(),
+    };
+    format!(
+        "published {entries} of {} at {}{since}, root {}\n{} written, {} left as they were\n",
+        published.origin,
+        dir.display(),
+        published.root,
+        plural(published.written.len() as u64, "file", "files"),
+        published.unchanged
+    )
+}
+
+/// What `clone` did, in a sentence or two.
+pub fn cloned_text(cloned: &actledger_mirror::Cloned, ledger: &std::path::Path) -> String {
+    let entries = plural(cloned.size, "entry", "entries");
+    let what = match cloned.previous_size {
+        None => format!(
+            "cloned {entries} of {} into {}",
+            cloned.origin,
+            ledger.display()
+        ),
+        Some(previous) if previous == cloned.size => format!(
+            "{} is up to date with the mirror of {}: {entries}",
+            ledger.display(),
+            cloned.origin
+        ),
+        Some(previous) => format!(
+            "brought {} from {previous} to {entries} of {}",
+            ledger.display(),
+            cloned.origin
+        ),
+    };
+    format!(
+        "{what}, verified against the checkpoint (root {}); head {}\n{} fetched\n",
+        cloned.root,
+        cloned.head,
+        plural(cloned.fetched.len() as u64, "file", "files")
+    )
+}

@@ -1,7 +1,7 @@
 //! Proofs for actledger: a Merkle tree over the ledger's entries, hashed as RFC 6962 / RFC 9162
 //! say, kept incrementally in the stored-hash layout of Go's `sumdb/tlog`; inclusion and
 //! consistency proofs; checkpoints (C2SP tlog-checkpoint) signed as C2SP signed notes with
-//! Ed25519 keys.
+//! Ed25519 keys; the tree's tiles and entry bundles as C2SP tlog-tiles serves them.
 //!
 //! This crate does no I/O and knows nothing of sled. A store keeps the tree by appending, with
 //! every entry, the hashes of [`stored_hashes_for_append`] under their stored-hash indexes, and
@@ -41,6 +41,7 @@ mod hash;
 mod json;
 mod note;
 mod state;
+mod tiles;
 mod tree;
 mod verify;
 
@@ -54,6 +55,11 @@ pub use note::{
     VerifierKey, is_valid_key_name, open_note, sign_note,
 };
 pub use state::{Blocked, Leaves, STATEMENT_HEADER, StateTree, Statement, StatementError};
+pub use tiles::{
+    Bundle, BundleError, MAX_BUNDLE_ENTRY, MAX_TILE_LEVEL, TILE_HEIGHT, TILE_WIDTH, Tile, TilePath,
+    TilePathError, bundles, bundles_since, decode_bundle, encode_bundle, index_path,
+    parse_tile_path, tile_bytes, tile_hashes, tiles, tiles_since,
+};
 pub use tree::{
     HashReader, MAX_TREE_SIZE, MemoryTree, MissingHash, RootAccumulator, TreeError,
     consistency_proof, inclusion_proof, split_stored_hash_index, stored_hash_count,

@@ -157,7 +157,7 @@ fn check_size<E>(size: u64) -> Result<(), TreeError<E>> {
     }
 }
 
-fn read_exact<R: HashReader + ?Sized>(
+pub(crate) fn read_exact<R: HashReader + ?Sized>(
     reader: &R,
     indexes: &[u64],
 ) -> Result<Vec<Hash>, TreeError<R::Error>> {

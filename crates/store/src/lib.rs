@@ -80,6 +80,7 @@ pub use repair::{Repair, repair_path};
 pub use report::{AppendReport, Appended, Run};
 pub use state::{OfficeState, office_leaf_hash};
 pub use transfer::Importing;
+pub use tree::TreeHashes;
 pub use verify::{
     Scope, verify_path, verify_path_against, verify_path_against_waiting, verify_path_reporting,
     verify_path_scoped, verify_path_waiting,

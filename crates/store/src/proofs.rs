@@ -9,7 +9,7 @@ use actledger_proof::{Checkpoint, ConsistencyProof, Hash, InclusionProof, Signer
 use crate::error::{Damage, OutOfRange, StoreError, damaged, storage};
 use crate::keys;
 use crate::ledger::Ledger;
-use crate::tree::{self, StoredTree, TreeAppender, tree_error};
+use crate::tree::{self, StoredTree, TreeAppender, TreeHashes, tree_error};
 
 /// Entries per batch when completing the stored tree hashes.
 const TREE_REBUILD_CHUNK: usize = 10_000;
@@ -49,6 +49,13 @@ impl Ledger {
             db: &self.db,
             path: &self.path,
         }
+    }
+
+    /// The stored Merkle tree hashes (those of the first `head().count` leaves), by
+    /// stored-hash index: what a mirror's tiles are read from (`actledger_proof::tile_hashes`).
+    /// Derived like every stored tree hash: a reader that must not trust them recomputes.
+    pub fn tree_hashes(&self) -> TreeHashes<'_> {
+        TreeHashes(self.stored_tree())
     }
 
     fn check_size(&self, size: u64) -> Result<(), StoreError> {

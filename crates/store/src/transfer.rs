@@ -157,6 +157,42 @@ impl Ledger {
         Ok(Ledger::open_waiting(path, how.wait)?)
     }
 
+    /// Adds to the ledger the export lines of `input`, the entries right after its head (the
+    /// lines of a longer export that follow this ledger's), through the checks of
+    /// [`Ledger::import`]: form, hash, link, time and the core's validation of every event.
+    /// Returns how many entries were added.
+    ///
+    /// All or nothing: an intent record names the head before it while the entries are
+    /// written, so that an extension refused here, or interrupted (by a crash too), is taken
+    /// back out, as an append in parts is. The timeline cache and the answers' state are
+    /// rebuilt once at the end.
+    pub fn extend_from_export(
+        &mut self,
+        input: &mut dyn BufRead,
+        progress: &mut dyn FnMut(u64),
+    ) -> Result<u64, ImportError> {
+        let before = self.head;
+        self.begin_parts(before)?;
+        let extended = self
+            .import_lines(input, progress, Importing::default())
+            .and_then(|()| Ok(self.rebuild_cache()?));
+        match extended {
+            Ok(()) => {
+                self.db
+                    .remove(keys::META_PENDING)
+                    .map_err(storage(&self.path))?;
+                self.db.flush().map_err(storage(&self.path))?;
+                Ok(self.head.count - before.count)
+            }
+            Err(error) => {
+                // The same settling an open would do: the log cut back to `before`, the
+                // derived records rebuilt, the record removed.
+                self.recover()?;
+                Err(error)
+            }
+        }
+    }
+
     fn import_lines(
         &mut self,
         input: &mut dyn BufRead,
@@ -166,8 +202,10 @@ impl Ledger {
         let mut buf = Vec::new();
         let mut line: u64 = 0;
         let mut bytes: u64 = 0;
-        let mut prev = ZERO_HASH;
-        let mut previous_time = String::new();
+        // An import starts from the empty ledger; an extension from the head it continues.
+        let start = self.head.count;
+        let mut prev = self.head.hash;
+        let mut previous_time = self.last_time.clone();
         let mut chunk: Vec<(Entry, InputEvent)> = Vec::with_capacity(IMPORT_CHUNK);
         loop {
             if how.stopped() {
@@ -189,10 +227,10 @@ impl Ledger {
             if !buf.ends_with(b"\n") {
                 return Err(refuse(LineProblem::NoNewline));
             }
-            let checked_time = (line > 1).then_some(previous_time.as_str());
+            let checked_time = (start + line > 1).then_some(previous_time.as_str());
             let (entry, event) = crate::entry::parse_export_line_event(&buf, checked_time)
                 .map_err(|e| refuse(LineProblem::NotAnExportLine(e)))?;
-            if let Some(problem) = check_entry(&entry, line, &prev, &previous_time) {
+            if let Some(problem) = check_entry(&entry, start + line, &prev, &previous_time) {
                 return Err(refuse(LineProblem::Chain(problem)));
             }
             prev = entry.hash;

@@ -41,6 +41,20 @@ impl HashReader for StoredTree<'_> {
     }
 }
 
+/// The stored Merkle tree hashes of a ledger, read by stored-hash index
+/// ([`Ledger::tree_hashes`](crate::Ledger::tree_hashes)): what the tiles of a published mirror
+/// are read from, without sled showing.
+#[derive(Debug, Clone, Copy)]
+pub struct TreeHashes<'a>(pub(crate) StoredTree<'a>);
+
+impl HashReader for TreeHashes<'_> {
+    type Error = StoreError;
+
+    fn read_hashes(&self, indexes: &[u64]) -> Result<Vec<Hash>, StoreError> {
+        self.0.read_hashes(indexes)
+    }
+}
+
 /// Stored hashes per tile (4 KiB of hashes).
 pub const TILE_LEN: u64 = 128;
 

@@ -125,6 +125,11 @@ proptest! {
     fn fuzz_key_file(data in input(Target::KeyFile)) {
         fuzz(Target::KeyFile, data)?;
     }
+
+    #[test]
+    fn fuzz_tiles(data in input(Target::Tiles)) {
+        fuzz(Target::Tiles, data)?;
+    }
 }
 
 proptest! {

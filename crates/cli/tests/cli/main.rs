@@ -5,12 +5,14 @@ use std::path::PathBuf;
 
 mod answers;
 mod bad_input;
+mod clone;
 mod derived;
 mod docs;
 mod everyday;
 mod leave;
 mod monitor;
 mod proofs;
+mod publish;
 mod readme;
 mod serve;
 mod sharing;

@@ -5,6 +5,8 @@ mod checkpoint;
 mod json;
 mod merkle;
 mod note;
+mod tiles;
+mod tlog_reader;
 
 use actledger_proof::Hash;
 

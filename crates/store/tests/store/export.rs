@@ -534,3 +534,47 @@ fn the_leftover_of_a_killed_build_is_removed_and_a_live_one_kept() {
     drop(Ledger::create(&s.path).unwrap());
     assert!(!dir.join(".ledger.new-LiVe99").exists());
 }
+
+/// `extend_from_export`: the lines of a longer export after a ledger's head make it that
+/// ledger (the same head, the same export); a line that does not follow is refused and the
+/// ledger stays as it was, whole and verified.
+#[test]
+fn extending_with_the_rest_of_an_export_gives_the_longer_ledger_or_nothing() {
+    let s = scratch();
+    let mut longer = ledger_with(&s.path, 5, 4);
+    longer.append(batch(SEED)).unwrap();
+    let all = lines(&export(&longer));
+    let short_path = s.dir.path().join("short");
+    let mut short = import(&short_path, &unlines(&all[..9])).unwrap();
+    let before = export(&short);
+
+    // The rest but one line in the middle: refused, naming the line, nothing kept.
+    let mut gap = all[9..].to_vec();
+    gap.remove(3);
+    let refused = short
+        .extend_from_export(&mut &unlines(&gap)[..], &mut |_| {})
+        .unwrap_err();
+    assert!(
+        matches!(refused, ImportError::Line { line: 4, .. }),
+        "{refused}"
+    );
+    assert_eq!(short.head().count, 9);
+    assert_eq!(export(&short), before);
+    assert!(matches!(
+        short.verify().unwrap(),
+        Verdict::Intact { count: 9, .. }
+    ));
+
+    // The rest: the longer ledger.
+    let added = short
+        .extend_from_export(&mut &unlines(&all[9..])[..], &mut |_| {})
+        .unwrap();
+    assert_eq!(added, all.len() as u64 - 9);
+    assert_eq!(short.head(), longer.head());
+    assert_eq!(lines(&export(&short)), all);
+    assert!(matches!(short.verify().unwrap(), Verdict::Intact { .. }));
+    drop(short);
+    let reopened = Ledger::open(&short_path).unwrap();
+    assert_eq!(reopened.head(), longer.head());
+    assert!(reopened.recovery().is_none(), "no intent record is left");
+}

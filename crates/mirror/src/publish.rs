@@ -1,0 +1,220 @@
+//! Publishing: the tiles, bundles, statement and checkpoint of a ledger at its head, written
+//! into a folder, or added to the mirror already there.
+//!
+//! Order is what keeps a reader safe: the tiles and bundles first, then the statement, then,
+//! once every folder written into is synced, the checkpoint. A reader that follows the
+//! checkpoint therefore finds every file it names, and a publish interrupted at any point
+//! leaves the previous checkpoint in force.
+
+use actledger_core::HexHash;
+use actledger_proof::{
+    Bundle, Checkpoint, MAX_BUNDLE_ENTRY, Tile, TreeError, bundles, bundles_since, encode_bundle,
+    tile_bytes, tiles, tiles_since,
+};
+use actledger_store::{KeptCheckpoint, Ledger, StoreError};
+use serde::Serialize;
+
+use crate::error::PublishError;
+use crate::files::MirrorDir;
+
+/// The name of the checkpoint in a mirror.
+pub const CHECKPOINT_FILE: &str = "checkpoint";
+
+/// The name of the signed state statement in a mirror, beside the checkpoint.
+pub const STATEMENT_FILE: &str = "statement";
+
+/// What a publish did: `publish --json` prints it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Published {
+    /// The origin of the checkpoint.
+    pub origin: String,
+    /// The number of entries the mirror now serves.
+    pub size: u64,
+    /// The Merkle root of the checkpoint.
+    pub root: HexHash,
+    /// The size of the checkpoint the mirror held before (none: a new mirror).
+    pub previous_size: Option<u64>,
+    /// The files written, paths under the mirror's folder, in the order written (the
+    /// checkpoint last, when it changed).
+    pub written: Vec<String>,
+    /// How many of the files the mirror now consists of were already there, byte for byte.
+    pub unchanged: u64,
+}
+
+/// Publishes the ledger at its head into the folder `dir`, with `signed`, a checkpoint of the
+/// head and its statement (as `actledger_answers::sign_checkpoint` signs and keeps them).
+/// `progress` receives, as bundles are written, how many entries they reach up to.
+///
+/// When `dir` already holds a mirror, its checkpoint must open with the same key and the
+/// ledger must extend it; then only the tiles and bundles that checkpoint's size does not have
+/// are made. A file already there with the right bytes is left as it is (a publish again with
+/// nothing new writes nothing); a partial tile or bundle with other bytes is replaced; a full
+/// one with other bytes is refused, since a full tile never changes. Partial tiles and bundles
+/// that a wider one supersedes are left in place, so that a reader holding an older checkpoint
+/// still finds the files it names.
+pub fn publish(
+    ledger: &Ledger,
+    dir: &std::path::Path,
+    signed: &KeptCheckpoint,
+    progress: &mut dyn FnMut(u64),
+) -> Result<Published, PublishError> {
+    let opened = signed
+        .open()
+        .map_err(|reason| PublishError::Unsigned { reason })?;
+    let checkpoint = opened.checkpoint;
+    let size = checkpoint.size;
+    let mut mirror = MirrorDir::create(dir)?;
+    let previous = previous_size(ledger, &mirror, &opened.vkey, size)?;
+    let old = previous.unwrap_or(0);
+    let mut publishing = Publishing {
+        mirror: &mut mirror,
+        written: Vec::new(),
+    };
+    let new_bundles: Vec<Bundle> = bundles_since(old, size).collect();
+    check_entry_lengths(ledger, &new_bundles)?;
+    for tile in tiles_since(old, size) {
+        let bytes = tile_bytes(tile, &ledger.tree_hashes()).map_err(tree_error(tile))?;
+        publishing.put(&tile.path(), &bytes, tile.is_full())?;
+    }
+    for bundle in &new_bundles {
+        let bytes = bundle_bytes(ledger, *bundle)?;
+        publishing.put(&bundle.path(), &bytes, bundle.is_full())?;
+        progress(bundle.first_leaf() + u64::from(bundle.width));
+    }
+    publishing.put(STATEMENT_FILE, signed.statement.as_bytes(), false)?;
+    publishing.mirror.sync()?;
+    publishing.put(CHECKPOINT_FILE, signed.checkpoint.as_bytes(), false)?;
+    publishing.mirror.sync()?;
+    let written = publishing.written;
+    let files = tiles(size).count() as u64 + bundles(size).count() as u64 + 2;
+    Ok(Published {
+        origin: checkpoint.origin,
+        size,
+        root: HexHash(checkpoint.root),
+        previous_size: previous,
+        unchanged: files.saturating_sub(written.len() as u64),
+        written,
+    })
+}
+
+/// The size of the checkpoint of the mirror in `dir`, when there is one (none when `dir` or its
+/// checkpoint is missing): it must open with `vkey`, and the ledger must extend it. What a
+/// caller checks before signing a new checkpoint for a publish, so that a publish refused for
+/// its folder signs and keeps nothing.
+pub fn published_size(
+    ledger: &Ledger,
+    dir: &std::path::Path,
+    vkey: &actledger_proof::VerifierKey,
+) -> Result<Option<u64>, PublishError> {
+    previous_size(ledger, &MirrorDir::at(dir), vkey, ledger.head().count)
+}
+
+/// The size of the mirror's checkpoint, when there is one that this ledger extends.
+fn previous_size(
+    ledger: &Ledger,
+    mirror: &MirrorDir,
+    vkey: &actledger_proof::VerifierKey,
+    size: u64,
+) -> Result<Option<u64>, PublishError> {
+    let Some(bytes) = mirror.read(CHECKPOINT_FILE)? else {
+        return Ok(None);
+    };
+    let path = mirror.path(CHECKPOINT_FILE);
+    let published = Checkpoint::open(&bytes, std::slice::from_ref(vkey))
+        .map_err(|e| PublishError::ForeignCheckpoint {
+            path: path.clone(),
+            key: vkey.name().to_owned(),
+            reason: e.to_string(),
+        })?
+        .checkpoint;
+    if published.size > size {
+        return Err(PublishError::MirrorAhead {
+            path,
+            published: published.size,
+            count: size,
+        });
+    }
+    if ledger.tree_root(published.size)? != published.root {
+        return Err(PublishError::Diverged {
+            path,
+            size: published.size,
+        });
+    }
+    Ok(Some(published.size))
+}
+
+/// Refuses, before anything is written, an entry of the bundles to write that a bundle cannot
+/// hold (events are capped below it now; older ledgers may hold longer ones).
+fn check_entry_lengths(ledger: &Ledger, bundles: &[Bundle]) -> Result<(), PublishError> {
+    let Some(first) = bundles.first() else {
+        return Ok(());
+    };
+    for entry in ledger.entries(first.first_leaf() + 1) {
+        let entry = entry?;
+        let len = entry.export_line().len() - 1;
+        if len > MAX_BUNDLE_ENTRY {
+            return Err(PublishError::EntryTooLong {
+                seq: entry.seq,
+                len,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// The bytes of `bundle`: its entries' export lines without their newlines.
+fn bundle_bytes(ledger: &Ledger, bundle: Bundle) -> Result<Vec<u8>, PublishError> {
+    let mut lines = Vec::with_capacity(usize::from(bundle.width));
+    for entry in ledger
+        .entries(bundle.first_leaf() + 1)
+        .take(usize::from(bundle.width))
+    {
+        let mut line = entry?.export_line();
+        line.pop();
+        lines.push(line);
+    }
+    encode_bundle(lines.iter().map(String::as_bytes)).map_err(|e| {
+        let (seq, len) = match e {
+            actledger_proof::BundleError::EntryTooLong { position, len } => {
+                (bundle.first_leaf() + position as u64 + 1, len)
+            }
+            _ => (bundle.first_leaf() + 1, 0),
+        };
+        PublishError::EntryTooLong { seq, len }
+    })
+}
+
+fn tree_error(tile: Tile) -> impl FnOnce(TreeError<StoreError>) -> PublishError {
+    move |error| match error {
+        TreeError::Read(store) => PublishError::Store(store),
+        other => PublishError::Tree {
+            tile: tile.path(),
+            reason: other.to_string(),
+        },
+    }
+}
+
+/// The files written so far.
+struct Publishing<'a> {
+    mirror: &'a mut MirrorDir,
+    written: Vec<String>,
+}
+
+impl Publishing<'_> {
+    /// Makes `name` hold `bytes`: left alone when it already does; refused when it is `full`
+    /// (never rewritten) and holds other bytes; written otherwise.
+    fn put(&mut self, name: &str, bytes: &[u8], full: bool) -> Result<(), PublishError> {
+        match self.mirror.read(name)? {
+            Some(there) if there == bytes => return Ok(()),
+            Some(_) if full => {
+                return Err(PublishError::FullTileDiffers {
+                    path: self.mirror.path(name),
+                });
+            }
+            _ => {}
+        }
+        self.mirror.write(name, bytes)?;
+        self.written.push(name.to_owned());
+        Ok(())
+    }
+}
