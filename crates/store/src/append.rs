@@ -9,7 +9,7 @@ use chrono::Utc;
 use sled::{Batch, IVec};
 
 use actledger_core::{
-    BatchError, Event, Indexed, InputEvent, NewEvents, OfficeId, ValidBatch, WithPending,
+    BatchError, Event, Indexed, InputEvent, NewEvents, OfficeId, Seq, ValidBatch, WithPending,
     validate_batch,
 };
 
@@ -169,6 +169,7 @@ impl Ledger {
         let time = self.append_time();
         self.begin_parts(before).map_err(AppendError::from)?;
         let mut parts = Parts {
+            before: before.count,
             time,
             originals: Originals::default(),
             runs: Runs::default(),
@@ -267,7 +268,7 @@ impl Ledger {
         let mut bytes = 0;
         let touched = std::mem::take(&mut parts.touched);
         let mut restating = self
-            .restating_parts(touched, &mut batch)
+            .restating_parts(parts.before, touched, &mut batch)
             .map_err(AppendError::from)?;
         let originals = &mut parts.originals;
         self.each_timeline(offices, FINISH_GROUP_EVENTS, &mut |timeline| {
@@ -510,6 +511,8 @@ impl Ledger {
 
 /// What an append in parts carries from part to part.
 struct Parts {
+    /// The position the batch follows.
+    before: Seq,
     /// The recording time of every entry of the batch.
     time: String,
     originals: Originals,

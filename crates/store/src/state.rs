@@ -184,13 +184,14 @@ impl Ledger {
         batch: &mut impl Writes,
     ) -> Result<Restating<'a>, StoreError> {
         let changed = self.rename(view, count, &touched.persons, None, batch)?;
-        Ok(self.restating_with(changed, touched.offices))
+        Ok(self.restating_with(self.head.count, changed, touched.offices))
     }
 
     /// [`Ledger::restating`] for a batch written in parts, which the ledger now holds: the
     /// names of its persons from the naming events its parts noted, never read again.
     pub(crate) fn restating_parts(
         &self,
+        before: Seq,
         touched: Touched,
         batch: &mut impl Writes,
     ) -> Result<Restating<'_>, StoreError> {
@@ -201,11 +202,13 @@ impl Ledger {
         } = touched;
         let known = self.resolve_names(named, &persons)?;
         let changed = self.rename(self, self.head.count, &persons, Some(known), batch)?;
-        Ok(self.restating_with(changed, offices))
+        Ok(self.restating_with(before, changed, offices))
     }
 
+    /// The restating of a batch after position `before`.
     fn restating_with(
         &self,
+        before: Seq,
         changed: HashMap<PersonId, Option<String>>,
         offices: BTreeSet<OfficeId>,
     ) -> Restating<'_> {
@@ -214,6 +217,7 @@ impl Ledger {
             ledger: self,
             names: HeadNames::new(self, changed),
             done: BTreeSet::new(),
+            before,
             renamed,
             offices,
         }
@@ -391,6 +395,8 @@ pub(crate) struct Restating<'a> {
     names: HeadNames<'a>,
     /// The offices restated.
     done: BTreeSet<OfficeId>,
+    /// The position the batch follows.
+    before: Seq,
     /// The persons the batch renames.
     renamed: Vec<PersonId>,
     /// The offices the batch names.
@@ -420,7 +426,13 @@ impl Restating<'_> {
     ) -> Result<(), StoreError> {
         let mut more = BTreeSet::new();
         for person in &self.renamed {
+            // The offices of the batch's own events are among those whose timelines it
+            // changes, restated already: only the person's earlier events are read (none for
+            // a person the batch names first, as all are in a ledger's first batch).
             for seq in view.person_events(person)? {
+                if seq > self.before {
+                    break;
+                }
                 more.extend(view.event(seq)?.office().cloned());
             }
         }
