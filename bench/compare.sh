@@ -163,6 +163,33 @@ status_of() {
     awk -F'\t' -v n="$1" -v k="$2.status" '$1 == n && $2 == k { s = $3 } END { print s }' "$RESULTS"
 }
 
+# append_rounds N NDJSON KEY BIN DIR [KEY2 BIN2 DIR2]: BIN's `append` of NDJSON in one batch
+# into a fresh ledger at DIR, made by BIN, APPEND_RUNS times, in turn with BIN2's (the order
+# reversed every other round, as timeit.py alternates); each KEY recorded as by measure.
+# Only the last round's ledgers are kept (at most two on disk): the one-act appends use them.
+append_rounds() {
+    local n=$1 ndjson=$2
+    shift 2
+    local specs=("$@") count=$(($# / 3)) r j k key bin dir out
+    for ((k = 0; k < count; k++)); do : >"$WORK/${specs[3 * k]}.runs"; done
+    for ((r = 1; r <= APPEND_RUNS; r++)); do
+        for ((j = 0; j < count; j++)); do
+            k=$((r % 2 ? j : count - 1 - j))
+            key=${specs[3 * k]} bin=${specs[3 * k + 1]} dir=${specs[3 * k + 2]}
+            rm -rf "$dir"
+            "$bin" --ledger "$dir" init >/dev/null
+            out=$("${TIMEIT[@]}" --runs 1 --timeout "$TIMEOUT" -- "$bin" --ledger "$dir" append "$ndjson") || true
+            printf '%s\n' "$out" >>"$WORK/$key.runs"
+            ((r == APPEND_RUNS)) || rm -rf "$dir"
+        done
+    done
+    for ((k = 0; k < count; k++)); do
+        key=${specs[3 * k]}
+        record_timing "$n" "$key" "$(python3 "$ROOT/bench/timeit.py" --merge "$WORK/$key.runs")"
+        rm -f "$WORK/$key.runs"
+    done
+}
+
 # skipped N KEY...: records each KEY as skipped (with BASELINE_REV=, or no ledger to work on).
 skipped() {
     local n=$1
@@ -239,47 +266,45 @@ for N in $SIZES; do
         fi
     fi
 
+    rm -rf "$D/imported"
+
+    log "N=$N: SHA-256 limit (openssl dgst -sha256 over the export)"
+    measure "$N" sha 3 -- openssl dgst -sha256 "$D/export.ndjson" || true
+    rm -f "$D/export.ndjson"
+
     if ((N <= APPEND_MAX)); then
-        # Each run appends into a fresh ledger, made beforehand by the binary that appends to it.
-        for i in $(seq 1 "$APPEND_RUNS"); do
-            "$ACTLEDGER" --ledger "$D/appended-$i" init >/dev/null
-            [[ -z "$BASELINE" ]] || "$BASELINE" --ledger "$D/base-appended-$i" init >/dev/null
-        done
         if [[ -n "$BASELINE" ]]; then
             log "N=$N: actledger append of the NDJSON in one batch, this build and the baseline alternated x$APPEND_RUNS"
-            measure_alt "$N" "$APPEND_RUNS" al.append base.append -- \
-                "$ACTLEDGER" --ledger "$D/appended-{i}" append "$D/events.ndjson" --- \
-                "$BASELINE" --ledger "$D/base-appended-{i}" append "$D/events.ndjson" || true
+            append_rounds "$N" "$D/events.ndjson" al.append "$ACTLEDGER" "$D/appended" \
+                base.append "$BASELINE" "$D/base-appended"
         else
             log "N=$N: actledger append of the NDJSON in one batch x$APPEND_RUNS"
-            measure "$N" al.append "$APPEND_RUNS" -- \
-                "$ACTLEDGER" --ledger "$D/appended-{i}" append "$D/events.ndjson" || true
+            append_rounds "$N" "$D/events.ndjson" al.append "$ACTLEDGER" "$D/appended"
             skipped "$N" base.append
         fi
         if [[ "$(status_of "$N" al.append)" == ok ]]; then
-            record "$N" al.append.disk "$(disk "$D/appended-1")"
+            record "$N" al.append.disk "$(disk "$D/appended")"
         fi
         if [[ "$(status_of "$N" base.append)" == ok ]]; then
-            record "$N" base.append.disk "$(disk "$D/base-appended-1")"
+            record "$N" base.append.disk "$(disk "$D/base-appended")"
         fi
         # One-act appends, each binary on the ledger it has just built.
         if [[ "$(status_of "$N" al.append)" == ok && "$(status_of "$N" base.append)" == ok ]]; then
             log "N=$N: one durable append of one act, this build and the baseline alternated x$RUNS"
             write_acts "$D"
-            "$ACTLEDGER" --ledger "$D/appended-1" head >/dev/null # warm the page cache
-            "$BASELINE" --ledger "$D/base-appended-1" head >/dev/null
+            "$ACTLEDGER" --ledger "$D/appended" head >/dev/null # warm the page cache
+            "$BASELINE" --ledger "$D/base-appended" head >/dev/null
             measure_alt "$N" "$RUNS" al.single.appended base.single -- \
-                "$ACTLEDGER" --ledger "$D/appended-1" append "$D/act-{i}.ndjson" --- \
-                "$BASELINE" --ledger "$D/base-appended-1" append "$D/act-{i}.ndjson" || true
+                "$ACTLEDGER" --ledger "$D/appended" append "$D/act-{i}.ndjson" --- \
+                "$BASELINE" --ledger "$D/base-appended" append "$D/act-{i}.ndjson" || true
         else
             skipped "$N" al.single.appended base.single
         fi
-        rm -rf "$D"/appended-* "$D"/base-appended-*
+        rm -rf "$D/appended" "$D/base-appended"
     else
         record "$N" al.append.status "skipped"
         skipped "$N" base.append al.single.appended base.single
     fi
-    rm -rf "$D/imported"
 
     log "N=$N: sqlite3 chain baseline"
     if measure "$N" sq.import 1 -- "${SQLITE[@]}" import "$D/events.ndjson" "$D/chain.sqlite"; then
@@ -297,10 +322,7 @@ for N in $SIZES; do
         measure "$N" sl.verify 3 -- "$CEILING" verify "$D/sled" || true
     fi
     rm -rf "$D/sled"
-
-    log "N=$N: SHA-256 limit (openssl dgst -sha256 over the export)"
-    measure "$N" sha 3 -- openssl dgst -sha256 "$D/export.ndjson" || true
-    rm -f "$D/events.ndjson" "$D/export.ndjson"
+    rm -f "$D/events.ndjson"
 done
 
 {

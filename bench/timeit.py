@@ -3,6 +3,7 @@
 
 usage: timeit.py [--runs K] [--timeout SECONDS] [--stdout FILE] -- COMMAND [ARGS...]
                  [--- COMMAND2 [ARGS...] ...]
+       timeit.py --merge FILE
 
 Every `{i}` in the arguments becomes the run's number (1..K), so each run can be given its
 own input (a new act for every append). Prints one JSON object:
@@ -17,6 +18,10 @@ this way mean something. One JSON object per command is printed, one per line, i
 order given; when a run does not succeed the measurement stops there, and each command's
 object has the status "timeout" or "failed" (the one that failed) or "stopped". `--stdout`
 takes the first command's standard output (the others' is discarded).
+
+`--merge FILE` reads objects printed by single runs (`--runs 1`), one per line, for runs
+that needed work between them (a fresh ledger made for each), and prints them as one: the
+median over them, the largest peak; the status of the first that did not succeed, if any.
 
 Wall time is measured around fork, exec and wait (time.perf_counter). Peak memory is the
 child's ru_maxrss from wait4(2): the number `/usr/bin/time -v` prints as "Maximum resident
@@ -59,7 +64,36 @@ def run_once(argv, timeout, stdout_path):
     return "ok", elapsed, usage.ru_maxrss, message
 
 
+def merge(path):
+    with open(path) as f:
+        runs = [json.loads(line) for line in f if line.strip()]
+    if not runs:
+        print(json.dumps({"runs": 0, "status": "failed", "max_rss_kib": 0}))
+        return 1
+    rss = max(run.get("max_rss_kib", 0) for run in runs)
+    failed = next((run for run in runs if run.get("status") != "ok"), None)
+    if failed:
+        print(json.dumps({"runs": len(runs), "status": failed.get("status", "failed"), "max_rss_kib": rss}))
+        return 1
+    times = [run["median_s"] for run in runs]
+    print(
+        json.dumps(
+            {
+                "runs": len(runs),
+                "median_s": statistics.median(times),
+                "min_s": min(times),
+                "max_s": max(times),
+                "max_rss_kib": rss,
+                "status": "ok",
+            }
+        )
+    )
+    return 0
+
+
 def main(argv):
+    if len(argv) == 3 and argv[1] == "--merge":
+        return merge(argv[2])
     runs, timeout, stdout_path = 1, None, os.devnull
     args = argv[1:]
     while args and args[0] != "--":
