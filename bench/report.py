@@ -1,10 +1,13 @@
 #!/usr/bin/env python3
-"""Prints compare.sh's results as tables, then issue #6's target ratios, each met or missed.
+"""Prints compare.sh's results as tables, then issue #6's and issue #17's target ratios, each
+met or missed.
 
 usage: report.py RESULTS.tsv     (lines of: size TAB key TAB value, as compare.sh records them)
 
 The targets are judged at the largest size measured; "flat in N" compares it with 10,000
-events (or the smallest size measured).
+events (or the smallest size measured). Issue #17's ratios are of commands measured in turn in
+the same run (compare.sh's measure_alt): who-held --proof against who-held, checkpoint against
+head, this build's appends against the baseline's.
 """
 import sys
 from collections import defaultdict
@@ -152,6 +155,65 @@ def size_table(s):
     ]
     print(table(rows))
     print()
+    proofs_table(s)
+
+
+def ratio(a, b):
+    return a / b if a is not None and b else None
+
+
+def times(value, digits=2):
+    return f"{value:,.{digits}f}x" if value is not None else ""
+
+
+def proofs_table(s):
+    """Issue #17: answer proofs on the imported ledger, and appends against the baseline."""
+    why = lambda key: None if s.status(key) == "ok" else s.status(key)  # noqa: E731
+
+    def row(name, key, against_name, against, value=None, digits=1):
+        value = value if value is not None else s.ms(key)
+        other = s.ms(against) if against else None
+        return [
+            name,
+            fmt(value, digits, why(key)),
+            f"{against_name} {fmt(other, digits, why(against))}" if against else "",
+            times(ratio(value, other)),
+        ]
+
+    def base_row(name, value_of, key, base_key, digits=1):
+        this, base = value_of(key), value_of(base_key)
+        return [
+            name,
+            fmt(this, digits, why(key)),
+            f"baseline {fmt(base, digits, why(base_key))}",
+            times(ratio(this, base)),
+        ]
+
+    bundle = s.num("pf.bundle.bytes")
+    rows = [
+        ["answer proofs and appends (issue #17)", "this build", "compared with", "ratio"],
+        ["answer bundle of who-held --proof (bytes)", fmt(bundle, why=why("pf.prove")), "", ""],
+        row("who-held --proof, newest checkpoint at the head, cold (ms)", "pf.prove", "who-held", "pf.who"),
+        row("who-held --proof, an older checkpoint, cold (ms)", "pf.oldprove", "who-held", "pf.oldwho"),
+        row("check-answer of the bundle, cold (ms)", "pf.check", "", None),
+        row("checkpoint --key, cold (ms)", "pf.checkpoint", "head", "pf.head"),
+        [
+            "peak RSS: who-held --proof / check-answer / checkpoint (MiB)",
+            " / ".join(fmt(s.rss(k), 1) for k in ("pf.prove", "pf.check", "pf.checkpoint")),
+            "",
+            "",
+        ],
+        base_row("append of the NDJSON, one batch (s)", s.secs, "al.append", "base.append", 2),
+        base_row("peak RSS, append one batch (MiB)", s.rss, "al.append", "base.append"),
+        base_row(
+            "durable append of one act (3 events) on that ledger, median (ms)",
+            s.ms,
+            "al.single.appended",
+            "base.single",
+        ),
+    ]
+    print(table(rows))
+    print()
 
 
 def targets(sizes):
@@ -165,9 +227,6 @@ def targets(sizes):
             return
         met = value >= goal if higher_is_better else value <= goal
         rows.append([name, f"{value:,.2f}{unit}", "met" if met else "MISSED"])
-
-    def ratio(a, b):
-        return a / b if a is not None and b else None
 
     check("import >= 0.8x raw sled ceiling", ratio(big.rate("al.import"), big.rate("sl.import")), 0.8)
     check(
@@ -240,6 +299,59 @@ def targets(sizes):
         2,
         higher_is_better=False,
     )
+    print(table(rows))
+    print()
+    targets_17(big)
+
+
+def targets_17(big):
+    """Issue #17's targets, at the largest size measured."""
+    rows = [["issue #17 target (at %s events)" % f"{big.n:,}", "measured", "verdict"]]
+
+    def check(name, value, goal, unit="x", missing=None, digits=2):
+        if value is None:
+            rows.append([name, missing or "not measured", "n/a"])
+            return
+        rows.append([name, f"{value:,.{digits}f}{unit}", "met" if value <= goal else "MISSED"])
+
+    def status(*keys):
+        return next((big.status(k) for k in keys if big.status(k) != "ok"), None)
+
+    check("answer bundle <= 4 KiB", big.num("pf.bundle.bytes"), 4096, " bytes", status("pf.prove"), 0)
+    check(
+        "who-held --proof <= 2x who-held (newest checkpoint at the head)",
+        ratio(big.ms("pf.prove"), big.ms("pf.who")),
+        2,
+        missing=status("pf.prove", "pf.who"),
+    )
+    check("check-answer <= 50 ms", big.ms("pf.check"), 50, " ms", status("pf.check"), 1)
+    check(
+        "checkpoint --key <= 2x head",
+        ratio(big.ms("pf.checkpoint"), big.ms("pf.head")),
+        2,
+        missing=status("pf.checkpoint", "pf.head"),
+    )
+    check(
+        "append of the NDJSON, one batch <= 1.1x the baseline's time",
+        ratio(big.secs("al.append"), big.secs("base.append")),
+        1.1,
+        missing=status("al.append", "base.append"),
+    )
+    check(
+        "durable append of one act <= 1.1x the baseline's",
+        ratio(big.ms("al.single.appended"), big.ms("base.single")),
+        1.1,
+        missing=status("al.single.appended", "base.single"),
+    )
+    context = []
+    old = ratio(big.ms("pf.oldprove"), big.ms("pf.oldwho"))
+    if old is not None:
+        context.append(f"who-held --proof against an older checkpoint {old:,.2f}x who-held")
+    rss = ratio(big.rss("al.append"), big.rss("base.append"))
+    if rss is not None:
+        context.append(f"peak RSS of the one-batch append {rss:,.2f}x the baseline's")
+    if context:
+        rows.append([f"  (context, no target) {'; '.join(context)}", "", ""])
     print(table(rows))
 
 
