@@ -171,15 +171,15 @@ pub fn make_bundle(
             let office_state = if at_head {
                 ledger.head_office_state(&id)?
             } else {
-                Some(office_state(ledger, &id, size)?)
+                office_state(ledger, &id, size)?
             };
-            let office_state = office_state
-                .filter(|computed| computed.leaf == state.offices[i])
-                .ok_or_else(|| AnswerError::Proof {
+            if office_state.leaf != state.offices[i] {
+                return Err(AnswerError::Proof {
                     reason: format!(
                         "the answer segments of {id} as of {size} are not the ones its leaf of the state commits to (`actledger verify` names what differs)"
                     ),
-                })?;
+                });
+            }
             office_proof = Some(leaf_proof(
                 StateTree::Offices,
                 state.offices[i].canonical(),

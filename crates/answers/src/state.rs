@@ -10,9 +10,10 @@
 //! is the state root. Leaves are canonical JSON (serde's serialization of the core's
 //! `SegmentLeaf` and `OfficeLeaf`), hashed as the bytes they are.
 //!
-//! Two ways to the state: computed again from the log as of any size ([`answer_state`], what
-//! a monitor and `verify` do), or, at the head, read from the leaves the store keeps with each
-//! append ([`kept_head_state`], what signing and proving at the head do).
+//! Two ways to the state: computed again as of any size ([`answer_state`]: timelines replayed
+//! from the log, or at the head the timeline cache `verify` checks against it, and names read
+//! from the log; what a monitor and `verify` do), or, at the head, read from the leaves the
+//! store keeps with each append ([`kept_head_state`], what signing and proving at the head do).
 
 use std::collections::HashMap;
 

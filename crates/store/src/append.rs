@@ -268,7 +268,7 @@ impl Ledger {
         let mut bytes = 0;
         let touched = std::mem::take(&mut parts.touched);
         let mut restating = self
-            .restating_parts(parts.before, touched, &mut batch)
+            .restating(self, self.head.count, parts.before, touched, &mut batch)
             .map_err(AppendError::from)?;
         let originals = &mut parts.originals;
         self.each_timeline(offices, FINISH_GROUP_EVENTS, &mut |timeline| {
@@ -347,7 +347,7 @@ impl Ledger {
         let mut new_events = NewEvents::of(first, valid.events());
         let mut touched = Touched::default();
         touched.add(&view, first, valid.events())?;
-        let mut restating = self.restating(&view, count, touched, &mut batch)?;
+        let mut restating = self.restating(&view, count, self.head.count, touched, &mut batch)?;
         for office in &new_events.offices(&view)? {
             let before = if new_events.extends(office) {
                 self.head_timeline(office)?

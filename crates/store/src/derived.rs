@@ -665,7 +665,7 @@ impl<'a> Expected<'a> {
         }
         let ledger = self.ledger;
         let implied: BTreeMap<PersonId, String> = ledger
-            .names_from(1, None)?
+            .names_at_head()?
             .into_iter()
             .filter_map(|(person, name)| Some((person, name?)))
             .collect();

@@ -14,8 +14,6 @@ use std::path::Path;
 
 use sled::{Batch, Db};
 
-use std::collections::HashMap;
-
 use actledger_core::{ActId, Event, OfficeId, PersonId, Recorded, Seq, Timeline, timeline_as_of};
 
 use crate::entry::{EntryError, parse_event_bytes};
@@ -57,8 +55,9 @@ impl Ledger {
             }
         }
         writer.apply()?;
-        // The names first, applied: the offices' leaves read them.
-        for (person, name) in self.names_from(1, None)? {
+        // The names first; the offices' leaves then name persons from them, in memory.
+        let named = self.names_at_head()?;
+        for (person, name) in &named {
             if let Some(name) = name {
                 let key = keys::id_key(keys::NAME, person.as_str());
                 writer.counted(key.len() + name.len())?;
@@ -67,7 +66,7 @@ impl Ledger {
         }
         writer.apply()?;
         let offices = self.offices()?;
-        let mut names = HeadNames::new(self, HashMap::new());
+        let mut names = HeadNames::new(self, named);
         self.each_timeline(offices, events_per_group, &mut |timeline| {
             let mut bytes = crate::cache::insert_timeline(&mut writer.batch, timeline);
             let leaf = OfficeState::leaf_of(timeline, |person| names.of(person))?;

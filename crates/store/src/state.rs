@@ -17,6 +17,7 @@ use actledger_core::{
     Timeline, answer_segments, each_answer_segment, name_of,
 };
 use actledger_proof::{Hash, StateTree};
+use memchr::memmem;
 
 use crate::entry::parse_event_bytes;
 use crate::error::{StoreError, storage};
@@ -42,17 +43,9 @@ impl OfficeState {
         name: impl FnMut(&PersonId) -> Result<Option<String>, E>,
     ) -> Result<OfficeState, E> {
         let (record_starts, segments) = answer_segments(timeline, name)?;
-        let hashes: Vec<Hash> = segments
-            .iter()
-            .map(|segment| StateTree::Segments.leaf_hash(segment.canonical().as_bytes()))
-            .collect();
+        let hashes: Vec<Hash> = segments.iter().map(segment_hash).collect();
         Ok(OfficeState {
-            leaf: OfficeLeaf {
-                office: timeline.office.clone(),
-                record_starts,
-                segments: hashes.len() as u64,
-                segments_root: HexHash(StateTree::Segments.root(&hashes)),
-            },
+            leaf: leaf(&timeline.office, record_starts, &hashes),
             segments,
             hashes,
         })
@@ -66,14 +59,9 @@ impl OfficeState {
     ) -> Result<OfficeLeaf, E> {
         let mut hashes = Vec::new();
         let record_starts = each_answer_segment(timeline, name, |segment| {
-            hashes.push(StateTree::Segments.leaf_hash(segment.canonical().as_bytes()));
+            hashes.push(segment_hash(&segment))
         })?;
-        Ok(OfficeLeaf {
-            office: timeline.office.clone(),
-            record_starts,
-            segments: hashes.len() as u64,
-            segments_root: HexHash(StateTree::Segments.root(&hashes)),
-        })
+        Ok(leaf(&timeline.office, record_starts, &hashes))
     }
 
     /// The index of the segment covering `day`, if any.
@@ -82,6 +70,22 @@ impl OfficeState {
         after
             .checked_sub(1)
             .filter(|&i| self.segments[i].covers(day))
+    }
+}
+
+/// The hash of a segment's leaf in its office's segments tree.
+fn segment_hash(segment: &SegmentLeaf) -> Hash {
+    StateTree::Segments.leaf_hash(segment.canonical().as_bytes())
+}
+
+/// The leaf of `office`, whose record starts on `record_starts` and whose segments hash to
+/// `hashes`.
+fn leaf(office: &OfficeId, record_starts: Option<Day>, hashes: &[Hash]) -> OfficeLeaf {
+    OfficeLeaf {
+        office: office.clone(),
+        record_starts,
+        segments: hashes.len() as u64,
+        segments_root: HexHash(StateTree::Segments.root(hashes)),
     }
 }
 
@@ -156,15 +160,12 @@ impl Ledger {
             .collect()
     }
 
-    /// `office`'s state at the head, from its cached timeline and the kept names; `None` for
-    /// an office the ledger does not know.
-    pub fn head_office_state(&self, office: &OfficeId) -> Result<Option<OfficeState>, StoreError> {
-        if self.stored_office_leaf(office.as_str())?.is_none() {
-            return Ok(None);
-        }
+    /// `office`'s state at the head, from its cached timeline and the kept names (an office
+    /// the ledger knows: its leaf is among [`Ledger::stored_state`]'s).
+    pub fn head_office_state(&self, office: &OfficeId) -> Result<OfficeState, StoreError> {
         let timeline = self.timeline_or_empty(office)?;
         let mut names = HeadNames::new(self, HashMap::new());
-        OfficeState::of(&timeline, |person| names.of(person)).map(Some)
+        OfficeState::of(&timeline, |person| names.of(person))
     }
 
     fn decode_leaf(&self, bytes: &[u8]) -> Result<OfficeLeaf, StoreError> {
@@ -172,55 +173,35 @@ impl Ledger {
             .map_err(|_| self.unreadable("an office's leaf of the state", "not an office leaf"))
     }
 
-    /// Starts bringing the `N` and `V` records up to date in `batch` for a batch that `view`
-    /// holds up to `count`: writes the names of `touched`'s persons that change. The offices
-    /// whose timelines the batch changes are then restated one by one
+    /// Starts bringing the `N` and `V` records up to date in `batch` for a batch after
+    /// position `before` that `view` holds up to `count` (`view` is the ledger itself once a
+    /// batch in parts is written): writes the names of `touched`'s persons that change. The
+    /// offices whose timelines the batch changes are then restated one by one
     /// ([`Restating::office`]), and the rest at [`Restating::finish`].
     pub(crate) fn restating<'a, R: Recorded<Error = StoreError>>(
         &'a self,
         view: &R,
         count: Seq,
-        touched: Touched,
-        batch: &mut impl Writes,
-    ) -> Result<Restating<'a>, StoreError> {
-        let changed = self.rename(view, count, &touched.persons, None, batch)?;
-        Ok(self.restating_with(self.head.count, changed, touched.offices))
-    }
-
-    /// [`Ledger::restating`] for a batch written in parts, which the ledger now holds: the
-    /// names of its persons from the naming events its parts noted, never read again.
-    pub(crate) fn restating_parts(
-        &self,
         before: Seq,
         touched: Touched,
         batch: &mut impl Writes,
-    ) -> Result<Restating<'_>, StoreError> {
+    ) -> Result<Restating<'a>, StoreError> {
         let Touched {
             persons,
             offices,
             named,
         } = touched;
-        let known = self.resolve_names(named, &persons)?;
-        let changed = self.rename(self, self.head.count, &persons, Some(known), batch)?;
-        Ok(self.restating_with(before, changed, offices))
-    }
-
-    /// The restating of a batch after position `before`.
-    fn restating_with(
-        &self,
-        before: Seq,
-        changed: HashMap<PersonId, Option<String>>,
-        offices: BTreeSet<OfficeId>,
-    ) -> Restating<'_> {
+        let names = resolve_names(view, count, named, &persons)?;
+        let changed = self.rename(names, batch)?;
         let renamed: Vec<PersonId> = changed.keys().cloned().collect();
-        Restating {
+        Ok(Restating {
             ledger: self,
             names: HeadNames::new(self, changed),
             done: BTreeSet::new(),
             before,
             renamed,
             offices,
-        }
+        })
     }
 
     /// `office`'s timeline at the head, as cached (empty when it has none).
@@ -231,22 +212,17 @@ impl Ledger {
             .unwrap_or_else(|| Timeline::build(office.clone(), &[])))
     }
 
-    /// The names at the head of `persons` (every person named from `from` on, when `None`),
-    /// as `name_of` gives them, read in one pass over the log from `from`: the latest naming
-    /// event of each not retracted, or, for a person none of whose naming events from `from`
-    /// on holds, `name_of` itself. Asking `name_of` person by person reads each person's
-    /// latest events wherever they are: at 1,000,000 events, tens of thousands of scattered
-    /// chunk reads that took 15 s and grew sled's memory by 200 MiB.
-    pub(crate) fn names_from(
-        &self,
-        from: Seq,
-        persons: Option<&BTreeSet<PersonId>>,
-    ) -> Result<HashMap<PersonId, Option<String>>, StoreError> {
-        /// Positions read at a time, chunk by chunk, each chunk once.
+    /// Every named person's name at the head, as `name_of` gives it, from one pass over the
+    /// log in order, chunk by chunk: the latest naming event of each not retracted (`name_of`
+    /// itself for a person whose last few are all retracted). Asking `name_of` person by person
+    /// read each person's latest events wherever they were: at 1,000,000 events, tens of
+    /// thousands of scattered chunk reads (15 s more for a rebuild of the cache).
+    pub(crate) fn names_at_head(&self) -> Result<HashMap<PersonId, Option<String>>, StoreError> {
+        /// Positions read at a time.
         const WINDOW: Seq = 1 << 16;
         let head = self.head.count;
         let mut named = NamingEvents::default();
-        let mut start = from.max(1);
+        let mut start = 1;
         while start <= head {
             let end = head.min(start + WINDOW - 1);
             let seqs: Vec<Seq> = (start..=end).collect();
@@ -255,19 +231,13 @@ impl Ledger {
                 // Only events that name a person carry one of these fields.
                 let bytes = stored.event;
                 if failed.is_some()
-                    || !contains(bytes, b"\"person_name\":")
-                        && !contains(bytes, b"\"delegate_name\":")
+                    || memmem::find(bytes, b"\"person_name\":").is_none()
+                        && memmem::find(bytes, b"\"delegate_name\":").is_none()
                 {
                     return;
                 }
                 match parse_event_bytes(bytes) {
-                    Ok(event) => {
-                        if let (Some(person), Some(name)) = (event.person(), event.person_name())
-                            && persons.is_none_or(|wanted| wanted.contains(person))
-                        {
-                            named.push(person, stored.seq, name);
-                        }
-                    }
+                    Ok(event) => named.add(stored.seq, &event),
                     Err(e) => failed = Some(crate::read::unparsable(stored.seq, e)),
                 }
             })?;
@@ -282,67 +252,26 @@ impl Ledger {
             }
             start = end + 1;
         }
-        let wanted = persons.map_or_else(|| named.persons(), Clone::clone);
-        self.resolve_names(named, &wanted)
+        let persons = named.persons();
+        resolve_names(self, head, named, &persons)
     }
 
-    /// The names at the head of `persons`, from `named` (naming events that include every
-    /// one after those the ledger held before them): the latest not retracted, or, for a
-    /// person with none, `name_of` itself.
-    pub(crate) fn resolve_names(
+    /// Writes in `batch` the names of `names` that differ from the kept ones, and returns
+    /// those.
+    fn rename(
         &self,
-        named: NamingEvents,
-        persons: &BTreeSet<PersonId>,
-    ) -> Result<HashMap<PersonId, Option<String>>, StoreError> {
-        let head = self.head.count;
-        let mut live = Liveness::new(self, head);
-        let mut names = HashMap::new();
-        let mut by_person = named.0;
-        for person in persons {
-            let mut found = None;
-            for (seq, name) in by_person
-                .remove(person)
-                .unwrap_or_default()
-                .into_iter()
-                .rev()
-            {
-                if !live.is_retracted(seq)? {
-                    found = Some(name);
-                    break;
-                }
-            }
-            let name = match found {
-                Some(name) => Some(name),
-                None => name_of(self, person, head)?,
-            };
-            names.insert(person.clone(), name);
-        }
-        Ok(names)
-    }
-
-    /// Writes in `batch` the names of `persons` at `count` that differ from the kept ones,
-    /// and returns them. `known`: their names, when already read.
-    fn rename<R: Recorded<Error = StoreError>>(
-        &self,
-        view: &R,
-        count: Seq,
-        persons: &BTreeSet<PersonId>,
-        mut known: Option<HashMap<PersonId, Option<String>>>,
+        names: HashMap<PersonId, Option<String>>,
         batch: &mut impl Writes,
     ) -> Result<HashMap<PersonId, Option<String>>, StoreError> {
         let mut changed = HashMap::new();
-        for person in persons {
-            let name = match known.as_mut().and_then(|known| known.remove(person)) {
-                Some(name) => name,
-                None => name_of(view, person, count)?,
-            };
-            if name != self.stored_name(person)? {
+        for (person, name) in names {
+            if name != self.stored_name(&person)? {
                 let key = keys::id_key(keys::NAME, person.as_str());
                 match &name {
                     Some(name) => batch.insert(key, name.as_bytes()),
                     None => batch.remove(key),
                 }
-                changed.insert(person.clone(), name);
+                changed.insert(person, name);
             }
         }
         Ok(changed)
@@ -369,12 +298,15 @@ impl NamingEvents {
     /// Naming events kept per person.
     const KEPT: usize = 4;
 
-    fn push(&mut self, person: &PersonId, seq: Seq, name: &str) {
-        let names = self.0.entry(person.clone()).or_default();
-        if names.len() == Self::KEPT {
-            names.remove(0);
+    /// Notes `event`, at `seq`, if it names its person.
+    fn add(&mut self, seq: Seq, event: &Event) {
+        if let (Some(person), Some(name)) = (event.person(), event.person_name()) {
+            let names = self.0.entry(person.clone()).or_default();
+            if names.len() == Self::KEPT {
+                names.remove(0);
+            }
+            names.push((seq, name.to_owned()));
         }
-        names.push((seq, name.to_owned()));
     }
 
     fn persons(&self) -> BTreeSet<PersonId> {
@@ -382,11 +314,34 @@ impl NamingEvents {
     }
 }
 
-/// Whether `needle` occurs in `haystack`.
-fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    haystack
-        .windows(needle.len())
-        .any(|window| window == needle)
+/// The names of `persons` as of `count` in `view`, from `named` (which holds every naming
+/// event of theirs after those `view` held before them): the latest not retracted, or, for a
+/// person with none, `name_of` itself.
+fn resolve_names<R: Recorded<Error = StoreError>>(
+    view: &R,
+    count: Seq,
+    named: NamingEvents,
+    persons: &BTreeSet<PersonId>,
+) -> Result<HashMap<PersonId, Option<String>>, StoreError> {
+    let mut live = Liveness::new(view, count);
+    let mut names = HashMap::new();
+    let mut by_person = named.0;
+    for person in persons {
+        let mut found = None;
+        let candidates = by_person.remove(person).unwrap_or_default();
+        for (seq, name) in candidates.into_iter().rev() {
+            if !live.is_retracted(seq)? {
+                found = Some(name);
+                break;
+            }
+        }
+        let name = match found {
+            Some(name) => Some(name),
+            None => name_of(view, person, count)?,
+        };
+        names.insert(person.clone(), name);
+    }
+    Ok(names)
 }
 
 /// The restating of the offices an append changes ([`Ledger::restating`]).
@@ -472,9 +427,9 @@ impl Touched {
         events: &[Event],
     ) -> Result<(), R::Error> {
         for (seq, event) in (first..).zip(events) {
-            if let (Some(name), Some(person)) = (event.person_name(), event.person()) {
+            if let (Some(_), Some(person)) = (event.person_name(), event.person()) {
                 self.persons.insert(person.clone());
-                self.named.push(person, seq, name);
+                self.named.add(seq, event);
             }
             self.offices.extend(event.office().cloned());
             self.offices.extend(event.named_offices().cloned());
