@@ -56,6 +56,7 @@ fn remove_unfinished_snapshots(dir: &Path) {
 
 /// Opens the sled database in `path`, creating it if missing, once the ledger's lock is taken.
 pub(crate) fn open_db(path: &Path) -> Result<Sled, StoreError> {
+    Closing::wait_for(path);
     open_db_locked(path, Lock::take(path)?)
 }
 
@@ -127,27 +128,97 @@ impl Drop for Sled {
         // operating system does, when the process ends).
         let lock = self.lock.take();
         let dir = self.dir.clone();
+        let closing = Closing::begin(&dir);
         let (closed, on_close) = std::sync::mpsc::channel();
-        let closing = std::thread::Builder::new()
+        let thread = std::thread::Builder::new()
             .name("sled-close".into())
             .spawn(move || {
                 drop(db);
                 wait_released(&dir);
                 drop(lock);
+                drop(closing);
                 let _ = closed.send(());
             });
-        if closing.is_ok() {
+        if thread.is_ok() {
             let _ = on_close.recv_timeout(CLOSE_WAIT);
         }
     }
 }
 
+/// The databases this process is still closing, by folder, with how many closings of each are
+/// under way: an open of one of them in this process waits for them ([`Closing::wait_for`]),
+/// instead of finding the ledger held by its own past.
+static CLOSING: std::sync::Mutex<Vec<(PathBuf, usize)>> = std::sync::Mutex::new(Vec::new());
+
+/// Told whenever a closing ends.
+static CLOSED: std::sync::Condvar = std::sync::Condvar::new();
+
+/// One closing under way, from the moment the database is dropped until its locks are let go.
+struct Closing {
+    dir: PathBuf,
+}
+
+impl Closing {
+    /// The closing of the database in `dir` begins.
+    fn begin(dir: &Path) -> Closing {
+        let dir = closing_key(dir);
+        let mut closing = CLOSING
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        match closing.iter_mut().find(|(d, _)| *d == dir) {
+            Some((_, count)) => *count += 1,
+            None => closing.push((dir.clone(), 1)),
+        }
+        Closing { dir }
+    }
+
+    /// Waits, up to [`CLOSE_WAIT`], until this process closes no database in `dir`.
+    fn wait_for(dir: &Path) {
+        let dir = closing_key(dir);
+        let deadline = Instant::now() + CLOSE_WAIT;
+        let mut closing = CLOSING
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        while closing.iter().any(|(d, _)| *d == dir) {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return;
+            }
+            closing = CLOSED
+                .wait_timeout(closing, left)
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .0;
+        }
+    }
+}
+
+impl Drop for Closing {
+    fn drop(&mut self) {
+        let mut closing = CLOSING
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(at) = closing.iter().position(|(d, _)| *d == self.dir) {
+            closing[at].1 -= 1;
+            if closing[at].1 == 0 {
+                closing.swap_remove(at);
+            }
+        }
+        CLOSED.notify_all();
+    }
+}
+
+/// The same folder named two ways (relative and absolute) is one key.
+fn closing_key(dir: &Path) -> PathBuf {
+    std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_owned())
+}
+
 /// How long dropping a database waits for sled's final flush before abandoning it.
 const CLOSE_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 
-/// How long dropping a database waits for sled's threads to release its lock; they take
-/// milliseconds, and another process that takes the lock meanwhile only shortens the wait.
-const RELEASE_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+/// How long dropping a database waits for sled's threads to release its lock. They take
+/// milliseconds, but seconds on a loaded machine; meanwhile the ledger's own lock is still
+/// held, so nobody that takes it first (every opener of the store) can be what holds sled's.
+const RELEASE_WAIT: std::time::Duration = CLOSE_WAIT;
 
 /// Waits until nobody holds the lock of the database in `dir` (or [`RELEASE_WAIT`] passed).
 fn wait_released(dir: &Path) {
