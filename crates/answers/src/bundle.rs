@@ -4,7 +4,7 @@
 
 use actledger_core::{Day, Seq, WhoHeld};
 use actledger_proof::{Checkpoint, Hash, StateTree, Statement, VerifierKey};
-use actledger_store::{KeptCheckpoint, Ledger, office_leaf_hash};
+use actledger_store::{KeptCheckpoint, Ledger, OfficeState, office_leaf_hash};
 use serde::{Deserialize, Serialize};
 
 use crate::as_of::AsOf;
@@ -163,71 +163,154 @@ pub fn make_bundle(
             ),
         });
     }
-    let (mut office_proof, mut segment_proof, mut neighbour_proofs) = (None, None, None);
-    let answer = match state.find(office) {
-        Ok(i) => {
-            let id = state.offices[i].office.clone();
-            let answer = crate::holder(ledger, id.as_str(), on, Some(AsOf::Seq(size)))?.answer;
-            let office_state = if at_head {
-                ledger.head_office_state(&id)?
-            } else {
-                office_state(ledger, &id, size)?
-            };
-            if office_state.leaf != state.offices[i] {
-                return Err(AnswerError::Proof {
-                    reason: format!(
-                        "the answer segments of {id} as of {size} are not the ones its leaf of the state commits to (`actledger verify` names what differs)"
-                    ),
-                });
-            }
-            office_proof = Some(leaf_proof(
-                StateTree::Offices,
-                state.offices[i].canonical(),
-                i,
-                &state.hashes,
-            ));
-            let segment = office_state.segment_at(on);
-            if let Some(j) = segment {
-                segment_proof = Some(leaf_proof(
-                    StateTree::Segments,
-                    office_state.segments[j].canonical(),
-                    j,
-                    &office_state.hashes,
-                ));
-            }
-            let said = what_it_says(
-                &office_state.leaf,
-                segment.map(|j| &office_state.segments[j]),
-                on,
-                size,
-            );
-            if said != answer {
-                return Err(AnswerError::Proof {
-                    reason: format!(
-                        "the answer segments of {id} disagree with who-held on {on} as of {size}"
-                    ),
-                });
-            }
-            ProvenAnswer::Held(answer)
+    let proven = prove(&state, office, on, |leaf| {
+        let id = &leaf.office;
+        let office_state = if at_head {
+            ledger.head_office_state(id)?
+        } else {
+            office_state(ledger, id, size)?
+        };
+        if office_state.leaf != *leaf {
+            return Err(AnswerError::Proof {
+                reason: format!(
+                    "the answer segments of {id} as of {size} are not the ones its leaf of the state commits to (`actledger verify` names what differs)"
+                ),
+            });
         }
+        Ok(office_state)
+    })?;
+    if let ProvenAnswer::Held(said) = &proven.answer {
+        // What the proven leaves say must be what who-held answers from the ledger.
+        let answer = crate::holder(ledger, said.office.as_str(), on, Some(AsOf::Seq(size)))?.answer;
+        if *said != answer {
+            return Err(AnswerError::Proof {
+                reason: format!(
+                    "the answer segments of {} disagree with who-held on {on} as of {size}",
+                    said.office
+                ),
+            });
+        }
+    }
+    Ok(proven.into_bundle(kept.checkpoint.clone(), kept.statement.clone()))
+}
+
+/// The bundle answering who held `office` on `on` from a published state (what a mirror
+/// serves beside its checkpoint): the signed `checkpoint` and `statement`, every office's
+/// leaf, and the asked office's answer segments, read by `segments` when the office is known.
+/// Opens no ledger; refuses a state or segments that do not hash to what the statement signs,
+/// so a bundle it makes checks (with the key the statement verifies with).
+pub fn bundle_from_state(
+    checkpoint: &str,
+    statement: &Statement,
+    signed_statement: &str,
+    offices: Vec<OfficeLeaf>,
+    office: &str,
+    on: Day,
+    segments: impl FnOnce(&OfficeLeaf) -> Result<Vec<SegmentLeaf>, AnswerError>,
+) -> Result<Bundle<ProvenAnswer>, AnswerError> {
+    let size = statement.size;
+    let hashes = offices.iter().map(office_leaf_hash).collect();
+    let state = AnswerState {
+        size,
+        offices,
+        hashes,
+    };
+    if state.root() != statement.state_root || state.offices.len() as u64 != statement.offices {
+        return Err(AnswerError::Proof {
+            reason: format!(
+                "the offices' leaves as of {size} do not hash to the state root the statement signs"
+            ),
+        });
+    }
+    let proven = prove(&state, office, on, |leaf| {
+        let office_state =
+            OfficeState::from_segments(&leaf.office, leaf.record_starts, segments(leaf)?);
+        if office_state.leaf != *leaf {
+            return Err(AnswerError::Proof {
+                reason: format!(
+                    "the answer segments of {} do not hash to its leaf of the state as of {size}",
+                    leaf.office
+                ),
+            });
+        }
+        Ok(office_state)
+    })?;
+    Ok(proven.into_bundle(checkpoint.to_owned(), signed_statement.to_owned()))
+}
+
+/// An answer and the leaves that prove it, before the signed notes join them.
+struct Proven {
+    answer: ProvenAnswer,
+    office: Option<LeafProof>,
+    segment: Option<LeafProof>,
+    neighbours: Option<Vec<LeafProof>>,
+}
+
+impl Proven {
+    fn into_bundle(self, checkpoint: String, statement: String) -> Bundle<ProvenAnswer> {
+        Bundle {
+            bundle: BUNDLE_FORMAT.to_owned(),
+            answer: self.answer,
+            checkpoint,
+            statement,
+            office: self.office,
+            segment: self.segment,
+            neighbours: self.neighbours,
+        }
+    }
+}
+
+/// What `state` says of `office` on `on`, with its proofs: the office's leaf and the segment
+/// covering the day (its segments given by `office_state`, which checks them against the
+/// leaf), or the neighbours of an office it does not know.
+fn prove(
+    state: &AnswerState,
+    office: &str,
+    on: Day,
+    office_state: impl FnOnce(&OfficeLeaf) -> Result<OfficeState, AnswerError>,
+) -> Result<Proven, AnswerError> {
+    let size = state.size;
+    let i = match state.find(office) {
+        Ok(i) => i,
         Err(at) => {
-            neighbour_proofs = Some(neighbours(&state, at));
-            ProvenAnswer::Unknown(UnknownOffice {
-                office: office.to_owned(),
-                on,
-                as_of: size,
-                known: false,
-            })
+            return Ok(Proven {
+                answer: ProvenAnswer::Unknown(UnknownOffice {
+                    office: office.to_owned(),
+                    on,
+                    as_of: size,
+                    known: false,
+                }),
+                office: None,
+                segment: None,
+                neighbours: Some(neighbours(state, at)),
+            });
         }
     };
-    Ok(Bundle {
-        bundle: BUNDLE_FORMAT.to_owned(),
-        answer,
-        checkpoint: kept.checkpoint.clone(),
-        statement: kept.statement.clone(),
-        office: office_proof,
-        segment: segment_proof,
-        neighbours: neighbour_proofs,
+    let leaf = &state.offices[i];
+    let office_state = office_state(leaf)?;
+    let segment = office_state.segment_at(on);
+    Ok(Proven {
+        answer: ProvenAnswer::Held(what_it_says(
+            leaf,
+            segment.map(|j| &office_state.segments[j]),
+            on,
+            size,
+        )),
+        office: Some(leaf_proof(
+            StateTree::Offices,
+            leaf.canonical(),
+            i,
+            &state.hashes,
+        )),
+        segment: segment.map(|j| {
+            leaf_proof(
+                StateTree::Segments,
+                office_state.segments[j].canonical(),
+                j,
+                &office_state.hashes,
+            )
+        }),
+        neighbours: None,
     })
 }
 

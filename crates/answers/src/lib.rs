@@ -48,7 +48,7 @@ pub use appended::{AppendAnswer, AppendOutcomes, AppendStatus, AppendedEvent};
 pub use as_of::{AsOf, AsOfSyntaxError, Point, resolve};
 pub use bundle::{
     BUNDLE_FORMAT, Bundle, BundleError, CheckedAgainst, CheckedAnswer, LeafProof, ProvenAnswer,
-    UnknownOffice, check_bundle, make_bundle,
+    UnknownOffice, bundle_from_state, check_bundle, make_bundle,
 };
 pub use error::AnswerError;
 pub use hash::HexHash;

@@ -58,7 +58,15 @@ pub struct Cli {
 }
 
 /// The commands that open no ledger: `--ledger` and `--wait` mean nothing to them.
-const NO_LEDGER: [&str; 5] = ["keygen", "check-proof", "demo", "completions", "man"];
+const NO_LEDGER: [&str; 7] = [
+    "keygen",
+    "check-proof",
+    "check-answer",
+    "fetch-answer",
+    "demo",
+    "completions",
+    "man",
+];
 
 /// The command line, parsed: clap's, with `--ledger` and `--wait` hidden from the help of the
 /// commands that open no ledger (they are global, so clap lists them everywhere).
@@ -402,6 +410,37 @@ pub enum Command {
         /// The verifier key of the mirror's signer: a file, or the key line itself
         #[arg(long, value_name = "VKEY")]
         vkey: String,
+        #[command(flatten)]
+        json: Json,
+    },
+    /// Answer who held OFFICE on a day from the mirror in SOURCE alone, with its proof
+    ///
+    /// Opens no ledger. SOURCE is a folder `publish` wrote, or the http(s):// URL it is served
+    /// at. The mirror's checkpoint and state statement must verify with VKEY, the state it
+    /// publishes (state/offices.json) must hash to the statement's state root and the office's
+    /// answer segments to its leaf; the answer is what the segment covering the day says, as of
+    /// the mirror's checkpoint. With --proof FILE, the answer bundle is written to FILE, for
+    /// anyone to check with `check-answer` and the key alone. Anything that does not verify:
+    /// exit 3.
+    #[command(
+        after_help = "Examples:\n  actledger fetch-answer https://example.org/ledger MINDEF --on 2024-06-03 --vkey ledger.vkey\n  actledger fetch-answer ./mirror MINDEF --on 2024-06-03 --vkey ledger.vkey --proof answer.json"
+    )]
+    FetchAnswer {
+        /// The mirror: a folder, or an http:// or https:// URL
+        #[arg(value_name = "SOURCE")]
+        source: String,
+        /// The office id
+        #[arg(value_name = "OFFICE")]
+        office: String,
+        /// The day asked about, YYYY-MM-DD
+        #[arg(long, value_name = "DATE", value_parser = parse_day)]
+        on: Day,
+        /// The verifier key of the mirror's signer: a file, or the key line itself
+        #[arg(long, value_name = "VKEY")]
+        vkey: String,
+        /// Also write the answer bundle to FILE
+        #[arg(long, value_name = "FILE")]
+        proof: Option<PathBuf>,
         #[command(flatten)]
         json: Json,
     },

@@ -217,6 +217,22 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<Finding> {
             old_checkpoint,
             proof,
         } => proofs::check_proof(&vkey, &checkpoint, old_checkpoint.as_deref(), &proof, out)?,
+        Command::FetchAnswer {
+            source,
+            office,
+            on,
+            vkey,
+            proof,
+            json,
+        } => mirror::fetch_answer(
+            &source,
+            &office,
+            on,
+            &vkey,
+            proof.as_deref(),
+            json.json,
+            out,
+        )?,
         Command::CheckAnswer { vkey, json, bundle } => {
             proofs::check_answer(&vkey, &bundle, json.json, out)?
         }

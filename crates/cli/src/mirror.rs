@@ -10,7 +10,8 @@ use actledger_store::{ImportError, Importing, Ledger};
 use anyhow::{Context, Result, anyhow};
 
 use crate::commands::{Unit, print, progress_bar, store_error};
-use crate::proofs::{not_verified, read_signer_key, read_vkey};
+use crate::files::write_atomically;
+use crate::proofs::{not_verified, print_checked, read_signer_key, read_vkey};
 use crate::render;
 use crate::signals::{Stop, Stopped};
 
@@ -81,4 +82,37 @@ pub fn clone(
     print(out, as_json, &cloned, |cloned| {
         render::cloned_text(cloned, ledger_path)
     })
+}
+
+pub fn fetch_answer(
+    source: &str,
+    office: &str,
+    on: actledger_core::Day,
+    vkey: &str,
+    proof: Option<&Path>,
+    as_json: bool,
+    out: &mut dyn Write,
+) -> Result<()> {
+    let vkey = read_vkey(vkey)?;
+    let bundle = actledger_mirror::bundle_from_mirror(source, &vkey, office, on).map_err(|e| {
+        if e.is_mismatch() {
+            not_verified(format!("{e}"))
+        } else {
+            anyhow!(e).context(format!("no answer was made from the mirror at {source}"))
+        }
+    })?;
+    let bytes = serde_json::to_vec(&bundle)?;
+    // Checked as `check-answer` would check it: what is printed is what anyone can verify.
+    let checked = actledger_answers::check_bundle(&bytes, &vkey).map_err(|e| {
+        not_verified(format!(
+            "the answer made from the mirror does not verify: {e}"
+        ))
+    })?;
+    if let Some(file) = proof {
+        write_atomically(file, |w| {
+            w.write_all(&bytes)?;
+            Ok(w.write_all(b"\n")?)
+        })?;
+    }
+    print_checked(&checked, as_json, out)
 }

@@ -213,6 +213,15 @@ pub fn check_answer(vkey: &str, bundle: &Path, as_json: bool, out: &mut dyn Writ
     let bytes = read_input(Some(bundle))?;
     let checked = actledger_answers::check_bundle(&bytes, &vkey)
         .map_err(|e| not_verified(format!("the answer bundle does not verify: {e}")))?;
+    print_checked(&checked, as_json, out)
+}
+
+/// A checked answer, and the checkpoint it holds against.
+pub(crate) fn print_checked(
+    checked: &actledger_answers::CheckedAnswer,
+    as_json: bool,
+    out: &mut dyn Write,
+) -> Result<()> {
     if as_json {
         serde_json::to_writer(&mut *out, &checked)?;
         writeln!(out)?;

@@ -98,6 +98,14 @@ pub enum CloneError {
         /// The file (a path, or a URL).
         path: String,
     },
+    /// The mirror's published state does not give the answer the statement signs.
+    #[error("{path} does not give the state the statement signs: {reason}")]
+    State {
+        /// The file (a path, or a URL).
+        path: String,
+        /// Why.
+        reason: String,
+    },
     /// The mirror's checkpoint is of fewer entries than the clone holds.
     #[error(
         "the mirror's checkpoint is of {size} entries and the clone holds {count}: it does not extend the checkpoint the clone has"
@@ -141,6 +149,7 @@ impl CloneError {
                 | CloneError::TileDiffers { .. }
                 | CloneError::Behind { .. }
                 | CloneError::Rewritten { .. }
+                | CloneError::State { .. }
         ) || matches!(self, CloneError::Import(ImportError::Line { .. }))
     }
 }
@@ -157,14 +166,14 @@ enum Origin {
 const MAX_FILE: u64 = 32 << 20;
 
 /// The mirror, and the paths read from it.
-struct Source {
+pub(crate) struct Source {
     origin: Origin,
     fetched: Vec<String>,
 }
 
 impl Source {
     /// The mirror at `source`: an `http://` or `https://` URL, else a folder.
-    fn new(source: &str) -> Source {
+    pub(crate) fn new(source: &str) -> Source {
         let origin = if source.starts_with("http://") || source.starts_with("https://") {
             // ureq verifies TLS with the web's roots (webpki-roots) and nothing else, and
             // accepts gzip, as tlog-tiles asks of clients.
@@ -182,14 +191,14 @@ impl Source {
     }
 
     /// How messages name the file `name` of the mirror.
-    fn location(&self, name: &str) -> String {
+    pub(crate) fn location(&self, name: &str) -> String {
         match &self.origin {
             Origin::Dir(dir) => dir.join(name).display().to_string(),
             Origin::Http { prefix, .. } => format!("{prefix}/{name}"),
         }
     }
 
-    fn read(&mut self, name: &str) -> Result<Vec<u8>, CloneError> {
+    pub(crate) fn read(&mut self, name: &str) -> Result<Vec<u8>, CloneError> {
         let bytes = match &self.origin {
             Origin::Dir(dir) => {
                 let path = dir.join(name);
@@ -218,13 +227,14 @@ impl Source {
 }
 
 /// The mirror's checkpoint and statement, opened with `vkey`.
-struct Signed {
-    checkpoint: Checkpoint,
-    checkpoint_text: String,
-    statement_text: String,
+pub(crate) struct Signed {
+    pub(crate) checkpoint: Checkpoint,
+    pub(crate) checkpoint_text: String,
+    pub(crate) statement: Statement,
+    pub(crate) statement_text: String,
 }
 
-fn open_signed(source: &mut Source, vkey: &VerifierKey) -> Result<Signed, CloneError> {
+pub(crate) fn open_signed(source: &mut Source, vkey: &VerifierKey) -> Result<Signed, CloneError> {
     let keys = std::slice::from_ref(vkey);
     let not_signed = |source: &Source, name: &str, reason: String| CloneError::NotSigned {
         path: source.location(name),
@@ -248,6 +258,7 @@ fn open_signed(source: &mut Source, vkey: &VerifierKey) -> Result<Signed, CloneE
     // Both opened, so both are the signer's UTF-8 notes.
     Ok(Signed {
         checkpoint,
+        statement,
         checkpoint_text: String::from_utf8_lossy(&checkpoint_bytes).into_owned(),
         statement_text: String::from_utf8_lossy(&statement_bytes).into_owned(),
     })

@@ -92,6 +92,15 @@ pub enum PublishError {
         /// The size of the checkpoint.
         size: u64,
     },
+    /// An office's answer segments at the head are not the ones its kept leaf of the state
+    /// commits to (the ledger's derived records need repair).
+    #[error(
+        "the answer segments of {office} are not the ones its kept leaf of the state commits to (`actledger verify` names what differs)"
+    )]
+    StateDiffers {
+        /// The office.
+        office: String,
+    },
     /// A full tile or bundle found in the mirror with other bytes than the ledger implies.
     #[error(
         "{} holds other bytes than this ledger's: a full tile or bundle is never rewritten, so the folder is not this ledger's mirror",

@@ -39,7 +39,9 @@ mod clone;
 mod error;
 mod files;
 mod publish;
+mod state;
 
 pub use clone::{CloneError, Cloned, clone_mirror};
 pub use error::PublishError;
 pub use publish::{CHECKPOINT_FILE, Published, STATEMENT_FILE, publish, published_size};
+pub use state::{STATE_FILE, bundle_from_mirror, office_file};

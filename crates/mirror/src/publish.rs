@@ -16,6 +16,7 @@ use serde::Serialize;
 
 use crate::error::PublishError;
 use crate::files::MirrorDir;
+use crate::state::publish_state;
 
 /// The name of the checkpoint in a mirror.
 pub const CHECKPOINT_FILE: &str = "checkpoint";
@@ -81,12 +82,13 @@ pub fn publish(
         publishing.put(&bundle.path(), &bytes, bundle.is_full())?;
         progress(bundle.first_leaf() + u64::from(bundle.width));
     }
+    let state_files = publish_state(ledger, signed, &mut publishing)?;
     publishing.put(STATEMENT_FILE, signed.statement.as_bytes(), false)?;
     publishing.mirror.sync()?;
     publishing.put(CHECKPOINT_FILE, signed.checkpoint.as_bytes(), false)?;
     publishing.mirror.sync()?;
     let written = publishing.written;
-    let files = tiles(size).count() as u64 + bundles(size).count() as u64 + 2;
+    let files = tiles(size).count() as u64 + bundles(size).count() as u64 + state_files + 2;
     Ok(Published {
         origin: checkpoint.origin,
         size,
@@ -195,15 +197,15 @@ fn tree_error(tile: Tile) -> impl FnOnce(TreeError<StoreError>) -> PublishError 
 }
 
 /// The files written so far.
-struct Publishing<'a> {
-    mirror: &'a mut MirrorDir,
+pub(crate) struct Publishing<'a> {
+    pub(crate) mirror: &'a mut MirrorDir,
     written: Vec<String>,
 }
 
 impl Publishing<'_> {
     /// Makes `name` hold `bytes`: left alone when it already does; refused when it is `full`
     /// (never rewritten) and holds other bytes; written otherwise.
-    fn put(&mut self, name: &str, bytes: &[u8], full: bool) -> Result<(), PublishError> {
+    pub(crate) fn put(&mut self, name: &str, bytes: &[u8], full: bool) -> Result<(), PublishError> {
         match self.mirror.read(name)? {
             Some(there) if there == bytes => return Ok(()),
             Some(_) if full => {

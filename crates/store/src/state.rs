@@ -43,12 +43,26 @@ impl OfficeState {
         name: impl FnMut(&PersonId) -> Result<Option<String>, E>,
     ) -> Result<OfficeState, E> {
         let (record_starts, segments) = answer_segments(timeline, name)?;
+        Ok(OfficeState::from_segments(
+            &timeline.office,
+            record_starts,
+            segments,
+        ))
+    }
+
+    /// The state of `office` made of `segments` (as a mirror publishes them), its record
+    /// starting on `record_starts`.
+    pub fn from_segments(
+        office: &OfficeId,
+        record_starts: Option<Day>,
+        segments: Vec<SegmentLeaf>,
+    ) -> OfficeState {
         let hashes: Vec<Hash> = segments.iter().map(segment_hash).collect();
-        Ok(OfficeState {
-            leaf: leaf(&timeline.office, record_starts, &hashes),
+        OfficeState {
+            leaf: leaf(office, record_starts, &hashes),
             segments,
             hashes,
-        })
+        }
     }
 
     /// The leaf of `timeline`'s office alone, persons named by `name`: its segments hashed one

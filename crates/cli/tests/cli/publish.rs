@@ -28,7 +28,7 @@ fn publish_writes_a_mirror_then_nothing_when_nothing_is_new() {
         "{text}"
     );
     assert!(
-        text.ends_with("\n4 files written, 0 left as they were\n"),
+        text.ends_with("\n7 files written, 0 left as they were\n"),
         "{text}"
     );
     for file in [
@@ -36,6 +36,9 @@ fn publish_writes_a_mirror_then_nothing_when_nothing_is_new() {
         "statement",
         "tile/0/000.p/7",
         "tile/entries/000.p/7",
+        "state/offices.json",
+        "state/offices/MINDEF.json",
+        "state/offices/MEF.json",
     ] {
         assert!(s.dir.path().join("site").join(file).is_file(), "{file}");
     }
@@ -53,7 +56,7 @@ fn publish_writes_a_mirror_then_nothing_when_nothing_is_new() {
     assert_eq!(value["origin"], "example.org/actledger");
     assert_eq!(value["previous_size"], 7);
     assert_eq!(value["written"], serde_json::json!([]));
-    assert_eq!(value["unchanged"], 4);
+    assert_eq!(value["unchanged"], 7);
     assert_eq!(value["root"].as_str().unwrap().len(), 64);
     s.run(&["publish", "site", "--key", &key]).success().stdout(
         "the mirror at site is up to date: 7 entries of example.org/actledger, nothing written\n",
@@ -77,4 +80,94 @@ fn publish_refuses_a_folder_another_key_signed_with_exit_3() {
         std::fs::read(s.dir.path().join("site/checkpoint")).unwrap(),
         before
     );
+}
+
+#[test]
+fn fetch_answer_answers_from_the_mirror_alone_with_a_bundle_anyone_checks() {
+    let s = Sandbox::seeded();
+    let key = keygen(&s, "example.org/actledger");
+    let vkey = key.replace(".key", ".vkey");
+    s.run(&["publish", "site", "--key", &key]).success();
+    let sentence = "MINDEF on 2024-06-03: José Arista Arbildo, acting (RS-131-2024-PCM); titular Walter Astudillo away (trip, RS-131-2024-PCM)\n";
+    // No ledger is opened: run from a folder that has none, with none named.
+    let fetched = bare(
+        &s,
+        &[
+            "fetch-answer",
+            "site",
+            "MINDEF",
+            "--on",
+            "2024-06-03",
+            "--vkey",
+            &vkey,
+            "--proof",
+            "answer.json",
+        ],
+    )
+    .success()
+    .stderr("");
+    assert_eq!(
+        stdout_of(&fetched),
+        format!("{sentence}checked against the checkpoint of example.org/actledger at size 7\n")
+    );
+    let checked = bare(
+        &s,
+        &["check-answer", "--vkey", &vkey, "answer.json", "--json"],
+    )
+    .success();
+    let value: serde_json::Value = serde_json::from_str(&stdout_of(&checked)).unwrap();
+    assert_eq!(value["holder"]["name"], "José Arista Arbildo");
+    assert_eq!(value["checkpoint"]["size"], 7);
+    // The same answer as who-held on the ledger.
+    let asked = s
+        .run(&["who-held", "MINDEF", "--on", "2024-06-03", "--json"])
+        .success();
+    let asked: serde_json::Value = serde_json::from_str(&stdout_of(&asked)).unwrap();
+    let fetched = bare(
+        &s,
+        &[
+            "fetch-answer",
+            "site",
+            "MINDEF",
+            "--on",
+            "2024-06-03",
+            "--vkey",
+            &vkey,
+            "--json",
+        ],
+    )
+    .success();
+    let mut fetched: serde_json::Value = serde_json::from_str(&stdout_of(&fetched)).unwrap();
+    fetched.as_object_mut().unwrap().remove("checkpoint");
+    assert_eq!(fetched, asked);
+
+    // A segment altered in the mirror: exit 3, naming the office's file, no bundle written.
+    let file = s.dir.path().join("site/state/offices/MINDEF.json");
+    let text = std::fs::read_to_string(&file).unwrap();
+    std::fs::write(&file, text.replace("Walter Astudillo", "Walter Astudilo")).unwrap();
+    bare(
+        &s,
+        &[
+            "fetch-answer",
+            "site",
+            "MINDEF",
+            "--on",
+            "2024-06-03",
+            "--vkey",
+            &vkey,
+            "--proof",
+            "forged.json",
+        ],
+    )
+    .code(3)
+    .stderr(contains("state/offices/MINDEF.json"));
+    assert!(!s.dir.path().join("forged.json").exists());
+}
+
+/// `args` run with `--ledger` naming a path where no ledger is, which must stay so.
+fn bare(s: &Sandbox, args: &[&str]) -> assert_cmd::assert::Assert {
+    let none = s.dir.path().join("none.db");
+    let assert = s.cmd().env("ACTLEDGER_LEDGER", &none).args(args).assert();
+    assert!(!none.exists(), "{args:?} made a ledger");
+    assert
 }

@@ -1,0 +1,160 @@
+//! The answers' state, published beside the checkpoint so that a reader can make and check an
+//! answer bundle from the mirror alone: `state/offices.json` holds the size and every office's
+//! leaf of the state (in the state's order), `state/offices/<OFFICE>.json` an office's leaf
+//! with its answer segments.
+//!
+//! An office's file holds no size: it stays true for every state holding the same leaf, so a
+//! publish writes only the files of the offices whose leaves changed since the mirror's last
+//! state. A reader takes nothing on trust: the leaves must hash to the root the signed
+//! statement names, and an office's segments to its leaf.
+
+use actledger_answers::{AnswerError, Bundle, ProvenAnswer, bundle_from_state};
+use actledger_core::{Day, OfficeLeaf, SegmentLeaf, Seq};
+use actledger_proof::VerifierKey;
+use actledger_store::{KeptCheckpoint, Ledger};
+use serde::{Deserialize, Serialize};
+
+use crate::clone::{CloneError, Source, open_signed};
+use crate::error::PublishError;
+use crate::publish::Publishing;
+
+/// The file of every office's leaf.
+pub const STATE_FILE: &str = "state/offices.json";
+
+/// The file of `office`'s leaf and segments. Office ids (`[A-Za-z0-9][A-Za-z0-9._-]*`) are
+/// safe file names as they are.
+pub fn office_file(office: &str) -> String {
+    format!("state/offices/{office}.json")
+}
+
+/// `state/offices.json`.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PublishedState {
+    /// The tree size the state is as of.
+    size: Seq,
+    /// Every office's leaf, in the state's order.
+    offices: Vec<OfficeLeaf>,
+}
+
+/// `state/offices/<OFFICE>.json`.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PublishedOffice {
+    /// The office's leaf.
+    office: OfficeLeaf,
+    /// Its answer segments, by day.
+    segments: Vec<SegmentLeaf>,
+}
+
+/// Writes the state `signed` signs (the ledger's head): the files of the offices whose leaves
+/// the mirror does not have yet, then the offices' leaves. Returns how many files the state
+/// consists of.
+pub(crate) fn publish_state(
+    ledger: &Ledger,
+    signed: &KeptCheckpoint,
+    publishing: &mut Publishing<'_>,
+) -> Result<u64, PublishError> {
+    let offices = ledger.stored_state()?;
+    let previous: Vec<OfficeLeaf> = publishing
+        .mirror
+        .read(STATE_FILE)?
+        .and_then(|bytes| serde_json::from_slice::<PublishedState>(&bytes).ok())
+        .map_or_else(Vec::new, |state| state.offices);
+    for leaf in &offices {
+        let name = office_file(leaf.office.as_str());
+        let unchanged = previous
+            .binary_search_by(|old| old.office.as_str().cmp(leaf.office.as_str()))
+            .is_ok_and(|i| previous[i] == *leaf);
+        if unchanged && publishing.mirror.path(&name).is_file() {
+            continue;
+        }
+        let office = ledger.head_office_state(&leaf.office)?;
+        if office.leaf != *leaf {
+            return Err(PublishError::StateDiffers {
+                office: leaf.office.to_string(),
+            });
+        }
+        let file = PublishedOffice {
+            office: office.leaf,
+            segments: office.segments,
+        };
+        publishing.put(&name, &to_json(&file), false)?;
+    }
+    let files = offices.len() as u64 + 1;
+    let state = PublishedState {
+        size: signed.size,
+        offices,
+    };
+    publishing.put(STATE_FILE, &to_json(&state), false)?;
+    Ok(files)
+}
+
+fn to_json(value: &impl Serialize) -> Vec<u8> {
+    let mut bytes = serde_json::to_vec(value).expect("the state serializes");
+    bytes.push(b'\n');
+    bytes
+}
+
+/// The answer bundle of who held `office` on `on`, made from the mirror at `source` (a folder
+/// or an `http(s)://` URL) alone and checked on the way: the checkpoint and statement must
+/// open with `vkey`, the published leaves must hash to the statement's state root, and the
+/// office's segments to its leaf. Writing the bundle, a reader has what `check-answer` checks.
+pub fn bundle_from_mirror(
+    source: &str,
+    vkey: &VerifierKey,
+    office: &str,
+    on: Day,
+) -> Result<Bundle<ProvenAnswer>, CloneError> {
+    let mut source = Source::new(source);
+    let signed = open_signed(&mut source, vkey)?;
+    let state: PublishedState = read_json(&mut source, STATE_FILE)?;
+    if state.size != signed.checkpoint.size {
+        return Err(CloneError::State {
+            path: source.location(STATE_FILE),
+            reason: format!(
+                "it is of size {} and the checkpoint of size {}: the mirror is being published, try again",
+                state.size, signed.checkpoint.size
+            ),
+        });
+    }
+    // The office file read, if any: what a failure of the segments names.
+    let mut office_read: Option<String> = None;
+    let mut failed_read = None;
+    let bundle = bundle_from_state(
+        &signed.checkpoint_text,
+        &signed.statement,
+        &signed.statement_text,
+        state.offices,
+        office,
+        on,
+        |leaf| {
+            let name = office_file(leaf.office.as_str());
+            office_read = Some(name.clone());
+            let file: PublishedOffice = read_json(&mut source, &name).map_err(|e| {
+                let reason = e.to_string();
+                failed_read = Some(e);
+                AnswerError::Proof { reason }
+            })?;
+            Ok(file.segments)
+        },
+    );
+    bundle.map_err(|e| match failed_read {
+        Some(read) => read,
+        None => CloneError::State {
+            path: source.location(office_read.as_deref().unwrap_or(STATE_FILE)),
+            reason: e.to_string(),
+        },
+    })
+}
+
+fn read_json<T: serde::de::DeserializeOwned>(
+    source: &mut Source,
+    name: &str,
+) -> Result<T, CloneError> {
+    let bytes = source.read(name)?;
+    serde_json::from_slice(&bytes).map_err(|e| CloneError::State {
+        path: source.location(name),
+        reason: format!("it does not parse: {e}"),
+    })
+}
