@@ -36,10 +36,12 @@
 #![deny(missing_docs)]
 
 mod clone;
+mod data;
 mod error;
 mod files;
 mod publish;
 
 pub use clone::{CloneError, Cloned, clone_mirror};
+pub use data::{FTM_FILE, HOLDINGS_FILE, HOLDINGS_HEADER, POPOLO_FILE};
 pub use error::PublishError;
 pub use publish::{CHECKPOINT_FILE, Published, STATEMENT_FILE, publish, published_size};

@@ -7,7 +7,7 @@ use actledger_mirror::{PublishError, publish};
 use actledger_proof::{Checkpoint, SignerKey};
 
 use crate::tlog_reader::read_mirror;
-use crate::{Sandbox, snapshot};
+use crate::{DATA_FILES, Sandbox, snapshot};
 
 fn read_back(s: &Sandbox) {
     let size = s.ledger.head().count;
@@ -40,6 +40,7 @@ fn a_mirror_reads_back_as_the_ledger_at_every_turning_size() {
         let read = read_mirror(size, &|p| std::fs::read(s.mirror().join(p)).ok()).unwrap();
         let mut expected: Vec<String> = read.fetched.into_iter().collect();
         expected.extend(["checkpoint".to_owned(), "statement".to_owned()]);
+        expected.extend(DATA_FILES.map(str::to_owned));
         expected.sort();
         assert_eq!(
             files.keys().cloned().collect::<Vec<_>>(),
@@ -263,7 +264,7 @@ fn a_mirror_reads_back_at_65_536_and_65_793_entries_and_keeps_its_full_tiles() {
     let mut s = Sandbox::new();
     s.grow_to(65_536);
     let published = s.publish();
-    assert_eq!(published.written.len(), 256 + 256 + 1 + 1 + 2);
+    assert_eq!(published.written.len(), 256 + 256 + 1 + 1 + 3 + 2);
     read_back(&s);
     let before = snapshot(&s.mirror());
     s.grow_to(65_793);
