@@ -36,6 +36,7 @@ mod bundle;
 mod bundle_tests;
 mod error;
 mod hash;
+mod holdings;
 mod monitor;
 mod queries;
 mod reports;
@@ -52,6 +53,7 @@ pub use bundle::{
 };
 pub use error::AnswerError;
 pub use hash::HexHash;
+pub use holdings::{Holding, HoldingsAnswer, OfficeHoldings, holdings};
 pub use monitor::{NotChecked, StateCheck, StateRoot, StatementSource, check_statement};
 pub use queries::{
     AsOfAnswer, AuditAnswer, HistoryAnswer, OfficeName, OfficesAnswer, StateAnswer, act, audit,

@@ -67,9 +67,9 @@ pub use parse::{
 pub use pending::Pending;
 pub use query::{
     ActEvent, ActRecord, Capacity, HistoryRow, Holder, Indexed, QueryError, Role, Status,
-    TitularState, WhoHeld, did_you_mean, held_in, history, name_of, office_name, offices_at,
-    require_office, resolve_as_of, show_act, show_act_at, state, timeline_as_of, timeline_at,
-    who_held,
+    TitularState, WhoHeld, did_you_mean, held_in, history, history_of, name_of, office_name,
+    offices_at, require_office, resolve_as_of, show_act, show_act_at, state, timeline_as_of,
+    timeline_at, who_held,
 };
 pub use recorded::{
     IndexEntry, Infallible, MemoryLedger, Recorded, WithPending, identical_candidates,

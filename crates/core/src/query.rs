@@ -492,8 +492,17 @@ pub fn history<I: Indexed>(
     let office = require_office(ledger, office)?;
     let as_of = resolve_as_of(ledger, as_of)?;
     let timeline = timeline_at(ledger, &office, as_of).map_err(QueryError::Ledger)?;
+    history_of(&timeline, |p| name_of(ledger, p, as_of)).map_err(QueryError::Ledger)
+}
+
+/// The history [`history`] gives, from the office's timeline and a way to name persons (the
+/// latest name as of the timeline's point): what answers over many offices call, naming each
+/// person once.
+pub fn history_of<E>(
+    timeline: &Timeline,
+    mut name: impl FnMut(&PersonId) -> Result<Option<String>, E>,
+) -> Result<Vec<HistoryRow>, E> {
     let mut rows = Vec::new();
-    let name = |p: &PersonId| name_of(ledger, p, as_of).map_err(QueryError::Ledger);
     for t in &timeline.tenures {
         rows.push(HistoryRow {
             capacity: Role::Titular,

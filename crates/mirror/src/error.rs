@@ -13,6 +13,9 @@ pub enum PublishError {
     /// The ledger could not be read.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The data files' answer could not be made (its failures to read are `Store`).
+    #[error("answering the holdings of the data files")]
+    Answer(#[source] actledger_answers::AnswerError),
     /// A file of the mirror could not be read.
     #[error("reading {}", path.display())]
     Read {

@@ -2,8 +2,9 @@
 //! (<https://c2sp.org/tlog-tiles>): the signed `checkpoint`, the tiles of the Merkle tree
 //! (`tile/<L>/<N>[.p/<W>]`), the entries in bundles (`tile/entries/<N>[.p/<W>]`, an entry being
 //! its export line without the newline, so that it hashes to the ledger's Merkle leaf) and the
-//! signed state `statement` that answer proofs need. Any web server, object store or CDN can
-//! serve the folder as it is.
+//! signed state `statement` that answer proofs need; and the data files, every titular and
+//! acting interval of every office as a CSV table, in Popolo and as FollowTheMoney entities
+//! (`data/`). Any web server, object store or CDN can serve the folder as it is.
 //!
 //! This crate owns the mirror's files, as the store owns the ledger's: the proof crate computes
 //! the tiles and bundles, the store gives the entries and stored hashes, and this crate writes
@@ -36,12 +37,14 @@
 #![deny(missing_docs)]
 
 mod clone;
+mod data;
 mod error;
 mod files;
 mod publish;
 mod state;
 
 pub use clone::{CloneError, Cloned, clone_mirror};
+pub use data::{FTM_FILE, HOLDINGS_FILE, HOLDINGS_HEADER, POPOLO_FILE};
 pub use error::PublishError;
 pub use publish::{CHECKPOINT_FILE, Published, STATEMENT_FILE, publish, published_size};
 pub use state::{STATE_FILE, bundle_from_mirror, office_file};

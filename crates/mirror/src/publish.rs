@@ -1,7 +1,8 @@
-//! Publishing: the tiles, bundles, statement and checkpoint of a ledger at its head, written
-//! into a folder, or added to the mirror already there.
+//! Publishing: the tiles, bundles, data files, statement and checkpoint of a ledger at its
+//! head, written into a folder, or added to the mirror already there.
 //!
-//! Order is what keeps a reader safe: the tiles and bundles first, then the statement, then,
+//! Order is what keeps a reader safe: the tiles and bundles first (then the data files), then
+//! the statement, then,
 //! once every folder written into is synced, the checkpoint. A reader that follows the
 //! checkpoint therefore finds every file it names, and a publish interrupted at any point
 //! leaves the previous checkpoint in force.
@@ -82,13 +83,18 @@ pub fn publish(
         publishing.put(&bundle.path(), &bytes, bundle.is_full())?;
         progress(bundle.first_leaf() + u64::from(bundle.width));
     }
+    crate::data::put_data_files(ledger, size, &mut publishing)?;
     let state_files = publish_state(ledger, signed, &mut publishing)?;
     publishing.put(STATEMENT_FILE, signed.statement.as_bytes(), false)?;
     publishing.mirror.sync()?;
     publishing.put(CHECKPOINT_FILE, signed.checkpoint.as_bytes(), false)?;
     publishing.mirror.sync()?;
     let written = publishing.written;
-    let files = tiles(size).count() as u64 + bundles(size).count() as u64 + state_files + 2;
+    let files = tiles(size).count() as u64
+        + bundles(size).count() as u64
+        + crate::data::DATA_FILES.len() as u64
+        + state_files
+        + 2;
     Ok(Published {
         origin: checkpoint.origin,
         size,

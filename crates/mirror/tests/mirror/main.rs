@@ -1,8 +1,10 @@
 //! The one integration-test binary of actledger-mirror: mirrors published from real ledgers
-//! and read back by a tlog-tiles reader written from the spec alone.
+//! and read back by a tlog-tiles reader written from the spec alone; the data files of the
+//! seed case, field by field.
 #![allow(clippy::unwrap_used)]
 
 mod answers;
+mod data;
 mod publish;
 #[path = "../../../proof/tests/proof/tlog_reader.rs"]
 mod tlog_reader;
@@ -14,6 +16,13 @@ use std::time::SystemTime;
 use actledger_core::parse_batch;
 use actledger_proof::SignerKey;
 use actledger_store::{KeptCheckpoint, Ledger};
+
+/// The data files every publish writes.
+pub const DATA_FILES: [&str; 3] = [
+    actledger_mirror::HOLDINGS_FILE,
+    actledger_mirror::POPOLO_FILE,
+    actledger_mirror::FTM_FILE,
+];
 
 /// A ledger and a folder for its mirrors.
 #[derive(Debug)]

@@ -3,11 +3,11 @@
 //! crate's tests read the larger turns, 65,536 and 65,793, from tiles of a tree in memory);
 //! incremental updates; folders that are not this ledger's mirror.
 
-use actledger_mirror::{PublishError, publish};
+use actledger_mirror::{PublishError, STATE_FILE, publish};
 use actledger_proof::{Checkpoint, SignerKey};
 
 use crate::tlog_reader::read_mirror;
-use crate::{Sandbox, snapshot};
+use crate::{DATA_FILES, Sandbox, snapshot};
 
 fn read_back(s: &Sandbox) {
     let size = s.ledger.head().count;
@@ -40,6 +40,8 @@ fn a_mirror_reads_back_as_the_ledger_at_every_turning_size() {
         let read = read_mirror(size, &|p| std::fs::read(s.mirror().join(p)).ok()).unwrap();
         let mut expected: Vec<String> = read.fetched.into_iter().collect();
         expected.extend(["checkpoint".to_owned(), "statement".to_owned()]);
+        expected.extend(DATA_FILES.map(str::to_owned));
+        expected.push(STATE_FILE.to_owned());
         expected.sort();
         assert_eq!(
             files.keys().cloned().collect::<Vec<_>>(),
@@ -88,6 +90,7 @@ fn an_update_writes_what_is_new_and_never_rewrites_a_full_tile() {
             "tile/1/000.p/1",
             "tile/entries/000",
             "tile/entries/001.p/1",
+            STATE_FILE,
             "statement",
             "checkpoint"
         ]
@@ -106,6 +109,7 @@ fn an_update_writes_what_is_new_and_never_rewrites_a_full_tile() {
         [
             "tile/0/001.p/4",
             "tile/entries/001.p/4",
+            STATE_FILE,
             "statement",
             "checkpoint"
         ]
@@ -263,7 +267,7 @@ fn a_mirror_reads_back_at_65_536_and_65_793_entries_and_keeps_its_full_tiles() {
     let mut s = Sandbox::new();
     s.grow_to(65_536);
     let published = s.publish();
-    assert_eq!(published.written.len(), 256 + 256 + 1 + 1 + 2);
+    assert_eq!(published.written.len(), 256 + 256 + 1 + 1 + 3 + 1 + 2);
     read_back(&s);
     let before = snapshot(&s.mirror());
     s.grow_to(65_793);
@@ -276,6 +280,7 @@ fn a_mirror_reads_back_at_65_536_and_65_793_entries_and_keeps_its_full_tiles() {
             "tile/1/001.p/1",
             "tile/entries/256",
             "tile/entries/257.p/1",
+            STATE_FILE,
             "statement",
             "checkpoint"
         ]
@@ -283,7 +288,7 @@ fn a_mirror_reads_back_at_65_536_and_65_793_entries_and_keeps_its_full_tiles() {
     read_back(&s);
     let after = snapshot(&s.mirror());
     for (name, file) in &before {
-        if name != "checkpoint" && name != "statement" {
+        if !["checkpoint", "statement", STATE_FILE].contains(&name.as_str()) {
             assert_eq!(after.get(name), Some(file), "{name} changed");
         }
     }
