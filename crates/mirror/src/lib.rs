@@ -38,8 +38,12 @@
 mod clone;
 mod error;
 mod files;
+mod layout;
 mod publish;
 
 pub use clone::{CloneError, Cloned, clone_mirror};
 pub use error::PublishError;
-pub use publish::{CHECKPOINT_FILE, Published, STATEMENT_FILE, publish, published_size};
+pub use layout::{
+    CHECKPOINT_FILE, MirrorFile, STATEMENT_FILE, bundle_bytes, file_bytes, tile_bytes,
+};
+pub use publish::{Published, publish, published_size};

@@ -45,6 +45,7 @@ mod routes;
 mod secret;
 mod server;
 mod svg;
+mod tlog;
 mod token;
 
 pub use openapi::openapi_json;
