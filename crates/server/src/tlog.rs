@@ -33,7 +33,7 @@ const OCTETS: &str = "application/octet-stream";
 
 /// The signed checkpoint of the newest checkpoint the ledger kept.
 #[utoipa::path(
-    get, path = "/tlog/checkpoint", tag = "tlog",
+    get, path = "/tlog/checkpoint", tag = "tlog", operation_id = "tlog_checkpoint",
     responses(
         (status = 200, description = "The newest checkpoint the ledger kept (`actledger checkpoint --key` signs and keeps one), a C2SP signed note, byte for byte the `checkpoint` of a mirror `actledger publish` writes for it. `Cache-Control: no-cache` with an `ETag` of the kept checkpoint and statement: a cache revalidates it on every use", content_type = "text/plain; charset=utf-8", body = String),
         (status = 404, description = "No checkpoint is kept: `detail` says how to sign one", body = crate::problem::ProblemDetails, content_type = "application/problem+json"),
@@ -48,7 +48,7 @@ pub(crate) async fn checkpoint(
 
 /// The signed statement of the answers' state at the newest kept checkpoint's size.
 #[utoipa::path(
-    get, path = "/tlog/statement", tag = "tlog",
+    get, path = "/tlog/statement", tag = "tlog", operation_id = "tlog_statement",
     responses(
         (status = 200, description = "The state statement signed with the newest kept checkpoint (`docs/PROOFS.md`), as the `statement` of a published mirror; `no-cache` and an `ETag`, as the checkpoint", content_type = "text/plain; charset=utf-8", body = String),
         (status = 404, description = "No checkpoint is kept", body = crate::problem::ProblemDetails, content_type = "application/problem+json"),
@@ -64,8 +64,8 @@ pub(crate) async fn statement(
 /// A tile of the Merkle tree or a bundle of entries, of the tree of the newest kept
 /// checkpoint or of a smaller one.
 #[utoipa::path(
-    get, path = "/tlog/tile/{path}", tag = "tlog",
-    params(("path" = String, Path, description = "The rest of a tlog-tiles path: `<L>/<N>[.p/<W>]` for a tile of level L (hashes of 32 bytes), `entries/<N>[.p/<W>]` for an entry bundle (each entry an export line without its newline, after its length in two bytes); N in groups of three digits, all but the last prefixed with `x`", example = "0/000.p/7")),
+    get, path = "/tlog/tile/{path}", tag = "tlog", operation_id = "tlog_tile",
+    params(("path" = String, Path, description = "The rest of a tlog-tiles path: `<L>/<N>[.p/<W>]` for a tile of level L (hashes of 32 bytes), `entries/<N>[.p/<W>]` for an entry bundle (each entry an export line without its newline, after its length in two bytes); N in groups of three digits, all but the last prefixed with `x`; unlike other path parameters it spans several segments", example = "0/000.p/7")),
     responses(
         (status = 200, description = "The tile or bundle, byte for byte the file of a mirror `actledger publish` writes. Immutable, full or partial (its path names its width): `Cache-Control: public, max-age=31536000, immutable`", content_type = "application/octet-stream"),
         (status = 404, description = "A path that is not a tile's or a bundle's in its one spelling, a tile or bundle past the newest kept checkpoint's size, or no checkpoint kept", body = crate::problem::ProblemDetails, content_type = "application/problem+json"),
