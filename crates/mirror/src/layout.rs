@@ -148,3 +148,63 @@ pub(crate) fn check_entry_lengths(ledger: &Ledger, bundles: &[Bundle]) -> Result
     }
     Ok(())
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_read_back_and_say_what_a_size_has() {
+        for path in [
+            "checkpoint",
+            "statement",
+            "tile/0/000",
+            "tile/1/000.p/1",
+            "tile/entries/001.p/44",
+        ] {
+            assert_eq!(MirrorFile::parse(path).unwrap().path(), path);
+        }
+        for bad in [
+            "",
+            "checkpoints",
+            "tile/0/1",
+            "tile/0/000.p/256",
+            "/checkpoint",
+        ] {
+            assert!(MirrorFile::parse(bad).is_err(), "{bad}");
+        }
+        let has = |path: &str, size| MirrorFile::parse(path).unwrap().in_mirror_of(size);
+        // The tree of 300 leaves, and the smaller trees before it.
+        for path in [
+            "checkpoint",
+            "tile/0/000",
+            "tile/entries/000",
+            "tile/0/000.p/7",
+            "tile/0/001.p/44",
+            "tile/entries/001.p/3",
+            "tile/1/000.p/1",
+        ] {
+            assert!(has(path, 300), "{path}");
+        }
+        for path in [
+            "tile/0/001.p/45",
+            "tile/0/001",
+            "tile/entries/001",
+            "tile/1/000.p/2",
+            "tile/2/000.p/1",
+            "tile/63/x018/x446/x744/x073/x709/x551/615",
+        ] {
+            assert!(!has(path, 300), "{path}");
+        }
+        assert!(!has("tile/0/000.p/1", 0));
+        assert!(has("checkpoint", 0));
+        assert!(MirrorFile::parse("tile/0/000").unwrap().is_immutable());
+        assert!(
+            MirrorFile::parse("tile/entries/000.p/1")
+                .unwrap()
+                .is_immutable()
+        );
+        assert!(!MirrorFile::Checkpoint.is_immutable());
+    }
+}

@@ -6,8 +6,10 @@
 //! serve the folder as it is.
 //!
 //! This crate owns the mirror's files, as the store owns the ledger's: the proof crate computes
-//! the tiles and bundles, the store gives the entries and stored hashes, and this crate writes
-//! them in the order that keeps readers safe.
+//! the tiles and bundles, the store gives the entries and stored hashes, and this crate defines
+//! each file's bytes ([`MirrorFile`], [`file_bytes`]) and writes them in the order that keeps
+//! readers safe. `actledger serve` answers the same files under `/tlog/` through
+//! [`file_bytes`], so that a server and a folder are interchangeable for [`clone_mirror`].
 //!
 //! ```
 //! use actledger_core::parse_batch;
