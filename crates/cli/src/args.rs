@@ -483,8 +483,10 @@ pub enum Command {
     ///
     /// The server holds the ledger while it runs; other commands on it then name the server.
     /// Writes (POST /api/v1/events) need the bearer token in --token-file, made at random
-    /// (mode 0600) when missing; without --token-file the server is read-only. Stops on Ctrl-C
-    /// or SIGTERM once the requests in flight are answered.
+    /// (mode 0600) when missing; without --token-file the server is read-only. Under /tlog/ it
+    /// serves the static mirror `publish` would write for the newest kept checkpoint (C2SP
+    /// tlog-tiles), which `clone http://ADDR/tlog` reads. Stops on Ctrl-C or SIGTERM once the
+    /// requests in flight are answered.
     Serve {
         /// The address to listen on
         #[arg(long, value_name = "ADDR", default_value = actledger_server::DEFAULT_ADDR)]

@@ -20,7 +20,7 @@ use actledger_proof::{
 use actledger_store::{ImportError, Importing, KeptCheckpoint, Ledger, StoreError, TreeHashes};
 use serde::Serialize;
 
-use crate::publish::{CHECKPOINT_FILE, STATEMENT_FILE};
+use crate::layout::{CHECKPOINT_FILE, STATEMENT_FILE};
 
 /// What a clone did: `clone --json` prints it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

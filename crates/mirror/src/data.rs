@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use actledger_answers::{AnswerError, AsOf, Holding, HoldingsAnswer, holdings};
+use actledger_answers::{AsOf, Holding, HoldingsAnswer, holdings};
 use actledger_core::{Capacity, Day, OfficeId, PersonId, Seq};
 use actledger_store::Ledger;
 use serde::Serialize;
@@ -36,12 +36,7 @@ pub(crate) fn put_data_files(
     publishing: &mut Publishing<'_>,
 ) -> Result<(), PublishError> {
     let as_of = (size > 0).then_some(AsOf::Seq(size));
-    let answer = holdings(ledger, as_of)
-        .map_err(|e| match e {
-            AnswerError::Store(store) => PublishError::Store(store),
-            other => PublishError::Answer(other),
-        })?
-        .answer;
+    let answer = holdings(ledger, as_of)?.answer;
     publishing.put(HOLDINGS_FILE, &holdings_csv(&answer), false)?;
     publishing.put(POPOLO_FILE, &popolo_json(&answer), false)?;
     publishing.put(FTM_FILE, &ftm_ndjson(&answer), false)?;

@@ -13,8 +13,9 @@ pub enum PublishError {
     /// The ledger could not be read.
     #[error(transparent)]
     Store(#[from] StoreError),
-    /// The data files' answer could not be made (its failures to read are `Store`).
-    #[error("answering the holdings of the data files")]
+    /// An answer the mirror publishes (the data files' holdings, the answers' state) could
+    /// not be made; its failures to read are `Store`.
+    #[error("answering what the mirror publishes")]
     Answer(#[source] actledger_answers::AnswerError),
     /// A file of the mirror could not be read.
     #[error("reading {}", path.display())]
@@ -113,6 +114,15 @@ pub enum PublishError {
         /// The file.
         path: PathBuf,
     },
+}
+
+impl From<actledger_answers::AnswerError> for PublishError {
+    fn from(error: actledger_answers::AnswerError) -> PublishError {
+        match error {
+            actledger_answers::AnswerError::Store(store) => PublishError::Store(store),
+            other => PublishError::Answer(other),
+        }
+    }
 }
 
 impl PublishError {

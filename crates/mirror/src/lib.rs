@@ -7,8 +7,10 @@
 //! (`data/`). Any web server, object store or CDN can serve the folder as it is.
 //!
 //! This crate owns the mirror's files, as the store owns the ledger's: the proof crate computes
-//! the tiles and bundles, the store gives the entries and stored hashes, and this crate writes
-//! them in the order that keeps readers safe.
+//! the tiles and bundles, the store gives the entries and stored hashes, and this crate defines
+//! each file's bytes ([`MirrorFile`], [`file_bytes`]) and writes them in the order that keeps
+//! readers safe. `actledger serve` answers the same files under `/tlog/` through
+//! [`file_bytes`], so that a server and a folder are interchangeable for [`clone_mirror`].
 //!
 //! ```
 //! use actledger_core::parse_batch;
@@ -40,11 +42,15 @@ mod clone;
 mod data;
 mod error;
 mod files;
+mod layout;
 mod publish;
 mod state;
 
 pub use clone::{CloneError, Cloned, clone_mirror};
 pub use data::{FTM_FILE, HOLDINGS_FILE, HOLDINGS_HEADER, POPOLO_FILE};
 pub use error::PublishError;
-pub use publish::{CHECKPOINT_FILE, Published, STATEMENT_FILE, publish, published_size};
+pub use layout::{
+    CHECKPOINT_FILE, MirrorFile, STATEMENT_FILE, bundle_bytes, file_bytes, tile_bytes,
+};
+pub use publish::{Published, publish, published_size};
 pub use state::{STATE_FILE, bundle_from_mirror, office_file};

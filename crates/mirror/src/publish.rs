@@ -8,22 +8,16 @@
 //! leaves the previous checkpoint in force.
 
 use actledger_core::HexHash;
-use actledger_proof::{
-    Bundle, Checkpoint, MAX_BUNDLE_ENTRY, Tile, TreeError, bundles, bundles_since, encode_bundle,
-    tile_bytes, tiles, tiles_since,
-};
-use actledger_store::{KeptCheckpoint, Ledger, StoreError};
+use actledger_proof::{Bundle, Checkpoint, bundles, bundles_since, tiles, tiles_since};
+use actledger_store::{KeptCheckpoint, Ledger};
 use serde::Serialize;
 
 use crate::error::PublishError;
 use crate::files::MirrorDir;
+use crate::layout::{
+    CHECKPOINT_FILE, STATEMENT_FILE, bundle_bytes, check_entry_lengths, tile_bytes,
+};
 use crate::state::publish_state;
-
-/// The name of the checkpoint in a mirror.
-pub const CHECKPOINT_FILE: &str = "checkpoint";
-
-/// The name of the signed state statement in a mirror, beside the checkpoint.
-pub const STATEMENT_FILE: &str = "statement";
 
 /// What a publish did: `publish --json` prints it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -75,7 +69,7 @@ pub fn publish(
     let new_bundles: Vec<Bundle> = bundles_since(old, size).collect();
     check_entry_lengths(ledger, &new_bundles)?;
     for tile in tiles_since(old, size) {
-        let bytes = tile_bytes(tile, &ledger.tree_hashes()).map_err(tree_error(tile))?;
+        let bytes = tile_bytes(ledger, tile)?;
         publishing.put(&tile.path(), &bytes, tile.is_full())?;
     }
     for bundle in &new_bundles {
@@ -149,57 +143,6 @@ fn previous_size(
         });
     }
     Ok(Some(published.size))
-}
-
-/// Refuses, before anything is written, an entry of the bundles to write that a bundle cannot
-/// hold (events are capped below it now; older ledgers may hold longer ones).
-fn check_entry_lengths(ledger: &Ledger, bundles: &[Bundle]) -> Result<(), PublishError> {
-    let Some(first) = bundles.first() else {
-        return Ok(());
-    };
-    for entry in ledger.entries(first.first_leaf() + 1) {
-        let entry = entry?;
-        let len = entry.export_line().len() - 1;
-        if len > MAX_BUNDLE_ENTRY {
-            return Err(PublishError::EntryTooLong {
-                seq: entry.seq,
-                len,
-            });
-        }
-    }
-    Ok(())
-}
-
-/// The bytes of `bundle`: its entries' export lines without their newlines.
-fn bundle_bytes(ledger: &Ledger, bundle: Bundle) -> Result<Vec<u8>, PublishError> {
-    let mut lines = Vec::with_capacity(usize::from(bundle.width));
-    for entry in ledger
-        .entries(bundle.first_leaf() + 1)
-        .take(usize::from(bundle.width))
-    {
-        let mut line = entry?.export_line();
-        line.pop();
-        lines.push(line);
-    }
-    encode_bundle(lines.iter().map(String::as_bytes)).map_err(|e| {
-        let (seq, len) = match e {
-            actledger_proof::BundleError::EntryTooLong { position, len } => {
-                (bundle.first_leaf() + position as u64 + 1, len)
-            }
-            _ => (bundle.first_leaf() + 1, 0),
-        };
-        PublishError::EntryTooLong { seq, len }
-    })
-}
-
-fn tree_error(tile: Tile) -> impl FnOnce(TreeError<StoreError>) -> PublishError {
-    move |error| match error {
-        TreeError::Read(store) => PublishError::Store(store),
-        other => PublishError::Tree {
-            tile: tile.path(),
-            reason: other.to_string(),
-        },
-    }
 }
 
 /// The files written so far.

@@ -8,7 +8,9 @@
 //! state. A reader takes nothing on trust: the leaves must hash to the root the signed
 //! statement names, and an office's segments to its leaf.
 
-use actledger_answers::{AnswerError, Bundle, ProvenAnswer, bundle_from_state};
+use actledger_answers::{
+    AnswerError, Bundle, ProvenAnswer, answer_state, bundle_from_state, office_state,
+};
 use actledger_core::{Day, OfficeLeaf, SegmentLeaf, Seq};
 use actledger_proof::VerifierKey;
 use actledger_store::{KeptCheckpoint, Ledger};
@@ -47,15 +49,73 @@ struct PublishedOffice {
     segments: Vec<SegmentLeaf>,
 }
 
-/// Writes the state `signed` signs (the ledger's head): the files of the offices whose leaves
-/// the mirror does not have yet, then the offices' leaves. Returns how many files the state
-/// consists of.
+/// The offices' leaves of the state `kept` signs: the ledger's kept state when `kept` is of its
+/// head, else the leaves kept with the checkpoint (or the state recomputed from the log, for a
+/// checkpoint kept before they were). Checked against the statement's root by whoever reads
+/// them, and by `kept`'s own opening.
+fn offices_of(ledger: &Ledger, kept: &KeptCheckpoint) -> Result<Vec<OfficeLeaf>, PublishError> {
+    if kept.size == ledger.head().count {
+        Ok(ledger.stored_state()?)
+    } else if !kept.offices.is_empty() {
+        Ok(kept.offices.clone())
+    } else {
+        Ok(answer_state(ledger, kept.size)?.offices)
+    }
+}
+
+/// `office`'s answer segments as of `kept`'s size, checked against `leaf`, its leaf of the
+/// state there.
+fn office_of(
+    ledger: &Ledger,
+    kept: &KeptCheckpoint,
+    leaf: &OfficeLeaf,
+) -> Result<PublishedOffice, PublishError> {
+    let office = if kept.size == ledger.head().count {
+        ledger.head_office_state(&leaf.office)?
+    } else {
+        office_state(ledger, &leaf.office, kept.size)?
+    };
+    if office.leaf != *leaf {
+        return Err(PublishError::StateDiffers {
+            office: leaf.office.to_string(),
+        });
+    }
+    Ok(PublishedOffice {
+        office: office.leaf,
+        segments: office.segments,
+    })
+}
+
+/// The bytes of `state/offices.json` in the mirror of `kept`, a checkpoint the ledger kept.
+pub(crate) fn state_bytes(ledger: &Ledger, kept: &KeptCheckpoint) -> Result<Vec<u8>, PublishError> {
+    Ok(to_json(&PublishedState {
+        size: kept.size,
+        offices: offices_of(ledger, kept)?,
+    }))
+}
+
+/// The bytes of `state/offices/<office>.json` in the mirror of `kept`; none for an office the
+/// state does not know.
+pub(crate) fn office_bytes(
+    ledger: &Ledger,
+    kept: &KeptCheckpoint,
+    office: &str,
+) -> Result<Option<Vec<u8>>, PublishError> {
+    let offices = offices_of(ledger, kept)?;
+    match offices.binary_search_by(|leaf| leaf.office.as_str().as_bytes().cmp(office.as_bytes())) {
+        Ok(i) => Ok(Some(to_json(&office_of(ledger, kept, &offices[i])?))),
+        Err(_) => Ok(None),
+    }
+}
+
+/// Writes the state `signed` signs: the files of the offices whose leaves the mirror does not
+/// have yet, then the offices' leaves. Returns how many files the state consists of.
 pub(crate) fn publish_state(
     ledger: &Ledger,
     signed: &KeptCheckpoint,
     publishing: &mut Publishing<'_>,
 ) -> Result<u64, PublishError> {
-    let offices = ledger.stored_state()?;
+    let offices = offices_of(ledger, signed)?;
     let previous: Vec<OfficeLeaf> = publishing
         .mirror
         .read(STATE_FILE)?
@@ -64,22 +124,17 @@ pub(crate) fn publish_state(
     for leaf in &offices {
         let name = office_file(leaf.office.as_str());
         let unchanged = previous
-            .binary_search_by(|old| old.office.as_str().cmp(leaf.office.as_str()))
+            .binary_search_by(|old| {
+                old.office
+                    .as_str()
+                    .as_bytes()
+                    .cmp(leaf.office.as_str().as_bytes())
+            })
             .is_ok_and(|i| previous[i] == *leaf);
         if unchanged && publishing.mirror.path(&name).is_file() {
             continue;
         }
-        let office = ledger.head_office_state(&leaf.office)?;
-        if office.leaf != *leaf {
-            return Err(PublishError::StateDiffers {
-                office: leaf.office.to_string(),
-            });
-        }
-        let file = PublishedOffice {
-            office: office.leaf,
-            segments: office.segments,
-        };
-        publishing.put(&name, &to_json(&file), false)?;
+        publishing.put(&name, &to_json(&office_of(ledger, signed, leaf)?), false)?;
     }
     let files = offices.len() as u64 + 1;
     let state = PublishedState {

@@ -8,8 +8,10 @@
 //! ([`openapi_json`]).
 //!
 //! Besides the CLI's questions it serves the chain itself (export lines, inclusion and
-//! consistency proofs, a checkpoint signed with the server's key) and HTML pages for people:
-//! an office's timeline drawn as inline SVG, with the same data as a table.
+//! consistency proofs, a checkpoint signed with the server's key), the log as C2SP tlog-tiles
+//! under `/tlog/` (the static mirror `publish` writes for the newest kept checkpoint, byte for
+//! byte, which `clone` reads) and HTML pages for people: an office's timeline drawn as inline
+//! SVG, with the same data as a table.
 //!
 //! The server owns the ledger while it runs (the store allows one opener) and says so: it
 //! describes itself as the ledger's holder ([`Ledger::describe_holder`]), so that a command that
@@ -45,6 +47,7 @@ mod routes;
 mod secret;
 mod server;
 mod svg;
+mod tlog;
 mod token;
 
 pub use openapi::openapi_json;

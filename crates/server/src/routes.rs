@@ -25,7 +25,7 @@ use crate::lending::SharedLedger;
 
 use crate::problem::{self, Problem};
 use crate::token::TokenDigest;
-use crate::{api, html, openapi, proofs};
+use crate::{api, html, openapi, proofs, tlog};
 
 /// What the server accepts before it refuses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -179,6 +179,10 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/proof/consistency", get(proofs::consistency))
         .route("/api/v1/checkpoint", get(proofs::checkpoint))
         .route("/api/v1/events", post(api::append))
+        .route("/tlog/checkpoint", get(tlog::checkpoint))
+        .route("/tlog/statement", get(tlog::statement))
+        .route("/tlog/tile/{*path}", get(tlog::tile))
+        .route("/tlog/state/{*path}", get(tlog::state))
         .merge(pages)
         .fallback(problem::not_found)
         .layer(TimeoutLayer::with_status_code(

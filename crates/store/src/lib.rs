@@ -68,8 +68,8 @@ pub use entry::{
     format_time, parse_time,
 };
 pub use error::{
-    AppendError, Difference, Finding, Findings, ImportError, Problem, StoreError, Subject, Table,
-    Verdict,
+    AppendError, Difference, Finding, Findings, ImportError, OutOfRange, Problem, StoreError,
+    Subject, Table, Verdict,
 };
 pub use kept::{KeptCheckpoint, OpenedKept};
 pub use ledger::Ledger;

@@ -1,7 +1,8 @@
 //! `clone SOURCE LEDGER --vkey VKEY` from a folder `publish` wrote: the same entries, head and
 //! answers; a changed bundle, a changed tile or another key's checkpoint refused with exit 3
 //! and no ledger left; a clone brought up to date fetches only what is new; a mirror that
-//! rewrote history is refused and the clone stays as it was.
+//! rewrote history is refused and the clone stays as it was; a running `serve` is cloned from
+//! its `/tlog` prefix as a folder is.
 
 use predicates::prelude::*;
 use predicates::str::contains;
@@ -319,4 +320,147 @@ fn a_clone_over_http_checks_the_same_and_brings_the_same_ledger() {
     .code(1)
     .stderr(contains(format!("fetching {url}/nowhere/checkpoint")));
     assert!(!s.dir.path().join("other.db").exists());
+}
+
+/// A running `actledger serve`, stopped when dropped (a failing test included).
+struct Serving(std::process::Child);
+
+impl Drop for Serving {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// `actledger serve` over the sandbox's ledger on a loopback port, and its URL.
+fn serving(s: &Sandbox) -> (Serving, String) {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    let mut server = Command::new(env!("CARGO_BIN_EXE_actledger"))
+        .args([
+            "--ledger",
+            s.ledger().to_str().unwrap(),
+            "serve",
+            "--addr",
+            "127.0.0.1:0",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(server.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    let url = first.trim().rsplit(' ').next().unwrap().to_owned();
+    let server = Serving(server);
+    assert!(url.starts_with("http://127.0.0.1:"), "{first}");
+    (server, url)
+}
+
+#[test]
+fn a_clone_from_a_running_serve_under_tlog_is_the_served_ledger_and_catches_up() {
+    let s = Sandbox::seeded();
+    s.run(&["keygen", "example.org/actledger", "--out", "keys"])
+        .success();
+    let (server, url) = serving(&s);
+    // Nothing is served before a checkpoint is kept: clone says so and makes nothing.
+    s.run(&["clone", &format!("{url}/tlog"), "copy.db", "--vkey", VKEY])
+        .code(1)
+        .stderr(contains(format!("fetching {url}/tlog/checkpoint")));
+    assert!(!s.dir.path().join("copy.db").exists());
+    // `checkpoint --key` borrows the ledger from the server and keeps a checkpoint in it.
+    s.run(&["checkpoint", "--key", KEY]).success();
+    let cloned = json(
+        &s.run(&[
+            "clone",
+            &format!("{url}/tlog"),
+            "copy.db",
+            "--vkey",
+            VKEY,
+            "--json",
+        ])
+        .success(),
+    );
+    assert_eq!(
+        cloned["fetched"],
+        serde_json::json!([
+            "checkpoint",
+            "statement",
+            "tile/entries/000.p/7",
+            "tile/0/000.p/7"
+        ])
+    );
+    let copy = s.dir.path().join("copy.db");
+    let copy = copy.to_str().unwrap();
+    s.run(&["--ledger", copy, "head", "--json"])
+        .success()
+        .stdout(s.head());
+    // An answer with its proof from the server's /tlog alone, as from a folder.
+    s.run(&[
+        "fetch-answer",
+        &format!("{url}/tlog"),
+        "MINDEF",
+        "--on",
+        "2024-06-03",
+        "--vkey",
+        VKEY,
+        "--proof",
+        "answer.json",
+    ])
+    .success()
+    .stdout(contains("José Arista Arbildo, acting"));
+    s.run(&["check-answer", "--vkey", VKEY, "answer.json"])
+        .success()
+        .stdout(contains(
+            "checked against the checkpoint of example.org/actledger at size 7",
+        ));
+    // With a trailing slash, the same.
+    s.run(&["clone", &format!("{url}/tlog/"), "slash.db", "--vkey", VKEY])
+        .success();
+    s.run(&["--ledger", "slash.db", "head", "--json"])
+        .success()
+        .stdout(s.head());
+    // An append through the server's lending, then a new checkpoint: the clone run again
+    // fetches only what is new.
+    s.run(&[
+        "append",
+        "act",
+        "--act",
+        "RS-300-2024-PCM",
+        "--kind",
+        "ley",
+        "--issuer",
+        "PCM",
+        "--issued-on",
+        "2024-07-01",
+    ])
+    .success();
+    s.run(&["checkpoint", "--key", KEY]).success();
+    let grown = json(
+        &s.run(&[
+            "clone",
+            &format!("{url}/tlog"),
+            "copy.db",
+            "--vkey",
+            VKEY,
+            "--json",
+        ])
+        .success(),
+    );
+    assert_eq!(
+        grown["fetched"],
+        serde_json::json!([
+            "checkpoint",
+            "statement",
+            "tile/entries/000.p/8",
+            "tile/0/000.p/8"
+        ])
+    );
+    assert_eq!(grown["previous_size"], 7);
+    s.run(&["--ledger", copy, "head", "--json"])
+        .success()
+        .stdout(s.head());
+    s.run(&["--ledger", copy, "verify"]).success();
+    drop(server);
 }

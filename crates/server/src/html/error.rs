@@ -3,7 +3,7 @@
 //!
 //! - on a page's route (`/`, `/offices/{office}`, `/acts/{act}`), unless `Accept` prefers
 //!   `application/json` or `application/problem+json` to `text/html`;
-//! - on a path no route has, outside `/api/` and `/healthz`, when `Accept` asks for
+//! - on a path no route has, outside `/api/`, `/tlog/` and `/healthz`, when `Accept` asks for
 //!   `text/html` at least as much as for JSON (a browser does; `curl` does not).
 //!
 //! The API's routes always answer problem details. The page says what went wrong, links the
@@ -65,9 +65,15 @@ pub(crate) async fn pages_for_people(request: Request, next: Next) -> Response {
     Response::from_parts(parts, Body::from(body))
 }
 
-/// The routes of the API, which never answer a page.
+/// The routes of the API and of the log (`/tlog/`), which never answer a page.
 fn is_api(path: &str) -> bool {
-    path == "/healthz" || path == "/api" || path.starts_with("/api/")
+    path == "/healthz" || under(path, "/api") || under(path, crate::tlog::PREFIX)
+}
+
+/// Whether `path` is `prefix` or under it.
+fn under(path: &str, prefix: &str) -> bool {
+    path.strip_prefix(prefix)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
 }
 
 /// How much the request's `Accept` wants HTML and JSON (problem details count as JSON); 0

@@ -12,3 +12,4 @@ mod proofs;
 mod routes;
 mod schema;
 mod snapshots;
+mod tlog;
