@@ -44,7 +44,6 @@ mod proofs;
 mod routes;
 mod secret;
 mod server;
-mod svg;
 mod token;
 
 pub use openapi::openapi_json;
