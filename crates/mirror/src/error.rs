@@ -3,6 +3,7 @@
 use std::io;
 use std::path::PathBuf;
 
+use actledger_answers::AnswerError;
 use actledger_core::Seq;
 use actledger_store::StoreError;
 
@@ -13,6 +14,9 @@ pub enum PublishError {
     /// The ledger could not be read.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The answers the pages show could not be had from the ledger.
+    #[error("drawing the mirror's pages")]
+    Pages(#[source] AnswerError),
     /// A file of the mirror could not be read.
     #[error("reading {}", path.display())]
     Read {
@@ -114,5 +118,14 @@ impl PublishError {
                 | PublishError::Diverged { .. }
                 | PublishError::FullTileDiffers { .. }
         )
+    }
+}
+
+impl From<AnswerError> for PublishError {
+    fn from(error: AnswerError) -> PublishError {
+        match error {
+            AnswerError::Store(store) => PublishError::Store(store),
+            other => PublishError::Pages(other),
+        }
     }
 }

@@ -2,8 +2,9 @@
 //! (<https://c2sp.org/tlog-tiles>): the signed `checkpoint`, the tiles of the Merkle tree
 //! (`tile/<L>/<N>[.p/<W>]`), the entries in bundles (`tile/entries/<N>[.p/<W>]`, an entry being
 //! its export line without the newline, so that it hashes to the ledger's Merkle leaf) and the
-//! signed state `statement` that answer proofs need. Any web server, object store or CDN can
-//! serve the folder as it is.
+//! signed state `statement` that answer proofs need; and for people, `index.html` and a page
+//! per office, `offices/<OFFICE>.html`, drawn as of the checkpoint. Any web server, object
+//! store or CDN can serve the folder as it is.
 //!
 //! This crate owns the mirror's files, as the store owns the ledger's: the proof crate computes
 //! the tiles and bundles, the store gives the entries and stored hashes, and this crate writes
@@ -38,8 +39,10 @@
 mod clone;
 mod error;
 mod files;
+mod pages;
 mod publish;
 
 pub use clone::{CloneError, Cloned, clone_mirror};
 pub use error::PublishError;
+pub use pages::INDEX_FILE;
 pub use publish::{CHECKPOINT_FILE, Published, STATEMENT_FILE, publish, published_size};

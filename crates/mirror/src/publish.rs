@@ -1,7 +1,8 @@
 //! Publishing: the tiles, bundles, statement and checkpoint of a ledger at its head, written
 //! into a folder, or added to the mirror already there.
 //!
-//! Order is what keeps a reader safe: the tiles and bundles first, then the statement, then,
+//! Order is what keeps a reader safe: the tiles and bundles first (and the pages for people,
+//! [`crate::pages`]), then the statement, then,
 //! once every folder written into is synced, the checkpoint. A reader that follows the
 //! checkpoint therefore finds every file it names, and a publish interrupted at any point
 //! leaves the previous checkpoint in force.
@@ -81,12 +82,13 @@ pub fn publish(
         publishing.put(&bundle.path(), &bytes, bundle.is_full())?;
         progress(bundle.first_leaf() + u64::from(bundle.width));
     }
+    let pages = crate::pages::put_pages(ledger, &checkpoint, &mut publishing)?;
     publishing.put(STATEMENT_FILE, signed.statement.as_bytes(), false)?;
     publishing.mirror.sync()?;
     publishing.put(CHECKPOINT_FILE, signed.checkpoint.as_bytes(), false)?;
     publishing.mirror.sync()?;
     let written = publishing.written;
-    let files = tiles(size).count() as u64 + bundles(size).count() as u64 + 2;
+    let files = tiles(size).count() as u64 + bundles(size).count() as u64 + 2 + pages;
     Ok(Published {
         origin: checkpoint.origin,
         size,
@@ -195,7 +197,7 @@ fn tree_error(tile: Tile) -> impl FnOnce(TreeError<StoreError>) -> PublishError 
 }
 
 /// The files written so far.
-struct Publishing<'a> {
+pub(crate) struct Publishing<'a> {
     mirror: &'a mut MirrorDir,
     written: Vec<String>,
 }
@@ -203,7 +205,7 @@ struct Publishing<'a> {
 impl Publishing<'_> {
     /// Makes `name` hold `bytes`: left alone when it already does; refused when it is `full`
     /// (never rewritten) and holds other bytes; written otherwise.
-    fn put(&mut self, name: &str, bytes: &[u8], full: bool) -> Result<(), PublishError> {
+    pub(crate) fn put(&mut self, name: &str, bytes: &[u8], full: bool) -> Result<(), PublishError> {
         match self.mirror.read(name)? {
             Some(there) if there == bytes => return Ok(()),
             Some(_) if full => {

@@ -2,6 +2,7 @@
 //! and read back by a tlog-tiles reader written from the spec alone.
 #![allow(clippy::unwrap_used)]
 
+mod pages;
 mod publish;
 #[path = "../../../proof/tests/proof/tlog_reader.rs"]
 mod tlog_reader;
