@@ -379,7 +379,8 @@ pub enum Command {
     /// Signs a checkpoint of the ledger as it stands and its state statement (as `checkpoint
     /// --key` does, keeping both in the ledger), then writes into DIR, or brings up to date, the
     /// tiles of the Merkle tree (tile/<L>/<N>[.p/<W>]), the entries in bundles
-    /// (tile/entries/<N>[.p/<W>]), `statement`, and last `checkpoint`. A full tile or bundle is
+    /// (tile/entries/<N>[.p/<W>]), the pages for people (index.html and offices/<OFFICE>.html,
+    /// drawn as of the new checkpoint), `statement`, and last `checkpoint`. A full tile or bundle is
     /// never rewritten; publishing again with nothing new writes nothing. A DIR whose checkpoint
     /// another key signed, or that this ledger does not extend, is refused (exit 3).
     Publish {

@@ -2,9 +2,11 @@
 //! (<https://c2sp.org/tlog-tiles>): the signed `checkpoint`, the tiles of the Merkle tree
 //! (`tile/<L>/<N>[.p/<W>]`), the entries in bundles (`tile/entries/<N>[.p/<W>]`, an entry being
 //! its export line without the newline, so that it hashes to the ledger's Merkle leaf) and the
-//! signed state `statement` that answer proofs need; and the data files, every titular and
-//! acting interval of every office as a CSV table, in Popolo and as FollowTheMoney entities
-//! (`data/`). Any web server, object store or CDN can serve the folder as it is.
+//! signed state `statement` that answer proofs need, with the answers' state (`state/`); the
+//! data files, every titular and acting interval of every office as a CSV table, in Popolo and
+//! as FollowTheMoney entities (`data/`); and for people, `index.html` and a page per office,
+//! `offices/<OFFICE>.html`, drawn as of the checkpoint. Any web server, object store or CDN can
+//! serve the folder as it is.
 //!
 //! This crate owns the mirror's files, as the store owns the ledger's: the proof crate computes
 //! the tiles and bundles, the store gives the entries and stored hashes, and this crate defines
@@ -43,6 +45,7 @@ mod data;
 mod error;
 mod files;
 mod layout;
+mod pages;
 mod publish;
 mod state;
 
@@ -52,5 +55,6 @@ pub use error::PublishError;
 pub use layout::{
     CHECKPOINT_FILE, MirrorFile, STATEMENT_FILE, bundle_bytes, file_bytes, tile_bytes,
 };
+pub use pages::INDEX_FILE;
 pub use publish::{Published, publish, published_size};
 pub use state::{STATE_FILE, bundle_from_mirror, office_file};

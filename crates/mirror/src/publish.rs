@@ -1,8 +1,8 @@
 //! Publishing: the tiles, bundles, data files, statement and checkpoint of a ledger at its
 //! head, written into a folder, or added to the mirror already there.
 //!
-//! Order is what keeps a reader safe: the tiles and bundles first (then the data files), then
-//! the statement, then,
+//! Order is what keeps a reader safe: the tiles and bundles first (then the data files, the
+//! answers' state and the pages for people), then the statement, then,
 //! once every folder written into is synced, the checkpoint. A reader that follows the
 //! checkpoint therefore finds every file it names, and a publish interrupted at any point
 //! leaves the previous checkpoint in force.
@@ -79,6 +79,7 @@ pub fn publish(
     }
     crate::data::put_data_files(ledger, size, &mut publishing)?;
     let state_files = publish_state(ledger, signed, &mut publishing)?;
+    let pages = crate::pages::put_pages(ledger, &checkpoint, &mut publishing)?;
     publishing.put(STATEMENT_FILE, signed.statement.as_bytes(), false)?;
     publishing.mirror.sync()?;
     publishing.put(CHECKPOINT_FILE, signed.checkpoint.as_bytes(), false)?;
@@ -88,6 +89,7 @@ pub fn publish(
         + bundles(size).count() as u64
         + crate::data::DATA_FILES.len() as u64
         + state_files
+        + pages
         + 2;
     Ok(Published {
         origin: checkpoint.origin,

@@ -46,7 +46,6 @@ mod proofs;
 mod routes;
 mod secret;
 mod server;
-mod svg;
 mod tlog;
 mod token;
 

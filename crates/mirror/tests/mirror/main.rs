@@ -5,6 +5,7 @@
 
 mod answers;
 mod data;
+mod pages;
 mod publish;
 #[path = "../../../proof/tests/proof/tlog_reader.rs"]
 mod tlog_reader;

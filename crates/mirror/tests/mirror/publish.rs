@@ -35,13 +35,15 @@ fn a_mirror_reads_back_as_the_ledger_at_every_turning_size() {
         assert_eq!(published.size, size);
         assert_eq!(published.previous_size, None);
         read_back(&s);
-        // Exactly the spec's files, the statement and the checkpoint, the checkpoint last.
+        // Exactly the spec's files, the index (no office has a page: acts alone name none),
+        // the statement and the checkpoint, the checkpoint last.
         let files = snapshot(&s.mirror());
         let read = read_mirror(size, &|p| std::fs::read(s.mirror().join(p)).ok()).unwrap();
         let mut expected: Vec<String> = read.fetched.into_iter().collect();
         expected.extend(["checkpoint".to_owned(), "statement".to_owned()]);
         expected.extend(DATA_FILES.map(str::to_owned));
         expected.push(STATE_FILE.to_owned());
+        expected.push("index.html".to_owned());
         expected.sort();
         assert_eq!(
             files.keys().cloned().collect::<Vec<_>>(),
@@ -91,6 +93,7 @@ fn an_update_writes_what_is_new_and_never_rewrites_a_full_tile() {
             "tile/entries/000",
             "tile/entries/001.p/1",
             STATE_FILE,
+            "index.html",
             "statement",
             "checkpoint"
         ]
@@ -110,6 +113,7 @@ fn an_update_writes_what_is_new_and_never_rewrites_a_full_tile() {
             "tile/0/001.p/4",
             "tile/entries/001.p/4",
             STATE_FILE,
+            "index.html",
             "statement",
             "checkpoint"
         ]
@@ -267,7 +271,7 @@ fn a_mirror_reads_back_at_65_536_and_65_793_entries_and_keeps_its_full_tiles() {
     let mut s = Sandbox::new();
     s.grow_to(65_536);
     let published = s.publish();
-    assert_eq!(published.written.len(), 256 + 256 + 1 + 1 + 3 + 1 + 2);
+    assert_eq!(published.written.len(), 256 + 256 + 1 + 1 + 3 + 1 + 1 + 2);
     read_back(&s);
     let before = snapshot(&s.mirror());
     s.grow_to(65_793);
@@ -281,6 +285,7 @@ fn a_mirror_reads_back_at_65_536_and_65_793_entries_and_keeps_its_full_tiles() {
             "tile/entries/256",
             "tile/entries/257.p/1",
             STATE_FILE,
+            "index.html",
             "statement",
             "checkpoint"
         ]
@@ -288,7 +293,7 @@ fn a_mirror_reads_back_at_65_536_and_65_793_entries_and_keeps_its_full_tiles() {
     read_back(&s);
     let after = snapshot(&s.mirror());
     for (name, file) in &before {
-        if !["checkpoint", "statement", STATE_FILE].contains(&name.as_str()) {
+        if !["checkpoint", "statement", "index.html", STATE_FILE].contains(&name.as_str()) {
             assert_eq!(after.get(name), Some(file), "{name} changed");
         }
     }

@@ -15,10 +15,11 @@ use axum::http::{HeaderMap, HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::Response;
 
+use actledger_pages::escape;
+
 use super::page;
 use crate::problem::{ProblemDetails, kind};
 use crate::routes::HTML;
-use crate::svg::escape;
 
 /// Marks a response as one of a page's route: its errors are pages unless JSON is asked for.
 #[derive(Debug, Clone, Copy)]

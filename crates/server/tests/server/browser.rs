@@ -5,6 +5,9 @@
 //! a local file: the server's pages have no script) reads the box the browser gave every label
 //! of the drawing: no two may intersect, and no label on a bar may run past the bar.
 //!
+//! The pages `publish` writes into a static mirror are opened the same way, from the folder
+//! (`file://`), with no server at all.
+//!
 //! The browser is `$ACTLEDGER_CHROMIUM` when set, else `chromium` or `chromium-browser` on the
 //! `PATH` (`.ci/run` installs Debian's `chromium`). Where there is none:
 //! - with the environment variable `CI` set (to anything), the test fails: CI must run it;
@@ -98,14 +101,13 @@ fn chromium(browser: &Path, profile: &Path, args: &[&str]) -> Output {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn chromium_renders_the_seed_case_timeline() {
-    let browser = match find_chromium() {
-        Ok(browser) => browser,
+/// The browser, or `None` when there is none and the test `test` is to pass saying SKIPPED
+/// (outside CI; in CI, a missing browser fails the test).
+fn browser_for(test: &str) -> Option<PathBuf> {
+    match find_chromium() {
+        Ok(browser) => Some(browser),
         Err(why) => {
-            let message = format!(
-                "chromium_renders_the_seed_case_timeline: {why} (apt-get install -y chromium)"
-            );
+            let message = format!("{test}: {why} (apt-get install -y chromium)");
             assert!(
                 std::env::var_os("CI").is_none(),
                 "{message}; CI is set, so the browser test must run"
@@ -113,8 +115,15 @@ async fn chromium_renders_the_seed_case_timeline() {
             // Straight to the handle: libtest captures eprintln!, not this, so the skip shows
             // in a plain `cargo test` run.
             let _ = writeln!(std::io::stderr(), "SKIPPED {message}");
-            return;
+            None
         }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chromium_renders_the_seed_case_timeline() {
+    let Some(browser) = browser_for("chromium_renders_the_seed_case_timeline") else {
+        return;
     };
     let fixture = Fixture::with(&format!("{SEED}\n{}", crowded_office()));
     // The pages to measure, asked before the server holds the ledger.
@@ -235,6 +244,98 @@ async fn chromium_renders_the_seed_case_timeline() {
             labels >= 10,
             "{page} at {width} px: only {labels} labels measured"
         );
+    }
+}
+
+/// The pages `publish` writes, opened from the folder as files (`file://`), with no server: the
+/// index and MINDEF's page are built by the browser with the seed case's names, the index's
+/// link to MINDEF's page is the file beside it, and the static page's drawing is laid out as
+/// cleanly as the server's (no label over another or past its bar).
+#[test]
+fn chromium_renders_the_static_mirror_pages_from_files() {
+    let Some(browser) = browser_for("chromium_renders_the_static_mirror_pages_from_files") else {
+        return;
+    };
+    let fixture = Fixture::seed();
+    let site = fixture.dir.path().join("site");
+    {
+        let ledger = fixture.open();
+        let key = actledger_server::SignerKey::from_seed("example.org/browser", [5; 32]).unwrap();
+        let signed = actledger_answers::sign_checkpoint(&ledger, &key).unwrap();
+        actledger_mirror::publish(&ledger, &site, &signed, &mut |_| {}).unwrap();
+    }
+    let profile = tempfile::tempdir().unwrap();
+    let url = |name: &str| format!("file://{}", site.join(name).display());
+    let index = chromium(
+        &browser,
+        &profile.path().join("index"),
+        &["--dump-dom", &url("index.html")],
+    );
+    let office = chromium(
+        &browser,
+        &profile.path().join("office"),
+        &["--dump-dom", &url("offices/MINDEF.html")],
+    );
+    let shot = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("static-MINDEF-1280.png");
+    let _ = std::fs::remove_file(&shot);
+    let shot_run = chromium(
+        &browser,
+        &profile.path().join("shot"),
+        &[
+            &format!("--screenshot={}", shot.display()),
+            "--window-size=1280,900",
+            &url("offices/MINDEF.html"),
+        ],
+    );
+    for (name, run) in [
+        ("index", &index),
+        ("office", &office),
+        ("screenshot", &shot_run),
+    ] {
+        assert!(
+            run.status.success(),
+            "chromium on the static {name} failed: {}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+    }
+    let index = String::from_utf8_lossy(&index.stdout);
+    for needle in [
+        "<title>Offices · actledger</title>",
+        r#"<a href="offices/MINDEF.html">MINDEF</a>"#,
+        "Ministerio de Defensa",
+        "Walter Astudillo, titular",
+        "José Arista Arbildo, titular",
+        r#"data-origin="example.org/browser" data-size="7""#,
+    ] {
+        assert!(
+            index.contains(needle),
+            "{needle} not in the DOM chromium built from index.html:\n{index}"
+        );
+    }
+    assert!(site.join("offices/MINDEF.html").is_file());
+    let office = String::from_utf8_lossy(&office.stdout);
+    for needle in [
+        "<title>Ministerio de Defensa (MINDEF) · actledger</title>",
+        r#"<a href="../index.html">actledger</a>"#,
+        "<svg",
+        r#"data-kind="titular" data-person="walter-astudillo""#,
+        r#"data-kind="acting" data-person="jose-arista" data-from="2024-06-02" data-until="2024-06-04""#,
+        "<td>acting</td><td>José Arista Arbildo</td><td>2024-06-02</td><td>2024-06-04</td>",
+        r#"data-origin="example.org/browser" data-size="7""#,
+    ] {
+        assert!(
+            office.contains(needle),
+            "{needle} not in the DOM chromium built from offices/MINDEF.html:\n{office}"
+        );
+    }
+    let png = std::fs::read(&shot).unwrap();
+    assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"), "not a PNG");
+    println!("screenshot of the static MINDEF page: {}", shot.display());
+    let page = std::fs::read_to_string(site.join("offices/MINDEF.html")).unwrap();
+    for width in [1280, 480] {
+        let labels = measure_labels(&browser, profile.path(), &page, width)
+            .unwrap_or_else(|e| panic!("the static MINDEF page at {width} px: {e}"));
+        assert!(labels >= 5, "only {labels} labels measured at {width} px");
     }
 }
 

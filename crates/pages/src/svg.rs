@@ -1,7 +1,8 @@
 //! The timeline drawing: inline SVG, no script. One lane for the titulars (solid bars, trips
 //! marked on them, vacancies as dashed gaps) and one beneath for the acting holders (hatched
-//! bars, unattended days flagged in red). Every bar has a tooltip and links to its act's page;
-//! every rect carries `data-*` attributes naming what it draws, for tests and for scrapers.
+//! bars, unattended days flagged in red). Every bar has a tooltip and, where acts have pages
+//! (`serve`'s, not a static mirror's), links to its act's page; every rect carries `data-*`
+//! attributes naming what it draws, for tests and for scrapers.
 //!
 //! Labels never overlap and never run past their bar: their widths are estimated on the
 //! generous side ([`text_width`]); a holder's name that does not fit its bar is shortened with
@@ -16,6 +17,8 @@ use std::fmt::Write as _;
 use actledger_core::{AbsenceKind, Day, HistoryRow, Role};
 
 use actledger_answers::TimelineAnswer;
+
+use crate::Links;
 
 /// Total width of the drawing, in user units.
 const WIDTH: f64 = 1160.0;
@@ -40,7 +43,7 @@ const MIN_LABEL_CHARS: usize = 3;
 const TITULAR_COLORS: [&str; 4] = ["#2b6cb0", "#2f855a", "#6b46c1", "#975a16"];
 
 /// Escapes text for HTML and XML, in content and in attribute values alike.
-pub(crate) fn escape(text: &str) -> String {
+pub fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
@@ -57,8 +60,10 @@ pub(crate) fn escape(text: &str) -> String {
 
 /// The days a drawing covers, both ends included.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Window {
+pub struct Window {
+    /// The first day drawn.
     pub from: Day,
+    /// The last day drawn.
     pub until: Day,
 }
 
@@ -100,7 +105,7 @@ const MIN_DEFAULT_DAYS: i64 = 30;
 
 /// The window that shows the office's whole history: from its first day to its last dated
 /// change, with a margin on both sides.
-pub(crate) fn default_window(t: &TimelineAnswer) -> Window {
+pub fn default_window(t: &TimelineAnswer) -> Window {
     let mut starts: Vec<Day> = t.history.iter().map(|r| r.from).collect();
     starts.extend(t.trips.iter().map(|r| r.from));
     starts.extend(t.leaves.iter().map(|r| r.from));
@@ -159,7 +164,7 @@ struct Away<'a> {
 }
 
 /// One panel of the drawing (axis, lanes, bars, callouts) over `window`, and its height.
-fn panel(t: &TimelineAnswer, window: Window, on: Option<Day>) -> (String, f64) {
+fn panel(t: &TimelineAnswer, window: Window, on: Option<Day>, links: Links) -> (String, f64) {
     let mut bars = String::new();
     let mut callouts: Vec<Callout> = Vec::new();
     let mut people: Vec<&str> = Vec::new();
@@ -177,6 +182,7 @@ fn panel(t: &TimelineAnswer, window: Window, on: Option<Day>) -> (String, f64) {
         let color = TITULAR_COLORS[index % TITULAR_COLORS.len()];
         row_bar(
             &mut bars,
+            links,
             row,
             "titular",
             span(window, a, b),
@@ -267,9 +273,10 @@ fn panel(t: &TimelineAnswer, window: Window, on: Option<Day>) -> (String, f64) {
         let (x, w) = span(window, a, b);
         let act_e = escape(away.act);
         let kind = away.kind;
+        let (open, close) = links.act_group(away.act);
         let _ = write!(
             bars,
-            "<a href=\"/acts/{act_e}\"><rect class=\"{kind}\" x=\"{x:.1}\" y=\"{y:.1}\" width=\"{w:.1}\" height=\"{h:.1}\" data-kind=\"{kind}\" data-person=\"{person}\" data-from=\"{}\" data-until=\"{}\" data-act=\"{act_e}\"><title>{tip_e}</title></rect>",
+            "{open}<rect class=\"{kind}\" x=\"{x:.1}\" y=\"{y:.1}\" width=\"{w:.1}\" height=\"{h:.1}\" data-kind=\"{kind}\" data-person=\"{person}\" data-from=\"{}\" data-until=\"{}\" data-act=\"{act_e}\"><title>{tip_e}</title></rect>",
             away.from,
             away.until,
             y = TITULAR_Y + TITULAR_H * 0.45,
@@ -292,7 +299,7 @@ fn panel(t: &TimelineAnswer, window: Window, on: Option<Day>) -> (String, f64) {
                 escape(&inside)
             );
         }
-        bars.push_str("</a>");
+        bars.push_str(close);
         if !labeled {
             callouts.push(Callout {
                 x,
@@ -321,6 +328,7 @@ fn panel(t: &TimelineAnswer, window: Window, on: Option<Day>) -> (String, f64) {
         let (x, w) = span(window, a, b);
         let labeled = row_bar(
             &mut bars,
+            links,
             row,
             "acting",
             (x, w),
@@ -356,9 +364,10 @@ fn panel(t: &TimelineAnswer, window: Window, on: Option<Day>) -> (String, f64) {
             })
             .collect();
         let acts_e = escape(&acts.join(", "));
+        let (open, close) = links.act_group(gap.absences.first().map_or("", |a| a.act.as_str()));
         let _ = write!(
             bars,
-            "<a href=\"/acts/{act_e}\"><rect class=\"unattended\" x=\"{x:.1}\" y=\"{ACTING_Y}\" width=\"{w:.1}\" height=\"{ACTING_H}\" data-kind=\"unattended\" data-from=\"{}\" data-until=\"{}\" data-act=\"{act_e}\"><title>unattended: the titular away ({}) and nobody in charge, {}</title></rect></a>",
+            "{open}<rect class=\"unattended\" x=\"{x:.1}\" y=\"{ACTING_Y}\" width=\"{w:.1}\" height=\"{ACTING_H}\" data-kind=\"unattended\" data-from=\"{}\" data-until=\"{}\" data-act=\"{act_e}\"><title>unattended: the titular away ({}) and nobody in charge, {}</title></rect>{close}",
             gap.from,
             gap.until,
             acts_e,
@@ -409,8 +418,10 @@ fn panel(t: &TimelineAnswer, window: Window, on: Option<Day>) -> (String, f64) {
 /// tooltip, linked to the row's first act, and the holder's name on it at `label_y`: whole
 /// when it fits; for a titular, else shortened to fit, if it can be. Returns whether the
 /// whole name is on the bar.
+#[allow(clippy::too_many_arguments)] // one bar's geometry, style and links, named apart
 fn row_bar(
     bars: &mut String,
+    links: Links,
     row: &HistoryRow,
     kind: &str,
     (x, w): (f64, f64),
@@ -422,9 +433,10 @@ fn row_bar(
     let who = row.name.as_deref().unwrap_or(person);
     let act = row.basis.first().map(|a| a.as_str()).unwrap_or("");
     let tip = format!("{who}, {kind}, {} ({act})", fmt_days(row.from, row.until));
+    let (open, close) = links.act_group(act);
     let _ = write!(
         bars,
-        "<a href=\"/acts/{act_e}\"><rect class=\"{kind}\" x=\"{x:.1}\" y=\"{y}\" width=\"{w:.1}\" height=\"{height}\" fill=\"{fill}\" data-kind=\"{kind}\" data-person=\"{person_e}\" data-from=\"{from}\" data-until=\"{until}\" data-act=\"{act_e}\"><title>{tip_e}</title></rect>",
+        "{open}<rect class=\"{kind}\" x=\"{x:.1}\" y=\"{y}\" width=\"{w:.1}\" height=\"{height}\" fill=\"{fill}\" data-kind=\"{kind}\" data-person=\"{person_e}\" data-from=\"{from}\" data-until=\"{until}\" data-act=\"{act_e}\"><title>{tip_e}</title></rect>",
         act_e = escape(act),
         person_e = escape(person),
         from = row.from,
@@ -451,7 +463,7 @@ fn row_bar(
             escape(&label)
         );
     }
-    bars.push_str("</a>");
+    bars.push_str(close);
     labeled
 }
 
@@ -512,9 +524,9 @@ fn closeup_window(t: &TimelineAnswer, window: Window, on: Option<Day>) -> Option
 /// Draws the office's timeline over `window`, with the day `on` marked if given. Periods too
 /// narrow to read get a close-up panel beneath, and a dashed frame on the main panel shows
 /// where it is.
-pub(crate) fn timeline_svg(t: &TimelineAnswer, window: Window, on: Option<Day>) -> String {
+pub fn timeline_svg(t: &TimelineAnswer, window: Window, on: Option<Day>, links: Links) -> String {
     let title = t.name.as_deref().unwrap_or(t.office.as_str());
-    let (mut body, mut height) = panel(t, window, on);
+    let (mut body, mut height) = panel(t, window, on, links);
     if let Some(cw) = closeup_window(t, window, on) {
         let (x, w) = span(window, cw.from, cw.until);
         let _ = write!(
@@ -527,7 +539,7 @@ pub(crate) fn timeline_svg(t: &TimelineAnswer, window: Window, on: Option<Day>) 
             cw.from,
             cw.until
         );
-        let (inner, inner_height) = panel(t, cw, on);
+        let (inner, inner_height) = panel(t, cw, on, links);
         let _ = write!(
             body,
             "<text class=\"panel-title\" x=\"8\" y=\"{:.0}\">Close-up, {} – {}</text><g class=\"closeup\" data-panel=\"closeup\" transform=\"translate(0 {:.0})\">{inner}</g>",

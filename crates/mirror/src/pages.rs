@@ -1,0 +1,65 @@
+//! The pages of a mirror, for people: `index.html` (every office and who holds it now) and one
+//! page per office, `offices/<OFFICE>.html` (its whole timeline), each drawn as of the
+//! checkpoint being published and saying so. They are `serve`'s pages, rendered by the same
+//! functions (`actledger-pages`) with the links of a static mirror: relative, no forms, no API.
+//!
+//! They are written before the statement and the checkpoint, like the tiles, and only when
+//! their bytes change. Nothing in them depends on the clock: "now" is the day the ledger's
+//! latest entry was recorded, so publishing again with nothing new writes no page.
+
+use actledger_answers::{AsOf, office_timeline, offices, state_on};
+use actledger_core::{Day, Seq};
+use actledger_pages::index::static_index;
+use actledger_pages::office::static_office;
+use actledger_pages::{Published, office_file};
+use actledger_proof::Checkpoint;
+use actledger_store::Ledger;
+
+use crate::error::PublishError;
+use crate::publish::Publishing;
+
+/// The name of the index page in a mirror.
+pub const INDEX_FILE: &str = "index.html";
+
+/// Makes the mirror hold the pages of the ledger as of `checkpoint` (whose size is at most the
+/// ledger's): every known office's page, then the index. Returns how many pages the mirror
+/// now has at this size.
+pub(crate) fn put_pages(
+    ledger: &Ledger,
+    checkpoint: &Checkpoint,
+    publishing: &mut Publishing<'_>,
+) -> Result<u64, PublishError> {
+    let size = checkpoint.size;
+    let published = Published {
+        origin: checkpoint.origin.clone(),
+        size,
+        root: checkpoint.root,
+    };
+    // As of the checkpoint: the head itself when it is the head (the answers' fast path).
+    let as_of = (size != ledger.head().count && size > 0).then_some(AsOf::Seq(size));
+    let known = offices(ledger, as_of)?.answer.offices;
+    for office in &known {
+        let timeline = office_timeline(ledger, office.office.as_str(), as_of, None, None)?.answer;
+        let page = static_office(&timeline, &published);
+        publishing.put(&office_file(&office.office), &page, false)?;
+    }
+    let now = recorded_day(ledger, size)?;
+    let holders = match now {
+        Some(day) if !known.is_empty() => state_on(ledger, day, as_of)?.answer.offices,
+        _ => Vec::new(),
+    };
+    // With no entry there is no office, and the index says so without naming a day.
+    let page = static_index(&known, now.unwrap_or(Day::MIN), &holders, &published);
+    publishing.put(INDEX_FILE, &page, false)?;
+    Ok(known.len() as u64 + 1)
+}
+
+/// The day entry `seq` was recorded (UTC): a static mirror's "now". `None` for no entry.
+fn recorded_day(ledger: &Ledger, seq: Seq) -> Result<Option<Day>, PublishError> {
+    let Some(entry) = ledger.entry(seq)? else {
+        return Ok(None);
+    };
+    // A recording time is RFC 3339 in UTC (`2026-01-31T12:00:00.000000Z`): its day is its
+    // first ten bytes.
+    Ok(entry.time.get(..10).and_then(|day| Day::parse(day).ok()))
+}
