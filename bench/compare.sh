@@ -26,6 +26,7 @@
 #               timeout and the run goes on                                      (default 3600)
 #   OFFICE, DAY the who-held query                      (default PE-MINDEF, 1962-06-03)
 #   KEEP=1      keep the work folder; OUT_DIR=DIR copies the raw results and the table there
+#   PUBLISH=0   skip issue #18's publish and clone figures (bench/publish.sh, run last)
 #
 # Progress goes to stderr, the table to stdout. Needs cargo, python3, openssl, du.
 set -euo pipefail
@@ -338,4 +339,13 @@ if [[ -n "${OUT_DIR:-}" ]]; then
     mkdir -p "$OUT_DIR"
     cp "$RESULTS" "$WORK/table.txt" "$OUT_DIR/"
     log "results copied to $OUT_DIR"
+fi
+
+# Issue #18's figures (publishing and cloning) at the largest size, with the same binaries;
+# PUBLISH=0 skips them.
+if [[ "${PUBLISH:-1}" == 1 ]]; then
+    largest=${SIZES##* }
+    log "publishing and cloning at $largest events (bench/publish.sh)"
+    N=$largest SEED=$SEED ACTLEDGER="$ACTLEDGER" GEN="$GEN" "$ROOT/bench/publish.sh" |
+        tee -a "$WORK/table.txt" || log "bench/publish.sh failed"
 fi
