@@ -55,7 +55,7 @@ L="$WORK/ledger"
 
 log "appending $N events, then exporting them"
 "$ACTLEDGER" --ledger "$WORK/built" init >/dev/null
-"$ACTLEDGER" --ledger "$WORK/built" append --quiet "$WORK/events.ndjson" 2>/dev/null
+"$ACTLEDGER" --ledger "$WORK/built" append --quiet "$WORK/events.ndjson" >/dev/null 2>&1
 "$ACTLEDGER" --ledger "$WORK/built" export "$WORK/first.ndjson"
 rm -rf "$WORK/built" "$WORK/events.ndjson"
 log "import of the $N entries (the first publish's baseline)"
@@ -67,7 +67,7 @@ files=$(find "$WORK/mirror" -type f | wc -l)
 bytes=$(du -sb "$WORK/mirror" | cut -f1)
 
 log "1,000 new events, then publish again"
-"$ACTLEDGER" --ledger "$L" append --quiet "$WORK/more.ndjson" 2>/dev/null
+"$ACTLEDGER" --ledger "$L" append --quiet "$WORK/more.ndjson" >/dev/null 2>&1
 update=$("${TIMEIT[@]}" --runs 1 -- "$ACTLEDGER" --ledger "$L" publish "$WORK/mirror" --key "$KEY")
 again=$("${TIMEIT[@]}" --runs 1 -- "$ACTLEDGER" --ledger "$L" publish "$WORK/mirror" --key "$KEY")
 head=$("${TIMEIT[@]}" --runs 5 -- "$ACTLEDGER" --ledger "$L" head)

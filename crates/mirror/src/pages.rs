@@ -54,6 +54,18 @@ pub(crate) fn put_pages(
     Ok(known.len() as u64 + 1)
 }
 
+/// The pages of the mirror of a checkpoint of `size` entries: every known office's, then the
+/// index.
+pub(crate) fn page_files(ledger: &Ledger, size: Seq) -> Result<Vec<String>, PublishError> {
+    let as_of = (size != ledger.head().count && size > 0).then_some(AsOf::Seq(size));
+    let known = offices(ledger, as_of)?.answer.offices;
+    Ok(known
+        .iter()
+        .map(|office| office_file(&office.office))
+        .chain([INDEX_FILE.to_owned()])
+        .collect())
+}
+
 /// The day entry `seq` was recorded (UTC): a static mirror's "now". `None` for no entry.
 fn recorded_day(ledger: &Ledger, seq: Seq) -> Result<Option<Day>, PublishError> {
     let Some(entry) = ledger.entry(seq)? else {

@@ -62,6 +62,20 @@ pub fn publish(
     let mut mirror = MirrorDir::create(dir)?;
     let previous = previous_size(ledger, &mirror, &opened.vkey, size)?;
     let old = previous.unwrap_or(0);
+    if previous == Some(size) {
+        // Nothing new: what the mirror's own checkpoint covers was written by the publish that
+        // wrote it, so only files that went missing are made again.
+        if let Some(files) = already_published(ledger, &mirror, signed)? {
+            return Ok(Published {
+                origin: checkpoint.origin,
+                size,
+                root: HexHash(checkpoint.root),
+                previous_size: previous,
+                written: Vec::new(),
+                unchanged: files,
+            });
+        }
+    }
     let mut publishing = Publishing {
         mirror: &mut mirror,
         written: Vec::new(),
@@ -99,6 +113,41 @@ pub fn publish(
         unchanged: files.saturating_sub(written.len() as u64),
         written,
     })
+}
+
+/// How many files the mirror in `mirror` consists of, when it already is the mirror of
+/// `signed` (the same checkpoint and statement, the same state) with every file of it there;
+/// none when something must be written.
+fn already_published(
+    ledger: &Ledger,
+    mirror: &MirrorDir,
+    signed: &KeptCheckpoint,
+) -> Result<Option<u64>, PublishError> {
+    let same = |name: &str, bytes: &[u8]| -> Result<bool, PublishError> {
+        Ok(mirror.read(name)?.as_deref() == Some(bytes))
+    };
+    if !same(CHECKPOINT_FILE, signed.checkpoint.as_bytes())?
+        || !same(STATEMENT_FILE, signed.statement.as_bytes())?
+    {
+        return Ok(None);
+    }
+    let Some(state) = crate::state::published_files(ledger, mirror, signed)? else {
+        return Ok(None);
+    };
+    let pages = crate::pages::page_files(ledger, signed.size)?;
+    let data = crate::data::DATA_FILES;
+    let derived = data.iter().map(|name| (*name).to_owned()).chain(pages);
+    let mut count = state;
+    for name in derived {
+        if !mirror.path(&name).is_file() {
+            return Ok(None);
+        }
+        count += 1;
+    }
+    let size = signed.size;
+    Ok(Some(
+        count + tiles(size).count() as u64 + bundles(size).count() as u64 + 2,
+    ))
 }
 
 /// The size of the checkpoint of the mirror in `dir`, when there is one (none when `dir` or its

@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::clone::{CloneError, Source, open_signed};
 use crate::error::PublishError;
+use crate::files::MirrorDir;
 use crate::publish::Publishing;
 
 /// The file of every office's leaf.
@@ -106,6 +107,25 @@ pub(crate) fn office_bytes(
         Ok(i) => Ok(Some(to_json(&office_of(ledger, kept, &offices[i])?))),
         Err(_) => Ok(None),
     }
+}
+
+/// How many files the state `signed` signs consists of, when the mirror holds them all and its
+/// `state/offices.json` is that state's; none otherwise.
+pub(crate) fn published_files(
+    ledger: &Ledger,
+    mirror: &MirrorDir,
+    signed: &KeptCheckpoint,
+) -> Result<Option<u64>, PublishError> {
+    if mirror.read(STATE_FILE)?.as_deref() != Some(state_bytes(ledger, signed)?.as_slice()) {
+        return Ok(None);
+    }
+    let offices = offices_of(ledger, signed)?;
+    for leaf in &offices {
+        if !mirror.path(&office_file(leaf.office.as_str())).is_file() {
+            return Ok(None);
+        }
+    }
+    Ok(Some(offices.len() as u64 + 1))
 }
 
 /// Writes the state `signed` signs: the files of the offices whose leaves the mirror does not

@@ -179,3 +179,35 @@ fn a_mirror_whose_state_was_altered_gives_no_bundle() {
     let e = after(|m| std::fs::remove_file(m.join(office_file("MINDEF"))).unwrap());
     assert!(matches!(e, CloneError::Read { .. }), "{e}");
 }
+
+#[test]
+fn with_nothing_new_only_files_that_went_missing_are_made_again() {
+    let s = seeded();
+    s.publish();
+    let all = crate::snapshot(&s.mirror());
+    let again = s.publish();
+    assert!(again.written.is_empty(), "{:?}", again.written);
+    assert_eq!(again.unchanged, all.len() as u64);
+    let gone = [
+        "offices/MINDEF.html",
+        "data/popolo.json",
+        "state/offices/MEF.json",
+    ];
+    for name in gone {
+        std::fs::remove_file(s.mirror().join(name)).unwrap();
+    }
+    let mended = s.publish();
+    let mut written = mended.written.clone();
+    written.sort();
+    let mut expected = gone.map(str::to_owned).to_vec();
+    expected.sort();
+    assert_eq!(written, expected);
+    assert_eq!(crate::snapshot(&s.mirror()).len(), all.len());
+    for name in gone {
+        assert_eq!(
+            std::fs::read(s.mirror().join(name)).unwrap(),
+            all[name].0,
+            "{name} made again as it was"
+        );
+    }
+}
