@@ -10,17 +10,16 @@
 //! titular stays titular over it, and the acting holder in charge meanwhile has an acting
 //! interval of their own that overlaps it.
 
-use std::collections::HashMap;
-
 use actledger_core::{
-    ActId, Capacity, Day, HistoryRow, Liveness, OfficeId, PersonId, Role, Seq, history_of, name_of,
+    ActId, Capacity, Day, HistoryRow, Liveness, OfficeId, PersonId, Role, Seq, history_of,
     office_name, offices_at, timeline_at,
 };
-use actledger_store::{Ledger, StoreError};
+use actledger_store::Ledger;
 use serde::Serialize;
 
 use crate::as_of::{AsOf, resolve};
 use crate::error::AnswerError;
+use crate::names::Names;
 use crate::queries::AsOfAnswer;
 
 /// One interval over which a person held an office in one capacity. Days are inclusive.
@@ -93,21 +92,8 @@ pub fn holdings(
 ) -> Result<AsOfAnswer<HoldingsAnswer>, AnswerError> {
     let point = resolve(ledger, as_of)?;
     let seq = point.seq;
-    let at_head = seq == ledger.head().count;
-    let mut names: HashMap<PersonId, Option<String>> = HashMap::new();
-    let mut name = |person: &PersonId| -> Result<Option<String>, StoreError> {
-        if let Some(known) = names.get(person) {
-            return Ok(known.clone());
-        }
-        // At the head, the names the store keeps (checked by `verify`); before, the log's.
-        let found = if at_head {
-            ledger.stored_name(person)?
-        } else {
-            name_of(ledger, person, seq)?
-        };
-        names.insert(person.clone(), found.clone());
-        Ok(found)
-    };
+    let mut names = Names::answering(ledger, seq);
+    let mut name = |person: &PersonId| names.of(person);
     let mut live = Liveness::new(ledger, seq);
     let mut known = offices_at(ledger, seq)?;
     known.sort_by(|a, b| a.as_str().as_bytes().cmp(b.as_str().as_bytes()));

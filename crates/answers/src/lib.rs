@@ -38,6 +38,7 @@ mod error;
 mod hash;
 mod holdings;
 mod monitor;
+mod names;
 mod queries;
 mod reports;
 mod state;

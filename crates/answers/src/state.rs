@@ -15,14 +15,13 @@
 //! from the log; what a monitor and `verify` do), or, at the head, read from the leaves the
 //! store keeps with each append ([`kept_head_state`], what signing and proving at the head do).
 
-use std::collections::HashMap;
-
-use actledger_core::{OfficeId, PersonId, Seq, name_of, offices_at, timeline_at};
+use actledger_core::{OfficeId, Seq, offices_at, timeline_at};
 use actledger_proof::{Hash, SignerKey, StateTree, Statement};
 use actledger_store::{KeptCheckpoint, Ledger, StoreError, office_leaf_hash};
 
 use crate::error::AnswerError;
 use crate::hash::HexHash;
+use crate::names::Names;
 
 pub use actledger_core::{OfficeLeaf, SegmentLeaf};
 pub use actledger_store::OfficeState;
@@ -51,38 +50,12 @@ impl AnswerState {
     }
 }
 
-/// Names of persons as of a size, each read once.
-struct Names<'a> {
-    ledger: &'a Ledger,
-    size: Seq,
-    known: HashMap<PersonId, Option<String>>,
-}
-
-impl<'a> Names<'a> {
-    fn new(ledger: &'a Ledger, size: Seq) -> Names<'a> {
-        Names {
-            ledger,
-            size,
-            known: HashMap::new(),
-        }
-    }
-
-    fn of(&mut self, person: &PersonId) -> Result<Option<String>, StoreError> {
-        if let Some(name) = self.known.get(person) {
-            return Ok(name.clone());
-        }
-        let name = name_of(self.ledger, person, self.size)?;
-        self.known.insert(person.clone(), name.clone());
-        Ok(name)
-    }
-}
-
 fn office_state_with(
     ledger: &Ledger,
     office: &OfficeId,
     names: &mut Names<'_>,
 ) -> Result<OfficeState, AnswerError> {
-    let timeline = timeline_at(ledger, office, names.size)?;
+    let timeline = timeline_at(ledger, office, names.size())?;
     Ok(OfficeState::of(&timeline, |person| names.of(person))?)
 }
 
@@ -92,7 +65,7 @@ pub fn office_state(
     office: &OfficeId,
     size: Seq,
 ) -> Result<OfficeState, AnswerError> {
-    office_state_with(ledger, office, &mut Names::new(ledger, size))
+    office_state_with(ledger, office, &mut Names::from_log(ledger, size))
 }
 
 /// The answers' state as of `size` (0 to the head), computed from the log: at size 0, no
@@ -102,7 +75,7 @@ pub fn answer_state(ledger: &Ledger, size: Seq) -> Result<AnswerState, AnswerErr
     if size > head {
         return Err(AnswerError::AsOfOutOfRange { as_of: size, head });
     }
-    let mut names = Names::new(ledger, size);
+    let mut names = Names::from_log(ledger, size);
     let mut known = offices_at(ledger, size)?;
     known.sort_by(|a, b| a.as_str().as_bytes().cmp(b.as_str().as_bytes()));
     let mut offices = Vec::with_capacity(known.len());

@@ -3,13 +3,14 @@
 
 use actledger_core::{
     AbsenceKind, ActId, Day, Event, HistoryRow, Liveness, OfficeId, PersonId, Recorded, Seq,
-    history, name_of, office_name, require_office, timeline_at, unattended,
+    history_of, office_name, require_office, timeline_at, unattended,
 };
 use actledger_store::Ledger;
 use serde::Serialize;
 
 use crate::as_of::{AsOf, resolve};
 use crate::error::AnswerError;
+use crate::names::Names;
 use crate::queries::AsOfAnswer;
 
 /// A titular's trip.
@@ -143,15 +144,18 @@ pub fn office_timeline(
     let point = resolve(ledger, as_of)?;
     let seq = point.seq;
     let id = require_office(ledger, office)?;
-    let rows = history(ledger, id.as_str(), crate::as_of::core_point(ledger, seq))?;
+    // One decoding of the timeline, and each person named once (at the head, by the names the
+    // store keeps): what `history` gives, without its own decoding and naming row by row.
     let timeline = timeline_at(ledger, &id, seq)?;
+    let mut names = Names::answering(ledger, seq);
+    let rows = history_of(&timeline, |person| names.of(person))?;
     let window = (from.unwrap_or(Day::MIN), until.unwrap_or(Day::MAX));
     let (mut trips, mut leaves) = (Vec::new(), Vec::new());
     for absence in &timeline.absences {
         if !meets(absence.from, Some(absence.until), window) {
             continue;
         }
-        let name = name_of(ledger, &absence.person, seq)?;
+        let name = names.of(&absence.person)?;
         let (act, at) = (absence.absence.act.clone(), absence.absence.seq);
         match ledger.event(at)? {
             Event::LeaveGranted(e) => leaves.push(LeaveRow {
