@@ -107,10 +107,7 @@ pub fn holdings(
             holdings: intervals(rows),
         });
     }
-    let recorded_on = match ledger.entry(seq)? {
-        Some(entry) => entry.time.get(..10).and_then(|day| Day::parse(day).ok()),
-        None => None,
-    };
+    let recorded_on = ledger.entry(seq)?.and_then(|entry| entry.recorded_on());
     Ok(AsOfAnswer {
         answer: HoldingsAnswer {
             as_of: seq,

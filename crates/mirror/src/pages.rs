@@ -7,7 +7,7 @@
 //! their bytes change. Nothing in them depends on the clock: "now" is the day the ledger's
 //! latest entry was recorded, so publishing again with nothing new writes no page.
 
-use actledger_answers::{AsOf, office_timeline, offices, state_on};
+use actledger_answers::{AsOf, OfficeName, office_timeline, offices, state_on};
 use actledger_core::{Day, Seq};
 use actledger_pages::index::static_index;
 use actledger_pages::office::static_office;
@@ -35,15 +35,13 @@ pub(crate) fn put_pages(
         size,
         root: checkpoint.root,
     };
-    // As of the checkpoint: the head itself when it is the head (the answers' fast path).
-    let as_of = (size != ledger.head().count && size > 0).then_some(AsOf::Seq(size));
-    let known = offices(ledger, as_of)?.answer.offices;
+    let (as_of, known) = known_offices(ledger, size)?;
     for office in &known {
         let timeline = office_timeline(ledger, office.office.as_str(), as_of, None, None)?.answer;
         let page = static_office(&timeline, &published);
         publishing.put(&office_file(&office.office), &page, false)?;
     }
-    let now = recorded_day(ledger, size)?;
+    let now = ledger.entry(size)?.and_then(|entry| entry.recorded_on());
     let holders = match now {
         Some(day) if !known.is_empty() => state_on(ledger, day, as_of)?.answer.offices,
         _ => Vec::new(),
@@ -57,8 +55,7 @@ pub(crate) fn put_pages(
 /// The pages of the mirror of a checkpoint of `size` entries: every known office's, then the
 /// index.
 pub(crate) fn page_files(ledger: &Ledger, size: Seq) -> Result<Vec<String>, PublishError> {
-    let as_of = (size != ledger.head().count && size > 0).then_some(AsOf::Seq(size));
-    let known = offices(ledger, as_of)?.answer.offices;
+    let (_, known) = known_offices(ledger, size)?;
     Ok(known
         .iter()
         .map(|office| office_file(&office.office))
@@ -66,12 +63,12 @@ pub(crate) fn page_files(ledger: &Ledger, size: Seq) -> Result<Vec<String>, Publ
         .collect())
 }
 
-/// The day entry `seq` was recorded (UTC): a static mirror's "now". `None` for no entry.
-fn recorded_day(ledger: &Ledger, seq: Seq) -> Result<Option<Day>, PublishError> {
-    let Some(entry) = ledger.entry(seq)? else {
-        return Ok(None);
-    };
-    // A recording time is RFC 3339 in UTC (`2026-01-31T12:00:00.000000Z`): its day is its
-    // first ten bytes.
-    Ok(entry.time.get(..10).and_then(|day| Day::parse(day).ok()))
+/// The point a checkpoint of `size` entries is as of (none for the head itself, the answers'
+/// fast path), and the offices known there.
+fn known_offices(
+    ledger: &Ledger,
+    size: Seq,
+) -> Result<(Option<AsOf>, Vec<OfficeName>), PublishError> {
+    let as_of = (size != ledger.head().count && size > 0).then_some(AsOf::Seq(size));
+    Ok((as_of, offices(ledger, as_of)?.answer.offices))
 }

@@ -99,12 +99,10 @@ pub fn publish(
     publishing.put(CHECKPOINT_FILE, signed.checkpoint.as_bytes(), false)?;
     publishing.mirror.sync()?;
     let written = publishing.written;
-    let files = tiles(size).count() as u64
-        + bundles(size).count() as u64
-        + crate::data::DATA_FILES.len() as u64
-        + state_files
-        + pages
-        + 2;
+    let files = file_count(
+        size,
+        crate::data::DATA_FILES.len() as u64 + state_files + pages,
+    );
     Ok(Published {
         origin: checkpoint.origin,
         size,
@@ -144,10 +142,13 @@ fn already_published(
         }
         count += 1;
     }
-    let size = signed.size;
-    Ok(Some(
-        count + tiles(size).count() as u64 + bundles(size).count() as u64 + 2,
-    ))
+    Ok(Some(file_count(signed.size, count)))
+}
+
+/// How many files the mirror of a checkpoint of `size` entries consists of: its tiles and
+/// bundles, the statement and the checkpoint, and `derived` (data files, state files, pages).
+fn file_count(size: u64, derived: u64) -> u64 {
+    tiles(size).count() as u64 + bundles(size).count() as u64 + derived + 2
 }
 
 /// The size of the checkpoint of the mirror in `dir`, when there is one (none when `dir` or its

@@ -8,9 +8,7 @@
 //! state. A reader takes nothing on trust: the leaves must hash to the root the signed
 //! statement names, and an office's segments to its leaf.
 
-use actledger_answers::{
-    AnswerError, Bundle, ProvenAnswer, answer_state, bundle_from_state, office_state,
-};
+use actledger_answers::{Bundle, ProvenAnswer, answer_state, bundle_from_state, office_state};
 use actledger_core::{Day, OfficeLeaf, SegmentLeaf, Seq};
 use actledger_proof::VerifierKey;
 use actledger_store::{KeptCheckpoint, Ledger};
@@ -89,10 +87,20 @@ fn office_of(
 
 /// The bytes of `state/offices.json` in the mirror of `kept`, a checkpoint the ledger kept.
 pub(crate) fn state_bytes(ledger: &Ledger, kept: &KeptCheckpoint) -> Result<Vec<u8>, PublishError> {
-    Ok(to_json(&PublishedState {
+    Ok(state_json(kept, offices_of(ledger, kept)?))
+}
+
+/// `state/offices.json` of `offices`, the leaves of the state `kept` signs.
+fn state_json(kept: &KeptCheckpoint, offices: Vec<OfficeLeaf>) -> Vec<u8> {
+    to_json(&PublishedState {
         size: kept.size,
-        offices: offices_of(ledger, kept)?,
-    }))
+        offices,
+    })
+}
+
+/// Where `office` is among `leaves` (in the state's order), or where it would go.
+fn find(leaves: &[OfficeLeaf], office: &str) -> Result<usize, usize> {
+    leaves.binary_search_by(|leaf| leaf.office.as_str().as_bytes().cmp(office.as_bytes()))
 }
 
 /// The bytes of `state/offices/<office>.json` in the mirror of `kept`; none for an office the
@@ -103,7 +111,7 @@ pub(crate) fn office_bytes(
     office: &str,
 ) -> Result<Option<Vec<u8>>, PublishError> {
     let offices = offices_of(ledger, kept)?;
-    match offices.binary_search_by(|leaf| leaf.office.as_str().as_bytes().cmp(office.as_bytes())) {
+    match find(&offices, office) {
         Ok(i) => Ok(Some(to_json(&office_of(ledger, kept, &offices[i])?))),
         Err(_) => Ok(None),
     }
@@ -116,16 +124,17 @@ pub(crate) fn published_files(
     mirror: &MirrorDir,
     signed: &KeptCheckpoint,
 ) -> Result<Option<u64>, PublishError> {
-    if mirror.read(STATE_FILE)?.as_deref() != Some(state_bytes(ledger, signed)?.as_slice()) {
-        return Ok(None);
-    }
     let offices = offices_of(ledger, signed)?;
     for leaf in &offices {
         if !mirror.path(&office_file(leaf.office.as_str())).is_file() {
             return Ok(None);
         }
     }
-    Ok(Some(offices.len() as u64 + 1))
+    let files = offices.len() as u64 + 1;
+    if mirror.read(STATE_FILE)?.as_deref() != Some(state_json(signed, offices).as_slice()) {
+        return Ok(None);
+    }
+    Ok(Some(files))
 }
 
 /// Writes the state `signed` signs: the files of the offices whose leaves the mirror does not
@@ -143,25 +152,14 @@ pub(crate) fn publish_state(
         .map_or_else(Vec::new, |state| state.offices);
     for leaf in &offices {
         let name = office_file(leaf.office.as_str());
-        let unchanged = previous
-            .binary_search_by(|old| {
-                old.office
-                    .as_str()
-                    .as_bytes()
-                    .cmp(leaf.office.as_str().as_bytes())
-            })
-            .is_ok_and(|i| previous[i] == *leaf);
+        let unchanged = find(&previous, leaf.office.as_str()).is_ok_and(|i| previous[i] == *leaf);
         if unchanged && publishing.mirror.path(&name).is_file() {
             continue;
         }
         publishing.put(&name, &to_json(&office_of(ledger, signed, leaf)?), false)?;
     }
     let files = offices.len() as u64 + 1;
-    let state = PublishedState {
-        size: signed.size,
-        offices,
-    };
-    publishing.put(STATE_FILE, &to_json(&state), false)?;
+    publishing.put(STATE_FILE, &state_json(signed, offices), false)?;
     Ok(files)
 }
 
@@ -193,33 +191,31 @@ pub fn bundle_from_mirror(
             ),
         });
     }
-    // The office file read, if any: what a failure of the segments names.
-    let mut office_read: Option<String> = None;
-    let mut failed_read = None;
-    let bundle = bundle_from_state(
+    // A known office's segments are read before the bundle is made, so that a file that
+    // cannot be read or parsed is named as such; what does not hash is named after its file.
+    let segments = match find(&state.offices, office) {
+        Ok(i) => {
+            let name = office_file(state.offices[i].office.as_str());
+            let file: PublishedOffice = read_json(&mut source, &name)?;
+            Some((name, file.segments))
+        }
+        Err(_) => None,
+    };
+    let checked = segments
+        .as_ref()
+        .map_or(STATE_FILE.to_owned(), |(name, _)| name.clone());
+    bundle_from_state(
         &signed.checkpoint_text,
         &signed.statement,
         &signed.statement_text,
         state.offices,
         office,
         on,
-        |leaf| {
-            let name = office_file(leaf.office.as_str());
-            office_read = Some(name.clone());
-            let file: PublishedOffice = read_json(&mut source, &name).map_err(|e| {
-                let reason = e.to_string();
-                failed_read = Some(e);
-                AnswerError::Proof { reason }
-            })?;
-            Ok(file.segments)
-        },
-    );
-    bundle.map_err(|e| match failed_read {
-        Some(read) => read,
-        None => CloneError::State {
-            path: source.location(office_read.as_deref().unwrap_or(STATE_FILE)),
-            reason: e.to_string(),
-        },
+        |_| Ok(segments.map(|(_, segments)| segments).unwrap_or_default()),
+    )
+    .map_err(|e| CloneError::State {
+        path: source.location(&checked),
+        reason: e.to_string(),
     })
 }
 

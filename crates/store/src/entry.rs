@@ -8,7 +8,7 @@ use std::fmt;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use sha2::{Digest, Sha256};
 
-use actledger_core::{Event, Seq, parse_event};
+use actledger_core::{Day, Event, Seq, parse_event};
 
 /// The version of the entry hash and of the export format. It is hashed into every entry.
 pub const FORMAT_VERSION: u32 = 1;
@@ -154,6 +154,11 @@ fn bad(what: &'static str) -> EntryError {
 }
 
 impl Entry {
+    /// The day (UTC) it was recorded: the first ten bytes of its RFC 3339 time.
+    pub fn recorded_on(&self) -> Option<Day> {
+        self.time.get(..10).and_then(|day| Day::parse(day).ok())
+    }
+
     /// The hash of an entry: SHA-256 over the domain tag, a 0x00 byte, the format version
     /// (u32 BE), `seq` (u64 BE), the length of `time` (u32 BE) and `time`, `prev`, and the
     /// length of `event` (u32 BE) and `event`.
