@@ -166,10 +166,10 @@ pub fn require_office<R: Recorded>(
     ledger: &R,
     office: &str,
 ) -> Result<OfficeId, QueryError<R::Error>> {
-    let known = ledger.offices().map_err(QueryError::Ledger)?;
-    if let Some(found) = known.iter().find(|o| o.as_str() == office) {
-        return Ok(found.clone());
+    if let Some(found) = ledger.known_office(office).map_err(QueryError::Ledger)? {
+        return Ok(found);
     }
+    let known = ledger.offices().map_err(QueryError::Ledger)?;
     let suggestions = office_suggestions(ledger, office, known).map_err(QueryError::Ledger)?;
     Err(QueryError::UnknownOffice {
         office: office.to_owned(),

@@ -37,6 +37,12 @@ pub trait Recorded {
     fn person_events(&self, person: &PersonId) -> Result<Vec<Seq>, Self::Error>;
     /// Every office any event names (as `office` or `delegate_office`), sorted.
     fn offices(&self) -> Result<Vec<OfficeId>, Self::Error>;
+    /// `office`, when some event names it (it is among [`Recorded::offices`]). The default
+    /// searches that list; a store looks the one office up, which a query asked many times a
+    /// second (is the office known at all?) needs.
+    fn known_office(&self, office: &str) -> Result<Option<OfficeId>, Self::Error> {
+        Ok(self.offices()?.into_iter().find(|o| o.as_str() == office))
+    }
     /// The position of the first event that names `office` (as `office` or
     /// `delegate_office`): from there on the office is known. The default reads the office's
     /// events, and the log up to the first of them for a `delegate_office`; a store keeps it.

@@ -30,7 +30,7 @@ pub const CACHE_VERSION: u32 = 7;
 
 /// The bytes of a cache record's checksum: the first 8 bytes of SHA-256 over a domain tag,
 /// the cache version, the record's key and its body.
-const CHECKSUM_LEN: usize = 8;
+pub(crate) const CHECKSUM_LEN: usize = 8;
 
 pub(crate) fn checksum(key: &[u8], body: &[u8]) -> [u8; CHECKSUM_LEN] {
     checksum_of_version(CACHE_VERSION, key, body)
@@ -296,6 +296,7 @@ fn encode_segment_block(segments: &[Segment], prev: u32, next: u32) -> Vec<u8> {
 }
 
 /// A decoded block of segments with its links.
+#[derive(Debug)]
 pub(crate) struct SegmentBlock {
     pub(crate) segments: Vec<Segment>,
     pub(crate) prev: u32,

@@ -9,6 +9,7 @@
 //! append affects, rebuilt from the log when missing or stale, and never read by verification.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use actledger_core::{
     ActId, Day, Event, IndexEntry, Indexed, OfficeId, PersonId, Recorded, Segment, Seq, Timeline,
@@ -16,9 +17,9 @@ use actledger_core::{
 };
 
 use crate::cache::{
-    ABSENCES, Counts, DELEGATIONS, DEPARTURES, MANIFEST, Malformed, NO_DAY, SegmentBlock, TENURES,
-    counts, decode_absence, decode_all, decode_counts, decode_delegation, decode_departure,
-    decode_segment_block, decode_tenure, manifest_key, take_block, unsealed,
+    ABSENCES, CHECKSUM_LEN, Counts, DELEGATIONS, DEPARTURES, MANIFEST, Malformed, NO_DAY,
+    SegmentBlock, TENURES, counts, decode_absence, decode_all, decode_counts, decode_delegation,
+    decode_departure, decode_segment_block, decode_tenure, manifest_key, take_block, unsealed,
 };
 use crate::error::{Damage, StoreError, damaged, storage};
 use crate::keys;
@@ -44,6 +45,10 @@ pub(crate) struct Memo {
     /// [`Memo::note`] forgets the acts of what is written.
     acts: Recent<ActId, Vec<Seq>, { 1 << 14 }>,
     sets: std::sync::OnceLock<Sets>,
+    /// Decoded blocks of cached segments, by key and checksum: a block is decoded once for
+    /// as long as its record is the same (a rewritten record has another checksum), since a
+    /// server answers many who-held questions from the same few blocks.
+    segment_blocks: Recent<(Vec<u8>, [u8; CHECKSUM_LEN]), Arc<SegmentBlock>, 1024>,
     /// Questions answered by a lookup, before the sets are loaded.
     lookups: std::sync::atomic::AtomicUsize,
 }
@@ -247,13 +252,60 @@ impl Ledger {
         value: &[u8],
     ) -> Result<SegmentBlock, StoreError> {
         let body = unsealed(key, value).ok_or_else(|| self.tampered("a block of segments"))?;
-        let first = key
-            .strip_prefix(prefix)
+        decode_segment_block(self.block_first_day(prefix, key)?, body)
+            .map_err(|e| self.unreadable("a block of segments", e))
+    }
+
+    /// [`Ledger::segment_block`], decoded once for as long as the record stays the same: its
+    /// checksum is still checked at every read, so a record changed behind the ledger's back
+    /// is refused as at its first read.
+    fn segment_block_memo(
+        &self,
+        prefix: &[u8],
+        key: &[u8],
+        value: &[u8],
+    ) -> Result<Arc<SegmentBlock>, StoreError> {
+        let body = unsealed(key, value).ok_or_else(|| self.tampered("a block of segments"))?;
+        let sum = value
+            .first_chunk::<CHECKSUM_LEN>()
+            .copied()
+            .expect("an unsealed record starts with its checksum");
+        let id = (key.to_vec(), sum);
+        if let Some(block) = self.memo.segment_blocks.get(&id) {
+            return Ok(block);
+        }
+        let block = Arc::new(
+            decode_segment_block(self.block_first_day(prefix, key)?, body)
+                .map_err(|e| self.unreadable("a block of segments", e))?,
+        );
+        self.memo.segment_blocks.put(id, Arc::clone(&block));
+        Ok(block)
+    }
+
+    /// What a lookup of a day needs of the block after it: its first day (its key's, which
+    /// decoding holds its first segment to) and the first day of the block before it, without
+    /// decoding its segments.
+    fn segment_block_link(
+        &self,
+        prefix: &[u8],
+        key: &[u8],
+        value: &[u8],
+    ) -> Result<(u32, u32), StoreError> {
+        let body = unsealed(key, value).ok_or_else(|| self.tampered("a block of segments"))?;
+        let prev = body
+            .first_chunk::<4>()
+            .map(|prev| u32::from_be_bytes(*prev))
+            .ok_or_else(|| self.unreadable("a block of segments", "cut short"))?;
+        Ok((self.block_first_day(prefix, key)?.ordinal(), prev))
+    }
+
+    /// The first day of the block of segments under `key`, as the key names it.
+    fn block_first_day(&self, prefix: &[u8], key: &[u8]) -> Result<Day, StoreError> {
+        key.strip_prefix(prefix)
             .and_then(|day| <[u8; 4]>::try_from(day).ok())
             .map(u32::from_be_bytes)
             .and_then(Day::from_ordinal)
-            .ok_or_else(|| self.unreadable("a segment key", "not a day"))?;
-        decode_segment_block(first, body).map_err(|e| self.unreadable("a block of segments", e))
+            .ok_or_else(|| self.unreadable("a segment key", "not a day"))
     }
 
     /// A block whose links do not match its neighbours': one was moved, lost or added.
@@ -426,6 +478,18 @@ impl Recorded for Ledger {
         }
     }
 
+    fn known_office(&self, office: &str) -> Result<Option<OfficeId>, StoreError> {
+        // Not an identifier: no key of the known offices can name it.
+        let Ok(office) = OfficeId::new(office) else {
+            return Ok(None);
+        };
+        let known = self
+            .db
+            .contains_key(known_key(&office))
+            .map_err(storage(&self.path))?;
+        Ok(known.then_some(office))
+    }
+
     fn offices(&self) -> Result<Vec<OfficeId>, StoreError> {
         let mut offices = Vec::new();
         for item in self.db.scan_prefix([keys::KNOWN]) {
@@ -578,25 +642,28 @@ impl Indexed for Ledger {
             None => None,
             Some(item) => {
                 let (key, value) = item.map_err(storage(&self.path))?;
-                Some(self.segment_block(&prefix, &key, &value)?)
+                Some(self.segment_block_memo(&prefix, &key, &value)?)
             }
         };
+        // Of the block after, only its link to the block before is needed: (first, prev).
         let after = match self.db.range((Excluded(upto), Unbounded)).next() {
             None => None,
             Some(item) => {
                 let (key, value) = item.map_err(storage(&self.path))?;
                 if key.starts_with(&prefix) {
-                    Some(self.segment_block(&prefix, &key, &value)?)
+                    Some(self.segment_block_link(&prefix, &key, &value)?)
                 } else {
                     None
                 }
             }
         };
         // The two blocks around the day must name each other.
-        let first =
-            |b: &Option<SegmentBlock>| b.as_ref().map_or(NO_DAY, |b| b.segments[0].from.ordinal());
-        let linked = before.as_ref().is_none_or(|b| b.next == first(&after))
-            && after.as_ref().is_none_or(|b| b.prev == first(&before));
+        let before_first = before
+            .as_ref()
+            .map_or(NO_DAY, |b| b.segments[0].from.ordinal());
+        let after_first = after.map_or(NO_DAY, |(first, _)| first);
+        let linked = before.as_ref().is_none_or(|b| b.next == after_first)
+            && after.is_none_or(|(_, prev)| prev == before_first);
         if !linked {
             return Err(self.unlinked(office));
         }

@@ -228,6 +228,10 @@ impl Recorded for ReadAhead<'_> {
         self.ledger.person_events(person)
     }
 
+    fn known_office(&self, office: &str) -> Result<Option<OfficeId>, StoreError> {
+        self.ledger.known_office(office)
+    }
+
     fn offices(&self) -> Result<Vec<OfficeId>, StoreError> {
         self.ledger.offices()
     }
