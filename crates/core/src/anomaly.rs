@@ -42,7 +42,7 @@ pub enum AnomalyKind {
 }
 
 /// One anomaly and the events that show it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Anomaly {
     /// What kind of anomaly.

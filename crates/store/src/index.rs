@@ -245,21 +245,10 @@ impl Ledger {
     /// A cached block of segments under `key` (`prefix`, then its first day), its checksum
     /// checked, with its links: the first days of the blocks before and after it
     /// ([`NO_DAY`] for none).
+    /// The block of segments stored under `key` as `value`, decoded once for as long as the
+    /// record stays the same: its checksum is still checked at every read, so a record changed
+    /// behind the ledger's back is refused as at its first read.
     fn segment_block(
-        &self,
-        prefix: &[u8],
-        key: &[u8],
-        value: &[u8],
-    ) -> Result<SegmentBlock, StoreError> {
-        let body = unsealed(key, value).ok_or_else(|| self.tampered("a block of segments"))?;
-        decode_segment_block(self.block_first_day(prefix, key)?, body)
-            .map_err(|e| self.unreadable("a block of segments", e))
-    }
-
-    /// [`Ledger::segment_block`], decoded once for as long as the record stays the same: its
-    /// checksum is still checked at every read, so a record changed behind the ledger's back
-    /// is refused as at its first read.
-    fn segment_block_memo(
         &self,
         prefix: &[u8],
         key: &[u8],
@@ -559,7 +548,7 @@ impl Indexed for Ledger {
             }
             expected_prev = first;
             next_of_last = block.next;
-            timeline.segments.extend(block.segments);
+            timeline.segments.extend(block.segments.iter().cloned());
             found = true;
         }
         if next_of_last != NO_DAY {
@@ -642,7 +631,7 @@ impl Indexed for Ledger {
             None => None,
             Some(item) => {
                 let (key, value) = item.map_err(storage(&self.path))?;
-                Some(self.segment_block_memo(&prefix, &key, &value)?)
+                Some(self.segment_block(&prefix, &key, &value)?)
             }
         };
         // Of the block after, only its link to the block before is needed: (first, prev).
