@@ -6,6 +6,7 @@
 #   bench/load.sh                 # generates a ledger of 100,000 events with actledger-gen
 #   bench/load.sh --events 300000 # a bigger one
 #   bench/load.sh PATH            # an existing ledger (not in use; it is only read)
+#   SERVE=other/serve bench/load.sh PATH   # another build's server (a baseline), same queries
 #
 # Needs wrk (apt-get install -y wrk), curl and python3. Builds the release binaries first.
 # Bounded: about 35 s of load, plus building and, without PATH, generating the ledger.
@@ -19,7 +20,7 @@ while [ $# -gt 0 ]; do
     case "$1" in
         --events) EVENTS="$2"; shift 2 ;;
         --duration) DURATION="$2"; shift 2 ;;
-        -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
         *) LEDGER="$1"; shift ;;
     esac
 done
@@ -57,7 +58,7 @@ if [ -z "$LEDGER" ]; then
 fi
 
 # The server picks a free loopback port and says which.
-"$BIN/examples/serve" "$LEDGER" 127.0.0.1:0 2>"$WORK/serve.log" &
+"${SERVE:-$BIN/examples/serve}" "$LEDGER" 127.0.0.1:0 2>"$WORK/serve.log" &
 SERVER_PID=$!
 BASE=""
 for _ in $(seq 1 300); do

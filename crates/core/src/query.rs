@@ -28,6 +28,16 @@ pub trait Indexed: Recorded {
             .head_timeline(office)?
             .and_then(|t| t.segment_at(day).cloned()))
     }
+
+    /// Whether a segment of the office's timeline at the head starts on or before `day`:
+    /// then `day` is on the office's record (a segment starts no earlier than the tenure or
+    /// delegation that makes it, whose first day is on the record), which a day nobody held
+    /// the office needs to know without loading the whole timeline.
+    fn head_segment_started(&self, office: &OfficeId, day: Day) -> Result<bool, Self::Error> {
+        Ok(self
+            .head_timeline(office)?
+            .is_some_and(|t| t.segments.first().is_some_and(|s| s.from <= day)))
+    }
 }
 
 /// Why a question could not be answered.
@@ -302,6 +312,7 @@ fn who_held_known<I: Indexed>(
     let record = match (&segment, timeline) {
         (Some(_), _) => Record::On,
         (None, Some(timeline)) => Record::of(&timeline, day),
+        (None, None) if ledger.head_segment_started(&office, day)? => Record::On,
         (None, None) => match ledger.head_timeline(&office)? {
             Some(timeline) => Record::of(&timeline, day),
             None => Record::Off { starts: None },

@@ -622,6 +622,17 @@ impl Indexed for Ledger {
         }
     }
 
+    fn head_segment_started(&self, office: &OfficeId, day: Day) -> Result<bool, StoreError> {
+        let prefix = keys::named_prefix(keys::SEGMENT, office.as_str());
+        let mut upto = prefix.clone();
+        upto.extend_from_slice(&day.ordinal().to_be_bytes());
+        // A block's key is its first segment's first day.
+        match self.db.range(prefix..=upto).next() {
+            None => Ok(false),
+            Some(item) => item.map(|_| true).map_err(storage(&self.path)),
+        }
+    }
+
     fn head_segment(&self, office: &OfficeId, day: Day) -> Result<Option<Segment>, StoreError> {
         use std::ops::Bound::{Excluded, Unbounded};
         let prefix = keys::named_prefix(keys::SEGMENT, office.as_str());

@@ -222,3 +222,28 @@ fn lookups_after_an_append_read_the_rewritten_blocks() {
     let fresh = Ledger::open(&s.path).unwrap();
     assert_eq!(after, ask(&fresh));
 }
+
+/// Whether a segment has started by a day, answered by one seek among the office's blocks,
+/// is what the office's whole timeline says, on every day around its segments.
+#[test]
+fn a_segment_started_by_a_day_is_what_the_timeline_says() {
+    let s = scratch();
+    let ledger = ledger(&s.path);
+    let first = Day::parse("2023-12-25").unwrap();
+    for office in ledger.offices().unwrap() {
+        let timeline = ledger.head_timeline(&office).unwrap();
+        let starts = timeline
+            .as_ref()
+            .and_then(|t| t.segments.first())
+            .map(|s| s.from);
+        let mut day = first;
+        for _ in 0..300 {
+            assert_eq!(
+                ledger.head_segment_started(&office, day).unwrap(),
+                starts.is_some_and(|from| from <= day),
+                "{office} on {day}"
+            );
+            day = day.next().unwrap();
+        }
+    }
+}
