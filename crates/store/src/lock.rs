@@ -12,6 +12,7 @@ use std::fs::{File, TryLockError};
 use std::io::{Seek as _, SeekFrom, Write as _};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use crate::error::StoreError;
 use crate::ledger::Ledger;
@@ -62,6 +63,52 @@ fn one_line(text: &str) -> &str {
 pub(crate) struct Lock {
     file: File,
     path: PathBuf,
+    /// This lock among the ones this process holds, until the lock is dropped.
+    _held: Held,
+}
+
+/// How long a lock held by a handle nobody describes, and that this process does not hold, is
+/// waited for before the ledger is called in use ([`Lock::take`]).
+const GHOST_WAIT: Duration = Duration::from_secs(2);
+
+/// The lock files this process holds, by path (two of the same file: two opens of one
+/// ledger in this process, the second of which is refused at once).
+static HELD: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+
+/// One entry of [`HELD`], removed when dropped.
+#[derive(Debug)]
+struct Held(PathBuf);
+
+impl Held {
+    fn key(path: &Path) -> PathBuf {
+        std::fs::canonicalize(path).unwrap_or_else(|_| path.to_owned())
+    }
+
+    fn add(path: &Path) -> Held {
+        let key = Held::key(path);
+        HELD.lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(key.clone());
+        Held(key)
+    }
+
+    fn has(path: &Path) -> bool {
+        let key = Held::key(path);
+        HELD.lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .contains(&key)
+    }
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        let mut held = HELD
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(at) = held.iter().position(|p| *p == self.0) {
+            held.swap_remove(at);
+        }
+    }
 }
 
 impl Lock {
@@ -86,17 +133,33 @@ impl Lock {
             .truncate(false)
             .open(&path)
             .map_err(io)?;
-        match file.try_lock() {
-            Ok(()) => {}
-            Err(TryLockError::WouldBlock) => {
-                return Err(StoreError::InUse {
-                    path: dir.to_owned(),
-                    holder: holder(&path),
-                });
+        let ghost_until = Instant::now() + GHOST_WAIT;
+        loop {
+            match file.try_lock() {
+                Ok(()) => break,
+                Err(TryLockError::WouldBlock) => {
+                    let holder = holder(&path);
+                    // Nobody described (a holder that lets go clears its description) and not
+                    // this process's own: most likely a child another thread of this process
+                    // is starting, which holds a copy of the lock's handle until it runs its
+                    // program. It lets go in milliseconds; a real holder is still refused.
+                    let ghost = holder.is_none() && !Held::has(&path);
+                    if !ghost || Instant::now() >= ghost_until {
+                        return Err(StoreError::InUse {
+                            path: dir.to_owned(),
+                            holder,
+                        });
+                    }
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+                Err(TryLockError::Error(source)) => return Err(io(source)),
             }
-            Err(TryLockError::Error(source)) => return Err(io(source)),
         }
-        let lock = Lock { file, path };
+        let lock = Lock {
+            _held: Held::add(&path),
+            file,
+            path,
+        };
         // A description left by a holder that is gone describes nobody: this one replaces it.
         lock.describe(&process_description()).map_err(io)?;
         Ok(lock)

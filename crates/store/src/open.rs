@@ -64,11 +64,23 @@ pub(crate) fn open_db(path: &Path) -> Result<Sled, StoreError> {
 /// lock from the moment the folder is made).
 pub(crate) fn open_db_locked(path: &Path, lock: Lock) -> Result<Sled, StoreError> {
     remove_unfinished_snapshots(path);
-    let db = sled::Config::new()
-        .path(path)
-        .cache_capacity(SLED_CACHE_BYTES)
-        .open()
-        .map_err(storage(path))?;
+    // With the ledger's lock held, sled's own lock can only be held by what has not let go of
+    // it yet: this process's closing (waited for by `open_db`), or a child another thread of
+    // this process is starting, which holds a copy of sled's handle until it runs its program.
+    let deadline = Instant::now() + CLOSE_WAIT;
+    let db = loop {
+        let opened = sled::Config::new()
+            .path(path)
+            .cache_capacity(SLED_CACHE_BYTES)
+            .open()
+            .map_err(storage(path));
+        match opened {
+            Err(StoreError::InUse { .. }) if Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            opened => break opened?,
+        }
+    };
     Ok(Sled {
         db: Some(db),
         dir: path.to_owned(),

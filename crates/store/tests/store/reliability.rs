@@ -87,3 +87,56 @@ fn a_moved_segment_of_the_cache_is_an_error_not_a_vacancy() {
     assert!(actledger_core::who_held(&ledger, "MINDEF", day, None).is_err());
     assert!(ledger.head_timeline(&mindef).is_err());
 }
+
+/// A child that another thread of the process is starting holds a copy of every handle the
+/// process has open until it runs its program: the ledger's lock and sled's, just after the
+/// ledger was closed. Such a handle (undescribed, not this process's own open ledger) is
+/// waited for a moment; one that is not let go is still refused.
+#[test]
+fn an_undescribed_lock_that_is_let_go_at_once_is_waited_for() {
+    let s = scratch();
+    drop(ledger_with(&s.path, 1, 3));
+    for file in ["lock", "db"] {
+        let ghost = std::fs::File::options()
+            .read(true)
+            .write(true)
+            .open(s.path.join(file))
+            .unwrap();
+        ghost.try_lock().unwrap();
+        let releaser = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(200));
+            drop(ghost);
+        });
+        let ledger = Ledger::open(&s.path).unwrap_or_else(|e| panic!("{file}: {e}"));
+        assert_eq!(ledger.head().count, 3);
+        releaser.join().unwrap();
+        drop(ledger);
+    }
+    // Held for good by a handle nobody describes: refused after the moment.
+    let held = std::fs::File::options()
+        .read(true)
+        .write(true)
+        .open(s.path.join("lock"))
+        .unwrap();
+    held.try_lock().unwrap();
+    let started = Instant::now();
+    let error = Ledger::open(&s.path).unwrap_err();
+    assert!(matches!(error, StoreError::InUse { .. }), "{error:?}");
+    assert!(started.elapsed() < Duration::from_secs(10));
+}
+
+/// A second open of a ledger this process holds is refused at once, without the wait above.
+#[test]
+fn a_second_open_in_the_same_process_is_refused_at_once() {
+    let s = scratch();
+    let held = ledger_with(&s.path, 1, 3);
+    let started = Instant::now();
+    let error = Ledger::open(&s.path).unwrap_err();
+    assert!(matches!(error, StoreError::InUse { .. }), "{error:?}");
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        started.elapsed()
+    );
+    drop(held);
+}
