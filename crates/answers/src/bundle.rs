@@ -4,7 +4,7 @@
 
 use actledger_core::{Day, Seq, WhoHeld};
 use actledger_proof::{Checkpoint, Hash, StateTree, Statement, VerifierKey};
-use actledger_store::{KeptCheckpoint, Ledger, OfficeState, office_leaf_hash};
+use actledger_store::{KeptCheckpoint, Ledger, OfficeProof, OfficeState, office_leaf_hash};
 use serde::{Deserialize, Serialize};
 
 use crate::as_of::AsOf;
@@ -165,19 +165,19 @@ pub fn make_bundle(
     }
     let proven = prove(&state, office, on, |leaf| {
         let id = &leaf.office;
-        let office_state = if at_head {
-            ledger.head_office_state(id)?
+        let proof = if at_head {
+            ledger.head_office_proof(id, on)?
         } else {
-            office_state(ledger, id, size)?
+            Some(office_state(ledger, id, size)?.proof_on(on))
         };
-        if office_state.leaf != *leaf {
+        let Some(proof) = proof.filter(|proof| proof.leaf == *leaf) else {
             return Err(AnswerError::Proof {
                 reason: format!(
                     "the answer segments of {id} as of {size} are not the ones its leaf of the state commits to (`actledger verify` names what differs)"
                 ),
             });
-        }
-        Ok(office_state)
+        };
+        Ok(proof)
     })?;
     if let ProvenAnswer::Held(said) = &proven.answer {
         // What the proven leaves say must be what who-held answers from the ledger.
@@ -233,7 +233,7 @@ pub fn bundle_from_state(
                 ),
             });
         }
-        Ok(office_state)
+        Ok(office_state.proof_on(on))
     })?;
     Ok(proven.into_bundle(checkpoint.to_owned(), signed_statement.to_owned()))
 }
@@ -261,13 +261,13 @@ impl Proven {
 }
 
 /// What `state` says of `office` on `on`, with its proofs: the office's leaf and the segment
-/// covering the day (its segments given by `office_state`, which checks them against the
-/// leaf), or the neighbours of an office it does not know.
+/// covering the day (given by `office_proof`, which checks it and its segments' hashes
+/// against the leaf), or the neighbours of an office it does not know.
 fn prove(
     state: &AnswerState,
     office: &str,
     on: Day,
-    office_state: impl FnOnce(&OfficeLeaf) -> Result<OfficeState, AnswerError>,
+    office_proof: impl FnOnce(&OfficeLeaf) -> Result<OfficeProof, AnswerError>,
 ) -> Result<Proven, AnswerError> {
     let size = state.size;
     let i = match state.find(office) {
@@ -287,12 +287,11 @@ fn prove(
         }
     };
     let leaf = &state.offices[i];
-    let office_state = office_state(leaf)?;
-    let segment = office_state.segment_at(on);
+    let proof = office_proof(leaf)?;
     Ok(Proven {
         answer: ProvenAnswer::Held(what_it_says(
             leaf,
-            segment.map(|j| &office_state.segments[j]),
+            proof.covering.as_ref().map(|(_, segment)| segment),
             on,
             size,
         )),
@@ -302,13 +301,8 @@ fn prove(
             i,
             &state.hashes,
         )),
-        segment: segment.map(|j| {
-            leaf_proof(
-                StateTree::Segments,
-                office_state.segments[j].canonical(),
-                j,
-                &office_state.hashes,
-            )
+        segment: proof.covering.as_ref().map(|(j, segment)| {
+            leaf_proof(StateTree::Segments, segment.canonical(), *j, &proof.hashes)
         }),
         neighbours: None,
     })

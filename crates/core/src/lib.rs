@@ -76,7 +76,9 @@ pub use recorded::{
     index_entries, issued_at,
 };
 pub use search::{contains, fold, suggest};
-pub use state::{OfficeLeaf, SegmentLeaf, answer_segments, each_answer_segment};
+pub use state::{
+    OfficeLeaf, SegmentLeaf, answer_segments, each_answer_segment, unnamed_segment_at,
+};
 pub use timeline::{
     Absence, AbsenceKind, AbsenceRef, Delegation, Departure, Segment, Stint, Tenure, Timeline,
     segment_covering,

@@ -42,6 +42,39 @@ impl SegmentLeaf {
     pub fn canonical(&self) -> String {
         serde_json::to_string(self).expect("a segment leaf serializes")
     }
+
+    /// The segment with its persons named by `name`, as [`each_answer_segment`] would have
+    /// named them. Runs merge when their persons are the same, and a person has one name, so
+    /// segments computed with every name null and named afterwards are the named segments.
+    pub fn named<E>(
+        mut self,
+        mut name: impl FnMut(&PersonId) -> Result<Option<String>, E>,
+    ) -> Result<SegmentLeaf, E> {
+        if let Some(holder) = self.holder.as_mut() {
+            holder.name = name(&holder.person)?;
+        }
+        if let Some(titular) = self.titular.as_mut() {
+            titular.name = name(&titular.person)?;
+        }
+        Ok(self)
+    }
+}
+
+/// The answer segment of `timeline` covering `day`, with its index among the office's
+/// segments, its persons not named (every name null: [`SegmentLeaf::named`] names them). None
+/// before the office's record starts. Naming one segment instead of all of them is what
+/// proving one answer needs.
+pub fn unnamed_segment_at(timeline: &Timeline, day: Day) -> Option<(usize, SegmentLeaf)> {
+    let mut index = 0;
+    let mut found = None;
+    let unnamed = |_: &PersonId| Ok::<_, std::convert::Infallible>(None);
+    let Ok(_) = each_answer_segment(timeline, unnamed, |segment| {
+        if found.is_none() && segment.covers(day) {
+            found = Some((index, segment));
+        }
+        index += 1;
+    });
+    found
 }
 
 /// One office as the state commits to it: the leaf data of the offices tree.

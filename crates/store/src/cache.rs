@@ -25,8 +25,10 @@ use crate::writes::Writes;
 /// zeros for some), so that each timeline has one form and verification compares records;
 /// version 6 adds the kind of each absence (a trip or a leave, with `leave_granted`) to every
 /// absence ref, so that answers name a leave as one; version 7 keeps beside the timelines the
-/// names (`N`) and the answers' state (`V`) at the head (`crate::state`).
-pub const CACHE_VERSION: u32 = 7;
+/// names (`N`) and the answers' state (`V`) at the head (`crate::state`); version 8 keeps
+/// with each leaf its segments' first days and hashes (`G`), so that a proof names and hashes
+/// one segment.
+pub const CACHE_VERSION: u32 = 8;
 
 /// The bytes of a cache record's checksum: the first 8 bytes of SHA-256 over a domain tag,
 /// the cache version, the record's key and its body.

@@ -558,14 +558,17 @@ impl<'a> Expected<'a> {
         let mut findings = std::mem::take(&mut self.findings);
         ledger.each_timeline(offices, crate::rebuild::GROUP_EVENTS, &mut |timeline| {
             if let Some(names) = &names {
-                let leaf = OfficeState::leaf_of(timeline, |person| {
+                let (leaf, hashes) = OfficeState::kept_of(timeline, |person| {
                     Ok::<_, StoreError>(names.get(person).cloned())
                 })?;
-                let stored = ledger
-                    .db
-                    .get(keys::id_key(keys::STATE, timeline.office.as_str()));
+                let office = timeline.office.as_str();
+                let stored = ledger.db.get(keys::id_key(keys::STATE, office));
                 let stored = stored.map_err(storage(&ledger.path))?;
-                if stored.as_deref() != Some(leaf.canonical().as_bytes()) {
+                let stored_hashes = ledger.db.get(keys::id_key(keys::SEGMENT_HASHES, office));
+                let stored_hashes = stored_hashes.map_err(storage(&ledger.path))?;
+                if stored.as_deref() != Some(leaf.canonical().as_bytes())
+                    || stored_hashes.as_deref() != Some(hashes.into_bytes().as_slice())
+                {
                     findings.push(Finding {
                         table: Table::State,
                         subject: Subject::Office(timeline.office.as_str().to_owned()),
@@ -600,16 +603,18 @@ impl<'a> Expected<'a> {
             Ok(())
         })?;
         self.findings = findings;
-        // A leaf of an office the ledger does not know.
-        for item in self.db().scan_prefix([keys::STATE]) {
-            let (key, _) = item.map_err(storage(&self.ledger.path))?;
-            let office = String::from_utf8_lossy(&key[1..]).into_owned();
-            if !self.known.keys().any(|known| known.as_str() == office) {
-                self.findings.push(Finding {
-                    table: Table::State,
-                    subject: Subject::Office(office),
-                    difference: Difference::Extra,
-                });
+        // A leaf, or segment hashes, of an office the ledger does not know.
+        for prefix in [keys::STATE, keys::SEGMENT_HASHES] {
+            for item in self.db().scan_prefix([prefix]) {
+                let (key, _) = item.map_err(storage(&self.ledger.path))?;
+                let office = String::from_utf8_lossy(&key[1..]).into_owned();
+                if !self.known.keys().any(|known| known.as_str() == office) {
+                    self.findings.push(Finding {
+                        table: Table::State,
+                        subject: Subject::Office(office),
+                        difference: Difference::Extra,
+                    });
+                }
             }
         }
         // Records between the known offices' ranges belong to no known office.

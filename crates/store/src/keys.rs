@@ -29,6 +29,10 @@ pub const TIMELINE: u8 = b'W';
 pub const NAME: u8 = b'N';
 /// `V` + office: the office's leaf of the answers' state at the head (`crate::state`).
 pub const STATE: u8 = b'V';
+/// `G` + office: the leaf hashes of the office's answer segments at the head, with each
+/// segment's first day (`crate::state`): what proving one answer reads instead of naming and
+/// hashing every segment.
+pub const SEGMENT_HASHES: u8 = b'G';
 
 /// `H` + tile (u64 BE) -> up to 128 hashes of 32 bytes: the Merkle tree over the entries, in
 /// the stored-hash layout of Go's `sumdb/tlog`, a tile per 128 stored-hash indexes
@@ -59,14 +63,38 @@ pub const META_REPAIR: &[u8] = b"Mrepair";
 
 /// The prefix of every table the store writes: the meta records, the log and the derived
 /// tables. A key under any other prefix is no record of the ledger's.
-pub const WRITTEN: [u8; 14] = [
-    META, ENTRY, ACT, REVOKED, RETRACTED, OFFICE, PERSON, KNOWN, SEGMENT, TIMELINE, NAME, STATE,
-    TREE, CHECKPOINT,
+pub const WRITTEN: [u8; 15] = [
+    META,
+    ENTRY,
+    ACT,
+    REVOKED,
+    RETRACTED,
+    OFFICE,
+    PERSON,
+    KNOWN,
+    SEGMENT,
+    TIMELINE,
+    NAME,
+    STATE,
+    SEGMENT_HASHES,
+    TREE,
+    CHECKPOINT,
 ];
 
 /// The tables derived from the log, rebuilt whole when an append was interrupted.
-pub const DERIVED: [u8; 11] = [
-    ACT, REVOKED, RETRACTED, OFFICE, PERSON, KNOWN, SEGMENT, TIMELINE, NAME, STATE, TREE,
+pub const DERIVED: [u8; 12] = [
+    ACT,
+    REVOKED,
+    RETRACTED,
+    OFFICE,
+    PERSON,
+    KNOWN,
+    SEGMENT,
+    TIMELINE,
+    NAME,
+    STATE,
+    SEGMENT_HASHES,
+    TREE,
 ];
 
 /// `prefix + id`: the key of a one-record-per-identifier table (`N`, `V`). Identifiers of one

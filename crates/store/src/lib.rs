@@ -78,7 +78,7 @@ pub use lock::describe_process;
 pub use recovery::Recovery;
 pub use repair::{Repair, repair_path};
 pub use report::{AppendReport, Appended, Run};
-pub use state::{OfficeState, office_leaf_hash};
+pub use state::{OfficeProof, OfficeState, office_leaf_hash};
 pub use transfer::Importing;
 pub use tree::TreeHashes;
 pub use verify::{

@@ -67,45 +67,77 @@ pub(crate) struct Lock {
     _held: Held,
 }
 
-/// How long a lock held by a handle nobody describes, and that this process does not hold, is
-/// waited for before the ledger is called in use ([`Lock::take`]).
+/// How long a lock this process let go of moments ago, and now finds held by a handle nobody
+/// describes, is waited for before the ledger is called in use ([`Lock::take`]).
 const GHOST_WAIT: Duration = Duration::from_secs(2);
 
-/// The lock files this process holds, by path (two of the same file: two opens of one
-/// ledger in this process, the second of which is refused at once).
-static HELD: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+/// The lock files this process holds, and those it let go of with when: a lock file is known
+/// by its identity on disk (device and inode), which a build moved into place keeps.
+static HELD: Mutex<Vec<FileId>> = Mutex::new(Vec::new());
+static RELEASED: Mutex<Vec<(FileId, Instant)>> = Mutex::new(Vec::new());
 
-/// One entry of [`HELD`], removed when dropped.
+/// A file's identity on disk; none where it cannot be told (then nothing is waited for).
+type FileId = (u64, u64);
+
+#[cfg(unix)]
+fn file_id(file: &File) -> Option<FileId> {
+    use std::os::unix::fs::MetadataExt as _;
+    file.metadata().ok().map(|m| (m.dev(), m.ino()))
+}
+
+#[cfg(not(unix))]
+fn file_id(_: &File) -> Option<FileId> {
+    None
+}
+
+/// Whether the lock of `file`, held by a handle nobody describes, is most likely this
+/// process's own past: a lock it let go of within [`GHOST_WAIT`] and does not hold now, whose
+/// handle a child being started by another thread still copies.
+fn ghost_of_ours(file: &File) -> bool {
+    let Some(id) = file_id(file) else {
+        return false;
+    };
+    let held = HELD
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let released = RELEASED
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    !held.contains(&id)
+        && released
+            .iter()
+            .any(|(r, at)| *r == id && at.elapsed() < GHOST_WAIT)
+}
+
+/// One entry of [`HELD`], moved to [`RELEASED`] when dropped.
 #[derive(Debug)]
-struct Held(PathBuf);
+struct Held(Option<FileId>);
 
 impl Held {
-    fn key(path: &Path) -> PathBuf {
-        std::fs::canonicalize(path).unwrap_or_else(|_| path.to_owned())
-    }
-
-    fn add(path: &Path) -> Held {
-        let key = Held::key(path);
-        HELD.lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .push(key.clone());
-        Held(key)
-    }
-
-    fn has(path: &Path) -> bool {
-        let key = Held::key(path);
-        HELD.lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .contains(&key)
+    fn add(file: &File) -> Held {
+        let id = file_id(file);
+        if let Some(id) = id {
+            HELD.lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .push(id);
+        }
+        Held(id)
     }
 }
 
 impl Drop for Held {
     fn drop(&mut self) {
+        let Some(id) = self.0 else { return };
+        let mut released = RELEASED
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        released.retain(|(r, at)| *r != id && at.elapsed() < GHOST_WAIT);
+        released.push((id, Instant::now()));
+        drop(released);
         let mut held = HELD
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some(at) = held.iter().position(|p| *p == self.0) {
+        if let Some(at) = held.iter().position(|h| *h == id) {
             held.swap_remove(at);
         }
     }
@@ -139,11 +171,12 @@ impl Lock {
                 Ok(()) => break,
                 Err(TryLockError::WouldBlock) => {
                     let holder = holder(&path);
-                    // Nobody described (a holder that lets go clears its description) and not
-                    // this process's own: most likely a child another thread of this process
-                    // is starting, which holds a copy of the lock's handle until it runs its
-                    // program. It lets go in milliseconds; a real holder is still refused.
-                    let ghost = holder.is_none() && !Held::has(&path);
+                    // Nobody described (a holder that lets go clears its description), and a
+                    // lock this process let go of a moment ago: most likely a child another
+                    // thread of this process is starting, which holds a copy of the lock's
+                    // handle until it runs its program. It lets go in milliseconds; any other
+                    // holder is refused at once.
+                    let ghost = holder.is_none() && ghost_of_ours(&file);
                     if !ghost || Instant::now() >= ghost_until {
                         return Err(StoreError::InUse {
                             path: dir.to_owned(),
@@ -156,7 +189,7 @@ impl Lock {
             }
         }
         let lock = Lock {
-            _held: Held::add(&path),
+            _held: Held::add(&file),
             file,
             path,
         };

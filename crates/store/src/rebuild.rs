@@ -47,7 +47,13 @@ impl Ledger {
             .map_err(storage(&self.path))?;
         self.db.flush().map_err(storage(&self.path))?;
         let mut writer = BoundedBatch::new(&self.db, &self.path);
-        for prefix in [keys::SEGMENT, keys::TIMELINE, keys::NAME, keys::STATE] {
+        for prefix in [
+            keys::SEGMENT,
+            keys::TIMELINE,
+            keys::NAME,
+            keys::STATE,
+            keys::SEGMENT_HASHES,
+        ] {
             for item in self.db.scan_prefix([prefix]) {
                 let (key, _) = item.map_err(storage(&self.path))?;
                 writer.counted(key.len() + REMOVAL_COST)?;
@@ -69,11 +75,15 @@ impl Ledger {
         let mut names = HeadNames::new(self, named);
         self.each_timeline(offices, events_per_group, &mut |timeline| {
             let mut bytes = crate::cache::insert_timeline(&mut writer.batch, timeline);
-            let leaf = OfficeState::leaf_of(timeline, |person| names.of(person))?;
+            let (leaf, hashes) = OfficeState::kept_of(timeline, |person| names.of(person))?;
             let key = keys::id_key(keys::STATE, timeline.office.as_str());
             let value = leaf.canonical();
             bytes += key.len() + value.len();
             writer.batch.insert(key, value.as_bytes());
+            let key = keys::id_key(keys::SEGMENT_HASHES, timeline.office.as_str());
+            let value = hashes.into_bytes();
+            bytes += key.len() + value.len();
+            writer.batch.insert(key, value);
             writer.counted(bytes)
         })?;
         // Applied and flushed: the cache record vouches for the records only once they are

@@ -14,7 +14,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use actledger_core::{
     Day, Event, HexHash, Liveness, OfficeId, OfficeLeaf, PersonId, Recorded, SegmentLeaf, Seq,
-    Timeline, answer_segments, each_answer_segment, name_of,
+    Timeline, answer_segments, each_answer_segment, name_of, unnamed_segment_at,
 };
 use actledger_proof::{Hash, StateTree};
 use memchr::memmem;
@@ -65,17 +65,21 @@ impl OfficeState {
         }
     }
 
-    /// The leaf of `timeline`'s office alone, persons named by `name`: its segments hashed one
-    /// at a time, none of them held (what restating and rebuilding need).
-    pub fn leaf_of<E>(
+    /// The leaf of `timeline`'s office and the value of its `G` record (each segment's first
+    /// day and leaf hash), persons named by `name`, its segments hashed one at a time and none
+    /// of them held: what restating and rebuilding keep, and verifying compares.
+    pub(crate) fn kept_of<E>(
         timeline: &Timeline,
         name: impl FnMut(&PersonId) -> Result<Option<String>, E>,
-    ) -> Result<OfficeLeaf, E> {
+    ) -> Result<(OfficeLeaf, SegmentHashes), E> {
         let mut hashes = Vec::new();
+        let mut kept = SegmentHashes::default();
         let record_starts = each_answer_segment(timeline, name, |segment| {
-            hashes.push(segment_hash(&segment))
+            let hash = segment_hash(&segment);
+            kept.push(segment.from, &hash);
+            hashes.push(hash);
         })?;
-        Ok(leaf(&timeline.office, record_starts, &hashes))
+        Ok((leaf(&timeline.office, record_starts, &hashes), kept))
     }
 
     /// The index of the segment covering `day`, if any.
@@ -84,6 +88,67 @@ impl OfficeState {
         after
             .checked_sub(1)
             .filter(|&i| self.segments[i].covers(day))
+    }
+}
+
+/// An office's `G` record: per answer segment, its first day (u32 BE ordinal) and its leaf
+/// hash.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub(crate) struct SegmentHashes(Vec<u8>);
+
+impl SegmentHashes {
+    const ENTRY: usize = 4 + 32;
+
+    pub(crate) fn into_bytes(self) -> Vec<u8> {
+        self.0
+    }
+
+    fn push(&mut self, from: Day, hash: &Hash) {
+        self.0.extend_from_slice(&from.ordinal().to_be_bytes());
+        self.0.extend_from_slice(hash);
+    }
+
+    /// The record's segments: first days and hashes, or `None` for a value that is no such
+    /// record.
+    fn decode(bytes: &[u8]) -> Option<(Vec<Day>, Vec<Hash>)> {
+        if bytes.len() % Self::ENTRY != 0 {
+            return None;
+        }
+        let mut froms = Vec::with_capacity(bytes.len() / Self::ENTRY);
+        let mut hashes = Vec::with_capacity(bytes.len() / Self::ENTRY);
+        for entry in bytes.chunks_exact(Self::ENTRY) {
+            let (from, hash) = entry.split_at(4);
+            froms.push(Day::from_ordinal(u32::from_be_bytes(
+                from.try_into().ok()?,
+            ))?);
+            hashes.push(hash.try_into().ok()?);
+        }
+        Some((froms, hashes))
+    }
+}
+
+/// What proving an answer about one office on one day needs: the office's leaf, the answer
+/// segment covering the day (with its index; none before the record starts) and the leaf
+/// hashes of all its segments.
+#[derive(Debug, Clone)]
+pub struct OfficeProof {
+    /// The office's leaf.
+    pub leaf: OfficeLeaf,
+    /// The segment covering the day, and its index.
+    pub covering: Option<(usize, SegmentLeaf)>,
+    /// The leaf hashes of the office's segments.
+    pub hashes: Vec<Hash>,
+}
+
+impl OfficeState {
+    /// What proving an answer on `day` needs of this state.
+    pub fn proof_on(self, day: Day) -> OfficeProof {
+        let covering = self.segment_at(day).map(|j| (j, self.segments[j].clone()));
+        OfficeProof {
+            leaf: self.leaf,
+            covering,
+            hashes: self.hashes,
+        }
     }
 }
 
@@ -180,6 +245,56 @@ impl Ledger {
         let timeline = self.timeline_or_empty(office)?;
         let mut names = HeadNames::new(self, HashMap::new());
         OfficeState::of(&timeline, |person| names.of(person))
+    }
+
+    /// What proving an answer about `office` on `day` at the head needs, as the ledger keeps
+    /// it: the office's leaf (`V`), its segments' hashes (`G`, held to the leaf's root and
+    /// count), and the one segment covering the day, computed from the cached timeline, named
+    /// from the kept names and held to its kept hash. Every other segment is neither named nor
+    /// hashed. An office the ledger knows (its leaf is among [`Ledger::stored_state`]'s).
+    /// `None` when these records disagree (one of them was changed behind the ledger's back:
+    /// `verify` names which), so that no proof is made from them.
+    pub fn head_office_proof(
+        &self,
+        office: &OfficeId,
+        day: Day,
+    ) -> Result<Option<OfficeProof>, StoreError> {
+        let Some(leaf) = self.stored_office_leaf(office.as_str())? else {
+            return Ok(None);
+        };
+        let kept = self
+            .db
+            .get(keys::id_key(keys::SEGMENT_HASHES, office.as_str()))
+            .map_err(storage(&self.path))?;
+        let Some((froms, hashes)) = kept.as_deref().and_then(SegmentHashes::decode) else {
+            return Ok(None);
+        };
+        if hashes.len() as u64 != leaf.segments
+            || StateTree::Segments.root(&hashes) != leaf.segments_root.0
+        {
+            return Ok(None);
+        }
+        let timeline = self.timeline_or_empty(office)?;
+        let covering = match unnamed_segment_at(&timeline, day) {
+            None => None,
+            Some((j, segment)) => {
+                let mut names = HeadNames::new(self, HashMap::new());
+                let segment = segment.named(|person| names.of(person))?;
+                if froms.get(j) != Some(&segment.from) || hashes[j] != segment_hash(&segment) {
+                    return Ok(None);
+                }
+                Some((j, segment))
+            }
+        };
+        // Before the record starts, the kept record must start no earlier than the timeline's.
+        if covering.is_none() && froms.first().is_some_and(|first| *first <= day) {
+            return Ok(None);
+        }
+        Ok(Some(OfficeProof {
+            leaf,
+            covering,
+            hashes,
+        }))
     }
 
     fn decode_leaf(&self, bytes: &[u8]) -> Result<OfficeLeaf, StoreError> {
@@ -291,13 +406,23 @@ impl Ledger {
         Ok(changed)
     }
 
-    /// Writes `leaf` in `batch` unless it is the one kept.
-    fn write_leaf(&self, batch: &mut impl Writes, leaf: &OfficeLeaf) -> Result<(), StoreError> {
+    /// Writes `leaf` and its segments' `hashes` in `batch` unless the leaf is the one kept
+    /// (the hashes change only with it: they hash to its root).
+    fn write_leaf(
+        &self,
+        batch: &mut impl Writes,
+        leaf: &OfficeLeaf,
+        hashes: SegmentHashes,
+    ) -> Result<(), StoreError> {
         let key = keys::id_key(keys::STATE, leaf.office.as_str());
         let value = leaf.canonical();
         let kept = self.db.get(&key).map_err(storage(&self.path))?;
         if kept.as_deref() != Some(value.as_bytes()) {
             batch.insert(key, value.into_bytes());
+            batch.insert(
+                keys::id_key(keys::SEGMENT_HASHES, leaf.office.as_str()),
+                hashes.0,
+            );
         }
         Ok(())
     }
@@ -379,8 +504,8 @@ impl Restating<'_> {
         timeline: &Timeline,
         batch: &mut impl Writes,
     ) -> Result<(), StoreError> {
-        let leaf = OfficeState::leaf_of(timeline, |person| self.names.of(person))?;
-        self.ledger.write_leaf(batch, &leaf)?;
+        let (leaf, hashes) = OfficeState::kept_of(timeline, |person| self.names.of(person))?;
+        self.ledger.write_leaf(batch, &leaf, hashes)?;
         self.done.insert(timeline.office.clone());
         Ok(())
     }

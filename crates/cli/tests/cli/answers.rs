@@ -422,7 +422,7 @@ fn verify_finds_a_kept_statement_of_a_state_the_log_does_not_imply() {
 /// against the checkpoint signed before: the state recomputed differs from the one signed.
 #[test]
 fn a_rewritten_cache_gives_no_bundle_against_a_checkpoint_signed_before() {
-    use actledger_store::testing::{NAME, SEGMENT, STATE, Sled, TIMELINE};
+    use actledger_store::testing::{NAME, SEGMENT, SEGMENT_HASHES, STATE, Sled, TIMELINE};
     let (s, _, _) = signed();
     let other = Sandbox::new();
     other.run(&["init"]).success();
@@ -468,7 +468,7 @@ fn a_rewritten_cache_gives_no_bundle_against_a_checkpoint_signed_before() {
     assert!(!s.dir.path().join("b.json").exists());
     // The kept state rewritten with them, consistently: it is not the state the statement
     // signed before it signs.
-    copy(&[NAME, STATE]);
+    copy(&[NAME, STATE, SEGMENT_HASHES]);
     prove()
         .code(3)
         .stderr(contains("not the one the kept statement signs"));

@@ -1796,3 +1796,36 @@ fn state_leaf_added() {
         expect(Table::State, vec![Subject::Office("ZZ-NOWHERE".into())])
     });
 }
+
+#[test]
+fn segment_hashes_changed() {
+    case(|db, p| {
+        // One bit of one segment's hash: the record still has the shape of one.
+        let office = p.acting.0.clone();
+        let key = id_key(b'G', &office);
+        let mut hashes = db.get(&key).unwrap().unwrap().to_vec();
+        assert_eq!(hashes.len() % 36, 0, "first day and hash per segment");
+        *hashes.last_mut().unwrap() ^= 1;
+        db.insert(&key, hashes).unwrap();
+        expect(Table::State, vec![Subject::Office(office)]).by_path()
+    });
+}
+
+#[test]
+fn segment_hashes_removed() {
+    case(|db, p| {
+        let office = p.acting.0.clone();
+        db.remove(id_key(b'G', &office)).unwrap().unwrap();
+        expect(Table::State, vec![Subject::Office(office)])
+    });
+}
+
+#[test]
+fn segment_hashes_added() {
+    case(|db, p| {
+        let from = id_key(b'G', &p.acting.0);
+        let hashes = db.get(&from).unwrap().unwrap();
+        db.insert(id_key(b'G', "ZZ-NOWHERE"), hashes).unwrap();
+        expect(Table::State, vec![Subject::Office("ZZ-NOWHERE".into())])
+    });
+}
