@@ -111,7 +111,7 @@ impl SegmentHashes {
     /// The record's segments: first days and hashes, or `None` for a value that is no such
     /// record.
     fn decode(bytes: &[u8]) -> Option<(Vec<Day>, Vec<Hash>)> {
-        if bytes.len() % Self::ENTRY != 0 {
+        if !bytes.len().is_multiple_of(Self::ENTRY) {
             return None;
         }
         let mut froms = Vec::with_capacity(bytes.len() / Self::ENTRY);
