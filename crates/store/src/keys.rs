@@ -61,26 +61,6 @@ pub const META_PENDING: &[u8] = b"Mpending";
 /// an interrupted repair is completed by the next open (`crate::repair`).
 pub const META_REPAIR: &[u8] = b"Mrepair";
 
-/// The prefix of every table the store writes: the meta records, the log and the derived
-/// tables. A key under any other prefix is no record of the ledger's.
-pub const WRITTEN: [u8; 15] = [
-    META,
-    ENTRY,
-    ACT,
-    REVOKED,
-    RETRACTED,
-    OFFICE,
-    PERSON,
-    KNOWN,
-    SEGMENT,
-    TIMELINE,
-    NAME,
-    STATE,
-    SEGMENT_HASHES,
-    TREE,
-    CHECKPOINT,
-];
-
 /// The tables derived from the log, rebuilt whole when an append was interrupted.
 pub const DERIVED: [u8; 12] = [
     ACT,
@@ -96,6 +76,20 @@ pub const DERIVED: [u8; 12] = [
     SEGMENT_HASHES,
     TREE,
 ];
+
+/// The prefix of every table the store writes: the meta records, the log, the derived tables
+/// and the kept checkpoints. A key under any other prefix is no record of the ledger's.
+pub const WRITTEN: [u8; DERIVED.len() + 3] = {
+    let mut all = [META; DERIVED.len() + 3];
+    all[1] = ENTRY;
+    let mut i = 0;
+    while i < DERIVED.len() {
+        all[2 + i] = DERIVED[i];
+        i += 1;
+    }
+    all[DERIVED.len() + 2] = CHECKPOINT;
+    all
+};
 
 /// `prefix + id`: the key of a one-record-per-identifier table (`N`, `V`). Identifiers of one
 /// kind sort as their keys do.
