@@ -166,7 +166,7 @@ pub fn make_bundle(
     let proven = prove(&state, office, on, |leaf| {
         let id = &leaf.office;
         let proof = if at_head {
-            ledger.head_office_proof(id, on)?
+            ledger.head_office_proof(leaf, on)?
         } else {
             Some(office_state(ledger, id, size)?.proof_on(on))
         };

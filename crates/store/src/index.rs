@@ -242,12 +242,11 @@ impl Ledger {
         damaged(&self.path, Damage::CacheChecksum { what })
     }
 
-    /// A cached block of segments under `key` (`prefix`, then its first day), its checksum
-    /// checked, with its links: the first days of the blocks before and after it
-    /// ([`NO_DAY`] for none).
-    /// The block of segments stored under `key` as `value`, decoded once for as long as the
-    /// record stays the same: its checksum is still checked at every read, so a record changed
-    /// behind the ledger's back is refused as at its first read.
+    /// The cached block of segments stored under `key` (`prefix`, then its first day) as
+    /// `value`, with its links: the first days of the blocks before and after it ([`NO_DAY`]
+    /// for none). Decoded once for as long as the record stays the same; its checksum is still
+    /// checked at every read, so a record changed behind the ledger's back is refused as at its
+    /// first read.
     fn segment_block(
         &self,
         prefix: &[u8],

@@ -22,7 +22,7 @@ use crate::error::storage;
 use crate::keys;
 use crate::ledger::{Ledger, encode_cache_record};
 use crate::read::unparsable;
-use crate::state::{HeadNames, OfficeState};
+use crate::state::{HeadNames, OfficeState, insert_state};
 
 /// The most events of a group of offices, kept while the group's timelines are replayed: at a
 /// few hundred bytes each, tens of megabytes. An office with more events is a group alone.
@@ -76,14 +76,7 @@ impl Ledger {
         self.each_timeline(offices, events_per_group, &mut |timeline| {
             let mut bytes = crate::cache::insert_timeline(&mut writer.batch, timeline);
             let (leaf, hashes) = OfficeState::kept_of(timeline, |person| names.of(person))?;
-            let key = keys::id_key(keys::STATE, timeline.office.as_str());
-            let value = leaf.canonical();
-            bytes += key.len() + value.len();
-            writer.batch.insert(key, value.as_bytes());
-            let key = keys::id_key(keys::SEGMENT_HASHES, timeline.office.as_str());
-            let value = hashes.into_bytes();
-            bytes += key.len() + value.len();
-            writer.batch.insert(key, value);
+            bytes += insert_state(&mut writer.batch, &leaf, hashes);
             writer.counted(bytes)
         })?;
         // Applied and flushed: the cache record vouches for the records only once they are

@@ -152,6 +152,29 @@ impl OfficeState {
     }
 }
 
+/// Inserts in `batch` an office's `V` record (`leaf`) and `G` record (`hashes`); returns the
+/// bytes of their keys and values.
+pub(crate) fn insert_state(
+    batch: &mut impl Writes,
+    leaf: &OfficeLeaf,
+    hashes: SegmentHashes,
+) -> usize {
+    let office = leaf.office.as_str();
+    let records = [
+        (
+            keys::id_key(keys::STATE, office),
+            leaf.canonical().into_bytes(),
+        ),
+        (keys::id_key(keys::SEGMENT_HASHES, office), hashes.0),
+    ];
+    let mut bytes = 0;
+    for (key, value) in records {
+        bytes += key.len() + value.len();
+        batch.insert(key, value);
+    }
+    bytes
+}
+
 /// The hash of a segment's leaf in its office's segments tree.
 fn segment_hash(segment: &SegmentLeaf) -> Hash {
     StateTree::Segments.leaf_hash(segment.canonical().as_bytes())
@@ -247,21 +270,18 @@ impl Ledger {
         OfficeState::of(&timeline, |person| names.of(person))
     }
 
-    /// What proving an answer about `office` on `day` at the head needs, as the ledger keeps
-    /// it: the office's leaf (`V`), its segments' hashes (`G`, held to the leaf's root and
-    /// count), and the one segment covering the day, computed from the cached timeline, named
-    /// from the kept names and held to its kept hash. Every other segment is neither named nor
-    /// hashed. An office the ledger knows (its leaf is among [`Ledger::stored_state`]'s).
-    /// `None` when these records disagree (one of them was changed behind the ledger's back:
-    /// `verify` names which), so that no proof is made from them.
+    /// What proving an answer on `day` at the head needs of the office whose kept leaf (`V`,
+    /// among [`Ledger::stored_state`]'s) is `leaf`: its segments' hashes (`G`, held to the
+    /// leaf's root and count), and the one segment covering the day, computed from the cached
+    /// timeline, named from the kept names and held to its kept hash. Every other segment is
+    /// neither named nor hashed. `None` when these records disagree (one of them was changed
+    /// behind the ledger's back: `verify` names which), so that no proof is made from them.
     pub fn head_office_proof(
         &self,
-        office: &OfficeId,
+        leaf: &OfficeLeaf,
         day: Day,
     ) -> Result<Option<OfficeProof>, StoreError> {
-        let Some(leaf) = self.stored_office_leaf(office.as_str())? else {
-            return Ok(None);
-        };
+        let office = &leaf.office;
         let kept = self
             .db
             .get(keys::id_key(keys::SEGMENT_HASHES, office.as_str()))
@@ -291,7 +311,7 @@ impl Ledger {
             return Ok(None);
         }
         Ok(Some(OfficeProof {
-            leaf,
+            leaf: leaf.clone(),
             covering,
             hashes,
         }))
@@ -414,15 +434,12 @@ impl Ledger {
         leaf: &OfficeLeaf,
         hashes: SegmentHashes,
     ) -> Result<(), StoreError> {
-        let key = keys::id_key(keys::STATE, leaf.office.as_str());
-        let value = leaf.canonical();
-        let kept = self.db.get(&key).map_err(storage(&self.path))?;
-        if kept.as_deref() != Some(value.as_bytes()) {
-            batch.insert(key, value.into_bytes());
-            batch.insert(
-                keys::id_key(keys::SEGMENT_HASHES, leaf.office.as_str()),
-                hashes.0,
-            );
+        let kept = self
+            .db
+            .get(keys::id_key(keys::STATE, leaf.office.as_str()))
+            .map_err(storage(&self.path))?;
+        if kept.as_deref() != Some(leaf.canonical().as_bytes()) {
+            insert_state(batch, leaf, hashes);
         }
         Ok(())
     }
