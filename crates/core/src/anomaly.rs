@@ -228,14 +228,14 @@ pub fn every_office_anomalies<I: Indexed>(ledger: &I) -> Result<Vec<Anomaly>, I:
     // Only the persons in charge of some office (delegates) are asked about elsewhere.
     let mut delegates: HashSet<PersonId> = HashSet::new();
     for office in &offices {
-        if let Some(t) = ledger.head_timeline(office)? {
+        if let Some(t) = ledger.head_timeline_unsegmented(office)? {
             delegates.extend(t.delegations.into_iter().map(|d| d.stint.person));
         }
     }
     let mut held: HashMap<PersonId, Vec<(OfficeId, Day, Day)>> = HashMap::new();
     let mut away: HashMap<PersonId, Vec<Away>> = HashMap::new();
     for office in &offices {
-        let Some(t) = ledger.head_timeline(office)? else {
+        let Some(t) = ledger.head_timeline_unsegmented(office)? else {
             continue;
         };
         for tenure in t.tenures {

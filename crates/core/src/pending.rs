@@ -81,4 +81,16 @@ impl<I: Indexed> Indexed for Pending<'_, I> {
             self.with.ledger.head_timeline(office)
         }
     }
+
+    fn head_timeline_unsegmented(&self, office: &OfficeId) -> Result<Option<Timeline>, I::Error> {
+        if self.affected.contains(office) {
+            let mut timeline = self.head_timeline(office)?;
+            if let Some(timeline) = &mut timeline {
+                timeline.segments = Vec::new();
+            }
+            Ok(timeline)
+        } else {
+            self.with.ledger.head_timeline_unsegmented(office)
+        }
+    }
 }

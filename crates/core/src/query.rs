@@ -19,6 +19,19 @@ pub trait Indexed: Recorded {
     /// The office's timeline at the head; `None` when no event shapes it.
     fn head_timeline(&self, office: &OfficeId) -> Result<Option<Timeline>, Self::Error>;
 
+    /// The office's timeline at the head with its `segments` left empty: what a pass over
+    /// every office that asks who is in charge, titular or away needs. Implementations that
+    /// store segments apart (most of a timeline's size) answer it without reading them.
+    fn head_timeline_unsegmented(
+        &self,
+        office: &OfficeId,
+    ) -> Result<Option<Timeline>, Self::Error> {
+        Ok(self.head_timeline(office)?.map(|mut timeline| {
+            timeline.segments = Vec::new();
+            timeline
+        }))
+    }
+
     /// The segment covering `day` in the office's timeline at the head.
     ///
     /// Implementations that store segments apart answer this without loading the whole

@@ -522,6 +522,76 @@ impl Ledger {
 
 impl Indexed for Ledger {
     fn head_timeline(&self, office: &OfficeId) -> Result<Option<Timeline>, StoreError> {
+        self.read_head_timeline(office, true)
+    }
+
+    fn head_timeline_unsegmented(&self, office: &OfficeId) -> Result<Option<Timeline>, StoreError> {
+        self.read_head_timeline(office, false)
+    }
+
+    fn head_segment_started(&self, office: &OfficeId, day: Day) -> Result<bool, StoreError> {
+        let prefix = keys::named_prefix(keys::SEGMENT, office.as_str());
+        let mut upto = prefix.clone();
+        upto.extend_from_slice(&day.ordinal().to_be_bytes());
+        // A block's key is its first segment's first day.
+        match self.db.range(prefix..=upto).next() {
+            None => Ok(false),
+            Some(item) => item.map(|_| true).map_err(storage(&self.path)),
+        }
+    }
+
+    fn head_segment(&self, office: &OfficeId, day: Day) -> Result<Option<Segment>, StoreError> {
+        use std::ops::Bound::{Excluded, Unbounded};
+        let prefix = keys::named_prefix(keys::SEGMENT, office.as_str());
+        let mut upto = prefix.clone();
+        upto.extend_from_slice(&day.ordinal().to_be_bytes());
+        let before = match self.db.range(prefix.clone()..=upto.clone()).next_back() {
+            None => None,
+            Some(item) => {
+                let (key, value) = item.map_err(storage(&self.path))?;
+                Some(self.segment_block(&prefix, &key, &value)?)
+            }
+        };
+        // Of the block after, only its link to the block before is needed: (first, prev).
+        let after = match self.db.range((Excluded(upto), Unbounded)).next() {
+            None => None,
+            Some(item) => {
+                let (key, value) = item.map_err(storage(&self.path))?;
+                if key.starts_with(&prefix) {
+                    Some(self.segment_block_link(&prefix, &key, &value)?)
+                } else {
+                    None
+                }
+            }
+        };
+        // The two blocks around the day must name each other.
+        let before_first = before
+            .as_ref()
+            .map_or(NO_DAY, |b| b.segments[0].from.ordinal());
+        let after_first = after.map_or(NO_DAY, |(first, _)| first);
+        let linked = before.as_ref().is_none_or(|b| b.next == after_first)
+            && after.is_none_or(|(_, prev)| prev == before_first);
+        if !linked {
+            return Err(self.unlinked(office));
+        }
+        if before.is_none() && after.is_none() {
+            // No segment at all: so says the manifest, when there is one.
+            if self.manifest(office)?.is_some_and(|counts| counts[0] > 0) {
+                return Err(self.unlinked(office));
+            }
+        }
+        Ok(before.and_then(|block| segment_covering(&block.segments, day).cloned()))
+    }
+}
+
+impl Ledger {
+    /// The office's timeline at the head as the cache keeps it, its segments read too when
+    /// `segments` (left empty otherwise), every block checked and linked in place.
+    fn read_head_timeline(
+        &self,
+        office: &OfficeId,
+        segments: bool,
+    ) -> Result<Option<Timeline>, StoreError> {
         let mut timeline = Timeline {
             office: office.clone(),
             segments: Vec::new(),
@@ -534,7 +604,8 @@ impl Indexed for Ledger {
         let mut expected_prev = NO_DAY;
         let mut next_of_last = NO_DAY;
         let segment_prefix = keys::named_prefix(keys::SEGMENT, office.as_str());
-        for item in self.db.scan_prefix(&segment_prefix) {
+        let segment_blocks = segments.then(|| self.db.scan_prefix(&segment_prefix));
+        for item in segment_blocks.into_iter().flatten() {
             let (key, value) = item.map_err(storage(&self.path))?;
             let block = self.segment_block(&segment_prefix, &key, &value)?;
             let first = block.segments[0].from.ordinal();
@@ -616,62 +687,12 @@ impl Indexed for Ledger {
         }
         match manifest {
             None if !found => Ok(None),
+            // Without the segments, their count is not checked: a read with them checks it.
+            Some(counts) if counts[1..] == self::counts(&timeline)[1..] && !segments => {
+                Ok(Some(timeline))
+            }
             Some(counts) if counts == self::counts(&timeline) => Ok(Some(timeline)),
             _ => Err(self.unlinked(office)),
         }
-    }
-
-    fn head_segment_started(&self, office: &OfficeId, day: Day) -> Result<bool, StoreError> {
-        let prefix = keys::named_prefix(keys::SEGMENT, office.as_str());
-        let mut upto = prefix.clone();
-        upto.extend_from_slice(&day.ordinal().to_be_bytes());
-        // A block's key is its first segment's first day.
-        match self.db.range(prefix..=upto).next() {
-            None => Ok(false),
-            Some(item) => item.map(|_| true).map_err(storage(&self.path)),
-        }
-    }
-
-    fn head_segment(&self, office: &OfficeId, day: Day) -> Result<Option<Segment>, StoreError> {
-        use std::ops::Bound::{Excluded, Unbounded};
-        let prefix = keys::named_prefix(keys::SEGMENT, office.as_str());
-        let mut upto = prefix.clone();
-        upto.extend_from_slice(&day.ordinal().to_be_bytes());
-        let before = match self.db.range(prefix.clone()..=upto.clone()).next_back() {
-            None => None,
-            Some(item) => {
-                let (key, value) = item.map_err(storage(&self.path))?;
-                Some(self.segment_block(&prefix, &key, &value)?)
-            }
-        };
-        // Of the block after, only its link to the block before is needed: (first, prev).
-        let after = match self.db.range((Excluded(upto), Unbounded)).next() {
-            None => None,
-            Some(item) => {
-                let (key, value) = item.map_err(storage(&self.path))?;
-                if key.starts_with(&prefix) {
-                    Some(self.segment_block_link(&prefix, &key, &value)?)
-                } else {
-                    None
-                }
-            }
-        };
-        // The two blocks around the day must name each other.
-        let before_first = before
-            .as_ref()
-            .map_or(NO_DAY, |b| b.segments[0].from.ordinal());
-        let after_first = after.map_or(NO_DAY, |(first, _)| first);
-        let linked = before.as_ref().is_none_or(|b| b.next == after_first)
-            && after.is_none_or(|(_, prev)| prev == before_first);
-        if !linked {
-            return Err(self.unlinked(office));
-        }
-        if before.is_none() && after.is_none() {
-            // No segment at all: so says the manifest, when there is one.
-            if self.manifest(office)?.is_some_and(|counts| counts[0] > 0) {
-                return Err(self.unlinked(office));
-            }
-        }
-        Ok(before.and_then(|block| segment_covering(&block.segments, day).cloned()))
     }
 }

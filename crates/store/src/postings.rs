@@ -71,6 +71,24 @@ fn take_list(bytes: &mut &[u8]) -> Option<Vec<Seq>> {
     Some(seqs)
 }
 
+/// Reads past `count, first, delta...` as [`take_list`] reads it, refusing what it refuses,
+/// without keeping the positions.
+fn skip_list(bytes: &mut &[u8]) -> Option<()> {
+    let count = usize::try_from(varint::take(bytes)?).ok()?;
+    if count == 0 || count > bytes.len() {
+        return None;
+    }
+    let mut seq = varint::take(bytes)?;
+    for _ in 1..count {
+        let delta = varint::take(bytes)?;
+        if delta == 0 {
+            return None;
+        }
+        seq = seq.checked_add(delta)?;
+    }
+    Some(())
+}
+
 fn malformed(path: &Path, what: &'static str) -> StoreError {
     crate::error::damaged(path, crate::error::Damage::Index { what })
 }
@@ -109,27 +127,40 @@ pub(crate) fn act_key(bucket: u16) -> [u8; 3] {
     [keys::ACT, b[0], b[1]]
 }
 
-/// Decodes an `A` bucket: its acts, sorted, with their positions.
-fn decode_bucket(path: &Path, value: &[u8]) -> Result<BTreeMap<String, Vec<Seq>>, StoreError> {
-    let bad = || malformed(path, "an act bucket");
-    let mut acts = BTreeMap::new();
+/// Walks an `A` bucket's acts in order, checking that each name is UTF-8 and sorts after the
+/// one before; `list` reads (or skips) the act's positions from the bytes after its name.
+/// `None` when any of it cannot be read.
+fn walk_bucket<'v>(
+    value: &'v [u8],
+    mut list: impl FnMut(&'v str, &mut &'v [u8]) -> Option<()>,
+) -> Option<()> {
     let mut rest = value;
-    let mut last: Option<String> = None;
+    let mut last: Option<&str> = None;
     while !rest.is_empty() {
-        let len = usize::try_from(varint::take(&mut rest).ok_or_else(bad)?).map_err(|_| bad())?;
+        let len = usize::try_from(varint::take(&mut rest)?).ok()?;
         if len > rest.len() {
-            return Err(bad());
+            return None;
         }
         let (name, tail) = rest.split_at(len);
         rest = tail;
-        let name = std::str::from_utf8(name).map_err(|_| bad())?.to_owned();
-        if last.as_ref().is_some_and(|l| *l >= name) {
-            return Err(bad());
+        let name = std::str::from_utf8(name).ok()?;
+        if last.is_some_and(|l| l >= name) {
+            return None;
         }
-        let seqs = take_list(&mut rest).ok_or_else(bad)?;
-        last = Some(name.clone());
-        acts.insert(name, seqs);
+        list(name, &mut rest)?;
+        last = Some(name);
     }
+    Some(())
+}
+
+/// Decodes an `A` bucket: its acts, sorted, with their positions.
+fn decode_bucket(path: &Path, value: &[u8]) -> Result<BTreeMap<String, Vec<Seq>>, StoreError> {
+    let mut acts = BTreeMap::new();
+    walk_bucket(value, |name, rest| {
+        acts.insert(name.to_owned(), take_list(rest)?);
+        Some(())
+    })
+    .ok_or_else(|| malformed(path, "an act bucket"))?;
     Ok(acts)
 }
 
@@ -182,17 +213,28 @@ pub(crate) fn block_strictly(
     Ok(seqs)
 }
 
-/// The positions of the events whose `act` is `act`, in order.
+/// The positions of the events whose `act` is `act`, in order. The act's bucket is read as
+/// [`decode_bucket`] reads it, every act in it checked to belong to it, but only `act`'s
+/// positions are kept: an append looks up every act it records, and most buckets hold several.
 pub(crate) fn read_act(db: &Db, path: &Path, act: &str) -> Result<Vec<Seq>, StoreError> {
     let bucket = bucket(act);
     let Some(value) = db.get(act_key(bucket)).map_err(storage(path))? else {
         return Ok(Vec::new());
     };
-    let mut acts = decode_bucket(path, &value)?;
-    if acts.keys().any(|a| self::bucket(a) != bucket) {
-        return Err(malformed(path, "an act bucket"));
-    }
-    Ok(acts.remove(act).unwrap_or_default())
+    let mut found = Vec::new();
+    walk_bucket(&value, |name, rest| {
+        if self::bucket(name) != bucket {
+            return None;
+        }
+        if name == act {
+            found = take_list(rest)?;
+            Some(())
+        } else {
+            skip_list(rest)
+        }
+    })
+    .ok_or_else(|| malformed(path, "an act bucket"))?;
+    Ok(found)
 }
 
 /// The postings of one batch, gathered before they are merged with the stored ones.
@@ -284,6 +326,62 @@ mod tests {
             let mut b = bytes;
             assert_eq!(take_list(&mut b), None, "{bytes:?}");
         }
+    }
+
+    #[test]
+    fn skipping_a_list_refuses_what_reading_it_refuses() {
+        let mut good = Vec::new();
+        put_list(&mut good, &[3, 9, 1_000_000]);
+        let cases: [&[u8]; 6] = [&good, &[2, 5, 0], &[3, 5, 1], &[0], &[], &[1, 0xff]];
+        for bytes in cases {
+            let (mut a, mut b) = (bytes, bytes);
+            let read = take_list(&mut a).map(|_| ());
+            assert_eq!(skip_list(&mut b), read, "{bytes:?}");
+            if read.is_some() {
+                assert_eq!(a, b, "both stop at the same byte: {bytes:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn an_act_is_read_from_its_bucket_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = sled::open(dir.path()).unwrap();
+        // Acts that share a bucket: found by trying names until three collide.
+        let mut acts: Vec<String> = Vec::new();
+        let target = bucket("RS-0");
+        for i in 0.. {
+            let act = format!("RS-{i}");
+            if bucket(&act) == target {
+                acts.push(act);
+                if acts.len() == 3 {
+                    break;
+                }
+            }
+        }
+        let mut stored = BTreeMap::new();
+        for (i, act) in acts.iter().enumerate() {
+            stored.insert(act.clone(), vec![i as Seq + 1, i as Seq + 10]);
+        }
+        db.insert(act_key(target), encode_bucket(&stored)).unwrap();
+        let path = Path::new("(test)");
+        for (act, seqs) in &stored {
+            assert_eq!(&read_act(&db, path, act).unwrap(), seqs);
+        }
+        assert_eq!(read_act(&db, path, "RS-none").unwrap(), Vec::<Seq>::new());
+        // A bucket holding an act of another bucket, or cut short, is damage.
+        let mut foreign = stored.clone();
+        let other = (0..)
+            .map(|i| format!("X-{i}"))
+            .find(|a| bucket(a) != target)
+            .unwrap();
+        foreign.insert(other, vec![4]);
+        db.insert(act_key(target), encode_bucket(&foreign)).unwrap();
+        assert!(read_act(&db, path, &acts[0]).is_err());
+        let whole = encode_bucket(&stored);
+        db.insert(act_key(target), &whole[..whole.len() - 1])
+            .unwrap();
+        assert!(read_act(&db, path, &acts[0]).is_err());
     }
 
     #[test]

@@ -316,6 +316,39 @@ fn every_record_round_trips() {
     assert_eq!(decoded(&records, &timeline.office), timeline);
 }
 
+/// Read without its segments, a timeline is the whole one with `segments` empty, whatever
+/// becomes of the segment blocks; a lost block of another part is still refused.
+#[test]
+fn a_timeline_read_without_segments_is_the_rest_of_it() {
+    for timeline in [timeline(), long_timeline(130)] {
+        let records = timeline_records(&timeline);
+        let dir = tempfile::tempdir().unwrap();
+        let ledger = Ledger::create(&dir.path().join("ledger")).unwrap();
+        for (key, value) in &records {
+            ledger.db.insert(key, value.as_slice()).unwrap();
+        }
+        let office = &timeline.office;
+        let mut expected = timeline.clone();
+        expected.segments = Vec::new();
+        assert_eq!(
+            ledger.head_timeline_unsegmented(office).unwrap(),
+            Some(expected)
+        );
+        assert_eq!(
+            ledger.head_timeline(office).unwrap(),
+            Some(timeline.clone())
+        );
+        let prefix = keys::named_prefix(keys::TIMELINE, office.as_str());
+        let tenure_block = records
+            .keys()
+            .find(|key| key.starts_with(&prefix) && key[prefix.len()] == TENURES)
+            .unwrap();
+        ledger.db.remove(tenure_block).unwrap();
+        assert!(ledger.head_timeline_unsegmented(office).is_err());
+        assert!(ledger.head_timeline(office).is_err());
+    }
+}
+
 #[test]
 fn blocks_of_segments_name_their_neighbours() {
     let timeline = long_timeline(130);
