@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use actledger_answers as answers;
 use actledger_answers::{AnswerError, HeadAnswer, ImportAnswer, RepairAnswer, VerifyAnswer};
-use actledger_core::{BatchReader, Day, ReadError, Seq};
+use actledger_core::{Day, ReadError, Seq};
 use actledger_store::{ImportError, Importing, Ledger, Scope, StoreError};
 use anyhow::{Context, Result, anyhow, bail};
 use chrono::Datelike;
@@ -17,7 +17,7 @@ use crate::Finding;
 use crate::args::{Cli, Command};
 use crate::files::{input_pieces, is_stdin, write_atomically};
 use crate::signals::{Stop, Stopped};
-use crate::{mirror, proofs, render};
+use crate::{mirror, parsing, proofs, render};
 
 /// Runs one command, writing its answer to `out`.
 pub fn run(cli: Cli, out: &mut dyn Write) -> Result<Finding> {
@@ -35,7 +35,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<Finding> {
             json,
             typed,
         } => {
-            let input: Box<dyn Iterator<Item = Result<Vec<u8>>>> = match typed {
+            let input: Box<dyn Iterator<Item = Result<Vec<u8>>> + Send> = match typed {
                 Some(event) => {
                     let mut line = event.to_json()?;
                     line.push(b'\n');
@@ -345,29 +345,35 @@ impl From<AnswerError> for Failure {
 /// the memory of a part) and prints the answer.
 fn append(
     ledger: &mut Ledger,
-    input: impl Iterator<Item = Result<Vec<u8>>>,
+    input: impl Iterator<Item = Result<Vec<u8>>> + Send,
     strict: bool,
     as_json: bool,
     quiet: bool,
     out: &mut dyn Write,
 ) -> Result<()> {
-    let events = BatchReader::new(input).map(|event| {
-        event.map_err(|e| match e {
-            ReadError::Invalid(invalid) => Failure::Answer(AnswerError::Invalid(invalid)),
-            ReadError::Read(e) => Failure::Read(e),
-        })
+    // The input is read and parsed on a second thread while this one validates and writes.
+    let appended = parsing::parsed_aside(input, |events| {
+        let events = events.map(|event| {
+            event.map_err(|e| match e {
+                ReadError::Invalid(invalid) => Failure::Answer(AnswerError::Invalid(invalid)),
+                ReadError::Read(e) => Failure::Read(e),
+            })
+        });
+        answers::append_stream(ledger, events, strict)
     });
-    let outcomes = answers::append_stream(ledger, events, strict).map_err(|e| match e {
-        Failure::Read(e) => e.context("nothing of the batch was recorded"),
-        Failure::Answer(AnswerError::Invalid(invalid)) => anyhow!(invalid),
-        Failure::Answer(AnswerError::Refused { warnings }) => {
-            for warning in &warnings {
-                eprintln!("warning: {warning}");
+    let outcomes = appended
+        .map_err(|e| e.context("nothing of the batch was recorded"))?
+        .map_err(|e| match e {
+            Failure::Read(e) => e.context("nothing of the batch was recorded"),
+            Failure::Answer(AnswerError::Invalid(invalid)) => anyhow!(invalid),
+            Failure::Answer(AnswerError::Refused { warnings }) => {
+                for warning in &warnings {
+                    eprintln!("warning: {warning}");
+                }
+                anyhow!(AnswerError::Refused { warnings })
             }
-            anyhow!(AnswerError::Refused { warnings })
-        }
-        Failure::Answer(other) => anyhow!(other).context("nothing of the batch was recorded"),
-    })?;
+            Failure::Answer(other) => anyhow!(other).context("nothing of the batch was recorded"),
+        })?;
     // Warnings are for people, on stderr; they do not change the exit code.
     for warning in outcomes.warnings() {
         eprintln!("warning: {warning}");

@@ -39,8 +39,8 @@ const PIECE: usize = 64 * 1024;
 /// reported before anything else.
 pub(crate) fn input_pieces(
     file: Option<&Path>,
-) -> Result<impl Iterator<Item = Result<Vec<u8>>> + use<>> {
-    let (reader, name): (Box<dyn Read>, String) = match file {
+) -> Result<impl Iterator<Item = Result<Vec<u8>>> + Send + use<>> {
+    let (reader, name): (Box<dyn Read + Send>, String) = match file {
         Some(file) if !is_stdin(Some(file)) => (
             Box::new(File::open(file).with_context(|| format!("reading {}", file.display()))?),
             file.display().to_string(),
@@ -56,7 +56,7 @@ pub(crate) fn input_pieces(
 
 /// A reader, a piece at a time.
 struct Pieces {
-    reader: Box<dyn Read>,
+    reader: Box<dyn Read + Send>,
     name: String,
     done: bool,
 }

@@ -6,6 +6,7 @@ mod args;
 mod commands;
 mod files;
 mod mirror;
+mod parsing;
 mod proofs;
 mod render;
 mod signals;

@@ -531,9 +531,11 @@ struct Parts {
 const CACHE_BATCH_BYTES: usize = 4 << 20;
 
 /// The most events of a group of offices replayed at once at the end of an append in parts:
-/// fewer than a rebuild's ([`crate::rebuild::GROUP_EVENTS`]), since what the append keeps to
-/// the end (the keys its parts wrote, the clerk's ids and warnings) is held beside them.
-const FINISH_GROUP_EVENTS: usize = 20_000;
+/// a rebuild's ([`crate::rebuild::GROUP_EVENTS`]). Each group reads the log once (an office's
+/// events touch most of its chunks), so fewer, larger groups read it fewer times: at 1,000,000
+/// events, groups of 20,000 read it once per office, 55 times, for 0.9x the time of the whole
+/// append and the same peak memory as groups of 200,000 (`docs/PERFORMANCE.md`).
+const FINISH_GROUP_EVENTS: usize = crate::rebuild::GROUP_EVENTS;
 
 /// Up to `size` events: `first`, if given, then the next of `events`.
 fn next_part<E>(
