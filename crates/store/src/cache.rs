@@ -27,8 +27,9 @@ use crate::writes::Writes;
 /// absence ref, so that answers name a leave as one; version 7 keeps beside the timelines the
 /// names (`N`) and the answers' state (`V`) at the head (`crate::state`); version 8 keeps
 /// with each leaf its segments' first days and hashes (`G`), so that a proof names and hashes
-/// one segment.
-pub const CACHE_VERSION: u32 = 8;
+/// one segment; version 9 keeps them in blocks of 256 segments (`G` office 0x00 number), so
+/// that an append rewrites the office's last block, not its whole list.
+pub const CACHE_VERSION: u32 = 9;
 
 /// The bytes of a cache record's checksum: the first 8 bytes of SHA-256 over a domain tag,
 /// the cache version, the record's key and its body.

@@ -564,10 +564,10 @@ impl<'a> Expected<'a> {
                 let office = timeline.office.as_str();
                 let stored = ledger.db.get(keys::id_key(keys::STATE, office));
                 let stored = stored.map_err(storage(&ledger.path))?;
-                let stored_hashes = ledger.db.get(keys::id_key(keys::SEGMENT_HASHES, office));
-                let stored_hashes = stored_hashes.map_err(storage(&ledger.path))?;
+                let stored_hashes =
+                    crate::state::stored_segment_hash_records(&ledger.db, &ledger.path, office)?;
                 if stored.as_deref() != Some(leaf.canonical().as_bytes())
-                    || stored_hashes.as_deref() != Some(hashes.into_bytes().as_slice())
+                    || stored_hashes != crate::state::segment_hash_records(office, &hashes)
                 {
                     findings.push(Finding {
                         table: Table::State,
@@ -603,22 +603,24 @@ impl<'a> Expected<'a> {
             Ok(())
         })?;
         self.findings = findings;
-        // A leaf, or segment hashes, of an office the ledger does not know.
-        for prefix in [keys::STATE, keys::SEGMENT_HASHES] {
-            for item in self.db().scan_prefix([prefix]) {
-                let (key, _) = item.map_err(storage(&self.ledger.path))?;
-                let office = String::from_utf8_lossy(&key[1..]).into_owned();
-                if !self.known.keys().any(|known| known.as_str() == office) {
-                    self.findings.push(Finding {
-                        table: Table::State,
-                        subject: Subject::Office(office),
-                        difference: Difference::Extra,
-                    });
-                }
+        // A leaf of an office the ledger does not know.
+        for item in self.db().scan_prefix([keys::STATE]) {
+            let (key, _) = item.map_err(storage(&self.ledger.path))?;
+            let office = String::from_utf8_lossy(&key[1..]).into_owned();
+            if !self.known.keys().any(|known| known.as_str() == office) {
+                self.findings.push(Finding {
+                    table: Table::State,
+                    subject: Subject::Office(office),
+                    difference: Difference::Extra,
+                });
             }
         }
         // Records between the known offices' ranges belong to no known office.
-        for prefix in [keys::SEGMENT, keys::TIMELINE] {
+        for (prefix, table) in [
+            (keys::SEGMENT, Table::TimelineCache),
+            (keys::TIMELINE, Table::TimelineCache),
+            (keys::SEGMENT_HASHES, Table::State),
+        ] {
             let mut from = vec![prefix];
             let ends: Vec<Vec<u8>> = self
                 .known
@@ -633,7 +635,7 @@ impl<'a> Expected<'a> {
                     let office = key[1..].split(|b| *b == 0).next().unwrap_or_default();
                     if reported.insert(office.to_vec()) {
                         self.findings.push(Finding {
-                            table: Table::TimelineCache,
+                            table,
                             subject: Subject::Office(String::from_utf8_lossy(office).into_owned()),
                             difference: Difference::Extra,
                         });

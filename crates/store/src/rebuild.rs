@@ -76,7 +76,8 @@ impl Ledger {
         self.each_timeline(offices, events_per_group, &mut |timeline| {
             let mut bytes = crate::cache::insert_timeline(&mut writer.batch, timeline);
             let (leaf, hashes) = OfficeState::kept_of(timeline, |person| names.of(person))?;
-            bytes += insert_state(&mut writer.batch, &leaf, hashes);
+            // The old records are removed above: every block is written.
+            bytes += insert_state(&self.db, &self.path, &mut writer.batch, &leaf, hashes)?;
             writer.counted(bytes)
         })?;
         // Applied and flushed: the cache record vouches for the records only once they are

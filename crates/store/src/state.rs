@@ -10,7 +10,8 @@
 //! timelines it changes, the offices it names for the first time, and the offices in which a
 //! person it renames appears.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::Path;
 
 use actledger_core::{
     Day, Event, HexHash, Liveness, OfficeId, OfficeLeaf, PersonId, Recorded, SegmentLeaf, Seq,
@@ -18,6 +19,7 @@ use actledger_core::{
 };
 use actledger_proof::{Hash, StateTree};
 use memchr::memmem;
+use sled::Db;
 
 use crate::entry::parse_event_bytes;
 use crate::error::{StoreError, storage};
@@ -91,17 +93,19 @@ impl OfficeState {
     }
 }
 
-/// An office's `G` record: per answer segment, its first day (u32 BE ordinal) and its leaf
-/// hash.
+/// An office's `G` records' contents: per answer segment, its first day (u32 BE ordinal) and
+/// its leaf hash, kept in blocks of [`SegmentHashes::PER_BLOCK`] segments
+/// ([`segment_hash_records`]).
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub(crate) struct SegmentHashes(Vec<u8>);
 
 impl SegmentHashes {
     const ENTRY: usize = 4 + 32;
 
-    pub(crate) fn into_bytes(self) -> Vec<u8> {
-        self.0
-    }
+    /// Segments per `G` record: 9 KiB a block, so that an append, which changes an office's
+    /// last segments, rewrites its last block or two, not a record that grows with the
+    /// office's whole history (hundreds of KiB at 1,000,000 events).
+    pub(crate) const PER_BLOCK: usize = 256;
 
     fn push(&mut self, from: Day, hash: &Hash) {
         self.0.extend_from_slice(&from.ordinal().to_be_bytes());
@@ -152,27 +156,91 @@ impl OfficeState {
     }
 }
 
-/// Inserts in `batch` an office's `V` record (`leaf`) and `G` record (`hashes`); returns the
-/// bytes of their keys and values.
+/// The `G` records of `office` holding `hashes`: `G` office 0x00 block number (u32 BE), each
+/// block [`SegmentHashes::PER_BLOCK`] segments but the last, numbered from 0; none for an
+/// office without segments.
+pub(crate) fn segment_hash_records(
+    office: &str,
+    hashes: &SegmentHashes,
+) -> BTreeMap<Vec<u8>, Vec<u8>> {
+    let prefix = keys::named_prefix(keys::SEGMENT_HASHES, office);
+    hashes
+        .0
+        .chunks(SegmentHashes::ENTRY * SegmentHashes::PER_BLOCK)
+        .enumerate()
+        .map(|(number, block)| {
+            let mut key = prefix.clone();
+            key.extend_from_slice(&(number as u32).to_be_bytes());
+            (key, block.to_vec())
+        })
+        .collect()
+}
+
+/// The `G` records `db` holds for `office`, by key.
+pub(crate) fn stored_segment_hash_records(
+    db: &Db,
+    path: &Path,
+    office: &str,
+) -> Result<BTreeMap<Vec<u8>, Vec<u8>>, StoreError> {
+    db.scan_prefix(keys::named_prefix(keys::SEGMENT_HASHES, office))
+        .map(|item| {
+            let (key, value) = item.map_err(storage(path))?;
+            Ok((key.to_vec(), value.to_vec()))
+        })
+        .collect()
+}
+
+/// The segment hashes `db` keeps for `office`, read back from its `G` blocks: `None` when the
+/// blocks are not those [`segment_hash_records`] writes for some list of segments (a block
+/// lost, moved, cut or out of place).
+fn read_segment_hashes(
+    db: &Db,
+    path: &Path,
+    office: &str,
+) -> Result<Option<(Vec<Day>, Vec<Hash>)>, StoreError> {
+    let key_len = keys::named_prefix(keys::SEGMENT_HASHES, office).len() + 4;
+    let mut whole = Vec::new();
+    let mut last_full = true;
+    let records = stored_segment_hash_records(db, path, office)?;
+    for (number, (key, block)) in records.into_iter().enumerate() {
+        let in_place = key.len() == key_len && key.ends_with(&(number as u32).to_be_bytes());
+        // Every block but the last is full; none is empty.
+        if !in_place || !last_full || block.is_empty() {
+            return Ok(None);
+        }
+        last_full = block.len() == SegmentHashes::ENTRY * SegmentHashes::PER_BLOCK;
+        whole.extend_from_slice(&block);
+    }
+    Ok(SegmentHashes::decode(&whole))
+}
+
+/// Inserts in `batch` an office's `V` record (`leaf`) and those of its `G` records
+/// (`hashes`) that differ from the ones `db` holds, and removes the ones it no longer needs;
+/// returns the bytes written.
 pub(crate) fn insert_state(
+    db: &Db,
+    path: &Path,
     batch: &mut impl Writes,
     leaf: &OfficeLeaf,
     hashes: SegmentHashes,
-) -> usize {
+) -> Result<usize, StoreError> {
     let office = leaf.office.as_str();
-    let records = [
-        (
-            keys::id_key(keys::STATE, office),
-            leaf.canonical().into_bytes(),
-        ),
-        (keys::id_key(keys::SEGMENT_HASHES, office), hashes.0),
-    ];
-    let mut bytes = 0;
-    for (key, value) in records {
-        bytes += key.len() + value.len();
-        batch.insert(key, value);
+    let key = keys::id_key(keys::STATE, office);
+    let value = leaf.canonical().into_bytes();
+    let mut bytes = key.len() + value.len();
+    batch.insert(key, value);
+    let mut stored = stored_segment_hash_records(db, path, office)?;
+    for (key, block) in segment_hash_records(office, &hashes) {
+        if stored.remove(&key).as_ref() != Some(&block) {
+            bytes += key.len() + block.len();
+            batch.insert(key, block);
+        }
     }
-    bytes
+    for key in stored.into_keys() {
+        bytes += key.len();
+        batch.remove(key);
+    }
+    Ok(bytes)
 }
 
 /// The hash of a segment's leaf in its office's segments tree.
@@ -282,11 +350,8 @@ impl Ledger {
         day: Day,
     ) -> Result<Option<OfficeProof>, StoreError> {
         let office = &leaf.office;
-        let kept = self
-            .db
-            .get(keys::id_key(keys::SEGMENT_HASHES, office.as_str()))
-            .map_err(storage(&self.path))?;
-        let Some((froms, hashes)) = kept.as_deref().and_then(SegmentHashes::decode) else {
+        let Some((froms, hashes)) = read_segment_hashes(&self.db, &self.path, office.as_str())?
+        else {
             return Ok(None);
         };
         if hashes.len() as u64 != leaf.segments
@@ -439,7 +504,7 @@ impl Ledger {
             .get(keys::id_key(keys::STATE, leaf.office.as_str()))
             .map_err(storage(&self.path))?;
         if kept.as_deref() != Some(leaf.canonical().as_bytes()) {
-            insert_state(batch, leaf, hashes);
+            insert_state(&self.db, &self.path, batch, leaf, hashes)?;
         }
         Ok(())
     }

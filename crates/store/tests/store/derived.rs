@@ -1797,12 +1797,19 @@ fn state_leaf_added() {
     });
 }
 
+/// The key of an office's first block of segment hashes.
+fn first_hash_block(office: &str) -> Vec<u8> {
+    let mut key = testing::named_prefix(b'G', office);
+    key.extend_from_slice(&0u32.to_be_bytes());
+    key
+}
+
 #[test]
 fn segment_hashes_changed() {
     case(|db, p| {
         // One bit of one segment's hash: the record still has the shape of one.
         let office = p.acting.0.clone();
-        let key = id_key(b'G', &office);
+        let key = first_hash_block(&office);
         let mut hashes = db.get(&key).unwrap().unwrap().to_vec();
         assert_eq!(hashes.len() % 36, 0, "first day and hash per segment");
         *hashes.last_mut().unwrap() ^= 1;
@@ -1815,7 +1822,20 @@ fn segment_hashes_changed() {
 fn segment_hashes_removed() {
     case(|db, p| {
         let office = p.acting.0.clone();
-        db.remove(id_key(b'G', &office)).unwrap().unwrap();
+        db.remove(first_hash_block(&office)).unwrap().unwrap();
+        expect(Table::State, vec![Subject::Office(office)])
+    });
+}
+
+#[test]
+fn segment_hashes_moved() {
+    case(|db, p| {
+        // The block under the number a second block would have: not where it belongs.
+        let office = p.acting.0.clone();
+        let block = db.remove(first_hash_block(&office)).unwrap().unwrap();
+        let mut key = testing::named_prefix(b'G', &office);
+        key.extend_from_slice(&1u32.to_be_bytes());
+        db.insert(key, block).unwrap();
         expect(Table::State, vec![Subject::Office(office)])
     });
 }
@@ -1823,9 +1843,8 @@ fn segment_hashes_removed() {
 #[test]
 fn segment_hashes_added() {
     case(|db, p| {
-        let from = id_key(b'G', &p.acting.0);
-        let hashes = db.get(&from).unwrap().unwrap();
-        db.insert(id_key(b'G', "ZZ-NOWHERE"), hashes).unwrap();
+        let hashes = db.get(first_hash_block(&p.acting.0)).unwrap().unwrap();
+        db.insert(first_hash_block("ZZ-NOWHERE"), hashes).unwrap();
         expect(Table::State, vec![Subject::Office("ZZ-NOWHERE".into())])
     });
 }

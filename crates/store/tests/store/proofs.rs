@@ -1,6 +1,8 @@
 //! The Merkle tree kept beside the chain: roots and proofs from the stored hashes agree with a
 //! tree built from the export alone, and a signed checkpoint catches what the chain cannot.
 
+use std::path::Path;
+
 use actledger_proof::{Checkpoint, MemoryTree, SignerKey, verify_consistency, verify_inclusion};
 use actledger_store::testing::{self, META_HEAD, META_TREE};
 use actledger_store::{Head, Ledger, Problem, Scope, Verdict, verify_path_against};
@@ -271,5 +273,62 @@ fn an_empty_ledger_extends_no_checkpoint() {
             Scope::Everything
         )
         .is_err()
+    );
+}
+
+/// An office with more segments than a block of kept segment hashes holds (600 one-day
+/// titulars: three `G` blocks): a proof at the head of a day in each block is the one the
+/// office's whole state gives, and appending one more titular rewrites only the last block.
+#[test]
+fn segment_hashes_kept_in_blocks_prove_every_day_and_change_at_the_end() {
+    let s = scratch();
+    let first = actledger_core::Day::parse("2020-01-01").unwrap();
+    let day = |i: u32| actledger_core::Day::from_ordinal(first.ordinal() + i).unwrap();
+    let appointment = |i: u32| {
+        format!(
+            r#"{{"type":"appointed","act":"RS-1","person":"p-{i}","person_name":"P {i}","office":"MINDEF","on":"{}"}}"#,
+            day(i)
+        )
+    };
+    let mut lines = vec![format!(
+        r#"{{"type":"act_issued","act":"RS-1","kind":"resolucion_suprema","issuer":"PCM","issued_on":"{first}"}}"#
+    )];
+    lines.extend((0..600).map(appointment));
+    let mut ledger = Ledger::create(&s.path).unwrap();
+    ledger.append(batch(&lines.join("\n"))).unwrap();
+    let office = actledger_core::OfficeId::new("MINDEF").unwrap();
+    let leaf = ledger.stored_office_leaf("MINDEF").unwrap().unwrap();
+    assert_eq!(leaf.segments, 600);
+    for i in [0, 255, 256, 300, 511, 512, 599] {
+        let proof = ledger.head_office_proof(&leaf, day(i)).unwrap().unwrap();
+        let whole = ledger.head_office_state(&office).unwrap().proof_on(day(i));
+        assert_eq!(proof.covering.as_ref().map(|c| c.0), Some(i as usize));
+        assert_eq!(proof.covering, whole.covering, "day {i}");
+        assert_eq!(proof.hashes, whole.hashes, "day {i}");
+    }
+    let blocks = |path: &Path| -> Vec<(Vec<u8>, Vec<u8>)> {
+        raw(path)
+            .scan_prefix(testing::named_prefix(testing::SEGMENT_HASHES, "MINDEF"))
+            .map(|item| {
+                let (key, value) = item.unwrap();
+                (key.to_vec(), value.to_vec())
+            })
+            .collect()
+    };
+    drop(ledger);
+    let before = blocks(&s.path);
+    let sizes: Vec<usize> = before.iter().map(|(_, value)| value.len() / 36).collect();
+    assert_eq!(sizes, [256, 256, 88]);
+    let mut ledger = Ledger::open(&s.path).unwrap();
+    ledger.append(batch(&appointment(600))).unwrap();
+    drop(ledger);
+    let after = blocks(&s.path);
+    assert_eq!(after[..2], before[..2], "the full blocks are unchanged");
+    assert_eq!(after[2].1.len() / 36, 89);
+    assert_eq!(after.len(), 3);
+    let verdict = actledger_store::verify_path(&s.path).unwrap();
+    assert!(
+        matches!(verdict, Verdict::Intact { count: 602, .. }),
+        "{verdict:?}"
     );
 }
