@@ -114,7 +114,7 @@ impl SegmentHashes {
 
     /// The record's segments: first days and hashes, or `None` for a value that is no such
     /// record.
-    fn decode(bytes: &[u8]) -> Option<(Vec<Day>, Vec<Hash>)> {
+    fn decode(bytes: &[u8]) -> Option<KeptSegments> {
         if !bytes.len().is_multiple_of(Self::ENTRY) {
             return None;
         }
@@ -190,6 +190,9 @@ pub(crate) fn stored_segment_hash_records(
         .collect()
 }
 
+/// An office's kept segments: their first days and their leaf hashes, in order.
+type KeptSegments = (Vec<Day>, Vec<Hash>);
+
 /// The segment hashes `db` keeps for `office`, read back from its `G` blocks: `None` when the
 /// blocks are not those [`segment_hash_records`] writes for some list of segments (a block
 /// lost, moved, cut or out of place).
@@ -197,7 +200,7 @@ fn read_segment_hashes(
     db: &Db,
     path: &Path,
     office: &str,
-) -> Result<Option<(Vec<Day>, Vec<Hash>)>, StoreError> {
+) -> Result<Option<KeptSegments>, StoreError> {
     let key_len = keys::named_prefix(keys::SEGMENT_HASHES, office).len() + 4;
     let mut whole = Vec::new();
     let mut last_full = true;
