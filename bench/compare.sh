@@ -27,6 +27,8 @@
 #   OFFICE, DAY the who-held query                      (default PE-MINDEF, 1962-06-03)
 #   KEEP=1      keep the work folder; OUT_DIR=DIR copies the raw results and the table there
 #   PUBLISH=0   skip issue #18's publish and clone figures (bench/publish.sh, run last)
+#   CLERK=0     skip issue #19's figures for a ledger built by one-act appends (bench/clerk.py:
+#               CLERK_APPENDS appends, default 10000, a few minutes)
 #
 # Progress goes to stderr, the table to stdout. Needs cargo, python3, openssl, du.
 set -euo pipefail
@@ -339,6 +341,15 @@ if [[ -n "${OUT_DIR:-}" ]]; then
     mkdir -p "$OUT_DIR"
     cp "$RESULTS" "$WORK/table.txt" "$OUT_DIR/"
     log "results copied to $OUT_DIR"
+fi
+
+# Issue #19's figures for a ledger built one act at a time (space against its imported copy,
+# a one-act append against `head`), with the same binaries; CLERK=0 skips them.
+if [[ "${CLERK:-1}" == 1 ]]; then
+    log "a clerk's ledger: ${CLERK_APPENDS:-10000} appends of one act (bench/clerk.py)"
+    python3 "$ROOT/bench/clerk.py" --actledger "$ACTLEDGER" --gen "$GEN" --seed "$SEED" \
+        --appends "${CLERK_APPENDS:-10000}" --runs "$RUNS" --work "$WORK/clerk" |
+        tee -a "$WORK/table.txt" || log "bench/clerk.py failed"
 fi
 
 # Issue #18's figures (publishing and cloning) at the largest size, with the same binaries;
