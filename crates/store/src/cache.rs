@@ -28,8 +28,9 @@ use crate::writes::Writes;
 /// names (`N`) and the answers' state (`V`) at the head (`crate::state`); version 8 keeps
 /// with each leaf its segments' first days and hashes (`G`), so that a proof names and hashes
 /// one segment; version 9 keeps them in blocks of 256 segments (`G` office 0x00 number), so
-/// that an append rewrites the office's last block, not its whole list.
-pub const CACHE_VERSION: u32 = 9;
+/// that an append rewrites the office's last block, not its whole list, and version 10 in
+/// blocks of 64, a quarter of the bytes an append rewrites there.
+pub const CACHE_VERSION: u32 = 10;
 
 /// The bytes of a cache record's checksum: the first 8 bytes of SHA-256 over a domain tag,
 /// the cache version, the record's key and its body.

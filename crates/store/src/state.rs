@@ -102,10 +102,11 @@ pub(crate) struct SegmentHashes(Vec<u8>);
 impl SegmentHashes {
     const ENTRY: usize = 4 + 32;
 
-    /// Segments per `G` record: 9 KiB a block, so that an append, which changes an office's
-    /// last segments, rewrites its last block or two, not a record that grows with the
-    /// office's whole history (hundreds of KiB at 1,000,000 events).
-    pub(crate) const PER_BLOCK: usize = 256;
+    /// Segments per `G` record: 2.3 KiB a block (as many segments as an `S` block), so that
+    /// an append, which changes an office's last segments, rewrites its last block or two,
+    /// not a record that grows with the office's whole history (hundreds of KiB at 1,000,000
+    /// events). Blocks of 256 made the `G` block the largest record an append rewrote.
+    pub(crate) const PER_BLOCK: usize = 64;
 
     fn push(&mut self, from: Day, hash: &Hash) {
         self.0.extend_from_slice(&from.ordinal().to_be_bytes());

@@ -277,7 +277,8 @@ fn an_empty_ledger_extends_no_checkpoint() {
 }
 
 /// An office with more segments than a block of kept segment hashes holds (600 one-day
-/// titulars: three `G` blocks): a proof at the head of a day in each block is the one the
+/// titulars: ten `G` blocks of 64): a proof at the head of a day in several blocks and at their
+/// edges is the one the
 /// office's whole state gives, and appending one more titular rewrites only the last block.
 #[test]
 fn segment_hashes_kept_in_blocks_prove_every_day_and_change_at_the_end() {
@@ -299,7 +300,7 @@ fn segment_hashes_kept_in_blocks_prove_every_day_and_change_at_the_end() {
     let office = actledger_core::OfficeId::new("MINDEF").unwrap();
     let leaf = ledger.stored_office_leaf("MINDEF").unwrap().unwrap();
     assert_eq!(leaf.segments, 600);
-    for i in [0, 255, 256, 300, 511, 512, 599] {
+    for i in [0, 63, 64, 300, 575, 576, 599] {
         let proof = ledger.head_office_proof(&leaf, day(i)).unwrap().unwrap();
         let whole = ledger.head_office_state(&office).unwrap().proof_on(day(i));
         assert_eq!(proof.covering.as_ref().map(|c| c.0), Some(i as usize));
@@ -318,14 +319,16 @@ fn segment_hashes_kept_in_blocks_prove_every_day_and_change_at_the_end() {
     drop(ledger);
     let before = blocks(&s.path);
     let sizes: Vec<usize> = before.iter().map(|(_, value)| value.len() / 36).collect();
-    assert_eq!(sizes, [256, 256, 88]);
+    let mut expected = vec![64; 9];
+    expected.push(24);
+    assert_eq!(sizes, expected);
     let mut ledger = Ledger::open(&s.path).unwrap();
     ledger.append(batch(&appointment(600))).unwrap();
     drop(ledger);
     let after = blocks(&s.path);
-    assert_eq!(after[..2], before[..2], "the full blocks are unchanged");
-    assert_eq!(after[2].1.len() / 36, 89);
-    assert_eq!(after.len(), 3);
+    assert_eq!(after[..9], before[..9], "the full blocks are unchanged");
+    assert_eq!(after[9].1.len() / 36, 25);
+    assert_eq!(after.len(), 10);
     let verdict = actledger_store::verify_path(&s.path).unwrap();
     assert!(
         matches!(verdict, Verdict::Intact { count: 602, .. }),
