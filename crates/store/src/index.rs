@@ -685,13 +685,13 @@ impl Ledger {
             }
             found = true;
         }
+        // Without the segments, their count (the first) is not checked: a read with them is.
+        let checked = usize::from(!segments);
         match manifest {
             None if !found => Ok(None),
-            // Without the segments, their count is not checked: a read with them checks it.
-            Some(counts) if counts[1..] == self::counts(&timeline)[1..] && !segments => {
+            Some(counts) if counts[checked..] == self::counts(&timeline)[checked..] => {
                 Ok(Some(timeline))
             }
-            Some(counts) if counts == self::counts(&timeline) => Ok(Some(timeline)),
             _ => Err(self.unlinked(office)),
         }
     }

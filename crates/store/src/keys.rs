@@ -29,9 +29,9 @@ pub const TIMELINE: u8 = b'W';
 pub const NAME: u8 = b'N';
 /// `V` + office: the office's leaf of the answers' state at the head (`crate::state`).
 pub const STATE: u8 = b'V';
-/// `G` + office: the leaf hashes of the office's answer segments at the head, with each
-/// segment's first day (`crate::state`): what proving one answer reads instead of naming and
-/// hashing every segment.
+/// `G` + office + 0x00 + block number (u32 BE): the leaf hashes of the office's answer
+/// segments at the head, with each segment's first day, in blocks (`crate::state`): what
+/// proving one answer reads instead of naming and hashing every segment.
 pub const SEGMENT_HASHES: u8 = b'G';
 
 /// `H` + tile (u64 BE) -> up to 128 hashes of 32 bytes: the Merkle tree over the entries, in

@@ -74,14 +74,12 @@ impl OfficeState {
         timeline: &Timeline,
         name: impl FnMut(&PersonId) -> Result<Option<String>, E>,
     ) -> Result<(OfficeLeaf, SegmentHashes), E> {
-        let mut hashes = Vec::new();
         let mut kept = SegmentHashes::default();
         let record_starts = each_answer_segment(timeline, name, |segment| {
-            let hash = segment_hash(&segment);
-            kept.push(segment.from, &hash);
-            hashes.push(hash);
+            kept.froms.push(segment.from);
+            kept.hashes.push(segment_hash(&segment));
         })?;
-        Ok((leaf(&timeline.office, record_starts, &hashes), kept))
+        Ok((leaf(&timeline.office, record_starts, &kept.hashes), kept))
     }
 
     /// The index of the segment covering `day`, if any.
@@ -93,13 +91,16 @@ impl OfficeState {
     }
 }
 
-/// An office's `G` records' contents: per answer segment, its first day (u32 BE ordinal) and
-/// its leaf hash, kept in blocks of [`SegmentHashes::PER_BLOCK`] segments
-/// ([`segment_hash_records`]).
+/// An office's segments as its `G` records keep them: each one's first day and leaf hash, in
+/// order, stored in blocks of [`SegmentHashes::PER_BLOCK`] ([`segment_hash_records`]).
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub(crate) struct SegmentHashes(Vec<u8>);
+pub(crate) struct SegmentHashes {
+    froms: Vec<Day>,
+    hashes: Vec<Hash>,
+}
 
 impl SegmentHashes {
+    /// A segment's bytes in a block: its first day (u32 BE ordinal) and its leaf hash.
     const ENTRY: usize = 4 + 32;
 
     /// Segments per `G` record: 2.3 KiB a block (as many segments as an `S` block), so that
@@ -108,27 +109,19 @@ impl SegmentHashes {
     /// events). Blocks of 256 made the `G` block the largest record an append rewrote.
     pub(crate) const PER_BLOCK: usize = 64;
 
-    fn push(&mut self, from: Day, hash: &Hash) {
-        self.0.extend_from_slice(&from.ordinal().to_be_bytes());
-        self.0.extend_from_slice(hash);
-    }
-
-    /// The record's segments: first days and hashes, or `None` for a value that is no such
-    /// record.
-    fn decode(bytes: &[u8]) -> Option<KeptSegments> {
-        if !bytes.len().is_multiple_of(Self::ENTRY) {
+    /// Adds the segments of a block, or `None` for bytes that are no block.
+    fn extend_from_block(&mut self, block: &[u8]) -> Option<()> {
+        if !block.len().is_multiple_of(Self::ENTRY) {
             return None;
         }
-        let mut froms = Vec::with_capacity(bytes.len() / Self::ENTRY);
-        let mut hashes = Vec::with_capacity(bytes.len() / Self::ENTRY);
-        for entry in bytes.chunks_exact(Self::ENTRY) {
+        for entry in block.chunks_exact(Self::ENTRY) {
             let (from, hash) = entry.split_at(4);
-            froms.push(Day::from_ordinal(u32::from_be_bytes(
+            self.froms.push(Day::from_ordinal(u32::from_be_bytes(
                 from.try_into().ok()?,
             ))?);
-            hashes.push(hash.try_into().ok()?);
+            self.hashes.push(hash.try_into().ok()?);
         }
-        Some((froms, hashes))
+        Some(())
     }
 }
 
@@ -157,22 +150,27 @@ impl OfficeState {
     }
 }
 
-/// The `G` records of `office` holding `hashes`: `G` office 0x00 block number (u32 BE), each
+/// The `G` records of `office` holding `kept`: `G` office 0x00 block number (u32 BE), each
 /// block [`SegmentHashes::PER_BLOCK`] segments but the last, numbered from 0; none for an
 /// office without segments.
 pub(crate) fn segment_hash_records(
     office: &str,
-    hashes: &SegmentHashes,
+    kept: &SegmentHashes,
 ) -> BTreeMap<Vec<u8>, Vec<u8>> {
     let prefix = keys::named_prefix(keys::SEGMENT_HASHES, office);
-    hashes
-        .0
-        .chunks(SegmentHashes::ENTRY * SegmentHashes::PER_BLOCK)
+    let blocks = kept.froms.chunks(SegmentHashes::PER_BLOCK);
+    blocks
+        .zip(kept.hashes.chunks(SegmentHashes::PER_BLOCK))
         .enumerate()
-        .map(|(number, block)| {
+        .map(|(number, (froms, hashes))| {
             let mut key = prefix.clone();
             key.extend_from_slice(&(number as u32).to_be_bytes());
-            (key, block.to_vec())
+            let mut block = Vec::with_capacity(froms.len() * SegmentHashes::ENTRY);
+            for (from, hash) in froms.iter().zip(hashes) {
+                block.extend_from_slice(&from.ordinal().to_be_bytes());
+                block.extend_from_slice(hash);
+            }
+            (key, block)
         })
         .collect()
 }
@@ -191,19 +189,16 @@ pub(crate) fn stored_segment_hash_records(
         .collect()
 }
 
-/// An office's kept segments: their first days and their leaf hashes, in order.
-type KeptSegments = (Vec<Day>, Vec<Hash>);
-
-/// The segment hashes `db` keeps for `office`, read back from its `G` blocks: `None` when the
+/// The segments `db` keeps for `office`, read back from its `G` blocks: `None` when the
 /// blocks are not those [`segment_hash_records`] writes for some list of segments (a block
 /// lost, moved, cut or out of place).
 fn read_segment_hashes(
     db: &Db,
     path: &Path,
     office: &str,
-) -> Result<Option<KeptSegments>, StoreError> {
+) -> Result<Option<SegmentHashes>, StoreError> {
     let key_len = keys::named_prefix(keys::SEGMENT_HASHES, office).len() + 4;
-    let mut whole = Vec::new();
+    let mut kept = SegmentHashes::default();
     let mut last_full = true;
     let records = stored_segment_hash_records(db, path, office)?;
     for (number, (key, block)) in records.into_iter().enumerate() {
@@ -213,28 +208,28 @@ fn read_segment_hashes(
             return Ok(None);
         }
         last_full = block.len() == SegmentHashes::ENTRY * SegmentHashes::PER_BLOCK;
-        whole.extend_from_slice(&block);
+        if kept.extend_from_block(&block).is_none() {
+            return Ok(None);
+        }
     }
-    Ok(SegmentHashes::decode(&whole))
+    Ok(Some(kept))
 }
 
-/// Inserts in `batch` an office's `V` record (`leaf`) and those of its `G` records
-/// (`hashes`) that differ from the ones `db` holds, and removes the ones it no longer needs;
-/// returns the bytes written.
+/// Inserts in `batch` an office's `V` record (`leaf`) and those of its `G` records (`kept`)
+/// that differ from `stored` (the `G` records the database holds for the office, by key),
+/// and removes the ones it no longer needs; returns the bytes written.
 pub(crate) fn insert_state(
-    db: &Db,
-    path: &Path,
     batch: &mut impl Writes,
     leaf: &OfficeLeaf,
-    hashes: SegmentHashes,
-) -> Result<usize, StoreError> {
+    kept: &SegmentHashes,
+    mut stored: BTreeMap<Vec<u8>, Vec<u8>>,
+) -> usize {
     let office = leaf.office.as_str();
     let key = keys::id_key(keys::STATE, office);
     let value = leaf.canonical().into_bytes();
     let mut bytes = key.len() + value.len();
     batch.insert(key, value);
-    let mut stored = stored_segment_hash_records(db, path, office)?;
-    for (key, block) in segment_hash_records(office, &hashes) {
+    for (key, block) in segment_hash_records(office, kept) {
         if stored.remove(&key).as_ref() != Some(&block) {
             bytes += key.len() + block.len();
             batch.insert(key, block);
@@ -244,7 +239,7 @@ pub(crate) fn insert_state(
         bytes += key.len();
         batch.remove(key);
     }
-    Ok(bytes)
+    bytes
 }
 
 /// The hash of a segment's leaf in its office's segments tree.
@@ -354,7 +349,8 @@ impl Ledger {
         day: Day,
     ) -> Result<Option<OfficeProof>, StoreError> {
         let office = &leaf.office;
-        let Some((froms, hashes)) = read_segment_hashes(&self.db, &self.path, office.as_str())?
+        let Some(SegmentHashes { froms, hashes }) =
+            read_segment_hashes(&self.db, &self.path, office.as_str())?
         else {
             return Ok(None);
         };
@@ -508,7 +504,9 @@ impl Ledger {
             .get(keys::id_key(keys::STATE, leaf.office.as_str()))
             .map_err(storage(&self.path))?;
         if kept.as_deref() != Some(leaf.canonical().as_bytes()) {
-            insert_state(&self.db, &self.path, batch, leaf, hashes)?;
+            let office = leaf.office.as_str();
+            let stored = stored_segment_hash_records(&self.db, &self.path, office)?;
+            insert_state(batch, leaf, &hashes, stored);
         }
         Ok(())
     }

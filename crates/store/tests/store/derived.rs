@@ -1797,10 +1797,10 @@ fn state_leaf_added() {
     });
 }
 
-/// The key of an office's first block of segment hashes.
-fn first_hash_block(office: &str) -> Vec<u8> {
+/// The key of an office's block of segment hashes numbered `number`.
+fn hash_block(office: &str, number: u32) -> Vec<u8> {
     let mut key = testing::named_prefix(b'G', office);
-    key.extend_from_slice(&0u32.to_be_bytes());
+    key.extend_from_slice(&number.to_be_bytes());
     key
 }
 
@@ -1809,7 +1809,7 @@ fn segment_hashes_changed() {
     case(|db, p| {
         // One bit of one segment's hash: the record still has the shape of one.
         let office = p.acting.0.clone();
-        let key = first_hash_block(&office);
+        let key = hash_block(&office, 0);
         let mut hashes = db.get(&key).unwrap().unwrap().to_vec();
         assert_eq!(hashes.len() % 36, 0, "first day and hash per segment");
         *hashes.last_mut().unwrap() ^= 1;
@@ -1822,7 +1822,7 @@ fn segment_hashes_changed() {
 fn segment_hashes_removed() {
     case(|db, p| {
         let office = p.acting.0.clone();
-        db.remove(first_hash_block(&office)).unwrap().unwrap();
+        db.remove(hash_block(&office, 0)).unwrap().unwrap();
         expect(Table::State, vec![Subject::Office(office)])
     });
 }
@@ -1832,10 +1832,8 @@ fn segment_hashes_moved() {
     case(|db, p| {
         // The block under the number a second block would have: not where it belongs.
         let office = p.acting.0.clone();
-        let block = db.remove(first_hash_block(&office)).unwrap().unwrap();
-        let mut key = testing::named_prefix(b'G', &office);
-        key.extend_from_slice(&1u32.to_be_bytes());
-        db.insert(key, block).unwrap();
+        let block = db.remove(hash_block(&office, 0)).unwrap().unwrap();
+        db.insert(hash_block(&office, 1), block).unwrap();
         expect(Table::State, vec![Subject::Office(office)])
     });
 }
@@ -1843,8 +1841,8 @@ fn segment_hashes_moved() {
 #[test]
 fn segment_hashes_added() {
     case(|db, p| {
-        let hashes = db.get(first_hash_block(&p.acting.0)).unwrap().unwrap();
-        db.insert(first_hash_block("ZZ-NOWHERE"), hashes).unwrap();
+        let hashes = db.get(hash_block(&p.acting.0, 0)).unwrap().unwrap();
+        db.insert(hash_block("ZZ-NOWHERE", 0), hashes).unwrap();
         expect(Table::State, vec![Subject::Office("ZZ-NOWHERE".into())])
     });
 }
