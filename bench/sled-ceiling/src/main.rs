@@ -4,7 +4,15 @@
 //! sled-ceiling import NDJSON DIR   each line under its position (u64 BE), chained, one flush
 //! sled-ceiling verify DIR          rescan in key order and rehash the chain
 //! sled-ceiling open DIR            open an existing sled database and read its first key
+//! sled-ceiling batches BYTES COUNT PER_BATCH DIR
+//!                                  COUNT values of BYTES bytes under consecutive keys, applied
+//!                                  in sled batches of PER_BATCH values, each batch flushed
 //! ```
+//!
+//! `batches` is sled alone doing what a large write of the store does: run under
+//! `/usr/bin/time -f %M` with several PER_BATCH, it shows that sled's memory follows the size
+//! of each batch (it pins one epoch for a whole batch, so the node copies its inserts make
+//! live until the batch ends), not its cache capacity.
 //!
 //! `open` on an actledger ledger's folder measures what sled alone costs a cold process
 //! before actledger reads anything: a query can be no faster.
@@ -124,16 +132,50 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// `count` values of `bytes` bytes each (varied, so that nothing is shared) under consecutive
+/// 20-byte keys, like the store's cache records, applied `per_batch` at a time.
+fn write_batches(
+    bytes: usize,
+    count: usize,
+    per_batch: usize,
+    dir: &Path,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let db = open(dir)?;
+    let mut batch = sled::Batch::default();
+    for i in 0..count {
+        let mut key = b"W\0BENCH-OFFICE\0".to_vec();
+        key.extend_from_slice(&(i as u32).to_be_bytes());
+        let value: Vec<u8> = (0..bytes).map(|j| (i * 7 + j) as u8).collect();
+        batch.insert(key, value);
+        if (i + 1) % per_batch == 0 {
+            db.apply_batch(std::mem::take(&mut batch))?;
+            db.flush()?;
+        }
+    }
+    db.apply_batch(batch)?;
+    db.flush()?;
+    Ok(())
+}
+
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().collect();
     let result = match args.iter().map(String::as_str).collect::<Vec<_>>()[1..] {
         ["import", ndjson, dir] => import(Path::new(ndjson), Path::new(dir)).map(|()| true),
         ["verify", dir] => verify(Path::new(dir)),
         ["open", dir] => open_only(Path::new(dir)),
+        ["batches", bytes, count, per_batch, dir] => (|| {
+            write_batches(
+                bytes.parse()?,
+                count.parse()?,
+                per_batch.parse()?,
+                Path::new(dir),
+            )
+        })()
+        .map(|()| true),
         ["remove-first", dir, prefix] => remove_first(Path::new(dir), prefix.as_bytes()),
         _ => {
             eprintln!(
-                "usage: sled-ceiling import NDJSON DIR | verify DIR | open DIR | remove-first DIR PREFIX"
+                "usage: sled-ceiling import NDJSON DIR | verify DIR | open DIR | remove-first DIR PREFIX | batches BYTES COUNT PER_BATCH DIR"
             );
             return ExitCode::from(2);
         }

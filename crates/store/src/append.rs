@@ -23,7 +23,7 @@ use crate::postings::PostingWriter;
 use crate::report::{AppendReport, Runs};
 use crate::state::Touched;
 use crate::tree::TreeAppender;
-use crate::writes::{Undoable, Writes};
+use crate::writes::{WriteSet, Writes};
 
 /// Events per part of a batch written in parts ([`Ledger::append_stream`]): a part's events,
 /// entries and sled batch are what an append holds in memory, whatever the batch's size.
@@ -85,11 +85,11 @@ struct Originals {
 }
 
 impl Originals {
-    fn note(
+    fn note<'k>(
         &mut self,
         db: &sled::Db,
         path: &std::path::Path,
-        keys: &[IVec],
+        keys: impl IntoIterator<Item = &'k IVec>,
     ) -> Result<(), StoreError> {
         for key in keys {
             if !self.values.contains_key(key) && !self.new.contains(key) {
@@ -120,7 +120,7 @@ impl Originals {
 
 /// A batch validated and laid out, not yet applied.
 struct Prepared {
-    batch: Undoable,
+    batch: WriteSet,
     head: Head,
 }
 
@@ -232,7 +232,7 @@ impl Ledger {
                     .originals
                     .note(&self.db, &self.path, prepared.batch.keys())
                     .map_err(AppendError::from)?;
-                self.write_durably(prepared.batch.into_batch())
+                self.write_in_slices(prepared.batch)
                     .map_err(AppendError::from)?;
                 if self.faults.part_fails(number) {
                     return Err(AppendError::from(storage(&self.path)(sled::Error::Io(
@@ -264,7 +264,7 @@ impl Ledger {
         parts: &mut Parts,
     ) -> Result<(), E> {
         let offices: Vec<OfficeId> = std::mem::take(&mut parts.affected).into_iter().collect();
-        let mut batch = Undoable::default();
+        let mut batch = WriteSet::default();
         let mut bytes = 0;
         let touched = std::mem::take(&mut parts.touched);
         let mut restating = self
@@ -277,7 +277,7 @@ impl Ledger {
             if bytes >= CACHE_BATCH_BYTES {
                 let full = std::mem::take(&mut batch);
                 originals.note(&self.db, &self.path, full.keys())?;
-                self.write_durably(full.into_batch())?;
+                self.write_in_slices(full)?;
                 bytes = 0;
             }
             Ok(())
@@ -290,10 +290,9 @@ impl Ledger {
             .originals
             .note(&self.db, &self.path, batch.keys())
             .map_err(AppendError::from)?;
-        self.write_durably(batch.into_batch())
-            .map_err(AppendError::from)?;
+        self.write_in_slices(batch).map_err(AppendError::from)?;
         check.finish(self)?;
-        let mut commit = Undoable::default();
+        let mut commit = WriteSet::default();
         commit.insert(keys::META_CACHE, &encode_cache_record(self.head.count));
         parts
             .originals
@@ -340,7 +339,7 @@ impl Ledger {
         };
         let entries = self.entries_of(valid, time);
         let prev = entries.last().map_or(self.head.hash, |entry| entry.hash);
-        let mut batch = Undoable::default();
+        let mut batch = WriteSet::default();
         self.write_entries(&mut batch, &entries, valid.events())?;
         // From the cached timeline at the head: replaying the office's whole history is
         // needed only when the batch revokes or retracts one of the office's events.
@@ -381,7 +380,7 @@ impl Ledger {
             pending: &valid.new_events,
         };
         let entries = self.entries_of(valid, time);
-        let mut batch = Undoable::default();
+        let mut batch = WriteSet::default();
         self.write_entries(&mut batch, &entries, valid.events())?;
         affected.extend(NewEvents::of(first, valid.events()).offices(&view)?);
         touched.add(&view, first, valid.events())?;
@@ -446,9 +445,21 @@ impl Ledger {
         }
     }
 
-    /// Applies an append's batch and flushes it.
+    /// Applies an append's batch, whole or not at all, and flushes it.
     fn write_durably(&self, batch: Batch) -> Result<(), StoreError> {
         self.db.apply_batch(batch).map_err(storage(&self.path))?;
+        self.flush_durably()
+    }
+
+    /// Applies writes of an append in parts in slices (the intent record covers a crash
+    /// between two of them: `crate::recovery`), and flushes them.
+    fn write_in_slices(&self, writes: WriteSet) -> Result<(), StoreError> {
+        writes.apply_in_slices(&self.db, &self.path)?;
+        self.flush_durably()
+    }
+
+    /// Flushes what an append applied.
+    fn flush_durably(&self) -> Result<(), StoreError> {
         self.db.flush().map_err(storage(&self.path))?;
         if self.faults.append_flush_fails() {
             return Err(storage(&self.path)(sled::Error::Io(std::io::Error::other(

@@ -1,8 +1,6 @@
 //! Proofs: the Merkle root of the first entries, inclusion and consistency proofs and
 //! checkpoints, from the stored tree hashes (completed at open when they lag the head).
 
-use sled::Batch;
-
 use actledger_core::Seq;
 use actledger_proof::{Checkpoint, ConsistencyProof, Hash, InclusionProof, SignerKey};
 
@@ -10,6 +8,7 @@ use crate::error::{Damage, OutOfRange, StoreError, damaged, storage};
 use crate::keys;
 use crate::ledger::Ledger;
 use crate::tree::{self, StoredTree, TreeAppender, TreeHashes, tree_error};
+use crate::writes::WriteSet;
 
 /// Entries per batch when completing the stored tree hashes.
 const TREE_REBUILD_CHUNK: usize = 10_000;
@@ -24,7 +23,7 @@ impl Ledger {
         }
         let rebuilt = leaves < self.head.count;
         while leaves < self.head.count {
-            let mut batch = Batch::default();
+            let mut batch = WriteSet::default();
             let mut tree = TreeAppender::new(&self.db, &self.path, leaves);
             for entry in self.entries(leaves + 1).take(TREE_REBUILD_CHUNK) {
                 tree.push(&entry?)?;
@@ -32,7 +31,7 @@ impl Ledger {
             }
             // The tree record goes in once the hashes it counts are durable (below).
             tree.write_hashes(&mut batch)?;
-            self.db.apply_batch(batch).map_err(storage(&self.path))?;
+            batch.apply_in_slices(&self.db, &self.path)?;
         }
         if rebuilt {
             self.db.flush().map_err(storage(&self.path))?;

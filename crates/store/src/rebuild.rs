@@ -13,7 +13,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use sled::{Batch, Db};
+use sled::Db;
 
 use actledger_core::{ActId, Event, OfficeId, PersonId, Recorded, Seq, Timeline, timeline_as_of};
 
@@ -24,6 +24,7 @@ use crate::keys;
 use crate::ledger::{Ledger, encode_cache_record};
 use crate::read::unparsable;
 use crate::state::{HeadNames, OfficeState, insert_state};
+use crate::writes::{WriteSet, Writes};
 
 /// The most events of a group of offices, kept while the group's timelines are replayed: at a
 /// few hundred bytes each, tens of megabytes. An office with more events is a group alone.
@@ -258,11 +259,11 @@ const REBUILD_BATCH_BYTES: usize = 4 << 20;
 /// 100,000 entries took 180 MiB).
 pub(crate) const REMOVAL_COST: usize = 1024;
 
-/// A sled batch applied whenever it holds [`REBUILD_BATCH_BYTES`] bytes.
+/// Writes applied (in slices) and flushed whenever they hold [`REBUILD_BATCH_BYTES`] bytes.
 pub(crate) struct BoundedBatch<'a> {
     db: &'a Db,
     path: &'a Path,
-    pub(crate) batch: Batch,
+    pub(crate) batch: WriteSet,
     bytes: usize,
 }
 
@@ -271,7 +272,7 @@ impl<'a> BoundedBatch<'a> {
         BoundedBatch {
             db,
             path,
-            batch: Batch::default(),
+            batch: WriteSet::default(),
             bytes: 0,
         }
     }
@@ -286,8 +287,7 @@ impl<'a> BoundedBatch<'a> {
     }
 
     pub(crate) fn apply(&mut self) -> Result<(), StoreError> {
-        let batch = std::mem::take(&mut self.batch);
-        self.db.apply_batch(batch).map_err(storage(self.path))?;
+        std::mem::take(&mut self.batch).apply_in_slices(self.db, self.path)?;
         // sled keeps every page changed since its last flush in memory: flushing each batch
         // keeps a rebuild's memory at a batch, whatever the ledger's size, and makes it durable
         // before a record that vouches for it is written.

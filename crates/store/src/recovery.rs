@@ -35,6 +35,7 @@ use crate::keys;
 use crate::ledger::{Ledger, encode_head};
 use crate::read::unparsable;
 use crate::rebuild::{BoundedBatch, REMOVAL_COST};
+use crate::writes::{WriteSet, Writes};
 
 /// Entries read, indexed and written at a time while rebuilding the indexes.
 const REBUILD_CHUNK: u64 = 10_000;
@@ -309,9 +310,9 @@ impl Ledger {
                 .iter()
                 .map(|entry| entry.event().map_err(|e| unparsable(entry.seq, e)))
                 .collect::<Result<Vec<_>, _>>()?;
-            let mut batch = Batch::default();
+            let mut batch = WriteSet::default();
             self.index_into(&mut batch, &entries, &events)?;
-            self.db.apply_batch(batch).map_err(storage(&self.path))?;
+            batch.apply_in_slices(&self.db, &self.path)?;
             // sled keeps every page changed since its last flush in memory: a flush per batch
             // keeps a rebuild's memory at a batch whatever the ledger's size (without it, a
             // repair of 1,000,000 entries peaked at 2.3 GB).

@@ -10,13 +10,12 @@
 use std::path::Path;
 use std::time::Duration;
 
-use sled::Batch;
-
 use crate::error::storage;
 use crate::error::{Findings, StoreError, Verdict};
 use crate::keys;
 use crate::ledger::Ledger;
 use crate::verify::Scope;
+use crate::writes::{WriteSet, Writes};
 
 /// What `repair` did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -101,7 +100,8 @@ impl Ledger {
     /// Rebuilds every derived record and removes what the store never writes, then the
     /// intent record, last. Run by a repair, and by an open that finds the intent record.
     pub(crate) fn finish_repair(&mut self) -> Result<(), StoreError> {
-        let mut batch = Batch::default();
+        // The repair's intent record covers a crash between two slices.
+        let mut batch = WriteSet::default();
         for prefix in 0..=u8::MAX {
             if keys::WRITTEN.contains(&prefix) {
                 continue;
@@ -117,7 +117,7 @@ impl Ledger {
                 batch.remove(key);
             }
         }
-        self.db.apply_batch(batch).map_err(storage(&self.path))?;
+        batch.apply_in_slices(&self.db, &self.path)?;
         self.rebuild_derived()?;
         self.db
             .remove(keys::META_REPAIR)

@@ -5,8 +5,6 @@ use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use sled::Batch;
-
 use actledger_core::{BatchError, InputEvent, Outcome, Seq, validate_batch};
 
 use crate::entry::{Entry, Head, ZERO_HASH};
@@ -17,6 +15,7 @@ use crate::ledger::{Faults, Ledger, encode_head};
 use crate::open::waiting;
 use crate::staging::{Staging, Target, check_target};
 use crate::verify::check_fields;
+use crate::writes::{WriteSet, Writes};
 
 /// How many export lines an import validates and writes at a time (bounds its memory).
 const IMPORT_CHUNK: usize = 10_000;
@@ -272,7 +271,9 @@ impl Ledger {
                 });
             }
         }
-        let mut batch = Batch::default();
+        // A new ledger's staging folder, or the intent record of an extension, covers a crash
+        // between two slices.
+        let mut batch = WriteSet::default();
         self.write_entries(&mut batch, &entries, valid.events())?;
         if let Some(last) = entries.last() {
             let head = Head {
@@ -280,7 +281,7 @@ impl Ledger {
                 hash: last.hash,
             };
             batch.insert(keys::META_HEAD, encode_head(head, &last.time));
-            self.db.apply_batch(batch).map_err(storage(&self.path))?;
+            batch.apply_in_slices(&self.db, &self.path)?;
             self.memo.note(valid.events());
             self.head = head;
             self.last_time.clone_from(&last.time);
