@@ -323,29 +323,31 @@ impl Before {
         // offices would cost, for an office with a long history, every event of every person
         // who was ever in charge of it.
         let delegates = changed_delegates(&self.timelines, &now);
+        let mut read: BTreeSet<OfficeId> = offices.clone();
+        for person in delegates.iter().filter(|_| !every) {
+            for (_, office) in persons.events(after, person)? {
+                read.insert(office.clone());
+            }
+        }
+        // The offices the batch does not change are read once, for both sides.
+        let mut unchanged: BTreeMap<&OfficeId, Timeline> = BTreeMap::new();
+        for office in read
+            .iter()
+            .filter(|office| !self.timelines.contains_key(*office))
+        {
+            if let Some(t) = after.head_timeline(office)? {
+                unchanged.insert(office, t);
+            }
+        }
         let mut lists = Vec::new();
         for state in [&self.timelines, &now] {
-            // Unchanged offices read the same before and after.
-            let timeline = |office: &OfficeId| match state.get(office) {
-                Some(kept) => Ok(kept.clone()),
-                None => after.head_timeline(office),
-            };
-            let mut timelines: BTreeMap<OfficeId, Timeline> = BTreeMap::new();
-            for office in &offices {
-                if let Some(t) = timeline(office)? {
-                    timelines.insert(office.clone(), t);
-                }
-            }
-            for person in delegates.iter().filter(|_| !every) {
-                for (_, office) in persons.events(after, person)? {
-                    if !timelines.contains_key(office)
-                        && let Some(t) = timeline(office)?
-                    {
-                        timelines.insert(office.clone(), t);
-                    }
-                }
-            }
-            let timelines: Vec<Timeline> = timelines.into_values().collect();
+            let timelines: Vec<&Timeline> = read
+                .iter()
+                .filter_map(|office| match state.get(office) {
+                    Some(changed) => changed.as_ref(),
+                    None => unchanged.get(office),
+                })
+                .collect();
             lists.push(anomalies_of_offices(&timelines, &offices));
         }
         let after_list = lists.pop().unwrap_or_default();

@@ -1,5 +1,6 @@
 //! The anomalies of the spec: odd facts the ledger records and reports, never refuses.
 
+use std::borrow::Borrow;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use serde::Serialize;
@@ -287,11 +288,14 @@ pub fn sort_anomalies(found: &mut [Anomaly]) {
 /// delegates) held office and travelled: `timelines` must hold the timeline of each of
 /// `offices` and of every office where one of their delegates is titular or travels; any
 /// other timeline given changes nothing.
-pub fn anomalies_of_offices(timelines: &[Timeline], offices: &BTreeSet<OfficeId>) -> Vec<Anomaly> {
+pub fn anomalies_of_offices<T: Borrow<Timeline>>(
+    timelines: &[T],
+    offices: &BTreeSet<OfficeId>,
+) -> Vec<Anomaly> {
     // Across offices: who was titular where, and who was away (a trip or a leave) when.
     let mut held: HashMap<&PersonId, Vec<(&OfficeId, Day, Day)>> = HashMap::new();
     let mut away: HashMap<&PersonId, Vec<Away>> = HashMap::new();
-    for t in timelines {
+    for t in timelines.iter().map(Borrow::borrow) {
         for tenure in &t.tenures {
             held.entry(&tenure.stint.person).or_default().push((
                 &t.office,
@@ -310,7 +314,7 @@ pub fn anomalies_of_offices(timelines: &[Timeline], offices: &BTreeSet<OfficeId>
     }
     let mut found = Vec::new();
     let mut done = BTreeSet::new();
-    for t in timelines {
+    for t in timelines.iter().map(Borrow::borrow) {
         if offices.contains(&t.office) && done.insert(&t.office) {
             office_anomalies(t, &held, &away, &mut found);
         }
@@ -415,15 +419,21 @@ fn office_anomalies(
         }
     }
 
-    // Trips and leaves of someone who was not titular on some of the days.
+    // Trips and leaves of someone who was not titular on some of the days. Each person's
+    // tenures are gathered once (in the timeline's order), not searched for each absence: an
+    // office of a large ledger has thousands of both.
+    let mut tenures_of: HashMap<&PersonId, Vec<(Day, Day)>> = HashMap::new();
+    for x in &t.tenures {
+        tenures_of
+            .entry(&x.stint.person)
+            .or_default()
+            .push((x.from, x.until));
+    }
     for absence in &t.absences {
-        let covered: Vec<(Day, Day)> = t
-            .tenures
-            .iter()
-            .filter(|x| x.stint.person == absence.person)
-            .map(|x| (x.from, x.until))
-            .collect();
-        for (from, until) in uncovered(absence.from, absence.until, &covered) {
+        let covered = tenures_of
+            .get(&absence.person)
+            .map_or(&[][..], Vec::as_slice);
+        for (from, until) in uncovered(absence.from, absence.until, covered) {
             let (kind, what) = match absence.absence.kind {
                 AbsenceKind::Trip => (AnomalyKind::TripWithoutHolding, "authorized to travel"),
                 AbsenceKind::Leave => (AnomalyKind::LeaveWithoutHolding, "granted leave"),
