@@ -7,7 +7,23 @@
 //! sled-ceiling batches BYTES COUNT PER_BATCH DIR
 //!                                  COUNT values of BYTES bytes under consecutive keys, applied
 //!                                  in sled batches of PER_BATCH values, each batch flushed
+//!
+//! sled-ceiling rewrites ROUNDS KEYS BYTES EVERY DIR
+//!                                  ROUNDS flushed writes, each rewriting KEYS values of BYTES
+//!                                  bytes (the tails of KEYS tables; a table's tail moves to a
+//!                                  new key every EVERY rounds), then the same records copied
+//!                                  into a fresh database DIR.copy; prints both sizes (REOPEN=1:
+//!                                  the database closed and opened again before each round)
+//! sled-ceiling round R KEYS BYTES EVERY DIR
+//!                                  round R of `rewrites` alone, in a process of its own
+//!                                  (EXIT_FAST=1: the process ends without closing sled)
+//! sled-ceiling copy DIR            the copy and the sizes that end `rewrites`
 //! ```
+//!
+//! `rewrites` is sled alone under a clerk's one-act appends: each append rewrites the last
+//! record of several tables (the log's tail chunk, the tails of the cache's blocks, the head)
+//! and adds little. The ratio of the two sizes is sled's own space amplification for that
+//! work, beside the ledger's (`bench/clerk.py`).
 //!
 //! `batches` is sled alone doing what a large write of the store does: run under
 //! `/usr/bin/time -f %M` with several PER_BATCH, it shows that sled's memory follows the size
@@ -157,12 +173,139 @@ fn write_batches(
     Ok(())
 }
 
+/// The bytes of the files under `dir`.
+fn folder_bytes(dir: &Path) -> std::io::Result<u64> {
+    let mut total = 0;
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let meta = entry.metadata()?;
+        total += if meta.is_dir() {
+            folder_bytes(&entry.path())?
+        } else {
+            meta.len()
+        };
+    }
+    Ok(total)
+}
+
+/// `rounds` flushed writes of `keys` values of `bytes` bytes, value `t` of a round going to
+/// table `t`'s tail key, which moves on every `every` rounds; then the records copied into a
+/// fresh database beside `dir`.
+fn rewrites(
+    rounds: usize,
+    keys: usize,
+    bytes: usize,
+    every: usize,
+    reopen: bool,
+    dir: &Path,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let mut db = open(dir)?;
+    for round in 0..rounds {
+        if reopen {
+            // As a clerk's appends run: each one a process that opens the database anew.
+            drop(db);
+            // sled's flusher lets go of the file lock a moment after the drop.
+            let mut tries = 0;
+            db = loop {
+                match open(dir) {
+                    Ok(db) => break db,
+                    Err(sled::Error::Io(_)) if tries < 5_000 => {
+                        tries += 1;
+                        std::thread::sleep(std::time::Duration::from_millis(1));
+                    }
+                    Err(e) => return Err(e.into()),
+                }
+            };
+        }
+        write_round(&db, round, keys, bytes, every)?;
+    }
+    drop(db);
+    copy_of(dir)
+}
+
+/// One round of [`rewrites`], flushed.
+fn write_round(
+    db: &sled::Db,
+    round: usize,
+    keys: usize,
+    bytes: usize,
+    every: usize,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let mut batch = sled::Batch::default();
+    for table in 0..keys {
+        let mut key = vec![b'T', table as u8, 0];
+        key.extend_from_slice(&((round / every) as u32).to_be_bytes());
+        let value: Vec<u8> = (0..bytes)
+            .map(|j| (round * 31 + table * 7 + j) as u8)
+            .collect();
+        batch.insert(key, value);
+    }
+    db.apply_batch(batch)?;
+    db.flush()?;
+    Ok(())
+}
+
+/// Copies the records of the database in `dir` into a fresh one beside it, and prints both
+/// sizes.
+fn copy_of(dir: &Path) -> Result<(), Box<dyn std::error::Error>> {
+    let db = open(dir)?;
+    let copy_dir = dir.with_extension("copy");
+    let copy = open(&copy_dir)?;
+    let mut live = 0;
+    let mut batch = sled::Batch::default();
+    for (i, item) in db.iter().enumerate() {
+        let (key, value) = item?;
+        live += key.len() + value.len();
+        batch.insert(key, value);
+        if (i + 1) % 256 == 0 {
+            copy.apply_batch(std::mem::take(&mut batch))?;
+        }
+    }
+    copy.apply_batch(batch)?;
+    copy.flush()?;
+    drop((db, copy));
+    let (written, copied) = (folder_bytes(dir)?, folder_bytes(&copy_dir)?);
+    println!(
+        "records: {live} bytes; rewritten database: {written} bytes; its copy: {copied} bytes; {:.2}x",
+        written as f64 / copied as f64
+    );
+    Ok(())
+}
+
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().collect();
     let result = match args.iter().map(String::as_str).collect::<Vec<_>>()[1..] {
         ["import", ndjson, dir] => import(Path::new(ndjson), Path::new(dir)).map(|()| true),
         ["verify", dir] => verify(Path::new(dir)),
         ["open", dir] => open_only(Path::new(dir)),
+        ["rewrites", rounds, keys, bytes, every, dir] => (|| {
+            let reopen = std::env::var_os("REOPEN").is_some_and(|v| v == "1");
+            rewrites(
+                rounds.parse()?,
+                keys.parse()?,
+                bytes.parse()?,
+                every.parse()?,
+                reopen,
+                Path::new(dir),
+            )
+        })()
+        .map(|()| true),
+        ["round", round, keys, bytes, every, dir] => (|| {
+            let db = open(Path::new(dir))?;
+            write_round(
+                &db,
+                round.parse()?,
+                keys.parse()?,
+                bytes.parse()?,
+                every.parse()?,
+            )?;
+            if std::env::var_os("EXIT_FAST").is_some_and(|v| v == "1") {
+                std::process::exit(0);
+            }
+            Ok::<(), Box<dyn std::error::Error>>(())
+        })()
+        .map(|()| true),
+        ["copy", dir] => copy_of(Path::new(dir)).map(|()| true),
         ["batches", bytes, count, per_batch, dir] => (|| {
             write_batches(
                 bytes.parse()?,
@@ -175,7 +318,7 @@ fn main() -> ExitCode {
         ["remove-first", dir, prefix] => remove_first(Path::new(dir), prefix.as_bytes()),
         _ => {
             eprintln!(
-                "usage: sled-ceiling import NDJSON DIR | verify DIR | open DIR | remove-first DIR PREFIX | batches BYTES COUNT PER_BATCH DIR"
+                "usage: sled-ceiling import NDJSON DIR | verify DIR | open DIR | remove-first DIR PREFIX | batches BYTES COUNT PER_BATCH DIR | rewrites ROUNDS KEYS BYTES EVERY DIR | round R KEYS BYTES EVERY DIR | copy DIR"
             );
             return ExitCode::from(2);
         }
