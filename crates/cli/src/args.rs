@@ -328,6 +328,18 @@ pub enum Command {
         #[command(flatten)]
         json: Json,
     },
+    /// Rewrite the ledger's database compactly, reclaiming the space appends left behind
+    ///
+    /// A ledger grown by many small appends keeps, in its database file, much of what each
+    /// append replaced. Every record is copied into a fresh database beside the ledger,
+    /// checked against the ledger record by record, and put in its place in one atomic step
+    /// (Linux). Answers, proofs and kept checkpoints are unchanged: the records are the same
+    /// bytes. Needs the ledger to itself (stop a running `serve` first) and room for the copy.
+    /// Safe to interrupt: until the last step the ledger is as it was.
+    Compact {
+        #[command(flatten)]
+        json: Json,
+    },
     /// The number of entries and the head hash
     Head {
         #[command(flatten)]

@@ -145,6 +145,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<Finding> {
             return proofs::verify_against(path, &checkpoint, &vkey, scope, wait, json.json, out);
         }
         Command::Repair { json } => return repair(path, wait, json.json, out),
+        Command::Compact { json } => compact(path, wait, json.json, out)?,
         Command::Head { json } => {
             let ledger = open(path, wait)?;
             let answer = HeadAnswer::from(ledger.head());
@@ -507,6 +508,17 @@ fn repair(path: &Path, wait: Duration, as_json: bool, out: &mut dyn Write) -> Re
     })
 }
 
+fn compact(path: &Path, wait: Duration, as_json: bool, out: &mut dyn Write) -> Result<()> {
+    let bar = progress_bar(None, "compacting", Unit::Records);
+    let mut tick = |done: u64| bar.set_position(done);
+    let compacted = actledger_store::compact_path(path, wait, &mut tick);
+    bar.finish_and_clear();
+    let compacted = compacted.map_err(|e| store_error(e, path).context("nothing was changed"))?;
+    print(out, as_json, &compacted, |compacted| {
+        render::compact_text(compacted, path)
+    })
+}
+
 /// What a progress bar counts.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Unit {
@@ -514,6 +526,8 @@ pub(crate) enum Unit {
     Bytes,
     /// Entries: shown as counts with thousands separators, with a rate in entries/s.
     Entries,
+    /// Records of the database: counts, with a rate in records/s.
+    Records,
 }
 
 /// A progress bar on stderr, drawn only on a terminal (indicatif hides it elsewhere), in
@@ -533,6 +547,10 @@ pub(crate) fn progress_bar(total: Option<u64>, what: &str, unit: Unit) -> indica
             "{what} [{bar:30}] {human_pos}/{human_len} entries {rate}, {eta} left"
         }
         (Unit::Entries, false) => "{what} {spinner} {human_pos} entries {rate}",
+        (Unit::Records, true) => {
+            "{what} [{bar:30}] {human_pos}/{human_len} records {rate}, {eta} left"
+        }
+        (Unit::Records, false) => "{what} {spinner} {human_pos} records {rate}",
     };
     let what = what.to_owned();
     if let Ok(style) = indicatif::ProgressStyle::with_template(template) {

@@ -373,6 +373,23 @@ pub fn import_text(answer: &ImportAnswer, path: &Path) -> String {
     )
 }
 
+/// What `compact` did: the records copied and the folder's bytes before and after.
+pub fn compact_text(compacted: &actledger_store::Compacted, path: &std::path::Path) -> String {
+    let mb = |bytes: u64| format!("{:.1} MB", bytes as f64 / 1e6);
+    format!(
+        "compacted {}: {} {} copied; {} before, {} now\n",
+        path.display(),
+        indicatif::HumanCount(compacted.records),
+        if compacted.records == 1 {
+            "record"
+        } else {
+            "records"
+        },
+        mb(compacted.before_bytes),
+        mb(compacted.after_bytes)
+    )
+}
+
 /// What `--log-only` leaves unchecked, said wherever its verdict is.
 pub const LOG_ONLY_NOTE: &str = "log only: the indexes, timeline cache and tree hashes that answers are read from were not checked";
 

@@ -36,6 +36,7 @@
 mod append;
 mod cache;
 mod chunk;
+mod compact;
 mod derived;
 mod entry;
 mod error;
@@ -63,6 +64,7 @@ mod writes;
 
 pub use append::PartCheck;
 pub use cache::CACHE_VERSION;
+pub use compact::{Compacted, compact_path};
 pub use entry::{
     Entry, EntryError, FORMAT_VERSION, HASH_DOMAIN, Head, LAYOUT_VERSION, TIME_LEN, ZERO_HASH,
     format_time, parse_time,

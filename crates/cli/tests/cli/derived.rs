@@ -491,3 +491,22 @@ fn a_record_of_an_unknown_table_is_found_and_removed() {
     );
     s.run(&["verify"]).code(0).stderr("");
 }
+
+#[test]
+fn compact_keeps_every_record_and_says_what_it_did() {
+    let s = Sandbox::seeded();
+    let before = dump(&s.ledger());
+    let text = stdout_of(&s.run(&["compact"]).code(0).stderr(""));
+    assert!(
+        text.starts_with("compacted ")
+            && text.contains(&format!("{} records copied", before.len())),
+        "{text}"
+    );
+    assert_eq!(dump(&s.ledger()), before);
+    let value = json_of(&s.run(&["compact", "--json"]).code(0).stderr(""));
+    assert_eq!(value["records"], before.len());
+    assert!(value["before_bytes"].as_u64().unwrap() > 0);
+    assert!(value["after_bytes"].as_u64().unwrap() > 0);
+    s.run(&["verify"]).code(0).stderr("");
+    assert_eq!(dump(&s.ledger()), before);
+}

@@ -8,6 +8,7 @@ mod append;
 mod cache;
 mod child;
 mod common;
+mod compact;
 mod crash;
 mod derived;
 mod engine;

@@ -1,0 +1,149 @@
+//! Compaction: the ledger's database written afresh, record for record, and put in place of
+//! the old one in one atomic step.
+//!
+//! sled frees the space of a replaced value only once its cleaner has moved the live pages out
+//! of the segment that holds it, and a ledger grown by many small appends, each a process of
+//! its own, keeps most of what every append replaced (`docs/PERFORMANCE.md`, "A clerk's
+//! ledger"). A fresh database holds each record once.
+//!
+//! Nothing is trusted to luck: the copy is built in a staging folder beside the ledger (as an
+//! import is), compared record by record with the ledger, then exchanged with the ledger's
+//! folder in one `renameat2(RENAME_EXCHANGE)`. A crash before the exchange leaves the ledger as
+//! it was; after it, the compacted ledger. Either way the other folder is left under a staging
+//! name, and the next build of the same path (an import, a create, a compaction) removes it.
+//! The ledger is held, not lent, from start to end, so nothing is appended meanwhile and no
+//! server keeps answering from the folder that is replaced.
+
+use std::path::Path;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::error::{StoreError, io_error, storage};
+use crate::ledger::Ledger;
+use crate::staging::Staging;
+use crate::writes::{WriteSet, Writes};
+
+/// The bytes of records copied between two flushes of the copy.
+const COPY_BATCH_BYTES: usize = 4 << 20;
+
+/// What a compaction did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Compacted {
+    /// The records copied: every key of the database, log, derived records and kept
+    /// checkpoints alike.
+    pub records: u64,
+    /// The bytes of the ledger's folder before.
+    pub before_bytes: u64,
+    /// The bytes of the ledger's folder after.
+    pub after_bytes: u64,
+}
+
+/// Compacts the ledger at `path`, waiting up to `wait` for another process to let go of it.
+/// `progress` receives the number of records copied so far.
+pub fn compact_path(
+    path: &Path,
+    wait: Duration,
+    progress: &mut dyn FnMut(u64),
+) -> Result<Compacted, StoreError> {
+    Ledger::open_waiting_to_hold(path, wait)?.compact(progress)
+}
+
+impl Ledger {
+    /// Writes every record into a fresh database beside the ledger, checks that it holds the
+    /// same records, and puts it in the ledger's place (see the module's comment).
+    pub fn compact(self, progress: &mut dyn FnMut(u64)) -> Result<Compacted, StoreError> {
+        let before_bytes = folder_bytes(&self.path)?;
+        let mut staging = Staging::new(&self.path)?;
+        let copy = staging.open_db()?;
+        let mut writes = WriteSet::default();
+        let (mut records, mut bytes) = (0u64, 0usize);
+        for item in self.db.iter() {
+            let (key, value) = item.map_err(storage(&self.path))?;
+            bytes += key.len() + value.len();
+            records += 1;
+            writes.insert(key, value);
+            if bytes >= COPY_BATCH_BYTES {
+                std::mem::take(&mut writes).apply_in_slices(&copy, staging.path())?;
+                copy.flush().map_err(storage(staging.path()))?;
+                bytes = 0;
+                progress(records);
+            }
+        }
+        writes.apply_in_slices(&copy, staging.path())?;
+        copy.flush().map_err(storage(staging.path()))?;
+        progress(records);
+        same_records(&self, &copy, staging.path())?;
+        // The copy's database closes here; the staging folder stays locked until it is gone.
+        drop(copy);
+        exchange(staging.path(), &self.path)?;
+        // The staging name now holds the old ledger: dropping the ledger, then the staging,
+        // closes it and removes it.
+        let path = self.path.clone();
+        drop(self);
+        drop(staging);
+        Ok(Compacted {
+            records,
+            before_bytes,
+            after_bytes: folder_bytes(&path)?,
+        })
+    }
+}
+
+/// Checks that `copy` holds exactly the records of `ledger`, in the same order.
+fn same_records(ledger: &Ledger, copy: &sled::Db, copy_path: &Path) -> Result<(), StoreError> {
+    let differs = |what: String| StoreError::Io {
+        what: "checking the compacted copy".into(),
+        path: copy_path.to_owned(),
+        source: std::io::Error::other(what),
+    };
+    let mut copied = copy.iter();
+    for (number, item) in ledger.db.iter().enumerate() {
+        let (key, value) = item.map_err(storage(&ledger.path))?;
+        match copied.next().transpose().map_err(storage(copy_path))? {
+            Some((k, v)) if k == key && v == value => {}
+            _ => return Err(differs(format!("record {} differs", number + 1))),
+        }
+    }
+    if copied.next().is_some() {
+        return Err(differs("the copy holds more records".into()));
+    }
+    Ok(())
+}
+
+/// Exchanges the folders `a` and `b` in one step.
+#[cfg(target_os = "linux")]
+fn exchange(a: &Path, b: &Path) -> Result<(), StoreError> {
+    use rustix::fs::{CWD, RenameFlags, renameat_with};
+    renameat_with(CWD, a, CWD, b, RenameFlags::EXCHANGE)
+        .map_err(|errno| io_error("exchanging the compacted copy with", b)(errno.into()))
+}
+
+/// Exchanges the folders `a` and `b` in one step: only Linux offers it.
+#[cfg(not(target_os = "linux"))]
+fn exchange(_a: &Path, b: &Path) -> Result<(), StoreError> {
+    Err(io_error("exchanging the compacted copy with", b)(
+        std::io::Error::new(
+            std::io::ErrorKind::Unsupported,
+            "compaction needs an atomic exchange of two folders (Linux renameat2)",
+        ),
+    ))
+}
+
+/// The bytes of the files under `dir`.
+fn folder_bytes(dir: &Path) -> Result<u64, StoreError> {
+    let mut total = 0;
+    let entries = std::fs::read_dir(dir).map_err(io_error("reading", dir))?;
+    for entry in entries {
+        let entry = entry.map_err(io_error("reading", dir))?;
+        let meta = entry
+            .metadata()
+            .map_err(io_error("reading", &entry.path()))?;
+        total += if meta.is_dir() {
+            folder_bytes(&entry.path())?
+        } else {
+            meta.len()
+        };
+    }
+    Ok(total)
+}

@@ -1,0 +1,85 @@
+//! `compact`: the same records in a fresh database, put in place in one step.
+
+use std::path::Path;
+use std::time::Duration;
+
+use actledger_store::{Ledger, StoreError, Verdict, compact_path};
+
+use crate::common::{SEED, batch, ledger_with, names_in, raw, scratch};
+
+/// Every record of the closed ledger at `path`, key and value.
+fn records(path: &Path) -> Vec<(Vec<u8>, Vec<u8>)> {
+    let db = raw(path);
+    db.iter()
+        .map(|item| {
+            let (key, value) = item.unwrap();
+            (key.to_vec(), value.to_vec())
+        })
+        .collect()
+}
+
+#[test]
+fn a_compacted_ledger_holds_the_same_records_and_answers() {
+    let s = scratch();
+    let mut ledger = ledger_with(&s.path, 120, 3);
+    ledger.append(batch(SEED)).unwrap();
+    let head = ledger.head();
+    drop(ledger);
+    let before = records(&s.path);
+
+    let mut seen = Vec::new();
+    let compacted = compact_path(&s.path, Duration::ZERO, &mut |n| seen.push(n)).unwrap();
+
+    assert_eq!(
+        records(&s.path),
+        before,
+        "the same keys and values, in order"
+    );
+    assert_eq!(compacted.records, before.len() as u64);
+    assert_eq!(
+        seen.last(),
+        Some(&compacted.records),
+        "progress reaches the end"
+    );
+    assert!(compacted.before_bytes > 0 && compacted.after_bytes > 0);
+    // Nothing is left beside the ledger: the old folder is gone.
+    assert_eq!(names_in(s.dir.path()), ["ledger"]);
+    let mut ledger = Ledger::open(&s.path).unwrap();
+    assert_eq!(ledger.head(), head);
+    assert!(matches!(ledger.verify().unwrap(), Verdict::Intact { .. }));
+    // And it takes appends as before.
+    ledger
+        .append(batch(
+            r#"{"type":"act_issued","act":"RS-999-2024-PCM","kind":"resolucion_suprema","issuer":"PCM","issued_on":"2024-07-01"}"#,
+        ))
+        .unwrap();
+    assert_eq!(ledger.head().count, head.count + 1);
+}
+
+#[test]
+fn a_held_ledger_is_not_compacted() {
+    let s = scratch();
+    let ledger = ledger_with(&s.path, 3, 3);
+    let before = ledger.head();
+    let refused = compact_path(&s.path, Duration::ZERO, &mut |_| {});
+    assert!(
+        matches!(refused, Err(StoreError::InUse { .. })),
+        "{refused:?}"
+    );
+    drop(ledger);
+    assert_eq!(names_in(s.dir.path()), ["ledger"]);
+    assert_eq!(Ledger::open(&s.path).unwrap().head(), before);
+}
+
+#[test]
+fn what_a_killed_compaction_left_is_removed_by_the_next() {
+    let s = scratch();
+    drop(ledger_with(&s.path, 3, 3));
+    // A copy killed before the exchange (or the old folder, killed after it) stays under a
+    // staging name that nobody holds.
+    let leftover = s.dir.path().join(".ledger.new-a1B2c3");
+    std::fs::create_dir(&leftover).unwrap();
+    std::fs::write(leftover.join("db"), b"half a copy").unwrap();
+    compact_path(&s.path, Duration::ZERO, &mut |_| {}).unwrap();
+    assert_eq!(names_in(s.dir.path()), ["ledger"]);
+}
