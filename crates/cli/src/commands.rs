@@ -513,7 +513,7 @@ fn compact(path: &Path, wait: Duration, as_json: bool, out: &mut dyn Write) -> R
     let mut tick = |done: u64| bar.set_position(done);
     let compacted = actledger_store::compact_path(path, wait, &mut tick);
     bar.finish_and_clear();
-    let compacted = compacted.map_err(|e| store_error(e, path).context("nothing was changed"))?;
+    let compacted = compacted.map_err(|e| store_error(e, path))?;
     print(out, as_json, &compacted, |compacted| {
         render::compact_text(compacted, path)
     })
