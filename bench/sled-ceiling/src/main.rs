@@ -16,7 +16,10 @@
 //!                                  the database closed and opened again before each round)
 //! sled-ceiling round R KEYS BYTES EVERY DIR
 //!                                  round R of `rewrites` alone, in a process of its own
-//!                                  (EXIT_FAST=1: the process ends without closing sled)
+//!                                  (EXIT_FAST=1: the process ends without closing sled;
+//!                                  INTENT=1: between an intent record's insert and removal,
+//!                                  each flushed; SCATTER=N: N new 40-byte records a round at
+//!                                  scattered keys)
 //! sled-ceiling copy DIR            the copy and the sizes that end `rewrites`
 //! ```
 //!
@@ -240,6 +243,19 @@ fn write_round(
             .collect();
         batch.insert(key, value);
     }
+    // SCATTER=N: N new small records a round, at scattered places of the key space, as an
+    // append adds postings and tree hashes beside the records it rewrites.
+    let scatter: usize = std::env::var("SCATTER")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    for n in 0..scatter {
+        let spot = (round * 2_654_435_761 + n * 40_503) % 65_521;
+        let mut key = vec![b'P'];
+        key.extend_from_slice(&(spot as u32).to_be_bytes());
+        key.extend_from_slice(&(round as u32).to_be_bytes());
+        batch.insert(key, vec![(round + n) as u8; 40]);
+    }
     db.apply_batch(batch)?;
     db.flush()?;
     Ok(())
@@ -292,6 +308,13 @@ fn main() -> ExitCode {
         .map(|()| true),
         ["round", round, keys, bytes, every, dir] => (|| {
             let db = open(Path::new(dir))?;
+            // INTENT=1: the round between an intent record's insert and its removal, each
+            // flushed, as an append writes it.
+            let intent = std::env::var_os("INTENT").is_some_and(|v| v == "1");
+            if intent {
+                db.insert(b"Mpending", &[1u8; 80][..])?;
+                db.flush()?;
+            }
             write_round(
                 &db,
                 round.parse()?,
@@ -299,6 +322,10 @@ fn main() -> ExitCode {
                 bytes.parse()?,
                 every.parse()?,
             )?;
+            if intent {
+                db.remove(b"Mpending")?;
+                db.flush()?;
+            }
             if std::env::var_os("EXIT_FAST").is_some_and(|v| v == "1") {
                 std::process::exit(0);
             }
