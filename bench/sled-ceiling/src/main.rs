@@ -20,7 +20,8 @@
 //!                                  INTENT=1: between an intent record's insert and removal,
 //!                                  each flushed; SCATTER=N: N new 40-byte records a round at
 //!                                  scattered keys)
-//! sled-ceiling copy DIR            the copy and the sizes that end `rewrites`
+//! sled-ceiling copy DIR            the copy and the sizes that end `rewrites` (COPY_BATCH=N
+//!                                  records a batch, default 256; COPY_ORDER=reverse|stride)
 //! ```
 //!
 //! `rewrites` is sled alone under a clerk's one-act appends: each append rewrites the last
@@ -268,12 +269,30 @@ fn copy_of(dir: &Path) -> Result<(), Box<dyn std::error::Error>> {
     let copy_dir = dir.with_extension("copy");
     let copy = open(&copy_dir)?;
     let mut live = 0;
+    // COPY_BATCH=N records per batch (default 256); COPY_ORDER=reverse|stride.
+    let per_batch: usize = std::env::var("COPY_BATCH")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(256);
+    let order = std::env::var("COPY_ORDER").unwrap_or_default();
+    let mut records: Vec<(sled::IVec, sled::IVec)> = db.iter().collect::<Result<_, _>>()?;
+    match order.as_str() {
+        "reverse" => records.reverse(),
+        "stride" => {
+            // Every 8th record first, then the ones after them...
+            let mut strided = Vec::with_capacity(records.len());
+            for start in 0..8 {
+                strided.extend(records.iter().skip(start).step_by(8).cloned());
+            }
+            records = strided;
+        }
+        _ => {}
+    }
     let mut batch = sled::Batch::default();
-    for (i, item) in db.iter().enumerate() {
-        let (key, value) = item?;
+    for (i, (key, value)) in records.into_iter().enumerate() {
         live += key.len() + value.len();
         batch.insert(key, value);
-        if (i + 1) % 256 == 0 {
+        if (i + 1) % per_batch == 0 {
             copy.apply_batch(std::mem::take(&mut batch))?;
         }
     }
