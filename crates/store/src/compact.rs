@@ -41,12 +41,17 @@ pub struct Compacted {
 
 /// Compacts the ledger at `path`, waiting up to `wait` for another process to let go of it.
 /// `progress` receives the number of records copied so far.
+///
+/// The folder compacted is the one `path` leads to: a symbolic link, `.` or a path with `..`
+/// stays what it is, and the ledger it leads to is the one replaced.
 pub fn compact_path(
     path: &Path,
     wait: Duration,
     progress: &mut dyn FnMut(u64),
 ) -> Result<Compacted, StoreError> {
-    Ledger::open_waiting_to_hold(path, wait)?.compact(progress)
+    // A path that leads nowhere is opened as it is, to be refused as any command refuses it.
+    let folder = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_owned());
+    Ledger::open_waiting_to_hold(&folder, wait)?.compact(progress)
 }
 
 impl Ledger {

@@ -83,3 +83,36 @@ fn what_a_killed_compaction_left_is_removed_by_the_next() {
     compact_path(&s.path, Duration::ZERO, &mut |_| {}).unwrap();
     assert_eq!(names_in(s.dir.path()), ["ledger"]);
 }
+
+#[cfg(unix)]
+#[test]
+fn a_ledger_reached_through_a_link_is_compacted_where_it_is() {
+    let s = scratch();
+    drop(ledger_with(&s.path, 3, 3));
+    let before = records(&s.path);
+    let link = s.dir.path().join("link");
+    std::os::unix::fs::symlink(&s.path, &link).unwrap();
+    compact_path(&link, Duration::ZERO, &mut |_| {}).unwrap();
+    assert!(
+        std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink(),
+        "the link is still a link"
+    );
+    assert_eq!(records(&s.path), before);
+    assert_eq!(names_in(s.dir.path()), ["ledger", "link"]);
+    // `.` from inside the folder is the same ledger.
+    let dot = s.path.join(".");
+    compact_path(&dot, Duration::ZERO, &mut |_| {}).unwrap();
+    assert_eq!(records(&s.path), before);
+    assert_eq!(names_in(s.dir.path()), ["ledger", "link"]);
+}
+
+#[test]
+fn a_missing_ledger_is_not_compacted() {
+    let s = scratch();
+    let refused = compact_path(&s.path, Duration::ZERO, &mut |_| {});
+    assert!(refused.is_err());
+    assert!(names_in(s.dir.path()).is_empty());
+}
