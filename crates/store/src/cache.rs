@@ -20,7 +20,7 @@ use crate::writes::Writes;
 /// core's timeline rules included): a ledger whose cache has another version rebuilds it.
 /// Version 2 added the checksum before every record's JSON; version 3 replaced the JSON with
 /// the binary encoding below (its values take about 38% of the bytes of the JSON ones);
-/// version 4 packs segments and items in blocks of [`PER_BLOCK`], a record per block;
+/// version 4 packs segments and items in blocks of 64 (`PER_BLOCK`), a record per block;
 /// version 5 writes no record at all for an empty timeline (version 4 wrote a manifest of
 /// zeros for some), so that each timeline has one form and verification compares records;
 /// version 6 adds the kind of each absence (a trip or a leave, with `leave_granted`) to every

@@ -247,16 +247,16 @@ impl Recorded for ReadAhead<'_> {
     }
 }
 
-/// The bytes of keys and values a rebuild puts in one sled batch: large enough that batches
-/// are cheap, small enough that a batch and sled's copies of it stay a few tens of megabytes
-/// (a count of records was not: records grew from tens of bytes to kilobytes with the blocks
-/// of cache version 4, and 20,000 of them took some 300 MiB at the end of a 1M-event import).
+/// The bytes of keys and values a rebuild writes between two flushes, handed to sled in
+/// slices ([`WriteSet::apply_in_slices`], which is what bounds sled's memory): large enough
+/// that flushes are few, small enough that the writes held stay a few megabytes. Counted in
+/// bytes, not records: records grew from tens of bytes to kilobytes with the blocks of cache
+/// version 4.
 const REBUILD_BATCH_BYTES: usize = 4 << 20;
 
-/// What a removal costs a batch beyond its key's bytes, in the count of [`BoundedBatch`]:
-/// sled holds each removal of a batch, and the pages it changes, in memory until the flush,
-/// far beyond the key's bytes (counting the keys alone, removing the derived tables of
-/// 100,000 entries took 180 MiB).
+/// What a removal counts for in [`BoundedBatch`]'s bytes beyond its key's: it changes a page
+/// far larger than the key (counting the keys alone, before writes went to sled in slices,
+/// removing the derived tables of 100,000 entries took 180 MiB).
 pub(crate) const REMOVAL_COST: usize = 1024;
 
 /// Writes applied (in slices) and flushed whenever they hold [`REBUILD_BATCH_BYTES`] bytes.
@@ -288,9 +288,7 @@ impl<'a> BoundedBatch<'a> {
 
     pub(crate) fn apply(&mut self) -> Result<(), StoreError> {
         std::mem::take(&mut self.batch).apply_in_slices(self.db, self.path)?;
-        // sled keeps every page changed since its last flush in memory: flushing each batch
-        // keeps a rebuild's memory at a batch, whatever the ledger's size, and makes it durable
-        // before a record that vouches for it is written.
+        // Durable before a record that vouches for it is written.
         self.db.flush().map_err(storage(self.path))?;
         self.bytes = 0;
         Ok(())
