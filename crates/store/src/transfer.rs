@@ -192,64 +192,74 @@ impl Ledger {
         }
     }
 
+    /// Reads, checks and writes the export lines of `input`. Two threads share the work: this
+    /// one reads the lines a chunk at a time and validates and writes the chunks; a second one
+    /// parses each chunk's lines and checks their hashes and links, a chunk ahead. The outcome
+    /// is what doing both in turn gives: chunks are written in order, and an error (of
+    /// reading, of a line, of validation) is reported once every chunk before it is written,
+    /// and before anything after it is.
     fn import_lines(
         &mut self,
         input: &mut dyn BufRead,
         progress: &mut dyn FnMut(u64),
         how: Importing<'_>,
     ) -> Result<(), ImportError> {
-        let mut buf = Vec::new();
-        let mut line: u64 = 0;
-        let mut bytes: u64 = 0;
         // An import starts from the empty ledger; an extension from the head it continues.
-        let start = self.head.count;
-        let mut prev = self.head.hash;
-        let mut previous_time = self.last_time.clone();
-        let mut chunk: Vec<(Entry, InputEvent)> = Vec::with_capacity(IMPORT_CHUNK);
-        loop {
+        let checker = LineChecker {
+            start: self.head.count,
+            prev: self.head.hash,
+            previous_time: self.last_time.clone(),
+        };
+        std::thread::scope(|scope| {
+            let (raw_chunks, to_check) = std::sync::mpsc::sync_channel::<RawChunk>(1);
+            let (checked_chunks, checked) = std::sync::mpsc::sync_channel(1);
+            scope.spawn(move || checker.run(&to_check, &checked_chunks));
+            let mut reader = LineReader::default();
+            // Chunks sent to be checked and not yet written: at most two.
+            let mut sent = 0;
+            let read = loop {
+                match reader.read_chunk(input, &how) {
+                    Ok(Some(raw)) => {
+                        if raw_chunks.send(raw).is_err() {
+                            // The checker stopped at an error, which it sent.
+                            break Ok(());
+                        }
+                        sent += 1;
+                        if sent == 2 {
+                            self.import_checked(&checked, progress)?;
+                            sent -= 1;
+                        }
+                    }
+                    Ok(None) => break Ok(()),
+                    Err(e) => break Err(e),
+                }
+            };
+            drop(raw_chunks);
             if how.stopped() {
                 return Ok(());
             }
-            buf.clear();
-            let read = input
-                .read_until(b'\n', &mut buf)
-                .map_err(|source| ImportError::Read {
-                    line: line + 1,
-                    source,
-                })?;
-            if read == 0 {
-                break;
+            for _ in 0..sent {
+                self.import_checked(&checked, progress)?;
             }
-            line += 1;
-            bytes += read as u64;
-            let refuse = |problem: LineProblem| ImportError::Line { line, problem };
-            if !buf.ends_with(b"\n") {
-                return Err(refuse(LineProblem::NoNewline));
-            }
-            let checked_time = (start + line > 1).then_some(previous_time.as_str());
-            let (entry, event) = crate::entry::parse_export_line_event(&buf, checked_time)
-                .map_err(|e| refuse(LineProblem::NotAnExportLine(e)))?;
-            if let Some(problem) = check_entry(&entry, start + line, &prev, &previous_time) {
-                return Err(refuse(LineProblem::Chain(problem)));
-            }
-            prev = entry.hash;
-            previous_time.clone_from(&entry.time);
-            chunk.push((
-                entry,
-                InputEvent {
-                    line: usize::try_from(line).unwrap_or(usize::MAX),
-                    event,
-                },
-            ));
-            if chunk.len() == IMPORT_CHUNK {
-                self.import_chunk(std::mem::take(&mut chunk))?;
-                progress(bytes);
-            }
+            read?;
+            progress(reader.bytes);
+            Ok(())
+        })
+    }
+
+    /// Writes the next chunk the checker sends, or returns the error it met.
+    fn import_checked(
+        &mut self,
+        checked: &std::sync::mpsc::Receiver<Result<CheckedChunk, ImportError>>,
+        progress: &mut dyn FnMut(u64),
+    ) -> Result<(), ImportError> {
+        // The checker sends a result for every chunk it takes, so one is there for each chunk
+        // sent and not yet written.
+        if let Ok(result) = checked.recv() {
+            let chunk = result?;
+            self.import_chunk(chunk.lines)?;
+            progress(chunk.bytes_to_end);
         }
-        if !chunk.is_empty() {
-            self.import_chunk(chunk)?;
-        }
-        progress(bytes);
         Ok(())
     }
 
@@ -287,6 +297,131 @@ impl Ledger {
             self.last_time.clone_from(&last.time);
         }
         Ok(())
+    }
+}
+
+/// Export lines read and not yet checked: their bytes, each with its newline (the last one
+/// of the input may lack it).
+struct RawChunk {
+    /// The number of the first line.
+    first_line: u64,
+    /// The lines, one after the other.
+    data: Vec<u8>,
+    /// Where each line ends in `data`.
+    ends: Vec<usize>,
+    /// The bytes of the input read up to the chunk's end.
+    bytes_to_end: u64,
+}
+
+/// Export lines checked (form, hash, link, time), with their events.
+struct CheckedChunk {
+    lines: Vec<(Entry, InputEvent)>,
+    bytes_to_end: u64,
+}
+
+/// Reads export lines a chunk of [`IMPORT_CHUNK`] at a time.
+#[derive(Default)]
+struct LineReader {
+    /// Lines read so far.
+    line: u64,
+    /// Bytes read so far.
+    bytes: u64,
+}
+
+impl LineReader {
+    /// The next chunk of lines; none at the end of the input or once the import is asked to
+    /// stop.
+    fn read_chunk(
+        &mut self,
+        input: &mut dyn BufRead,
+        how: &Importing<'_>,
+    ) -> Result<Option<RawChunk>, ImportError> {
+        let mut raw = RawChunk {
+            first_line: self.line + 1,
+            data: Vec::new(),
+            ends: Vec::with_capacity(IMPORT_CHUNK),
+            bytes_to_end: self.bytes,
+        };
+        while raw.ends.len() < IMPORT_CHUNK {
+            if how.stopped() {
+                return Ok(None);
+            }
+            let read =
+                input
+                    .read_until(b'\n', &mut raw.data)
+                    .map_err(|source| ImportError::Read {
+                        line: self.line + 1,
+                        source,
+                    })?;
+            if read == 0 {
+                break;
+            }
+            self.line += 1;
+            self.bytes += read as u64;
+            raw.ends.push(raw.data.len());
+        }
+        raw.bytes_to_end = self.bytes;
+        Ok((!raw.ends.is_empty()).then_some(raw))
+    }
+}
+
+/// Checks export lines in order: each one's form, hash, and link and time against the line
+/// before.
+struct LineChecker {
+    /// The head the lines continue.
+    start: Seq,
+    prev: [u8; 32],
+    previous_time: String,
+}
+
+impl LineChecker {
+    /// Checks the chunks `to_check` receives, in order, and sends each one's outcome; stops
+    /// after the first error, or when either side hangs up.
+    fn run(
+        mut self,
+        to_check: &std::sync::mpsc::Receiver<RawChunk>,
+        checked: &std::sync::mpsc::SyncSender<Result<CheckedChunk, ImportError>>,
+    ) {
+        for raw in to_check {
+            let outcome = self.check(&raw);
+            let failed = outcome.is_err();
+            if checked.send(outcome).is_err() || failed {
+                return;
+            }
+        }
+    }
+
+    fn check(&mut self, raw: &RawChunk) -> Result<CheckedChunk, ImportError> {
+        let mut lines = Vec::with_capacity(raw.ends.len());
+        let mut begin = 0;
+        for (line, &end) in (raw.first_line..).zip(&raw.ends) {
+            let buf = &raw.data[begin..end];
+            begin = end;
+            let refuse = |problem: LineProblem| ImportError::Line { line, problem };
+            if !buf.ends_with(b"\n") {
+                return Err(refuse(LineProblem::NoNewline));
+            }
+            let position = self.start + line;
+            let checked_time = (position > 1).then_some(self.previous_time.as_str());
+            let (entry, event) = crate::entry::parse_export_line_event(buf, checked_time)
+                .map_err(|e| refuse(LineProblem::NotAnExportLine(e)))?;
+            if let Some(problem) = check_entry(&entry, position, &self.prev, &self.previous_time) {
+                return Err(refuse(LineProblem::Chain(problem)));
+            }
+            self.prev = entry.hash;
+            self.previous_time.clone_from(&entry.time);
+            lines.push((
+                entry,
+                InputEvent {
+                    line: usize::try_from(line).unwrap_or(usize::MAX),
+                    event,
+                },
+            ));
+        }
+        Ok(CheckedChunk {
+            lines,
+            bytes_to_end: raw.bytes_to_end,
+        })
     }
 }
 

@@ -578,3 +578,71 @@ fn extending_with_the_rest_of_an_export_gives_the_longer_ledger_or_nothing() {
     assert_eq!(reopened.head(), longer.head());
     assert!(reopened.recovery().is_none(), "no intent record is left");
 }
+
+/// An export of several of the import's chunks (10,000 lines each), re-chained from line
+/// `from` on so that every line after a changed one still links.
+fn rechained(lines: &[String], from: usize) -> Vec<String> {
+    let mut out: Vec<String> = lines[..from - 1].to_vec();
+    let mut prev = if from == 1 {
+        ZERO_HASH
+    } else {
+        Entry::parse_export_line(lines[from - 2].as_bytes())
+            .unwrap()
+            .hash
+    };
+    for line in &lines[from - 1..] {
+        let old = Entry::parse_export_line(line.as_bytes()).unwrap();
+        let entry = Entry::new(old.seq, old.time.clone(), prev, old.event.clone());
+        prev = entry.hash;
+        out.push(entry.export_line().trim_end().to_owned());
+    }
+    out
+}
+
+#[test]
+fn an_import_of_many_chunks_reports_the_first_problem_in_line_order() {
+    let s = scratch();
+    let mut ndjson = Vec::new();
+    actledger_gen::Generator::new(3)
+        .write_ndjson(25_000, &mut ndjson)
+        .unwrap();
+    let mut ledger = Ledger::create(&s.path).unwrap();
+    ledger
+        .append(actledger_core::parse_batch(&ndjson).unwrap())
+        .unwrap();
+    let lines = lines(&export(&ledger));
+    assert_eq!(lines.len(), 25_000);
+
+    // A line cut short in the third chunk: named, and nothing left.
+    let mut cut = lines.clone();
+    cut[20_999].truncate(40);
+    refused(&unlines(&cut), 21_000, "");
+
+    // An event that validation refuses in the first chunk (an act issued twice, the chain
+    // made whole again), and a line cut short in the second, which the checker reaches while
+    // the first is validated: the first one in line order is reported.
+    let mut twice = lines.clone();
+    let first_act = lines
+        .iter()
+        .position(|line| line.contains(r#""type":"act_issued""#))
+        .unwrap();
+    let repeated = Entry::parse_export_line(twice[first_act].as_bytes()).unwrap();
+    let at = 5_000;
+    let old = Entry::parse_export_line(twice[at - 1].as_bytes()).unwrap();
+    twice[at - 1] = Entry::new(old.seq, old.time, old.prev, repeated.event)
+        .export_line()
+        .trim_end()
+        .to_owned();
+    let mut twice = rechained(&twice, at);
+    twice[14_999].truncate(40);
+    let error = import(&s.dir.path().join("copy"), &unlines(&twice)).unwrap_err();
+    assert!(
+        matches!(error, ImportError::Line { line: 5_000, .. }),
+        "{error}"
+    );
+    assert_eq!(names_in(s.dir.path()), ["ledger"]);
+
+    // Whole, it imports to the same head.
+    let copy = import(&s.dir.path().join("copy"), &unlines(&lines)).unwrap();
+    assert_eq!(copy.head(), ledger.head());
+}
