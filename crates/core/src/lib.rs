@@ -77,7 +77,8 @@ pub use recorded::{
 };
 pub use search::{contains, fold, suggest};
 pub use state::{
-    OfficeLeaf, SegmentLeaf, answer_segments, each_answer_segment, unnamed_segment_at,
+    OfficeLeaf, SegmentLeaf, answer_segments, each_answer_segment, each_answer_segment_from,
+    unnamed_segment_at,
 };
 pub use timeline::{
     Absence, AbsenceKind, AbsenceRef, Delegation, Departure, Segment, Stint, Tenure, Timeline,

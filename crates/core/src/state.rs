@@ -112,6 +112,20 @@ pub fn answer_segments<E>(
 /// segments of an office with a long history needs. Returns the first day on the record.
 pub fn each_answer_segment<E>(
     timeline: &Timeline,
+    name: impl FnMut(&PersonId) -> Result<Option<String>, E>,
+    emit: impl FnMut(SegmentLeaf),
+) -> Result<Option<Day>, E> {
+    each_answer_segment_from(timeline, None, name, emit)
+}
+
+/// [`each_answer_segment`] from `from` on, when it is given: the segments starting on `from`
+/// or later, the timeline's segments that end before it not even looked at. `from` must be
+/// the first day of one of the answer segments the whole walk gives (a caller that keeps the
+/// ones before it checks that the first segment emitted starts on `from`); then the segments
+/// emitted are the whole walk's from there on.
+pub fn each_answer_segment_from<E>(
+    timeline: &Timeline,
+    from: Option<Day>,
     mut name: impl FnMut(&PersonId) -> Result<Option<String>, E>,
     mut emit: impl FnMut(SegmentLeaf),
 ) -> Result<Option<Day>, E> {
@@ -139,8 +153,13 @@ pub fn each_answer_segment<E>(
     };
     if let Some(start) = record_starts {
         // The next day no run covers yet; `None` once a run reaches the end of time.
-        let mut next = Some(start.min(timeline.segments.first().map_or(start, |s| s.from)));
-        for segment in &timeline.segments {
+        let mut next = Some(
+            from.unwrap_or_else(|| start.min(timeline.segments.first().map_or(start, |s| s.from))),
+        );
+        let skipped = from.map_or(0, |from| {
+            timeline.segments.partition_point(|s| s.until < from)
+        });
+        for segment in &timeline.segments[skipped..] {
             if let Some(day) = next
                 && day < segment.from
             {

@@ -9,8 +9,8 @@ use chrono::Utc;
 use sled::{Batch, IVec};
 
 use actledger_core::{
-    BatchError, Event, Indexed, InputEvent, NewEvents, OfficeId, Seq, ValidBatch, WithPending,
-    validate_batch,
+    BatchError, Day, Event, Indexed, InputEvent, NewEvents, OfficeId, Seq, Timeline, ValidBatch,
+    WithPending, validate_batch,
 };
 
 use crate::chunk;
@@ -116,6 +116,25 @@ impl Originals {
         }
         batch
     }
+}
+
+/// The first day on which the segments of `after` differ from those of `before` (the first
+/// day of the first segment that is not the same in both, on either side); `Day::MAX` when
+/// they are the same.
+fn first_difference(before: &Timeline, after: &Timeline) -> Day {
+    let same = before
+        .segments
+        .iter()
+        .zip(&after.segments)
+        .take_while(|(b, a)| b == a)
+        .count();
+    let firsts = [before.segments.get(same), after.segments.get(same)];
+    firsts
+        .into_iter()
+        .flatten()
+        .map(|segment| segment.from)
+        .min()
+        .unwrap_or(Day::MAX)
 }
 
 /// A batch validated and laid out, not yet applied.
@@ -355,7 +374,14 @@ impl Ledger {
             };
             let timeline = new_events.timeline(&view, office, before.as_ref())?;
             self.write_timeline(&mut batch, &timeline)?;
-            restating.office(&timeline, &mut batch)?;
+            match before {
+                Some(before) => restating.office_since(
+                    &timeline,
+                    first_difference(&before, &timeline),
+                    &mut batch,
+                )?,
+                None => restating.office(&timeline, &mut batch)?,
+            }
         }
         restating.finish(&view, &mut batch)?;
         let head = Head { count, hash: prev };

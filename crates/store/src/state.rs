@@ -15,7 +15,8 @@ use std::path::Path;
 
 use actledger_core::{
     Day, Event, HexHash, Liveness, OfficeId, OfficeLeaf, PersonId, Recorded, SegmentLeaf, Seq,
-    Timeline, answer_segments, each_answer_segment, name_of, unnamed_segment_at,
+    Timeline, answer_segments, each_answer_segment, each_answer_segment_from, name_of,
+    unnamed_segment_at,
 };
 use actledger_proof::{Hash, StateTree};
 use memchr::memmem;
@@ -582,6 +583,86 @@ pub(crate) struct Restating<'a> {
 }
 
 impl Restating<'_> {
+    /// Restates the office of `timeline`, as it is after the batch, knowing that its segments
+    /// before `first_changed` are what they were before it: the answer segments before the one
+    /// covering the day before are kept as stored (their hashes read from the `G` blocks), and
+    /// only the rest are named and hashed again. An office's whole history costs a name read
+    /// per person who ever held it; a one-act append changes its last days. Restated whole
+    /// when the batch renames anyone, when the office's record start moved, or when the stored
+    /// blocks are not those of its stored leaf.
+    pub(crate) fn office_since(
+        &mut self,
+        timeline: &Timeline,
+        first_changed: Day,
+        batch: &mut impl Writes,
+    ) -> Result<(), StoreError> {
+        match self.kept_since(timeline, first_changed)? {
+            Some((leaf, hashes)) => {
+                self.ledger.write_leaf(batch, &leaf, hashes)?;
+                self.done.insert(timeline.office.clone());
+                Ok(())
+            }
+            None => self.office(timeline, batch),
+        }
+    }
+
+    /// The leaf and `G` value of [`Restating::office_since`], or none where it restates whole.
+    fn kept_since(
+        &mut self,
+        timeline: &Timeline,
+        first_changed: Day,
+    ) -> Result<Option<(OfficeLeaf, SegmentHashes)>, StoreError> {
+        if !self.renamed.is_empty() {
+            return Ok(None);
+        }
+        let office = timeline.office.as_str();
+        let (db, path) = (&self.ledger.db, &self.ledger.path);
+        let Some(stored) = read_segment_hashes(db, path, office)? else {
+            return Ok(None);
+        };
+        let record_starts = timeline.days_on_record().map(|(first, _)| first);
+        let kept_leaf = db
+            .get(keys::id_key(keys::STATE, office))
+            .map_err(storage(path))?;
+        let stored_leaf = leaf(&timeline.office, record_starts, &stored.hashes);
+        if kept_leaf.as_deref() != Some(stored_leaf.canonical().as_bytes()) {
+            return Ok(None);
+        }
+        // The stored segment covering the day before the first changed one: it may now run on
+        // into the days changed, so it is made again, with everything after it.
+        let Some(again) = stored
+            .froms
+            .partition_point(|from| *from < first_changed)
+            .checked_sub(1)
+        else {
+            return Ok(None);
+        };
+        let from = stored.froms[again];
+        let mut kept = SegmentHashes {
+            froms: stored.froms[..again].to_vec(),
+            hashes: stored.hashes[..again].to_vec(),
+        };
+        let mut first = None;
+        let names = &mut self.names;
+        each_answer_segment_from(
+            timeline,
+            Some(from),
+            |person| names.of(person),
+            |segment| {
+                first.get_or_insert(segment.from);
+                kept.froms.push(segment.from);
+                kept.hashes.push(segment_hash(&segment));
+            },
+        )?;
+        if first != Some(from) {
+            return Ok(None);
+        }
+        Ok(Some((
+            leaf(&timeline.office, record_starts, &kept.hashes),
+            kept,
+        )))
+    }
+
     /// Restates the office of `timeline`, as it is after the batch.
     pub(crate) fn office(
         &mut self,

@@ -335,3 +335,48 @@ fn segment_hashes_kept_in_blocks_prove_every_day_and_change_at_the_end() {
         "{verdict:?}"
     );
 }
+
+/// One act at a time, as a clerk appends: each append restates only the answer segments from
+/// the days it changes, and the kept state is still what the whole history gives (`verify`
+/// recomputes every office's segments, their `G` blocks and leaf). An appointment dated long
+/// before the head changes an office from that day on.
+#[test]
+fn one_act_appends_restate_what_they_change_and_keep_the_whole_state() {
+    let s = scratch();
+    let mut ndjson = Vec::new();
+    actledger_gen::Generator::new(5)
+        .write_ndjson(2_600, &mut ndjson)
+        .unwrap();
+    let text = String::from_utf8(ndjson).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let mut ledger = Ledger::create(&s.path).unwrap();
+    ledger.append(batch(&lines[..2_000].join("\n"))).unwrap();
+    // The rest, an act (its consecutive lines) per append.
+    let mut acts: Vec<Vec<&str>> = Vec::new();
+    let mut last_act = None;
+    for line in &lines[2_000..] {
+        let event: serde_json::Value = serde_json::from_str(line).unwrap();
+        let act = event["act"].as_str().map(str::to_owned);
+        if acts.is_empty() || act != last_act {
+            acts.push(Vec::new());
+        }
+        acts.last_mut().unwrap().push(line);
+        last_act = act;
+    }
+    assert!(acts.len() > 100, "{} acts", acts.len());
+    for act in &acts {
+        ledger.append(batch(&act.join("\n"))).unwrap();
+    }
+    // Backdated: an office's titular far before the head, and a trip of theirs.
+    let office = actledger_core::Recorded::offices(&ledger).unwrap()[0].clone();
+    ledger
+        .append(batch(&format!(
+            r#"{{"type":"act_issued","act":"RS-BACK-1","kind":"resolucion_suprema","issuer":"PCM","issued_on":"1961-01-01"}}
+{{"type":"appointed","act":"RS-BACK-1","person":"back-dated","office":"{office}","on":"1961-01-05"}}
+{{"type":"trip_authorized","act":"RS-BACK-1","person":"back-dated","office":"{office}","from":"1961-01-10","until":"1961-01-12"}}"#
+        )))
+        .unwrap();
+    drop(ledger);
+    let verdict = actledger_store::verify_path(&s.path).unwrap();
+    assert!(matches!(verdict, Verdict::Intact { .. }), "{verdict:?}");
+}
