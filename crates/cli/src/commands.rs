@@ -526,7 +526,7 @@ pub(crate) enum Unit {
     Bytes,
     /// Entries: shown as counts with thousands separators, with a rate in entries/s.
     Entries,
-    /// Records of the database: counts, with a rate in records/s.
+    /// Records of the database, never with a total: counts, with a rate in records/s.
     Records,
 }
 
@@ -547,10 +547,8 @@ pub(crate) fn progress_bar(total: Option<u64>, what: &str, unit: Unit) -> indica
             "{what} [{bar:30}] {human_pos}/{human_len} entries {rate}, {eta} left"
         }
         (Unit::Entries, false) => "{what} {spinner} {human_pos} entries {rate}",
-        (Unit::Records, true) => {
-            "{what} [{bar:30}] {human_pos}/{human_len} records {rate}, {eta} left"
-        }
-        (Unit::Records, false) => "{what} {spinner} {human_pos} records {rate}",
+        // A compaction does not know how many records there are before it has copied them.
+        (Unit::Records, _) => "{what} {spinner} {human_pos} records {rate}",
     };
     let what = what.to_owned();
     if let Ok(style) = indicatif::ProgressStyle::with_template(template) {

@@ -21,11 +21,12 @@ use serde::Serialize;
 
 use crate::error::{StoreError, io_error, storage};
 use crate::ledger::Ledger;
+use crate::rebuild::BoundedBatch;
 use crate::staging::Staging;
-use crate::writes::{WriteSet, Writes};
+use crate::writes::Writes;
 
-/// The bytes of records copied between two flushes of the copy.
-const COPY_BATCH_BYTES: usize = 4 << 20;
+/// How often (in records) a compaction reports progress.
+const PROGRESS_EVERY: u64 = 4096;
 
 /// What a compaction did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -61,22 +62,20 @@ impl Ledger {
         let before_bytes = folder_bytes(&self.path)?;
         let mut staging = Staging::new(&self.path)?;
         let copy = staging.open_db()?;
-        let mut writes = WriteSet::default();
-        let (mut records, mut bytes) = (0u64, 0usize);
+        // Written as a rebuild writes: in slices, flushed every few megabytes.
+        let mut writer = BoundedBatch::new(&copy, staging.path());
+        let mut records = 0u64;
         for item in self.db.iter() {
             let (key, value) = item.map_err(storage(&self.path))?;
-            bytes += key.len() + value.len();
+            let bytes = key.len() + value.len();
+            writer.batch.insert(key, value);
+            writer.counted(bytes)?;
             records += 1;
-            writes.insert(key, value);
-            if bytes >= COPY_BATCH_BYTES {
-                std::mem::take(&mut writes).apply_in_slices(&copy, staging.path())?;
-                copy.flush().map_err(storage(staging.path()))?;
-                bytes = 0;
+            if records.is_multiple_of(PROGRESS_EVERY) {
                 progress(records);
             }
         }
-        writes.apply_in_slices(&copy, staging.path())?;
-        copy.flush().map_err(storage(staging.path()))?;
+        writer.apply()?;
         progress(records);
         same_records(&self, &copy, staging.path())?;
         // The copy's database closes here; the staging folder stays locked until it is gone.

@@ -198,22 +198,26 @@ fn read_segment_hashes(
     path: &Path,
     office: &str,
 ) -> Result<Option<SegmentHashes>, StoreError> {
+    let records = stored_segment_hash_records(db, path, office)?;
+    Ok(segment_hashes_of(office, &records))
+}
+
+/// The segments `records` (an office's `G` records, by key) hold, or `None` as
+/// [`read_segment_hashes`] says.
+fn segment_hashes_of(office: &str, records: &BTreeMap<Vec<u8>, Vec<u8>>) -> Option<SegmentHashes> {
     let key_len = keys::named_prefix(keys::SEGMENT_HASHES, office).len() + 4;
     let mut kept = SegmentHashes::default();
     let mut last_full = true;
-    let records = stored_segment_hash_records(db, path, office)?;
-    for (number, (key, block)) in records.into_iter().enumerate() {
+    for (number, (key, block)) in records.iter().enumerate() {
         let in_place = key.len() == key_len && key.ends_with(&(number as u32).to_be_bytes());
         // Every block but the last is full; none is empty.
         if !in_place || !last_full || block.is_empty() {
-            return Ok(None);
+            return None;
         }
         last_full = block.len() == SegmentHashes::ENTRY * SegmentHashes::PER_BLOCK;
-        if kept.extend_from_block(&block).is_none() {
-            return Ok(None);
-        }
+        kept.extend_from_block(block)?;
     }
-    Ok(Some(kept))
+    Some(kept)
 }
 
 /// Inserts in `batch` an office's `V` record (`leaf`) and those of its `G` records (`kept`)
@@ -596,52 +600,51 @@ impl Restating<'_> {
         first_changed: Day,
         batch: &mut impl Writes,
     ) -> Result<(), StoreError> {
-        match self.kept_since(timeline, first_changed)? {
-            Some((leaf, hashes)) => {
-                self.ledger.write_leaf(batch, &leaf, hashes)?;
-                self.done.insert(timeline.office.clone());
-                Ok(())
-            }
-            None => self.office(timeline, batch),
+        if self.restated_since(timeline, first_changed, batch)? {
+            self.done.insert(timeline.office.clone());
+            Ok(())
+        } else {
+            self.office(timeline, batch)
         }
     }
 
-    /// The leaf and `G` value of [`Restating::office_since`], or none where it restates whole.
-    fn kept_since(
+    /// Writes the leaf and `G` blocks of [`Restating::office_since`] into `batch`, from the
+    /// stored ones read once; false, writing nothing, where the office is restated whole.
+    fn restated_since(
         &mut self,
         timeline: &Timeline,
         first_changed: Day,
-    ) -> Result<Option<(OfficeLeaf, SegmentHashes)>, StoreError> {
+        batch: &mut impl Writes,
+    ) -> Result<bool, StoreError> {
         if !self.renamed.is_empty() {
-            return Ok(None);
+            return Ok(false);
         }
         let office = timeline.office.as_str();
         let (db, path) = (&self.ledger.db, &self.ledger.path);
-        let Some(stored) = read_segment_hashes(db, path, office)? else {
-            return Ok(None);
+        let records = stored_segment_hash_records(db, path, office)?;
+        let Some(mut kept) = segment_hashes_of(office, &records) else {
+            return Ok(false);
         };
         let record_starts = timeline.days_on_record().map(|(first, _)| first);
         let kept_leaf = db
             .get(keys::id_key(keys::STATE, office))
             .map_err(storage(path))?;
-        let stored_leaf = leaf(&timeline.office, record_starts, &stored.hashes);
+        let stored_leaf = leaf(&timeline.office, record_starts, &kept.hashes);
         if kept_leaf.as_deref() != Some(stored_leaf.canonical().as_bytes()) {
-            return Ok(None);
+            return Ok(false);
         }
         // The stored segment covering the day before the first changed one: it may now run on
         // into the days changed, so it is made again, with everything after it.
-        let Some(again) = stored
+        let Some(again) = kept
             .froms
             .partition_point(|from| *from < first_changed)
             .checked_sub(1)
         else {
-            return Ok(None);
+            return Ok(false);
         };
-        let from = stored.froms[again];
-        let mut kept = SegmentHashes {
-            froms: stored.froms[..again].to_vec(),
-            hashes: stored.hashes[..again].to_vec(),
-        };
+        let from = kept.froms[again];
+        kept.froms.truncate(again);
+        kept.hashes.truncate(again);
         let mut first = None;
         let names = &mut self.names;
         each_answer_segment_from(
@@ -655,12 +658,13 @@ impl Restating<'_> {
             },
         )?;
         if first != Some(from) {
-            return Ok(None);
+            return Ok(false);
         }
-        Ok(Some((
-            leaf(&timeline.office, record_starts, &kept.hashes),
-            kept,
-        )))
+        let leaf = leaf(&timeline.office, record_starts, &kept.hashes);
+        if kept_leaf.as_deref() != Some(leaf.canonical().as_bytes()) {
+            insert_state(batch, &leaf, &kept, records);
+        }
+        Ok(true)
     }
 
     /// Restates the office of `timeline`, as it is after the batch.

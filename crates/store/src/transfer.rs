@@ -340,7 +340,7 @@ impl LineReader {
             first_line: self.line + 1,
             data: Vec::new(),
             ends: Vec::with_capacity(IMPORT_CHUNK),
-            bytes_to_end: self.bytes,
+            bytes_to_end: 0,
         };
         while raw.ends.len() < IMPORT_CHUNK {
             if how.stopped() {

@@ -65,10 +65,7 @@ impl WriteSet {
     pub(crate) fn into_batch(self) -> Batch {
         let mut batch = Batch::default();
         for (key, value) in self.writes {
-            match value {
-                Some(value) => batch.insert(key, value),
-                None => batch.remove(key),
-            }
+            put(&mut batch, key, value);
         }
         batch
     }
@@ -89,10 +86,7 @@ impl WriteSet {
         for (key, value) in writes {
             count += 1;
             bytes += key.len() + value.as_ref().map_or(0, |value| value.len());
-            match value {
-                Some(value) => slice.insert(key, value),
-                None => slice.remove(key),
-            }
+            put(&mut slice, key, value);
             if count == SLICE_WRITES || bytes >= SLICE_BYTES {
                 db.apply_batch(std::mem::take(&mut slice))
                     .map_err(storage(path))?;
@@ -118,6 +112,14 @@ impl WriteSet {
             }
         }
         Ok((self.into_batch(), undo))
+    }
+}
+
+/// Sets `key` to `value` in `batch`, or removes it for none.
+fn put(batch: &mut Batch, key: IVec, value: Option<IVec>) {
+    match value {
+        Some(value) => batch.insert(key, value),
+        None => batch.remove(key),
     }
 }
 

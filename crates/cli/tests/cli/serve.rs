@@ -74,6 +74,11 @@ fn serve_answers_holds_the_ledger_and_stops_on_sigterm() {
         assert!(output.stderr.is_empty(), "{output:?}");
         assert_eq!(String::from_utf8(output.stdout).unwrap(), SEED_SENTENCE);
     }
+    // `compact` replaces the ledger's folder, so it never borrows it: it is refused, naming
+    // the server, once its wait is over.
+    s.run(&["--wait", "1", "compact"])
+        .code(1)
+        .stderr(contains(format!("held by actledger serve at {url}")));
     // The server answers after the loans as before them.
     let holder_after = get(&url, "/api/v1/offices/MINDEF/holder?on=2024-06-03");
     assert_eq!(

@@ -49,6 +49,15 @@ pub fn numbered_batch(k: u64, size: usize) -> String {
     lines.join("\n")
 }
 
+/// `events` generated events (`actledger-gen`, `seed`), as NDJSON.
+pub fn generated(seed: u64, events: u64) -> String {
+    let mut ndjson = Vec::new();
+    actledger_gen::Generator::new(seed)
+        .write_ndjson(events, &mut ndjson)
+        .unwrap();
+    String::from_utf8(ndjson).unwrap()
+}
+
 /// A ledger at `path` holding `batches` numbered batches of `size` events.
 pub fn ledger_with(path: &Path, batches: u64, size: usize) -> Ledger {
     let mut ledger = Ledger::create(path).unwrap();

@@ -9,7 +9,7 @@ use actledger_store::{
     Entry, ImportError, Importing, Ledger, StoreError, Verdict, ZERO_HASH, verify_path,
 };
 
-use crate::common::{SEED, batch, ledger_with, names_in, scratch};
+use crate::common::{SEED, batch, generated, ledger_with, names_in, scratch};
 
 fn export(ledger: &Ledger) -> Vec<u8> {
     let mut out = Vec::new();
@@ -602,14 +602,8 @@ fn rechained(lines: &[String], from: usize) -> Vec<String> {
 #[test]
 fn an_import_of_many_chunks_reports_the_first_problem_in_line_order() {
     let s = scratch();
-    let mut ndjson = Vec::new();
-    actledger_gen::Generator::new(3)
-        .write_ndjson(25_000, &mut ndjson)
-        .unwrap();
     let mut ledger = Ledger::create(&s.path).unwrap();
-    ledger
-        .append(actledger_core::parse_batch(&ndjson).unwrap())
-        .unwrap();
+    ledger.append(batch(&generated(3, 25_000))).unwrap();
     let lines = lines(&export(&ledger));
     assert_eq!(lines.len(), 25_000);
 

@@ -7,7 +7,7 @@ use actledger_proof::{Checkpoint, MemoryTree, SignerKey, verify_consistency, ver
 use actledger_store::testing::{self, META_HEAD, META_TREE};
 use actledger_store::{Head, Ledger, Problem, Scope, Verdict, verify_path_against};
 
-use crate::common::{batch, ledger_with, numbered_batch, raw, scratch};
+use crate::common::{batch, generated, ledger_with, numbered_batch, raw, scratch};
 
 /// The tree a third party builds from the export lines alone.
 fn tree_of_export(ledger: &Ledger) -> MemoryTree {
@@ -343,11 +343,7 @@ fn segment_hashes_kept_in_blocks_prove_every_day_and_change_at_the_end() {
 #[test]
 fn one_act_appends_restate_what_they_change_and_keep_the_whole_state() {
     let s = scratch();
-    let mut ndjson = Vec::new();
-    actledger_gen::Generator::new(5)
-        .write_ndjson(2_600, &mut ndjson)
-        .unwrap();
-    let text = String::from_utf8(ndjson).unwrap();
+    let text = generated(5, 2_600);
     let lines: Vec<&str> = text.lines().collect();
     let mut ledger = Ledger::create(&s.path).unwrap();
     ledger.append(batch(&lines[..2_000].join("\n"))).unwrap();
