@@ -70,6 +70,7 @@ pub use state::{
 };
 pub use timeline::{
     AbsenceAct, LeaveRow, TimelineAnswer, TripRow, UnattendedDays, office_timeline,
+    office_timelines,
 };
 pub use warnings::{
     Warning, added_anomalies, append, append_stream, close_ids, warnings_before_writing,

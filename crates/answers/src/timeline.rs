@@ -1,9 +1,11 @@
 //! An office's timeline: its history rows, its titulars' trips and leaves and its unattended
 //! days, kept to a window of days. The server's timeline route and pages draw it.
 
+use std::collections::BTreeMap;
+
 use actledger_core::{
     AbsenceKind, ActId, Day, Event, HistoryRow, Liveness, OfficeId, PersonId, Recorded, Seq,
-    history_of, office_name, require_office, timeline_at, unattended,
+    Timeline, history_of, office_name, require_office, timeline_at, unattended,
 };
 use actledger_store::Ledger;
 use serde::Serialize;
@@ -142,72 +144,179 @@ pub fn office_timeline(
     until: Option<Day>,
 ) -> Result<AsOfAnswer<TimelineAnswer>, AnswerError> {
     let point = resolve(ledger, as_of)?;
-    let seq = point.seq;
     let id = require_office(ledger, office)?;
-    // One decoding of the timeline, and each person named once (at the head, by the names the
-    // store keeps): what `history` gives, without its own decoding and naming row by row.
-    let timeline = timeline_at(ledger, &id, seq)?;
-    let mut names = Names::answering(ledger, seq);
-    let rows = history_of(&timeline, |person| names.of(person))?;
-    let window = (from.unwrap_or(Day::MIN), until.unwrap_or(Day::MAX));
-    let (mut trips, mut leaves) = (Vec::new(), Vec::new());
-    for absence in &timeline.absences {
-        if !meets(absence.from, Some(absence.until), window) {
-            continue;
+    let mut names = Names::answering(ledger, point.seq);
+    let drawing = Drawing::start(ledger, id, point.seq, (from, until), &mut names)?;
+    let mut events = ledger.events_at(drawing.acts_to_read())?;
+    Ok(AsOfAnswer {
+        answer: drawing.finish(ledger, &mut names, &mut events)?,
+        point,
+    })
+}
+
+/// How many trips and leaves the timelines drawn together may name before their acts are read:
+/// a bound on the events held at once.
+const ACTS_READ_TOGETHER: usize = 50_000;
+
+/// The whole timelines (no window) of `offices`, as of a point, handed to `each` in order:
+/// what a mirror's pages draw. The acts of the offices' trips and leaves are read in shared
+/// passes over the log, each chunk unpacked once for many offices: one office's absences are
+/// spread over the whole log, so reading office by office would read the log once an office.
+pub fn office_timelines<E: From<AnswerError>>(
+    ledger: &Ledger,
+    offices: &[OfficeId],
+    as_of: Option<AsOf>,
+    mut each: impl FnMut(TimelineAnswer) -> Result<(), E>,
+) -> Result<(), E> {
+    let point = resolve(ledger, as_of)?;
+    let mut names = Names::answering(ledger, point.seq);
+    let mut pending: Vec<Drawing> = Vec::new();
+    let mut flush = |pending: &mut Vec<Drawing>, names: &mut Names| -> Result<(), E> {
+        let acts = pending.iter().flat_map(|drawing| drawing.acts_to_read());
+        let mut events = ledger.events_at(acts).map_err(AnswerError::from)?;
+        for drawing in pending.drain(..) {
+            each(drawing.finish(ledger, names, &mut events)?)?;
         }
-        let name = names.of(&absence.person)?;
-        let (act, at) = (absence.absence.act.clone(), absence.absence.seq);
-        match ledger.event(at)? {
-            Event::LeaveGranted(e) => leaves.push(LeaveRow {
-                person: absence.person.clone(),
-                name,
-                from: absence.from,
-                until: absence.until,
-                act,
-                seq: at,
-                reason: e.reason,
-            }),
-            event => trips.push(TripRow {
-                person: absence.person.clone(),
-                name,
-                from: absence.from,
-                until: absence.until,
-                act,
-                seq: at,
-                destination: match event {
-                    Event::TripAuthorized(e) => e.destination,
-                    _ => None,
-                },
-            }),
+        Ok(())
+    };
+    let mut acts = 0;
+    for office in offices {
+        let id = require_office(ledger, office.as_str()).map_err(AnswerError::from)?;
+        let drawing = Drawing::start(ledger, id, point.seq, (None, None), &mut names)?;
+        acts += drawing.shown_absences().count();
+        pending.push(drawing);
+        if acts >= ACTS_READ_TOGETHER {
+            flush(&mut pending, &mut names)?;
+            acts = 0;
         }
     }
-    let unattended = unattended(&timeline)
-        .into_iter()
-        .filter(|run| meets(run.from, Some(run.until), window))
-        .map(|run| {
-            let trip_acts: Vec<ActId> = (run.absences.iter())
-                .filter(|absence| absence.kind == AbsenceKind::Trip)
-                .map(|trip| trip.act.clone())
-                .collect();
-            UnattendedDays {
-                from: run.from,
-                until: run.until,
-                trip_act: trip_acts.first().cloned(),
-                trip_acts,
-                absences: (run.absences.iter())
-                    .map(|absence| AbsenceAct {
-                        kind: absence.kind,
-                        act: absence.act.clone(),
-                        seq: absence.seq,
-                    })
-                    .collect(),
-                events: run.absences.iter().map(|absence| absence.seq).collect(),
-            }
+    flush(&mut pending, &mut names)
+}
+
+/// A timeline being drawn: its rows named, the acts of its trips and leaves not read yet.
+struct Drawing {
+    id: OfficeId,
+    seq: Seq,
+    from: Option<Day>,
+    until: Option<Day>,
+    window: (Day, Day),
+    timeline: Timeline,
+    rows: Vec<HistoryRow>,
+}
+
+impl Drawing {
+    fn start(
+        ledger: &Ledger,
+        id: OfficeId,
+        seq: Seq,
+        (from, until): (Option<Day>, Option<Day>),
+        names: &mut Names,
+    ) -> Result<Drawing, AnswerError> {
+        // One decoding of the timeline, and each person named once (at the head, by the names
+        // the store keeps): what `history` gives, without its own decoding and naming row by
+        // row.
+        let timeline = timeline_at(ledger, &id, seq)?;
+        let rows = history_of(&timeline, |person| names.of(person))?;
+        Ok(Drawing {
+            id,
+            seq,
+            from,
+            until,
+            window: (from.unwrap_or(Day::MIN), until.unwrap_or(Day::MAX)),
+            timeline,
+            rows,
         })
-        .collect();
-    let name = office_name(ledger, &id, seq, &mut Liveness::new(ledger, seq))?;
-    Ok(AsOfAnswer {
-        answer: TimelineAnswer {
+    }
+
+    /// The absences (trips, leaves) that meet the window.
+    fn shown_absences(&self) -> impl Iterator<Item = &actledger_core::Absence> + '_ {
+        (self.timeline.absences.iter())
+            .filter(|absence| meets(absence.from, Some(absence.until), self.window))
+    }
+
+    /// The positions of the acts the shown trips and leaves come from.
+    fn acts_to_read(&self) -> impl Iterator<Item = Seq> + '_ {
+        self.shown_absences().map(|absence| absence.absence.seq)
+    }
+
+    /// The timeline, its trips and leaves told by `events` (read from [`Drawing::acts_to_read`];
+    /// each taken out as used, and one missing read again).
+    fn finish(
+        self,
+        ledger: &Ledger,
+        names: &mut Names,
+        events: &mut BTreeMap<Seq, Event>,
+    ) -> Result<TimelineAnswer, AnswerError> {
+        let Drawing {
+            id,
+            seq,
+            from,
+            until,
+            window,
+            timeline,
+            rows,
+        } = self;
+        let (mut trips, mut leaves) = (Vec::new(), Vec::new());
+        for absence in &timeline.absences {
+            if !meets(absence.from, Some(absence.until), window) {
+                continue;
+            }
+            let name = names.of(&absence.person)?;
+            let (act, at) = (absence.absence.act.clone(), absence.absence.seq);
+            let event = match events.remove(&at) {
+                Some(event) => event,
+                None => ledger.event(at)?,
+            };
+            match event {
+                Event::LeaveGranted(e) => leaves.push(LeaveRow {
+                    person: absence.person.clone(),
+                    name,
+                    from: absence.from,
+                    until: absence.until,
+                    act,
+                    seq: at,
+                    reason: e.reason,
+                }),
+                event => trips.push(TripRow {
+                    person: absence.person.clone(),
+                    name,
+                    from: absence.from,
+                    until: absence.until,
+                    act,
+                    seq: at,
+                    destination: match event {
+                        Event::TripAuthorized(e) => e.destination,
+                        _ => None,
+                    },
+                }),
+            }
+        }
+        let unattended = unattended(&timeline)
+            .into_iter()
+            .filter(|run| meets(run.from, Some(run.until), window))
+            .map(|run| {
+                let trip_acts: Vec<ActId> = (run.absences.iter())
+                    .filter(|absence| absence.kind == AbsenceKind::Trip)
+                    .map(|trip| trip.act.clone())
+                    .collect();
+                UnattendedDays {
+                    from: run.from,
+                    until: run.until,
+                    trip_act: trip_acts.first().cloned(),
+                    trip_acts,
+                    absences: (run.absences.iter())
+                        .map(|absence| AbsenceAct {
+                            kind: absence.kind,
+                            act: absence.act.clone(),
+                            seq: absence.seq,
+                        })
+                        .collect(),
+                    events: run.absences.iter().map(|absence| absence.seq).collect(),
+                }
+            })
+            .collect();
+        let name = office_name(ledger, &id, seq, &mut Liveness::new(ledger, seq))?;
+        Ok(TimelineAnswer {
             office: id,
             name,
             as_of: seq,
@@ -220,7 +329,6 @@ pub fn office_timeline(
             trips,
             leaves,
             unattended,
-        },
-        point,
-    })
+        })
+    }
 }

@@ -7,7 +7,7 @@
 //! their bytes change. Nothing in them depends on the clock: "now" is the day the ledger's
 //! latest entry was recorded, so publishing again with nothing new writes no page.
 
-use actledger_answers::{AsOf, OfficeName, office_timeline, offices, state_on};
+use actledger_answers::{AsOf, OfficeName, office_timelines, offices, state_on};
 use actledger_core::{Day, Seq};
 use actledger_pages::index::static_index;
 use actledger_pages::office::static_office;
@@ -36,11 +36,11 @@ pub(crate) fn put_pages(
         root: checkpoint.root,
     };
     let (as_of, known) = known_offices(ledger, size)?;
-    for office in &known {
-        let timeline = office_timeline(ledger, office.office.as_str(), as_of, None, None)?.answer;
+    let ids: Vec<_> = known.iter().map(|office| office.office.clone()).collect();
+    office_timelines(ledger, &ids, as_of, |timeline| {
         let page = static_office(&timeline, &published);
-        publishing.put(&office_file(&office.office), &page, false)?;
-    }
+        publishing.put(&office_file(&timeline.office), &page, false)
+    })?;
     let now = ledger.entry(size)?.and_then(|entry| entry.recorded_on());
     let holders = match now {
         Some(day) if !known.is_empty() => state_on(ledger, day, as_of)?.answer.offices,

@@ -190,6 +190,38 @@ impl Ledger {
             None => Err(unparsable(seq, EntryError::Missing)),
         }
     }
+
+    /// The events at the positions `seqs` (in any order, repeats allowed), by position, each
+    /// checked as any entry read for an answer is. A log chunk holds many entries, so the
+    /// positions are read in order, each chunk unpacked once: what an answer that names many
+    /// events (an office's trips and leaves) reads instead of one event at a time.
+    pub fn events_at(
+        &self,
+        seqs: impl IntoIterator<Item = Seq>,
+    ) -> Result<std::collections::BTreeMap<Seq, Event>, StoreError> {
+        let wanted: std::collections::BTreeSet<Seq> = seqs.into_iter().collect();
+        let wanted: Vec<Seq> = wanted.into_iter().collect();
+        let mut events = std::collections::BTreeMap::new();
+        let mut failed = None;
+        let missing = self.each_stored(&wanted, &mut |stored| {
+            if failed.is_some() {
+                return;
+            }
+            match crate::entry::parse_event_bytes(stored.event) {
+                Ok(event) => {
+                    events.insert(stored.seq, event);
+                }
+                Err(e) => failed = Some(unparsable(stored.seq, e)),
+            }
+        })?;
+        if let Some(error) = failed {
+            return Err(error);
+        }
+        if let Some(seq) = missing {
+            return Err(unparsable(seq, EntryError::Missing));
+        }
+        Ok(events)
+    }
 }
 
 /// An entry that cannot be read.

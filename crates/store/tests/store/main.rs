@@ -17,6 +17,7 @@ mod loan;
 mod lock;
 mod parts;
 mod proofs;
+mod read;
 mod recovery;
 mod reliability;
 mod tamper;
