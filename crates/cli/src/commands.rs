@@ -54,7 +54,10 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<Finding> {
             // Opening can fail for want of room too: still all or nothing.
             let mut ledger =
                 open(path, wait).map_err(|e| e.context("nothing of the batch was recorded"))?;
-            append(&mut ledger, input, strict, json.json, quiet, out)?;
+            let bytes_before = actledger_store::folder_bytes(path).ok();
+            let recorded = append(&mut ledger, input, strict, json.json, quiet, out)?;
+            drop(ledger);
+            compact_after_append(path, recorded, bytes_before, quiet || json.json);
         }
         Command::WhoHeld {
             office,
@@ -351,7 +354,7 @@ fn append(
     as_json: bool,
     quiet: bool,
     out: &mut dyn Write,
-) -> Result<()> {
+) -> Result<u64> {
     // The input is read and parsed on a second thread while this one validates and writes.
     let appended = parsing::parsed_aside(input, |events| {
         let events = events.map(|event| {
@@ -389,7 +392,7 @@ fn append(
     } else {
         render::write_append(out, &outcomes, quiet)?;
     }
-    Ok(())
+    Ok(outcomes.recorded())
 }
 
 fn log(
@@ -517,6 +520,45 @@ fn compact(path: &Path, wait: Duration, as_json: bool, out: &mut dyn Write) -> R
     print(out, as_json, &compacted, |compacted| {
         render::compact_text(compacted, path)
     })
+}
+
+/// Batches of more events than this are written in large sled batches, laid out as an import
+/// is: what they add counts as the ledger's own bytes, not as growth to compact away.
+const LARGE_BATCH: u64 = 1_000;
+
+/// sled keeps much of what each small append replaces, so once the ledger's folder has grown
+/// past its bound since its last compaction, the append that finds it so compacts it (see
+/// `compact_if_grown`). A large batch (`recorded` events, the folder `bytes_before` bytes
+/// before it) moves the bound up by what it added instead. The batch is recorded whatever
+/// happens here: a failure is a warning.
+fn compact_after_append(path: &Path, recorded: u64, bytes_before: Option<u64>, quiet: bool) {
+    let large = if recorded > LARGE_BATCH {
+        match (bytes_before, actledger_store::folder_bytes(path)) {
+            (Some(before), Ok(after)) => Some(after.saturating_sub(before)),
+            // What the batch added is unknown: the bound stays as it was.
+            _ => return,
+        }
+    } else {
+        None
+    };
+    let mut bar = None;
+    let mut tick = |done: u64| {
+        bar.get_or_insert_with(|| progress_bar(None, "compacting the ledger", Unit::Records))
+            .set_position(done);
+    };
+    let result = actledger_store::compact_if_grown(path, large, &mut tick);
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    match result {
+        Ok(Some((growth, compacted))) if !quiet => {
+            eprint!("{}", render::auto_compact_text(&growth, &compacted, path))
+        }
+        Ok(_) => {}
+        Err(e) => eprintln!(
+            "warning: the batch is recorded, but compacting the ledger after it failed: {e}"
+        ),
+    }
 }
 
 /// What a progress bar counts.

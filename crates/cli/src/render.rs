@@ -390,6 +390,23 @@ pub fn compact_text(compacted: &actledger_store::Compacted, path: &std::path::Pa
     )
 }
 
+/// The note of an append that compacted the ledger it grew.
+pub fn auto_compact_text(
+    growth: &actledger_store::Growth,
+    compacted: &actledger_store::Compacted,
+    path: &std::path::Path,
+) -> String {
+    let mb = |bytes: u64| format!("{:.1} MB", bytes as f64 / 1e6);
+    format!(
+        "note: {} had grown to {} on disk, {:.2}x its {} after its last compaction; compacted to {}\n",
+        path.display(),
+        mb(growth.bytes),
+        growth.bytes as f64 / growth.baseline.max(1) as f64,
+        mb(growth.baseline),
+        mb(compacted.after_bytes)
+    )
+}
+
 /// What `--log-only` leaves unchecked, said wherever its verdict is.
 pub const LOG_ONLY_NOTE: &str = "log only: the indexes, timeline cache and tree hashes that answers are read from were not checked";
 

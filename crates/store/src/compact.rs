@@ -28,6 +28,25 @@ use crate::writes::Writes;
 /// How often (in records) a compaction reports progress.
 const PROGRESS_EVERY: u64 = 4096;
 
+/// The copy's passes over the records: 19.3 MB for a clerk's ledger whose records took 23.3 MB
+/// copied in key order and 16.3 MB imported (`bench/sled-ceiling copy`, `COPY_ORDER=stride`).
+const STRIDE: usize = 8;
+
+/// The file, in a ledger's folder beside sled's, that holds the folder's bytes just after its
+/// last compaction (or when first measured): what [`compact_if_grown`] measures growth
+/// against. Only a hint for when to compact: no answer depends on it, and a lost or damaged
+/// one is measured again.
+const BASELINE_FILE: &str = "compacted-bytes";
+
+/// A ledger is compacted after an append once its folder holds more than
+/// `GROWTH_BOUND.0 / GROWTH_BOUND.1` times its bytes after its last compaction: 1.2x, so that
+/// with a copy at most 1.2x the records' imported size, the folder stays under 1.5x of it.
+const GROWTH_BOUND: (u64, u64) = (6, 5);
+
+/// No ledger smaller than this is compacted automatically: a compaction costs a process
+/// start's worth of time, and a few megabytes are not worth it.
+const GROWTH_FLOOR: u64 = 4 << 20;
+
 /// What a compaction did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Compacted {
@@ -62,17 +81,23 @@ impl Ledger {
         let before_bytes = folder_bytes(&self.path)?;
         let mut staging = Staging::new(&self.path)?;
         let copy = staging.open_db()?;
-        // Written as a rebuild writes: in slices, flushed every few megabytes.
+        // Written as a rebuild writes: in slices, flushed every few megabytes. The records go
+        // in STRIDE passes, every STRIDE-th record in each: sled fills its nodes more tightly
+        // than with keys in order, which leaves nodes half full as each splits
+        // (`docs/PERFORMANCE.md`, "A clerk's ledger").
         let mut writer = BoundedBatch::new(&copy, staging.path());
         let mut records = 0u64;
-        for item in self.db.iter() {
-            let (key, value) = item.map_err(storage(&self.path))?;
-            let bytes = key.len() + value.len();
-            writer.batch.insert(key, value);
-            writer.counted(bytes)?;
-            records += 1;
-            if records.is_multiple_of(PROGRESS_EVERY) {
-                progress(records);
+        for pass in 0..STRIDE {
+            let every = self.db.iter().skip(pass).step_by(STRIDE);
+            for item in every {
+                let (key, value) = item.map_err(storage(&self.path))?;
+                let bytes = key.len() + value.len();
+                writer.batch.insert(key, value);
+                writer.counted(bytes)?;
+                records += 1;
+                if records.is_multiple_of(PROGRESS_EVERY) {
+                    progress(records);
+                }
             }
         }
         writer.apply()?;
@@ -86,11 +111,74 @@ impl Ledger {
         let path = self.path.clone();
         drop(self);
         drop(staging);
+        let after_bytes = folder_bytes(&path)?;
+        write_baseline(&path, after_bytes);
         Ok(Compacted {
             records,
             before_bytes,
-            after_bytes: folder_bytes(&path)?,
+            after_bytes,
         })
+    }
+}
+
+/// How a ledger's folder has grown since its last compaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Growth {
+    /// The folder's bytes now.
+    pub bytes: u64,
+    /// Its bytes just after its last compaction, or when first measured.
+    pub baseline: u64,
+}
+
+/// Compacts the ledger at `path` when its folder has grown past the bound since its last
+/// compaction ([`GROWTH_BOUND`], and at least [`GROWTH_FLOOR`] bytes): what an append does
+/// once it has written and closed the ledger, since sled keeps much of what a process's small
+/// writes replace. `None` when no compaction was due; a ledger held by another process (a
+/// server) is not waited for, and not compacted. The first measure of a ledger only records
+/// its size.
+///
+/// `large_batch_added`: the bytes a large batch just added (written in large sled batches, as
+/// an import writes, so not the growth a compaction takes back): they move the baseline up
+/// instead, and nothing is compacted.
+pub fn compact_if_grown(
+    path: &Path,
+    large_batch_added: Option<u64>,
+    progress: &mut dyn FnMut(u64),
+) -> Result<Option<(Growth, Compacted)>, StoreError> {
+    let folder = std::fs::canonicalize(path).map_err(io_error("reading", path))?;
+    let bytes = folder_bytes(&folder)?;
+    let Some(baseline) = read_baseline(&folder) else {
+        write_baseline(&folder, bytes);
+        return Ok(None);
+    };
+    if let Some(added) = large_batch_added {
+        write_baseline(&folder, baseline.saturating_add(added));
+        return Ok(None);
+    }
+    let growth = Growth { bytes, baseline };
+    let (times, per) = GROWTH_BOUND;
+    if bytes < GROWTH_FLOOR || bytes.saturating_mul(per) <= baseline.saturating_mul(times) {
+        return Ok(None);
+    }
+    let ledger = match Ledger::open_waiting_to_hold(&folder, Duration::ZERO) {
+        Ok(ledger) => ledger,
+        Err(StoreError::InUse { .. } | StoreError::StillInUse { .. }) => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    Ok(Some((growth, ledger.compact(progress)?)))
+}
+
+fn read_baseline(folder: &Path) -> Option<u64> {
+    let text = std::fs::read_to_string(folder.join(BASELINE_FILE)).ok()?;
+    text.trim().parse().ok()
+}
+
+/// Records `bytes` as the folder's baseline. Best effort, written whole (a temporary file
+/// renamed): a baseline that is not written is measured again by the next append.
+fn write_baseline(folder: &Path, bytes: u64) {
+    let temp = folder.join(format!("{BASELINE_FILE}.tmp"));
+    if std::fs::write(&temp, format!("{bytes}\n")).is_ok() {
+        let _ = std::fs::rename(&temp, folder.join(BASELINE_FILE));
     }
 }
 
@@ -134,8 +222,9 @@ fn exchange(_a: &Path, b: &Path) -> Result<(), StoreError> {
     ))
 }
 
-/// The bytes of the files under `dir`.
-fn folder_bytes(dir: &Path) -> Result<u64, StoreError> {
+/// The bytes of the files under `dir` (a ledger's folder: what `compact` and an append's
+/// growth measure).
+pub fn folder_bytes(dir: &Path) -> Result<u64, StoreError> {
     let mut total = 0;
     let entries = std::fs::read_dir(dir).map_err(io_error("reading", dir))?;
     for entry in entries {

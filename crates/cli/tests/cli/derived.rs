@@ -8,7 +8,7 @@ use predicates::prelude::PredicateBooleanExt as _;
 use predicates::str::contains;
 use serde_json::Value;
 
-use crate::{Sandbox, stdout_of};
+use crate::{SEED, Sandbox, stdout_of};
 
 /// Every key and value of the ledger's sled database, in key order (opened directly: no
 /// process may hold the ledger).
@@ -509,4 +509,99 @@ fn compact_keeps_every_record_and_says_what_it_did() {
     assert!(value["after_bytes"].as_u64().unwrap() > 0);
     s.run(&["verify"]).code(0).stderr("");
     assert_eq!(dump(&s.ledger()), before);
+}
+
+/// `acts` acts, each an appointment to one of a few offices, all valid in order.
+fn many_acts(acts: u32) -> String {
+    let offices = ["OF-A", "OF-B", "OF-C", "OF-D", "OF-E"];
+    let mut lines = String::new();
+    for k in 0..acts {
+        let day = 738_000 + k; // ordinal days, one act a day
+        let on = actledger_day(day);
+        let office = offices[(k % 5) as usize];
+        lines.push_str(&format!(
+            "{{\"type\":\"act_issued\",\"act\":\"RS-{k:05}-PCM\",\"kind\":\"resolucion_suprema\",\"issuer\":\"PCM\",\"issued_on\":\"{on}\"}}\n{{\"type\":\"appointed\",\"act\":\"RS-{k:05}-PCM\",\"person\":\"p-{k}\",\"person_name\":\"Persona {k}\",\"office\":\"{office}\",\"on\":\"{on}\"}}\n"
+        ));
+    }
+    lines
+}
+
+/// The day `ordinal` days after 0001-01-01 (proleptic Gregorian), as YYYY-MM-DD.
+fn actledger_day(ordinal: u32) -> String {
+    let (mut year, mut left) = (1u32, ordinal);
+    loop {
+        let days = if year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) {
+            366
+        } else {
+            365
+        };
+        if left < days {
+            break;
+        }
+        left -= days;
+        year += 1;
+    }
+    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+    let months = [
+        31,
+        if leap { 29 } else { 28 },
+        31,
+        30,
+        31,
+        30,
+        31,
+        31,
+        30,
+        31,
+        30,
+        31,
+    ];
+    let mut month = 0;
+    while left >= months[month] {
+        left -= months[month];
+        month += 1;
+    }
+    format!("{year:04}-{:02}-{:02}", month + 1, left + 1)
+}
+
+#[test]
+fn an_append_compacts_a_ledger_grown_past_its_bound_and_says_so() {
+    let s = Sandbox::new();
+    s.run(&["init"]).success();
+    let big = s.write("big.ndjson", &many_acts(8_000));
+    s.run(&["append", "--quiet", big.to_str().unwrap()])
+        .success();
+    let before = dump(&s.ledger());
+    // As if the folder had been a tenth of its size after its last compaction: the next
+    // append finds it grown past its bound.
+    std::fs::write(s.ledger().join("compacted-bytes"), "1000\n").unwrap();
+    let appended = s
+        .cmd()
+        .args(["append", "-"])
+        .write_stdin(SEED)
+        .assert()
+        .code(0);
+    let stderr = String::from_utf8(appended.get_output().stderr.clone()).unwrap();
+    assert!(
+        stderr.contains("note: ") && stderr.contains("after its last compaction; compacted to"),
+        "{stderr}"
+    );
+    assert!(stdout_of(&appended).contains("recorded"));
+    let after = dump(&s.ledger());
+    assert!(after.len() > before.len(), "the append is kept");
+    s.run(&["verify"]).code(0).stdout(contains("intact"));
+    s.run(&["who-held", "MINDEF", "--on", "2024-06-03"])
+        .code(0)
+        .stdout(contains("José Arista Arbildo"));
+    // With --json, stderr stays empty, compaction or not.
+    std::fs::write(s.ledger().join("compacted-bytes"), "1000\n").unwrap();
+    let quiet = s
+        .cmd()
+        .args(["append", "--json", "-"])
+        .write_stdin(SEED)
+        .assert()
+        .code(0)
+        .stderr("");
+    assert!(stdout_of(&quiet).starts_with('{'));
+    assert_eq!(dump(&s.ledger()), after, "the batch was already recorded");
 }
