@@ -37,9 +37,9 @@ pub(crate) fn put_data_files(
 ) -> Result<(), PublishError> {
     let as_of = (size > 0).then_some(AsOf::Seq(size));
     let answer = holdings(ledger, as_of)?.answer;
-    publishing.put(HOLDINGS_FILE, &holdings_csv(&answer), false)?;
-    publishing.put(POPOLO_FILE, &popolo_json(&answer), false)?;
-    publishing.put(FTM_FILE, &ftm_ndjson(&answer), false)?;
+    publishing.put(HOLDINGS_FILE, holdings_csv(&answer), false)?;
+    publishing.put(POPOLO_FILE, popolo_json(&answer), false)?;
+    publishing.put(FTM_FILE, ftm_ndjson(&answer), false)?;
     Ok(())
 }
 

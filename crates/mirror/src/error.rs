@@ -35,6 +35,13 @@ pub enum PublishError {
         #[source]
         source: io::Error,
     },
+    /// The thread writing the mirror's files stopped before the last was handed to it (its
+    /// own error is reported instead, when it has one).
+    #[error("the mirror's writer stopped before every file was written")]
+    WriterStopped,
+    /// The thread writing the mirror's files panicked (a bug).
+    #[error("the mirror's writer thread panicked")]
+    WriterPanicked,
     /// The checkpoint to publish does not open with its own key (a bug of the signer).
     #[error("the checkpoint to publish does not open: {reason}")]
     Unsigned {

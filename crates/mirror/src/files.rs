@@ -46,6 +46,11 @@ impl MirrorDir {
         }
     }
 
+    /// The mirror's folder.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
     /// The path of the file `name` (a path under the mirror, with `/`).
     pub fn path(&self, name: &str) -> PathBuf {
         self.root.join(name)
@@ -56,7 +61,15 @@ impl MirrorDir {
         let path = self.path(name);
         match fs::read(&path) {
             Ok(bytes) => Ok(Some(bytes)),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            // A folder on its path that is a file: no such file either (writing it says why).
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::NotFound | io::ErrorKind::NotADirectory
+                ) =>
+            {
+                Ok(None)
+            }
             Err(source) => Err(PublishError::Read { path, source }),
         }
     }

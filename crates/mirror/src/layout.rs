@@ -166,7 +166,7 @@ pub(crate) fn check_entry_lengths(ledger: &Ledger, bundles: &[Bundle]) -> Result
     };
     for entry in ledger.entries(first.first_leaf() + 1) {
         let entry = entry?;
-        let len = entry.export_line().len() - 1;
+        let len = entry.export_line_len();
         if len > MAX_BUNDLE_ENTRY {
             return Err(PublishError::EntryTooLong {
                 seq: entry.seq,

@@ -39,7 +39,7 @@ pub(crate) fn put_pages(
     let ids: Vec<_> = known.iter().map(|office| office.office.clone()).collect();
     office_timelines(ledger, &ids, as_of, |timeline| {
         let page = static_office(&timeline, &published);
-        publishing.put(&office_file(&timeline.office), &page, false)
+        publishing.put(&office_file(&timeline.office), page, false)
     })?;
     let now = ledger.entry(size)?.and_then(|entry| entry.recorded_on());
     let holders = match now {
@@ -48,7 +48,7 @@ pub(crate) fn put_pages(
     };
     // With no entry there is no office, and the index says so without naming a day.
     let page = static_index(&known, now.unwrap_or(Day::MIN), &holders, &published);
-    publishing.put(INDEX_FILE, &page, false)?;
+    publishing.put(INDEX_FILE, page, false)?;
     Ok(known.len() as u64 + 1)
 }
 

@@ -5,7 +5,9 @@
 //! answers' state and the pages for people), then the statement, then,
 //! once every folder written into is synced, the checkpoint. A reader that follows the
 //! checkpoint therefore finds every file it names, and a publish interrupted at any point
-//! leaves the previous checkpoint in force.
+//! leaves the previous checkpoint in force. The files before the checkpoint are written on a
+//! second thread while the next is made; it is joined, and every folder it wrote into synced,
+//! before the checkpoint is written.
 
 use actledger_core::HexHash;
 use actledger_proof::{Bundle, Checkpoint, bundles, bundles_since, tiles, tiles_since};
@@ -76,29 +78,50 @@ pub fn publish(
             });
         }
     }
-    let mut publishing = Publishing {
-        mirror: &mut mirror,
-        written: Vec::new(),
-    };
     let new_bundles: Vec<Bundle> = bundles_since(old, size).collect();
     check_entry_lengths(ledger, &new_bundles)?;
-    for tile in tiles_since(old, size) {
-        let bytes = tile_bytes(ledger, tile)?;
-        publishing.put(&tile.path(), &bytes, tile.is_full())?;
+    // Files are made on this thread and written (each synced, then renamed into place) on a
+    // second one, so that the disk's work overlaps the next file's making.
+    let (written, state_files, pages) = std::thread::scope(|scope| {
+        let (files, to_write) = std::sync::mpsc::sync_channel(FILES_QUEUED);
+        let root = mirror.root().to_owned();
+        let writer = scope.spawn(move || write_files(&root, to_write));
+        let mut publishing = Publishing {
+            mirror: &mirror,
+            written: Vec::new(),
+            files,
+        };
+        let made = (|| {
+            for tile in tiles_since(old, size) {
+                let bytes = tile_bytes(ledger, tile)?;
+                publishing.put(&tile.path(), bytes, tile.is_full())?;
+            }
+            for bundle in &new_bundles {
+                let bytes = bundle_bytes(ledger, *bundle)?;
+                publishing.put(&bundle.path(), bytes, bundle.is_full())?;
+                progress(bundle.first_leaf() + u64::from(bundle.width));
+            }
+            crate::data::put_data_files(ledger, size, &mut publishing)?;
+            let state_files = publish_state(ledger, signed, &mut publishing)?;
+            let pages = crate::pages::put_pages(ledger, &checkpoint, &mut publishing)?;
+            publishing.put(STATEMENT_FILE, signed.statement.as_bytes().to_vec(), false)?;
+            Ok::<_, PublishError>((state_files, pages))
+        })();
+        let Publishing { written, files, .. } = publishing;
+        drop(files);
+        // The writer's error, if it stopped, is the cause of whatever this thread saw after.
+        let mut wrote = writer.join().map_err(|_| PublishError::WriterPanicked)??;
+        let (state_files, pages) = made?;
+        // Every folder written into is synced before the checkpoint names what is in them.
+        wrote.sync()?;
+        Ok::<_, PublishError>((written, state_files, pages))
+    })?;
+    let mut written = written;
+    if mirror.read(CHECKPOINT_FILE)?.as_deref() != Some(signed.checkpoint.as_bytes()) {
+        mirror.write(CHECKPOINT_FILE, signed.checkpoint.as_bytes())?;
+        written.push(CHECKPOINT_FILE.to_owned());
     }
-    for bundle in &new_bundles {
-        let bytes = bundle_bytes(ledger, *bundle)?;
-        publishing.put(&bundle.path(), &bytes, bundle.is_full())?;
-        progress(bundle.first_leaf() + u64::from(bundle.width));
-    }
-    crate::data::put_data_files(ledger, size, &mut publishing)?;
-    let state_files = publish_state(ledger, signed, &mut publishing)?;
-    let pages = crate::pages::put_pages(ledger, &checkpoint, &mut publishing)?;
-    publishing.put(STATEMENT_FILE, signed.statement.as_bytes(), false)?;
-    publishing.mirror.sync()?;
-    publishing.put(CHECKPOINT_FILE, signed.checkpoint.as_bytes(), false)?;
-    publishing.mirror.sync()?;
-    let written = publishing.written;
+    mirror.sync()?;
     let files = file_count(
         size,
         crate::data::DATA_FILES.len() as u64 + state_files + pages,
@@ -197,16 +220,41 @@ fn previous_size(
     Ok(Some(published.size))
 }
 
-/// The files written so far.
+/// How many made files may wait for the writer: each can be a data file of a hundred
+/// megabytes at 1,000,000 events, so few.
+const FILES_QUEUED: usize = 1;
+
+/// Writes each file received into the mirror at `root`, in order; stops at the first that
+/// cannot be written (the sender then finds the channel closed). Returns the mirror, whose
+/// folders written into are still to be synced.
+fn write_files(
+    root: &std::path::Path,
+    files: std::sync::mpsc::Receiver<(String, Vec<u8>)>,
+) -> Result<MirrorDir, PublishError> {
+    let mut mirror = MirrorDir::at(root);
+    for (name, bytes) in files {
+        mirror.write(&name, &bytes)?;
+    }
+    Ok(mirror)
+}
+
+/// The files written so far, and the way to the thread that writes them.
 pub(crate) struct Publishing<'a> {
-    pub(crate) mirror: &'a mut MirrorDir,
+    pub(crate) mirror: &'a MirrorDir,
     written: Vec<String>,
+    files: std::sync::mpsc::SyncSender<(String, Vec<u8>)>,
 }
 
 impl Publishing<'_> {
     /// Makes `name` hold `bytes`: left alone when it already does; refused when it is `full`
-    /// (never rewritten) and holds other bytes; written otherwise.
-    pub(crate) fn put(&mut self, name: &str, bytes: &[u8], full: bool) -> Result<(), PublishError> {
+    /// (never rewritten) and holds other bytes; written otherwise (by the writer thread,
+    /// before the checkpoint).
+    pub(crate) fn put(
+        &mut self,
+        name: &str,
+        bytes: Vec<u8>,
+        full: bool,
+    ) -> Result<(), PublishError> {
         match self.mirror.read(name)? {
             Some(there) if there == bytes => return Ok(()),
             Some(_) if full => {
@@ -216,7 +264,9 @@ impl Publishing<'_> {
             }
             _ => {}
         }
-        self.mirror.write(name, bytes)?;
+        self.files
+            .send((name.to_owned(), bytes))
+            .map_err(|_| PublishError::WriterStopped)?;
         self.written.push(name.to_owned());
         Ok(())
     }

@@ -156,10 +156,10 @@ pub(crate) fn publish_state(
         if unchanged && publishing.mirror.path(&name).is_file() {
             continue;
         }
-        publishing.put(&name, &to_json(&office_of(ledger, signed, leaf)?), false)?;
+        publishing.put(&name, to_json(&office_of(ledger, signed, leaf)?), false)?;
     }
     let files = offices.len() as u64 + 1;
-    publishing.put(STATE_FILE, &state_json(signed, offices), false)?;
+    publishing.put(STATE_FILE, state_json(signed, offices), false)?;
     Ok(files)
 }
 

@@ -211,6 +211,19 @@ impl Entry {
         line
     }
 
+    /// The length of [`Entry::export_line`] without its newline, counted without writing it:
+    /// what a tile bundle's 16-bit length must hold.
+    pub fn export_line_len(&self) -> usize {
+        if std::str::from_utf8(&self.event).is_err() {
+            // Written lossily: count what is written.
+            return self.export_line().len() - 1;
+        }
+        // Everything but the values.
+        const FIELDS: usize = r#"{"seq":,"time":"","prev":"","hash":"","event":}"#.len();
+        let digits = self.seq.checked_ilog10().map_or(1, |log| log as usize + 1);
+        FIELDS + digits + self.time.len() + 2 * (2 * self.prev.len()) + self.event.len()
+    }
+
     fn write_export_line(&self, line: &mut String) {
         use fmt::Write as _;
         // Writing to a String cannot fail.
@@ -424,6 +437,22 @@ mod tests {
         );
         assert!(line.ends_with("}}\n"));
         assert_eq!(Entry::parse_export_line(line.as_bytes()).unwrap(), entry);
+    }
+
+    #[test]
+    fn the_export_line_length_is_counted_as_written() {
+        for seq in [1, 9, 10, 99, 100, 123_456, u64::MAX] {
+            let mut entry = sample();
+            entry.seq = seq;
+            assert_eq!(
+                entry.export_line_len(),
+                entry.export_line().len() - 1,
+                "{seq}"
+            );
+        }
+        let mut lossy = sample();
+        lossy.event = b"{\"type\":\"\xff\"}".to_vec();
+        assert_eq!(lossy.export_line_len(), lossy.export_line().len() - 1);
     }
 
     #[test]

@@ -320,3 +320,35 @@ fn the_next_publish_removes_what_a_killed_one_left() {
     }
     read_back(&s);
 }
+
+#[test]
+fn a_file_that_cannot_be_written_fails_the_publish_by_name_before_the_checkpoint() {
+    let mut s = Sandbox::new();
+    s.grow_to(300);
+    s.publish();
+    let checkpoint = std::fs::read(s.mirror().join("checkpoint")).unwrap();
+    s.grow_to(700);
+    // A file where the answers' state folder goes: its files cannot be written, while the
+    // tiles and bundles before them were.
+    std::fs::rename(s.mirror().join("state"), s.dir.path().join("state-aside")).unwrap();
+    std::fs::write(s.mirror().join("state"), "in the way").unwrap();
+    let error = publish(&s.ledger, &s.mirror(), &s.sign(), &mut |_| {}).unwrap_err();
+    match &error {
+        PublishError::Write { path, .. } => {
+            assert!(
+                path.starts_with(s.mirror().join("state")),
+                "{error}: {path:?}"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        std::fs::read(s.mirror().join("checkpoint")).unwrap(),
+        checkpoint,
+        "the previous checkpoint stays in force"
+    );
+    std::fs::remove_file(s.mirror().join("state")).unwrap();
+    let published = s.publish();
+    assert_eq!(published.previous_size, Some(300));
+    read_back(&s);
+}
