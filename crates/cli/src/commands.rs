@@ -56,8 +56,13 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<Finding> {
                 open(path, wait).map_err(|e| e.context("nothing of the batch was recorded"))?;
             let bytes_before = actledger_store::folder_bytes(path).ok();
             let recorded = append(&mut ledger, input, strict, json.json, quiet, out)?;
+            // A borrowed ledger goes back to the server that lent it, which must find the
+            // folder it lent: it is never compacted from under it.
+            let borrowed = ledger.is_borrowed();
             drop(ledger);
-            compact_after_append(path, recorded, bytes_before, quiet || json.json);
+            if !borrowed {
+                compact_after_append(path, recorded, bytes_before, quiet || json.json);
+            }
         }
         Command::WhoHeld {
             office,

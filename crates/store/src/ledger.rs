@@ -168,6 +168,12 @@ impl Ledger {
         &self.path
     }
 
+    /// Whether this ledger was borrowed from a process that holds it and lends it (`serve`),
+    /// which takes it back once this handle is dropped.
+    pub fn is_borrowed(&self) -> bool {
+        self.loan.is_some()
+    }
+
     /// The position and hash of the last entry.
     pub fn head(&self) -> Head {
         self.head

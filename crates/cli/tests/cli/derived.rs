@@ -512,7 +512,7 @@ fn compact_keeps_every_record_and_says_what_it_did() {
 }
 
 /// `acts` acts, each an appointment to one of a few offices, all valid in order.
-fn many_acts(acts: u32) -> String {
+pub(crate) fn many_acts(acts: u32) -> String {
     let offices = ["OF-A", "OF-B", "OF-C", "OF-D", "OF-E"];
     let mut lines = String::new();
     for k in 0..acts {

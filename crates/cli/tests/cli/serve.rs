@@ -100,3 +100,51 @@ fn serve_answers_holds_the_ledger_and_stops_on_sigterm() {
 
 /// `who-held MINDEF --on 2024-06-03` on the seed case, alone.
 const SEED_SENTENCE: &str = "MINDEF on 2024-06-03: José Arista Arbildo, acting (RS-131-2024-PCM); titular Walter Astudillo away (trip, RS-131-2024-PCM)\n";
+
+#[test]
+fn an_append_beside_a_server_compacts_nothing_and_the_server_answers_on() {
+    let s = Sandbox::new();
+    s.run(&["init"]).success();
+    let big = s.write("big.ndjson", &crate::derived::many_acts(8_000));
+    s.run(&["append", "--quiet", big.to_str().unwrap()])
+        .success();
+    let mut server = Command::new(env!("CARGO_BIN_EXE_actledger"))
+        .args(["--ledger", s.ledger().to_str().unwrap()])
+        .args(["serve", "--addr", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(server.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    let url = first.trim().rsplit(' ').next().unwrap().to_owned();
+    // As if the folder had grown far past its size after its last compaction.
+    std::fs::write(s.ledger().join("compacted-bytes"), "1000\n").unwrap();
+    // The append borrows the ledger from the server: recorded, and nothing compacted.
+    s.cmd()
+        .args(["append", "-"])
+        .write_stdin(crate::SEED)
+        .assert()
+        .code(0)
+        .stderr("");
+    let holder = get(&url, "/api/v1/offices/MINDEF/holder?on=2024-06-03");
+    assert!(holder.contains(r#""capacity":"acting""#), "{holder}");
+    assert!(holder.contains("jose-arista"), "{holder}");
+
+    let status = Command::new("kill")
+        .args(["-TERM", &server.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    assert!(server.wait().unwrap().success());
+    // Alone, the next small append finds the folder past its bound and compacts it.
+    let act = r#"{"type":"act_issued","act":"RS-999-2024-PCM","kind":"resolucion_suprema","issuer":"PCM","issued_on":"2024-12-01"}"#;
+    s.cmd()
+        .args(["append", "-"])
+        .write_stdin(act)
+        .assert()
+        .code(0)
+        .stderr(contains("compacted to"));
+}
