@@ -198,6 +198,10 @@ pub enum Command {
     /// ledger and the events before it; if any is refused, nothing is written. An event
     /// identical to one already recorded is reported as "already recorded at N" and skipped.
     /// The subcommands record one event from flags named after the spec's fields.
+    ///
+    /// Once the batch is recorded, a ledger whose folder has grown past 1.2x its size after
+    /// its last compaction (and past 4 MiB) is compacted, as `compact` does, with a note on
+    /// stderr; a batch of over 1,000 events, or a ledger borrowed from `serve`, is not.
     #[command(subcommand_precedence_over_arg = true, subcommand_value_name = "TYPE")]
     Append {
         /// The events: a file, or `-` for standard input
@@ -331,7 +335,8 @@ pub enum Command {
     /// Rewrite the ledger's database compactly, reclaiming the space appends left behind
     ///
     /// A ledger grown by many small appends keeps, in its database file, much of what each
-    /// append replaced. Every record is copied into a fresh database beside the ledger,
+    /// append replaced (an append compacts by itself past a bound; see `append --help`).
+    /// Every record is copied into a fresh database beside the ledger,
     /// checked against the ledger record by record, and put in its place in one atomic step
     /// (Linux). Answers, proofs and kept checkpoints are unchanged: the records are the same
     /// bytes. Needs the ledger to itself (stop a running `serve` first) and room for the copy.
