@@ -145,6 +145,11 @@ pub fn compact_if_grown(
     large_batch_added: Option<u64>,
     progress: &mut dyn FnMut(u64),
 ) -> Result<Option<(Growth, Compacted)>, StoreError> {
+    if !cfg!(target_os = "linux") {
+        // Compaction needs Linux's atomic exchange of two folders: elsewhere an append would
+        // only be told, every time, that it cannot compact.
+        return Ok(None);
+    }
     let folder = std::fs::canonicalize(path).map_err(io_error("reading", path))?;
     let bytes = folder_bytes(&folder)?;
     let Some(baseline) = read_baseline(&folder) else {
