@@ -377,7 +377,7 @@ fn append(
             Failure::Answer(AnswerError::Invalid(invalid)) => anyhow!(invalid),
             Failure::Answer(AnswerError::Refused { warnings }) => {
                 for warning in &warnings {
-                    eprintln!("warning: {warning}");
+                    let _ = writeln!(io::stderr().lock(), "warning: {warning}");
                 }
                 anyhow!(AnswerError::Refused { warnings })
             }
@@ -385,7 +385,7 @@ fn append(
         })?;
     // Warnings are for people, on stderr; they do not change the exit code.
     for warning in outcomes.warnings() {
-        eprintln!("warning: {warning}");
+        let _ = writeln!(io::stderr().lock(), "warning: {warning}");
     }
     if as_json {
         // One line that may list millions of events, written as they are walked: buffered,
@@ -548,22 +548,30 @@ fn compact_after_append(path: &Path, recorded: u64, bytes_before: Option<u64>, q
     };
     let mut bar = None;
     let mut tick = |done: u64| {
-        bar.get_or_insert_with(|| progress_bar(None, "compacting the ledger", Unit::Records))
-            .set_position(done);
+        if !quiet {
+            bar.get_or_insert_with(|| progress_bar(None, "compacting the ledger", Unit::Records))
+                .set_position(done);
+        }
     };
-    let result = actledger_store::compact_if_grown(path, large, &mut tick);
+    let bound = actledger_store::GrowthBound::APPEND;
+    let result = actledger_store::compact_if_grown(path, bound, large, &mut tick);
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
-    match result {
+    // Written, not printed: the batch is recorded, and a closed stderr must not turn that into
+    // a failure (`eprintln!` panics on one).
+    let said = match result {
         Ok(Some((growth, compacted))) if !quiet => {
-            eprint!("{}", render::auto_compact_text(&growth, &compacted, path))
+            render::auto_compact_text(&growth, &compacted, path)
         }
-        Ok(_) => {}
-        Err(e) => eprintln!(
-            "warning: the batch is recorded, but compacting the ledger after it failed: {e}"
-        ),
-    }
+        Ok(_) => return,
+        Err(e) => {
+            format!(
+                "warning: the batch is recorded, but compacting the ledger after it failed: {e}\n"
+            )
+        }
+    };
+    let _ = io::stderr().lock().write_all(said.as_bytes());
 }
 
 /// What a progress bar counts.

@@ -398,7 +398,7 @@ pub fn auto_compact_text(
 ) -> String {
     let mb = |bytes: u64| format!("{:.1} MB", bytes as f64 / 1e6);
     format!(
-        "note: {} had grown to {} on disk, {:.2}x its {} after its last compaction; compacted to {}\n",
+        "note: {} had grown to {} on disk, {:.2}x the {} it had after its last compaction (or when first measured); compacted to {}\n",
         path.display(),
         mb(growth.bytes),
         growth.bytes as f64 / growth.baseline.max(1) as f64,

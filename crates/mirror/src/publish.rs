@@ -220,9 +220,10 @@ fn previous_size(
     Ok(Some(published.size))
 }
 
-/// How many made files may wait for the writer: each can be a data file of a hundred
-/// megabytes at 1,000,000 events, so few.
-const FILES_QUEUED: usize = 1;
+/// How many made files may wait for the writer beyond the one it writes: each can be a data
+/// file of a hundred megabytes at 1,000,000 events, so none (a hand-over: the next file is
+/// made while one is written).
+const FILES_QUEUED: usize = 0;
 
 /// Writes each file received into the mirror at `root`, in order; stops at the first that
 /// cannot be written (the sender then finds the channel closed). Returns the mirror, whose
@@ -249,13 +250,26 @@ impl Publishing<'_> {
     /// Makes `name` hold `bytes`: left alone when it already does; refused when it is `full`
     /// (never rewritten) and holds other bytes; written otherwise (by the writer thread,
     /// before the checkpoint).
+    ///
+    /// What is there is read from the folder, which the writer may not have reached yet: each
+    /// name is put once a publish, so nothing put is compared with a queued file.
     pub(crate) fn put(
         &mut self,
         name: &str,
         bytes: Vec<u8>,
         full: bool,
     ) -> Result<(), PublishError> {
-        match self.mirror.read(name)? {
+        let there = match self.mirror.read(name) {
+            // A file where a folder of its path goes: the file is not there, and writing it
+            // says why (on the writer, whose error is the one reported).
+            Err(PublishError::Read { source, .. })
+                if source.kind() == std::io::ErrorKind::NotADirectory =>
+            {
+                None
+            }
+            there => there?,
+        };
+        match there {
             Some(there) if there == bytes => return Ok(()),
             Some(_) if full => {
                 return Err(PublishError::FullTileDiffers {

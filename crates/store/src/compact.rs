@@ -38,14 +38,31 @@ const STRIDE: usize = 8;
 /// one is measured again.
 const BASELINE_FILE: &str = "compacted-bytes";
 
-/// A ledger is compacted after an append once its folder holds more than
-/// `GROWTH_BOUND.0 / GROWTH_BOUND.1` times its bytes after its last compaction: 1.2x, so that
-/// with a copy at most 1.2x the records' imported size, the folder stays under 1.5x of it.
-const GROWTH_BOUND: (u64, u64) = (6, 5);
+/// When an append compacts its ledger: [`GrowthBound::APPEND`] is the policy; tests give
+/// others.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GrowthBound {
+    /// Compact once the folder holds more than `grown.0 / grown.1` times its bytes after its
+    /// last compaction.
+    pub grown: (u64, u64),
+    /// Never below this many bytes.
+    pub floor: u64,
+    /// Keep the copy only when its folder is below `kept.0 / kept.1` of the ledger's, so that
+    /// an append never leaves its ledger bigger: sled lays out a copy less tightly than a
+    /// large batch, so a ledger written mostly in large batches comes out of a copy bigger.
+    pub kept: (u64, u64),
+}
 
-/// No ledger smaller than this is compacted automatically: a compaction costs a process
-/// start's worth of time, and a few megabytes are not worth it.
-const GROWTH_FLOOR: u64 = 4 << 20;
+impl GrowthBound {
+    /// 1.2x, so that with a copy at most 1.2x the records' imported size the folder stays
+    /// under 1.5x of it; past 4 MiB, since a compaction costs a process start's worth of time
+    /// and a few megabytes are not worth it; a copy kept below 0.9x.
+    pub const APPEND: GrowthBound = GrowthBound {
+        grown: (6, 5),
+        floor: 4 << 20,
+        kept: (9, 10),
+    };
+}
 
 /// What a compaction did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -78,6 +95,20 @@ impl Ledger {
     /// Writes every record into a fresh database beside the ledger, checks that it holds the
     /// same records, and puts it in the ledger's place (see the module's comment).
     pub fn compact(self, progress: &mut dyn FnMut(u64)) -> Result<Compacted, StoreError> {
+        Ok(self
+            .compact_keeping(None, progress)?
+            .expect("a compaction with no bound is never abandoned"))
+    }
+
+    /// [`Ledger::compact`], abandoned (the ledger left as it was, `None`) when `bound` is
+    /// given and the copy is not below `bound.0 / bound.1` of the ledger's folder: sled lays
+    /// out a copy less tightly than a large batch, so a ledger written mostly in large batches
+    /// can come out of a copy bigger than it went in.
+    fn compact_keeping(
+        self,
+        bound: Option<(u64, u64)>,
+        progress: &mut dyn FnMut(u64),
+    ) -> Result<Option<Compacted>, StoreError> {
         let before_bytes = folder_bytes(&self.path)?;
         let mut staging = Staging::new(&self.path)?;
         let copy = staging.open_db()?;
@@ -105,6 +136,13 @@ impl Ledger {
         same_records(&self, &copy, staging.path())?;
         // The copy's database closes here; the staging folder stays locked until it is gone.
         drop(copy);
+        if let Some((times, per)) = bound {
+            let copied = folder_bytes(staging.path())?;
+            if copied.saturating_mul(per) >= before_bytes.saturating_mul(times) {
+                // Dropping the staging removes the copy; the ledger is untouched.
+                return Ok(None);
+            }
+        }
         exchange(staging.path(), &self.path)?;
         // The staging name now holds the old ledger: dropping the ledger, then the staging,
         // closes it and removes it.
@@ -113,11 +151,11 @@ impl Ledger {
         drop(staging);
         let after_bytes = folder_bytes(&path)?;
         write_baseline(&path, after_bytes);
-        Ok(Compacted {
+        Ok(Some(Compacted {
             records,
             before_bytes,
             after_bytes,
-        })
+        }))
     }
 }
 
@@ -130,8 +168,8 @@ pub struct Growth {
     pub baseline: u64,
 }
 
-/// Compacts the ledger at `path` when its folder has grown past the bound since its last
-/// compaction ([`GROWTH_BOUND`], and at least [`GROWTH_FLOOR`] bytes): what an append does
+/// Compacts the ledger at `path` when its folder has grown past `bound` since its last
+/// compaction, keeping the copy only when it is smaller: what an append does
 /// once it has written and closed the ledger, since sled keeps much of what a process's small
 /// writes replace. `None` when no compaction was due; a ledger held by another process (a
 /// server) is not waited for, and not compacted. The first measure of a ledger only records
@@ -142,6 +180,7 @@ pub struct Growth {
 /// instead, and nothing is compacted.
 pub fn compact_if_grown(
     path: &Path,
+    bound: GrowthBound,
     large_batch_added: Option<u64>,
     progress: &mut dyn FnMut(u64),
 ) -> Result<Option<(Growth, Compacted)>, StoreError> {
@@ -161,8 +200,8 @@ pub fn compact_if_grown(
         return Ok(None);
     }
     let growth = Growth { bytes, baseline };
-    let (times, per) = GROWTH_BOUND;
-    if bytes < GROWTH_FLOOR || bytes.saturating_mul(per) <= baseline.saturating_mul(times) {
+    let (times, per) = bound.grown;
+    if bytes < bound.floor || bytes.saturating_mul(per) <= baseline.saturating_mul(times) {
         return Ok(None);
     }
     let ledger = match Ledger::open_waiting_to_hold(&folder, Duration::ZERO) {
@@ -170,7 +209,15 @@ pub fn compact_if_grown(
         Err(StoreError::InUse { .. } | StoreError::StillInUse { .. }) => return Ok(None),
         Err(e) => return Err(e),
     };
-    Ok(Some((growth, ledger.compact(progress)?)))
+    match ledger.compact_keeping(Some(bound.kept), progress)? {
+        Some(compacted) => Ok(Some((growth, compacted))),
+        None => {
+            // The folder's size is its records' (a copy would not be smaller): the bound is
+            // measured from here.
+            write_baseline(&folder, bytes);
+            Ok(None)
+        }
+    }
 }
 
 fn read_baseline(folder: &Path) -> Option<u64> {
@@ -178,13 +225,21 @@ fn read_baseline(folder: &Path) -> Option<u64> {
     text.trim().parse().ok()
 }
 
-/// Records `bytes` as the folder's baseline. Best effort, written whole (a temporary file
+/// Records `bytes` as the folder's baseline. Best effort, written whole (a temporary file of
+/// this process's own, created new so that nothing there is followed or shared, then
 /// renamed): a baseline that is not written is measured again by the next append.
 fn write_baseline(folder: &Path, bytes: u64) {
-    let temp = folder.join(format!("{BASELINE_FILE}.tmp"));
-    if std::fs::write(&temp, format!("{bytes}\n")).is_ok() {
-        let _ = std::fs::rename(&temp, folder.join(BASELINE_FILE));
+    use std::io::Write as _;
+    let temp = folder.join(format!("{BASELINE_FILE}.{}.tmp", std::process::id()));
+    let written = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&temp)
+        .and_then(|mut file| file.write_all(format!("{bytes}\n").as_bytes()));
+    if written.is_ok() && std::fs::rename(&temp, folder.join(BASELINE_FILE)).is_ok() {
+        return;
     }
+    let _ = std::fs::remove_file(&temp);
 }
 
 /// Checks that `copy` holds exactly the records of `ledger`, in the same order.
@@ -234,9 +289,12 @@ pub fn folder_bytes(dir: &Path) -> Result<u64, StoreError> {
     let entries = std::fs::read_dir(dir).map_err(io_error("reading", dir))?;
     for entry in entries {
         let entry = entry.map_err(io_error("reading", dir))?;
-        let meta = entry
-            .metadata()
-            .map_err(io_error("reading", &entry.path()))?;
+        let meta = match entry.metadata() {
+            Ok(meta) => meta,
+            // Gone since it was listed (sled replaces its snapshot files): not part of the size.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(io_error("reading", &entry.path())(e)),
+        };
         total += if meta.is_dir() {
             folder_bytes(&entry.path())?
         } else {

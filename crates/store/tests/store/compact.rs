@@ -3,7 +3,9 @@
 use std::path::Path;
 use std::time::Duration;
 
-use actledger_store::{Ledger, StoreError, Verdict, compact_if_grown, compact_path, folder_bytes};
+use actledger_store::{
+    GrowthBound, Ledger, StoreError, Verdict, compact_if_grown, compact_path, folder_bytes,
+};
 
 use crate::common::{SEED, batch, ledger_with, names_in, raw, scratch};
 
@@ -125,6 +127,13 @@ fn grown_ledger(path: &Path) {
         .unwrap();
 }
 
+/// The append's bound, with any copy kept: a ledger written in one batch, as these are, is
+/// laid out more tightly than its copy, which the append's own bound would throw away.
+const ANY_COPY_KEPT: GrowthBound = GrowthBound {
+    kept: (1_000, 1),
+    ..GrowthBound::APPEND
+};
+
 /// The baseline an append measures the folder's growth against.
 fn baseline(path: &Path) -> String {
     std::fs::read_to_string(path.join("compacted-bytes")).unwrap()
@@ -142,13 +151,19 @@ fn a_ledger_grown_past_its_bound_is_compacted_and_one_within_it_is_not() {
     let before = records(&s.path);
 
     // Measured the first time: the size is recorded, nothing compacted.
-    assert_eq!(compact_if_grown(&s.path, None, &mut |_| {}).unwrap(), None);
+    assert_eq!(
+        compact_if_grown(&s.path, ANY_COPY_KEPT, None, &mut |_| {}).unwrap(),
+        None
+    );
     // Within 1.2x of that: nothing.
-    assert_eq!(compact_if_grown(&s.path, None, &mut |_| {}).unwrap(), None);
+    assert_eq!(
+        compact_if_grown(&s.path, ANY_COPY_KEPT, None, &mut |_| {}).unwrap(),
+        None
+    );
 
     // As if the folder had been a quarter of its size after its last compaction.
     std::fs::write(s.path.join("compacted-bytes"), format!("{}\n", bytes / 4)).unwrap();
-    let (growth, compacted) = compact_if_grown(&s.path, None, &mut |_| {})
+    let (growth, compacted) = compact_if_grown(&s.path, ANY_COPY_KEPT, None, &mut |_| {})
         .unwrap()
         .expect("compacted");
     assert_eq!(growth.baseline, bytes / 4);
@@ -156,7 +171,10 @@ fn a_ledger_grown_past_its_bound_is_compacted_and_one_within_it_is_not() {
     assert_eq!(records(&s.path), before, "the same records");
     // The new baseline is the compacted size: no second compaction follows.
     assert_eq!(baseline(&s.path), format!("{}\n", compacted.after_bytes));
-    assert_eq!(compact_if_grown(&s.path, None, &mut |_| {}).unwrap(), None);
+    assert_eq!(
+        compact_if_grown(&s.path, ANY_COPY_KEPT, None, &mut |_| {}).unwrap(),
+        None
+    );
 
     let ledger = Ledger::open(&s.path).unwrap();
     assert!(matches!(ledger.verify().unwrap(), Verdict::Intact { .. }));
@@ -169,14 +187,14 @@ fn what_a_large_batch_adds_moves_the_bound_instead_of_compacting() {
     let before = records(&s.path);
     std::fs::write(s.path.join("compacted-bytes"), "1000\n").unwrap();
     assert_eq!(
-        compact_if_grown(&s.path, Some(5_000_000), &mut |_| {}).unwrap(),
+        compact_if_grown(&s.path, ANY_COPY_KEPT, Some(5_000_000), &mut |_| {}).unwrap(),
         None
     );
     assert_eq!(baseline(&s.path), "5001000\n");
     assert_eq!(records(&s.path), before);
     // A small batch after it measures against the moved bound, which the folder is past.
     assert!(
-        compact_if_grown(&s.path, None, &mut |_| {})
+        compact_if_grown(&s.path, ANY_COPY_KEPT, None, &mut |_| {})
             .unwrap()
             .is_some()
     );
@@ -189,11 +207,50 @@ fn a_held_ledger_is_not_compacted_after_an_append() {
     std::fs::write(s.path.join("compacted-bytes"), "1\n").unwrap();
     let held = Ledger::open(&s.path).unwrap();
     // Not waited for, not compacted, no error: the append that asked is done.
-    assert_eq!(compact_if_grown(&s.path, None, &mut |_| {}).unwrap(), None);
+    assert_eq!(
+        compact_if_grown(&s.path, ANY_COPY_KEPT, None, &mut |_| {}).unwrap(),
+        None
+    );
     drop(held);
     assert!(
-        compact_if_grown(&s.path, None, &mut |_| {})
+        compact_if_grown(&s.path, ANY_COPY_KEPT, None, &mut |_| {})
             .unwrap()
             .is_some()
+    );
+}
+
+#[test]
+fn a_copy_no_smaller_than_the_ledger_is_thrown_away() {
+    let s = scratch();
+    grown_ledger(&s.path);
+    let before = records(&s.path);
+    let bytes = folder_bytes(&s.path).unwrap();
+    // Past its bound, but written in one large batch: its copy is no smaller.
+    std::fs::write(s.path.join("compacted-bytes"), "1000\n").unwrap();
+    let bound = GrowthBound {
+        kept: (1, 2),
+        ..GrowthBound::APPEND
+    };
+    assert_eq!(
+        compact_if_grown(&s.path, bound, None, &mut |_| {}).unwrap(),
+        None
+    );
+    assert_eq!(records(&s.path), before, "the ledger is as it was");
+    // The bound is measured from the ledger's size now, so the next append does not copy it
+    // again; and no staging folder is left beside it.
+    let baseline: u64 = baseline(&s.path).trim().parse().unwrap();
+    assert!(baseline >= bytes, "{baseline} against {bytes}");
+    assert_eq!(
+        compact_if_grown(&s.path, bound, None, &mut |_| {}).unwrap(),
+        None
+    );
+    let beside: Vec<_> = std::fs::read_dir(s.dir.path())
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name())
+        .collect();
+    assert_eq!(
+        beside,
+        vec![std::ffi::OsString::from("ledger")],
+        "{beside:?}"
     );
 }
