@@ -89,6 +89,27 @@ fn publish_refuses_a_folder_another_key_signed_with_exit_3() {
 }
 
 #[test]
+fn publish_into_a_file_is_refused_before_anything_is_signed_or_kept() {
+    let s = Sandbox::seeded();
+    let key = keygen(&s, "example.org/actledger");
+    s.write("site", "not a folder");
+    let records = |s: &Sandbox| {
+        let db = actledger_store::testing::Sled::open(&s.ledger()).unwrap();
+        db.iter().count()
+    };
+    let before = records(&s);
+    s.run(&["publish", "site", "--key", &key])
+        .failure()
+        .stdout("")
+        .stderr(contains("site"));
+    assert_eq!(records(&s), before, "no checkpoint kept");
+    assert_eq!(
+        std::fs::read_to_string(s.dir.path().join("site")).unwrap(),
+        "not a folder"
+    );
+}
+
+#[test]
 fn fetch_answer_answers_from_the_mirror_alone_with_a_bundle_anyone_checks() {
     let s = Sandbox::seeded();
     let key = keygen(&s, "example.org/actledger");

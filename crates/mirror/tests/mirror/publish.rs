@@ -328,15 +328,15 @@ fn a_file_that_cannot_be_written_fails_the_publish_by_name_before_the_checkpoint
     s.publish();
     let checkpoint = std::fs::read(s.mirror().join("checkpoint")).unwrap();
     s.grow_to(700);
-    // A file where the answers' state folder goes: its files cannot be written, while the
-    // tiles and bundles before them were.
-    std::fs::rename(s.mirror().join("state"), s.dir.path().join("state-aside")).unwrap();
-    std::fs::write(s.mirror().join("state"), "in the way").unwrap();
+    // A file where the data files' folder goes: they cannot be written, while the tiles and
+    // bundles before them were (by the writer thread, whose error this is).
+    std::fs::rename(s.mirror().join("data"), s.dir.path().join("data-aside")).unwrap();
+    std::fs::write(s.mirror().join("data"), "in the way").unwrap();
     let error = publish(&s.ledger, &s.mirror(), &s.sign(), &mut |_| {}).unwrap_err();
     match &error {
         PublishError::Write { path, .. } => {
             assert!(
-                path.starts_with(s.mirror().join("state")),
+                path.starts_with(s.mirror().join("data")),
                 "{error}: {path:?}"
             );
         }
@@ -347,7 +347,7 @@ fn a_file_that_cannot_be_written_fails_the_publish_by_name_before_the_checkpoint
         checkpoint,
         "the previous checkpoint stays in force"
     );
-    std::fs::remove_file(s.mirror().join("state")).unwrap();
+    std::fs::remove_file(s.mirror().join("data")).unwrap();
     let published = s.publish();
     assert_eq!(published.previous_size, Some(300));
     read_back(&s);
