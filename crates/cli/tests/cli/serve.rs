@@ -18,17 +18,12 @@ fn get(url: &str, path: &str) -> String {
     response
 }
 
-#[test]
-fn serve_answers_holds_the_ledger_and_stops_on_sigterm() {
-    let s = Sandbox::seeded();
+/// `serve` on the sandbox's ledger at a free loopback port, once it says where: the process
+/// and its URL.
+fn serve(s: &Sandbox) -> (std::process::Child, String) {
     let mut server = Command::new(env!("CARGO_BIN_EXE_actledger"))
-        .args([
-            "--ledger",
-            s.ledger().to_str().unwrap(),
-            "serve",
-            "--addr",
-            "127.0.0.1:0",
-        ])
+        .args(["--ledger", s.ledger().to_str().unwrap()])
+        .args(["serve", "--addr", "127.0.0.1:0"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -42,6 +37,13 @@ fn serve_answers_holds_the_ledger_and_stops_on_sigterm() {
         first.starts_with("serving ") && url.starts_with("http://127.0.0.1:"),
         "{first}"
     );
+    (server, url)
+}
+
+#[test]
+fn serve_answers_holds_the_ledger_and_stops_on_sigterm() {
+    let s = Sandbox::seeded();
+    let (mut server, url) = serve(&s);
 
     let health = get(&url, "/healthz");
     assert!(
@@ -108,18 +110,7 @@ fn an_append_beside_a_server_compacts_nothing_and_the_server_answers_on() {
     let big = s.write("big.ndjson", &crate::derived::many_acts(8_000));
     s.run(&["append", "--quiet", big.to_str().unwrap()])
         .success();
-    let mut server = Command::new(env!("CARGO_BIN_EXE_actledger"))
-        .args(["--ledger", s.ledger().to_str().unwrap()])
-        .args(["serve", "--addr", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut first = String::new();
-    BufReader::new(server.stdout.take().unwrap())
-        .read_line(&mut first)
-        .unwrap();
-    let url = first.trim().rsplit(' ').next().unwrap().to_owned();
+    let (mut server, url) = serve(&s);
     // As if the folder had grown far past its size after its last compaction.
     std::fs::write(s.ledger().join("compacted-bytes"), "1000\n").unwrap();
     // The append borrows the ledger from the server: recorded, and nothing compacted.
