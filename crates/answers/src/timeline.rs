@@ -166,6 +166,17 @@ pub fn office_timelines<E: From<AnswerError>>(
     ledger: &Ledger,
     offices: &[OfficeId],
     as_of: Option<AsOf>,
+    each: impl FnMut(TimelineAnswer) -> Result<(), E>,
+) -> Result<(), E> {
+    timelines_reading_together(ledger, offices, as_of, ACTS_READ_TOGETHER, each)
+}
+
+/// [`office_timelines`], the acts read once the timelines drawn name `together` of them.
+fn timelines_reading_together<E: From<AnswerError>>(
+    ledger: &Ledger,
+    offices: &[OfficeId],
+    as_of: Option<AsOf>,
+    together: usize,
     mut each: impl FnMut(TimelineAnswer) -> Result<(), E>,
 ) -> Result<(), E> {
     let point = resolve(ledger, as_of)?;
@@ -185,7 +196,7 @@ pub fn office_timelines<E: From<AnswerError>>(
         let drawing = Drawing::start(ledger, id, point.seq, (None, None), &mut names)?;
         acts += drawing.shown_absences().count();
         pending.push(drawing);
-        if acts >= ACTS_READ_TOGETHER {
+        if acts >= together {
             flush(&mut pending, &mut names)?;
             acts = 0;
         }
@@ -330,5 +341,47 @@ impl Drawing {
             leaves,
             unattended,
         })
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    /// Timelines drawn together, their acts read after every office or after all of them,
+    /// are those drawn one by one: no office's trips and leaves lost or given to another.
+    #[test]
+    fn timelines_read_in_any_grouping_are_the_timelines_drawn_one_by_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut ledger = Ledger::create(&dir.path().join("l")).unwrap();
+        let mut ndjson = Vec::new();
+        actledger_gen::Generator::new(11)
+            .write_ndjson(4_000, &mut ndjson)
+            .unwrap();
+        ledger
+            .append(actledger_core::parse_batch(&ndjson).unwrap())
+            .unwrap();
+        let ids: Vec<OfficeId> = (crate::offices(&ledger, None).unwrap().answer.offices)
+            .into_iter()
+            .map(|office| office.office)
+            .collect();
+        let one_by_one: Vec<_> = (ids.iter())
+            .map(|id| {
+                office_timeline(&ledger, id.as_str(), None, None, None)
+                    .unwrap()
+                    .answer
+            })
+            .collect();
+        assert!(one_by_one.iter().any(|timeline| !timeline.trips.is_empty()));
+        for together in [1, 7, usize::MAX] {
+            let mut drawn = Vec::new();
+            timelines_reading_together(&ledger, &ids, None, together, |timeline| {
+                drawn.push(timeline);
+                Ok::<(), AnswerError>(())
+            })
+            .unwrap();
+            assert_eq!(drawn, one_by_one, "read after {together} acts");
+        }
     }
 }

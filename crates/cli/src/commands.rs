@@ -61,7 +61,11 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<Finding> {
             let borrowed = ledger.is_borrowed();
             drop(ledger);
             if !borrowed {
-                compact_after_append(path, recorded, bytes_before, quiet || json.json);
+                let appended = actledger_store::AppendedBatch {
+                    events: recorded,
+                    bytes_before,
+                };
+                compact_after_append(path, appended, quiet || json.json);
             }
         }
         Command::WhoHeld {
@@ -527,25 +531,11 @@ fn compact(path: &Path, wait: Duration, as_json: bool, out: &mut dyn Write) -> R
     })
 }
 
-/// Batches of more events than this are written in large sled batches, laid out as an import
-/// is: what they add counts as the ledger's own bytes, not as growth to compact away.
-const LARGE_BATCH: u64 = 1_000;
-
 /// sled keeps much of what each small append replaces, so once the ledger's folder has grown
 /// past its bound since its last compaction, the append that finds it so compacts it (see
-/// `compact_if_grown`). A large batch (`recorded` events, the folder `bytes_before` bytes
-/// before it) moves the bound up by what it added instead. The batch is recorded whatever
-/// happens here: a failure is a warning.
-fn compact_after_append(path: &Path, recorded: u64, bytes_before: Option<u64>, quiet: bool) {
-    let large = if recorded > LARGE_BATCH {
-        match (bytes_before, actledger_store::folder_bytes(path)) {
-            (Some(before), Ok(after)) => Some(after.saturating_sub(before)),
-            // What the batch added is unknown: the bound stays as it was.
-            _ => return,
-        }
-    } else {
-        None
-    };
+/// `compact_if_grown`, which also says what a large batch does instead). `appended`: the batch
+/// just recorded. The batch is recorded whatever happens here: a failure is a warning.
+fn compact_after_append(path: &Path, appended: actledger_store::AppendedBatch, quiet: bool) {
     let mut bar = None;
     let mut tick = |done: u64| {
         if !quiet {
@@ -554,7 +544,7 @@ fn compact_after_append(path: &Path, recorded: u64, bytes_before: Option<u64>, q
         }
     };
     let bound = actledger_store::GrowthBound::APPEND;
-    let result = actledger_store::compact_if_grown(path, bound, large, &mut tick);
+    let result = actledger_store::compact_if_grown(path, bound, appended, &mut tick);
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }

@@ -51,16 +51,29 @@ pub struct GrowthBound {
     /// an append never leaves its ledger bigger: sled lays out a copy less tightly than a
     /// large batch, so a ledger written mostly in large batches comes out of a copy bigger.
     pub kept: (u64, u64),
+    /// A batch of more events than this is a large one (see [`compact_if_grown`]).
+    pub large_batch: u64,
+}
+
+/// The append a growth check follows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AppendedBatch {
+    /// The events it recorded.
+    pub events: u64,
+    /// The folder's bytes before it, when they were measured.
+    pub bytes_before: Option<u64>,
 }
 
 impl GrowthBound {
     /// 1.2x, so that with a copy at most 1.2x the records' imported size the folder stays
     /// under 1.5x of it; past 4 MiB, since a compaction costs a process start's worth of time
-    /// and a few megabytes are not worth it; a copy kept below 0.9x.
+    /// and a few megabytes are not worth it; a copy kept below 0.9x; over 1,000 events, a
+    /// batch is written in sled batches as large as an import's.
     pub const APPEND: GrowthBound = GrowthBound {
         grown: (6, 5),
         floor: 4 << 20,
         kept: (9, 10),
+        large_batch: 1_000,
     };
 }
 
@@ -175,13 +188,14 @@ pub struct Growth {
 /// server) is not waited for, and not compacted. The first measure of a ledger only records
 /// its size.
 ///
-/// `large_batch_added`: the bytes a large batch just added (written in large sled batches, as
-/// an import writes, so not the growth a compaction takes back): they move the baseline up
-/// instead, and nothing is compacted.
+/// A large batch (`appended`, of more than `bound.large_batch` events) is written in large
+/// sled batches, as an import writes: what it added to the folder is not the growth a
+/// compaction takes back, so it moves the baseline up instead, and nothing is compacted (nor
+/// the baseline moved when the folder's size before it is unknown).
 pub fn compact_if_grown(
     path: &Path,
     bound: GrowthBound,
-    large_batch_added: Option<u64>,
+    appended: AppendedBatch,
     progress: &mut dyn FnMut(u64),
 ) -> Result<Option<(Growth, Compacted)>, StoreError> {
     if !cfg!(target_os = "linux") {
@@ -195,8 +209,13 @@ pub fn compact_if_grown(
         write_baseline(&folder, bytes);
         return Ok(None);
     };
-    if let Some(added) = large_batch_added {
-        write_baseline(&folder, baseline.saturating_add(added));
+    if appended.events > bound.large_batch {
+        if let Some(before) = appended.bytes_before {
+            write_baseline(
+                &folder,
+                baseline.saturating_add(bytes.saturating_sub(before)),
+            );
+        }
         return Ok(None);
     }
     let growth = Growth { bytes, baseline };

@@ -64,7 +64,9 @@ mod writes;
 
 pub use append::PartCheck;
 pub use cache::CACHE_VERSION;
-pub use compact::{Compacted, Growth, GrowthBound, compact_if_grown, compact_path, folder_bytes};
+pub use compact::{
+    AppendedBatch, Compacted, Growth, GrowthBound, compact_if_grown, compact_path, folder_bytes,
+};
 pub use entry::{
     Entry, EntryError, FORMAT_VERSION, HASH_DOMAIN, Head, LAYOUT_VERSION, TIME_LEN, ZERO_HASH,
     format_time, parse_time,

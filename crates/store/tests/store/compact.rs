@@ -4,7 +4,8 @@ use std::path::Path;
 use std::time::Duration;
 
 use actledger_store::{
-    GrowthBound, Ledger, StoreError, Verdict, compact_if_grown, compact_path, folder_bytes,
+    AppendedBatch, GrowthBound, Ledger, StoreError, Verdict, compact_if_grown, compact_path,
+    folder_bytes,
 };
 
 use crate::common::{SEED, batch, ledger_with, names_in, raw, scratch};
@@ -134,6 +135,12 @@ const ANY_COPY_KEPT: GrowthBound = GrowthBound {
     ..GrowthBound::APPEND
 };
 
+/// A one-act append, after which a growth check compacts when the folder is past its bound.
+const ONE_ACT: AppendedBatch = AppendedBatch {
+    events: 3,
+    bytes_before: None,
+};
+
 /// The baseline an append measures the folder's growth against.
 fn baseline(path: &Path) -> String {
     std::fs::read_to_string(path.join("compacted-bytes")).unwrap()
@@ -152,18 +159,18 @@ fn a_ledger_grown_past_its_bound_is_compacted_and_one_within_it_is_not() {
 
     // Measured the first time: the size is recorded, nothing compacted.
     assert_eq!(
-        compact_if_grown(&s.path, ANY_COPY_KEPT, None, &mut |_| {}).unwrap(),
+        compact_if_grown(&s.path, ANY_COPY_KEPT, ONE_ACT, &mut |_| {}).unwrap(),
         None
     );
     // Within 1.2x of that: nothing.
     assert_eq!(
-        compact_if_grown(&s.path, ANY_COPY_KEPT, None, &mut |_| {}).unwrap(),
+        compact_if_grown(&s.path, ANY_COPY_KEPT, ONE_ACT, &mut |_| {}).unwrap(),
         None
     );
 
     // As if the folder had been a quarter of its size after its last compaction.
     std::fs::write(s.path.join("compacted-bytes"), format!("{}\n", bytes / 4)).unwrap();
-    let (growth, compacted) = compact_if_grown(&s.path, ANY_COPY_KEPT, None, &mut |_| {})
+    let (growth, compacted) = compact_if_grown(&s.path, ANY_COPY_KEPT, ONE_ACT, &mut |_| {})
         .unwrap()
         .expect("compacted");
     assert_eq!(growth.baseline, bytes / 4);
@@ -172,7 +179,7 @@ fn a_ledger_grown_past_its_bound_is_compacted_and_one_within_it_is_not() {
     // The new baseline is the compacted size: no second compaction follows.
     assert_eq!(baseline(&s.path), format!("{}\n", compacted.after_bytes));
     assert_eq!(
-        compact_if_grown(&s.path, ANY_COPY_KEPT, None, &mut |_| {}).unwrap(),
+        compact_if_grown(&s.path, ANY_COPY_KEPT, ONE_ACT, &mut |_| {}).unwrap(),
         None
     );
 
@@ -186,15 +193,20 @@ fn what_a_large_batch_adds_moves_the_bound_instead_of_compacting() {
     grown_ledger(&s.path);
     let before = records(&s.path);
     std::fs::write(s.path.join("compacted-bytes"), "1000\n").unwrap();
+    // A batch of 5,000 events that added 5,000,000 bytes to the folder.
+    let large = AppendedBatch {
+        events: 5_000,
+        bytes_before: Some(folder_bytes(&s.path).unwrap() - 5_000_000),
+    };
     assert_eq!(
-        compact_if_grown(&s.path, ANY_COPY_KEPT, Some(5_000_000), &mut |_| {}).unwrap(),
+        compact_if_grown(&s.path, ANY_COPY_KEPT, large, &mut |_| {}).unwrap(),
         None
     );
     assert_eq!(baseline(&s.path), "5001000\n");
     assert_eq!(records(&s.path), before);
     // A small batch after it measures against the moved bound, which the folder is past.
     assert!(
-        compact_if_grown(&s.path, ANY_COPY_KEPT, None, &mut |_| {})
+        compact_if_grown(&s.path, ANY_COPY_KEPT, ONE_ACT, &mut |_| {})
             .unwrap()
             .is_some()
     );
@@ -208,12 +220,12 @@ fn a_held_ledger_is_not_compacted_after_an_append() {
     let held = Ledger::open(&s.path).unwrap();
     // Not waited for, not compacted, no error: the append that asked is done.
     assert_eq!(
-        compact_if_grown(&s.path, ANY_COPY_KEPT, None, &mut |_| {}).unwrap(),
+        compact_if_grown(&s.path, ANY_COPY_KEPT, ONE_ACT, &mut |_| {}).unwrap(),
         None
     );
     drop(held);
     assert!(
-        compact_if_grown(&s.path, ANY_COPY_KEPT, None, &mut |_| {})
+        compact_if_grown(&s.path, ANY_COPY_KEPT, ONE_ACT, &mut |_| {})
             .unwrap()
             .is_some()
     );
@@ -232,7 +244,7 @@ fn a_copy_no_smaller_than_the_ledger_is_thrown_away() {
         ..GrowthBound::APPEND
     };
     assert_eq!(
-        compact_if_grown(&s.path, bound, None, &mut |_| {}).unwrap(),
+        compact_if_grown(&s.path, bound, ONE_ACT, &mut |_| {}).unwrap(),
         None
     );
     assert_eq!(records(&s.path), before, "the ledger is as it was");
@@ -241,7 +253,7 @@ fn a_copy_no_smaller_than_the_ledger_is_thrown_away() {
     let baseline: u64 = baseline(&s.path).trim().parse().unwrap();
     assert!(baseline >= bytes, "{baseline} against {bytes}");
     assert_eq!(
-        compact_if_grown(&s.path, bound, None, &mut |_| {}).unwrap(),
+        compact_if_grown(&s.path, bound, ONE_ACT, &mut |_| {}).unwrap(),
         None
     );
     let beside: Vec<_> = std::fs::read_dir(s.dir.path())
