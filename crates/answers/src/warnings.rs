@@ -7,10 +7,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use actledger_core::{
-    ActId, Anomaly, BatchError, Day, Delegation, Event, Indexed, InputEvent, Liveness, OfficeId,
-    Pending, PersonId, Recorded, Seq, Timeline, ValidBatch, WithPending, affected_offices,
-    anomalies_of_offices, closest, every_office_anomalies, fold, name_of, office_name,
-    revoked_twice_at, revoked_twice_of, sort_anomalies, validate_batch,
+    ActId, Anomaly, BatchError, ChangedDays, Day, Delegation, Event, Indexed, InputEvent, Liveness,
+    OfficeId, Pending, PersonId, Recorded, Seq, Timeline, ValidBatch, WithPending,
+    affected_offices, anomalies_of_offices, closest, every_office_anomalies, fold, name_of,
+    office_name, revoked_twice_at, revoked_twice_of, sort_anomalies, validate_batch,
 };
 use actledger_store::{AppendError, Ledger, PartCheck, StoreError};
 use serde::Serialize;
@@ -188,6 +188,13 @@ impl CloseIds {
                 let known = match &mut self.persons {
                     Some(known) => known,
                     none => {
+                        // Before any part of the batch is written, the names the store keeps
+                        // at the head are the names then, read in one pass: a name read from
+                        // the log for each of tens of thousands of persons took over a second.
+                        let kept = match ledger.head().count == head {
+                            true => Some(ledger.stored_names()?),
+                            false => None,
+                        };
                         let mut named = Vec::new();
                         for id in ledger.persons()? {
                             // Known before the batch: named by an entry up to its head.
@@ -199,7 +206,10 @@ impl CloseIds {
                             {
                                 continue;
                             }
-                            let name = name_of(ledger, &id, head)?;
+                            let name = match &kept {
+                                Some(kept) => kept.get(&id).cloned(),
+                                None => name_of(ledger, &id, head)?,
+                            };
                             named.push((id.to_string(), name));
                         }
                         none.insert(named)
@@ -261,10 +271,30 @@ pub fn added_anomalies(before: &[Anomaly], after: Vec<Anomaly>) -> Vec<Warning> 
 /// these offices and of the offices where a person whose tenures or trips they changed is a
 /// delegate; each is computed from the timelines of these offices and of the offices of
 /// their delegates, never from every office's.
+///
+/// A batch that changes only the days from some day on ([`ChangedDays`]: most batches, a
+/// clerk's act dated after the acts before it above all) is compared over the ends of these
+/// timelines alone, from a horizon before that day, and only the anomalies those days can
+/// change are compared: an office's whole history is read for neither side.
 struct Before {
     acts: BTreeSet<ActId>,
     twice: Vec<Anomaly>,
     timelines: BTreeMap<OfficeId, Option<Timeline>>,
+    /// The days the batch can change and the horizon the timelines were read from, when it
+    /// changes only the days from some day on.
+    window: Option<(ChangedDays, Day)>,
+}
+
+/// The office's timeline at the head, or its end from `horizon` when there is one.
+fn timeline_from<I: Indexed<Error = StoreError>>(
+    ledger: &I,
+    office: &OfficeId,
+    horizon: Option<Day>,
+) -> Result<Option<Timeline>, StoreError> {
+    match horizon {
+        Some(day) => ledger.head_timeline_since(office, day),
+        None => ledger.head_timeline(office),
+    }
 }
 
 impl Before {
@@ -280,23 +310,42 @@ impl Before {
             ledger,
             pending: &valid.new_events,
         };
+        let affected = affected_offices(&with, Recorded::head(ledger) + 1..=with.head())?;
+        let changed = ChangedDays::of(valid.events());
         let mut timelines = BTreeMap::new();
-        for office in affected_offices(&with, Recorded::head(ledger) + 1..=with.head())? {
-            let timeline = ledger.head_timeline(&office)?;
+        for office in affected {
+            let timeline = timeline_from(ledger, &office, changed.map(|c| c.read_from()))?;
             timelines.insert(office, timeline);
+        }
+        let mut window = None;
+        if let Some(changed) = changed {
+            let mut horizon = changed.read_from();
+            for (office, timeline) in &timelines {
+                if let Some(t) = timeline {
+                    horizon = horizon.min(changed.horizon(ledger, office, t)?);
+                }
+            }
+            if horizon < changed.read_from() {
+                for (office, timeline) in &mut timelines {
+                    *timeline = ledger.head_timeline_since(office, horizon)?;
+                }
+            }
+            window = Some((changed, horizon));
         }
         Ok(Before {
             acts,
             twice,
             timelines,
+            window,
         })
     }
 
     /// The anomalies `after` (the ledger with the batch) has that the ledger before did not.
     fn added<I: Indexed<Error = StoreError>>(self, after: &I) -> Result<Vec<Warning>, AnswerError> {
+        let horizon = self.window.map(|(_, h)| h);
         let mut now = BTreeMap::new();
         for office in self.timelines.keys() {
-            now.insert(office.clone(), after.head_timeline(office)?);
+            now.insert(office.clone(), timeline_from(after, office, horizon)?);
         }
         let mut offices: BTreeSet<OfficeId> = self.timelines.keys().cloned().collect();
         let mut persons = PersonOffices::default();
@@ -335,12 +384,41 @@ impl Before {
             .iter()
             .filter(|office| !self.timelines.contains_key(*office))
         {
-            if let Some(t) = after.head_timeline(office)? {
+            if let Some(t) = timeline_from(after, office, horizon)? {
                 unchanged.insert(office, t);
             }
         }
+        let mut before = self.timelines;
+        // The delegations whose `delegate_away` is compared whatever days it ends on.
+        let mut watched = BTreeSet::new();
+        if let Some((changed, horizon)) = self.window {
+            // The offices compared that the batch does not change may need an earlier horizon:
+            // then every timeline is read from it, and the ledger before the batch is the
+            // ledger after it on the days before the first one read (none of them changed).
+            let mut wider = horizon;
+            for (office, t) in unchanged.iter().filter(|(o, _)| offices.contains(**o)) {
+                wider = wider.min(changed.horizon(after, office, t)?);
+            }
+            if wider < horizon {
+                for (office, t) in &mut unchanged {
+                    if let Some(read) = after.head_timeline_since(office, wider)? {
+                        *t = read;
+                    }
+                }
+                for (office, t) in &mut now {
+                    let read = after.head_timeline_since(office, wider)?;
+                    if let (Some(Some(old)), Some(read)) = (before.get_mut(office), &read) {
+                        *old = old.clone().widened(read, horizon);
+                    }
+                    *t = read;
+                }
+            }
+            for t in (before.values().chain(now.values()).flatten()).chain(unchanged.values()) {
+                watched.extend(changed.watched_delegations(t));
+            }
+        }
         let mut lists = Vec::new();
-        for state in [&self.timelines, &now] {
+        for state in [&before, &now] {
             let timelines: Vec<&Timeline> = read
                 .iter()
                 .filter_map(|office| match state.get(office) {
@@ -348,7 +426,11 @@ impl Before {
                     None => unchanged.get(office),
                 })
                 .collect();
-            lists.push(anomalies_of_offices(&timelines, &offices));
+            let mut found = anomalies_of_offices(&timelines, &offices);
+            if let Some((changed, _)) = self.window {
+                found.retain(|anomaly| changed.watches(anomaly, &watched));
+            }
+            lists.push(found);
         }
         let after_list = lists.pop().unwrap_or_default();
         let mut before_list = lists.pop().unwrap_or_default();

@@ -445,6 +445,361 @@ fn warnings_compared_over_the_offices_a_batch_can_change_are_those_of_every_offi
     assert!(warned > 10, "{warned} of {batches} batches add an anomaly");
 }
 
+/// `event` with its days `back` days earlier.
+fn dated_back(event: &mut Event, back: u32) {
+    let earlier = |day: &mut Day| *day = Day::from_ordinal(day.ordinal() - back).unwrap();
+    match event {
+        Event::ActIssued(e) => {
+            earlier(&mut e.issued_on);
+            e.published_on.as_mut().map(earlier);
+        }
+        Event::Appointed(e) => earlier(&mut e.on),
+        Event::LeftOffice(e) => earlier(&mut e.on),
+        Event::TripAuthorized(e) => {
+            earlier(&mut e.from);
+            earlier(&mut e.until);
+        }
+        Event::LeaveGranted(e) => {
+            earlier(&mut e.from);
+            earlier(&mut e.until);
+        }
+        Event::DutiesDelegated(e) => {
+            earlier(&mut e.from);
+            e.until.as_mut().map(earlier);
+        }
+        Event::ActRevoked(_) | Event::RecordRetracted(_) => {}
+    }
+}
+
+/// Acts dated before the ones recorded (up to years back), some with delegations that last
+/// for years: the anomalies compared over the days a batch can change, from a horizon, are
+/// those of every office compared whole, for batches that change the past as for those that
+/// change the end.
+#[test]
+fn warnings_of_acts_dated_back_are_those_of_every_office() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut ledger = Ledger::create(&dir.path().join("l.db")).unwrap();
+    let mut generator = actledger_gen::Generator::new(7);
+    let mut rng = actledger_gen::Rng::new(5);
+    let history: Vec<_> = (1..=3_000)
+        .map(|line| actledger_core::InputEvent {
+            line,
+            event: generator.next_event(),
+        })
+        .collect();
+    append(&mut ledger, history, false).unwrap();
+    let mut next_act = None;
+    let (mut batches, mut refused, mut warned) = (0, 0, 0);
+    while batches < 200 {
+        // One act: its `act_issued` and the events up to the next one.
+        let mut act = vec![next_act.take().unwrap_or_else(|| generator.next_event())];
+        loop {
+            let event = generator.next_event();
+            if matches!(event, Event::ActIssued(_)) {
+                next_act = Some(event);
+                break;
+            }
+            act.push(event);
+        }
+        let back = match rng.below_u64(3) {
+            0 => 0,
+            1 => rng.below_u64(60),
+            _ => rng.below_u64(4_000),
+        } as u32;
+        let lasting = rng.below_u64(4) == 0;
+        for event in &mut act {
+            dated_back(event, back);
+            if let Event::DutiesDelegated(d) = event
+                && lasting
+            {
+                d.until = Day::from_ordinal(d.from.ordinal() + 800);
+            }
+        }
+        let batch: Vec<_> = (act.into_iter().enumerate())
+            .map(|(i, event)| actledger_core::InputEvent { line: i + 1, event })
+            .collect();
+        if validate_batch(&ledger, batch.clone()).is_err() {
+            refused += 1;
+            continue;
+        }
+        let expected = warnings_over_every_office(&ledger, &batch);
+        assert_eq!(
+            warnings_before_writing(&ledger, &batch).unwrap(),
+            expected,
+            "--strict, batch {batches} dated {back} days back"
+        );
+        let answer = append(&mut ledger, batch, false).unwrap();
+        assert_eq!(
+            answer.warnings, expected,
+            "batch {batches} dated {back} days back"
+        );
+        batches += 1;
+        warned += usize::from(
+            expected
+                .iter()
+                .any(|w| matches!(w, Warning::Anomaly { .. })),
+        );
+    }
+    assert!(refused < batches / 4, "{refused} refused");
+    assert!(warned > 40, "{warned} of {batches} batches add an anomaly");
+}
+
+/// One random act of a small, crowded world (three offices, six persons, a few hundred days):
+/// appointments, departures, trips, leaves and delegations around a day that moves on, some
+/// dated well before it, delegations of any length (open-ended, years), events of earlier acts,
+/// revocations and retractions. Its events are JSON lines, numbered from 1.
+fn crowded_act(rng: &mut actledger_gen::Rng, n: usize, now: u32, head: u64) -> String {
+    let first = Day::parse("2024-01-01").unwrap().ordinal();
+    let day = |offset: u32| Day::from_ordinal(first + offset).unwrap();
+    let act = format!("X-{n}");
+    let mut lines = vec![format!(
+        r#"{{"type":"act_issued","act":"{act}","kind":"resolucion","issuer":"A","issued_on":"{}"}}"#,
+        day(now)
+    )];
+    for _ in 0..=rng.below(2) {
+        let office = *rng.pick(&["A", "B", "C"]);
+        let person = format!("p{}", rng.below(4));
+        // Mostly about the days ahead; now and then well before them.
+        let from = if rng.chance(300) {
+            now.saturating_sub(rng.between(0, 200))
+        } else {
+            now + rng.between(0, 20)
+        };
+        // Mostly this act; now and then an earlier one.
+        let of = if n > 1 && rng.chance(100) {
+            format!("X-{}", rng.below(n - 1) + 1)
+        } else {
+            act.clone()
+        };
+        let line = match rng.below(20) {
+            0..=3 => format!(
+                r#"{{"type":"appointed","act":"{of}","person":"{person}","office":"{office}","on":"{}"}}"#,
+                day(from)
+            ),
+            4..=5 => format!(
+                r#"{{"type":"left_office","act":"{of}","person":"{person}","office":"{office}","on":"{}"}}"#,
+                day(from)
+            ),
+            6..=9 => format!(
+                r#"{{"type":"trip_authorized","act":"{of}","person":"{person}","office":"{office}","from":"{}","until":"{}"}}"#,
+                day(from),
+                day(from + rng.between(0, 15))
+            ),
+            10..=11 => format!(
+                r#"{{"type":"leave_granted","act":"{of}","person":"{person}","office":"{office}","from":"{}","until":"{}"}}"#,
+                day(from),
+                day(from + rng.between(0, 90))
+            ),
+            12..=17 => {
+                let until = match rng.below(4) {
+                    0 => String::new(),
+                    1 => format!(r#","until":"{}""#, day(from + rng.between(0, 400))),
+                    _ => format!(r#","until":"{}""#, day(from + rng.between(0, 20))),
+                };
+                let delegate_office = if rng.chance(500) {
+                    format!(r#","delegate_office":"{}""#, rng.pick(&["A", "B", "C"]))
+                } else {
+                    String::new()
+                };
+                format!(
+                    r#"{{"type":"duties_delegated","act":"{of}","office":"{office}","delegate":"{person}","from":"{}"{until}{delegate_office}}}"#,
+                    day(from)
+                )
+            }
+            18 if n > 1 => format!(
+                r#"{{"type":"act_revoked","act":"{act}","revokes":"X-{}"}}"#,
+                rng.below(n - 1) + 1
+            ),
+            _ if head > 0 => format!(
+                r#"{{"type":"record_retracted","seq":{},"reason":"error"}}"#,
+                rng.below_u64(head) + 1
+            ),
+            _ => continue,
+        };
+        lines.push(line);
+    }
+    lines.join("\n")
+}
+
+/// A crowded world, act by act: every batch's warnings (with `--strict` and as appended) are
+/// those of every office compared whole, whatever days its events name.
+#[test]
+fn warnings_of_a_crowded_world_are_those_of_every_office() {
+    let (mut batches, mut refused, mut warned) = (0, 0, 0);
+    for seed in 1..=6 {
+        let dir = tempfile::tempdir().unwrap();
+        let mut ledger = Ledger::create(&dir.path().join("l.db")).unwrap();
+        let mut rng = actledger_gen::Rng::new(seed);
+        let mut now = 0;
+        for n in 1..=250 {
+            now += rng.between(0, 4);
+            let act = crowded_act(&mut rng, n, now, ledger.head().count);
+            let batch = parse_batch(act.as_bytes()).unwrap();
+            if validate_batch(&ledger, batch.clone()).is_err() {
+                refused += 1;
+                continue;
+            }
+            let expected = warnings_over_every_office(&ledger, &batch);
+            assert_eq!(
+                warnings_before_writing(&ledger, &batch).unwrap(),
+                expected,
+                "--strict, seed {seed}, act {n}:\n{act}"
+            );
+            let answer = append(&mut ledger, batch, false).unwrap();
+            assert_eq!(answer.warnings, expected, "seed {seed}, act {n}:\n{act}");
+            batches += 1;
+            warned += usize::from(
+                expected
+                    .iter()
+                    .any(|w| matches!(w, Warning::Anomaly { .. })),
+            );
+        }
+    }
+    assert!(
+        refused < batches / 4,
+        "{refused} refused, {batches} appended"
+    );
+    assert!(
+        warned > batches / 4,
+        "{warned} of {batches} batches add an anomaly"
+    );
+}
+
+/// The warnings of the last of `acts` (JSON lines, one act each) on a ledger holding the ones
+/// before it: those of every office compared whole, with `--strict` and as appended.
+fn warned_of_last(acts: &[&str]) -> Vec<(AnomalyKind, String)> {
+    let dir = tempfile::tempdir().unwrap();
+    let (last, before) = acts.split_last().unwrap();
+    let mut ledger = ledger(&dir, before);
+    let batch = parse_batch(last.as_bytes()).unwrap();
+    let expected = warnings_over_every_office(&ledger, &batch);
+    assert_eq!(warnings_before_writing(&ledger, &batch).unwrap(), expected);
+    let answer = append(&mut ledger, batch, false).unwrap();
+    assert_eq!(answer.warnings, expected);
+    expected
+        .into_iter()
+        .filter_map(|w| match w {
+            Warning::Anomaly { anomaly } => Some((anomaly.kind, anomaly.message)),
+            Warning::CloseId { .. } => None,
+        })
+        .collect()
+}
+
+fn act_of(id: &str, events: &[String]) -> String {
+    let mut lines = vec![format!(
+        r#"{{"type":"act_issued","act":"{id}","kind":"resolucion","issuer":"PCM","issued_on":"2024-01-01"}}"#
+    )];
+    lines.extend(events.iter().cloned());
+    lines.join("\n")
+}
+
+fn appointed(act: &str, person: &str, on: &str) -> String {
+    format!(r#"{{"type":"appointed","act":"{act}","person":"{person}","office":"A","on":"{on}"}}"#)
+}
+
+fn absent(kind: &str, act: &str, person: &str, from: &str, until: &str) -> String {
+    format!(
+        r#"{{"type":"{kind}","act":"{act}","person":"{person}","office":"A","from":"{from}","until":"{until}"}}"#
+    )
+}
+
+fn delegated(act: &str, delegate: &str, from: &str, until: &str) -> String {
+    format!(
+        r#"{{"type":"duties_delegated","act":"{act}","office":"A","delegate":"{delegate}","from":"{from}","until":"{until}"}}"#
+    )
+}
+
+/// A trip that began long before the day a batch changes is compared from its first day:
+/// its days without holding the office are counted from the tenure that ended in it.
+#[test]
+fn a_long_trip_changed_at_its_end_is_warned_of_from_its_real_first_day_without_holding() {
+    let warned = warned_of_last(&[
+        &act_of("R1", &[appointed("R1", "p", "2024-01-01")]),
+        &act_of("R2", &[appointed("R2", "q", "2024-02-20")]),
+        &act_of(
+            "R3",
+            &[absent(
+                "trip_authorized",
+                "R3",
+                "p",
+                "2024-01-10",
+                "2024-04-10",
+            )],
+        ),
+        &act_of("R4", &[appointed("R4", "p", "2024-03-20")]),
+    ]);
+    assert!(
+        warned.contains(&(
+            AnomalyKind::TripWithoutHolding,
+            "p is authorized to travel as titular of A but does not hold it from 2024-02-20 to 2024-03-19".into()
+        )),
+        "{warned:?}"
+    );
+}
+
+/// An unattended run of several absences, cut short by a batch, is warned of from its first
+/// day, though it started long before the days the batch changes.
+#[test]
+fn an_unattended_run_cut_short_is_warned_of_from_its_first_day() {
+    let warned = warned_of_last(&[
+        &act_of("R1", &[appointed("R1", "p", "2024-01-01")]),
+        &act_of(
+            "R2",
+            &[absent(
+                "trip_authorized",
+                "R2",
+                "p",
+                "2024-01-10",
+                "2024-01-20",
+            )],
+        ),
+        &act_of(
+            "R3",
+            &[absent(
+                "leave_granted",
+                "R3",
+                "p",
+                "2024-01-21",
+                "2024-02-10",
+            )],
+        ),
+        &act_of("R4", &[delegated("R4", "q", "2024-02-05", "2024-02-10")]),
+    ]);
+    assert!(
+        warned.contains(&(
+            AnomalyKind::UnattendedOffice,
+            "A is unattended from 2024-01-10 to 2024-02-04: its titular is away and nobody is in charge".into()
+        )),
+        "{warned:?}"
+    );
+}
+
+/// A trip recorded under an act already recorded reaches back: it exempts the act's
+/// delegation from the cut a new titular made, months before the trip's days.
+#[test]
+fn a_trip_of_an_earlier_act_that_restores_its_delegation_is_warned_of() {
+    let warned = warned_of_last(&[
+        &act_of("R1", &[appointed("R1", "p", "2024-01-01")]),
+        &act_of(
+            "X",
+            &[
+                absent("trip_authorized", "X", "p", "2024-03-01", "2024-03-10"),
+                delegated("X", "q", "2024-03-01", "2024-03-30"),
+            ],
+        ),
+        &act_of("R3", &[appointed("R3", "r", "2024-03-15")]),
+        &absent("trip_authorized", "X", "r", "2024-05-01", "2024-05-02"),
+    ]);
+    assert!(
+        warned.contains(&(
+            AnomalyKind::DelegateWithoutOffice,
+            "q is in charge of A from 2024-03-01 to 2024-03-30 without holding another office"
+                .into()
+        )),
+        "{warned:?}"
+    );
+}
+
 const TWO_OFFICES: &str = r#"
 {"type":"act_issued","act":"RS-001-2024-PCM","kind":"resolucion_suprema","issuer":"PCM","issued_on":"2024-01-01"}
 {"type":"appointed","act":"RS-001-2024-PCM","person":"ana","office":"MINDEF","on":"2024-01-02"}

@@ -11,7 +11,7 @@ use crate::id::{ActId, OfficeId, PersonId};
 use crate::liveness::Liveness;
 use crate::query::{Indexed, QueryError, resolve_as_of, timeline_at};
 use crate::recorded::Recorded;
-use crate::timeline::{AbsenceKind, AbsenceRef, Timeline};
+use crate::timeline::{AbsenceKind, AbsenceRef, Segment, Timeline};
 
 /// The longest delegation Peru's Constitution allows (art. 127), in days.
 pub const MAX_DELEGATION_DAYS: i64 = 30;
@@ -113,14 +113,19 @@ pub struct UnattendedRun {
     pub absences: Vec<AbsenceRef>,
 }
 
+/// Whether nobody is in charge over `segment`'s days: its titular is away and nobody acts.
+pub(crate) fn is_unattended(segment: &Segment) -> bool {
+    segment.absence.is_some() && segment.acting.is_none()
+}
+
 /// The office's unattended days, merged over contiguous days (across absences): the one
 /// definition that `audit`'s `unattended_office` and an office's timeline both use.
 pub fn unattended(t: &Timeline) -> Vec<UnattendedRun> {
     let mut runs: Vec<UnattendedRun> = Vec::new();
     let mut open = false;
     for s in &t.segments {
-        let absence = match (&s.absence, &s.acting) {
-            (Some(absence), None) => absence,
+        let absence = match &s.absence {
+            Some(absence) if is_unattended(s) => absence,
             _ => {
                 open = false;
                 continue;

@@ -45,6 +45,7 @@ mod search;
 mod state;
 mod timeline;
 mod validate;
+mod window;
 
 pub use anomaly::{
     Anomaly, AnomalyKind, MAX_DELEGATION_DAYS, UnattendedRun, anomalies, anomalies_of_offices,
@@ -85,3 +86,4 @@ pub use timeline::{
     segment_covering,
 };
 pub use validate::{BatchError, Outcome, ValidBatch, validate_batch};
+pub use window::ChangedDays;

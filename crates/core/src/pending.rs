@@ -4,6 +4,7 @@
 
 use std::collections::BTreeSet;
 
+use crate::day::Day;
 use crate::engine::affected_offices;
 use crate::event::{Event, Seq};
 use crate::id::{ActId, OfficeId, PersonId};
@@ -79,6 +80,18 @@ impl<I: Indexed> Indexed for Pending<'_, I> {
             Ok(Some(timeline_as_of(self, office, self.head())?))
         } else {
             self.with.ledger.head_timeline(office)
+        }
+    }
+
+    fn head_timeline_since(
+        &self,
+        office: &OfficeId,
+        day: Day,
+    ) -> Result<Option<Timeline>, I::Error> {
+        if self.affected.contains(office) {
+            Ok(self.head_timeline(office)?.map(|t| t.since(day)))
+        } else {
+            self.with.ledger.head_timeline_since(office, day)
         }
     }
 

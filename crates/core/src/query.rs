@@ -32,6 +32,17 @@ pub trait Indexed: Recorded {
         }))
     }
 
+    /// The office's timeline at the head [kept since](Timeline::since) `day`: what a look at
+    /// the days a batch changes needs. Implementations that store the segments by day read
+    /// only those from `day` on.
+    fn head_timeline_since(
+        &self,
+        office: &OfficeId,
+        day: Day,
+    ) -> Result<Option<Timeline>, Self::Error> {
+        Ok(self.head_timeline(office)?.map(|t| t.since(day)))
+    }
+
     /// The segment covering `day` in the office's timeline at the head.
     ///
     /// Implementations that store segments apart answer this without loading the whole

@@ -106,6 +106,13 @@ pub struct Delegation {
 }
 
 impl Delegation {
+    /// The last day it names: its declared `until` or, were it later, the last day it takes
+    /// effect. What [`Timeline::since`] keeps it by.
+    pub fn last_day(&self) -> Day {
+        self.effective_until
+            .map_or(self.until, |e| e.max(self.until))
+    }
+
     /// The days it takes effect, if any.
     pub fn effective(&self) -> Option<(Day, Day)> {
         self.effective_until.map(|until| (self.from, until))
@@ -176,6 +183,46 @@ impl Timeline {
         let first = starts.clone().min()?;
         let last = starts.chain(ends).max().unwrap_or(first);
         Some((first, last))
+    }
+
+    /// The timeline's facts whose last day is `day` or later: the segments, tenures and
+    /// absences ending on it or after, the delegations whose [`Delegation::last_day`] is, and
+    /// the departures on it or after, each list in its own order. Facts ending earlier are
+    /// left out, even where a kept one starts before `day`.
+    pub fn since(mut self, day: Day) -> Timeline {
+        self.segments.retain(|s| s.until >= day);
+        self.tenures.retain(|t| t.until >= day);
+        self.delegations.retain(|d| d.last_day() >= day);
+        self.absences.retain(|a| a.until >= day);
+        self.departures.retain(|d| d.on >= day);
+        self
+    }
+
+    /// This timeline, kept [`since`](Self::since) `day`, with the facts of `older` that end
+    /// before `day` added in their places: `older` is a timeline of the same office kept since
+    /// an earlier day, whose facts ending before `day` are this one's too.
+    pub fn widened(mut self, older: &Timeline, day: Day) -> Timeline {
+        fn before<T: Clone>(older: &[T], last: impl Fn(&T) -> Day, day: Day) -> Vec<T> {
+            older.iter().filter(|x| last(x) < day).cloned().collect()
+        }
+        // Segments and tenures are in day order: the earlier ones go first.
+        let mut segments = before(&older.segments, |s| s.until, day);
+        segments.append(&mut self.segments);
+        self.segments = segments;
+        let mut tenures = before(&older.tenures, |t| t.until, day);
+        tenures.append(&mut self.tenures);
+        self.tenures = tenures;
+        // The others are in the order of their events' positions.
+        self.delegations
+            .extend(before(&older.delegations, Delegation::last_day, day));
+        self.delegations.sort_by_key(|d| d.stint.seq);
+        self.absences
+            .extend(before(&older.absences, |a| a.until, day));
+        self.absences.sort_by_key(|a| a.absence.seq);
+        self.departures
+            .extend(before(&older.departures, |d| d.on, day));
+        self.departures.sort_by_key(|d| d.stint.seq);
+        self
     }
 
     /// The segment covering `day`, if anyone held the office that day.

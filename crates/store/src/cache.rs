@@ -137,6 +137,7 @@ impl Encoder {
 
 /// The reading half: every read checks that the bytes are there and mean something, and
 /// [`Decoder::end`] that nothing is left over.
+#[derive(Clone, Copy)]
 pub(crate) struct Decoder<'a>(&'a [u8]);
 
 impl Decoder<'_> {
@@ -195,6 +196,20 @@ impl Decoder<'_> {
             .ok()
             .and_then(|text| text.parse().ok())
             .ok_or(Malformed("an identifier is not valid"))
+    }
+
+    /// Past an identifier, without reading it.
+    fn skip_id(&mut self) -> Result<(), Malformed> {
+        let len = usize::from(self.u8()?);
+        self.0 = self.0.get(len..).ok_or(Malformed("cut short"))?;
+        Ok(())
+    }
+
+    /// Past a stint, without reading its identifiers.
+    fn skip_stint(&mut self) -> Result<(), Malformed> {
+        self.skip_id()?;
+        self.seq()?;
+        self.skip_id()
     }
 
     fn stint(&mut self) -> Result<Stint, Malformed> {
@@ -400,6 +415,56 @@ pub(crate) fn decode_departure(input: &mut Decoder) -> Result<Departure, Malform
     })
 }
 
+/// How a part's items are read: whole, or only as far as their last day (the day
+/// [`Timeline::since`] keeps them by), the rest skipped.
+pub(crate) struct PartItems<T> {
+    pub(crate) decode: fn(&mut Decoder) -> Result<T, Malformed>,
+    pub(crate) last_day: fn(&mut Decoder) -> Result<Day, Malformed>,
+}
+
+pub(crate) const TENURE_ITEMS: PartItems<Tenure> = PartItems {
+    decode: decode_tenure,
+    last_day: |input| {
+        input.day()?;
+        let until = input.day()?;
+        input.skip_stint()?;
+        Ok(until)
+    },
+};
+
+pub(crate) const DELEGATION_ITEMS: PartItems<Delegation> = PartItems {
+    decode: decode_delegation,
+    last_day: |input| {
+        input.day()?;
+        let until = input.day()?;
+        let effective_until = input.optional_day()?;
+        input.skip_stint()?;
+        Ok(effective_until.map_or(until, |e| e.max(until)))
+    },
+};
+
+pub(crate) const ABSENCE_ITEMS: PartItems<Absence> = PartItems {
+    decode: decode_absence,
+    last_day: |input| {
+        input.day()?;
+        let until = input.day()?;
+        input.skip_id()?;
+        input.seq()?;
+        input.skip_id()?;
+        input.u8()?;
+        Ok(until)
+    },
+};
+
+pub(crate) const DEPARTURE_ITEMS: PartItems<Departure> = PartItems {
+    decode: decode_departure,
+    last_day: |input| {
+        let on = input.day()?;
+        input.skip_stint()?;
+        Ok(on)
+    },
+};
+
 /// A whole body decoded by `decode`, nothing left over.
 pub(crate) fn decode_all<T>(
     body: &[u8],
@@ -545,34 +610,55 @@ fn put_part<T>(
 }
 
 /// The items of one block of a part (the inverse of [`put_part`]'s blocks).
+/// The items of one block of a part, those ending before `since` (when given) skipped.
 fn take_part<T>(
     body: &[u8],
-    decode: fn(&mut Decoder) -> Result<T, Malformed>,
-) -> Result<Vec<T>, Malformed> {
+    items: &PartItems<T>,
+    since: Option<Day>,
+) -> Result<(usize, Vec<T>), Malformed> {
     let mut input = Decoder(body);
     let count = usize::from(input.u16()?);
     if count == 0 || count > PER_BLOCK {
         return Err(Malformed("a block holds too few or too many items"));
     }
-    let items = (0..count)
-        .map(|_| decode(&mut input))
-        .collect::<Result<Vec<_>, _>>()?;
+    let mut kept = Vec::with_capacity(if since.is_some() { 0 } else { count });
+    for _ in 0..count {
+        if let Some(day) = since {
+            let mut past = input;
+            if (items.last_day)(&mut past)? < day {
+                input = past;
+                continue;
+            }
+        }
+        kept.push((items.decode)(&mut input)?);
+    }
     input.end()?;
-    Ok(items)
+    Ok((count, kept))
 }
 
-/// Adds the items of one block of a part to `list`, and says whether the block is in its place:
-/// numbered `blocks` (how many blocks of the part came before it) and after full blocks only.
+/// How much of one part of a timeline was read: blocks, and the items they hold.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct Taken {
+    pub(crate) blocks: usize,
+    pub(crate) items: usize,
+}
+
+/// Adds the items of one block of a part to `list` (those ending on `since` or later, when
+/// given), and says whether the block is in its place: numbered `taken.blocks` (how many
+/// blocks of the part came before it) and after full blocks only.
 pub(crate) fn take_block<T>(
     list: &mut Vec<T>,
-    blocks: &mut usize,
+    taken: &mut Taken,
     index: Option<usize>,
     body: &[u8],
-    decode: fn(&mut Decoder) -> Result<T, Malformed>,
+    items: &PartItems<T>,
+    since: Option<Day>,
 ) -> Result<bool, Malformed> {
-    let in_place = index == Some(*blocks) && list.len() == *blocks * PER_BLOCK;
-    *blocks += 1;
-    list.extend(take_part(body, decode)?);
+    let in_place = index == Some(taken.blocks) && taken.items == taken.blocks * PER_BLOCK;
+    taken.blocks += 1;
+    let (count, kept) = take_part(body, items, since)?;
+    taken.items += count;
+    list.extend(kept);
     Ok(in_place)
 }
 

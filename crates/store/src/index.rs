@@ -17,9 +17,9 @@ use actledger_core::{
 };
 
 use crate::cache::{
-    ABSENCES, CHECKSUM_LEN, Counts, DELEGATIONS, DEPARTURES, MANIFEST, Malformed, NO_DAY,
-    SegmentBlock, TENURES, counts, decode_absence, decode_all, decode_counts, decode_delegation,
-    decode_departure, decode_segment_block, decode_tenure, manifest_key, take_block, unsealed,
+    ABSENCE_ITEMS, ABSENCES, CHECKSUM_LEN, Counts, DELEGATION_ITEMS, DELEGATIONS, DEPARTURE_ITEMS,
+    DEPARTURES, MANIFEST, Malformed, NO_DAY, SegmentBlock, TENURE_ITEMS, TENURES, Taken,
+    decode_all, decode_counts, decode_segment_block, manifest_key, take_block, unsealed,
 };
 use crate::error::{Damage, StoreError, damaged, storage};
 use crate::keys;
@@ -522,11 +522,19 @@ impl Ledger {
 
 impl Indexed for Ledger {
     fn head_timeline(&self, office: &OfficeId) -> Result<Option<Timeline>, StoreError> {
-        self.read_head_timeline(office, true)
+        self.read_head_timeline(office, Reading::Whole)
+    }
+
+    fn head_timeline_since(
+        &self,
+        office: &OfficeId,
+        day: Day,
+    ) -> Result<Option<Timeline>, StoreError> {
+        self.read_head_timeline(office, Reading::Since(day))
     }
 
     fn head_timeline_unsegmented(&self, office: &OfficeId) -> Result<Option<Timeline>, StoreError> {
-        self.read_head_timeline(office, false)
+        self.read_head_timeline(office, Reading::Unsegmented)
     }
 
     fn head_segment_started(&self, office: &OfficeId, day: Day) -> Result<bool, StoreError> {
@@ -584,13 +592,25 @@ impl Indexed for Ledger {
     }
 }
 
+/// What of an office's kept timeline a read takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Reading {
+    /// All of it.
+    Whole,
+    /// All but its segments.
+    Unsegmented,
+    /// The facts ending on the day or later ([`Timeline::since`]): the segment blocks from the
+    /// one covering the day, and the parts' items that end that late.
+    Since(Day),
+}
+
 impl Ledger {
-    /// The office's timeline at the head as the cache keeps it, its segments read too when
-    /// `segments` (left empty otherwise), every block checked and linked in place.
+    /// The office's timeline at the head as the cache keeps it, as much of it as `reading`
+    /// asks, every block read checked and linked in place.
     fn read_head_timeline(
         &self,
         office: &OfficeId,
-        segments: bool,
+        reading: Reading,
     ) -> Result<Option<Timeline>, StoreError> {
         let mut timeline = Timeline {
             office: office.clone(),
@@ -600,11 +620,36 @@ impl Ledger {
             absences: Vec::new(),
             departures: Vec::new(),
         };
+        let since = match reading {
+            Reading::Since(day) => Some(day),
+            Reading::Whole | Reading::Unsegmented => None,
+        };
+        let kept = |last: Day| since.is_none_or(|day| last >= day);
         let mut found = false;
         let mut expected_prev = NO_DAY;
         let mut next_of_last = NO_DAY;
         let segment_prefix = keys::named_prefix(keys::SEGMENT, office.as_str());
-        let segment_blocks = segments.then(|| self.db.scan_prefix(&segment_prefix));
+        // The key of the first segment block read, if any is.
+        let first_key = match reading {
+            Reading::Whole => Some(segment_prefix.clone()),
+            Reading::Unsegmented => None,
+            Reading::Since(day) => {
+                // The block covering the day: the last one starting on it or before.
+                let mut upto = segment_prefix.clone();
+                upto.extend_from_slice(&day.ordinal().to_be_bytes());
+                match self.db.range(segment_prefix.clone()..=upto).next_back() {
+                    Some(item) => Some(item.map_err(storage(&self.path))?.0.to_vec()),
+                    None => Some(segment_prefix.clone()),
+                }
+            }
+        };
+        let segment_blocks = first_key.map(|key| {
+            self.db.range(key..).take_while(|item| {
+                item.as_ref()
+                    .map_or(true, |(key, _)| key.starts_with(&segment_prefix))
+            })
+        });
+        let mut first_block = true;
         for item in segment_blocks.into_iter().flatten() {
             let (key, value) = item.map_err(storage(&self.path))?;
             let block = self.segment_block(&segment_prefix, &key, &value)?;
@@ -613,12 +658,20 @@ impl Ledger {
                 .segments
                 .last()
                 .is_none_or(|last| last.until < block.segments[0].from);
+            if first_block && since.is_some() {
+                // A read from a block in the middle takes its link back on trust: the blocks
+                // before it are not read.
+                expected_prev = block.prev;
+            }
+            first_block = false;
             if block.prev != expected_prev || (found && next_of_last != first) || !after_last {
                 return Err(self.unlinked(office));
             }
             expected_prev = first;
             next_of_last = block.next;
-            timeline.segments.extend(block.segments.iter().cloned());
+            timeline
+                .segments
+                .extend(block.segments.iter().filter(|s| kept(s.until)).cloned());
             found = true;
         }
         if next_of_last != NO_DAY {
@@ -626,8 +679,8 @@ impl Ledger {
         }
         let prefix = keys::named_prefix(keys::TIMELINE, office.as_str());
         let mut manifest = None;
-        // Blocks seen so far of tenures, delegations, absences and departures.
-        let mut blocks = [0usize; 4];
+        // Blocks and items seen so far of tenures, delegations, absences and departures.
+        let mut taken = [Taken::default(); 4];
         for item in self.db.scan_prefix(&prefix) {
             let (key, value) = item.map_err(storage(&self.path))?;
             let bad = |e: Malformed| self.unreadable("a timeline part", e);
@@ -642,34 +695,38 @@ impl Ledger {
             let in_place = match key.get(prefix.len()) {
                 Some(&TENURES) => take_block(
                     &mut timeline.tenures,
-                    &mut blocks[0],
+                    &mut taken[0],
                     index,
                     value,
-                    decode_tenure,
+                    &TENURE_ITEMS,
+                    since,
                 )
                 .map_err(bad)?,
                 Some(&DELEGATIONS) => take_block(
                     &mut timeline.delegations,
-                    &mut blocks[1],
+                    &mut taken[1],
                     index,
                     value,
-                    decode_delegation,
+                    &DELEGATION_ITEMS,
+                    since,
                 )
                 .map_err(bad)?,
                 Some(&ABSENCES) => take_block(
                     &mut timeline.absences,
-                    &mut blocks[2],
+                    &mut taken[2],
                     index,
                     value,
-                    decode_absence,
+                    &ABSENCE_ITEMS,
+                    since,
                 )
                 .map_err(bad)?,
                 Some(&DEPARTURES) => take_block(
                     &mut timeline.departures,
-                    &mut blocks[3],
+                    &mut taken[3],
                     index,
                     value,
-                    decode_departure,
+                    &DEPARTURE_ITEMS,
+                    since,
                 )
                 .map_err(bad)?,
                 Some(&MANIFEST) => {
@@ -685,13 +742,18 @@ impl Ledger {
             }
             found = true;
         }
-        // Without the segments, their count (the first) is not checked: a read with them is.
-        let checked = usize::from(!segments);
+        // The segments are counted only when all of them were read.
+        let seen = [
+            timeline.segments.len(),
+            taken[0].items,
+            taken[1].items,
+            taken[2].items,
+            taken[3].items,
+        ];
+        let checked = usize::from(reading != Reading::Whole);
         match manifest {
             None if !found => Ok(None),
-            Some(counts) if counts[checked..] == self::counts(&timeline)[checked..] => {
-                Ok(Some(timeline))
-            }
+            Some(counts) if counts[checked..] == seen[checked..] => Ok(Some(timeline)),
             _ => Err(self.unlinked(office)),
         }
     }

@@ -313,6 +313,23 @@ impl Ledger {
             .transpose()
     }
 
+    /// Every named person's name at the head, by id, as the `N` records keep them: one pass
+    /// where asking [`Ledger::stored_name`] of each person would seek once each.
+    pub fn stored_names(&self) -> Result<HashMap<PersonId, String>, StoreError> {
+        let mut names = HashMap::new();
+        for item in self.db.scan_prefix([keys::NAME]) {
+            let (key, value) = item.map_err(storage(&self.path))?;
+            let person = std::str::from_utf8(&key[1..])
+                .ok()
+                .and_then(|text| PersonId::new(text).ok())
+                .ok_or_else(|| self.unreadable("a name's key", "not an identifier"))?;
+            let name = String::from_utf8(value.to_vec())
+                .map_err(|_| self.unreadable("a name", "not UTF-8"))?;
+            names.insert(person, name);
+        }
+        Ok(names)
+    }
+
     /// `office`'s leaf of the state at the head, as the `V` records keep it.
     pub fn stored_office_leaf(&self, office: &str) -> Result<Option<OfficeLeaf>, StoreError> {
         let value = self

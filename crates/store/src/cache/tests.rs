@@ -175,7 +175,7 @@ fn version_5_records(timeline: &Timeline) -> BTreeMap<Vec<u8>, Vec<u8>> {
                 }
             }
         } else if part == Some(ABSENCES) {
-            let trips = take_part(body, decode_absence).unwrap();
+            let (_, trips) = take_part(body, &ABSENCE_ITEMS, None).unwrap();
             out.u16(u16::try_from(trips.len()).unwrap());
             for trip in &trips {
                 out.day(trip.from);
@@ -349,6 +349,108 @@ fn a_timeline_read_without_segments_is_the_rest_of_it() {
     }
 }
 
+/// `part`'s items encoded in one block, read since each day that matters (each item's last
+/// day and the day after it): every item is counted, and those kept are those
+/// [`Timeline::since`] keeps.
+fn check_part_since<T: Clone + PartialEq + std::fmt::Debug>(
+    part: &[T],
+    encode: fn(&mut Encoder, &T),
+    items: &PartItems<T>,
+    last_day: fn(&T) -> Day,
+) {
+    assert!(part.len() > 1);
+    let mut body = Encoder::default();
+    body.u16(u16::try_from(part.len()).unwrap());
+    for item in part {
+        encode(&mut body, item);
+    }
+    let mut days = vec![Day::MIN, Day::MAX];
+    days.extend(part.iter().map(last_day));
+    days.extend(part.iter().filter_map(|item| last_day(item).next()));
+    for day in days {
+        let expected: Vec<T> = part
+            .iter()
+            .filter(|x| last_day(x) >= day)
+            .cloned()
+            .collect();
+        assert_eq!(
+            take_part(&body.0, items, Some(day)).unwrap(),
+            (part.len(), expected),
+            "since {day}"
+        );
+    }
+    assert_eq!(
+        take_part(&body.0, items, None).unwrap(),
+        (part.len(), part.to_vec())
+    );
+}
+
+#[test]
+fn a_part_read_since_a_day_skips_only_the_items_ending_before_it() {
+    let mut t = timeline();
+    t.tenures.push(Tenure {
+        stint: stint("someone-else", 400, "RS-400-2024-PCM"),
+        from: day("2024-09-01"),
+        until: Day::MAX,
+    });
+    let mut later = t.delegations[0].clone();
+    later.stint.seq = 500;
+    later.until = day("2024-12-31");
+    later.effective_until = Some(day("2024-10-01"));
+    t.delegations.push(later);
+    let mut cut = t.delegations[0].clone();
+    cut.effective_until = None;
+    t.delegations.push(cut);
+    let mut departure = t.departures[0].clone();
+    departure.on = day("2025-01-01");
+    t.departures.push(departure);
+    check_part_since(&t.tenures, encode_tenure, &TENURE_ITEMS, |x| x.until);
+    check_part_since(
+        &t.delegations,
+        encode_delegation,
+        &DELEGATION_ITEMS,
+        Delegation::last_day,
+    );
+    check_part_since(&t.absences, encode_absence, &ABSENCE_ITEMS, |x| x.until);
+    check_part_since(&t.departures, encode_departure, &DEPARTURE_ITEMS, |x| x.on);
+}
+
+/// A timeline read since a day, from its records in a ledger, is the whole one kept since
+/// that day: for every day that matters, across blocks of segments and of tenures.
+#[test]
+fn a_timeline_read_since_a_day_is_the_whole_one_kept_since_it() {
+    for timeline in [timeline(), long_timeline(200)] {
+        let records = timeline_records(&timeline);
+        let dir = tempfile::tempdir().unwrap();
+        let ledger = Ledger::create(&dir.path().join("ledger")).unwrap();
+        for (key, value) in &records {
+            ledger.db.insert(key, value.as_slice()).unwrap();
+        }
+        let office = &timeline.office;
+        let mut days = vec![Day::MIN, Day::MAX];
+        for s in &timeline.segments {
+            days.extend([s.from, s.until]);
+            days.extend(s.from.prev());
+            days.extend(s.until.next());
+        }
+        for day in days {
+            assert_eq!(
+                ledger.head_timeline_since(office, day).unwrap(),
+                Some(timeline.clone().since(day)),
+                "since {day}"
+            );
+        }
+        // A block of segments after the one read first gone missing is noticed.
+        let prefix = keys::named_prefix(keys::SEGMENT, office.as_str());
+        let blocks: Vec<&Vec<u8>> = records.keys().filter(|k| k.starts_with(&prefix)).collect();
+        if blocks.len() > 2 {
+            ledger.db.remove(blocks[1]).unwrap();
+            assert!(ledger.head_timeline_since(office, Day::MIN).is_err());
+            assert!(ledger.head_timeline(office).is_err());
+        }
+    }
+}
+
 #[test]
 fn blocks_of_segments_name_their_neighbours() {
     let timeline = long_timeline(130);
@@ -413,12 +515,23 @@ fn a_body_cut_short_or_too_long_is_malformed() {
     let mut body = Encoder::default();
     body.u16(1);
     encode_delegation(&mut body, &timeline.delegations[0]);
-    for len in 0..body.0.len() {
-        assert!(take_part(&body.0[..len], decode_delegation).is_err());
+    let last = timeline.delegations[0].last_day();
+    for since in [None, Some(last), last.next()] {
+        for len in 0..body.0.len() {
+            assert!(
+                take_part(&body.0[..len], &DELEGATION_ITEMS, since).is_err(),
+                "length {len}, since {since:?}"
+            );
+        }
     }
     assert_eq!(
-        take_part(&body.0, decode_delegation).unwrap(),
-        [timeline.delegations[0].clone()]
+        take_part(&body.0, &DELEGATION_ITEMS, None).unwrap(),
+        (1, vec![timeline.delegations[0].clone()])
+    );
+    // Skipped, as far as its last day, and not read any further.
+    assert_eq!(
+        take_part(&body.0, &DELEGATION_ITEMS, last.next()).unwrap(),
+        (1, vec![])
     );
 }
 
