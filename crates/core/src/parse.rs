@@ -638,10 +638,37 @@ fn check_range(from: Day, until: Day) -> Result<(), FieldError> {
     Ok(())
 }
 
+/// How many of each character a text holds, the characters above ASCII counted together.
+fn character_counts(text: &str) -> [u16; 128] {
+    let mut counts = [0u16; 128];
+    for c in text.chars() {
+        let bucket = (c as usize).min(127);
+        counts[bucket] = counts[bucket].saturating_add(1);
+    }
+    counts
+}
+
+/// A lower bound of the edit distance between two texts of these character counts: the
+/// larger of the characters each has that the other lacks. An insertion or a deletion changes
+/// one count by one, a substitution two (one each way), and a transposition none; counting the
+/// characters above ASCII together only makes the differences smaller.
+fn edit_distance_at_least(a: &[u16; 128], b: &[u16; 128]) -> usize {
+    let (mut only_a, mut only_b) = (0usize, 0usize);
+    for (x, y) in a.iter().zip(b) {
+        only_a += usize::from(x.saturating_sub(*y));
+        only_b += usize::from(y.saturating_sub(*x));
+    }
+    only_a.max(only_b)
+}
+
 /// The candidate closest to `word` by edit distance, if it is close enough to be a typo.
 pub fn closest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
+    let counts = character_counts(word);
     candidates
         .iter()
+        // Those whose characters alone put them too far are never measured: the closeness of a
+        // new id is asked of every known one, tens of thousands on a large ledger.
+        .filter(|c| edit_distance_at_least(&counts, &character_counts(c)) <= 2.max(c.len() / 4))
         .map(|c| (strsim::damerau_levenshtein(word, c), *c))
         .filter(|(distance, c)| *distance <= 2.max(c.len() / 4))
         .min_by_key(|(distance, _)| *distance)
@@ -663,6 +690,37 @@ mod tests {
         );
         assert_eq!(json.len(), len);
         json
+    }
+
+    proptest! {
+        /// The bound that spares measuring most candidates never exceeds the distance, so
+        /// `closest` finds what measuring every candidate finds.
+        #[test]
+        fn the_character_bound_never_exceeds_the_edit_distance(
+            a in "[a-eé-]{0,12}",
+            b in "[a-eñ-]{0,12}",
+        ) {
+            let bound = super::edit_distance_at_least(
+                &super::character_counts(&a),
+                &super::character_counts(&b),
+            );
+            prop_assert!(bound <= strsim::damerau_levenshtein(&a, &b));
+        }
+
+        #[test]
+        fn closest_is_the_nearest_candidate_within_reach(
+            word in "[a-d-]{1,10}",
+            candidates in proptest::collection::vec("[a-d-]{1,12}", 0..20),
+        ) {
+            let refs: Vec<&str> = candidates.iter().map(String::as_str).collect();
+            let measured = refs
+                .iter()
+                .map(|c| (strsim::damerau_levenshtein(&word, c), *c))
+                .filter(|(distance, c)| *distance <= 2.max(c.len() / 4))
+                .min_by_key(|(distance, _)| *distance)
+                .map(|(_, c)| c);
+            prop_assert_eq!(super::closest(&word, &refs), measured);
+        }
     }
 
     #[test]

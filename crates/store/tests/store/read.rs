@@ -38,3 +38,45 @@ fn events_read_together_past_the_head_are_an_error() {
         "{error:?}"
     );
 }
+
+/// Every person any event names, each once and by id, from the person postings (one person's
+/// blocks after another's, some persons over several blocks); and the kept names, read in one
+/// pass, are those read person by person.
+#[test]
+fn persons_are_listed_once_each_and_their_kept_names_read_together() {
+    let scratch = scratch();
+    let mut ledger = Ledger::create(&scratch.path).unwrap();
+    let mut lines = vec![
+        r#"{"type":"act_issued","act":"RS-1-PCM","kind":"resolucion_suprema","issuer":"PCM","issued_on":"2020-01-01"}"#.to_owned(),
+    ];
+    // "many" is named by 600 events: three blocks of postings, between "a" and "z".
+    for i in 0..600u32 {
+        let day = actledger_core::Day::from_ordinal(
+            actledger_core::Day::parse("2020-01-02").unwrap().ordinal() + i,
+        )
+        .unwrap();
+        lines.push(format!(
+            r#"{{"type":"appointed","act":"RS-1-PCM","person":"many","person_name":"Many {i}","office":"MEF","on":"{day}"}}"#
+        ));
+    }
+    for person in ["z", "a", "m-2", "m"] {
+        lines.push(format!(
+            r#"{{"type":"appointed","act":"RS-1-PCM","person":"{person}","office":"MINSA","on":"2020-01-02"}}"#
+        ));
+    }
+    lines.push(r#"{"type":"duties_delegated","act":"RS-1-PCM","office":"MINSA","delegate":"d","delegate_name":"Dee","from":"2020-02-01","until":"2020-02-02"}"#.to_owned());
+    ledger.append(batch(&lines.join("\n"))).unwrap();
+    let persons: Vec<String> = (ledger.persons().unwrap().iter())
+        .map(|p| p.as_str().to_owned())
+        .collect();
+    assert_eq!(persons, ["a", "d", "m", "m-2", "many", "z"]);
+    let names = ledger.stored_names().unwrap();
+    for person in ledger.persons().unwrap() {
+        assert_eq!(
+            names.get(&person).cloned(),
+            ledger.stored_name(&person).unwrap(),
+            "{person}"
+        );
+    }
+    assert_eq!(names.len(), 2, "{names:?}");
+}
