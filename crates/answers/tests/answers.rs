@@ -622,7 +622,8 @@ fn crowded_act(rng: &mut actledger_gen::Rng, n: usize, now: u32, head: u64) -> S
 }
 
 /// A crowded world, act by act: every batch's warnings (with `--strict` and as appended) are
-/// those of every office compared whole, whatever days its events name.
+/// those of every office compared whole, whatever days its events name, and what the append
+/// kept verifies against the log.
 #[test]
 fn warnings_of_a_crowded_world_are_those_of_every_office() {
     let (mut batches, mut refused, mut warned) = (0, 0, 0);
@@ -647,6 +648,14 @@ fn warnings_of_a_crowded_world_are_those_of_every_office() {
             );
             let answer = append(&mut ledger, batch, false).unwrap();
             assert_eq!(answer.warnings, expected, "seed {seed}, act {n}:\n{act}");
+            // What the append kept (timelines, state) is what the log implies.
+            assert!(
+                matches!(
+                    ledger.verify().unwrap(),
+                    actledger_store::Verdict::Intact { .. }
+                ),
+                "seed {seed}, act {n}:\n{act}"
+            );
             batches += 1;
             warned += usize::from(
                 expected

@@ -609,8 +609,8 @@ fn put_part<T>(
     }
 }
 
-/// The items of one block of a part (the inverse of [`put_part`]'s blocks).
-/// The items of one block of a part, those ending before `since` (when given) skipped.
+/// The items of one block of a part (the inverse of [`put_part`]'s blocks), those ending
+/// before `since` (when given) skipped.
 fn take_part<T>(
     body: &[u8],
     items: &PartItems<T>,
@@ -634,6 +634,15 @@ fn take_part<T>(
     }
     input.end()?;
     Ok((count, kept))
+}
+
+/// What [`Ledger::write_timeline`] wrote.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct TimelineWritten {
+    /// Bytes of keys and values.
+    pub(crate) bytes: usize,
+    /// The first day of the first block of segments changed, added or removed.
+    pub(crate) first_changed_segments: Day,
 }
 
 /// How much of one part of a timeline was read: blocks, and the items they hold.
@@ -675,37 +684,55 @@ pub(crate) fn insert_timeline(batch: &mut impl Writes, timeline: &Timeline) -> u
 
 impl Ledger {
     /// Rewrites an office's cache records in `batch`, touching only the keys that change (an
-    /// append usually adds to the end of a timeline, so most records stay as they are), and
-    /// says how many bytes of keys and values it put in.
+    /// append that extends the end of a timeline rewrites its last blocks only), and says how
+    /// many bytes of keys and values it wrote, and the first day of the first block of segments
+    /// it changed, added or removed ([`Day::MAX`] when none): every segment starting before it
+    /// is in a block written before and left as it was.
     pub(crate) fn write_timeline(
         &self,
         batch: &mut impl Writes,
         timeline: &Timeline,
-    ) -> Result<usize, StoreError> {
+    ) -> Result<TimelineWritten, StoreError> {
         let mut new = timeline_records(timeline);
         let office = timeline.office.as_str();
-        let mut bytes = 0;
+        let segment_prefix = keys::named_prefix(keys::SEGMENT, office);
+        let mut written = TimelineWritten {
+            bytes: 0,
+            first_changed_segments: Day::MAX,
+        };
+        let changed = |key: &[u8], written: &mut TimelineWritten| {
+            if let Some(day) = key
+                .strip_prefix(segment_prefix.as_slice())
+                .and_then(|day| <[u8; 4]>::try_from(day).ok())
+                .and_then(|day| Day::from_ordinal(u32::from_be_bytes(day)))
+            {
+                written.first_changed_segments = written.first_changed_segments.min(day);
+            }
+        };
         for prefix in [keys::SEGMENT, keys::TIMELINE] {
             for item in self.db.scan_prefix(keys::named_prefix(prefix, office)) {
                 let (key, old) = item.map_err(storage(&self.path))?;
                 match new.remove(key.as_ref()) {
                     Some(value) if value == old.as_ref() => {}
                     Some(value) => {
-                        bytes += key.len() + value.len();
+                        changed(&key, &mut written);
+                        written.bytes += key.len() + value.len();
                         batch.insert(key, value);
                     }
                     None => {
-                        bytes += key.len();
+                        changed(&key, &mut written);
+                        written.bytes += key.len();
                         batch.remove(key);
                     }
                 }
             }
         }
         for (key, value) in new {
-            bytes += key.len() + value.len();
+            changed(&key, &mut written);
+            written.bytes += key.len() + value.len();
             batch.insert(key, value);
         }
-        Ok(bytes)
+        Ok(written)
     }
 }
 
