@@ -544,7 +544,12 @@ fn compact_after_append(path: &Path, appended: actledger_store::AppendedBatch, q
         }
     };
     let bound = actledger_store::GrowthBound::APPEND;
-    let result = actledger_store::compact_if_grown(path, bound, appended, &mut tick);
+    // A Ctrl-C now stops the compaction, not the process: the batch is recorded, and an exit
+    // code saying otherwise would have a script append it again.
+    let stop = Stop::catch().ok();
+    let flag = stop.as_ref().map(Stop::flag);
+    let result = actledger_store::compact_if_grown(path, bound, appended, &mut tick, flag);
+    drop(stop);
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
@@ -555,6 +560,9 @@ fn compact_after_append(path: &Path, appended: actledger_store::AppendedBatch, q
             render::auto_compact_text(&growth, &compacted, path)
         }
         Ok(_) => return,
+        Err(e @ actledger_store::StoreError::CompactionStopped { .. }) => {
+            format!("warning: the batch is recorded; {e}\n")
+        }
         Err(e) => {
             format!(
                 "warning: the batch is recorded, but compacting the ledger after it failed: {e}\n"

@@ -1,9 +1,11 @@
-//! Ctrl-C (SIGINT) and SIGTERM during a command that stops cleanly when asked (`import`).
+//! Ctrl-C (SIGINT) and SIGTERM during a command that stops cleanly when asked (`import`, and
+//! the compaction after an `append`).
 //!
 //! While a [`Stop`] lives, the first of these signals only sets a flag, which the store checks
 //! between lines; the command then removes what it built, says so in one line and exits with
 //! 128 + the signal's number (130 for SIGINT, 143 for SIGTERM), as a shell reports a process
-//! the signal ended. A second signal ends the process at once with that code: the way out of a
+//! the signal ended (an `append` whose compaction stopped exits 0 instead: its batch is
+//! recorded). A second signal ends the process at once with that code: the way out of a
 //! read that waits on a terminal or a pipe for input that never comes; what it leaves (a
 //! staging folder) is removed by the next `import` or `init` of the same ledger.
 //!

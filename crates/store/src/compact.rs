@@ -15,6 +15,7 @@
 //! server keeps answering from the folder that is replaced.
 
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use serde::Serialize;
@@ -109,19 +110,27 @@ impl Ledger {
     /// same records, and puts it in the ledger's place (see the module's comment).
     pub fn compact(self, progress: &mut dyn FnMut(u64)) -> Result<Compacted, StoreError> {
         Ok(self
-            .compact_keeping(None, progress)?
+            .compact_keeping(None, progress, None)?
             .expect("a compaction with no bound is never abandoned"))
     }
 
     /// [`Ledger::compact`], abandoned (the ledger left as it was, `None`) when `bound` is
     /// given and the copy is not below `bound.0 / bound.1` of the ledger's folder: sled lays
     /// out a copy less tightly than a large batch, so a ledger written mostly in large batches
-    /// can come out of a copy bigger than it went in.
+    /// can come out of a copy bigger than it went in. `stop`, once set, abandons the copy
+    /// before the ledger is replaced: [`StoreError::CompactionStopped`], the ledger as it was.
     fn compact_keeping(
         self,
         bound: Option<(u64, u64)>,
         progress: &mut dyn FnMut(u64),
+        stop: Option<&AtomicBool>,
     ) -> Result<Option<Compacted>, StoreError> {
+        let stopped = || {
+            stop.is_some_and(|stop| stop.load(Ordering::SeqCst))
+                .then(|| StoreError::CompactionStopped {
+                    path: self.path.clone(),
+                })
+        };
         let before_bytes = folder_bytes(&self.path)?;
         let mut staging = Staging::new(&self.path)?;
         let copy = staging.open_db()?;
@@ -141,6 +150,10 @@ impl Ledger {
                 records += 1;
                 if records.is_multiple_of(PROGRESS_EVERY) {
                     progress(records);
+                    if let Some(stopped) = stopped() {
+                        // Dropping the staging removes the copy; the ledger is untouched.
+                        return Err(stopped);
+                    }
                 }
             }
         }
@@ -155,6 +168,9 @@ impl Ledger {
                 // Dropping the staging removes the copy; the ledger is untouched.
                 return Ok(None);
             }
+        }
+        if let Some(stopped) = stopped() {
+            return Err(stopped);
         }
         exchange(staging.path(), &self.path)?;
         // The staging name now holds the old ledger: dropping the ledger, then the staging,
@@ -192,11 +208,15 @@ pub struct Growth {
 /// sled batches, as an import writes: what it added to the folder is not the growth a
 /// compaction takes back, so it moves the baseline up instead, and nothing is compacted (nor
 /// the baseline moved when the folder's size before it is unknown).
+///
+/// `stop`, once set (by a signal handler, say), abandons a compaction under way:
+/// [`StoreError::CompactionStopped`], with the ledger and its baseline as they were.
 pub fn compact_if_grown(
     path: &Path,
     bound: GrowthBound,
     appended: AppendedBatch,
     progress: &mut dyn FnMut(u64),
+    stop: Option<&AtomicBool>,
 ) -> Result<Option<(Growth, Compacted)>, StoreError> {
     if !cfg!(target_os = "linux") {
         // Compaction needs Linux's atomic exchange of two folders: elsewhere an append would
@@ -228,7 +248,9 @@ pub fn compact_if_grown(
         Err(StoreError::InUse { .. } | StoreError::StillInUse { .. }) => return Ok(None),
         Err(e) => return Err(e),
     };
-    match ledger.compact_keeping(Some(bound.kept), progress)? {
+    let kept = ledger.compact_keeping(Some(bound.kept), progress, stop);
+    // Errors name the ledger as the caller did, not the folder it resolved to.
+    match kept.map_err(|e| e.moved(&folder, path))? {
         Some(compacted) => Ok(Some((growth, compacted))),
         None => {
             // The folder's size is its records' (a copy would not be smaller): the bound is

@@ -12,6 +12,13 @@ use crate::entry::EntryError;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum StoreError {
+    /// A compaction was asked to stop before it put its copy in the ledger's place: the copy
+    /// is removed, the ledger is as it was.
+    #[error("compacting {} was stopped: the ledger is as it was", .path.display())]
+    CompactionStopped {
+        /// The ledger's folder.
+        path: PathBuf,
+    },
     /// Another process (or another handle in this one) has the ledger open.
     #[error("the ledger at {} is {}", .path.display(), HeldBy(.holder))]
     InUse {
@@ -281,7 +288,8 @@ impl StoreError {
     pub(crate) fn moved(mut self, from: &Path, to: &Path) -> StoreError {
         use StoreError::*;
         let path = match &mut self {
-            InUse { path, .. }
+            CompactionStopped { path }
+            | InUse { path, .. }
             | StillInUse { path, .. }
             | NotALedger { path }
             | AlreadyExists { path }

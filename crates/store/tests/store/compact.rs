@@ -146,6 +146,56 @@ fn baseline(path: &Path) -> String {
     std::fs::read_to_string(path.join("compacted-bytes")).unwrap()
 }
 
+/// A compaction asked to stop (a Ctrl-C during the append that started it) leaves the ledger,
+/// its baseline and its folder as they were, and a later one still compacts.
+#[test]
+fn a_compaction_asked_to_stop_leaves_the_ledger_as_it_was() {
+    let s = scratch();
+    grown_ledger(&s.path);
+    let bytes = folder_bytes(&s.path).unwrap();
+    std::fs::write(s.path.join("compacted-bytes"), format!("{}\n", bytes / 4)).unwrap();
+    let before = records(&s.path);
+    let files = names_in(s.path.parent().unwrap());
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let mut progressed = 0;
+    let stopped = compact_if_grown(
+        &s.path,
+        ANY_COPY_KEPT,
+        ONE_ACT,
+        &mut |_| {
+            // Asked once the copy is under way.
+            progressed += 1;
+            stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        },
+        Some(&stop),
+    );
+    assert!(
+        matches!(stopped, Err(StoreError::CompactionStopped { .. })),
+        "{stopped:?}"
+    );
+    assert!(progressed > 0);
+    assert_eq!(records(&s.path), before, "the same records");
+    assert_eq!(baseline(&s.path), format!("{}\n", bytes / 4));
+    assert_eq!(
+        names_in(s.path.parent().unwrap()),
+        files,
+        "nothing left beside the ledger"
+    );
+    let ledger = Ledger::open(&s.path).unwrap();
+    assert!(matches!(ledger.verify().unwrap(), Verdict::Intact { .. }));
+    drop(ledger);
+    assert!(
+        compact_if_grown(&s.path, ANY_COPY_KEPT, ONE_ACT, &mut |_| {}, Some(&stop)).is_err(),
+        "a flag already set stops it too"
+    );
+    let unset = std::sync::atomic::AtomicBool::new(false);
+    assert!(
+        compact_if_grown(&s.path, ANY_COPY_KEPT, ONE_ACT, &mut |_| {}, Some(&unset))
+            .unwrap()
+            .is_some()
+    );
+}
+
 #[test]
 fn a_ledger_grown_past_its_bound_is_compacted_and_one_within_it_is_not() {
     let s = scratch();
@@ -159,18 +209,18 @@ fn a_ledger_grown_past_its_bound_is_compacted_and_one_within_it_is_not() {
 
     // Measured the first time: the size is recorded, nothing compacted.
     assert_eq!(
-        compact_if_grown(&s.path, ANY_COPY_KEPT, ONE_ACT, &mut |_| {}).unwrap(),
+        compact_if_grown(&s.path, ANY_COPY_KEPT, ONE_ACT, &mut |_| {}, None).unwrap(),
         None
     );
     // Within 1.2x of that: nothing.
     assert_eq!(
-        compact_if_grown(&s.path, ANY_COPY_KEPT, ONE_ACT, &mut |_| {}).unwrap(),
+        compact_if_grown(&s.path, ANY_COPY_KEPT, ONE_ACT, &mut |_| {}, None).unwrap(),
         None
     );
 
     // As if the folder had been a quarter of its size after its last compaction.
     std::fs::write(s.path.join("compacted-bytes"), format!("{}\n", bytes / 4)).unwrap();
-    let (growth, compacted) = compact_if_grown(&s.path, ANY_COPY_KEPT, ONE_ACT, &mut |_| {})
+    let (growth, compacted) = compact_if_grown(&s.path, ANY_COPY_KEPT, ONE_ACT, &mut |_| {}, None)
         .unwrap()
         .expect("compacted");
     assert_eq!(growth.baseline, bytes / 4);
@@ -179,7 +229,7 @@ fn a_ledger_grown_past_its_bound_is_compacted_and_one_within_it_is_not() {
     // The new baseline is the compacted size: no second compaction follows.
     assert_eq!(baseline(&s.path), format!("{}\n", compacted.after_bytes));
     assert_eq!(
-        compact_if_grown(&s.path, ANY_COPY_KEPT, ONE_ACT, &mut |_| {}).unwrap(),
+        compact_if_grown(&s.path, ANY_COPY_KEPT, ONE_ACT, &mut |_| {}, None).unwrap(),
         None
     );
 
@@ -199,14 +249,14 @@ fn what_a_large_batch_adds_moves_the_bound_instead_of_compacting() {
         bytes_before: Some(folder_bytes(&s.path).unwrap() - 5_000_000),
     };
     assert_eq!(
-        compact_if_grown(&s.path, ANY_COPY_KEPT, large, &mut |_| {}).unwrap(),
+        compact_if_grown(&s.path, ANY_COPY_KEPT, large, &mut |_| {}, None).unwrap(),
         None
     );
     assert_eq!(baseline(&s.path), "5001000\n");
     assert_eq!(records(&s.path), before);
     // A small batch after it measures against the moved bound, which the folder is past.
     assert!(
-        compact_if_grown(&s.path, ANY_COPY_KEPT, ONE_ACT, &mut |_| {})
+        compact_if_grown(&s.path, ANY_COPY_KEPT, ONE_ACT, &mut |_| {}, None)
             .unwrap()
             .is_some()
     );
@@ -220,12 +270,12 @@ fn a_held_ledger_is_not_compacted_after_an_append() {
     let held = Ledger::open(&s.path).unwrap();
     // Not waited for, not compacted, no error: the append that asked is done.
     assert_eq!(
-        compact_if_grown(&s.path, ANY_COPY_KEPT, ONE_ACT, &mut |_| {}).unwrap(),
+        compact_if_grown(&s.path, ANY_COPY_KEPT, ONE_ACT, &mut |_| {}, None).unwrap(),
         None
     );
     drop(held);
     assert!(
-        compact_if_grown(&s.path, ANY_COPY_KEPT, ONE_ACT, &mut |_| {})
+        compact_if_grown(&s.path, ANY_COPY_KEPT, ONE_ACT, &mut |_| {}, None)
             .unwrap()
             .is_some()
     );
@@ -244,7 +294,7 @@ fn a_copy_no_smaller_than_the_ledger_is_thrown_away() {
         ..GrowthBound::APPEND
     };
     assert_eq!(
-        compact_if_grown(&s.path, bound, ONE_ACT, &mut |_| {}).unwrap(),
+        compact_if_grown(&s.path, bound, ONE_ACT, &mut |_| {}, None).unwrap(),
         None
     );
     assert_eq!(records(&s.path), before, "the ledger is as it was");
@@ -253,7 +303,7 @@ fn a_copy_no_smaller_than_the_ledger_is_thrown_away() {
     let baseline: u64 = baseline(&s.path).trim().parse().unwrap();
     assert!(baseline >= bytes, "{baseline} against {bytes}");
     assert_eq!(
-        compact_if_grown(&s.path, bound, ONE_ACT, &mut |_| {}).unwrap(),
+        compact_if_grown(&s.path, bound, ONE_ACT, &mut |_| {}, None).unwrap(),
         None
     );
     let beside: Vec<_> = std::fs::read_dir(s.dir.path())
