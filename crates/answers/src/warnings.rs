@@ -191,9 +191,10 @@ impl CloseIds {
                         // Before any part of the batch is written, the names the store keeps
                         // at the head are the names then, read in one pass: a name read from
                         // the log for each of tens of thousands of persons took over a second.
-                        let kept = match ledger.head().count == head {
-                            true => Some(ledger.stored_names()?),
-                            false => None,
+                        let kept = if ledger.head().count == head {
+                            Some(ledger.stored_names()?)
+                        } else {
+                            None
                         };
                         let mut named = Vec::new();
                         for id in ledger.persons()? {
@@ -277,6 +278,8 @@ pub fn added_anomalies(before: &[Anomaly], after: Vec<Anomaly>) -> Vec<Warning> 
 /// timelines alone, from a horizon before that day, and only the anomalies those days can
 /// change are compared: an office's whole history is read for neither side.
 struct Before {
+    /// The head before the batch.
+    head: Seq,
     acts: BTreeSet<ActId>,
     twice: Vec<Anomaly>,
     timelines: BTreeMap<OfficeId, Option<Timeline>>,
@@ -333,6 +336,7 @@ impl Before {
             window = Some((changed, horizon));
         }
         Ok(Before {
+            head: Recorded::head(ledger),
             acts,
             twice,
             timelines,
@@ -354,6 +358,15 @@ impl Before {
         // office's kept timeline.
         let known = after.offices()?;
         let every = offices.len() * EVERY_OFFICE >= known.len();
+        // The persons whose own offices are read: those whose tenures or absences the batch
+        // changes (the offices they are in charge of are compared, and their anomalies ask
+        // where these persons held office and were away, in every office), and the delegates
+        // of the delegations the batch adds, removes or changes. An unchanged delegation of
+        // anyone else reads the same timelines before and after (its delegate's offices are
+        // read for both or for neither), so its anomalies are the same on both sides and none
+        // of them is added: reading every delegate's offices would cost, for an office with a
+        // long history, every event of every person who was ever in charge of it.
+        let mut delegates = BTreeSet::new();
         if every {
             offices.extend(known);
         } else {
@@ -363,17 +376,13 @@ impl Before {
                         offices.insert(office.clone());
                     }
                 }
+                delegates.insert(person);
             }
+            delegates.extend(changed_delegates(&self.timelines, &now));
+            delegates.extend(changed_acting(&self.timelines, &now));
         }
-        // The delegates whose own offices are read: those of the delegations the batch adds,
-        // removes or changes. An unchanged delegation's anomalies read the same timelines
-        // before and after (its delegate's offices are read for both or for neither), so they
-        // are the same on both sides and none of them is added: reading every delegate's
-        // offices would cost, for an office with a long history, every event of every person
-        // who was ever in charge of it.
-        let delegates = changed_delegates(&self.timelines, &now);
         let mut read: BTreeSet<OfficeId> = offices.clone();
-        for person in delegates.iter().filter(|_| !every) {
+        for person in &delegates {
             for (_, office) in persons.events(after, person)? {
                 read.insert(office.clone());
             }
@@ -408,7 +417,7 @@ impl Before {
                 for (office, t) in &mut now {
                     let read = after.head_timeline_since(office, wider)?;
                     if let (Some(Some(old)), Some(read)) = (before.get_mut(office), &read) {
-                        *old = old.clone().widened(read, horizon);
+                        *old = old.clone().widened(read, horizon, self.head);
                     }
                     *t = read;
                 }
@@ -509,6 +518,43 @@ fn changed_delegates(
                     .filter(|(seq, d)| those.get(*seq) != Some(*d))
                     .map(|(_, d)| d.stint.person.clone()),
             );
+        }
+    }
+    persons
+}
+
+/// The persons whose days in charge differ between `before` and `after` (the timelines of the
+/// same offices): a delegation can be the same while another one, recorded later and
+/// prevailing over it, comes or goes, and who is away while in charge depends on the days.
+fn changed_acting(
+    before: &BTreeMap<OfficeId, Option<Timeline>>,
+    after: &BTreeMap<OfficeId, Option<Timeline>>,
+) -> BTreeSet<PersonId> {
+    // Each delegation's days in charge, runs of days merged.
+    type InCharge<'a> = BTreeMap<(&'a OfficeId, Seq), (&'a PersonId, Vec<(Day, Day)>)>;
+    fn in_charge(timelines: &BTreeMap<OfficeId, Option<Timeline>>) -> InCharge<'_> {
+        let mut runs: InCharge<'_> = BTreeMap::new();
+        for (office, t) in timelines {
+            for s in t.iter().flat_map(|t| &t.segments) {
+                let Some(acting) = &s.acting else { continue };
+                let (_, days) = runs
+                    .entry((office, acting.seq))
+                    .or_insert((&acting.person, Vec::new()));
+                match days.last_mut() {
+                    Some(last) if last.1.next() == Some(s.from) => last.1 = s.until,
+                    _ => days.push((s.from, s.until)),
+                }
+            }
+        }
+        runs
+    }
+    let (before, after) = (in_charge(before), in_charge(after));
+    let mut persons = BTreeSet::new();
+    for (these, those) in [(&before, &after), (&after, &before)] {
+        for (key, (person, days)) in these {
+            if those.get(key).is_none_or(|(_, other)| other != days) {
+                persons.insert((*person).clone());
+            }
         }
     }
     persons

@@ -544,11 +544,17 @@ fn warnings_of_acts_dated_back_are_those_of_every_office() {
     assert!(warned > 40, "{warned} of {batches} batches add an anomaly");
 }
 
-/// One random act of a small, crowded world (three offices, six persons, a few hundred days):
+/// One random act of a small, crowded world (`offices`, `persons`, a few hundred days):
 /// appointments, departures, trips, leaves and delegations around a day that moves on, some
 /// dated well before it, delegations of any length (open-ended, years), events of earlier acts,
 /// revocations and retractions. Its events are JSON lines, numbered from 1.
-fn crowded_act(rng: &mut actledger_gen::Rng, n: usize, now: u32, head: u64) -> String {
+fn crowded_act(
+    rng: &mut actledger_gen::Rng,
+    (offices, persons): (&[&str], usize),
+    n: usize,
+    now: u32,
+    head: u64,
+) -> String {
     let first = Day::parse("2024-01-01").unwrap().ordinal();
     let day = |offset: u32| Day::from_ordinal(first + offset).unwrap();
     let act = format!("X-{n}");
@@ -557,8 +563,8 @@ fn crowded_act(rng: &mut actledger_gen::Rng, n: usize, now: u32, head: u64) -> S
         day(now)
     )];
     for _ in 0..=rng.below(2) {
-        let office = *rng.pick(&["A", "B", "C"]);
-        let person = format!("p{}", rng.below(4));
+        let office = *rng.pick(offices);
+        let person = format!("p{}", rng.below(persons));
         // Mostly about the days ahead; now and then well before them.
         let from = if rng.chance(300) {
             now.saturating_sub(rng.between(0, 200))
@@ -597,7 +603,7 @@ fn crowded_act(rng: &mut actledger_gen::Rng, n: usize, now: u32, head: u64) -> S
                     _ => format!(r#","until":"{}""#, day(from + rng.between(0, 20))),
                 };
                 let delegate_office = if rng.chance(500) {
-                    format!(r#","delegate_office":"{}""#, rng.pick(&["A", "B", "C"]))
+                    format!(r#","delegate_office":"{}""#, rng.pick(offices))
                 } else {
                     String::new()
                 };
@@ -621,20 +627,30 @@ fn crowded_act(rng: &mut actledger_gen::Rng, n: usize, now: u32, head: u64) -> S
     lines.join("\n")
 }
 
-/// A crowded world, act by act: every batch's warnings (with `--strict` and as appended) are
+/// Crowded worlds, act by act: every batch's warnings (with `--strict` and as appended) are
 /// those of every office compared whole, whatever days its events name, and what the append
 /// kept verifies against the log.
 #[test]
 fn warnings_of_a_crowded_world_are_those_of_every_office() {
     let (mut batches, mut refused, mut warned) = (0, 0, 0);
-    for seed in 1..=6 {
+    // Three offices, every one compared at each batch; and twenty, few of them compared (a
+    // batch must change one office in eight for all to be).
+    let few = ["A", "B", "C"];
+    let many: Vec<String> = (0..20).map(|i| format!("O{i}")).collect();
+    let many: Vec<&str> = many.iter().map(String::as_str).collect();
+    for seed in 1..=9 {
+        let world = if seed <= 6 {
+            (&few[..], 4)
+        } else {
+            (&many[..], 8)
+        };
         let dir = tempfile::tempdir().unwrap();
         let mut ledger = Ledger::create(&dir.path().join("l.db")).unwrap();
         let mut rng = actledger_gen::Rng::new(seed);
         let mut now = 0;
         for n in 1..=250 {
             now += rng.between(0, 4);
-            let act = crowded_act(&mut rng, n, now, ledger.head().count);
+            let act = crowded_act(&mut rng, world, n, now, ledger.head().count);
             let batch = parse_batch(act.as_bytes()).unwrap();
             if validate_batch(&ledger, batch.clone()).is_err() {
                 refused += 1;
@@ -805,6 +821,40 @@ fn a_trip_of_an_earlier_act_that_restores_its_delegation_is_warned_of() {
             "q is in charge of A from 2024-03-01 to 2024-03-30 without holding another office"
                 .into()
         )),
+        "{warned:?}"
+    );
+}
+
+/// A delegate whose tenure a batch changes is compared in the offices they are in charge of
+/// with all their other offices read, with offices enough (17) that the comparison does not
+/// fall back to every office: p holds Z throughout, so losing Y is no gap in office.
+#[test]
+fn a_delegate_whose_tenure_changes_is_compared_with_all_their_offices() {
+    let mut r1 = vec![
+        appointed("R1", "p", "2024-01-01").replace(r#""office":"A""#, r#""office":"Z""#),
+        appointed("R1", "p", "2024-02-01").replace(r#""office":"A""#, r#""office":"Y""#),
+        appointed("R1", "t", "2024-01-01").replace(r#""office":"A""#, r#""office":"X""#),
+    ];
+    for i in 0..14 {
+        r1.push(
+            appointed("R1", &format!("f{i}"), "2024-01-01")
+                .replace(r#""office":"A""#, &format!(r#""office":"F{i}""#)),
+        );
+    }
+    let delegation = delegated("R2", "p", "2024-01-15", "2024-03-31")
+        .replace(r#""office":"A""#, r#""office":"X""#);
+    let warned = warned_of_last(&[
+        &act_of("R1", &r1),
+        &act_of("R2", &[delegation]),
+        &act_of(
+            "R3",
+            &[appointed("R3", "q", "2024-03-01").replace(r#""office":"A""#, r#""office":"Y""#)],
+        ),
+    ]);
+    assert!(
+        !warned
+            .iter()
+            .any(|(kind, _)| *kind == AnomalyKind::DelegateWithoutOffice),
         "{warned:?}"
     );
 }

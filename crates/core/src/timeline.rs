@@ -106,11 +106,10 @@ pub struct Delegation {
 }
 
 impl Delegation {
-    /// The last day it names: its declared `until` or, were it later, the last day it takes
-    /// effect. What [`Timeline::since`] keeps it by.
+    /// The last day it names: its declared `until` (the last day it takes effect is never
+    /// later: a new titular only cuts it short). What [`Timeline::since`] keeps it by.
     pub fn last_day(&self) -> Day {
-        self.effective_until
-            .map_or(self.until, |e| e.max(self.until))
+        self.until
     }
 
     /// The days it takes effect, if any.
@@ -199,28 +198,44 @@ impl Timeline {
     }
 
     /// This timeline, kept [`since`](Self::since) `day`, with the facts of `older` that end
-    /// before `day` added in their places: `older` is a timeline of the same office kept since
-    /// an earlier day, whose facts ending before `day` are this one's too.
-    pub fn widened(mut self, older: &Timeline, day: Day) -> Timeline {
-        fn before<T: Clone>(older: &[T], last: impl Fn(&T) -> Day, day: Day) -> Vec<T> {
-            older.iter().filter(|x| last(x) < day).cloned().collect()
+    /// before `day` and come from events at positions up to `recorded` added in their places:
+    /// `older` is a timeline of the same office kept since an earlier day, possibly with later
+    /// events, whose facts ending before `day` are this one's too (but for later events').
+    pub fn widened(mut self, older: &Timeline, day: Day, recorded: Seq) -> Timeline {
+        fn before<T: Clone>(
+            older: &[T],
+            last: impl Fn(&T) -> Day,
+            seq: impl Fn(&T) -> Seq,
+            (day, recorded): (Day, Seq),
+        ) -> Vec<T> {
+            (older.iter())
+                .filter(|x| last(x) < day && seq(x) <= recorded)
+                .cloned()
+                .collect()
         }
-        // Segments and tenures are in day order: the earlier ones go first.
-        let mut segments = before(&older.segments, |s| s.until, day);
+        let upto = (day, recorded);
+        // Segments and tenures are in day order: the earlier ones go first. A segment ending
+        // before `day` is a day's state, the same on both sides.
+        let mut segments = before(&older.segments, |s| s.until, |_| 0, upto);
         segments.append(&mut self.segments);
         self.segments = segments;
-        let mut tenures = before(&older.tenures, |t| t.until, day);
+        let mut tenures = before(&older.tenures, |t| t.until, |t| t.stint.seq, upto);
         tenures.append(&mut self.tenures);
         self.tenures = tenures;
         // The others are in the order of their events' positions.
-        self.delegations
-            .extend(before(&older.delegations, Delegation::last_day, day));
+        let delegations = before(
+            &older.delegations,
+            Delegation::last_day,
+            |d| d.stint.seq,
+            upto,
+        );
+        self.delegations.extend(delegations);
         self.delegations.sort_by_key(|d| d.stint.seq);
-        self.absences
-            .extend(before(&older.absences, |a| a.until, day));
+        let absences = before(&older.absences, |a| a.until, |a| a.absence.seq, upto);
+        self.absences.extend(absences);
         self.absences.sort_by_key(|a| a.absence.seq);
-        self.departures
-            .extend(before(&older.departures, |d| d.on, day));
+        let departures = before(&older.departures, |d| d.on, |d| d.stint.seq, upto);
+        self.departures.extend(departures);
         self.departures.sort_by_key(|d| d.stint.seq);
         self
     }

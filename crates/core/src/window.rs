@@ -8,7 +8,9 @@
 //! delegation covers days from its own first day, and the only rule that reaches back (rule 3's
 //! exemption, which looks up an act's absences whatever their days) needs an absence of an act
 //! already recorded. So every fact a batch changes ends on C - 1 or later on both sides, and
-//! everything on the days before C is the same before and after it.
+//! everything on the days before C is the same before and after it. (A delegation the batch
+//! records under an earlier act, without `until`, can take its `until` from that act's earlier
+//! absence and end before its own first day: it takes effect on no day and shows no anomaly.)
 //!
 //! The anomalies that can differ are then those that end on C - 1 or later, and those of
 //! `delegate_away` of a delegation ending that late (its range spans every day the delegate was
@@ -106,7 +108,8 @@ impl ChangedDays {
         if let Some(covering) = timeline.segment_at(self.read_from)
             && is_unattended(covering)
         {
-            // The run goes back as far as unattended segments follow each other.
+            // The run goes back as far as unattended segments follow each other: one lookup
+            // a segment of it (a few, for absences back to back with nobody in charge).
             let mut start = covering.from;
             while let Some(day) = start.prev() {
                 match ledger.head_segment(office, day)? {

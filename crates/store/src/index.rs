@@ -631,17 +631,18 @@ impl Ledger {
         let mut expected_prev = NO_DAY;
         let mut next_of_last = NO_DAY;
         let segment_prefix = keys::named_prefix(keys::SEGMENT, office.as_str());
-        // The key of the first segment block read, if any is.
-        let first_key = match reading {
-            Reading::Whole => Some(segment_prefix.clone()),
-            Reading::Unsegmented => None,
+        // The key of the first segment block read, if any is, and whether blocks before it
+        // are left unread (then its link back is taken on trust; otherwise it must be none).
+        let (first_key, mid_chain) = match reading {
+            Reading::Whole => (Some(segment_prefix.clone()), false),
+            Reading::Unsegmented => (None, false),
             Reading::Since(day) => {
                 // The block covering the day: the last one starting on it or before.
                 let mut upto = segment_prefix.clone();
                 upto.extend_from_slice(&day.ordinal().to_be_bytes());
                 match self.db.range(segment_prefix.clone()..=upto).next_back() {
-                    Some(item) => Some(item.map_err(storage(&self.path))?.0.to_vec()),
-                    None => Some(segment_prefix.clone()),
+                    Some(item) => (Some(item.map_err(storage(&self.path))?.0.to_vec()), true),
+                    None => (Some(segment_prefix.clone()), false),
                 }
             }
         };
@@ -660,9 +661,9 @@ impl Ledger {
                 .segments
                 .last()
                 .is_none_or(|last| last.until < block.segments[0].from);
-            if first_block && since.is_some() {
+            if first_block && mid_chain {
                 // A read from a block in the middle takes its link back on trust: the blocks
-                // before it are not read.
+                // before it are not read. A read from the first block checks it has none.
                 expected_prev = block.prev;
             }
             first_block = false;

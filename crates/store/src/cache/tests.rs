@@ -440,13 +440,52 @@ fn a_timeline_read_since_a_day_is_the_whole_one_kept_since_it() {
                 "since {day}"
             );
         }
-        // A block of segments after the one read first gone missing is noticed.
-        let prefix = keys::named_prefix(keys::SEGMENT, office.as_str());
-        let blocks: Vec<&Vec<u8>> = records.keys().filter(|k| k.starts_with(&prefix)).collect();
-        if blocks.len() > 2 {
-            ledger.db.remove(blocks[1]).unwrap();
-            assert!(ledger.head_timeline_since(office, Day::MIN).is_err());
-            assert!(ledger.head_timeline(office).is_err());
+    }
+}
+
+/// A block of segments gone missing is noticed by a read since any day that reaches past it:
+/// the first block (read from the start, or from a day before the second), or one after the
+/// block a read starts with.
+#[test]
+fn a_read_since_a_day_notices_a_block_of_segments_gone_missing() {
+    let timeline = long_timeline(200);
+    let office = &timeline.office;
+    let records = timeline_records(&timeline);
+    let prefix = keys::named_prefix(keys::SEGMENT, office.as_str());
+    let blocks: Vec<&Vec<u8>> = records.keys().filter(|k| k.starts_with(&prefix)).collect();
+    assert!(blocks.len() > 2, "{}", blocks.len());
+    let days = [
+        Day::MIN,
+        timeline.segments[5].from,
+        timeline.segments[64].from,
+        timeline.segments[100].from,
+    ];
+    for gone in [0, 1] {
+        let dir = tempfile::tempdir().unwrap();
+        let ledger = Ledger::create(&dir.path().join("ledger")).unwrap();
+        for (key, value) in &records {
+            if key != blocks[gone] {
+                ledger.db.insert(key, value.as_slice()).unwrap();
+            }
+        }
+        assert!(ledger.head_timeline(office).is_err(), "block {gone} gone");
+        for day in days {
+            // A read from a block after the one gone reads none before it: nothing to notice.
+            let starts_after = gone == 0 && day >= timeline.segments[64].from
+                || gone == 1 && day >= timeline.segments[128].from;
+            let read = ledger.head_timeline_since(office, day);
+            if starts_after {
+                assert_eq!(
+                    read.unwrap(),
+                    Some(timeline.clone().since(day)),
+                    "since {day}"
+                );
+            } else {
+                assert!(
+                    read.is_err(),
+                    "block {gone} gone, read since {day}: {read:?}"
+                );
+            }
         }
     }
 }

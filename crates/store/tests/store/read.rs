@@ -77,6 +77,12 @@ fn persons_are_listed_once_each_and_their_kept_names_read_together() {
             ledger.stored_name(&person).unwrap(),
             "{person}"
         );
+        // The name the log gives at the head.
+        assert_eq!(
+            names.get(&person).cloned(),
+            actledger_core::name_of(&ledger, &person, ledger.head().count).unwrap(),
+            "{person}"
+        );
     }
     assert_eq!(names.len(), 2, "{names:?}");
 }
