@@ -710,6 +710,14 @@ fn warned_of_last(acts: &[&str]) -> Vec<(AnomalyKind, String)> {
         .collect()
 }
 
+/// That `warned` holds an anomaly of `kind` saying `message`.
+fn assert_warned(warned: &[(AnomalyKind, String)], kind: AnomalyKind, message: &str) {
+    assert!(
+        warned.contains(&(kind, message.to_owned())),
+        "{kind:?} {message:?} not in {warned:?}"
+    );
+}
+
 fn act_of(id: &str, events: &[String]) -> String {
     let mut lines = vec![format!(
         r#"{{"type":"act_issued","act":"{id}","kind":"resolucion","issuer":"PCM","issued_on":"2024-01-01"}}"#
@@ -753,12 +761,10 @@ fn a_long_trip_changed_at_its_end_is_warned_of_from_its_real_first_day_without_h
         ),
         &act_of("R4", &[appointed("R4", "p", "2024-03-20")]),
     ]);
-    assert!(
-        warned.contains(&(
-            AnomalyKind::TripWithoutHolding,
-            "p is authorized to travel as titular of A but does not hold it from 2024-02-20 to 2024-03-19".into()
-        )),
-        "{warned:?}"
+    assert_warned(
+        &warned,
+        AnomalyKind::TripWithoutHolding,
+        "p is authorized to travel as titular of A but does not hold it from 2024-02-20 to 2024-03-19",
     );
 }
 
@@ -790,12 +796,10 @@ fn an_unattended_run_cut_short_is_warned_of_from_its_first_day() {
         ),
         &act_of("R4", &[delegated("R4", "q", "2024-02-05", "2024-02-10")]),
     ]);
-    assert!(
-        warned.contains(&(
-            AnomalyKind::UnattendedOffice,
-            "A is unattended from 2024-01-10 to 2024-02-04: its titular is away and nobody is in charge".into()
-        )),
-        "{warned:?}"
+    assert_warned(
+        &warned,
+        AnomalyKind::UnattendedOffice,
+        "A is unattended from 2024-01-10 to 2024-02-04: its titular is away and nobody is in charge",
     );
 }
 
@@ -815,13 +819,10 @@ fn a_trip_of_an_earlier_act_that_restores_its_delegation_is_warned_of() {
         &act_of("R3", &[appointed("R3", "r", "2024-03-15")]),
         &absent("trip_authorized", "X", "r", "2024-05-01", "2024-05-02"),
     ]);
-    assert!(
-        warned.contains(&(
-            AnomalyKind::DelegateWithoutOffice,
-            "q is in charge of A from 2024-03-01 to 2024-03-30 without holding another office"
-                .into()
-        )),
-        "{warned:?}"
+    assert_warned(
+        &warned,
+        AnomalyKind::DelegateWithoutOffice,
+        "q is in charge of A from 2024-03-01 to 2024-03-30 without holding another office",
     );
 }
 

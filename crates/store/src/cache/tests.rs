@@ -113,6 +113,16 @@ fn decoded(records: &BTreeMap<Vec<u8>, Vec<u8>>, office: &OfficeId) -> Timeline 
     ledger.head_timeline(office).unwrap().unwrap()
 }
 
+/// A scratch ledger holding `records` (and its folder, removed when dropped).
+fn holding(records: &BTreeMap<Vec<u8>, Vec<u8>>) -> (tempfile::TempDir, Ledger) {
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = Ledger::create(&dir.path().join("ledger")).unwrap();
+    for (key, value) in records {
+        ledger.db.insert(key, value.as_slice()).unwrap();
+    }
+    (dir, ledger)
+}
+
 /// `timeline()` with `n` one-day segments and as many tenures, so that it needs several
 /// blocks.
 fn long_timeline(n: u32) -> Timeline {
@@ -322,11 +332,7 @@ fn every_record_round_trips() {
 fn a_timeline_read_without_segments_is_the_rest_of_it() {
     for timeline in [timeline(), long_timeline(130)] {
         let records = timeline_records(&timeline);
-        let dir = tempfile::tempdir().unwrap();
-        let ledger = Ledger::create(&dir.path().join("ledger")).unwrap();
-        for (key, value) in &records {
-            ledger.db.insert(key, value.as_slice()).unwrap();
-        }
+        let (_dir, ledger) = holding(&records);
         let office = &timeline.office;
         let mut expected = timeline.clone();
         expected.segments = Vec::new();
@@ -421,11 +427,7 @@ fn a_part_read_since_a_day_skips_only_the_items_ending_before_it() {
 fn a_timeline_read_since_a_day_is_the_whole_one_kept_since_it() {
     for timeline in [timeline(), long_timeline(200)] {
         let records = timeline_records(&timeline);
-        let dir = tempfile::tempdir().unwrap();
-        let ledger = Ledger::create(&dir.path().join("ledger")).unwrap();
-        for (key, value) in &records {
-            ledger.db.insert(key, value.as_slice()).unwrap();
-        }
+        let (_dir, ledger) = holding(&records);
         let office = &timeline.office;
         let mut days = vec![Day::MIN, Day::MAX];
         for s in &timeline.segments {
@@ -461,13 +463,9 @@ fn a_read_since_a_day_notices_a_block_of_segments_gone_missing() {
         timeline.segments[100].from,
     ];
     for gone in [0, 1] {
-        let dir = tempfile::tempdir().unwrap();
-        let ledger = Ledger::create(&dir.path().join("ledger")).unwrap();
-        for (key, value) in &records {
-            if key != blocks[gone] {
-                ledger.db.insert(key, value.as_slice()).unwrap();
-            }
-        }
+        let mut kept = records.clone();
+        kept.remove(blocks[gone]);
+        let (_dir, ledger) = holding(&kept);
         assert!(ledger.head_timeline(office).is_err(), "block {gone} gone");
         for day in days {
             // A read from a block after the one gone reads none before it: nothing to notice.
