@@ -360,13 +360,14 @@ impl Before {
         let every = offices.len() * EVERY_OFFICE >= known.len();
         // The persons whose own offices are read: those whose tenures or absences the batch
         // changes (the offices they are in charge of are compared, and their anomalies ask
-        // where these persons held office and were away, in every office), and the delegates
-        // of the delegations the batch adds, removes or changes. An unchanged delegation of
-        // anyone else reads the same timelines before and after (its delegate's offices are
-        // read for both or for neither), so its anomalies are the same on both sides and none
-        // of them is added: reading every delegate's offices would cost, for an office with a
-        // long history, every event of every person who was ever in charge of it.
-        let mut delegates = BTreeSet::new();
+        // where these persons held office and were away, in every office), the delegates of
+        // the delegations the batch adds, removes or changes, and those whose days in charge
+        // it changes. An unchanged delegation of anyone else reads the same timelines before
+        // and after (its delegate's offices are read for both or for neither), so its
+        // anomalies are the same on both sides and none of them is added: reading every
+        // delegate's offices would cost, for an office with a long history, every event of
+        // every person who was ever in charge of it.
+        let mut persons_read = BTreeSet::new();
         if every {
             offices.extend(known);
         } else {
@@ -376,13 +377,13 @@ impl Before {
                         offices.insert(office.clone());
                     }
                 }
-                delegates.insert(person);
+                persons_read.insert(person);
             }
-            delegates.extend(changed_delegates(&self.timelines, &now));
-            delegates.extend(changed_acting(&self.timelines, &now));
+            persons_read.extend(changed_delegates(&self.timelines, &now));
+            persons_read.extend(changed_acting(&self.timelines, &now));
         }
         let mut read: BTreeSet<OfficeId> = offices.clone();
-        for person in &delegates {
+        for person in &persons_read {
             for (_, office) in persons.events(after, person)? {
                 read.insert(office.clone());
             }
