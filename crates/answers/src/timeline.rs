@@ -210,7 +210,6 @@ struct Drawing {
     seq: Seq,
     from: Option<Day>,
     until: Option<Day>,
-    window: (Day, Day),
     timeline: Timeline,
     rows: Vec<HistoryRow>,
 }
@@ -233,16 +232,24 @@ impl Drawing {
             seq,
             from,
             until,
-            window: (from.unwrap_or(Day::MIN), until.unwrap_or(Day::MAX)),
             timeline,
             rows,
         })
     }
 
+    /// The days shown: all of them where `from` or `until` is not given.
+    fn window(&self) -> (Day, Day) {
+        (
+            self.from.unwrap_or(Day::MIN),
+            self.until.unwrap_or(Day::MAX),
+        )
+    }
+
     /// The absences (trips, leaves) that meet the window.
     fn shown_absences(&self) -> impl Iterator<Item = &actledger_core::Absence> + '_ {
+        let window = self.window();
         (self.timeline.absences.iter())
-            .filter(|absence| meets(absence.from, Some(absence.until), self.window))
+            .filter(move |absence| meets(absence.from, Some(absence.until), window))
     }
 
     /// The positions of the acts the shown trips and leaves come from.
@@ -258,20 +265,9 @@ impl Drawing {
         names: &mut Names,
         events: &mut BTreeMap<Seq, Event>,
     ) -> Result<TimelineAnswer, AnswerError> {
-        let Drawing {
-            id,
-            seq,
-            from,
-            until,
-            window,
-            timeline,
-            rows,
-        } = self;
+        let window = self.window();
         let (mut trips, mut leaves) = (Vec::new(), Vec::new());
-        for absence in &timeline.absences {
-            if !meets(absence.from, Some(absence.until), window) {
-                continue;
-            }
+        for absence in self.shown_absences() {
             let name = names.of(&absence.person)?;
             let (act, at) = (absence.absence.act.clone(), absence.absence.seq);
             let event = match events.remove(&at) {
@@ -302,6 +298,14 @@ impl Drawing {
                 }),
             }
         }
+        let Drawing {
+            id,
+            seq,
+            from,
+            until,
+            timeline,
+            rows,
+        } = self;
         let unattended = unattended(&timeline)
             .into_iter()
             .filter(|run| meets(run.from, Some(run.until), window))
@@ -349,8 +353,10 @@ impl Drawing {
 mod tests {
     use super::*;
 
-    /// Timelines drawn together, their acts read after every office or after all of them,
-    /// are those drawn one by one: no office's trips and leaves lost or given to another.
+    /// Timelines drawn together, their acts read after every office, after seven acts, or
+    /// after all of them (as [`office_timelines`] does at this size), as of the head and of an
+    /// older point, are those drawn one by one: no office's trips and leaves lost or given to
+    /// another.
     #[test]
     fn timelines_read_in_any_grouping_are_the_timelines_drawn_one_by_one() {
         let dir = tempfile::tempdir().unwrap();
@@ -366,22 +372,40 @@ mod tests {
             .into_iter()
             .map(|office| office.office)
             .collect();
-        let one_by_one: Vec<_> = (ids.iter())
-            .map(|id| {
-                office_timeline(&ledger, id.as_str(), None, None, None)
-                    .unwrap()
-                    .answer
-            })
-            .collect();
-        assert!(one_by_one.iter().any(|timeline| !timeline.trips.is_empty()));
-        for together in [1, 7, usize::MAX] {
+        assert!(ids.len() > 3, "{ids:?}");
+        for as_of in [None, Some(AsOf::Seq(2_000))] {
+            let one_by_one: Vec<_> = (ids.iter())
+                .map(|id| {
+                    office_timeline(&ledger, id.as_str(), as_of, None, None)
+                        .unwrap()
+                        .answer
+                })
+                .collect();
+            assert!(one_by_one.iter().any(|timeline| !timeline.trips.is_empty()));
+            assert!(
+                one_by_one
+                    .iter()
+                    .any(|timeline| !timeline.leaves.is_empty())
+            );
+            for together in [1, 7, usize::MAX] {
+                let mut drawn = Vec::new();
+                timelines_reading_together(&ledger, &ids, as_of, together, |timeline| {
+                    drawn.push(timeline);
+                    Ok::<(), AnswerError>(())
+                })
+                .unwrap();
+                assert_eq!(
+                    drawn, one_by_one,
+                    "read after {together} acts, as of {as_of:?}"
+                );
+            }
             let mut drawn = Vec::new();
-            timelines_reading_together(&ledger, &ids, None, together, |timeline| {
+            office_timelines(&ledger, &ids, as_of, |timeline| {
                 drawn.push(timeline);
                 Ok::<(), AnswerError>(())
             })
             .unwrap();
-            assert_eq!(drawn, one_by_one, "read after {together} acts");
+            assert_eq!(drawn, one_by_one, "as office_timelines draws them");
         }
     }
 }

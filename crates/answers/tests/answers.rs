@@ -1064,35 +1064,3 @@ fn the_streamed_append_json_is_the_append_answer_serialized() {
         }
     }
 }
-
-#[test]
-fn timelines_drawn_together_are_the_timelines_drawn_one_by_one() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut ndjson = Vec::new();
-    actledger_gen::Generator::new(11)
-        .write_ndjson(4_000, &mut ndjson)
-        .unwrap();
-    let ledger = ledger(&dir, &[std::str::from_utf8(&ndjson).unwrap()]);
-    let ids: Vec<_> = (offices(&ledger, None).unwrap().answer.offices.into_iter())
-        .map(|office| office.office)
-        .collect();
-    assert!(ids.len() > 3, "{ids:?}");
-    for as_of in [None, Some(AsOf::Seq(2_000))] {
-        let mut drawn = Vec::new();
-        actledger_answers::office_timelines(&ledger, &ids, as_of, |timeline| {
-            drawn.push(timeline);
-            Ok::<(), AnswerError>(())
-        })
-        .unwrap();
-        let one_by_one: Vec<_> = (ids.iter())
-            .map(|id| {
-                office_timeline(&ledger, id.as_str(), as_of, None, None)
-                    .unwrap()
-                    .answer
-            })
-            .collect();
-        assert_eq!(drawn, one_by_one);
-        assert!(drawn.iter().any(|timeline| !timeline.trips.is_empty()));
-        assert!(drawn.iter().any(|timeline| !timeline.leaves.is_empty()));
-    }
-}

@@ -373,9 +373,14 @@ pub fn import_text(answer: &ImportAnswer, path: &Path) -> String {
     )
 }
 
+/// `bytes` in megabytes, one decimal: a ledger folder's size as compactions tell it.
+fn megabytes(bytes: u64) -> String {
+    format!("{:.1} MB", bytes as f64 / 1e6)
+}
+
 /// What `compact` did: the records copied and the folder's bytes before and after.
 pub fn compact_text(compacted: &actledger_store::Compacted, path: &std::path::Path) -> String {
-    let mb = |bytes: u64| format!("{:.1} MB", bytes as f64 / 1e6);
+    let mb = megabytes;
     format!(
         "compacted {}: {} {} copied; {} before, {} now\n",
         path.display(),
@@ -396,7 +401,7 @@ pub fn auto_compact_text(
     compacted: &actledger_store::Compacted,
     path: &std::path::Path,
 ) -> String {
-    let mb = |bytes: u64| format!("{:.1} MB", bytes as f64 / 1e6);
+    let mb = megabytes;
     format!(
         "note: {} had grown to {} on disk, {:.2}x the {} it had after its last compaction (or when first measured); compacted to {}\n",
         path.display(),

@@ -82,7 +82,7 @@ pub fn publish(
     check_entry_lengths(ledger, &new_bundles)?;
     // Files are made on this thread and written (each synced, then renamed into place) on a
     // second one, so that the disk's work overlaps the next file's making.
-    let (written, state_files, pages) = std::thread::scope(|scope| {
+    let (mut written, state_files, pages) = std::thread::scope(|scope| {
         let (files, to_write) = std::sync::mpsc::sync_channel(FILES_QUEUED);
         let root = mirror.root().to_owned();
         let writer = scope.spawn(move || write_files(&root, to_write));
@@ -116,7 +116,6 @@ pub fn publish(
         wrote.sync()?;
         Ok::<_, PublishError>((written, state_files, pages))
     })?;
-    let mut written = written;
     if mirror.read(CHECKPOINT_FILE)?.as_deref() != Some(signed.checkpoint.as_bytes()) {
         mirror.write(CHECKPOINT_FILE, signed.checkpoint.as_bytes())?;
         written.push(CHECKPOINT_FILE.to_owned());

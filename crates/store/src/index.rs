@@ -318,6 +318,18 @@ impl Ledger {
             .map_err(|e| self.unreadable("a timeline manifest", e))
     }
 
+    /// The identifier (an office's or a person's) that `bytes` of a key spell.
+    pub(crate) fn id_in_key<T: std::str::FromStr>(
+        &self,
+        bytes: &[u8],
+        what: &'static str,
+    ) -> Result<T, StoreError> {
+        std::str::from_utf8(bytes)
+            .ok()
+            .and_then(|text| text.parse().ok())
+            .ok_or_else(|| self.unreadable(what, "not an identifier"))
+    }
+
     pub(crate) fn unreadable(&self, what: &'static str, why: impl Into<Why>) -> StoreError {
         damaged(
             &self.path,
@@ -482,10 +494,7 @@ impl Recorded for Ledger {
         let mut offices = Vec::new();
         for item in self.db.scan_prefix([keys::KNOWN]) {
             let (key, _) = item.map_err(storage(&self.path))?;
-            let office = std::str::from_utf8(&key[1..])
-                .ok()
-                .and_then(|text| OfficeId::new(text).ok())
-                .ok_or_else(|| self.unreadable("a known office", "not an identifier"))?;
+            let office = self.id_in_key(&key[1..], "a known office")?;
             offices.push(office);
         }
         Ok(offices)
@@ -512,10 +521,7 @@ impl Ledger {
             {
                 continue;
             }
-            let person = std::str::from_utf8(id)
-                .ok()
-                .and_then(|text| PersonId::new(text).ok())
-                .ok_or_else(|| self.unreadable("a person posting", "not an identifier"))?;
+            let person = self.id_in_key(id, "a person posting")?;
             persons.push(person);
         }
         Ok(persons)
@@ -652,7 +658,6 @@ impl Ledger {
                     .map_or(true, |(key, _)| key.starts_with(&segment_prefix))
             })
         });
-        let mut first_block = true;
         for item in segment_blocks.into_iter().flatten() {
             let (key, value) = item.map_err(storage(&self.path))?;
             let block = self.segment_block(&segment_prefix, &key, &value)?;
@@ -661,12 +666,11 @@ impl Ledger {
                 .segments
                 .last()
                 .is_none_or(|last| last.until < block.segments[0].from);
-            if first_block && mid_chain {
+            if !found && mid_chain {
                 // A read from a block in the middle takes its link back on trust: the blocks
                 // before it are not read. A read from the first block checks it has none.
                 expected_prev = block.prev;
             }
-            first_block = false;
             if block.prev != expected_prev || (found && next_of_last != first) || !after_last {
                 return Err(self.unlinked(office));
             }

@@ -305,12 +305,12 @@ impl Ledger {
             .db
             .get(keys::id_key(keys::NAME, person.as_str()))
             .map_err(storage(&self.path))?;
-        value
-            .map(|bytes| {
-                String::from_utf8(bytes.to_vec())
-                    .map_err(|_| self.unreadable("a name", "not UTF-8"))
-            })
-            .transpose()
+        value.map(|bytes| self.name_in_value(&bytes)).transpose()
+    }
+
+    /// The name an `N` record's value holds.
+    fn name_in_value(&self, bytes: &[u8]) -> Result<String, StoreError> {
+        String::from_utf8(bytes.to_vec()).map_err(|_| self.unreadable("a name", "not UTF-8"))
     }
 
     /// Every named person's name at the head, by id, as the `N` records keep them: one pass
@@ -319,13 +319,8 @@ impl Ledger {
         let mut names = HashMap::new();
         for item in self.db.scan_prefix([keys::NAME]) {
             let (key, value) = item.map_err(storage(&self.path))?;
-            let person = std::str::from_utf8(&key[1..])
-                .ok()
-                .and_then(|text| PersonId::new(text).ok())
-                .ok_or_else(|| self.unreadable("a name's key", "not an identifier"))?;
-            let name = String::from_utf8(value.to_vec())
-                .map_err(|_| self.unreadable("a name", "not UTF-8"))?;
-            names.insert(person, name);
+            let person: PersonId = self.id_in_key(&key[1..], "a name's key")?;
+            names.insert(person, self.name_in_value(&value)?);
         }
         Ok(names)
     }

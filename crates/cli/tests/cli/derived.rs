@@ -515,53 +515,16 @@ fn compact_keeps_every_record_and_says_what_it_did() {
 pub(crate) fn many_acts(acts: u32) -> String {
     let offices = ["OF-A", "OF-B", "OF-C", "OF-D", "OF-E"];
     let mut lines = String::new();
+    let first = actledger_core::Day::parse("2021-08-08").unwrap().ordinal();
     for k in 0..acts {
-        let day = 738_000 + k; // ordinal days, one act a day
-        let on = actledger_day(day);
+        // One act a day.
+        let on = actledger_core::Day::from_ordinal(first + k).unwrap();
         let office = offices[(k % 5) as usize];
         lines.push_str(&format!(
             "{{\"type\":\"act_issued\",\"act\":\"RS-{k:05}-PCM\",\"kind\":\"resolucion_suprema\",\"issuer\":\"PCM\",\"issued_on\":\"{on}\"}}\n{{\"type\":\"appointed\",\"act\":\"RS-{k:05}-PCM\",\"person\":\"p-{k}\",\"person_name\":\"Persona {k}\",\"office\":\"{office}\",\"on\":\"{on}\"}}\n"
         ));
     }
     lines
-}
-
-/// The day `ordinal` days after 0001-01-01 (proleptic Gregorian), as YYYY-MM-DD.
-fn actledger_day(ordinal: u32) -> String {
-    let (mut year, mut left) = (1u32, ordinal);
-    loop {
-        let days = if year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) {
-            366
-        } else {
-            365
-        };
-        if left < days {
-            break;
-        }
-        left -= days;
-        year += 1;
-    }
-    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
-    let months = [
-        31,
-        if leap { 29 } else { 28 },
-        31,
-        30,
-        31,
-        30,
-        31,
-        31,
-        30,
-        31,
-        30,
-        31,
-    ];
-    let mut month = 0;
-    while left >= months[month] {
-        left -= months[month];
-        month += 1;
-    }
-    format!("{year:04}-{:02}-{:02}", month + 1, left + 1)
 }
 
 /// Leaves in the closed ledger's database file what many rewrites leave: a record written

@@ -141,6 +141,15 @@ const ONE_ACT: AppendedBatch = AppendedBatch {
     bytes_before: None,
 };
 
+/// The growth check an append of `appended` makes with `bound`, nothing asking it to stop.
+fn grown_check(
+    path: &Path,
+    bound: GrowthBound,
+    appended: AppendedBatch,
+) -> Option<(actledger_store::Growth, actledger_store::Compacted)> {
+    compact_if_grown(path, bound, appended, &mut |_| {}, None).unwrap()
+}
+
 /// The baseline an append measures the folder's growth against.
 fn baseline(path: &Path) -> String {
     std::fs::read_to_string(path.join("compacted-bytes")).unwrap()
@@ -208,30 +217,19 @@ fn a_ledger_grown_past_its_bound_is_compacted_and_one_within_it_is_not() {
     let before = records(&s.path);
 
     // Measured the first time: the size is recorded, nothing compacted.
-    assert_eq!(
-        compact_if_grown(&s.path, ANY_COPY_KEPT, ONE_ACT, &mut |_| {}, None).unwrap(),
-        None
-    );
+    assert_eq!(grown_check(&s.path, ANY_COPY_KEPT, ONE_ACT), None);
     // Within 1.2x of that: nothing.
-    assert_eq!(
-        compact_if_grown(&s.path, ANY_COPY_KEPT, ONE_ACT, &mut |_| {}, None).unwrap(),
-        None
-    );
+    assert_eq!(grown_check(&s.path, ANY_COPY_KEPT, ONE_ACT), None);
 
     // As if the folder had been a quarter of its size after its last compaction.
     std::fs::write(s.path.join("compacted-bytes"), format!("{}\n", bytes / 4)).unwrap();
-    let (growth, compacted) = compact_if_grown(&s.path, ANY_COPY_KEPT, ONE_ACT, &mut |_| {}, None)
-        .unwrap()
-        .expect("compacted");
+    let (growth, compacted) = grown_check(&s.path, ANY_COPY_KEPT, ONE_ACT).expect("compacted");
     assert_eq!(growth.baseline, bytes / 4);
     assert!(growth.bytes >= bytes, "{growth:?}");
     assert_eq!(records(&s.path), before, "the same records");
     // The new baseline is the compacted size: no second compaction follows.
     assert_eq!(baseline(&s.path), format!("{}\n", compacted.after_bytes));
-    assert_eq!(
-        compact_if_grown(&s.path, ANY_COPY_KEPT, ONE_ACT, &mut |_| {}, None).unwrap(),
-        None
-    );
+    assert_eq!(grown_check(&s.path, ANY_COPY_KEPT, ONE_ACT), None);
 
     let ledger = Ledger::open(&s.path).unwrap();
     assert!(matches!(ledger.verify().unwrap(), Verdict::Intact { .. }));
@@ -248,18 +246,11 @@ fn what_a_large_batch_adds_moves_the_bound_instead_of_compacting() {
         events: 5_000,
         bytes_before: Some(folder_bytes(&s.path).unwrap() - 5_000_000),
     };
-    assert_eq!(
-        compact_if_grown(&s.path, ANY_COPY_KEPT, large, &mut |_| {}, None).unwrap(),
-        None
-    );
+    assert_eq!(grown_check(&s.path, ANY_COPY_KEPT, large), None);
     assert_eq!(baseline(&s.path), "5001000\n");
     assert_eq!(records(&s.path), before);
     // A small batch after it measures against the moved bound, which the folder is past.
-    assert!(
-        compact_if_grown(&s.path, ANY_COPY_KEPT, ONE_ACT, &mut |_| {}, None)
-            .unwrap()
-            .is_some()
-    );
+    assert!(grown_check(&s.path, ANY_COPY_KEPT, ONE_ACT).is_some());
 }
 
 #[test]
@@ -269,16 +260,9 @@ fn a_held_ledger_is_not_compacted_after_an_append() {
     std::fs::write(s.path.join("compacted-bytes"), "1\n").unwrap();
     let held = Ledger::open(&s.path).unwrap();
     // Not waited for, not compacted, no error: the append that asked is done.
-    assert_eq!(
-        compact_if_grown(&s.path, ANY_COPY_KEPT, ONE_ACT, &mut |_| {}, None).unwrap(),
-        None
-    );
+    assert_eq!(grown_check(&s.path, ANY_COPY_KEPT, ONE_ACT), None);
     drop(held);
-    assert!(
-        compact_if_grown(&s.path, ANY_COPY_KEPT, ONE_ACT, &mut |_| {}, None)
-            .unwrap()
-            .is_some()
-    );
+    assert!(grown_check(&s.path, ANY_COPY_KEPT, ONE_ACT).is_some());
 }
 
 #[test]
@@ -293,26 +277,12 @@ fn a_copy_no_smaller_than_the_ledger_is_thrown_away() {
         kept: (1, 2),
         ..GrowthBound::APPEND
     };
-    assert_eq!(
-        compact_if_grown(&s.path, bound, ONE_ACT, &mut |_| {}, None).unwrap(),
-        None
-    );
+    assert_eq!(grown_check(&s.path, bound, ONE_ACT), None);
     assert_eq!(records(&s.path), before, "the ledger is as it was");
     // The bound is measured from the ledger's size now, so the next append does not copy it
     // again; and no staging folder is left beside it.
     let baseline: u64 = baseline(&s.path).trim().parse().unwrap();
     assert!(baseline >= bytes, "{baseline} against {bytes}");
-    assert_eq!(
-        compact_if_grown(&s.path, bound, ONE_ACT, &mut |_| {}, None).unwrap(),
-        None
-    );
-    let beside: Vec<_> = std::fs::read_dir(s.dir.path())
-        .unwrap()
-        .map(|entry| entry.unwrap().file_name())
-        .collect();
-    assert_eq!(
-        beside,
-        vec![std::ffi::OsString::from("ledger")],
-        "{beside:?}"
-    );
+    assert_eq!(grown_check(&s.path, bound, ONE_ACT), None);
+    assert_eq!(names_in(s.dir.path()), ["ledger"]);
 }
